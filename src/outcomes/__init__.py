@@ -1,0 +1,21 @@
+"""outcomes: learn from what actually happened after an AI application acted."""
+
+from __future__ import annotations
+
+from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
+from outcomes.store import BackgroundWriter, Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackgroundWriter",
+    "Call",
+    "CodeVerdict",
+    "ConversationVerdict",
+    "Receipt",
+    "Signal",
+    "Store",
+    "Task",
+    "__version__",
+    "open_store",
+]

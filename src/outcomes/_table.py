@@ -1,0 +1,114 @@
+"""How a record type maps to a table: the contract between records and every store.
+
+A :class:`Table` names the table, its columns in order, the column whose value is the
+record's identity (inserting a record whose key already exists does nothing, which is
+what makes re-delivery and re-import idempotent), and how to turn a record into a row and
+back. Stores are generic over tables; the schema itself is created by named migrations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+R = TypeVar("R")
+
+ColumnType = Literal["text", "int", "float", "bool", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its name (equal to the record's attribute) and its portable type."""
+
+    name: str
+    type: ColumnType
+
+
+@dataclass(frozen=True, slots=True)
+class Table(Generic[R]):
+    """The storage shape of one record type.
+
+    ``columns`` follow the record's dataclass fields in order; ``key`` names the column
+    that identifies a record. Every SQL table also has an implicit auto-increment ``seq``
+    column giving insertion order.
+    """
+
+    name: str
+    record_type: type[R]
+    columns: tuple[Column, ...]
+    key: str
+    _getter: Callable[[R], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _json_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _bool_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if self.key not in names:
+            raise ValueError(f"table {self.name}: key {self.key!r} is not a column")
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: duplicate column names")
+        getter = operator.attrgetter(*names)
+        if len(names) == 1:
+            single = getter
+
+            def getter(record: Any) -> tuple[Any, ...]:
+                return (single(record),)
+
+        object.__setattr__(self, "_getter", getter)
+        object.__setattr__(
+            self, "_json_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "json")
+        )
+        object.__setattr__(
+            self, "_bool_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "bool")
+        )
+
+    @classmethod
+    def of(cls, name: str, record_type: type[R], key: str, **types: ColumnType) -> Table[R]:
+        """Build a table from a dataclass: every field is a column, typed by ``types``.
+
+        Fields not named in ``types`` are ``text``.
+        """
+        fields = dataclasses.fields(record_type)  # type: ignore[arg-type]
+        unknown = set(types) - {f.name for f in fields}
+        if unknown:
+            raise ValueError(f"table {name}: types for unknown fields {sorted(unknown)}")
+        columns = tuple(Column(f.name, types.get(f.name, "text")) for f in fields)
+        return cls(name=name, record_type=record_type, columns=columns, key=key)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    def to_row(self, record: R) -> tuple[Any, ...]:
+        """Return the record's values in column order, JSON columns serialized."""
+        row = self._getter(record)
+        if self._json_idx:
+            values = list(row)
+            for i in self._json_idx:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i], separators=(",", ":"), ensure_ascii=False)
+            return tuple(values)
+        return row
+
+    def from_row(self, row: Sequence[Any]) -> R:
+        """Rebuild a record from values in column order (as a store returns them)."""
+        if self._json_idx or self._bool_idx:
+            values = list(row)
+            for i in self._json_idx:
+                if isinstance(values[i], str):
+                    values[i] = json.loads(values[i])
+            for i in self._bool_idx:
+                if values[i] is not None:
+                    values[i] = bool(values[i])
+            return self.record_type(*values)
+        return self.record_type(*row)
+
+    def key_of(self, record: R) -> Any:
+        return getattr(record, self.key)

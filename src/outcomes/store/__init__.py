@@ -1,0 +1,76 @@
+"""Storage: one interface, three implementations, named migrations, a background writer.
+
+>>> from outcomes.store import open_store
+>>> store = open_store("memory://")
+>>> store.kind
+'memory'
+"""
+
+from __future__ import annotations
+
+from outcomes import config
+from outcomes._table import Column, Table
+from outcomes.errors import StoreUnavailableError
+from outcomes.store._base import (
+    Condition,
+    Migration,
+    MigrationStatus,
+    Store,
+    StoreKind,
+)
+from outcomes.store._memory import MemoryStore
+from outcomes.store._postgres import PostgresStore
+from outcomes.store._schema import CORE_MIGRATIONS
+from outcomes.store._sql import SqlStore
+from outcomes.store._sqlite import SQLiteStore, path_from_url
+from outcomes.store._writer import BackgroundWriter, WriterStats
+
+
+def open_store(
+    url: str | None = None,
+    *,
+    durable: bool | None = None,
+    auto_migrate: bool = True,
+    create: bool = True,
+) -> Store:
+    """Open the store named by ``url`` (explicit > ``OUTCOMES_DB_URL`` > SQLite default).
+
+    ``sqlite:///path`` opens (or creates) a SQLite file, ``postgresql://...`` a PostgreSQL
+    database, ``memory://`` a fresh in-memory store. ``durable`` defaults to
+    ``OUTCOMES_WRITER_DURABLE``. Raises :class:`~outcomes.errors.StoreUnavailableError`
+    for an unknown scheme or an unreachable server and
+    :class:`~outcomes.errors.StoreCorruptError` for a damaged file (left untouched).
+    """
+    resolved = config.db_url(url)
+    if durable is None:
+        durable = config.WriterSettings.from_env().durable
+    if resolved.startswith("memory:"):
+        return MemoryStore()
+    if resolved.startswith("sqlite:"):
+        return SQLiteStore(
+            path_from_url(resolved), durable=durable, auto_migrate=auto_migrate, create=create
+        )
+    if resolved.startswith(("postgresql:", "postgres:")):
+        return PostgresStore(resolved, durable=durable, auto_migrate=auto_migrate)
+    raise StoreUnavailableError(
+        f"unknown store URL {resolved!r}: use sqlite:///path, postgresql://... or memory://"
+    )
+
+
+__all__ = [
+    "CORE_MIGRATIONS",
+    "BackgroundWriter",
+    "Column",
+    "Condition",
+    "MemoryStore",
+    "Migration",
+    "MigrationStatus",
+    "PostgresStore",
+    "SQLiteStore",
+    "SqlStore",
+    "Store",
+    "StoreKind",
+    "Table",
+    "WriterStats",
+    "open_store",
+]

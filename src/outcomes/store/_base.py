@@ -1,0 +1,141 @@
+"""The storage interface every backend implements, and the shapes it speaks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from outcomes._table import Table
+
+R = TypeVar("R")
+
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "is null", "is not null"]
+Condition = tuple[str, Op, Any]
+"""A filter ``(column, operator, value)``; a ``where`` sequence is ANDed.
+For ``in`` the value is a sequence; for ``is null``/``is not null`` it is ignored."""
+
+OPS: frozenset[str] = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "is null", "is not null"})
+
+StoreKind = Literal["memory", "sqlite", "postgresql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One named, ordered schema step.
+
+    ``statements`` are SQL templates; ``{pk}``, ``{int}``, ``{real}``, ``{bool}`` and
+    ``{json}`` expand to the dialect's auto-increment primary key, 64-bit integer, double,
+    boolean and JSON-text types. Each migration runs in one transaction together with the
+    row that records it. Names are ``<namespace>.<NNNN>_<what>`` and never change once
+    released.
+    """
+
+    name: str
+    statements: tuple[str, ...]
+
+    def render(self, types: Mapping[str, str]) -> list[str]:
+        return [s.format_map(types) for s in self.statements]
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """What ``outcomes db status`` reports."""
+
+    applied: tuple[tuple[str, float], ...]
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def schema_version(self) -> str | None:
+        return self.applied[-1][0] if self.applied else None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A place where records live. Three implementations: memory, SQLite, PostgreSQL.
+
+    Every operation is generic over a :class:`~outcomes._table.Table`; the conformance
+    suite in ``tests/store`` runs each behaviour against every implementation.
+    """
+
+    @property
+    def kind(self) -> StoreKind:
+        """``memory``, ``sqlite`` or ``postgresql``."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """Where the store is, with any password hidden."""
+        ...
+
+    def write(self, records: Sequence[Any]) -> int:
+        """Insert records (of any mix of stored types) in one transaction.
+
+        A record whose key already exists is skipped, which makes delivery idempotent.
+        Returns how many records were new. Raises :class:`~outcomes.errors.StoreError`.
+        """
+        ...
+
+    def scan(
+        self,
+        table: Table[R],
+        *,
+        where: Sequence[Condition] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[R]:
+        """Stream matching records, by ``order_by`` (default: insertion order)."""
+        ...
+
+    def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        """Count matching records."""
+        ...
+
+    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        """Delete matching records; returns how many. An empty ``where`` deletes all."""
+        ...
+
+    def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
+        """Set columns of the record with ``key``; returns whether it existed."""
+        ...
+
+    def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        """Apply the core migrations and ``migrations`` not yet applied; returns their names."""
+        ...
+
+    def migration_status(self, known: Sequence[Migration] = ()) -> MigrationStatus:
+        """Applied, pending and unknown migrations (``known`` adds to the core list)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
+
+
+def check_where(table: Table[Any], where: Sequence[Condition]) -> None:
+    """Raise ``ValueError`` unless every condition names a column and a known operator."""
+    for cond in where:
+        if len(cond) != 3:
+            raise ValueError(f"condition must be (column, op, value), got {cond!r}")
+        column, op, value = cond
+        if column != "seq" and not table.has_column(column):
+            raise ValueError(f"table {table.name} has no column {column!r}")
+        if op not in OPS:
+            raise ValueError(f"unknown operator {op!r}; use one of {sorted(OPS)}")
+        if op == "in" and isinstance(value, str | bytes):
+            raise ValueError("'in' needs a sequence of values, not a string")
+
+
+def check_column(table: Table[Any], column: str | None) -> None:
+    if column is not None and column != "seq" and not table.has_column(column):
+        raise ValueError(f"table {table.name} has no column {column!r}")
+
+
+def check_finite(table: Table[Any], row: Sequence[Any]) -> None:
+    """Reject NaN and infinities in float columns before they reach a database."""
+    for col, value in zip(table.columns, row, strict=True):
+        if col.type == "float" and value is not None and not math.isfinite(value):
+            raise ValueError(f"{table.name}.{col.name} must be finite, got {value!r}")

@@ -1,0 +1,197 @@
+"""The in-memory store: plain Python structures, for tests and short-lived processes."""
+
+from __future__ import annotations
+
+import operator
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from outcomes._table import Table
+from outcomes.store._base import (
+    Condition,
+    Migration,
+    MigrationStatus,
+    StoreKind,
+    check_column,
+    check_finite,
+    check_where,
+)
+from outcomes.store._schema import CORE_MIGRATIONS
+
+R = TypeVar("R")
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _matches(row: Sequence[Any], index: Mapping[str, int], where: Sequence[Condition]) -> bool:
+    for column, op, value in where:
+        current = row[index[column]]
+        if op == "is null":
+            if current is not None:
+                return False
+        elif op == "is not null":
+            if current is None:
+                return False
+        elif op == "in":
+            if current not in value:
+                return False
+        elif current is None or value is None:
+            # SQL semantics: comparisons with NULL are never true.
+            return False
+        elif not _COMPARE[op](current, value):
+            return False
+    return True
+
+
+class _TableData:
+    __slots__ = ("next_seq", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[Any, tuple[int, tuple[Any, ...]]] = {}
+        self.next_seq = 1
+
+
+class MemoryStore:
+    """A :class:`~outcomes.store.Store` that keeps rows in dictionaries.
+
+    Records are kept as rows (the same conversion the SQL stores apply), so what comes
+    back from a memory store is what would come back from a database. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables: dict[str, _TableData] = {}
+        self._applied: dict[str, float] = {}
+        self.migrate()
+
+    @property
+    def kind(self) -> StoreKind:
+        return "memory"
+
+    @property
+    def url(self) -> str:
+        return "memory://"
+
+    def _data(self, table: Table[Any]) -> _TableData:
+        data = self._tables.get(table.name)
+        if data is None:
+            data = self._tables[table.name] = _TableData()
+        return data
+
+    def write(self, records: Sequence[Any]) -> int:
+        prepared: list[tuple[Table[Any], Any, tuple[Any, ...]]] = []
+        for record in records:
+            table: Table[Any] = type(record).__table__
+            row = table.to_row(record)
+            check_finite(table, row)
+            prepared.append((table, table.key_of(record), row))
+        inserted = 0
+        with self._lock:
+            for table, key, row in prepared:
+                data = self._data(table)
+                if key in data.rows:
+                    continue
+                data.rows[key] = (data.next_seq, row)
+                data.next_seq += 1
+                inserted += 1
+        return inserted
+
+    def scan(
+        self,
+        table: Table[R],
+        *,
+        where: Sequence[Condition] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[R]:
+        check_where(table, where)
+        check_column(table, order_by)
+        index = {c.name: i for i, c in enumerate(table.columns)}
+        with self._lock:
+            items = [
+                (seq, row)
+                for seq, row in self._data(table).rows.values()
+                if _matches(row, index, where)
+            ]
+        if order_by is not None and order_by != "seq":
+            col = index[order_by]
+            # NULLs first ascending, like SQLite; ties broken by insertion order.
+            items.sort(key=lambda it: (0, it[0]) if it[1][col] is None else (1, it[1][col], it[0]))
+        else:
+            items.sort(key=lambda it: it[0])
+        if descending:
+            items.reverse()
+        if limit is not None:
+            items = items[: max(limit, 0)]
+        return (table.from_row(row) for _, row in items)
+
+    def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        check_where(table, where)
+        index = {c.name: i for i, c in enumerate(table.columns)}
+        with self._lock:
+            return sum(1 for _, row in self._data(table).rows.values() if _matches(row, index, where))
+
+    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        check_where(table, where)
+        index = {c.name: i for i, c in enumerate(table.columns)}
+        with self._lock:
+            data = self._data(table)
+            doomed = [k for k, (_, row) in data.rows.items() if _matches(row, index, where)]
+            for key in doomed:
+                del data.rows[key]
+        return len(doomed)
+
+    def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
+        index = {c.name: i for i, c in enumerate(table.columns)}
+        for name in changes:
+            if name not in index:
+                raise ValueError(f"table {table.name} has no column {name!r}")
+            if name == table.key:
+                raise ValueError(f"cannot change the key column {name!r}")
+        with self._lock:
+            data = self._data(table)
+            found = data.rows.get(key)
+            if found is None:
+                return False
+            seq, row = found
+            # Round-trip through the record so JSON and bool columns are converted alike.
+            record = table.from_row(row)
+            values = {c.name: getattr(record, c.name) for c in table.columns}
+            values.update(changes)
+            new_row = table.to_row(table.record_type(**values))
+            check_finite(table, new_row)
+            data.rows[key] = (seq, new_row)
+        return True
+
+    def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        # Memory tables need no DDL; the bookkeeping keeps `db status` truthful.
+        done: list[str] = []
+        with self._lock:
+            for m in (*CORE_MIGRATIONS, *migrations):
+                if m.name not in self._applied:
+                    self._applied[m.name] = time.time()
+                    done.append(m.name)
+        return done
+
+    def migration_status(self, known: Sequence[Migration] = ()) -> MigrationStatus:
+        names = [m.name for m in (*CORE_MIGRATIONS, *known)]
+        with self._lock:
+            applied = tuple(sorted(self._applied.items(), key=lambda kv: kv[1]))
+        return MigrationStatus(
+            applied=applied,
+            pending=tuple(n for n in names if n not in self._applied),
+            unknown=tuple(n for n, _ in applied if n not in names),
+        )
+
+    def close(self) -> None:
+        """Nothing to release; data stays readable (a memory store lives as long as it)."""

@@ -1,0 +1,174 @@
+"""The PostgreSQL store (psycopg 3), for teams and several hosts sharing one database."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from outcomes._table import Table
+from outcomes.errors import StoreError, StoreUnavailableError
+from outcomes.store._base import StoreKind
+from outcomes.store._sql import SCAN_BATCH, SqlStore
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StoreUnavailableError(
+            "PostgreSQL needs the psycopg driver: pip install 'outcomes[postgres]'"
+        ) from exc
+    return psycopg
+
+
+def hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class PostgresStore(SqlStore):
+    """A :class:`~outcomes.store.Store` in a PostgreSQL database.
+
+    ``schema`` (optional) keeps the tables in their own schema, created if missing; the
+    tests use it to isolate runs that share one server. ``durable=False`` sets
+    ``synchronous_commit = off`` for the writer connection.
+    """
+
+    dialect: ClassVar[StoreKind] = "postgresql"
+    TYPES: ClassVar[dict[str, str]] = {
+        "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "int": "BIGINT",
+        "real": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
+        "json": "TEXT",
+    }
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        durable: bool = True,
+        auto_migrate: bool = True,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._psycopg = _driver()
+        if schema is not None and not _SCHEMA_RE.match(schema):
+            raise StoreUnavailableError(f"invalid schema name {schema!r}")
+        self._dsn = url
+        self._schema = schema
+        self._durable = durable
+        self._connect_timeout = connect_timeout
+        self._scan_lock = threading.Lock()
+        super().__init__(auto_migrate=False)
+        if schema is not None:
+            conn = self._writer()
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if auto_migrate:
+            self.migrate()
+
+    @property
+    def url(self) -> str:
+        return hide_password(self._dsn)
+
+    @property
+    def schema(self) -> str | None:
+        return self._schema
+
+    @property
+    def durable(self) -> bool:
+        return self._durable
+
+    def _connect(self) -> Any:
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(int(self._connect_timeout), 1),
+        }
+        if self._schema is not None:
+            kwargs["options"] = f"-c search_path={self._schema}"
+        try:
+            conn = self._psycopg.connect(self._dsn, **kwargs)
+        except self._psycopg.Error as exc:
+            raise StoreUnavailableError(f"cannot connect to {self.url}: {exc}") from exc
+        if self._schema is not None:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
+        if not self._durable:
+            conn.execute("SET synchronous_commit = off")
+        return conn
+
+    @contextlib.contextmanager
+    def _write_transaction(self, conn: Any) -> Iterator[Any]:
+        with conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def _insert_sql(self, table: Table[Any]) -> str:
+        sql = self._insert_cache.get(table.name)
+        if sql is None:
+            cols = table.column_names
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(cols)}) "
+                f"VALUES ({', '.join('%s' for _ in cols)}) ON CONFLICT ({table.key}) DO NOTHING"
+            )
+            self._insert_cache[table.name] = sql
+        return sql
+
+    def _lock_for_migrations(self, cur: Any) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        return (self._psycopg.Error,)
+
+    def _is_retryable(self, exc: Exception) -> bool:
+        errors = self._psycopg.errors
+        return isinstance(
+            exc, errors.SerializationFailure | errors.DeadlockDetected | errors.LockNotAvailable
+        )
+
+    def _translate_error(self, exc: Exception) -> Exception:
+        if isinstance(exc, self._psycopg.OperationalError):
+            return StoreUnavailableError(f"PostgreSQL store {self.url}: {exc}")
+        return StoreError(f"PostgreSQL store {self.url}: {exc}")
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        # A server-side cursor on its own connection streams with bounded memory and lets
+        # several scans interleave in one thread.
+        conn = self._connect()
+        try:
+            with conn.transaction(), conn.cursor(name="outcomes_scan") as cur:
+                cur.itersize = SCAN_BATCH
+                cur.execute(self._sql(sql), list(params))
+                while True:
+                    rows = cur.fetchmany(SCAN_BATCH)
+                    if not rows:
+                        break
+                    yield from rows
+        finally:
+            conn.close()
+
+    def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._reader().cursor() as cur:
+            cur.execute(self._sql(sql), list(params))
+            return list(cur.fetchall()) if cur.description is not None else []
+
+    def _table_exists(self, name: str) -> bool:
+        rows = self.fetch("SELECT to_regclass(?) IS NOT NULL", [name])
+        return bool(rows and rows[0][0])
+
+    def drop_schema(self) -> None:
+        """Drop this store's schema and everything in it (tests only)."""
+        if self._schema is None:
+            raise StoreError("drop_schema needs a store opened with schema=...")
+        self._writer().execute(f"DROP SCHEMA IF EXISTS {self._schema} CASCADE")

@@ -1,0 +1,47 @@
+"""The core schema: named migrations for the tables the core owns.
+
+Wings keep their own migration lists next to their code and apply them through
+``Store.migrate``; ``outcomes db migrate`` applies every list the CLI knows.
+"""
+
+from __future__ import annotations
+
+from outcomes.store._base import Migration
+
+MIGRATIONS_TABLE = "outcomes_migrations"
+
+CORE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "core.0001_receipts",
+        (
+            """
+            CREATE TABLE receipts (
+                seq {pk},
+                receipt_id TEXT NOT NULL UNIQUE,
+                trace_id TEXT NOT NULL,
+                model_id TEXT NOT NULL,
+                task TEXT NOT NULL,
+                timestamp {real} NOT NULL,
+                success {bool},
+                quality {real},
+                latency_ms {real} NOT NULL DEFAULT 0,
+                input_tokens {int} NOT NULL DEFAULT 0,
+                output_tokens {int} NOT NULL DEFAULT 0,
+                cost_usd {real},
+                error TEXT,
+                routing_reason TEXT NOT NULL DEFAULT '',
+                project_id TEXT,
+                intent TEXT,
+                kind TEXT NOT NULL DEFAULT 'inference',
+                source TEXT NOT NULL DEFAULT 'complete',
+                supersedes TEXT,
+                signal_id TEXT,
+                propensity {real}
+            )
+            """,
+            "CREATE INDEX receipts_timestamp ON receipts (timestamp)",
+            "CREATE INDEX receipts_trace ON receipts (trace_id)",
+            "CREATE INDEX receipts_model_task ON receipts (model_id, task)",
+        ),
+    ),
+)

@@ -1,0 +1,362 @@
+"""What the SQLite and PostgreSQL stores share: SQL generation, migrations, streaming."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, TypeVar
+
+from outcomes._table import Table
+from outcomes.errors import StoreError
+from outcomes.store._base import (
+    Condition,
+    Migration,
+    MigrationStatus,
+    StoreKind,
+    check_column,
+    check_finite,
+    check_where,
+)
+from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
+
+logger = logging.getLogger("outcomes.store")
+
+R = TypeVar("R")
+
+SCAN_BATCH = 2_000
+"""Rows fetched per round trip while streaming a scan (bounds memory)."""
+
+# Connections inherited across fork() are never used or closed by the child: closing a
+# SQLite handle in the child can disturb the parent's locks. They are parked here.
+_FORK_ORPHANS: list[Any] = []
+
+
+def render_where(where: Sequence[Condition]) -> tuple[str, list[Any]]:
+    """Render ANDed conditions with ``?`` placeholders; returns (clause, params)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for column, op, value in where:
+        if op == "is null":
+            parts.append(f"{column} IS NULL")
+        elif op == "is not null":
+            parts.append(f"{column} IS NOT NULL")
+        elif op == "in":
+            values = list(value)
+            if not values:
+                parts.append("1 = 0")
+            else:
+                parts.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(values)
+        else:
+            parts.append(f"{column} {op} ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+class SqlStore:
+    """Base of the SQL stores. Subclasses provide connections and dialect details.
+
+    One write connection per process, guarded by a lock (the background writer and any
+    synchronous writer share it); reads use one connection per thread. After ``fork`` a
+    child opens its own connections on first use.
+    """
+
+    dialect: ClassVar[StoreKind]
+    TYPES: ClassVar[dict[str, str]]
+
+    def __init__(self, *, auto_migrate: bool = True) -> None:
+        self._wlock = threading.RLock()
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._wconn: Any = None
+        self._closed = False
+        self._applied_cache: set[str] = set()
+        self._insert_cache: dict[str, str] = {}
+        self._reader_conns: list[Any] = []
+        self._readers_lock = threading.Lock()
+        if auto_migrate:
+            self.migrate()
+
+    # -- provided by subclasses -------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _write_transaction(self, conn: Any) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _insert_sql(self, table: Table[Any]) -> str:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        """Translate ``?`` placeholders to the driver's style."""
+        return sql
+
+    def _lock_for_migrations(self, cur: Any) -> None:
+        """Serialize concurrent migrators (no-op where the write lock already does)."""
+
+    def _translate_error(self, exc: Exception) -> Exception:
+        return StoreError(f"{self.dialect} store error: {exc}")
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        raise NotImplementedError
+
+    def _is_retryable(self, exc: Exception) -> bool:
+        return False
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        conn = self._reader()
+        cur = conn.cursor()
+        try:
+            cur.execute(self._sql(sql), params)
+            while True:
+                rows = cur.fetchmany(SCAN_BATCH)
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            cur.close()
+
+    def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return list(self._stream(sql, params))
+
+    # -- connections ------------------------------------------------------------------
+    @property
+    def kind(self) -> StoreKind:
+        return self.dialect
+
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():
+            _FORK_ORPHANS.append(self._wconn)
+            _FORK_ORPHANS.extend(self._reader_conns)
+            self._wconn = None
+            self._local = threading.local()
+            self._reader_conns = []
+            self._wlock = threading.RLock()
+            self._readers_lock = threading.Lock()
+            self._pid = os.getpid()
+
+    def _writer(self) -> Any:
+        if self._closed:
+            raise StoreError("store is closed")
+        self._check_fork()
+        if self._wconn is None:
+            self._wconn = self._connect()
+        return self._wconn
+
+    def _reader(self) -> Any:
+        if self._closed:
+            raise StoreError("store is closed")
+        self._check_fork()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._pid != os.getpid():
+            return
+        with self._wlock:
+            conns = [self._wconn, *self._reader_conns]
+            self._wconn = None
+            self._reader_conns = []
+        for conn in conns:
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # pragma: no cover - closing is best effort
+                    logger.debug("error closing connection", exc_info=True)
+
+    # -- writes -----------------------------------------------------------------------
+    def _run_write(self, work: Any) -> Any:
+        """Run ``work(cursor)`` in one write transaction, retrying transient lock errors."""
+        attempts = 0
+        while True:
+            with self._wlock:
+                try:
+                    conn = self._writer()
+                    with self._write_transaction(conn) as cur:
+                        return work(cur)
+                except self._driver_errors() as exc:
+                    attempts += 1
+                    if self._is_retryable(exc) and attempts < 8:
+                        delay = min(0.05 * 2**attempts, 2.0)
+                        logger.debug("store busy (%s); retrying in %.2fs", exc, delay)
+                    else:
+                        raise self._translate_error(exc) from exc
+            time.sleep(delay)
+
+    def write(self, records: Sequence[Any]) -> int:
+        groups: dict[str, tuple[Table[Any], list[tuple[Any, ...]]]] = {}
+        for record in records:
+            table: Table[Any] = type(record).__table__
+            entry = groups.get(table.name)
+            if entry is None:
+                entry = groups[table.name] = (table, [])
+            row = table.to_row(record)
+            check_finite(table, row)
+            entry[1].append(row)
+        if not groups:
+            return 0
+
+        def work(cur: Any) -> int:
+            inserted = 0
+            for table, rows in groups.values():
+                cur.executemany(self._insert_sql(table), rows)
+                inserted += max(cur.rowcount, 0)
+            return inserted
+
+        result: int = self._run_write(work)
+        return result
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement (``?`` placeholders) in a transaction; returns rowcount."""
+
+        def work(cur: Any) -> int:
+            cur.execute(self._sql(sql), list(params))
+            return int(cur.rowcount)
+
+        result: int = self._run_write(work)
+        return result
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query (``?`` placeholders) and return all rows."""
+        try:
+            return self._fetch_all(sql, list(params))
+        except self._driver_errors() as exc:
+            raise self._translate_error(exc) from exc
+
+    def iterate(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Stream the rows of a read query with bounded memory."""
+        try:
+            yield from self._stream(sql, list(params))
+        except self._driver_errors() as exc:
+            raise self._translate_error(exc) from exc
+
+    # -- generic table operations ------------------------------------------------------
+    def scan(
+        self,
+        table: Table[R],
+        *,
+        where: Sequence[Condition] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[R]:
+        check_where(table, where)
+        check_column(table, order_by)
+        clause, params = render_where(where)
+        direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
+        seq_dir = "DESC" if descending else "ASC"
+        order = f"seq {seq_dir}"
+        if order_by is not None and order_by != "seq":
+            order = f"{order_by} {direction}, seq {seq_dir}"
+        sql = f"SELECT {', '.join(table.column_names)} FROM {table.name}{clause} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {max(int(limit), 0)}"
+        from_row = table.from_row
+        for row in self.iterate(sql, params):
+            yield from_row(row)
+
+    def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        check_where(table, where)
+        clause, params = render_where(where)
+        rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
+        return int(rows[0][0])
+
+    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        check_where(table, where)
+        clause, params = render_where(where)
+        return self.execute(f"DELETE FROM {table.name}{clause}", params)
+
+    def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
+        if not changes:
+            return self.count(table, where=[(table.key, "=", key)]) > 0
+        columns = {c.name: c for c in table.columns}
+        sets: list[str] = []
+        params: list[Any] = []
+        for name, value in changes.items():
+            col = columns.get(name)
+            if col is None:
+                raise ValueError(f"table {table.name} has no column {name!r}")
+            if name == table.key:
+                raise ValueError(f"cannot change the key column {name!r}")
+            if col.type == "json" and value is not None:
+                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            if col.type == "float" and value is not None and not math.isfinite(value):
+                raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
+            sets.append(f"{name} = ?")
+            params.append(value)
+        params.append(key)
+        sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
+        return self.execute(sql, params) > 0
+
+    # -- migrations -------------------------------------------------------------------
+    def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        wanted = [m for m in (*CORE_MIGRATIONS, *migrations) if m.name not in self._applied_cache]
+        if not wanted:
+            return []
+        done: list[str] = []
+        for m in wanted:
+
+            def work(cur: Any, m: Migration = m) -> bool:
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+                    f"(name TEXT PRIMARY KEY, applied_at {self.TYPES['real']} NOT NULL)"
+                )
+                self._lock_for_migrations(cur)
+                cur.execute(self._sql(f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE name = ?"), [m.name])
+                if cur.fetchone() is not None:
+                    return False
+                for statement in m.render(self.TYPES):
+                    cur.execute(statement)
+                cur.execute(
+                    self._sql(f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)"),
+                    [m.name, time.time()],
+                )
+                return True
+
+            try:
+                if self._run_write(work):
+                    done.append(m.name)
+                    logger.info("applied migration %s to %s", m.name, self.url)
+            except StoreError as exc:
+                from outcomes.errors import MigrationError
+
+                raise MigrationError(f"migration {m.name} failed: {exc}") from exc
+            self._applied_cache.add(m.name)
+        return done
+
+    def migration_status(self, known: Sequence[Migration] = ()) -> MigrationStatus:
+        names = [m.name for m in (*CORE_MIGRATIONS, *known)]
+        exists = self._table_exists(MIGRATIONS_TABLE)
+        rows = (
+            self.fetch(f"SELECT name, applied_at FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name")
+            if exists
+            else []
+        )
+        applied = tuple((str(n), float(t)) for n, t in rows)
+        applied_names = {n for n, _ in applied}
+        return MigrationStatus(
+            applied=applied,
+            pending=tuple(n for n in names if n not in applied_names),
+            unknown=tuple(n for n, _ in applied if n not in names),
+        )
+
+    def _table_exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError

@@ -1,0 +1,177 @@
+"""The embedded SQLite store: WAL mode, one writer connection per process, owner-only files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from outcomes import config
+from outcomes._table import Table
+from outcomes.errors import StoreCorruptError, StoreError, StoreUnavailableError
+from outcomes.store._base import StoreKind
+from outcomes.store._sql import SqlStore
+
+_CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
+
+
+def path_from_url(url: str) -> Path:
+    """Return the file path of a ``sqlite:///path`` URL."""
+    if not url.startswith("sqlite://"):
+        raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
+    rest = url[len("sqlite://") :]
+    if rest.startswith("/"):
+        rest = rest[1:] if rest.startswith("//") else rest
+    if not rest or rest == ":memory:":
+        raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    return Path(rest).expanduser()
+
+
+class SQLiteStore(SqlStore):
+    """A :class:`~outcomes.store.Store` in one SQLite file, safe to share between processes.
+
+    The folder is created ``0700`` and the database ``0600``. An existing file that is not
+    a healthy database raises :class:`~outcomes.errors.StoreCorruptError` and is left
+    untouched. ``durable=True`` makes every commit survive power loss
+    (``synchronous=FULL``); the default survives a crash of the process.
+    """
+
+    dialect: ClassVar[StoreKind] = "sqlite"
+    TYPES: ClassVar[dict[str, str]] = {
+        "pk": "INTEGER PRIMARY KEY",
+        "int": "INTEGER",
+        "real": "REAL",
+        "bool": "INTEGER",
+        "json": "TEXT",
+    }
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float | None = None,
+        durable: bool = False,
+        auto_migrate: bool = True,
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self._busy_timeout = config.busy_timeout(busy_timeout)
+        self._durable = durable
+        if not self.path.exists():
+            if not create:
+                raise StoreUnavailableError(f"no database at {self.path}")
+            self._create_file()
+        super().__init__(auto_migrate=False)
+        # Fail early, and clearly, on a file that is not a database.
+        self._writer()
+        if auto_migrate:
+            self.migrate()
+
+    def _create_file(self) -> None:
+        parent = self.path.parent
+        if not parent.exists():
+            parent.mkdir(parents=True, mode=0o700)
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    @property
+    def durable(self) -> bool:
+        return self._durable
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"cannot open {self.path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StoreError(f"{self.path}: could not enable WAL (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise self._translate_error(exc) from exc
+        self._tighten_permissions()
+        return conn
+
+    def _tighten_permissions(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(f"{self.path}{suffix}")
+            try:
+                mode = stat.S_IMODE(p.stat().st_mode)
+                if mode & 0o077:
+                    p.chmod(mode & 0o700)
+            except OSError:
+                continue
+
+    @contextlib.contextmanager
+    def _write_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def _insert_sql(self, table: Table[Any]) -> str:
+        sql = self._insert_cache.get(table.name)
+        if sql is None:
+            cols = table.column_names
+            sql = (
+                f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
+                f"VALUES ({', '.join('?' for _ in cols)})"
+            )
+            self._insert_cache[table.name] = sql
+        return sql
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        return (sqlite3.Error,)
+
+    def _is_retryable(self, exc: Exception) -> bool:
+        msg = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
+
+    def _translate_error(self, exc: Exception) -> Exception:
+        msg = str(exc)
+        if isinstance(exc, sqlite3.DatabaseError) and any(
+            m in msg.lower() for m in _CORRUPT_MARKERS
+        ):
+            return StoreCorruptError(
+                f"{self.path} is not a healthy SQLite database ({msg}); it was left untouched. "
+                "Run `outcomes doctor` for details, move the file aside to start afresh."
+            )
+        return StoreError(f"SQLite store {self.path}: {msg}")
+
+    def _table_exists(self, name: str) -> bool:
+        rows = self.fetch("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
+        return bool(rows)
+
+    def integrity_problems(self) -> list[str]:
+        """Run SQLite's ``integrity_check``; returns its complaints (empty when healthy)."""
+        try:
+            rows = self.fetch("PRAGMA integrity_check")
+        except StoreError as exc:
+            return [str(exc)]
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems
