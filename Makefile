@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code]'
 	touch $(STAMP)
 
 install: $(STAMP)
