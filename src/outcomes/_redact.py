@@ -20,9 +20,9 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # key=value / key: value for names that hold credentials; keep the name
     (
         re.compile(
-            r"(?i)\b([\w.-]*(?:api[_-]?key|apikey|password|passwd|pwd|secret|token|"
-            r"access[_-]?key|private[_-]?key|auth)[\w.-]*)"
-            r"(\"?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'}]+)"
+            r"(?i)\b((?:[\w.-]*?(?:api[_-]?key|apikey|password|passwd|secret|access[_-]?key|"
+            r"private[_-]?key|token(?!s))[\w.-]*)|authorization|auth|pwd)\b"
+            r"(\"?\s*[:=]\s*)(?!\[REDACTED\]|(?i:bearer)\b)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'}]+)"
         ),
         r"\1\2" + REDACTED,
     ),

@@ -1,0 +1,187 @@
+"""The ``outcomes ledger`` group: export, import, prune, verify, stats."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from outcomes.cli._common import (
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    opened_store,
+    print_json,
+)
+from outcomes.cli._schema import ALL_MIGRATIONS
+from outcomes.errors import ValidationError
+from outcomes.ledger import (
+    export_jsonl,
+    import_jsonl,
+    parse_duration,
+    parse_since,
+    prune,
+    summarize,
+    verify,
+)
+
+app = typer.Typer(help="The append-only receipt ledger.", no_args_is_help=True)
+
+
+def _since(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValidationError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+
+
+@app.command("export")
+def export(
+    since: str | None = typer.Option(
+        None, "--since", help="Only receipts from then: 7d, 2026-11-01, or Unix seconds."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Only receipts before then."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here instead of stdout."
+    ),  # noqa: B008
+    db: str | None = DbOption,
+) -> None:
+    """Write receipts as JSON lines (docs/ledger.md), oldest first."""
+    start, end = _since(since), _since(until)
+    with opened_store(db) as store:
+        if output is None:
+            count = export_jsonl(store, sys.stdout, since=start, until=end)
+        else:
+            tmp = output.with_name(output.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                count = export_jsonl(store, fh, since=start, until=end)
+                fh.flush()
+            tmp.replace(output)
+    err_console.print(f"exported {count} receipts", highlight=False)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="A JSONL file, or - for standard input."),  # noqa: B008
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Import receipts; bad and torn lines are skipped and reported, duplicates ignored."""
+    with opened_store(db) as store:
+        if str(file) == "-":
+            report = import_jsonl(store, sys.stdin.buffer)
+        else:
+            try:
+                fh = open(file, "rb")  # noqa: SIM115
+            except OSError as exc:
+                raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from exc
+            with fh:
+                report = import_jsonl(store, fh)
+    if json:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"imported {report.imported} receipts from {report.lines} lines "
+        f"({report.duplicates} already present, {report.invalid} invalid"
+        f"{', torn last line skipped' if report.torn_last_line else ''})"
+    )
+    for p in report.problems:
+        console.print(f"  line {p.line}: {p.reason}", highlight=False)
+    if report.invalid > len(report.problems):
+        console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
+
+
+@app.command("prune")
+def prune_cmd(
+    keep: int | None = typer.Option(
+        None, "--keep", min=0, help="Keep only the N most recent receipts."
+    ),
+    older_than: str | None = typer.Option(
+        None, "--older-than", help="Delete receipts older than this, e.g. 30d."
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Apply retention: the only way receipts leave the ledger."""
+    if keep is None and older_than is None:
+        raise fail("give --keep N and/or --older-than DURATION", EXIT_USAGE)
+    try:
+        seconds = parse_duration(older_than) if older_than is not None else None
+    except ValidationError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    with opened_store(db) as store:
+        deleted = prune(store, keep=keep, older_than=seconds)
+    if json:
+        print_json({"deleted": deleted})
+    else:
+        console.print(f"deleted {deleted} receipts")
+
+
+@app.command("verify")
+def verify_cmd(db: str | None = DbOption, json: bool = JsonOption) -> None:
+    """Check the store's integrity; exit code 1 when problems are found."""
+    with opened_store(db, create=False) as store:
+        report = verify(store, known=ALL_MIGRATIONS)
+    if json:
+        print_json(report.as_dict())
+    else:
+        console.print(f"checked {report.receipts} receipts in {report.store}")
+        for p in report.problems:
+            console.print(f"[red]{p.check}:[/] {p.detail}", highlight=False)
+        if report.ok:
+            console.print("[green]ledger OK[/]")
+    if not report.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command("stats")
+def stats(
+    since: str | None = typer.Option(
+        None, "--since", help="Only receipts from then (7d, ISO date)."
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Receipts per model and task: outcomes, mean latency, cost."""
+    with opened_store(db) as store:
+        rows = summarize(store, since=_since(since))
+    if json:
+        print_json(rows)
+        return
+    console.print(ledger_table(rows))
+
+
+def ledger_table(rows: list[dict[str, object]], title: str = "receipts by model and task") -> Table:
+    table = Table(title=title)
+    for col in (
+        "model",
+        "task",
+        "receipts",
+        "success",
+        "failure",
+        "unknown",
+        "mean latency",
+        "cost",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "task") else "right")
+    for r in rows:
+        lat = r["mean_latency_ms"]
+        table.add_row(
+            str(r["model_id"]),
+            str(r["task"] or "all"),
+            str(r["receipts"]),
+            str(r["successes"]),
+            str(r["failures"]),
+            str(r["unknown"]),
+            f"{lat:,.0f} ms" if isinstance(lat, float) else "-",
+            f"${r['cost_usd']:.4f}",
+        )
+    return table

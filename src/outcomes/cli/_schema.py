@@ -1,0 +1,13 @@
+"""Every migration list the CLI knows, so ``outcomes db migrate`` builds the whole schema.
+
+The core applies its own migrations on open; each wing applies its list when it binds to
+a store. This module is the faces' view of all of them, in application order.
+"""
+
+from __future__ import annotations
+
+from outcomes.store import CORE_MIGRATIONS, Migration
+
+ALL_MIGRATIONS: tuple[Migration, ...] = (
+    *CORE_MIGRATIONS,
+)

@@ -1,0 +1,216 @@
+"""Retention, integrity checks and summaries of the ledger."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from outcomes._clock import SYSTEM_CLOCK, Clock
+from outcomes.errors import ValidationError
+from outcomes.records import Receipt
+from outcomes.store import Migration, SQLiteStore, Store
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Parse ``30d``, ``12h``, ``90m``, ``45s`` or ``2w`` into seconds."""
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise ValidationError(f"invalid duration {text!r}: use e.g. 30d, 12h, 90m, 45s, 2w")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_since(text: str, *, clock: Clock = SYSTEM_CLOCK) -> float:
+    """Parse a point in time: a duration ago (``7d``), an ISO date/time, or Unix seconds."""
+    text = text.strip()
+    if _DURATION_RE.match(text):
+        return clock.now() - parse_duration(text)
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value):
+            raise ValidationError(f"invalid time {text!r}")
+        return value
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"invalid time {text!r}: use a duration (7d), an ISO date (2026-11-01) or Unix seconds"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def prune(
+    store: Store,
+    *,
+    keep: int | None = None,
+    older_than: float | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> int:
+    """Delete receipts beyond retention; returns how many were deleted.
+
+    ``keep`` keeps the ``keep`` most recent receipts (by timestamp; receipts tied with the
+    oldest kept one are kept too). ``older_than`` (seconds) deletes receipts older than
+    that. Both may be given. This is the only way receipts leave the ledger.
+    """
+    table = Receipt.__table__
+    deleted = 0
+    if older_than is not None:
+        if older_than < 0 or not math.isfinite(older_than):
+            raise ValidationError(f"older_than must be >= 0 seconds, got {older_than}")
+        deleted += store.delete(table, where=[("timestamp", "<", clock.now() - older_than)])
+    if keep is not None:
+        if keep < 0:
+            raise ValidationError(f"keep must be >= 0, got {keep}")
+        if keep == 0:
+            deleted += store.delete(table)
+        else:
+            newest = list(store.scan(table, order_by="timestamp", descending=True, limit=keep))
+            if len(newest) == keep:
+                cutoff = newest[-1].timestamp
+                deleted += store.delete(table, where=[("timestamp", "<", cutoff)])
+    return deleted
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing ``verify`` found wrong."""
+
+    check: str
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    store: str
+    receipts: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "ok": self.ok,
+            "receipts": self.receipts,
+            "problems": [{"check": p.check, "detail": p.detail} for p in self.problems],
+        }
+
+
+_MAX_ROW_PROBLEMS = 20
+
+
+def _row_problems(r: Receipt) -> list[str]:
+    out: list[str] = []
+
+    def bad_number(name: str, value: Any, low: float | None, high: float | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            out.append(f"{name} is not a number ({value!r})")
+        elif not math.isfinite(value):
+            out.append(f"{name} is not finite")
+        elif (low is not None and value < low) or (high is not None and value > high):
+            out.append(f"{name}={value!r} out of range")
+
+    for name in ("receipt_id", "trace_id", "model_id", "task"):
+        value = getattr(r, name)
+        if not isinstance(value, str) or not value:
+            out.append(f"{name} missing")
+    bad_number("timestamp", r.timestamp, 0, None)
+    bad_number("quality", r.quality, 0.0, 1.0)
+    bad_number("latency_ms", r.latency_ms, 0.0, None)
+    bad_number("input_tokens", r.input_tokens, 0, None)
+    bad_number("output_tokens", r.output_tokens, 0, None)
+    bad_number("cost_usd", r.cost_usd, 0.0, None)
+    bad_number("propensity", r.propensity, 0.0, 1.0)
+    if r.success not in (True, False, None):
+        out.append(f"success={r.success!r} is not a boolean")
+    return out
+
+
+def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
+    """Check the store's integrity: the database file, the schema, and every receipt."""
+    report = VerifyReport(store=store.url)
+    if isinstance(store, SQLiteStore):
+        for line in store.integrity_problems():
+            report.problems.append(Problem("sqlite_integrity", line))
+    try:
+        status = store.migration_status(known)
+    except Exception as exc:
+        report.problems.append(Problem("schema", f"cannot read migrations: {exc}"))
+        return report
+    for name in status.pending:
+        report.problems.append(Problem("schema", f"migration {name} not applied"))
+    for name in status.unknown:
+        report.problems.append(
+            Problem("schema", f"migration {name} is unknown to this version of outcomes")
+        )
+    row_problems = 0
+    try:
+        for receipt in store.scan(Receipt.__table__):
+            report.receipts += 1
+            found = _row_problems(receipt)
+            if found:
+                row_problems += 1
+                if row_problems <= _MAX_ROW_PROBLEMS:
+                    report.problems.append(
+                        Problem("receipt", f"{receipt.receipt_id}: {'; '.join(found)}")
+                    )
+    except Exception as exc:
+        report.problems.append(Problem("receipts", f"cannot read receipts: {exc}"))
+    if row_problems > _MAX_ROW_PROBLEMS:
+        report.problems.append(
+            Problem("receipt", f"... and {row_problems - _MAX_ROW_PROBLEMS} more bad receipts")
+        )
+    return report
+
+
+def summarize(
+    store: Store, *, since: float | None = None, by_task: bool = True
+) -> list[dict[str, Any]]:
+    """Per (model, task): receipts, successes, failures, unknown, mean latency, cost.
+
+    With ``by_task=False`` the rows are per model and ``task`` is ``None``.
+    """
+    where: list[Any] = [("timestamp", ">=", since)] if since is not None else []
+    acc: dict[tuple[str, str], Counter[str]] = {}
+    sums: dict[tuple[str, str], list[float]] = {}
+    for r in store.scan(Receipt.__table__, where=where):
+        key = (r.model_id, r.task if by_task else "")
+        c = acc.get(key)
+        if c is None:
+            c = acc[key] = Counter()
+            sums[key] = [0.0, 0.0]
+        c["receipts"] += 1
+        c["successes" if r.success else "failures" if r.success is False else "unknown"] += 1
+        sums[key][0] += r.latency_ms
+        sums[key][1] += r.cost_usd or 0.0
+    rows = []
+    for (model, task), c in sorted(acc.items()):
+        n = c["receipts"]
+        rows.append(
+            {
+                "model_id": model,
+                "task": task or None,
+                "receipts": n,
+                "successes": c["successes"],
+                "failures": c["failures"],
+                "unknown": c["unknown"],
+                "mean_latency_ms": sums[(model, task)][0] / n if n else None,
+                "cost_usd": sums[(model, task)][1],
+            }
+        )
+    return rows

@@ -1,0 +1,235 @@
+"""The background writer: batching, flush/close, drops, failures, exit and fork."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outcomes._ids import new_id
+from outcomes.config import WriterSettings
+from outcomes.records import Receipt
+from outcomes.store import BackgroundWriter, MemoryStore, SQLiteStore, Store
+from outcomes.testing import receipts
+
+
+def receipt(i: int = 0, **kw: Any) -> Receipt:
+    return Receipt(new_id(), f"t{i}", "m", "code", float(i), success=True, **kw)
+
+
+class FlakyStore(MemoryStore):
+    """Fails the first ``failures`` writes, then behaves."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.calls = 0
+
+    def write(self, records: Sequence[Any]) -> int:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("transient failure")
+        return super().write(records)
+
+
+class BlockingStore(MemoryStore):
+    """Blocks every write until released, to fill the queue deterministically."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def write(self, records: Sequence[Any]) -> int:
+        self.release.wait(10)
+        return super().write(records)
+
+
+def test_flush_returns_after_everything_is_committed(store: Store) -> None:
+    writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
+    rs = [receipt(i) for i in range(1_050)]
+    for r in rs:
+        assert writer.submit(r)
+    assert writer.flush(timeout=30)
+    assert receipts(store) == rs
+    stats = writer.stats()
+    assert (stats.submitted, stats.written, stats.dropped, stats.queued) == (1_050, 1_050, 0, 0)
+    assert writer.close()
+
+
+def test_records_are_written_on_the_interval_without_flush() -> None:
+    store = MemoryStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=1_000, flush_interval=0.05))
+    writer.submit(receipt())
+    deadline = threading.Event()
+    for _ in range(100):
+        if receipts(store):
+            break
+        deadline.wait(0.05)
+    assert len(receipts(store)) == 1
+    writer.close()
+
+
+def test_full_queue_drops_counts_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    store = BlockingStore()
+    writer = BackgroundWriter(store, WriterSettings(queue_size=10, batch_size=5, flush_interval=60))
+    caplog.set_level(logging.WARNING, logger="outcomes.writer")
+    accepted = sum(writer.submit(receipt(i)) for i in range(40))
+    assert accepted >= 10
+    assert writer.stats().dropped == 40 - accepted
+    assert len([r for r in caplog.records if "dropping" in r.getMessage()]) == 1
+    store.release.set()
+    assert writer.flush(timeout=10)
+    assert len(receipts(store)) == accepted
+    writer.close()
+
+
+def test_transient_store_failures_are_retried() -> None:
+    store = FlakyStore(failures=2)
+    writer = BackgroundWriter(store, WriterSettings(flush_interval=60))
+    writer.submit(receipt())
+    assert writer.flush(timeout=10)
+    assert len(receipts(store)) == 1
+    assert writer.stats().failed == 0
+    writer.close()
+
+
+def test_a_bad_record_is_isolated_and_the_rest_of_its_batch_is_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = MemoryStore()
+    writer = BackgroundWriter(store, WriterSettings(flush_interval=60))
+    good = [receipt(i) for i in range(5)]
+    for r in good[:2]:
+        writer.submit(r)
+    writer.submit(receipt(99, quality=float("nan")))
+    writer.submit(object())  # not a storable record at all
+    for r in good[2:]:
+        writer.submit(r)
+    assert writer.flush(timeout=10)
+    assert receipts(store) == good
+    assert writer.stats().failed == 2
+    writer.close()
+
+
+def test_submit_after_close_is_dropped_not_raised() -> None:
+    writer = BackgroundWriter(MemoryStore())
+    writer.close()
+    assert writer.submit(receipt()) is False
+    assert writer.stats().dropped == 1
+    assert writer.close()
+
+
+def test_duplicates_are_counted_not_written_twice() -> None:
+    store = MemoryStore()
+    writer = BackgroundWriter(store)
+    r = receipt()
+    writer.submit(r)
+    writer.submit(r)
+    writer.flush()
+    assert writer.stats().written == 1
+    assert writer.stats().duplicates == 1
+    writer.close()
+
+
+def test_concurrent_submitters_lose_nothing() -> None:
+    store = MemoryStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=64, flush_interval=0.01))
+    per_thread = 2_000
+
+    def work(k: int) -> None:
+        for i in range(per_thread):
+            writer.submit(receipt(k * per_thread + i))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert writer.flush(timeout=30)
+    assert len(receipts(store)) == 4 * per_thread
+    writer.close()
+
+
+def _run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_pending_records_are_flushed_at_interpreter_exit(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    proc = _run(
+        f"""
+        from outcomes.store import SQLiteStore, BackgroundWriter
+        from outcomes.config import WriterSettings
+        from outcomes.records import Receipt
+        store = SQLiteStore({str(db)!r})
+        w = BackgroundWriter(store, WriterSettings(flush_interval=3600, batch_size=10**6))
+        for i in range(500):
+            w.submit(Receipt(f"r{{i}}", "t", "m", "code", float(i)))
+        # no flush, no close: the exit hook must write them
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    store = SQLiteStore(db)
+    assert store.count(Receipt.__table__) == 500
+    store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_gets_an_empty_writer_and_its_own_connection(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    proc = _run(
+        f"""
+        import os
+        from outcomes.store import SQLiteStore, BackgroundWriter
+        from outcomes.config import WriterSettings
+        from outcomes.records import Receipt
+        store = SQLiteStore({str(db)!r})
+        w = BackgroundWriter(store, WriterSettings(flush_interval=3600, batch_size=10**6))
+        for i in range(100):
+            w.submit(Receipt(f"parent{{i}}", "t", "m", "code", float(i)))
+        pid = os.fork()
+        if pid == 0:
+            assert w.stats().queued == 0, w.stats()
+            for i in range(50):
+                w.submit(Receipt(f"child{{i}}", "t", "m", "code", float(i)))
+            ok = w.flush(timeout=30)
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert w.flush(timeout=30)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    store = SQLiteStore(db)
+    ids = [r.receipt_id for r in store.scan(Receipt.__table__)]
+    store.close()
+    assert sorted(ids) == sorted([f"parent{i}" for i in range(100)] + [f"child{i}" for i in range(50)])
+
+
+def test_durable_store_flush_acknowledges_only_committed_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "o.db", durable=True)
+    writer = BackgroundWriter(store, WriterSettings(durable=True, flush_interval=60))
+    for i in range(10):
+        writer.submit(receipt(i))
+    assert writer.flush()
+    other = SQLiteStore(tmp_path / "o.db")  # a second connection sees the commit
+    assert other.count(Receipt.__table__) == 10
+    other.close()
+    writer.close()
+    store.close()
