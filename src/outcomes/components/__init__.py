@@ -1,0 +1,33 @@
+"""Component outcomes: installs, usage, removals, deprecations and conflicts.
+
+>>> from outcomes.components import ComponentTracker
+>>> with ComponentTracker() as tracker:
+...     tracker.record_outcome("plugin-a", "install_failure", session_id="s1")
+...     tracker.get_stats("plugin-a").failures
+1
+"""
+
+from __future__ import annotations
+
+from outcomes.components._conflicts import Conflict, ConflictAnalysis
+from outcomes.components._records import (
+    ComponentEvent,
+    ComponentReport,
+    ComponentStats,
+    OutcomeType,
+    RankingMultiplier,
+)
+from outcomes.components._schema import MIGRATIONS
+from outcomes.components._tracker import ComponentTracker
+
+__all__ = [
+    "MIGRATIONS",
+    "ComponentEvent",
+    "ComponentReport",
+    "ComponentStats",
+    "ComponentTracker",
+    "Conflict",
+    "ConflictAnalysis",
+    "OutcomeType",
+    "RankingMultiplier",
+]

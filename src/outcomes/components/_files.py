@@ -1,0 +1,152 @@
+"""The JSON file format of ``ComponentTracker.save``/``load``.
+
+A file holds every event (not aggregates, not only the recent ones), so loading it
+rebuilds exactly the statistics that were saved::
+
+    {"format": "outcomes.components", "version": 1, "saved_at": 1700000000.0,
+     "events": [{"event_id": "...", "component_id": "a", "outcome": "install_failure",
+                 "timestamp": 1700000000.0, "session_id": "s1", "context": "..."}]}
+
+Writes are atomic (temp file in the same folder, fsync, rename) and owner-only. A file
+that cannot be read back is renamed aside to ``<name>.corrupt-<unix time>`` with a
+warning, so that the next save cannot destroy the history it held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from outcomes.components._records import ComponentEvent, check_label, parse_outcome
+from outcomes.errors import ValidationError
+
+logger = logging.getLogger("outcomes.components")
+
+FILE_FORMAT = "outcomes.components"
+FILE_VERSION = 1
+MAX_FILE_BYTES = 1 << 30
+"""Files larger than this are refused rather than read into memory."""
+
+
+def write_events(path: str | os.PathLike[str], events: Iterable[ComponentEvent]) -> int:
+    """Atomically write ``events`` to ``path`` (mode 0600); returns how many were written."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    items = [e.to_json() for e in events]
+    doc = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "saved_at": time.time(),
+        "events": items,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+    return len(items)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_events(path: str | os.PathLike[str]) -> list[ComponentEvent]:
+    """Read the events saved at ``path``; a missing file reads as no events.
+
+    A file that is unreadable, not JSON, or holds an invalid event is quarantined
+    (renamed aside) with a warning and reads as no events.
+    """
+    source = Path(path)
+    if not source.exists():
+        return []
+    try:
+        if source.stat().st_size > MAX_FILE_BYTES:
+            raise ValidationError(f"larger than {MAX_FILE_BYTES} bytes")
+        doc = json.loads(source.read_text(encoding="utf-8"))
+        return parse_document(doc)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
+        aside = quarantine(source)
+        logger.warning(
+            "component outcomes file %s could not be loaded (%s); moved it to %s and started empty",
+            source,
+            exc,
+            aside,
+        )
+        return []
+
+
+def quarantine(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.corrupt-<unix time>`` (never overwriting); return it."""
+    stamp = int(time.time())
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, aside)
+    return aside
+
+
+def parse_document(doc: Any) -> list[ComponentEvent]:
+    """Validate a decoded file and return its events; raise ``ValidationError`` if invalid."""
+    if not isinstance(doc, dict):
+        raise ValidationError("top level must be an object")
+    if doc.get("format") != FILE_FORMAT:
+        raise ValidationError(f"not a {FILE_FORMAT} file (format={doc.get('format')!r})")
+    if doc.get("version") != FILE_VERSION:
+        raise ValidationError(f"unsupported version {doc.get('version')!r}")
+    items = doc.get("events")
+    if not isinstance(items, list):
+        raise ValidationError("'events' must be a list")
+    return [parse_event(item, where=f"events[{i}]") for i, item in enumerate(items)]
+
+
+def parse_event(item: Any, *, where: str = "event") -> ComponentEvent:
+    """Build one event from its JSON object, validating every field."""
+    if not isinstance(item, dict):
+        raise ValidationError("must be an object", where=where)
+    try:
+        event_id = check_label(item.get("event_id"), "event_id")
+        component_id = check_label(item.get("component_id"), "component_id")
+        outcome = parse_outcome(item.get("outcome")).value
+        session = item.get("session_id")
+        if session is not None:
+            session = check_label(session, "session_id")
+    except ValidationError as exc:
+        raise ValidationError(str(exc), where=where) from exc
+    timestamp = item.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        raise ValidationError("timestamp must be a number", where=where)
+    if not math.isfinite(timestamp):
+        raise ValidationError("timestamp must be finite", where=where)
+    context = item.get("context", "")
+    if not isinstance(context, str):
+        raise ValidationError("context must be a string", where=where)
+    return ComponentEvent(event_id, component_id, outcome, float(timestamp), session, context)
