@@ -1,0 +1,63 @@
+"""Code adoption from git: did the suggested code end up in the repository?
+
+>>> from outcomes.inference.code import CodeAdoption
+>>> # adoption = CodeAdoption(store, sink=tracker)
+>>> # adoption.suggest(trace_id, "src/app.py", suggested_code, repo=".")
+>>> # adoption.check(".")   # or: outcomes code check / the post-commit hook
+"""
+
+from __future__ import annotations
+
+from outcomes.inference.code._adoption import (
+    DEFAULT_TTL,
+    CheckReport,
+    CodeAdoption,
+    ListSink,
+    SignalSink,
+    to_signal,
+)
+from outcomes.inference.code._assess import (
+    APPLIED_AT,
+    MODIFIED_AT,
+    Assessment,
+    SuggestionPrint,
+    assess,
+    decide,
+    fingerprint,
+)
+from outcomes.inference.code._hook import install_hook, uninstall_hook
+from outcomes.inference.code._records import CodeFinding, CodeSuggestion
+from outcomes.inference.code._schema import MIGRATIONS
+from outcomes.inference.code._structure import (
+    FALLBACK_MESSAGE,
+    Symbol,
+    language_of,
+    structure_available,
+    symbols,
+)
+
+__all__ = [
+    "APPLIED_AT",
+    "DEFAULT_TTL",
+    "FALLBACK_MESSAGE",
+    "MIGRATIONS",
+    "MODIFIED_AT",
+    "Assessment",
+    "CheckReport",
+    "CodeAdoption",
+    "CodeFinding",
+    "CodeSuggestion",
+    "ListSink",
+    "SignalSink",
+    "SuggestionPrint",
+    "Symbol",
+    "assess",
+    "decide",
+    "fingerprint",
+    "install_hook",
+    "language_of",
+    "structure_available",
+    "symbols",
+    "to_signal",
+    "uninstall_hook",
+]

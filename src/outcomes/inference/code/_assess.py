@@ -1,0 +1,177 @@
+"""Compare a suggestion's fingerprint with one version of a file: how much of it is there.
+
+Pure functions, no git: :func:`fingerprint` turns suggested code (and the file it was
+meant for, as it was then) into a :class:`SuggestionPrint`; :func:`assess` measures one
+candidate text against it; :func:`decide` turns the measurement into a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from outcomes.inference.code._fingerprint import (
+    TextPrint,
+    bottom_k,
+    containment,
+    line_hashes,
+    shingle_hashes,
+)
+from outcomes.inference.code._structure import Symbol, symbols
+from outcomes.records import CodeVerdict
+
+APPLIED_AT = 0.8
+"""Share of the suggestion's novel fingerprint present for ``applied``."""
+MODIFIED_AT = 0.3
+"""Share present (or a structural change to a suggested symbol) for ``modified``."""
+
+_ADOPTION_SIGNS = frozenset(
+    {
+        CodeVerdict.APPLIED,
+        CodeVerdict.SYMBOL_ADDED,
+        CodeVerdict.SIGNATURE_CHANGED,
+        CodeVerdict.BODY_MODIFIED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionPrint:
+    """What is kept of a suggestion: novel line and shingle hashes, and symbols."""
+
+    lines: frozenset[str]
+    shingles: frozenset[str]
+    symbols: tuple[Symbol, ...] = ()
+    baseline_symbols: tuple[Symbol, ...] = ()
+    structural: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One candidate text measured against a suggestion.
+
+    ``score`` is the larger of the line share and the shingle share (shingles survive
+    reformatting, lines survive reordering); ``None`` when the suggestion had nothing
+    novel. ``structure`` lists ``(symbol, verdict)`` for suggested symbols the user acted on.
+    """
+
+    line_share: float | None
+    shingle_share: float | None
+    structure: tuple[tuple[str, CodeVerdict], ...] = field(default=())
+
+    @property
+    def score(self) -> float | None:
+        shares = [s for s in (self.line_share, self.shingle_share) if s is not None]
+        return max(shares) if shares else None
+
+
+def fingerprint(code: str, language: str | None, baseline: str | None = None) -> SuggestionPrint:
+    """Fingerprint ``code`` relative to ``baseline`` (the file before the suggestion).
+
+    Only what is novel counts: lines and shingles already in ``baseline`` are dropped, so a
+    suggestion that rewrites two lines of a function is judged on those two lines.
+    """
+    base_lines = line_hashes(baseline) if baseline else set()
+    base_shingles = shingle_hashes(baseline) if baseline else set()
+    lines = frozenset(line_hashes(code) - base_lines)
+    shingles = frozenset(bottom_k(shingle_hashes(code) - base_shingles))
+    syms: list[Symbol] | None = symbols(code, language) if language else None
+    base_syms: list[Symbol] = []
+    if syms and baseline and language:
+        names = {s.name for s in syms}
+        shorts = {s.short_name for s in syms}
+        base_syms = [
+            s
+            for s in symbols(baseline, language) or []
+            if s.name in names or s.short_name in shorts
+        ]
+    return SuggestionPrint(
+        lines,
+        shingles,
+        tuple(syms or ()),
+        tuple(base_syms),
+        structural=syms is not None,
+    )
+
+
+def _find(sym: Symbol, pool: list[Symbol]) -> Symbol | None:
+    for cand in pool:
+        if cand.name == sym.name and cand.kind == sym.kind:
+            return cand
+    same_short = [c for c in pool if c.short_name == sym.short_name and c.kind == sym.kind]
+    if len(same_short) == 1:
+        return same_short[0]
+    return None
+
+
+def structure_verdicts(
+    sp: SuggestionPrint, current: list[Symbol]
+) -> tuple[tuple[str, CodeVerdict], ...]:
+    """Per suggested symbol, what the user did with it (nothing when it was left alone)."""
+    out: list[tuple[str, CodeVerdict]] = []
+    for sug in sp.symbols:
+        base = _find(sug, list(sp.baseline_symbols))
+        cur = _find(sug, current)
+        if cur is None:
+            # A renamed copy: same kind and body under a new name is a signature change.
+            renamed = [
+                c
+                for c in current
+                if c.kind == sug.kind and c.body and c.body == sug.body and c.name != sug.name
+            ]
+            if renamed:
+                out.append((sug.name, CodeVerdict.SIGNATURE_CHANGED))
+            elif base is not None:
+                out.append((sug.name, CodeVerdict.SYMBOL_REMOVED))
+            continue
+        if cur.signature == sug.signature and cur.body == sug.body:
+            out.append(
+                (sug.name, CodeVerdict.SYMBOL_ADDED if base is None else CodeVerdict.APPLIED)
+            )
+        elif base is not None and cur.signature == base.signature and cur.body == base.body:
+            continue  # untouched since the suggestion
+        elif cur.signature != sug.signature:
+            out.append((sug.name, CodeVerdict.SIGNATURE_CHANGED))
+        else:
+            out.append((sug.name, CodeVerdict.BODY_MODIFIED))
+    return tuple(out)
+
+
+def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Assessment:
+    """Measure one candidate ``text`` (``None``: the file does not exist there)."""
+    if text is None:
+        removed = tuple(
+            (s.name, CodeVerdict.SYMBOL_REMOVED)
+            for s in sp.symbols
+            if _find(s, list(sp.baseline_symbols)) is not None
+        )
+        return Assessment(
+            0.0 if sp.lines else None,
+            0.0 if sp.shingles else None,
+            removed if sp.structural else (),
+        )
+    tp = TextPrint.of(text)
+    structure: tuple[tuple[str, CodeVerdict], ...] = ()
+    if sp.structural and sp.symbols and language:
+        current = symbols(text, language)
+        if current is not None:
+            structure = structure_verdicts(sp, current)
+    return Assessment(
+        containment(sp.lines, tp.lines), containment(sp.shingles, tp.shingles), structure
+    )
+
+
+def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
+    """``applied`` / ``modified`` / ``ignored`` for an assessment, or ``None`` (wait).
+
+    ``ignored`` needs the TTL to have passed (``expired``): absence before that may only
+    mean the developer has not got to it yet.
+    """
+    score = a.score
+    if score is not None and score >= APPLIED_AT:
+        return CodeVerdict.APPLIED
+    acted = any(v in _ADOPTION_SIGNS for _, v in a.structure)
+    if (score is not None and score >= MODIFIED_AT) or acted:
+        return CodeVerdict.MODIFIED
+    if expired:
+        return CodeVerdict.IGNORED
+    return None
