@@ -179,9 +179,7 @@ def test_a_pair_needs_two_sessions(tracker: ComponentTracker, clock: FakeClock) 
     ]
 
 
-def test_successes_do_not_count_as_co_failures(
-    tracker: ComponentTracker, clock: FakeClock
-) -> None:
+def test_successes_do_not_count_as_co_failures(tracker: ComponentTracker, clock: FakeClock) -> None:
     for _ in range(3):
         tracker.record_outcome("a", "install_failure")
         tracker.record_outcome("b", "install_success")

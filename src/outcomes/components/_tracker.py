@@ -282,6 +282,11 @@ class ComponentTracker:
         where = [] if component_id is None else [("component_id", "=", component_id)]
         return self.store.scan(_TABLE, where=where)  # type: ignore[arg-type]
 
+    @property
+    def writer(self) -> BackgroundWriter:
+        """The writer events go through (its ``stats()`` count drops and failures)."""
+        return self._writer
+
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every recorded event is stored; ``False`` on timeout."""
         return self._writer.flush(timeout)
