@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml tests/trajectory/js/package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code]'
+	npm ci --prefix tests/trajectory/js --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
