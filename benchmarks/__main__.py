@@ -32,7 +32,9 @@ def _modules() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (all: {', '.join(_modules())})")
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (all: {', '.join(_modules())})"
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for smoke tests")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)

@@ -45,7 +45,9 @@ def require_postgres() -> None:
     if postgres_available():
         return
     if os.environ.get("OUTCOMES_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required (OUTCOMES_REQUIRE_POSTGRES=1) but {POSTGRES_URL} is down")
+        pytest.fail(
+            f"PostgreSQL is required (OUTCOMES_REQUIRE_POSTGRES=1) but {POSTGRES_URL} is down"
+        )
     pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
 
 

@@ -45,7 +45,8 @@ def new_id() -> str:
     tail = (_state.base + next(_state.counter)) & _MASK_62
     rand_a = (tail >> 50) & 0xFFF
     rand_b = tail & ((1 << 50) - 1)
-    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{rand_a:03x}{(0b10 << 62 | rand_b << 12 | (tail & 0xFFF)) & ((1 << 64) - 1):016x}"
+    var_rand = (0b10 << 62 | rand_b << 12 | (tail & 0xFFF)) & ((1 << 64) - 1)
+    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{rand_a:03x}{var_rand:016x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

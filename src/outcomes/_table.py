@@ -44,6 +44,7 @@ class Table(Generic[R]):
     _getter: Callable[[R], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
     _json_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _bool_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _float_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -51,7 +52,7 @@ class Table(Generic[R]):
             raise ValueError(f"table {self.name}: key {self.key!r} is not a column")
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate column names")
-        getter = operator.attrgetter(*names)
+        getter: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*names)
         if len(names) == 1:
             single = getter
 
@@ -64,6 +65,9 @@ class Table(Generic[R]):
         )
         object.__setattr__(
             self, "_bool_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "bool")
+        )
+        object.__setattr__(
+            self, "_float_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "float")
         )
 
     @classmethod
@@ -109,6 +113,15 @@ class Table(Generic[R]):
                     values[i] = bool(values[i])
             return self.record_type(*values)
         return self.record_type(*row)
+
+    def first_non_finite(self, row: Sequence[Any]) -> str | None:
+        """Name the first float column of ``row`` holding NaN or an infinity, else None."""
+        for i in self._float_idx:
+            value = row[i]
+            # x - x is 0.0 for every finite float and NaN for NaN and both infinities.
+            if value is not None and value - value != 0:
+                return self.columns[i].name
+        return None
 
     def key_of(self, record: R) -> Any:
         return getattr(record, self.key)

@@ -93,8 +93,10 @@ def test_torn_last_line_and_garbage_lines_are_skipped_and_reported(store: Store)
         + b"not json at all\n"
         + good[1]
         + b"\xff\xfe invalid utf-8\n"
-        + b'{"receipt_id": "x", "trace_id": "t", "model_id": "m", "task": "code", "timestamp": NaN}\n'
-        + b'{"receipt_id": "y", "trace_id": "t", "model_id": "m", "task": "code", "timestamp": 1, "input_tokens": "12"}\n'
+        + b'{"receipt_id": "x", "trace_id": "t", "model_id": "m", "task": "code",'
+        + b' "timestamp": NaN}\n'
+        + b'{"receipt_id": "y", "trace_id": "t", "model_id": "m", "task": "code",'
+        + b' "timestamp": 1, "input_tokens": "12"}\n'
         + b"[1, 2, 3]\n"
         + b"\n"
         + good[2]
@@ -141,7 +143,9 @@ def test_huge_strings_are_capped_and_huge_lines_rejected() -> None:
     store = MemoryStore()
     big_error = json.dumps({**make(1).to_json(), "error": "e" * 90_000}).encode() + b"\n"
     giant = b'{"pad": "' + b"x" * (2 << 20) + b'"}\n'
-    report = import_jsonl(store, io.BytesIO(big_error + giant + big_error.replace(b"trace-1", b"trace-2")))
+    report = import_jsonl(
+        store, io.BytesIO(big_error + giant + big_error.replace(b"trace-1", b"trace-2"))
+    )
     assert report.invalid == 1
     assert "longer than" in report.problems[0].reason
     assert report.imported == 1  # the third line repeats the first receipt id
@@ -150,7 +154,10 @@ def test_huge_strings_are_capped_and_huge_lines_rejected() -> None:
 
 
 def test_planted_api_key_never_reaches_the_database_or_an_export(store: Store) -> None:
-    line = {**make(1).to_json(), "error": f"401 Unauthorized: Incorrect API key provided: {PLANTED_KEY}"}
+    line = {
+        **make(1).to_json(),
+        "error": f"401 Unauthorized: Incorrect API key provided: {PLANTED_KEY}",
+    }
     import_jsonl(store, io.BytesIO(json.dumps(line).encode()))
     store.write([make(2, error=f"Authorization: Bearer {PLANTED_KEY} rejected")])
     text = exported(store)

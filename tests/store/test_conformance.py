@@ -153,7 +153,9 @@ def test_json_and_bool_columns_round_trip(store: Store) -> None:
     ]
     assert store.write(notes) == 3
     assert list(store.scan(Note.__table__)) == notes
-    assert [n.note_id for n in store.scan(Note.__table__, where=[("flagged", "=", False)])] == ["n3"]
+    assert [n.note_id for n in store.scan(Note.__table__, where=[("flagged", "=", False)])] == [
+        "n3"
+    ]
     assert store.update(Note.__table__, "n2", {"tags": ["late"], "flagged": True})
     got = {n.note_id: n for n in store.scan(Note.__table__)}
     assert got["n2"].tags == ["late"]
@@ -211,11 +213,14 @@ def test_free_text_is_redacted_before_storage(store: Store) -> None:
     (got,) = store.scan(Receipt.__table__)
     assert key not in (got.error or "")
     assert "[REDACTED]" in (got.error or "")
-    assert len(got.error or "") == 257 and (got.error or "").endswith("…")
+    assert len(got.error or "") == 257
+    assert (got.error or "").endswith("…")
     assert len(got.routing_reason) == 257
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 _finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
 
 
@@ -241,7 +246,9 @@ def receipts(draw: st.DrawFn) -> Receipt:
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batch=st.lists(receipts(), max_size=8))
 def test_round_trip_of_arbitrary_receipts(store: Store, batch: list[Receipt]) -> None:
     store.delete(Receipt.__table__)

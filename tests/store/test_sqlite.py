@@ -45,7 +45,9 @@ def test_garbage_file_is_reported_and_left_untouched(tmp_path: Path) -> None:
 def test_truncated_database_is_reported_not_overwritten(tmp_path: Path) -> None:
     db = tmp_path / "outcomes.db"
     store = SQLiteStore(db)
-    store.write([Receipt(f"r{i}", "t", "m", "code", float(i), error="e" * 200) for i in range(3000)])
+    store.write(
+        [Receipt(f"r{i}", "t", "m", "code", float(i), error="e" * 200) for i in range(3000)]
+    )
     store.close()
     # Checkpoint everything into the main file, then cut it in half.
     import sqlite3

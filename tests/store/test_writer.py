@@ -219,7 +219,9 @@ def test_forked_child_gets_an_empty_writer_and_its_own_connection(tmp_path: Path
     store = SQLiteStore(db)
     ids = [r.receipt_id for r in store.scan(Receipt.__table__)]
     store.close()
-    assert sorted(ids) == sorted([f"parent{i}" for i in range(100)] + [f"child{i}" for i in range(50)])
+    assert sorted(ids) == sorted(
+        [f"parent{i}" for i in range(100)] + [f"child{i}" for i in range(50)]
+    )
 
 
 def test_durable_store_flush_acknowledges_only_committed_rows(tmp_path: Path) -> None:

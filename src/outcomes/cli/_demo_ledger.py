@@ -48,7 +48,9 @@ def run(ctx: DemoContext) -> None:
         ctx.writer.flush(timeout=60)
     elapsed = time.perf_counter() - t0
     stats = ctx.writer.stats()
-    ctx.console.print(ledger_table(summarize(ctx.store, since=since, by_task=False), title="this run's receipts"))
+    ctx.console.print(
+        ledger_table(summarize(ctx.store, since=since, by_task=False), title="this run's receipts")
+    )
     table = Table(title="background writer", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")

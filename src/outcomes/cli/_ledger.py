@@ -51,7 +51,7 @@ def export(
     until: str | None = typer.Option(None, "--until", help="Only receipts before then."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here instead of stdout."
-    ),  # noqa: B008
+    ),
     db: str | None = DbOption,
 ) -> None:
     """Write receipts as JSON lines (docs/ledger.md), oldest first."""

@@ -73,4 +73,5 @@ __all__ = [
     "Table",
     "WriterStats",
     "open_store",
+    "path_from_url",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -136,6 +135,7 @@ def check_column(table: Table[Any], column: str | None) -> None:
 
 def check_finite(table: Table[Any], row: Sequence[Any]) -> None:
     """Reject NaN and infinities in float columns before they reach a database."""
-    for col, value in zip(table.columns, row, strict=True):
-        if col.type == "float" and value is not None and not math.isfinite(value):
-            raise ValueError(f"{table.name}.{col.name} must be finite, got {value!r}")
+    bad = table.first_non_finite(row)
+    if bad is not None:
+        value = row[table.column_names.index(bad)]
+        raise ValueError(f"{table.name}.{bad} must be finite, got {value!r}")

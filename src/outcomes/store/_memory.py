@@ -139,7 +139,9 @@ class MemoryStore:
         check_where(table, where)
         index = {c.name: i for i, c in enumerate(table.columns)}
         with self._lock:
-            return sum(1 for _, row in self._data(table).rows.values() if _matches(row, index, where))
+            return sum(
+                1 for _, row in self._data(table).rows.values() if _matches(row, index, where)
+            )
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)

@@ -292,12 +292,13 @@ class SqlStore:
                 raise ValueError(f"table {table.name} has no column {name!r}")
             if name == table.key:
                 raise ValueError(f"cannot change the key column {name!r}")
+            stored = value
             if col.type == "json" and value is not None:
-                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
-            params.append(value)
+            params.append(stored)
         params.append(key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self.execute(sql, params) > 0

@@ -123,9 +123,7 @@ class BackgroundWriter:
         with self._state_lock:
             if self._thread is not None or self._closed:
                 return
-            self._thread = threading.Thread(
-                target=self._run, name="outcomes-writer", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="outcomes-writer", daemon=True)
             self._thread.start()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
