@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -58,7 +59,14 @@ def export(
     start, end = _since(since), _since(until)
     with opened_store(db) as store:
         if output is None:
-            count = export_jsonl(store, sys.stdout, since=start, until=end)
+            try:
+                count = export_jsonl(store, sys.stdout, since=start, until=end)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader went away (`... | head`): stop quietly, like other Unix tools.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                raise typer.Exit(0) from None
         else:
             tmp = output.with_name(output.name + ".tmp")
             with open(tmp, "w", encoding="utf-8") as fh:

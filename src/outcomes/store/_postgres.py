@@ -71,9 +71,7 @@ class PostgresStore(SqlStore):
         self._connect_timeout = connect_timeout
         self._scan_lock = threading.Lock()
         super().__init__(auto_migrate=False)
-        if schema is not None:
-            conn = self._writer()
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
             self.migrate()
 

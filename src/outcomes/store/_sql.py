@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, TypeVar
 
 from outcomes._table import Table
-from outcomes.errors import StoreError
+from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -332,9 +332,9 @@ class SqlStore:
                 if self._run_write(work):
                     done.append(m.name)
                     logger.info("applied migration %s to %s", m.name, self.url)
+            except StoreUnavailableError:
+                raise
             except StoreError as exc:
-                from outcomes.errors import MigrationError
-
                 raise MigrationError(f"migration {m.name} failed: {exc}") from exc
             self._applied_cache.add(m.name)
         return done
