@@ -60,7 +60,12 @@ class StepKind:
 
 
 def _describe(cls: type[Step]) -> StepKind:
-    if not (isinstance(cls, type) and issubclass(cls, Step) and dataclasses.is_dataclass(cls)):
+    if not (
+        isinstance(cls, type)
+        and issubclass(cls, Step)
+        and dataclasses.is_dataclass(cls)
+        and "__dataclass_fields__" in cls.__dict__  # itself a dataclass, not just a subclass
+    ):
         raise TypeError(f"{cls!r} must be a dataclass subclass of outcomes.trajectory.Step")
     kind = cls.__dict__.get("kind")
     if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
