@@ -27,7 +27,7 @@ class SimComponent:
     install_prob: float
     fail_prob: float
     use_prob: float = 0.5
-    remove_prob: float = 0.02
+    remove_prob: float = 0.005
     deprecated_after: int | None = None
     """Session index after which the component is deprecated (``None``: never)."""
 

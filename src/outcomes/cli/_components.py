@@ -1,0 +1,202 @@
+"""The ``outcomes components`` group: report, conflicts, record."""
+
+from __future__ import annotations
+
+import typer
+from rich import box
+from rich.table import Table
+
+from outcomes.cli._common import (
+    EXIT_STORE,
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    opened_store,
+    print_json,
+)
+from outcomes.components import ComponentReport, ComponentTracker, ConflictAnalysis
+
+app = typer.Typer(
+    help="Component outcomes: installs, usage, removals, deprecations, conflicts.",
+    no_args_is_help=True,
+)
+
+GapOption = typer.Option(
+    60.0,
+    "--session-gap",
+    min=0.001,
+    help="Seconds of silence that end a session without a session id.",
+)
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0%}"
+
+
+_SHORT_FLAGS = {"frequently removed": "removed", "problematic": "failing"}
+
+
+def report_table(reports: list[ComponentReport], *, title: str = "components") -> Table:
+    """A table of component reports, flagged components first."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("component", style="bold", no_wrap=True)
+    table.add_column("ok/n", justify="right", no_wrap=True)
+    table.add_column("success [95%]", justify="right", no_wrap=True)
+    table.add_column("P<.5", justify="right", no_wrap=True)
+    table.add_column("rm", justify="right", no_wrap=True)
+    table.add_column("flags", min_width=10)
+    for r in reports:
+        if r.success_interval is None:
+            success = "unknown"
+        else:
+            low, high = r.success_interval
+            success = f"{_pct(r.success_rate)} [{100 * low:.0f}-{100 * high:.0f}]"
+        flags = ", ".join(_SHORT_FLAGS.get(f, f) for f in r.flags)
+        table.add_row(
+            r.component_id,
+            f"{r.successes}/{r.attempts}",
+            success,
+            "" if r.prob_rate_below_half is None else f"{r.prob_rate_below_half:.2f}",
+            (
+                f"{r.removal_count} ({r.removal_count / r.successes:.0%})"
+                if r.successes and r.removal_count
+                else str(r.removal_count)
+            ),
+            f"[red]{flags}[/]" if flags else "",
+        )
+    return table
+
+
+def conflict_table(analysis: ConflictAnalysis, *, title: str = "conflicts") -> Table:
+    table = Table(
+        title=f"{title}: {len(analysis.conflicts)} of {analysis.pairs_tested} co-failing pairs "
+        f"over {analysis.sessions} sessions (BH q <= {analysis.fdr:g})",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("component a", style="bold", no_wrap=True)
+    table.add_column("component b", style="bold", no_wrap=True)
+    table.add_column("joint", justify="right", no_wrap=True)
+    table.add_column("a/b", justify="right", no_wrap=True)
+    table.add_column("lift", justify="right", no_wrap=True)
+    table.add_column("q", justify="right", no_wrap=True)
+    table.add_column("conf", justify="right", no_wrap=True)
+    for c in analysis.conflicts:
+        table.add_row(
+            c.component_a,
+            c.component_b,
+            str(c.joint_failures),
+            f"{c.failures_a}/{c.failures_b}",
+            f"{c.lift:.1f}",
+            f"{c.q_value:.2g}",
+            f"{c.confidence:.1f}",
+        )
+    return table
+
+
+@app.command("report")
+def report(
+    flagged: bool = typer.Option(
+        False, "--flagged", help="Only problematic, frequently removed or deprecated ones."
+    ),
+    min_removals: int = typer.Option(
+        2, "--min-removals", min=1, help="Removals that make a component frequently removed."
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Per-component install success with 95% intervals, usage, removals and flags."""
+    with opened_store(db) as store, ComponentTracker(store, min_removals=min_removals) as tracker:
+        reports = tracker.report()
+    if flagged:
+        reports = [r for r in reports if r.flags]
+    if json:
+        print_json([r.to_json() for r in reports])
+        return
+    if not reports:
+        console.print("no component outcomes recorded" + (" are flagged" if flagged else ""))
+        return
+    reports.sort(key=lambda r: (not r.flags, r.component_id))
+    console.print(report_table(reports))
+
+
+@app.command("conflicts")
+def conflicts(  # noqa: PLR0917 (typer reads options from parameters)
+    min_joint: int = typer.Option(
+        3, "--min-joint", min=1, help="Sessions in which both must have failed."
+    ),
+    min_lift: float = typer.Option(
+        2.0, "--min-lift", min=0.0, help="Joint failures over what independence predicts."
+    ),
+    fdr: float = typer.Option(
+        0.05, "--fdr", min=1e-9, max=0.999, help="Benjamini-Hochberg false discovery rate."
+    ),
+    raw: bool = typer.Option(
+        False, "--raw", help="Show raw co-failure counts (>= 2 sessions) instead of tests."
+    ),
+    session_gap: float = GapOption,
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Pairs that fail together more often than chance (Fisher exact test, BH-corrected)."""
+    with opened_store(db) as store, ComponentTracker(store, session_gap=session_gap) as tracker:
+        if raw:
+            pairs = tracker.get_co_failure_pairs()
+            if json:
+                print_json(
+                    [{"component_a": a, "component_b": b, "sessions": n} for a, b, n in pairs]
+                )
+                return
+            table = Table(title=f"raw co-failures: {len(pairs)} pairs (not tested)")
+            for col in ("component a", "component b", "sessions failing together"):
+                table.add_column(col)
+            for a, b, n in pairs:
+                table.add_row(a, b, str(n))
+            console.print(table)
+            return
+        analysis = tracker.find_conflicts(min_joint=min_joint, min_lift=min_lift, fdr=fdr)
+    if json:
+        print_json(analysis.to_json())
+        return
+    if not analysis.conflicts:
+        console.print(
+            f"no conflicts: {analysis.pairs_tested} co-failing pairs tested over "
+            f"{analysis.sessions} sessions (needs >= {min_joint} joint failures, "
+            f"lift >= {min_lift:g}, BH q <= {fdr:g})"
+        )
+        return
+    console.print(conflict_table(analysis))
+
+
+@app.command("record")
+def record(  # noqa: PLR0917
+    component: str = typer.Argument(..., help="The component id."),
+    outcome: str = typer.Argument(
+        ...,
+        help="install_success, install_failure, used_in_session, removed_by_user or deprecated.",
+    ),
+    session: str | None = typer.Option(None, "--session", help="The install session's id."),
+    context: str = typer.Option(
+        "", "--context", help="Free text such as an error (redacted, 256 characters)."
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Record one outcome (for shell scripts and hooks)."""
+    with opened_store(db) as store:
+        tracker = ComponentTracker(store)
+        try:
+            tracker.record_outcome(component, outcome, context, session_id=session)
+        finally:
+            tracker.close()
+        if tracker.writer.stats().written + tracker.writer.stats().duplicates < 1:
+            raise fail("the store did not accept the event (see the log)", EXIT_STORE)
+        stats = tracker.get_stats(component)
+    if json:
+        print_json(
+            {"component_id": component, "outcome": outcome, "session_id": session}
+            | ({"stats": ComponentReport.from_stats(stats).to_json()} if stats else {})
+        )
+        return
+    err_console.print(f"recorded {outcome} for {component}", highlight=False)
