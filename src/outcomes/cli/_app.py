@@ -36,6 +36,9 @@ def _register() -> None:
 
     app.add_typer(_db.app, name="db")
     app.add_typer(_ledger.app, name="ledger")
+    from outcomes.cli import _components
+
+    app.add_typer(_components.app, name="components")
     _db.register_top_level(app)
     _demo.register(app)
 

@@ -24,6 +24,7 @@ from outcomes.store import BackgroundWriter, Store
 PARTS: list[tuple[str, str]] = [
     # (title, module with run(ctx)); a capability adds its part with one line.
     ("Ledger", "outcomes.cli._demo_ledger"),
+    ("Components", "outcomes.cli._demo_components"),
 ]
 
 

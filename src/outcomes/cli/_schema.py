@@ -6,8 +6,10 @@ a store. This module is the faces' view of all of them, in application order.
 
 from __future__ import annotations
 
+from outcomes.components import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.store import CORE_MIGRATIONS, Migration
 
 ALL_MIGRATIONS: tuple[Migration, ...] = (
     *CORE_MIGRATIONS,
+    *COMPONENT_MIGRATIONS,
 )
