@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outcomes.components import ComponentTracker
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
 from outcomes.store import BackgroundWriter, Store, open_store
 
@@ -11,6 +12,7 @@ __all__ = [
     "BackgroundWriter",
     "Call",
     "CodeVerdict",
+    "ComponentTracker",
     "ConversationVerdict",
     "Receipt",
     "Signal",
