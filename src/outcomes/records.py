@@ -161,6 +161,9 @@ class Receipt:
     better signal arrives: the ledger stays append-only. ``source`` says what produced
     the receipt (``complete``, ``failure``, ``signal``, ``sweep``, ``import``...).
     ``propensity`` is the probability with which a router chose ``model_id``.
+    ``superseded_success``, ``superseded_quality`` and ``superseded_at`` repeat the outcome
+    of the receipt named by ``supersedes``, so that a profile is a fold of receipts one at
+    a time (no join): a superseding receipt takes back the old outcome and books the new.
     """
 
     receipt_id: str
@@ -183,6 +186,9 @@ class Receipt:
     supersedes: str | None = None
     signal_id: str | None = None
     propensity: float | None = None
+    superseded_success: bool | None = None
+    superseded_quality: float | None = None
+    superseded_at: float | None = None
 
     __table__: ClassVar[Table[Receipt]]
 
@@ -218,11 +224,25 @@ Receipt.__table__ = Table.of(
     output_tokens="int",
     cost_usd="float",
     propensity="float",
+    superseded_success="bool",
+    superseded_quality="float",
+    superseded_at="float",
 )
 
 RECEIPT_FIELDS: tuple[str, ...] = Receipt.__table__.column_names
 _OMIT_WHEN_NONE = frozenset(
-    {"error", "project_id", "intent", "supersedes", "signal_id", "propensity", "cost_usd"}
+    {
+        "error",
+        "project_id",
+        "intent",
+        "supersedes",
+        "signal_id",
+        "propensity",
+        "cost_usd",
+        "superseded_success",
+        "superseded_quality",
+        "superseded_at",
+    }
 )
 
 

@@ -53,6 +53,9 @@ class _ReceiptLine(BaseModel):
     supersedes: _Id | None = None
     signal_id: _Id | None = None
     propensity: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    superseded_success: bool | None = None
+    superseded_quality: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    superseded_at: _Finite | None = None
 
 
 def _reject_constants(name: str) -> float:

@@ -36,7 +36,10 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
                 source TEXT NOT NULL DEFAULT 'complete',
                 supersedes TEXT,
                 signal_id TEXT,
-                propensity {real}
+                propensity {real},
+                superseded_success {bool},
+                superseded_quality {real},
+                superseded_at {real}
             )
             """,
             "CREATE INDEX receipts_timestamp ON receipts (timestamp)",
