@@ -45,6 +45,10 @@ process but may lose the last moments on power loss."""
 ENV_BUSY_TIMEOUT = "OUTCOMES_BUSY_TIMEOUT"
 """Seconds a SQLite connection waits for another process's lock. Default 30."""
 
+ENV_TRAJECTORY_ENDPOINT = "OUTCOMES_TRAJECTORY_ENDPOINT"
+"""``http(s)://`` URL that finished trajectories are POSTed to through a local outbox
+(retries with backoff, survives restarts). Unset (default): trajectories stay local."""
+
 DEFAULT_HOME = "~/.outcomes"
 DEFAULT_DB_FILENAME = "outcomes.db"
 DEFAULT_WRITER_QUEUE_SIZE = 100_000

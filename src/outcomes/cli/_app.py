@@ -39,6 +39,9 @@ def _register() -> None:
     from outcomes.cli import _components
 
     app.add_typer(_components.app, name="components")
+    from outcomes.cli import _trajectory
+
+    app.add_typer(_trajectory.app, name="trajectory")
     _db.register_top_level(app)
     _demo.register(app)
 

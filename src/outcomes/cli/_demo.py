@@ -25,6 +25,7 @@ PARTS: list[tuple[str, str]] = [
     # (title, module with run(ctx)); a capability adds its part with one line.
     ("Ledger", "outcomes.cli._demo_ledger"),
     ("Components", "outcomes.cli._demo_components"),
+    ("Trajectories", "outcomes.cli._demo_trajectory"),
 ]
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from outcomes.components import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.store import CORE_MIGRATIONS, Migration
+from outcomes.trajectory import MIGRATIONS as TRAJECTORY_MIGRATIONS
 
 ALL_MIGRATIONS: tuple[Migration, ...] = (
     *CORE_MIGRATIONS,
     *COMPONENT_MIGRATIONS,
+    *TRAJECTORY_MIGRATIONS,
 )
