@@ -5,6 +5,7 @@ from __future__ import annotations
 from outcomes.components import ComponentTracker
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
 from outcomes.store import BackgroundWriter, Store, open_store
+from outcomes.trajectory import NullTrajectoryBuilder, TrajectoryBuilder, TrajectoryStore
 
 __version__ = "0.1.0"
 
@@ -14,10 +15,13 @@ __all__ = [
     "CodeVerdict",
     "ComponentTracker",
     "ConversationVerdict",
+    "NullTrajectoryBuilder",
     "Receipt",
     "Signal",
     "Store",
     "Task",
+    "TrajectoryBuilder",
+    "TrajectoryStore",
     "__version__",
     "open_store",
 ]
