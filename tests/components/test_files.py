@@ -91,6 +91,23 @@ def test_every_kind_of_bad_file_is_quarantined(
     assert str(aside) in caplog.text
 
 
+def test_a_seed_file_is_set_aside_with_a_message_that_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tracker.json"
+    seed = {
+        "outcomes": {"a": {"component_id": "a", "install_successes": 1}},
+        "recent_events": [],
+        "max_recent_events": 1000,
+    }
+    path.write_text(json.dumps(seed))
+    with caplog.at_level(logging.WARNING, logger="outcomes.components"):
+        assert read_events(path) == []
+    assert "seed's OutcomeTracker JSON" in caplog.text
+    (aside,) = tmp_path.glob("tracker.json.corrupt-*")
+    assert json.loads(aside.read_text()) == seed
+
+
 def test_quarantine_never_overwrites_an_earlier_quarantined_file(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     for text in ("{", "[", "x"):

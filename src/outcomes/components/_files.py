@@ -118,6 +118,11 @@ def parse_document(doc: Any) -> list[ComponentEvent]:
     """Validate a decoded file and return its events; raise ``ValidationError`` if invalid."""
     if not isinstance(doc, dict):
         raise ValidationError("top level must be an object")
+    if "format" not in doc and "recent_events" in doc and "outcomes" in doc:
+        raise ValidationError(
+            "this is the seed's OutcomeTracker JSON (aggregates plus at most 1,000 events), "
+            "which is not imported"
+        )
     if doc.get("format") != FILE_FORMAT:
         raise ValidationError(f"not a {FILE_FORMAT} file (format={doc.get('format')!r})")
     if doc.get("version") != FILE_VERSION:
