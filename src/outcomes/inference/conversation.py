@@ -1,0 +1,321 @@
+"""Conversation follow-ups: what the user's next turn says about the previous response.
+
+Given the question, the response, the user's next message (and optionally the one after
+it), a :class:`FollowUpClassifier` infers a
+:class:`~outcomes.records.ConversationVerdict` with a confidence. The texts are used in
+memory only: nothing here stores or logs them, and the signal that reaches the tracker
+carries the verdict, the confidence and the names of the cues that fired.
+
+The default :class:`RuleClassifier` reads correction cues, re-asks (the next message is
+very similar to the question), edits (code pasted back changed, "I changed ..."),
+acceptance and building on the answer, in English, German, French and Spanish. It
+abstains (``inconclusive``) when the evidence is weak. Bring a model by implementing the
+one-method :class:`FollowUpClassifier` protocol.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from outcomes._clock import SYSTEM_CLOCK, Clock
+from outcomes._ids import derived_id
+from outcomes.errors import ValidationError
+from outcomes.inference._conversation_cues import (
+    ACCEPT,
+    BUILD,
+    CONTRAST,
+    EDIT,
+    REJECT,
+    STOPWORDS,
+    WAITING,
+    compile_cues,
+)
+from outcomes.records import ConversationVerdict, Signal
+
+SIGNAL_KIND = "conversation"
+MAX_TEXT_CHARS = 4_000
+"""Only the first characters of a message are read (cues sit at the start; bounds time)."""
+
+_REJECT = compile_cues(REJECT)
+_EDIT = compile_cues(EDIT)
+_ACCEPT = compile_cues(ACCEPT)
+_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |return\b|if |for |while |import |from |[{}]|.*[;{}]\s*$|.*\)\s*:\s*$)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """One exchange and what came after it. ``next_message`` ``None`` means silence."""
+
+    question: str | None
+    response: str | None
+    next_message: str | None
+    after_next: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpVerdict:
+    """A verdict, the confidence in it (0-1) and the cues that produced it (names only)."""
+
+    verdict: ConversationVerdict
+    confidence: float
+    cues: tuple[str, ...] = field(default=())
+
+    @property
+    def quality(self) -> float | None:
+        return self.verdict.quality(self.confidence)
+
+
+class FollowUpClassifier(Protocol):
+    """Anything that can judge a follow-up: the rules below, or a model you bring."""
+
+    def classify(self, followup: FollowUp) -> FollowUpVerdict: ...
+
+
+def _words(text: str) -> list[str]:
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        out.append(w[:-1] if len(w) > 4 and w.endswith("s") else w)
+    return out
+
+
+def similarity(a: str, b: str) -> float:
+    """Overlap of content words (Dice coefficient on sets), 0-1."""
+    wa, wb = set(_words(a)), set(_words(b))
+    if not wa or not wb:
+        return 0.0
+    return 2 * len(wa & wb) / (len(wa) + len(wb))
+
+
+def _code_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip() and _CODE_LINE.match(ln)]
+
+
+def _score(patterns: Iterable[tuple[re.Pattern[str], float]], text: str) -> tuple[float, str, int]:
+    total = 0.0
+    hits = 0
+    for pattern, weight in patterns:
+        found = pattern.findall(text)
+        if found:
+            total += weight
+            hits += 1
+            text = pattern.sub(" ", text)
+    return total, text, hits
+
+
+class RuleClassifier:
+    """Cue-based classifier with abstention; deterministic and dependency-free.
+
+    ``abstain_below`` is the minimum evidence (summed cue weight of the winning verdict)
+    before it commits to one; ``reask_at`` the similarity to the question that reads as a
+    re-ask.
+    """
+
+    def __init__(self, *, abstain_below: float = 0.65, reask_at: float = 0.55) -> None:
+        self.abstain_below = abstain_below
+        self.reask_at = reask_at
+
+    def classify(self, followup: FollowUp) -> FollowUpVerdict:
+        first = self._one(followup.question, followup.response, followup.next_message)
+        if followup.after_next is None or (
+            first.verdict is not ConversationVerdict.INCONCLUSIVE and first.confidence >= 0.7
+        ):
+            return first
+        second = self._one(followup.question, followup.response, followup.after_next)
+        if second.verdict is ConversationVerdict.INCONCLUSIVE:
+            return first
+        return FollowUpVerdict(
+            second.verdict, second.confidence * 0.95, ("after_next", *second.cues)
+        )
+
+    def _one(
+        self, question: str | None, response: str | None, message: str | None
+    ) -> FollowUpVerdict:
+        if message is None or not message.strip():
+            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, ("silence",))
+        text = message[:MAX_TEXT_CHARS].strip()
+        cues: list[str] = []
+        scores = {"accepted": 0.0, "edited": 0.0, "rejected": 0.0}
+
+        # Code pasted back: close to the response's code but not the same is an edit.
+        pasted = _code_lines(text)
+        if response and len(pasted) >= 3:
+            ratio = difflib.SequenceMatcher(
+                None, response.strip()[:MAX_TEXT_CHARS], text, autojunk=False
+            ).ratio()
+            if ratio >= 0.5:
+                if response.strip() == text:
+                    cues.append("code_pasted_unchanged")
+                else:
+                    scores["edited"] += 2.0
+                    cues.append("code_pasted_with_edits")
+
+        reject, rest, n = _score(_REJECT, text)
+        if n:
+            cues.append("correction")
+        edit, rest, m = _score(_EDIT, rest)
+        if m:
+            cues.append("edit")
+        accept, rest, k = _score(_ACCEPT, rest)
+        if k:
+            cues.append("acceptance")
+        scores["rejected"] += reject
+        scores["edited"] += edit
+        scores["accepted"] += accept
+
+        # "thanks, but ..." : the thanks is politeness; what follows decides.
+        if CONTRAST.search(text) and accept and (reject or edit):
+            scores["accepted"] *= 0.3
+            cues.append("contrast")
+
+        if question:
+            sim = similarity(question, text)
+            if sim >= self.reask_at and not accept:
+                scores["rejected"] += 1.5 + sim
+                cues.append("re_ask")
+
+        if BUILD.search(text) and not reject:
+            scores["accepted"] += 0.6
+            cues.append("builds_on_answer")
+        elif text.endswith("?") and response and not reject and accept:
+            scores["accepted"] += 0.3
+
+        # An edit is an acceptance with changes: support from acceptance cues.
+        if scores["edited"] > 0:
+            scores["edited"] += 0.5 * scores["accepted"]
+
+        if WAITING.match(text) and not (reject or edit or accept):
+            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, ("waiting",))
+
+        best = max(scores, key=lambda key: scores[key])
+        top = scores[best]
+        if scores["edited"] > 0 and scores["edited"] >= scores["rejected"] and best == "accepted":
+            best, top = "edited", scores["edited"]
+        rival = max(v for key, v in scores.items() if key != best)
+        if top < self.abstain_below or top - rival < 0.3:
+            return FollowUpVerdict(
+                ConversationVerdict.INCONCLUSIVE, 0.0, (*cues, "abstained") if cues else ("no_cue",)
+            )
+        confidence = min(0.97, 0.5 + 0.5 * (top - rival) / (top + 0.5))
+        verdict = {
+            "accepted": ConversationVerdict.ACCEPTED,
+            "edited": ConversationVerdict.ACCEPTED_WITH_EDITS,
+            "rejected": ConversationVerdict.REJECTED,
+        }[best]
+        return FollowUpVerdict(verdict, round(confidence, 3), tuple(cues))
+
+
+DEFAULT_CLASSIFIER = RuleClassifier()
+
+
+class SignalSink(Protocol):
+    """Where conversation signals go: the inference tracker's ``record_signal``."""
+
+    def record_signal(self, signal: Signal) -> Any: ...
+
+
+class ConversationSignals:
+    """Turn follow-ups into idempotent conversation signals on a call.
+
+    The signal id derives from the trace id and how many follow-up turns were seen, so
+    observing the same follow-up twice counts once, and a later look that includes the
+    turn after next may refine it (the tracker supersedes the earlier receipt).
+    """
+
+    def __init__(
+        self,
+        sink: SignalSink | None = None,
+        *,
+        classifier: FollowUpClassifier = DEFAULT_CLASSIFIER,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.sink = sink
+        self.classifier = classifier
+        self.clock = clock
+
+    def observe(
+        self,
+        trace_id: str,
+        *,
+        question: str | None,
+        response: str | None,
+        next_message: str | None,
+        after_next: str | None = None,
+    ) -> tuple[FollowUpVerdict, Signal]:
+        """Classify the follow-up of call ``trace_id`` and deliver the signal to the sink.
+
+        Raises :class:`~outcomes.errors.ValidationError` for a non-string message or an
+        empty trace id. The texts are not kept.
+        """
+        if not isinstance(trace_id, str) or not trace_id:
+            raise ValidationError("trace_id must be a non-empty string", where="observe.trace_id")
+        for name, value in (
+            ("question", question),
+            ("response", response),
+            ("next_message", next_message),
+            ("after_next", after_next),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{name} must be a string or None", where=f"observe.{name}")
+        result = self.classifier.classify(FollowUp(question, response, next_message, after_next))
+        if not 0.0 <= result.confidence <= 1.0:
+            raise ValidationError(
+                f"classifier returned confidence {result.confidence!r} outside [0, 1]",
+                where="observe.confidence",
+            )
+        turns = 0 if next_message is None else (2 if after_next is not None else 1)
+        signal = Signal(
+            signal_id=derived_id("conversation", trace_id, str(turns)),
+            trace_id=trace_id,
+            kind=SIGNAL_KIND,
+            verdict=result.verdict.value,
+            timestamp=self.clock.now(),
+            confidence=result.confidence,
+            detail=",".join(result.cues) or None,
+        )
+        if self.sink is not None:
+            self.sink.record_signal(signal)
+        return result, signal
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Accuracy and confusion matrix of a classifier on labeled follow-ups."""
+
+    total: int
+    correct: int
+    confusion: dict[str, dict[str, int]]
+    """``confusion[true][predicted]`` counts."""
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def committed_precision(self) -> float:
+        """Accuracy on the examples where the classifier did not abstain."""
+        inc = ConversationVerdict.INCONCLUSIVE.value
+        made = sum(n for row in self.confusion.values() for p, n in row.items() if p != inc)
+        right = sum(row.get(t, 0) for t, row in self.confusion.items() if t != inc)
+        return right / made if made else 0.0
+
+
+def evaluate(
+    classifier: FollowUpClassifier, examples: Sequence[tuple[FollowUp, ConversationVerdict]]
+) -> Evaluation:
+    """Score ``classifier`` on ``(followup, true verdict)`` pairs."""
+    labels = [v.value for v in ConversationVerdict]
+    confusion = {t: dict.fromkeys(labels, 0) for t in labels}
+    correct = 0
+    for followup, truth in examples:
+        got = classifier.classify(followup).verdict
+        confusion[truth.value][got.value] += 1
+        correct += got is truth
+    return Evaluation(len(examples), correct, confusion)
