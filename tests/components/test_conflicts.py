@@ -42,12 +42,12 @@ def _tracker_with(seed: int, *, with_session_ids: bool = True) -> ComponentTrack
     return tracker
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(8))
 def test_planted_conflicts_are_found_and_popular_pairs_are_not(seed: int) -> None:
     with _tracker_with(seed) as tracker:
         analysis = tracker.find_conflicts()
         found = {(c.component_a, c.component_b) for c in analysis.conflicts}
-        assert found == PLANTED
+        assert found >= PLANTED
         # The seed's raw count flags popular pairs that merely fail often on their own.
         raw = {(a, b) for a, b, _ in tracker.get_co_failure_pairs()}
         popular_pairs = {
@@ -62,6 +62,19 @@ def test_planted_conflicts_are_found_and_popular_pairs_are_not(seed: int) -> Non
             assert conflict.lift >= 2.0
             assert conflict.q_value <= 0.05
             assert conflict.confidence == min(conflict.joint_failures / 5, 1.0)
+
+
+def test_false_discoveries_stay_near_the_chosen_rate() -> None:
+    # Benjamini-Hochberg bounds the expected share of false conflicts among those found
+    # (5% here); over many simulated populations the observed share stays small.
+    found = false = 0
+    for seed in range(100, 125):
+        with _tracker_with(seed) as tracker:
+            pairs = {(c.component_a, c.component_b) for c in tracker.find_conflicts().conflicts}
+        found += len(pairs)
+        false += len(pairs - PLANTED)
+    assert found >= 3 * 25
+    assert false / found <= 0.1
 
 
 def test_time_gaps_find_the_same_conflicts_when_sessions_have_no_ids() -> None:

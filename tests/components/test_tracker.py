@@ -153,7 +153,9 @@ def test_a_huge_context_is_capped_not_refused(tracker: ComponentTracker) -> None
     assert len(event.context) == 257
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     component=st.one_of(st.text(max_size=300), st.integers(), st.none(), st.binary()),
     outcome=st.one_of(st.sampled_from(list(OutcomeType)), st.text(max_size=20), st.none()),
