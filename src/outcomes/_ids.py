@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import threading
 import time
 
 _MASK_62 = (1 << 62) - 1
-_lock = threading.Lock()
+_time_ns = time.time_ns
 
 
 class _State:
@@ -40,13 +39,11 @@ if hasattr(os, "register_at_fork"):
 
 def new_id() -> str:
     """Return a fresh time-ordered id such as ``0193f1c2-7a4b-7c3d-8e5f-0a1b2c3d4e5f``."""
-    ms = time.time_ns() // 1_000_000
+    ms = _time_ns() // 1_000_000
     # next() on itertools.count is atomic under the GIL; no lock on the hot path.
     tail = (_state.base + next(_state.counter)) & _MASK_62
-    rand_a = (tail >> 50) & 0xFFF
-    rand_b = tail & ((1 << 50) - 1)
-    var_rand = (0b10 << 62 | rand_b << 12 | (tail & 0xFFF)) & ((1 << 64) - 1)
-    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{rand_a:03x}{var_rand:016x}"
+    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | (tail >> 50) << 64 | 0b10 << 62 | tail
+    h = "%032x" % value  # noqa: UP031 - the fastest formatting of a 128-bit int
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
