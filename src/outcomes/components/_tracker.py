@@ -292,7 +292,11 @@ class ComponentTracker:
         return self._writer.flush(timeout)
 
     def refresh(self) -> None:
-        """Rebuild the statistics from the store (picks up other processes' events)."""
+        """Rebuild the statistics from the store (picks up other processes' events).
+
+        Recording is not paused meanwhile: an event recorded by another thread while the
+        store is being read may be missing from the statistics until the next refresh.
+        """
         self.flush()
         counts = self._fold_store()
         with self._lock:
