@@ -196,3 +196,42 @@ def test_trajectories_survive_reopening_a_sqlite_file(tmp_path: Path) -> None:
         assert len(steps) == 7
     finally:
         again.close()
+
+
+def test_public_names_of_the_wing_resolve() -> None:
+    import outcomes.trajectory as wing
+
+    assert len(set(wing.__all__)) == len(wing.__all__)
+    for name in wing.__all__:
+        assert getattr(wing, name) is not None
+
+
+_roundtrip_counter = iter(range(10**9))
+
+
+def _without_raw_output(step: object) -> object:
+    import dataclasses
+
+    return dataclasses.replace(step, raw_output=None) if isinstance(step, LlmCall) else step  # type: ignore[arg-type]
+
+
+def test_any_trajectory_round_trips_through_sqlite(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tests.trajectory.test_wire_validation import steps_strategy
+
+    sqlite = SQLiteStore(tmp_path / "rt.db")
+    ts = TrajectoryStore(sqlite)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(steps_strategy, max_size=10))
+    def check(steps: list[object]) -> None:
+        run_id = f"run-{next(_roundtrip_counter)}"
+        ts.save(run_id, steps)  # type: ignore[arg-type]
+        assert ts.get(run_id) == [_without_raw_output(s) for s in steps]
+
+    try:
+        check()
+    finally:
+        sqlite.close()
