@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from outcomes.components import ComponentTracker
+from outcomes.inference import InferredOutcome, ModelProfile, OutcomeTracker
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
+from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.store import BackgroundWriter, Store, open_store
 from outcomes.trajectory import NullTrajectoryBuilder, TrajectoryBuilder, TrajectoryStore
 
@@ -15,7 +17,12 @@ __all__ = [
     "CodeVerdict",
     "ComponentTracker",
     "ConversationVerdict",
+    "InferredOutcome",
+    "ModelInfo",
+    "ModelProfile",
+    "ModelRegistry",
     "NullTrajectoryBuilder",
+    "OutcomeTracker",
     "Receipt",
     "Signal",
     "Store",

@@ -1,0 +1,47 @@
+"""Inference outcomes: record model calls, resolve them with signals, read model profiles.
+
+>>> from outcomes.inference import OutcomeTracker
+>>> tracker = OutcomeTracker()
+>>> trace = tracker.record_start("gpt-4o-mini", "generate", "default route")
+>>> tracker.record_complete(trace, 420.0, 120, 80)
+>>> tracker.profile("gpt-4o-mini").successes
+1
+"""
+
+from __future__ import annotations
+
+from outcomes.inference._calls import CallHandle, describe_error, usage_of
+from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
+from outcomes.inference._profiles import (
+    EMA_ALPHA,
+    EMA_PRIOR,
+    ModelProfile,
+    OutcomeStats,
+    ProfileState,
+    TaskStats,
+    is_rate_limit,
+)
+from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
+from outcomes.inference._tracker import OutcomeTracker, retry_after_from
+
+__all__ = [
+    "EMA_ALPHA",
+    "EMA_PRIOR",
+    "INFERENCE_KIND",
+    "CallHandle",
+    "InferredOutcome",
+    "ModelProfile",
+    "OutcomeStats",
+    "OutcomeTracker",
+    "ProfileBook",
+    "ProfileState",
+    "TaskStats",
+    "describe_error",
+    "infer_from_action_sequence",
+    "is_rate_limit",
+    "outcome_of",
+    "profiles_of",
+    "rebuild",
+    "retry_after_from",
+    "usage_of",
+]

@@ -1,0 +1,677 @@
+"""Model profiles: a mergeable summary folded from receipts, and the views read from it.
+
+The state (:class:`OutcomeStats` per model, task and project) holds only counts, sums,
+forward-decayed sums relative to a fixed epoch and fixed-bucket histograms, so folding
+receipts in any order, or merging states folded in other processes, gives the same
+profile. A receipt that supersedes another takes back the old outcome (it carries it) and
+books the new one. Derived numbers (posterior, interval, quantiles, cost per success) are
+computed on read by :class:`ModelProfile`.
+
+The seed's exponential moving average of quality (alpha 0.2, prior 0.5) depends on order;
+it is kept as the compatibility field ``ema_quality`` and is folded in store order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from outcomes.records import Receipt
+from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, BetaPosterior, Histogram, beta_posterior
+
+EMA_ALPHA = 0.2
+EMA_PRIOR = 0.5
+RATE_LIMIT_FACTOR = 0.1
+DEFAULT_HALF_LIFE_S = 14 * 86_400.0
+DEFAULT_DEGRADE_THRESHOLD = 2
+_LN2 = math.log(2.0)
+
+Key = tuple[str, str, str | None]
+"""(model_id, task, project_id)."""
+
+
+def is_rate_limit(error: str | None) -> bool:
+    """Whether an error text says the provider rate-limited the call (seed rule)."""
+    return error is not None and ("429" in error or "RESOURCE_EXHAUSTED" in error)
+
+
+def _lae(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+@dataclass(slots=True)
+class OutcomeStats:
+    """Mergeable outcome statistics for one (model, task, project) cell."""
+
+    calls: int = 0
+    successes: int = 0
+    failures: int = 0
+    inconclusive: int = 0
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS_S))
+    latency_ms_total: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    costed_calls: int = 0
+    quality_n: int = 0
+    quality_sum: float = 0.0
+    # Forward-decayed quality sums in the log domain; removals go to the *_neg pair so
+    # every field only ever grows by log-add-exp and merging is order-free.
+    dw_pos: float = -math.inf
+    dwq_pos: float = -math.inf
+    dw_neg: float = -math.inf
+    dwq_neg: float = -math.inf
+    last_at: float = 0.0
+
+    def book(
+        self, success: bool | None, quality: float | None, at: float, sign: int, h: float
+    ) -> None:
+        """Add (``sign=1``) or take back (``sign=-1``) one outcome."""
+        if success is True:
+            self.successes += sign
+        elif success is False:
+            self.failures += sign
+        else:
+            self.inconclusive += sign
+        if quality is not None:
+            self.quality_n += sign
+            self.quality_sum += sign * quality
+            lw = (at - DECAY_EPOCH) / h * _LN2
+            if sign > 0:
+                self.dw_pos = _lae(self.dw_pos, lw)
+                if quality > 0:
+                    self.dwq_pos = _lae(self.dwq_pos, lw + math.log(quality))
+            else:
+                self.dw_neg = _lae(self.dw_neg, lw)
+                if quality > 0:
+                    self.dwq_neg = _lae(self.dwq_neg, lw + math.log(quality))
+
+    def merge(self, other: OutcomeStats) -> None:
+        self.calls += other.calls
+        self.successes += other.successes
+        self.failures += other.failures
+        self.inconclusive += other.inconclusive
+        self.latency.merge(other.latency)
+        self.latency_ms_total += other.latency_ms_total
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd += other.cost_usd
+        self.costed_calls += other.costed_calls
+        self.quality_n += other.quality_n
+        self.quality_sum += other.quality_sum
+        self.dw_pos = _lae(self.dw_pos, other.dw_pos)
+        self.dwq_pos = _lae(self.dwq_pos, other.dwq_pos)
+        self.dw_neg = _lae(self.dw_neg, other.dw_neg)
+        self.dwq_neg = _lae(self.dwq_neg, other.dwq_neg)
+        self.last_at = max(self.last_at, other.last_at)
+
+    def copy(self) -> OutcomeStats:
+        out = OutcomeStats()
+        out.merge(self)
+        return out
+
+    @property
+    def decayed_quality(self) -> float | None:
+        """Time-decayed mean quality (recent outcomes weigh more); ``None`` without any."""
+        if self.quality_n <= 0 or self.dw_pos == -math.inf:
+            return None
+        m = self.dw_pos
+        w = 1.0 - (math.exp(self.dw_neg - m) if self.dw_neg != -math.inf else 0.0)
+        wq = (math.exp(self.dwq_pos - m) if self.dwq_pos != -math.inf else 0.0) - (
+            math.exp(self.dwq_neg - m) if self.dwq_neg != -math.inf else 0.0
+        )
+        if w <= 1e-12:
+            return self.quality_sum / self.quality_n
+        return min(1.0, max(0.0, wq / w))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "inconclusive": self.inconclusive,
+            "latency_counts": list(self.latency.counts),
+            "latency_total_s": self.latency.total,
+            "latency_n": self.latency.n,
+            "latency_max_s": self.latency.max_value,
+            "latency_ms_total": self.latency_ms_total,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "costed_calls": self.costed_calls,
+            "quality_n": self.quality_n,
+            "quality_sum": self.quality_sum,
+            "decay": [_num(self.dw_pos), _num(self.dwq_pos), _num(self.dw_neg), _num(self.dwq_neg)],
+            "last_at": self.last_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OutcomeStats:
+        hist = Histogram(
+            LATENCY_BUCKETS_S,
+            counts=[int(c) for c in data["latency_counts"]],
+            total=float(data["latency_total_s"]),
+            n=int(data["latency_n"]),
+            max_value=float(data["latency_max_s"]),
+        )
+        decay = [(-math.inf if v is None else float(v)) for v in data["decay"]]
+        return cls(
+            calls=int(data["calls"]),
+            successes=int(data["successes"]),
+            failures=int(data["failures"]),
+            inconclusive=int(data["inconclusive"]),
+            latency=hist,
+            latency_ms_total=float(data["latency_ms_total"]),
+            input_tokens=int(data["input_tokens"]),
+            output_tokens=int(data["output_tokens"]),
+            cost_usd=float(data["cost_usd"]),
+            costed_calls=int(data["costed_calls"]),
+            quality_n=int(data["quality_n"]),
+            quality_sum=float(data["quality_sum"]),
+            dw_pos=decay[0],
+            dwq_pos=decay[1],
+            dw_neg=decay[2],
+            dwq_neg=decay[3],
+            last_at=float(data["last_at"]),
+        )
+
+
+def _num(value: float) -> float | None:
+    return None if value == -math.inf else value
+
+
+@dataclass(slots=True)
+class ProfileState:
+    """Every model's statistics: the fold of a set of receipts.
+
+    ``fold`` takes one receipt; ``merge`` adds a state folded elsewhere. Counts, token
+    sums and histograms are exactly equal for any order or split; float sums agree up to
+    rounding. ``ema``/``task_ema`` are the seed's order-dependent compatibility fields.
+    """
+
+    half_life: float = DEFAULT_HALF_LIFE_S
+    parts: dict[Key, OutcomeStats] = field(default_factory=dict)
+    ema: dict[str, float] = field(default_factory=dict)
+    task_ema: dict[tuple[str, str], float] = field(default_factory=dict)
+    receipts: int = 0
+
+    def _cell(self, key: Key) -> OutcomeStats:
+        st = self.parts.get(key)
+        if st is None:
+            st = self.parts[key] = OutcomeStats()
+        return st
+
+    def fold(self, r: Receipt) -> None:
+        """Fold one receipt into the state."""
+        self.fold_values(
+            r.model_id, r.task, r.project_id, r.timestamp, r.success, r.quality,
+            r.latency_ms, r.input_tokens, r.output_tokens, r.cost_usd, r.error, r.source,
+            r.supersedes, r.superseded_success, r.superseded_quality, r.superseded_at,
+        )  # fmt: skip
+
+    def fold_values(  # noqa: PLR0917 (the fast path for streamed rows takes them positionally)
+        self,
+        model_id: str,
+        task: str,
+        project_id: str | None,
+        timestamp: float,
+        success: bool | None,
+        quality: float | None,
+        latency_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None,
+        error: str | None,
+        source: str,
+        supersedes: str | None,
+        superseded_success: bool | None,
+        superseded_quality: float | None,
+        superseded_at: float | None,
+    ) -> None:
+        """Fold one receipt given as values (the fast path for rows streamed from SQL)."""
+        h = self.half_life
+        st = self.parts.get((model_id, task, project_id))
+        if st is None:
+            st = self.parts[(model_id, task, project_id)] = OutcomeStats()
+        self.receipts += 1
+        st.last_at = max(st.last_at, timestamp)
+        if supersedes is None:
+            st.calls += 1
+            if latency_ms > 0:
+                st.latency.add(latency_ms / 1000.0)
+                st.latency_ms_total += latency_ms
+            st.input_tokens += input_tokens
+            st.output_tokens += output_tokens
+            if cost_usd is not None:
+                st.cost_usd += cost_usd
+                st.costed_calls += 1
+        else:
+            at = superseded_at if superseded_at is not None else timestamp
+            st.book(superseded_success, superseded_quality, at, -1, h)
+        st.book(success, quality, timestamp, 1, h)
+        # Compatibility EMA (order-dependent, seed semantics).
+        if quality is not None:
+            self.ema[model_id] = (
+                self.ema.get(model_id, EMA_PRIOR) * (1 - EMA_ALPHA) + quality * EMA_ALPHA
+            )
+            tk = (model_id, task)
+            self.task_ema[tk] = (
+                self.task_ema.get(tk, EMA_PRIOR) * (1 - EMA_ALPHA) + quality * EMA_ALPHA
+            )
+        elif success is False and source == "failure":
+            factor = RATE_LIMIT_FACTOR if is_rate_limit(error) else 1 - EMA_ALPHA
+            self.ema[model_id] = self.ema.get(model_id, EMA_PRIOR) * factor
+            tk = (model_id, task)
+            self.task_ema[tk] = self.task_ema.get(tk, EMA_PRIOR) * factor
+
+    def fold_all(self, receipts: Iterable[Receipt]) -> ProfileState:
+        for r in receipts:
+            self.fold(r)
+        return self
+
+    def merge(self, other: ProfileState) -> None:
+        """Add a state folded elsewhere (EMA: the other's value wins where it has one)."""
+        if other.half_life != self.half_life:
+            raise ValueError("cannot merge profile states with different half-lives")
+        for key, st in other.parts.items():
+            self._cell(key).merge(st)
+        self.ema.update(other.ema)
+        self.task_ema.update(other.task_ema)
+        self.receipts += other.receipts
+
+    def replace_model(self, model_id: str, other: ProfileState) -> None:
+        """Replace everything known about ``model_id`` with ``other``'s cells for it."""
+        for key in [k for k in self.parts if k[0] == model_id]:
+            del self.parts[key]
+        for tk in [k for k in self.task_ema if k[0] == model_id]:
+            del self.task_ema[tk]
+        self.ema.pop(model_id, None)
+        for key, st in other.parts.items():
+            if key[0] == model_id:
+                self.parts[key] = st.copy()
+        for tk, v in other.task_ema.items():
+            if tk[0] == model_id:
+                self.task_ema[tk] = v
+        if model_id in other.ema:
+            self.ema[model_id] = other.ema[model_id]
+
+    def model_ids(self) -> list[str]:
+        return sorted({k[0] for k in self.parts})
+
+    def tasks(self, model_id: str | None = None) -> list[str]:
+        return sorted({k[1] for k in self.parts if model_id is None or k[0] == model_id})
+
+    def cells(
+        self, model_id: str, task: str | None = None, project_id: str | None = None
+    ) -> dict[str, OutcomeStats]:
+        """Per-task stats of ``model_id`` (filtered), merged over projects."""
+        out: dict[str, OutcomeStats] = {}
+        for (m, t, p), st in self.parts.items():
+            if m != model_id or (task is not None and t != task):
+                continue
+            if project_id is not None and p != project_id:
+                continue
+            if t in out:
+                out[t].merge(st)
+            else:
+                out[t] = st.copy()
+        return out
+
+    def summary(self) -> dict[Key, tuple[int, ...]]:
+        """The exact integer part of the state (for equality checks)."""
+        return {
+            k: (
+                s.calls,
+                s.successes,
+                s.failures,
+                s.inconclusive,
+                s.input_tokens,
+                s.output_tokens,
+                s.quality_n,
+                s.latency.n,
+                s.costed_calls,
+                *s.latency.counts,
+            )
+            for k, s in sorted(
+                self.parts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
+            )
+            if s.calls or s.successes or s.failures or s.inconclusive
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "half_life_s": self.half_life,
+            "receipts": self.receipts,
+            "cells": [
+                {"model_id": m, "task": t, "project_id": p, **st.to_json()}
+                for (m, t, p), st in self.parts.items()
+            ],
+            "ema": dict(self.ema),
+            "task_ema": [[m, t, v] for (m, t), v in self.task_ema.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProfileState:
+        state = cls(half_life=float(data.get("half_life_s", DEFAULT_HALF_LIFE_S)))
+        state.receipts = int(data.get("receipts", 0))
+        for cell in data["cells"]:
+            key = (str(cell["model_id"]), str(cell["task"]), cell.get("project_id"))
+            state.parts[key] = OutcomeStats.from_json(cell)
+        state.ema = {str(k): float(v) for k, v in data.get("ema", {}).items()}
+        state.task_ema = {(str(m), str(t)): float(v) for m, t, v in data.get("task_ema", [])}
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """Per-task numbers, as the seed offers them (plus ``inconclusive``)."""
+
+    calls: int
+    successes: int
+    failures: int
+    inconclusive: int
+    avg_latency_ms: float
+    ema_quality: float
+
+    def success_rate(self) -> float:
+        """Observed success rate; 0.5 (neutral) when nothing is known yet, as in the seed."""
+        n = self.successes + self.failures
+        return 0.5 if n == 0 else self.successes / n
+
+
+class ModelProfile:
+    """What is known about one model (optionally for one task and/or one project).
+
+    Built on read from a :class:`ProfileState`; a snapshot (later receipts do not change
+    it). Offers the seed's names (``total_calls``, ``success_count``, ``fail_count``,
+    ``ema_quality``, ``success_rate()``, ``should_degrade()``...) and the derived views
+    a router needs (posterior, interval, decayed quality, latency quantiles, cost).
+    """
+
+    __slots__ = (
+        "_by_task", "_stats", "cooldown_until", "ema_quality", "excluded",
+        "model_id", "project_id", "state", "task", "task_ema",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        model_id: str,
+        by_task: Mapping[str, OutcomeStats],
+        *,
+        ema_quality: float = EMA_PRIOR,
+        task_ema: Mapping[str, float] | None = None,
+        task: str | None = None,
+        project_id: str | None = None,
+        excluded: bool = False,
+        cooldown_until: float | None = None,
+        state: ProfileState | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.task = task
+        self.project_id = project_id
+        self._by_task = dict(by_task)
+        total = OutcomeStats()
+        for st in self._by_task.values():
+            total.merge(st)
+        self._stats = total
+        self.ema_quality = ema_quality
+        self.task_ema = dict(task_ema or {})
+        self.excluded = excluded
+        self.cooldown_until = cooldown_until
+        self.state = state
+
+    @classmethod
+    def new(cls, model_id: str) -> ModelProfile:
+        """An empty profile (the seed's ``ModelProfile::new``)."""
+        return cls(model_id, {})
+
+    @classmethod
+    def from_state(
+        cls,
+        state: ProfileState,
+        model_id: str,
+        *,
+        task: str | None = None,
+        project_id: str | None = None,
+        excluded: bool = False,
+        cooldown_until: float | None = None,
+    ) -> ModelProfile:
+        by_task = state.cells(model_id, task, project_id)
+        task_ema = {t: v for (m, t), v in state.task_ema.items() if m == model_id}
+        ema = state.ema.get(model_id, EMA_PRIOR)
+        if task is not None:
+            ema = task_ema.get(task, EMA_PRIOR)
+        own = ProfileState(half_life=state.half_life)
+        own.replace_model(model_id, state)
+        return cls(
+            model_id, by_task, ema_quality=ema, task_ema=task_ema, task=task,
+            project_id=project_id, excluded=excluded, cooldown_until=cooldown_until, state=own,
+        )  # fmt: skip
+
+    # -- counts --------------------------------------------------------------------
+    @property
+    def stats(self) -> OutcomeStats:
+        return self._stats
+
+    @property
+    def calls(self) -> int:
+        return self._stats.calls
+
+    @property
+    def successes(self) -> int:
+        return self._stats.successes
+
+    @property
+    def failures(self) -> int:
+        return self._stats.failures
+
+    @property
+    def inconclusive(self) -> int:
+        return self._stats.inconclusive
+
+    total_calls = calls
+    success_count = successes
+    fail_count = failures
+
+    @property
+    def input_tokens(self) -> int:
+        return self._stats.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self._stats.output_tokens
+
+    total_input_tokens = input_tokens
+    total_output_tokens = output_tokens
+
+    @property
+    def total_latency_ms(self) -> float:
+        return self._stats.latency_ms_total
+
+    @property
+    def updated_at(self) -> float:
+        return self._stats.last_at
+
+    def total_tokens(self) -> int:
+        return self._stats.input_tokens + self._stats.output_tokens
+
+    # -- success -------------------------------------------------------------------
+    def success_rate(self) -> float:
+        """Observed success rate; 0.5 when there is no evidence (seed semantics)."""
+        rate = self.observed_success_rate
+        return 0.5 if rate is None else rate
+
+    @property
+    def observed_success_rate(self) -> float | None:
+        """successes / (successes + failures); ``None`` without evidence."""
+        n = self.successes + self.failures
+        return None if n <= 0 else self.successes / n
+
+    @property
+    def posterior(self) -> BetaPosterior:
+        """Beta posterior of the success probability from a uniform prior."""
+        return beta_posterior(max(self.successes, 0), max(self.failures, 0))
+
+    @property
+    def success_mean(self) -> float:
+        """Posterior mean success probability (0.5 with no evidence)."""
+        return self.posterior.mean
+
+    def success_interval(self, level: float = 0.95) -> tuple[float, float] | None:
+        """Equal-tailed credible interval of the success probability; ``None`` if no evidence."""
+        if self.successes + self.failures <= 0:
+            return None
+        return self.posterior.interval(level)
+
+    def should_degrade(self, threshold: int = DEFAULT_DEGRADE_THRESHOLD) -> bool:
+        """The seed's rule: more failures than successes plus ``threshold``."""
+        return self.failures > self.successes + threshold
+
+    @property
+    def degraded(self) -> bool:
+        return self.should_degrade()
+
+    # -- quality -------------------------------------------------------------------
+    @property
+    def quality(self) -> float | None:
+        """Time-decayed mean quality from real signals; ``None`` before any."""
+        return self._stats.decayed_quality
+
+    @property
+    def quality_mean(self) -> float | None:
+        st = self._stats
+        return None if st.quality_n <= 0 else st.quality_sum / st.quality_n
+
+    @property
+    def quality_count(self) -> int:
+        return self._stats.quality_n
+
+    def compute_quality_per_1k_tokens(self) -> float:
+        """``ema_quality * 1000 / total_tokens`` (0.0 before any token), as in the seed."""
+        total = self.total_tokens()
+        return 0.0 if total == 0 else self.ema_quality * 1000.0 / total
+
+    @property
+    def quality_per_1k_tokens(self) -> float:
+        return self.compute_quality_per_1k_tokens()
+
+    # -- latency -------------------------------------------------------------------
+    def avg_latency_ms(self) -> float:
+        """Total latency / calls, as in the seed (0.0 without calls)."""
+        return 0.0 if self.calls <= 0 else self._stats.latency_ms_total / self.calls
+
+    def latency_quantile_ms(self, q: float) -> float | None:
+        value = self._stats.latency.quantile(q)
+        return None if value is None else value * 1000.0
+
+    @property
+    def latency_p50_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.5)
+
+    @property
+    def latency_p95_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.95)
+
+    @property
+    def latency_p99_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.99)
+
+    @property
+    def latency_mean_ms(self) -> float | None:
+        n = self._stats.latency.n
+        return None if n == 0 else self._stats.latency_ms_total / n
+
+    # -- cost ----------------------------------------------------------------------
+    @property
+    def cost_usd(self) -> float | None:
+        """Total known cost; ``None`` when no call had a known cost."""
+        return None if self._stats.costed_calls == 0 else self._stats.cost_usd
+
+    @property
+    def cost_per_call(self) -> float | None:
+        st = self._stats
+        return None if st.costed_calls == 0 else st.cost_usd / st.costed_calls
+
+    @property
+    def cost_per_success(self) -> float | None:
+        """Known cost divided by successes (scaled to the calls with a known cost)."""
+        st = self._stats
+        if st.costed_calls == 0 or self.successes <= 0:
+            return None
+        return (st.cost_usd / st.costed_calls) * self.calls / self.successes
+
+    # -- per task ------------------------------------------------------------------
+    @property
+    def task_stats(self) -> dict[str, TaskStats]:
+        return {t: self._task_stats(t, st) for t, st in sorted(self._by_task.items())}
+
+    def task_stats_for(self, task: str) -> TaskStats | None:
+        st = self._by_task.get(str(task))
+        return None if st is None else self._task_stats(str(task), st)
+
+    def _task_stats(self, task: str, st: OutcomeStats) -> TaskStats:
+        avg = 0.0 if st.calls <= 0 else st.latency_ms_total / st.calls
+        return TaskStats(
+            st.calls, st.successes, st.failures, st.inconclusive, avg,
+            self.task_ema.get(task, EMA_PRIOR),
+        )  # fmt: skip
+
+    def for_task(self, task: str) -> ModelProfile:
+        """This profile restricted to one task."""
+        by = {task: self._by_task[task]} if task in self._by_task else {}
+        return ModelProfile(
+            self.model_id, by, ema_quality=self.task_ema.get(task, EMA_PRIOR),
+            task_ema=self.task_ema, task=task, project_id=self.project_id,
+            excluded=self.excluded, cooldown_until=self.cooldown_until, state=self.state,
+        )  # fmt: skip
+
+    @property
+    def tasks(self) -> list[str]:
+        return sorted(self._by_task)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``outcomes models --json`` object for this profile."""
+        interval = self.success_interval()
+        return {
+            "model_id": self.model_id,
+            "task": self.task,
+            "project_id": self.project_id,
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "inconclusive": self.inconclusive,
+            "success_rate": self.observed_success_rate,
+            "success_mean": self.success_mean,
+            "success_interval": None if interval is None else [interval[0], interval[1]],
+            "quality": self.quality,
+            "quality_n": self.quality_count,
+            "ema_quality": self.ema_quality,
+            "quality_per_1k_tokens": self.quality_per_1k_tokens,
+            "latency_ms": {
+                "p50": self.latency_p50_ms,
+                "p95": self.latency_p95_ms,
+                "p99": self.latency_p99_ms,
+                "mean": self.latency_mean_ms,
+            },
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "cost_per_call": self.cost_per_call,
+            "cost_per_success": self.cost_per_success,
+            "excluded": self.excluded,
+            "degraded": self.degraded,
+            "updated_at": self.updated_at or None,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelProfile({self.model_id!r}, task={self.task!r}, calls={self.calls}, "
+            f"successes={self.successes}, failures={self.failures})"
+        )
