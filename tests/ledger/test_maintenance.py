@@ -72,13 +72,21 @@ def test_verify_reports_rows_damaged_behind_our_back(tmp_path: Path) -> None:
     assert "latency_ms is not a number" in text
 
 
-def test_verify_reports_unapplied_migrations(tmp_path: Path) -> None:
+def test_verify_notes_capability_migrations_not_yet_applied(tmp_path: Path) -> None:
     from outcomes.store import Migration
 
     store = SQLiteStore(tmp_path / "o.db")
     report = verify(store, known=(Migration("x.0001_y", ("CREATE TABLE y (a TEXT)",)),))
     store.close()
-    assert [p.detail for p in report.problems] == ["migration x.0001_y not applied"]
+    assert report.ok
+    assert report.notes == ["migration x.0001_y not applied yet (`outcomes db migrate`)"]
+
+
+def test_verify_reports_a_missing_core_schema(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "o.db", auto_migrate=False)
+    report = verify(store)
+    store.close()
+    assert [p.detail for p in report.problems] == ["migration core.0001_receipts not applied"]
 
 
 def test_parse_since_accepts_durations_dates_and_numbers() -> None:

@@ -38,10 +38,16 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 @contextmanager
-def opened_store(url: str | None, *, create: bool = True) -> Iterator[Store]:
-    """Open the store for one command, turning store errors into clean exits."""
+def opened_store(
+    url: str | None, *, create: bool = True, migrate: bool = True
+) -> Iterator[Store]:
+    """Open the store for one command, turning store errors into clean exits.
+
+    ``create=False`` refuses to create a missing database; ``migrate=False`` leaves the
+    schema as it is (read-only checks).
+    """
     try:
-        store = open_store(url, create=create)
+        store = open_store(url, create=create, auto_migrate=migrate)
     except StoreCorruptError as exc:
         raise fail(str(exc), EXIT_STORE) from exc
     except StoreError as exc:

@@ -122,10 +122,18 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
         info["schema_version"] = st.schema_version
         info["pending_migrations"] = list(st.pending)
         info["unknown_migrations"] = list(st.unknown)
-        if st.pending:
-            problems.append(f"{len(st.pending)} pending migrations; run `outcomes db migrate`")
+        core_pending = [n for n in st.pending if n.startswith("core.")]
+        if core_pending:
+            problems.append(f"core schema not applied ({core_pending}); run `outcomes init`")
+        elif st.pending:
+            info["notes"] = [
+                f"{len(st.pending)} migrations of capabilities not used yet on this store "
+                "(applied on first use, or now with `outcomes db migrate`)"
+            ]
         if st.unknown:
-            problems.append(f"the database has migrations this version does not know: {st.unknown}")
+            info.setdefault("notes", []).append(
+                f"the database has migrations this version does not know: {list(st.unknown)}"
+            )
         if isinstance(store, SQLiteStore):
             integrity = store.integrity_problems()
             info["integrity"] = "ok" if not integrity else integrity[:10]
@@ -186,6 +194,8 @@ def register_top_level(root: typer.Typer) -> None:
             console.print(table)
             for p in problems:
                 console.print(f"[red]problem:[/] {p}")
+            for note in info.get("notes", []):
+                console.print(f"[dim]note: {note}[/]")
             if not problems:
                 console.print("[green]no problems found[/]")
         raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)

@@ -136,7 +136,7 @@ def prune_cmd(
 @app.command("verify")
 def verify_cmd(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """Check the store's integrity; exit code 1 when problems are found."""
-    with opened_store(db, create=False) as store:
+    with opened_store(db, create=False, migrate=False) as store:
         report = verify(store, known=ALL_MIGRATIONS)
     if json:
         print_json(report.as_dict())
@@ -144,6 +144,8 @@ def verify_cmd(db: str | None = DbOption, json: bool = JsonOption) -> None:
         console.print(f"checked {report.receipts} receipts in {report.store}")
         for p in report.problems:
             console.print(f"[red]{p.check}:[/] {p.detail}", highlight=False)
+        for note in report.notes:
+            console.print(f"[dim]note: {note}[/]", highlight=False)
         if report.ok:
             console.print("[green]ledger OK[/]")
     if not report.ok:

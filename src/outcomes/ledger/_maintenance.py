@@ -95,6 +95,8 @@ class VerifyReport:
     store: str
     receipts: int = 0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Observations that are not damage (migrations a capability applies when first used)."""
 
     @property
     def ok(self) -> bool:
@@ -106,6 +108,7 @@ class VerifyReport:
             "ok": self.ok,
             "receipts": self.receipts,
             "problems": [{"check": p.check, "detail": p.detail} for p in self.problems],
+            "notes": list(self.notes),
         }
 
 
@@ -152,12 +155,17 @@ def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     except Exception as exc:
         report.problems.append(Problem("schema", f"cannot read migrations: {exc}"))
         return report
+    applied = {n for n, _ in status.applied}
     for name in status.pending:
-        report.problems.append(Problem("schema", f"migration {name} not applied"))
+        if name.startswith("core."):
+            report.problems.append(Problem("schema", f"migration {name} not applied"))
+        else:
+            # A capability applies its migrations when it first binds to the store.
+            report.notes.append(f"migration {name} not applied yet (`outcomes db migrate`)")
     for name in status.unknown:
-        report.problems.append(
-            Problem("schema", f"migration {name} is unknown to this version of outcomes")
-        )
+        report.notes.append(f"migration {name} was applied by a newer version of outcomes")
+    if "core.0001_receipts" not in applied:
+        return report
     row_problems = 0
     try:
         for receipt in store.scan(Receipt.__table__):
