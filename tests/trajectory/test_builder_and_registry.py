@@ -159,3 +159,11 @@ def test_bad_user_kinds_are_refused_with_a_reason() -> None:
         registry.register(Reserved)
     with pytest.raises(TypeError, match="dataclass"):
         registry.register(NotADataclass)
+
+
+def test_builder_memory_is_bounded_and_drops_are_counted() -> None:
+    b = TrajectoryBuilder(max_steps=3)
+    for _ in range(5):
+        b.push(SelfCheck(1, 0, 0.5))
+    assert len(b) == 3
+    assert b.dropped == 2

@@ -42,7 +42,11 @@ def test_save_then_get_returns_equal_steps_except_raw_output(store: Store) -> No
     ts = TrajectoryStore(store, clock=FakeClock(1000.0))
     steps = review_steps(["i1", "i2"])
     header = ts.save("run-1", steps, project_id="proj")  # type: ignore[arg-type]
-    assert header == TrajectoryRun("run-1", 1000.0, "review", "proj", 7, 1, ["i1", "i2"])
+    assert header == TrajectoryRun(
+        "run-1", 1000.0, "review", "proj", 7, 1, ["i1", "i2"], save_id=header.save_id
+    )
+    assert header.save_id
+    assert ts.run("run-1") == header
     back = ts.get("run-1")
     assert back is not None
     assert back[3] == LlmCall("safety", 1200, 80, raw_output=None, trace_id="trace-1")
@@ -235,3 +239,23 @@ def test_any_trajectory_round_trips_through_sqlite(tmp_path: Path) -> None:
         check()
     finally:
         sqlite.close()
+
+
+def test_a_save_that_loses_a_race_for_the_run_id_leaves_the_winner_intact(store: Store) -> None:
+    ts = TrajectoryStore(store)
+
+    class Racing(TrajectoryStore):
+        """Sees no run at its check, as if another writer committed right after it."""
+
+        def run(self, run_id: str) -> TrajectoryRun | None:
+            if getattr(self, "checked", False):
+                return super().run(run_id)
+            self.checked = True
+            return None
+
+    ts.save("run-1", [SelfCheck(1, 0, 0.5)])
+    loser = Racing(store)
+    with pytest.raises(ValidationError, match="already has a trajectory"):
+        loser.save("run-1", [SelfCheck(2, 0, 0.5), SelfCheck(3, 0, 0.5)])
+    assert ts.get("run-1") == [SelfCheck(1, 0, 0.5)]
+    assert store.count(StoredStep.__table__) == 1

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from outcomes.trajectory._steps import AnyStep
-from outcomes.trajectory._wire import DEFAULT_REGISTRY, StepRegistry, dumps_steps, steps_to_wire
+from outcomes.trajectory._wire import (
+    DEFAULT_REGISTRY,
+    MAX_STEPS,
+    StepRegistry,
+    dumps_steps,
+    steps_to_wire,
+)
 
 
 class TrajectoryBuilder:
@@ -17,19 +23,27 @@ class TrajectoryBuilder:
     ``TrajectoryStore.import_json``). Code that records a trajectory only sometimes
     takes a ``TrajectoryBuilder`` and is handed a :class:`NullTrajectoryBuilder` otherwise;
     ``enabled`` lets it skip building expensive steps.
+
+    Memory is bounded: past ``max_steps`` (default :data:`MAX_STEPS`, the most a store
+    accepts) further steps are dropped and counted in :attr:`dropped`; ``push`` never raises.
     """
 
-    __slots__ = ("_steps", "registry")
+    __slots__ = ("_max", "_steps", "dropped", "registry")
 
     enabled: ClassVar[bool] = True
 
-    def __init__(self, registry: StepRegistry | None = None) -> None:
+    def __init__(self, registry: StepRegistry | None = None, *, max_steps: int = MAX_STEPS) -> None:
         self._steps: list[AnyStep] = []
+        self._max = max_steps
+        self.dropped = 0
         self.registry = registry if registry is not None else DEFAULT_REGISTRY
 
     def push(self, step: AnyStep) -> None:
         """Append ``step``; push order is the trajectory's order."""
-        self._steps.append(step)
+        if len(self._steps) < self._max:
+            self._steps.append(step)
+        else:
+            self.dropped += 1
 
     @property
     def steps(self) -> Sequence[AnyStep]:

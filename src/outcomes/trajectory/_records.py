@@ -13,7 +13,9 @@ class TrajectoryRun:
     """The header of one stored trajectory.
 
     ``issue_ids`` are the ids of every ``final_decision`` step (what verdicts can target);
-    ``schema_version`` is the wire contract version the steps were stored under.
+    ``schema_version`` is the wire contract version the steps were stored under;
+    ``save_id`` names the save whose steps belong to this header (steps of a save that lost
+    a race for the same run id are never read).
     """
 
     run_id: str
@@ -23,6 +25,7 @@ class TrajectoryRun:
     step_count: int = 0
     schema_version: int = 1
     issue_ids: list[str] = field(default_factory=list)
+    save_id: str = ""
 
     __table__: ClassVar[Table[TrajectoryRun]]
 
@@ -47,6 +50,7 @@ class StoredStep:
 
     step_id: str
     run_id: str
+    save_id: str
     position: int
     kind: str
     trace_id: str | None

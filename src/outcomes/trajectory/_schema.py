@@ -17,7 +17,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 project_id TEXT,
                 step_count {int} NOT NULL DEFAULT 0,
                 schema_version {int} NOT NULL,
-                issue_ids {json} NOT NULL
+                issue_ids {json} NOT NULL,
+                save_id TEXT NOT NULL
             )
             """,
             "CREATE INDEX trajectories_created ON trajectories (created_at)",
@@ -26,13 +27,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 seq {pk},
                 step_id TEXT NOT NULL UNIQUE,
                 run_id TEXT NOT NULL,
+                save_id TEXT NOT NULL,
                 position {int} NOT NULL,
                 kind TEXT NOT NULL,
                 trace_id TEXT,
                 body {json} NOT NULL
             )
             """,
-            "CREATE INDEX trajectory_steps_run ON trajectory_steps (run_id, position)",
+            "CREATE INDEX trajectory_steps_run ON trajectory_steps (run_id, save_id, position)",
             "CREATE INDEX trajectory_steps_trace ON trajectory_steps (trace_id)",
         ),
     ),

@@ -16,7 +16,7 @@ from typing import Any
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
-from outcomes._ids import derived_id
+from outcomes._ids import derived_id, new_id
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.records import Receipt, validate_task
 from outcomes.stats import wilson_interval
@@ -178,11 +178,8 @@ class TrajectoryStore:
             raise ValidationError("must be finite", where="created_at")
         wire = self._validated_wire(steps)
         if self.run(run_id) is not None:
-            raise ValidationError(
-                f"run {run_id!r} already has a trajectory; delete it first", where="run"
-            )
-        # Steps left behind by a delete interrupted half-way must not merge into this run.
-        self.store.delete(StoredStep.__table__, where=[("run_id", "=", run_id)])
+            raise _already_saved(run_id)
+        save_id = new_id()
         issue_ids: list[str] = []
         for w in wire:
             if w["kind"] == "final_decision":
@@ -196,14 +193,16 @@ class TrajectoryStore:
             step_count=len(wire),
             schema_version=SCHEMA_VERSION,
             issue_ids=list(dict.fromkeys(issue_ids)),
+            save_id=save_id,
         )
         records: list[Any] = [header]
         for i, w in enumerate(wire):
             trace = w.get("trace_id") if w["kind"] == "llm_call" else None
             records.append(
                 StoredStep(
-                    step_id=derived_id("trajectory.step", run_id, str(i)),
+                    step_id=derived_id("trajectory.step", run_id, save_id, str(i)),
                     run_id=run_id,
+                    save_id=save_id,
                     position=i,
                     kind=w["kind"],
                     trace_id=trace if isinstance(trace, str) else None,
@@ -221,6 +220,16 @@ class TrajectoryStore:
                 )
             )
         self.store.write(records)
+        current = self.run(run_id)
+        if current is None or current.save_id != save_id:
+            # Another writer saved this run id between our check and our write: its header
+            # won (the key is unique), so our steps are unreachable; remove them.
+            self.store.delete(StoredStep.__table__, where=[("save_id", "=", save_id)])
+            raise _already_saved(run_id)
+        # Steps of earlier saves of this id (a delete interrupted half-way) are unreachable.
+        self.store.delete(
+            StoredStep.__table__, where=[("run_id", "=", run_id), ("save_id", "!=", save_id)]
+        )
         return header
 
     def import_json(self, run_id: str, text: str | bytes, **kwargs: Any) -> TrajectoryRun:
@@ -247,10 +256,13 @@ class TrajectoryStore:
 
     def get_json(self, run_id: str) -> list[dict[str, Any]] | None:
         """The stored wire array of ``run_id`` (with ``seq``), or ``None`` if there is none."""
-        if self.run(run_id) is None:
+        header = self.run(run_id)
+        if header is None:
             return None
         rows = self.store.scan(
-            StoredStep.__table__, where=[("run_id", "=", run_id)], order_by="position"
+            StoredStep.__table__,
+            where=[("run_id", "=", run_id), ("save_id", "=", header.save_id)],
+            order_by="position",
         )
         return [{**row.body, "seq": row.position} for row in rows]
 
@@ -371,6 +383,10 @@ class TrajectoryStore:
             fixed=counts["fixed"],
             dismissed=counts["dismissed"],
         )
+
+
+def _already_saved(run_id: str) -> ValidationError:
+    return ValidationError(f"run {run_id!r} already has a trajectory; delete it first", where="run")
 
 
 def _endpoint(url: str) -> str:
