@@ -259,3 +259,18 @@ def test_a_save_that_loses_a_race_for_the_run_id_leaves_the_winner_intact(store:
         loser.save("run-1", [SelfCheck(2, 0, 0.5), SelfCheck(3, 0, 0.5)])
     assert ts.get("run-1") == [SelfCheck(1, 0, 0.5)]
     assert store.count(StoredStep.__table__) == 1
+
+
+def test_the_outcomes_of_a_runs_model_calls_attach_through_trace_ids(store: Store) -> None:
+    ts = TrajectoryStore(store)
+    ts.save("run-1", review_steps(["i1"], trace="t-a"))  # type: ignore[arg-type]
+    store.write(
+        [
+            Receipt("r1", "t-a", "model-x", "code", 1.0, success=True, latency_ms=800.0),
+            Receipt("r2", "t-other", "model-y", "code", 2.0, success=False),
+        ]
+    )
+    calls = ts.call_receipts("run-1")
+    assert list(calls) == ["t-a"]
+    assert [r.receipt_id for r in calls["t-a"]] == ["r1"]
+    assert ts.call_receipts("nope") == {}

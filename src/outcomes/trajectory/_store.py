@@ -292,6 +292,22 @@ class TrajectoryStore:
         rows = self.store.scan(StoredStep.__table__, where=[("trace_id", "=", trace_id)])
         return list(dict.fromkeys(row.run_id for row in rows))
 
+    def call_receipts(self, run_id: str) -> dict[str, list[Receipt]]:
+        """The ledger receipts of the inference calls this run's ``llm_call`` steps name by
+        ``trace_id`` (what became of each call), by trace id, oldest first."""
+        wire = self.get_json(run_id) or []
+        traces = [
+            w["trace_id"]
+            for w in wire
+            if w["kind"] == "llm_call" and isinstance(w.get("trace_id"), str)
+        ]
+        out: dict[str, list[Receipt]] = {t: [] for t in traces}
+        for start in range(0, len(traces), 500):
+            chunk = traces[start : start + 500]
+            for receipt in self.store.scan(Receipt.__table__, where=[("trace_id", "in", chunk)]):
+                out[receipt.trace_id].append(receipt)
+        return out
+
     # -- verdicts -------------------------------------------------------------------
     def _finding_receipts(self, run_id: str | None) -> Iterator[Receipt]:
         where: list[Any] = [("kind", "=", RECEIPT_KIND)]
