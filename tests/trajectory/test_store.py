@@ -22,6 +22,7 @@ from outcomes.trajectory import (
     SelfCheck,
     TrajectoryStore,
     UnknownStep,
+    steps_to_wire,
 )
 from outcomes.trajectory._records import StoredStep, TrajectoryRun
 
@@ -54,6 +55,10 @@ def test_save_then_get_returns_equal_steps_except_raw_output(store: Store) -> No
     wire = ts.get_json("run-1")
     assert wire is not None
     assert [w["seq"] for w in wire] == list(range(7))
+    # Key order survives storage: what a reader gets is what the builder emits.
+    expected = [json.dumps(w) for w in steps_to_wire(steps)]  # type: ignore[arg-type]
+    expected[3] = expected[3].replace('"raw_output": "model output text", ', "")
+    assert [json.dumps(w) for w in wire] == expected
     assert "raw_output" not in json.dumps(wire)
     assert "model output text" not in json.dumps([s.body for s in store.scan(StoredStep.__table__)])
 

@@ -43,7 +43,7 @@ TrajectoryRun.__table__ = Table.of(
 
 @dataclass(frozen=True, slots=True)
 class StoredStep:
-    """One step of a stored trajectory: its wire object (without ``seq``) in ``body``.
+    """One step of a stored trajectory: its wire object (key order kept) in ``body``.
 
     ``position`` is the step's 0-based place in the trajectory (its wire ``seq``).
     """

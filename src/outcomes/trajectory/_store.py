@@ -106,7 +106,8 @@ class Precision:
 
 
 def _stored_body(wire: dict[str, Any]) -> dict[str, Any]:
-    body = {k: v for k, v in wire.items() if k != "seq"}
+    # The wire object as written (key order included), minus model output text.
+    body = dict(wire)
     if body.get("kind") == "llm_call":
         body.pop("raw_output", None)
     return body
@@ -264,7 +265,7 @@ class TrajectoryStore:
             where=[("run_id", "=", run_id), ("save_id", "=", header.save_id)],
             order_by="position",
         )
-        return [{**row.body, "seq": row.position} for row in rows]
+        return [row.body for row in rows]
 
     def get(self, run_id: str) -> list[AnyStep] | None:
         """The steps of ``run_id`` rebuilt as typed objects (kinds this registry does not
