@@ -10,6 +10,7 @@ the seed's ``u32`` / ``usize`` / ``f32``.
 from __future__ import annotations
 
 import dataclasses
+import keyword
 import math
 import types
 import typing
@@ -209,7 +210,7 @@ class ListType(FieldType):
         inner = self.item.dump()
         if inner is None:
             return list
-        return lambda values: [inner(v) for v in values]
+        return lambda values: list(map(inner, values))
 
 
 class ObjectType(FieldType):
@@ -372,23 +373,57 @@ def check_fields(
     return out
 
 
-def make_dumper(specs: tuple[FieldSpec, ...]) -> Callable[[Any], dict[str, Any]]:
-    """Build a fast ``record -> dict`` function for ``specs`` (fields in order, ``None`` omitted
-    where the field is optional)."""
-    plan = tuple((s.name, s.type.dump(), s.omit_if_none) for s in specs)
+def make_dumper(
+    specs: tuple[FieldSpec, ...], *, kind: str | None = None
+) -> Callable[..., dict[str, Any]]:
+    """Build a fast ``record -> dict`` function for ``specs`` (fields in order, ``None``
+    omitted where the field is optional).
 
-    def dump(record: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, convert, omit in plan:
-            value = getattr(record, name)
-            if value is None:
-                if omit:
-                    continue
-            elif convert is not None:
-                value = convert(value)
-            out[name] = value
-        return out
-
+    With ``kind``, the function is ``(step, seq, seed_shape) -> dict``: ``"kind"`` first,
+    then the fields, then (unless ``seed_shape``) ``seq`` and the timing fields when set.
+    The function is generated source, as ``dataclasses`` does, because serializing
+    thousands of steps is on the path to the remote endpoint; only field names (Python
+    identifiers) and converters defined here go into it.
+    """
+    namespace: dict[str, Any] = {}
+    literal: list[str] = []
+    tail: list[str] = []
+    if kind is not None:
+        literal.append(f"'kind': {kind!r}")
+    for i, spec in enumerate(specs):
+        if not spec.name.isidentifier() or keyword.iskeyword(spec.name):
+            raise TypeError(f"field name {spec.name!r} is not an identifier")
+        convert = spec.type.dump()
+        value = f"r.{spec.name}"
+        if convert is not None:
+            namespace[f"c{i}"] = convert
+        if spec.omit_if_none or tail:
+            # Once one field may be left out, the rest follow it in order as statements.
+            expr = f"c{i}(v)" if convert is not None else "v"
+            if spec.omit_if_none:
+                tail.append(f"    v = {value}\n    if v is not None: out[{spec.name!r}] = {expr}")
+            else:
+                tail.append(
+                    f"    v = {value}\n    out[{spec.name!r}] = None if v is None else {expr}"
+                )
+        elif convert is not None:
+            literal.append(f"{spec.name!r}: None if (v{i} := {value}) is None else c{i}(v{i})")
+        else:
+            literal.append(f"{spec.name!r}: {value}")
+    args = "r, seq, seed_shape" if kind is not None else "r"
+    lines = [f"def dump({args}):", "    out = {" + ", ".join(literal) + "}", *tail]
+    if kind is not None:
+        lines += [
+            "    if not seed_shape:",
+            "        out['seq'] = seq",
+            "        v = r.started_at",
+            "        if v is not None: out['started_at'] = v",
+            "        v = r.duration_ms",
+            "        if v is not None: out['duration_ms'] = v",
+        ]
+    lines.append("    return out")
+    exec("\n".join(lines), namespace)
+    dump: Callable[..., dict[str, Any]] = namespace["dump"]
     return dump
 
 

@@ -51,12 +51,13 @@ _RESERVED = frozenset({"kind", "seq", *TIMING_FIELDS})
 
 @dataclass(frozen=True, slots=True)
 class StepKind:
-    """A registered step kind: its name, class and wire fields (timing fields excluded)."""
+    """A registered step kind: its name, class, wire fields (timing fields excluded) and
+    ``dump(step, seq, seed_shape) -> dict``."""
 
     kind: str
     cls: type[Step]
     fields: tuple[FieldSpec, ...]
-    dump: Callable[[Any], dict[str, Any]]
+    dump: Callable[..., dict[str, Any]]
 
 
 def _describe(cls: type[Step]) -> StepKind:
@@ -76,14 +77,7 @@ def _describe(cls: type[Step]) -> StepKind:
     clash = {f.name for f in fields} & _RESERVED
     if clash:
         raise TypeError(f"{cls.__name__}: field names {sorted(clash)} are reserved")
-    body = make_dumper(fields)
-
-    def dump(step: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": kind}
-        out.update(body(step))
-        return out
-
-    return StepKind(kind=kind, cls=cls, fields=fields, dump=dump)
+    return StepKind(kind=kind, cls=cls, fields=fields, dump=make_dumper(fields, kind=kind))
 
 
 class StepRegistry:
@@ -159,14 +153,7 @@ def step_to_wire(
         if not seed_shape:
             out["seq"] = seq
         return out
-    out = registry.info_for(type(step)).dump(step)
-    if not seed_shape:
-        out["seq"] = seq
-        if step.started_at is not None:
-            out["started_at"] = step.started_at
-        if step.duration_ms is not None:
-            out["duration_ms"] = step.duration_ms
-    return out
+    return registry.info_for(type(step)).dump(step, seq, seed_shape)
 
 
 def steps_to_wire(
