@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from outcomes.records import Receipt
+from outcomes.records import RECEIPT_FIELDS, Receipt
 from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, BetaPosterior, Histogram, beta_posterior
 
 EMA_ALPHA = 0.2
@@ -30,6 +30,50 @@ _LN2 = math.log(2.0)
 
 Key = tuple[str, str, str | None]
 """(model_id, task, project_id)."""
+
+
+class FastReceipt(NamedTuple):
+    """The hot path's twin of :class:`Receipt`: same fields, same table, cheap to build.
+
+    Only built from values that are already valid and redacted (the tracker's completion
+    path); :meth:`full` gives the frozen :class:`Receipt`.
+    """
+
+    receipt_id: str
+    trace_id: str
+    model_id: str
+    task: str
+    timestamp: float
+    success: bool | None = None
+    quality: float | None = None
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    error: str | None = None
+    routing_reason: str = ""
+    project_id: str | None = None
+    intent: str | None = None
+    kind: str = "inference"
+    source: str = "complete"
+    supersedes: str | None = None
+    signal_id: str | None = None
+    propensity: float | None = None
+    superseded_success: bool | None = None
+    superseded_quality: float | None = None
+    superseded_at: float | None = None
+
+    def full(self) -> Receipt:
+        return Receipt(*self)
+
+
+FastReceipt.__table__ = Receipt.__table__  # type: ignore[attr-defined]
+if FastReceipt._fields != RECEIPT_FIELDS:  # pragma: no cover - guards against drift
+    raise ImportError("FastReceipt fields differ from Receipt fields")
+
+
+def as_receipt(r: Receipt | FastReceipt) -> Receipt:
+    return r.full() if isinstance(r, FastReceipt) else r
 
 
 def is_rate_limit(error: str | None) -> bool:
@@ -208,7 +252,7 @@ class ProfileState:
             st = self.parts[key] = OutcomeStats()
         return st
 
-    def fold(self, r: Receipt) -> None:
+    def fold(self, r: Receipt | FastReceipt) -> None:
         """Fold one receipt into the state."""
         self.fold_values(
             r.model_id, r.task, r.project_id, r.timestamp, r.success, r.quality,

@@ -38,6 +38,7 @@ from outcomes.inference import _calls
 from outcomes.inference._fold import INFERENCE_KIND, profiles_of
 from outcomes.inference._profiles import (
     DEFAULT_HALF_LIFE_S,
+    FastReceipt,
     ModelProfile,
     ProfileState,
     is_rate_limit,
@@ -67,6 +68,8 @@ MAX_LEDGER_BUFFER = 5000
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 DEFAULT_COOLDOWN_S = 60.0
 MAX_RECENT = 100_000
+FOLD_EVERY = 4096
+"""Receipts are folded into the profile state lazily: on read, or every this many."""
 PROFILE_FILE_FORMAT = "outcomes.profiles"
 PROFILE_FILE_VERSION = 1
 _RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -97,7 +100,7 @@ class _Pending:
         self.project_id = project_id
         self.intent = intent
         self.propensity = propensity
-        self.receipt: Receipt | None = None
+        self.receipt: FastReceipt | None = None
 
 
 def retry_after_from(error: str) -> float | None:
@@ -181,7 +184,7 @@ class OutcomeTracker:
         self._pending: dict[str, _Pending] = {}
         self._recent: OrderedDict[str, Receipt] = OrderedDict()
         self._seen_signals: OrderedDict[str, None] = OrderedDict()
-        self._unfolded: deque[Receipt] = deque()
+        self._unfolded: deque[Receipt | FastReceipt] = deque()
         self._ledger: deque[Receipt] = deque(maxlen=MAX_LEDGER_BUFFER)
         self._state = ProfileState(half_life=half_life)
         self._excluded: set[str] = set()
@@ -198,11 +201,14 @@ class OutcomeTracker:
             self._warned.add(what)
             log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, exc)
 
-    def _emit(self, r: Receipt) -> None:
-        self._unfolded.append(r)
+    def _emit(self, r: Receipt | FastReceipt) -> None:
+        q = self._unfolded
+        q.append(r)
         self._dirty = True
         if self.writer is not None:
             self.writer.submit(r)
+        if len(q) >= FOLD_EVERY:
+            self._sync()
 
     def _sync(self) -> ProfileState:
         with self._lock:
@@ -286,8 +292,9 @@ class OutcomeTracker:
         except ValidationError as exc:
             self._reject(exc, "record_complete with invalid input")
             return
-        r = Receipt(
-            new_id(), trace_id, p.model_id, p.task, self.clock.now(),
+        # The first receipt of a call takes the call's (unique, time-ordered) trace id.
+        r = FastReceipt(
+            trace_id, trace_id, p.model_id, p.task, self.clock.now(),
             True if output_tokens > 0 else None, None, latency_ms, input_tokens,
             output_tokens, cost_usd, None, p.reason, p.project_id, p.intent,
             INFERENCE_KIND, "complete", None, None, p.propensity,
@@ -323,8 +330,9 @@ class OutcomeTracker:
             if p is None:
                 return
             now = self.clock.now()
+            r: Receipt
             if p.receipt is not None:
-                prior = p.receipt
+                prior = p.receipt.full()
                 r = replace(
                     prior, receipt_id=new_id(), timestamp=now, success=False, quality=None,
                     error=error, source="failure", supersedes=prior.receipt_id,
@@ -333,7 +341,7 @@ class OutcomeTracker:
                 )  # fmt: skip
             else:
                 r = Receipt(
-                    new_id(), trace_id, p.model_id, p.task, now, False, None,
+                    trace_id, trace_id, p.model_id, p.task, now, False, None,
                     latency_ms or 0.0, 0, 0, None, error, p.reason, p.project_id, p.intent,
                     INFERENCE_KIND, "failure", None, None, p.propensity,
                 )  # fmt: skip
@@ -442,7 +450,7 @@ class OutcomeTracker:
             p = self._pending.pop(trace_id, None)
             prior: Receipt | None = None
             if p is not None:
-                prior = p.receipt
+                prior = None if p.receipt is None else p.receipt.full()
             else:
                 prior = self._recent.get(trace_id)
                 if prior is None:
@@ -494,8 +502,9 @@ class OutcomeTracker:
             for trace_id in expired:
                 p = self._pending.pop(trace_id)
                 if p.receipt is not None:
-                    self._ledger.append(p.receipt)
-                    self._remember(p.receipt)
+                    full = p.receipt.full()
+                    self._ledger.append(full)
+                    self._remember(full)
             horizon = now - self.late_window
             recent = self._recent
             while recent:

@@ -96,8 +96,9 @@ class BackgroundWriter:
         self._submitted += 1
         if self._thread is None:
             self._start()
-        if len(queue) >= self.settings.batch_size:
-            self._wake.set()
+        wake = self._wake
+        if len(queue) >= self.settings.batch_size and not wake.is_set():
+            wake.set()  # setting a set Event still takes its lock: skip that on the hot path
         return True
 
     def submit_many(self, records: Sequence[Any]) -> int:
