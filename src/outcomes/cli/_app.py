@@ -42,6 +42,9 @@ def _register() -> None:
     from outcomes.cli import _trajectory
 
     app.add_typer(_trajectory.app, name="trajectory")
+    from outcomes.cli import _models
+
+    _models.register(app)
     _db.register_top_level(app)
     _demo.register(app)
 

@@ -12,6 +12,13 @@ from __future__ import annotations
 
 from outcomes.inference._calls import CallHandle, describe_error, usage_of
 from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
+from outcomes.inference._ingest import (
+    IngestProblem,
+    IngestReport,
+    apply_event,
+    ingest_lines,
+    ingest_stream,
+)
 from outcomes.inference._profiles import (
     EMA_ALPHA,
     EMA_PRIOR,
@@ -30,14 +37,19 @@ __all__ = [
     "INFERENCE_KIND",
     "CallHandle",
     "InferredOutcome",
+    "IngestProblem",
+    "IngestReport",
     "ModelProfile",
     "OutcomeStats",
     "OutcomeTracker",
     "ProfileBook",
     "ProfileState",
     "TaskStats",
+    "apply_event",
     "describe_error",
     "infer_from_action_sequence",
+    "ingest_lines",
+    "ingest_stream",
     "is_rate_limit",
     "outcome_of",
     "profiles_of",

@@ -173,7 +173,8 @@ class OutcomeStats:
         )
         if w <= 1e-12:
             return self.quality_sum / self.quality_n
-        return min(1.0, max(0.0, wq / w))
+        # The log-domain weights carry ~1e-14 relative error; do not show it.
+        return round(min(1.0, max(0.0, wq / w)), 12)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -120,6 +120,19 @@ def _label(value: object, where: str, *, optional: bool = True) -> str | None:
     return value
 
 
+_TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
+
+
+def _trace_id(value: object, where: str = "trace_id") -> str:
+    if not isinstance(value, str) or not _TRACE_RE.match(value):
+        raise ValidationError(
+            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, "
+            f"got {value!r}",
+            where=where,
+        )
+    return value
+
+
 def _count(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(f"{where} must be an integer >= 0, got {value!r}", where=where)
@@ -235,13 +248,22 @@ class OutcomeTracker:
         project_id: str | None = None,
         intent: str | None = None,
         propensity: float | None = None,
+        trace_id: str | None = None,
     ) -> str:
         """Record that a call started; returns its trace id (unique across processes).
 
         ``routing_reason`` is a short rationale ("code task -> qwen"), redacted and capped
-        at 256 characters: never put prompt text in it.
+        at 256 characters: never put prompt text in it. ``trace_id`` adopts an id made
+        elsewhere (ingest, another service); it must be unique.
         """
-        trace_id = new_id()
+        try:
+            if trace_id is None:
+                trace_id = new_id()
+            else:
+                _trace_id(trace_id)
+        except ValidationError as exc:
+            self._reject(exc, "record_start with an invalid trace_id")
+            return new_id()
         try:
             if task not in self._tasks_ok:
                 validate_task(str(task))
