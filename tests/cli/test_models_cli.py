@@ -165,3 +165,16 @@ def test_profiles_rebuild_matches_the_incremental_tracker(tmp_path: Path) -> Non
     ]
     code, out = invoke("profiles", "rebuild", "--db", db)
     assert "rebuilt profiles of 2 models" in out
+
+
+def test_demo_part_shows_a_leaderboard_with_intervals(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    code, out = invoke("demo", "--only", "models", "--calls", "600", "--db", db)
+    assert code == 0, out
+    assert "model leaderboard" in out
+    assert "success [95%]" in out
+    assert "excluded for this session" in out
+    code, out = invoke("models", "--project", "demo", "--json", "--db", db)
+    rows = json.loads(out)
+    assert len(rows) == 6
+    assert sum(r["calls"] for r in rows) == 600

@@ -26,6 +26,7 @@ PARTS: list[tuple[str, str]] = [
     ("Ledger", "outcomes.cli._demo_ledger"),
     ("Components", "outcomes.cli._demo_components"),
     ("Trajectories", "outcomes.cli._demo_trajectory"),
+    ("Models", "outcomes.cli._demo_inference"),
 ]
 
 

@@ -68,22 +68,22 @@ def leaderboard_table(
 ) -> Table:
     """One row per profile; ``by="task"`` labels rows by task (one model's breakdown)."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(by, style="bold", overflow="fold", min_width=12)
+    table.add_column(by, style="bold", no_wrap=True)
     table.add_column("calls", justify="right", no_wrap=True)
     table.add_column("success [95%]", justify="right", no_wrap=True)
     table.add_column("quality", justify="right", no_wrap=True)
     table.add_column("p50/p95 ms", justify="right", no_wrap=True)
-    table.add_column("$/ok", justify="right", no_wrap=True)
-    table.add_column("flags", overflow="fold")
+    table.add_column("$/ok", justify="right", no_wrap=True, min_width=7)
     for p in profiles:
+        label = p.model_id if by == "model" else (p.task or "all tasks")
+        flags = _flags(p)
         table.add_row(
-            p.model_id if by == "model" else (p.task or "all tasks"),
+            f"{label} [red]({flags})[/]" if flags else label,
             str(p.calls),
             _success(p),
             _num(p.quality, ".2f"),
             f"{_num(p.latency_p50_ms, '.0f')}/{_num(p.latency_p95_ms, '.0f')}",
-            _num(p.cost_per_success, ".4f"),
-            _flags(p),
+            _num(p.cost_per_success, ".2g"),
         )
     return table
 
