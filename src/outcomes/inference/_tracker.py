@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id, new_id
@@ -72,35 +73,13 @@ FOLD_EVERY = 4096
 """Receipts are folded into the profile state lazily: on read, or every this many."""
 PROFILE_FILE_FORMAT = "outcomes.profiles"
 PROFILE_FILE_VERSION = 1
+_new_tuple = tuple.__new__
 _RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
-class _Pending:
-    __slots__ = (
-        "intent", "model_id", "project_id", "propensity", "reason", "receipt", "started_at",
-        "task", "trace_id",
-    )  # fmt: skip
-
-    def __init__(  # noqa: PLR0917 (private record, built on the hot path)
-        self,
-        trace_id: str,
-        model_id: str,
-        task: str,
-        started_at: float,
-        reason: str,
-        project_id: str | None,
-        intent: str | None,
-        propensity: float | None,
-    ) -> None:
-        self.trace_id = trace_id
-        self.model_id = model_id
-        self.task = task
-        self.started_at = started_at
-        self.reason = reason
-        self.project_id = project_id
-        self.intent = intent
-        self.propensity = propensity
-        self.receipt: FastReceipt | None = None
+# A pending call is a plain list (cheapest to build on the hot path):
+# [model_id, task, started_at, routing_reason, project_id, intent, propensity, receipt]
+_MODEL, _TASK, _AT, _REASON, _PROJECT, _INTENT, _PROPENSITY, _RECEIPT = range(8)
 
 
 def retry_after_from(error: str) -> float | None:
@@ -126,8 +105,7 @@ _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
 def _trace_id(value: object, where: str = "trace_id") -> str:
     if not isinstance(value, str) or not _TRACE_RE.match(value):
         raise ValidationError(
-            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, "
-            f"got {value!r}",
+            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, got {value!r}",
             where=where,
         )
     return value
@@ -188,13 +166,15 @@ class OutcomeTracker:
                 writer = BackgroundWriter(store)
         self.writer = writer
         self._own_writer = writer is not None and store is not None
-        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self._clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self._now = self._clock.now
+        self._prices: dict[str, tuple[float | None, float | None]] = {}
         self.registry = registry if registry is not None else ModelRegistry.builtin()
         self.late_window = late_window
         self.default_cooldown = cooldown
         self.strict = strict
         self._lock = threading.RLock()
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, list[Any]] = {}
         self._recent: OrderedDict[str, Receipt] = OrderedDict()
         self._seen_signals: OrderedDict[str, None] = OrderedDict()
         self._unfolded: deque[Receipt | FastReceipt] = deque()
@@ -206,10 +186,29 @@ class OutcomeTracker:
         self._tasks_ok: set[str] = set()
         self._warned: set[str] = set()
 
+    @property
+    def clock(self) -> Clock:
+        """The clock stamping receipts (injectable; tests use ``FakeClock``)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self._clock = clock
+        self._now = clock.now
+
     # -- helpers ---------------------------------------------------------------------
+    def _price_of(self, model_id: str) -> tuple[float | None, float | None]:
+        info = self.registry.get(model_id)
+        price = (None, None) if info is None else (info.usd_per_1m_input, info.usd_per_1m_output)
+        if len(self._prices) < 10_000:
+            self._prices[model_id] = price
+        return price
+
     def _reject(self, exc: Exception, what: str) -> None:
         if self.strict:
-            raise exc
+            if isinstance(exc, ValidationError):
+                raise exc
+            raise ValidationError(str(exc)) from exc
         if what not in self._warned:
             self._warned.add(what)
             log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, exc)
@@ -266,7 +265,7 @@ class OutcomeTracker:
             return new_id()
         try:
             if task not in self._tasks_ok:
-                validate_task(str(task))
+                validate_task(task)
                 self._tasks_ok.add(task)
             if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
                 raise ValidationError("model_id must be a non-empty string", where="model_id")
@@ -279,9 +278,16 @@ class OutcomeTracker:
         except (ValueError, TypeError) as exc:
             self._reject(exc, "record_start with invalid input")
             return trace_id
-        self._pending[trace_id] = _Pending(
-            trace_id, model_id, str(task), self.clock.now(), reason, project_id, intent, propensity
-        )
+        self._pending[trace_id] = [
+            model_id,
+            str(task),
+            self._now(),
+            reason,
+            project_id,
+            intent,
+            propensity,
+            None,
+        ]
         return trace_id
 
     def record_complete(
@@ -298,7 +304,7 @@ class OutcomeTracker:
         Output tokens > 0 credit a mechanical success at once; quality is left to signals.
         """
         p = self._pending.get(trace_id)
-        if p is None or p.receipt is not None:
+        if p is None or p[_RECEIPT] is not None:
             return
         try:
             if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
@@ -308,20 +314,24 @@ class OutcomeTracker:
             if output_tokens.__class__ is not int or output_tokens < 0:
                 _count(output_tokens, "output_tokens")
             if cost_usd is None:
-                cost_usd = self.registry.cost(p.model_id, input_tokens, output_tokens)
+                price = self._prices.get(p[_MODEL])
+                if price is None:
+                    price = self._price_of(p[_MODEL])
+                if price[0] is not None and price[1] is not None:
+                    cost_usd = (input_tokens * price[0] + output_tokens * price[1]) / 1e6
             else:
                 cost_usd = _amount(cost_usd, "cost_usd")
         except ValidationError as exc:
             self._reject(exc, "record_complete with invalid input")
             return
         # The first receipt of a call takes the call's (unique, time-ordered) trace id.
-        r = FastReceipt(
-            trace_id, trace_id, p.model_id, p.task, self.clock.now(),
+        r = _new_tuple(FastReceipt, (
+            trace_id, trace_id, p[_MODEL], p[_TASK], self._now(),
             True if output_tokens > 0 else None, None, latency_ms, input_tokens,
-            output_tokens, cost_usd, None, p.reason, p.project_id, p.intent,
-            INFERENCE_KIND, "complete", None, None, p.propensity,
-        )  # fmt: skip
-        p.receipt = r
+            output_tokens, cost_usd, None, p[_REASON], p[_PROJECT], p[_INTENT],
+            INFERENCE_KIND, "complete", None, None, p[_PROPENSITY], None, None, None,
+        ))  # fmt: skip
+        p[_RECEIPT] = r
         self._emit(r)
 
     def record_failure(
@@ -353,8 +363,8 @@ class OutcomeTracker:
                 return
             now = self.clock.now()
             r: Receipt
-            if p.receipt is not None:
-                prior = p.receipt.full()
+            if p[_RECEIPT] is not None:
+                prior = p[_RECEIPT].full()
                 r = replace(
                     prior, receipt_id=new_id(), timestamp=now, success=False, quality=None,
                     error=error, source="failure", supersedes=prior.receipt_id,
@@ -363,18 +373,18 @@ class OutcomeTracker:
                 )  # fmt: skip
             else:
                 r = Receipt(
-                    trace_id, trace_id, p.model_id, p.task, now, False, None,
-                    latency_ms or 0.0, 0, 0, None, error, p.reason, p.project_id, p.intent,
-                    INFERENCE_KIND, "failure", None, None, p.propensity,
+                    trace_id, trace_id, p[_MODEL], p[_TASK], now, False, None,
+                    latency_ms or 0.0, 0, 0, None, error, p[_REASON], p[_PROJECT], p[_INTENT],
+                    INFERENCE_KIND, "failure", None, None, p[_PROPENSITY],
                 )  # fmt: skip
             limited = is_rate_limit(error)
             if retry_after is None and limited:
                 retry_after = retry_after_from(error)
             if limited:
-                self._excluded.add(p.model_id)
+                self._excluded.add(p[_MODEL])
             if limited or retry_after is not None:
                 wait = retry_after if retry_after is not None else self.default_cooldown
-                self._cooldown[p.model_id] = max(self._cooldown.get(p.model_id, 0.0), now + wait)
+                self._cooldown[p[_MODEL]] = max(self._cooldown.get(p[_MODEL], 0.0), now + wait)
             self._emit(r)
             self._ledger.append(r)
 
@@ -472,7 +482,7 @@ class OutcomeTracker:
             p = self._pending.pop(trace_id, None)
             prior: Receipt | None = None
             if p is not None:
-                prior = None if p.receipt is None else p.receipt.full()
+                prior = None if p[_RECEIPT] is None else p[_RECEIPT].full()
             else:
                 prior = self._recent.get(trace_id)
                 if prior is None:
@@ -488,9 +498,9 @@ class OutcomeTracker:
             if prior is None:
                 assert p is not None
                 r = Receipt(
-                    rid, trace_id, p.model_id, p.task, now, success, quality, 0.0, 0, 0,
-                    None, None, p.reason, p.project_id, p.intent, INFERENCE_KIND, "signal",
-                    None, signal_id, p.propensity,
+                    rid, trace_id, p[_MODEL], p[_TASK], now, success, quality, 0.0, 0, 0,
+                    None, None, p[_REASON], p[_PROJECT], p[_INTENT], INFERENCE_KIND, "signal",
+                    None, signal_id, p[_PROPENSITY],
                 )  # fmt: skip
             else:
                 if success is None and quality is None:
@@ -520,11 +530,11 @@ class OutcomeTracker:
         now = self.clock.now() if now is None else now
         cutoff = now - ttl_secs
         with self._lock:
-            expired = [t for t, p in self._pending.items() if p.started_at < cutoff]
+            expired = [t for t, p in self._pending.items() if p[_AT] < cutoff]
             for trace_id in expired:
                 p = self._pending.pop(trace_id)
-                if p.receipt is not None:
-                    full = p.receipt.full()
+                if p[_RECEIPT] is not None:
+                    full = p[_RECEIPT].full()
                     self._ledger.append(full)
                     self._remember(full)
             horizon = now - self.late_window
@@ -600,12 +610,12 @@ class OutcomeTracker:
         p = self._pending.get(trace_id)
         if p is None:
             return None
-        r = p.receipt
+        r = p[_RECEIPT]
         return Call(
-            p.trace_id, p.model_id, p.task, p.started_at, p.reason,
+            trace_id, p[_MODEL], p[_TASK], p[_AT], p[_REASON],
             None if r is None else r.timestamp, None if r is None else r.latency_ms,
             0 if r is None else r.input_tokens, 0 if r is None else r.output_tokens,
-            None if r is None else r.cost_usd, None, p.project_id, p.intent, p.propensity,
+            None if r is None else r.cost_usd, None, p[_PROJECT], p[_INTENT], p[_PROPENSITY],
         )  # fmt: skip
 
     def drain_ledger(self) -> list[Receipt]:

@@ -1,0 +1,131 @@
+"""Bad input at the edges: clear errors when strict, dropped without damage otherwise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outcomes import OutcomeTracker, Signal
+from outcomes.errors import ValidationError
+from outcomes.store import MemoryStore
+from outcomes.testing import FakeClock, receipts
+
+BAD_LATENCY = [math.nan, math.inf, -1.0, "12", None, True]
+BAD_TOKENS = [-1, 1.5, "3", None, True, math.nan]
+
+
+@pytest.mark.parametrize("latency", BAD_LATENCY)
+def test_bad_latency_is_a_clear_error_when_strict(latency: object) -> None:
+    tracker = OutcomeTracker(clock=FakeClock(), strict=True)
+    t = tracker.record_start("m", "code")
+    with pytest.raises(ValidationError, match="latency_ms"):
+        tracker.record_complete(t, latency, 1, 1)  # type: ignore[arg-type]
+    assert tracker.profile("m") is None
+
+
+@pytest.mark.parametrize("tokens", BAD_TOKENS)
+def test_bad_tokens_are_dropped_without_damage_when_lenient(
+    tokens: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryStore()
+    tracker = OutcomeTracker(store, clock=FakeClock())
+    t = tracker.record_start("m", "code")
+    tracker.record_complete(t, 10.0, tokens, 1)  # type: ignore[arg-type]
+    tracker.record_complete(t, 10.0, 1, 1)  # the call can still complete properly
+    tracker.flush()
+    p = tracker.profile("m")
+    assert p is not None
+    assert (p.calls, p.input_tokens) == (1, 1)
+    assert len(receipts(store)) == 1
+    assert "ignored" in caplog.text
+    tracker.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "task", "kwargs"),
+    [
+        ("", "code", {}),
+        ("m", "not a task!", {}),
+        ("m", "code", {"propensity": 1.5}),
+        ("m", "code", {"project_id": ""}),
+        ("m", "code", {"trace_id": "has spaces"}),
+    ],
+)
+def test_bad_start_is_rejected(model: str, task: str, kwargs: dict[str, object]) -> None:
+    strict = OutcomeTracker(strict=True)
+    with pytest.raises(ValidationError):
+        strict.record_start(model, task, **kwargs)  # type: ignore[arg-type]
+    lenient = OutcomeTracker()
+    t = lenient.record_start(model, task, **kwargs)  # type: ignore[arg-type]
+    lenient.record_complete(t, 1.0, 1, 1)
+    assert lenient.profiles() == []
+
+
+def test_bad_signals_are_rejected() -> None:
+    tracker = OutcomeTracker(strict=True)
+    t = tracker.record_start("m", "code")
+    tracker.record_complete(t, 1.0, 1, 1)
+    with pytest.raises(ValidationError, match="confidence"):
+        tracker.record_signal(Signal("s", t, "conversation", "accepted", 0.0, 1.5))
+    with pytest.raises(ValidationError, match="verdict"):
+        tracker.record_signal(Signal("s", t, "conversation", "applied", 0.0))
+    with pytest.raises(ValidationError, match="signal_id"):
+        tracker.record_signal(Signal("", t, "code", "applied", 0.0))
+    p = tracker.profile("m")
+    assert p is not None
+    assert (p.successes, p.quality) == (1, None)
+
+
+def test_unknown_traces_and_double_completion_change_nothing() -> None:
+    tracker = OutcomeTracker()
+    tracker.record_complete("nope", 1.0, 1, 1)
+    tracker.record_failure("nope", "500")
+    assert not tracker.record_inferred_outcome("nope", "accepted", 0.9)
+    t = tracker.record_start("m", "code")
+    tracker.record_complete(t, 1.0, 1, 1)
+    tracker.record_complete(t, 1.0, 1, 1)
+    p = tracker.profile("m")
+    assert p is not None
+    assert p.calls == 1
+
+
+def test_failure_after_completion_supersedes_instead_of_counting_twice() -> None:
+    tracker = OutcomeTracker()
+    t = tracker.record_start("m", "code")
+    tracker.record_complete(t, 1.0, 1, 1)
+    tracker.record_failure(t, "stream broke: 500")
+    p = tracker.profile("m")
+    assert p is not None
+    assert (p.calls, p.successes, p.failures) == (1, 0, 1)
+
+
+junk = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=300), st.binary(max_size=20), st.lists(st.integers(), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(model=junk, task=junk, reason=junk, latency=junk, tin=junk, tout=junk, err=junk)
+def test_hostile_input_never_raises_into_the_host_app(
+    model: object, task: object, reason: object, latency: object, tin: object, tout: object,
+    err: object,
+) -> None:  # fmt: skip
+    store = MemoryStore()
+    tracker = OutcomeTracker(store)
+    t = tracker.record_start(model, task, reason)  # type: ignore[arg-type]
+    tracker.record_complete(t, latency, tin, tout)  # type: ignore[arg-type]
+    tracker.record_failure(t, err)  # type: ignore[arg-type]
+    tracker.record_inferred_outcome(t, "accepted", 0.5)
+    tracker.flush()
+    for p in tracker.profiles():
+        assert p.calls <= 1
+        assert p.successes + p.failures + p.inconclusive == p.calls
+    for r in receipts(store):
+        assert math.isfinite(r.latency_ms)
+        assert r.latency_ms >= 0
+        assert len(r.routing_reason) <= 257
+    tracker.close()
