@@ -49,6 +49,18 @@ ENV_TRAJECTORY_ENDPOINT = "OUTCOMES_TRAJECTORY_ENDPOINT"
 """``http(s)://`` URL that finished trajectories are POSTed to through a local outbox
 (retries with backoff, survives restarts). Unset (default): trajectories stay local."""
 
+ENV_QUALITY_HALF_LIFE = "OUTCOMES_QUALITY_HALF_LIFE"
+"""Seconds after which a model's old quality verdicts weigh half as much as new ones
+(models drift). Default 1209600 (14 days)."""
+
+ENV_LATE_SIGNAL_WINDOW = "OUTCOMES_LATE_SIGNAL_WINDOW"
+"""Seconds after a call during which a late signal still supersedes its receipt.
+Default 604800 (7 days)."""
+
+ENV_RATE_LIMIT_COOLDOWN = "OUTCOMES_RATE_LIMIT_COOLDOWN"
+"""Seconds a rate-limited model cools down when the error carries no Retry-After.
+Default 60."""
+
 DEFAULT_HOME = "~/.outcomes"
 DEFAULT_DB_FILENAME = "outcomes.db"
 DEFAULT_WRITER_QUEUE_SIZE = 100_000

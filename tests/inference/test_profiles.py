@@ -364,3 +364,20 @@ def test_receipts_hold_no_prompt_text() -> None:
     assert isinstance(r, Receipt)
     assert set(Receipt.__table__.column_names).isdisjoint({"prompt", "output", "response"})
     tracker.close()
+
+
+def test_windows_and_half_life_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OUTCOMES_LATE_SIGNAL_WINDOW", "10")
+    monkeypatch.setenv("OUTCOMES_RATE_LIMIT_COOLDOWN", "5")
+    monkeypatch.setenv("OUTCOMES_QUALITY_HALF_LIFE", "not-a-number")
+    clock = FakeClock(1_000.0)
+    tracker = OutcomeTracker(clock=clock)
+    assert (tracker.late_window, tracker.default_cooldown) == (10.0, 5.0)
+    assert tracker.state().half_life == 14 * 86_400.0  # malformed: the default, no error
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_complete(t, 1.0, 1, 1)
+    tracker.sweep_pending(0, now=clock.now() + 1)
+    clock.advance(20)
+    assert not tracker.record_signal(Signal("late", t, "code", "ignored", clock.now()))

@@ -158,6 +158,8 @@ def apply_event(tracker: OutcomeTracker, obj: Mapping[str, Any]) -> bool:
         )  # fmt: skip
         return True
     if event in ("complete", "failure") and tracker.get_pending(trace_id) is None:
+        if tracker.is_resolved(trace_id):
+            return False  # a repeat of a call already resolved in this run
         if "model_id" not in obj or "task" not in obj:
             raise ValidationError(
                 f"unknown trace {trace_id!r}: send its start first, or give model_id and task",

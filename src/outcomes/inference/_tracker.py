@@ -32,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
@@ -80,6 +81,10 @@ _RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNOR
 # A pending call is a plain list (cheapest to build on the hot path):
 # [model_id, task, started_at, routing_reason, project_id, intent, propensity, receipt]
 _MODEL, _TASK, _AT, _REASON, _PROJECT, _INTENT, _PROPENSITY, _RECEIPT = range(8)
+
+
+def _setting(name: str, default: float) -> float:
+    return config._env_value(name, config._positive_float, default, None)
 
 
 def retry_after_from(error: str) -> float | None:
@@ -138,7 +143,8 @@ class OutcomeTracker:
     old quality fades; ``late_window`` (seconds) how long after a call a signal may still
     correct it; ``cooldown`` the default rate-limit cooldown without Retry-After.
     ``strict=True`` raises :class:`~outcomes.errors.ValidationError` on bad input instead
-    of logging and dropping it.
+    of logging and dropping it. Unset durations come from ``OUTCOMES_QUALITY_HALF_LIFE``,
+    ``OUTCOMES_LATE_SIGNAL_WINDOW`` and ``OUTCOMES_RATE_LIMIT_COOLDOWN`` (seconds).
     """
 
     def __init__(
@@ -148,11 +154,17 @@ class OutcomeTracker:
         writer: BackgroundWriter | None = None,
         clock: Clock | None = None,
         registry: ModelRegistry | None = None,
-        half_life: float = DEFAULT_HALF_LIFE_S,
-        late_window: float = DEFAULT_LATE_WINDOW_S,
-        cooldown: float = DEFAULT_COOLDOWN_S,
+        half_life: float | None = None,
+        late_window: float | None = None,
+        cooldown: float | None = None,
         strict: bool = False,
     ) -> None:
+        if half_life is None:
+            half_life = _setting(config.ENV_QUALITY_HALF_LIFE, DEFAULT_HALF_LIFE_S)
+        if late_window is None:
+            late_window = _setting(config.ENV_LATE_SIGNAL_WINDOW, DEFAULT_LATE_WINDOW_S)
+        if cooldown is None:
+            cooldown = _setting(config.ENV_RATE_LIMIT_COOLDOWN, DEFAULT_COOLDOWN_S)
         if not (math.isfinite(half_life) and half_life > 0):
             raise ValidationError("half_life must be > 0 seconds", where="half_life")
         if not (math.isfinite(late_window) and late_window >= 0):
@@ -601,6 +613,10 @@ class OutcomeTracker:
     def state(self) -> ProfileState:
         """The live mergeable state (fold of this process's receipts and imports)."""
         return self._sync()
+
+    def is_resolved(self, trace_id: str) -> bool:
+        """Whether this process resolved ``trace_id`` recently (within the late window)."""
+        return trace_id in self._recent
 
     def pending_trace_ids(self) -> list[str]:
         return list(self._pending)
