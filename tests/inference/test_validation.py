@@ -129,3 +129,16 @@ def test_hostile_input_never_raises_into_the_host_app(
         assert r.latency_ms >= 0
         assert len(r.routing_reason) <= 257
     tracker.close()
+
+
+def test_pending_calls_stay_bounded_without_a_sweep() -> None:
+    tracker = OutcomeTracker(clock=FakeClock())
+    tracker.max_pending = 100
+    for i in range(1000):
+        t = tracker.record_start("m", "code")
+        if i % 2:
+            tracker.record_complete(t, 1.0, 1, 1)
+    assert len(tracker.pending_trace_ids()) <= 100
+    p = tracker.profile("m")
+    assert p is not None
+    assert p.calls == 500  # completed calls are never lost, only evicted from memory

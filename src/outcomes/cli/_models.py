@@ -24,7 +24,7 @@ from outcomes.cli._common import (
 )
 from outcomes.errors import ConfigError
 from outcomes.inference import ModelProfile, OutcomeTracker, ProfileBook, ingest_stream, rebuild
-from outcomes.inference._tracker import PROFILE_FILE_FORMAT, PROFILE_FILE_VERSION, _atomic_write
+from outcomes.inference._files import atomic_write, state_file_text
 from outcomes.registry import ModelRegistry
 
 app = typer.Typer(
@@ -175,14 +175,7 @@ def rebuild_cmd(
         state = rebuild(store)
     seconds = time.perf_counter() - started
     if out is not None:
-        import json as jsonlib
-
-        doc = {
-            "format": PROFILE_FILE_FORMAT,
-            "version": PROFILE_FILE_VERSION,
-            "state": state.to_json(),
-        }
-        _atomic_write(out, jsonlib.dumps(doc, indent=1, allow_nan=False))
+        atomic_write(out, state_file_text(state))
     summary = {
         "receipts": state.receipts,
         "models": len(state.model_ids()),

@@ -22,14 +22,14 @@ from outcomes.inference._ingest import (
 from outcomes.inference._profiles import (
     EMA_ALPHA,
     EMA_PRIOR,
-    ModelProfile,
     OutcomeStats,
     ProfileState,
-    TaskStats,
     is_rate_limit,
 )
 from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
-from outcomes.inference._tracker import OutcomeTracker, retry_after_from
+from outcomes.inference._tracker import OutcomeTracker
+from outcomes.inference._validate import retry_after_from
+from outcomes.inference._view import ModelProfile, TaskStats
 
 __all__ = [
     "EMA_ALPHA",

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ModelProfile, ProfileState
+from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
+from outcomes.inference._view import ModelProfile
 from outcomes.records import Receipt
 from outcomes.store import SqlStore, Store
 

@@ -17,15 +17,11 @@ blocks: invalid input is logged once per kind and dropped.
 
 from __future__ import annotations
 
-import contextlib
-import json
+import itertools
 import logging
 import math
 import os
-import re
-import tempfile
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -37,11 +33,11 @@ from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
 from outcomes.inference import _calls
+from outcomes.inference._files import atomic_write, load_state_file, state_file_text
 from outcomes.inference._fold import INFERENCE_KIND, profiles_of
 from outcomes.inference._profiles import (
     DEFAULT_HALF_LIFE_S,
     FastReceipt,
-    ModelProfile,
     ProfileState,
     is_rate_limit,
 )
@@ -52,6 +48,15 @@ from outcomes.inference._signals import (
     infer_from_action_sequence,
     outcome_of,
 )
+from outcomes.inference._validate import (
+    check_amount,
+    check_count,
+    check_label,
+    check_trace_id,
+    retry_after_from,
+    setting,
+)
+from outcomes.inference._view import ModelProfile
 from outcomes.records import (
     Call,
     CodeVerdict,
@@ -70,67 +75,16 @@ MAX_LEDGER_BUFFER = 5000
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 DEFAULT_COOLDOWN_S = 60.0
 MAX_RECENT = 100_000
+MAX_PENDING = 100_000
+DEFAULT_PENDING_TTL_S = 300.0
 FOLD_EVERY = 4096
 """Receipts are folded into the profile state lazily: on read, or every this many."""
-PROFILE_FILE_FORMAT = "outcomes.profiles"
-PROFILE_FILE_VERSION = 1
 _new_tuple = tuple.__new__
-_RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 # A pending call is a plain list (cheapest to build on the hot path):
 # [model_id, task, started_at, routing_reason, project_id, intent, propensity, receipt]
 _MODEL, _TASK, _AT, _REASON, _PROJECT, _INTENT, _PROPENSITY, _RECEIPT = range(8)
-
-
-def _setting(name: str, default: float) -> float:
-    return config._env_value(name, config._positive_float, default, None)
-
-
-def retry_after_from(error: str) -> float | None:
-    """Seconds from a ``Retry-After: N`` hint in an error text, if any."""
-    m = _RETRY_AFTER_RE.search(error)
-    if m is None:
-        return None
-    value = float(m.group(1))
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def _label(value: object, where: str, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value or len(value) > 256:
-        raise ValidationError(f"{where} must be a non-empty string of <= 256 chars", where=where)
-    return value
-
-
-_TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
-
-
-def _trace_id(value: object, where: str = "trace_id") -> str:
-    if not isinstance(value, str) or not _TRACE_RE.match(value):
-        raise ValidationError(
-            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, got {value!r}",
-            where=where,
-        )
-    return value
-
-
-def _count(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(f"{where} must be an integer >= 0, got {value!r}", where=where)
-    return value
-
-
-def _amount(value: object, where: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValidationError(f"{where} must be a finite number >= 0, got {value!r}", where=where)
-    return float(value)
 
 
 class OutcomeTracker:
@@ -160,11 +114,11 @@ class OutcomeTracker:
         strict: bool = False,
     ) -> None:
         if half_life is None:
-            half_life = _setting(config.ENV_QUALITY_HALF_LIFE, DEFAULT_HALF_LIFE_S)
+            half_life = setting(config.ENV_QUALITY_HALF_LIFE, DEFAULT_HALF_LIFE_S)
         if late_window is None:
-            late_window = _setting(config.ENV_LATE_SIGNAL_WINDOW, DEFAULT_LATE_WINDOW_S)
+            late_window = setting(config.ENV_LATE_SIGNAL_WINDOW, DEFAULT_LATE_WINDOW_S)
         if cooldown is None:
-            cooldown = _setting(config.ENV_RATE_LIMIT_COOLDOWN, DEFAULT_COOLDOWN_S)
+            cooldown = setting(config.ENV_RATE_LIMIT_COOLDOWN, DEFAULT_COOLDOWN_S)
         if not (math.isfinite(half_life) and half_life > 0):
             raise ValidationError("half_life must be > 0 seconds", where="half_life")
         if not (math.isfinite(late_window) and late_window >= 0):
@@ -185,6 +139,7 @@ class OutcomeTracker:
         self.late_window = late_window
         self.default_cooldown = cooldown
         self.strict = strict
+        self.max_pending = MAX_PENDING
         self._lock = threading.RLock()
         self._pending: dict[str, list[Any]] = {}
         self._recent: OrderedDict[str, Receipt] = OrderedDict()
@@ -271,25 +226,28 @@ class OutcomeTracker:
             if trace_id is None:
                 trace_id = new_id()
             else:
-                _trace_id(trace_id)
+                check_trace_id(trace_id)
         except ValidationError as exc:
             self._reject(exc, "record_start with an invalid trace_id")
             return new_id()
         try:
             if task not in self._tasks_ok:
                 validate_task(task)
-                self._tasks_ok.add(task)
+                if len(self._tasks_ok) < 10_000:
+                    self._tasks_ok.add(task)
             if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
                 raise ValidationError("model_id must be a non-empty string", where="model_id")
             if project_id is not None or intent is not None:
-                _label(project_id, "project_id")
-                _label(intent, "intent")
+                check_label(project_id, "project_id")
+                check_label(intent, "intent")
             if propensity is not None:
                 check_confidence(propensity, "propensity")
             reason = _redact_reason(routing_reason) if routing_reason else ""
         except (ValueError, TypeError) as exc:
             self._reject(exc, "record_start with invalid input")
             return trace_id
+        if len(self._pending) >= self.max_pending:
+            self._evict()
         self._pending[trace_id] = [
             model_id,
             str(task),
@@ -320,11 +278,11 @@ class OutcomeTracker:
             return
         try:
             if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
-                latency_ms = _amount(latency_ms, "latency_ms")
+                latency_ms = check_amount(latency_ms, "latency_ms")
             if input_tokens.__class__ is not int or input_tokens < 0:
-                _count(input_tokens, "input_tokens")
+                check_count(input_tokens, "input_tokens")
             if output_tokens.__class__ is not int or output_tokens < 0:
-                _count(output_tokens, "output_tokens")
+                check_count(output_tokens, "output_tokens")
             if cost_usd is None:
                 price = self._prices.get(p[_MODEL])
                 if price is None:
@@ -332,7 +290,7 @@ class OutcomeTracker:
                 if price[0] is not None and price[1] is not None:
                     cost_usd = (input_tokens * price[0] + output_tokens * price[1]) / 1e6
             else:
-                cost_usd = _amount(cost_usd, "cost_usd")
+                cost_usd = check_amount(cost_usd, "cost_usd")
         except ValidationError as exc:
             self._reject(exc, "record_complete with invalid input")
             return
@@ -363,9 +321,9 @@ class OutcomeTracker:
         try:
             error = str(error)
             if retry_after is not None:
-                retry_after = _amount(retry_after, "retry_after")
+                retry_after = check_amount(retry_after, "retry_after")
             if latency_ms is not None:
-                latency_ms = _amount(latency_ms, "latency_ms")
+                latency_ms = check_amount(latency_ms, "latency_ms")
         except ValidationError as exc:
             self._reject(exc, "record_failure with invalid input")
             return
@@ -410,9 +368,9 @@ class OutcomeTracker:
         try:
             if not isinstance(signal, Signal):
                 raise ValidationError("record_signal takes a Signal", where="signal")
-            _label(signal.signal_id, "signal_id", optional=False)
-            _label(signal.trace_id, "trace_id", optional=False)
-            _label(signal.kind, "kind", optional=False)
+            check_label(signal.signal_id, "signal_id", optional=False)
+            check_label(signal.trace_id, "trace_id", optional=False)
+            check_label(signal.kind, "kind", optional=False)
             success, quality = outcome_of(signal)
         except (ValidationError, ValueError, TypeError) as exc:
             self._reject(exc, "record_signal with invalid input")
@@ -531,6 +489,19 @@ class OutcomeTracker:
             self._ledger.append(r)
             self._remember(r)
             return True
+
+    def _evict(self) -> None:
+        """Keep memory bounded when nobody sweeps: sweep with the default TTL, then drop
+        the oldest tenth of what is left (completed ones keep their receipts)."""
+        self.sweep_pending(DEFAULT_PENDING_TTL_S)
+        with self._lock:
+            excess = len(self._pending) - int(self.max_pending * 0.9)
+            for trace_id in list(itertools.islice(self._pending, max(excess, 0))):
+                p = self._pending.pop(trace_id)
+                if p[_RECEIPT] is not None:
+                    full = p[_RECEIPT].full()
+                    self._ledger.append(full)
+                    self._remember(full)
 
     def sweep_pending(self, ttl_secs: float, *, now: float | None = None) -> int:
         """Evict calls started more than ``ttl_secs`` ago; returns how many.
@@ -661,12 +632,8 @@ class OutcomeTracker:
         """Write the profile state to ``path`` atomically (temp file, fsync, rename; 0600)."""
         state = self._sync()
         with self._lock:
-            doc = {
-                "format": PROFILE_FILE_FORMAT,
-                "version": PROFILE_FILE_VERSION,
-                "state": state.to_json(),
-            }
-        _atomic_write(Path(path), json.dumps(doc, indent=1, allow_nan=False))
+            text = state_file_text(state)
+        atomic_write(Path(path), text)
 
     def save_if_dirty(self, path: str | os.PathLike[str]) -> bool:
         if not self._dirty:
@@ -681,31 +648,17 @@ class OutcomeTracker:
         Loading is not a change (the tracker stays clean). A missing file loads nothing;
         a corrupt one is renamed aside (``<name>.corrupt-<time>``) with a warning.
         """
-        file = Path(path)
-        if not file.exists():
-            return 0
-        try:
-            doc = json.loads(file.read_text(encoding="utf-8"))
-            if (
-                doc.get("format") != PROFILE_FILE_FORMAT
-                or doc.get("version") != PROFILE_FILE_VERSION
-            ):
-                raise ValueError("not an outcomes profile file (format/version)")
-            loaded = ProfileState.from_json(doc["state"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            aside = file.with_name(f"{file.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-            try:
-                file.rename(aside)
-            except OSError:
-                aside = file
-            log.warning(
-                "outcomes: profile file %s is unreadable (%s); kept as %s", file, exc, aside
-            )
+        loaded = load_state_file(Path(path))
+        if loaded is None:
             return 0
         state = self._sync()
         with self._lock:
             if loaded.half_life != state.half_life:
-                loaded.half_life = state.half_life
+                log.warning(
+                    "outcomes: %s was saved with quality half-life %ss, this tracker uses %ss;"
+                    " decayed quality of the loaded models follows the file's",
+                    path, loaded.half_life, state.half_life,
+                )  # fmt: skip
             models = loaded.model_ids()
             for model_id in models:
                 state.replace_model(model_id, loaded)
@@ -733,19 +686,3 @@ class OutcomeTracker:
     call = _calls.call
     acall = _calls.acall
     track = _calls.track
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

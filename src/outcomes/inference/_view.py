@@ -1,0 +1,323 @@
+"""Read views of a profile state: :class:`ModelProfile` and the seed's :class:`TaskStats`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from outcomes.inference._profiles import (
+    DEFAULT_DEGRADE_THRESHOLD,
+    EMA_PRIOR,
+    OutcomeStats,
+    ProfileState,
+)
+from outcomes.stats import BetaPosterior, beta_posterior
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """Per-task numbers, as the seed offers them (plus ``inconclusive``)."""
+
+    calls: int
+    successes: int
+    failures: int
+    inconclusive: int
+    avg_latency_ms: float
+    ema_quality: float
+
+    def success_rate(self) -> float:
+        """Observed success rate; 0.5 (neutral) when nothing is known yet, as in the seed."""
+        n = self.successes + self.failures
+        return 0.5 if n == 0 else self.successes / n
+
+
+class ModelProfile:
+    """What is known about one model (optionally for one task and/or one project).
+
+    Built on read from a :class:`ProfileState`; a snapshot (later receipts do not change
+    it). Offers the seed's names (``total_calls``, ``success_count``, ``fail_count``,
+    ``ema_quality``, ``success_rate()``, ``should_degrade()``...) and the derived views
+    a router needs (posterior, interval, decayed quality, latency quantiles, cost).
+    """
+
+    __slots__ = (
+        "_by_task", "_stats", "cooldown_until", "ema_quality", "excluded",
+        "model_id", "project_id", "state", "task", "task_ema",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        model_id: str,
+        by_task: Mapping[str, OutcomeStats],
+        *,
+        ema_quality: float = EMA_PRIOR,
+        task_ema: Mapping[str, float] | None = None,
+        task: str | None = None,
+        project_id: str | None = None,
+        excluded: bool = False,
+        cooldown_until: float | None = None,
+        state: ProfileState | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.task = task
+        self.project_id = project_id
+        self._by_task = dict(by_task)
+        total = OutcomeStats()
+        for st in self._by_task.values():
+            total.merge(st)
+        self._stats = total
+        self.ema_quality = ema_quality
+        self.task_ema = dict(task_ema or {})
+        self.excluded = excluded
+        self.cooldown_until = cooldown_until
+        self.state = state
+
+    @classmethod
+    def new(cls, model_id: str) -> ModelProfile:
+        """An empty profile (the seed's ``ModelProfile::new``)."""
+        return cls(model_id, {})
+
+    @classmethod
+    def from_state(
+        cls,
+        state: ProfileState,
+        model_id: str,
+        *,
+        task: str | None = None,
+        project_id: str | None = None,
+        excluded: bool = False,
+        cooldown_until: float | None = None,
+    ) -> ModelProfile:
+        by_task = state.cells(model_id, task, project_id)
+        task_ema = {t: v for (m, t), v in state.task_ema.items() if m == model_id}
+        ema = state.ema.get(model_id, EMA_PRIOR)
+        if task is not None:
+            ema = task_ema.get(task, EMA_PRIOR)
+        own = ProfileState(half_life=state.half_life)
+        own.replace_model(model_id, state)
+        return cls(
+            model_id, by_task, ema_quality=ema, task_ema=task_ema, task=task,
+            project_id=project_id, excluded=excluded, cooldown_until=cooldown_until, state=own,
+        )  # fmt: skip
+
+    # -- counts --------------------------------------------------------------------
+    @property
+    def stats(self) -> OutcomeStats:
+        return self._stats
+
+    @property
+    def calls(self) -> int:
+        return self._stats.calls
+
+    @property
+    def successes(self) -> int:
+        return self._stats.successes
+
+    @property
+    def failures(self) -> int:
+        return self._stats.failures
+
+    @property
+    def inconclusive(self) -> int:
+        return self._stats.inconclusive
+
+    total_calls = calls
+    success_count = successes
+    fail_count = failures
+
+    @property
+    def input_tokens(self) -> int:
+        return self._stats.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self._stats.output_tokens
+
+    total_input_tokens = input_tokens
+    total_output_tokens = output_tokens
+
+    @property
+    def total_latency_ms(self) -> float:
+        return self._stats.latency_ms_total
+
+    @property
+    def updated_at(self) -> float:
+        return self._stats.last_at
+
+    def total_tokens(self) -> int:
+        return self._stats.input_tokens + self._stats.output_tokens
+
+    # -- success -------------------------------------------------------------------
+    def success_rate(self) -> float:
+        """Observed success rate; 0.5 when there is no evidence (seed semantics)."""
+        rate = self.observed_success_rate
+        return 0.5 if rate is None else rate
+
+    @property
+    def observed_success_rate(self) -> float | None:
+        """successes / (successes + failures); ``None`` without evidence."""
+        n = self.successes + self.failures
+        return None if n <= 0 else self.successes / n
+
+    @property
+    def posterior(self) -> BetaPosterior:
+        """Beta posterior of the success probability from a uniform prior."""
+        return beta_posterior(max(self.successes, 0), max(self.failures, 0))
+
+    @property
+    def success_mean(self) -> float:
+        """Posterior mean success probability (0.5 with no evidence)."""
+        return self.posterior.mean
+
+    def success_interval(self, level: float = 0.95) -> tuple[float, float] | None:
+        """Equal-tailed credible interval of the success probability; ``None`` if no evidence."""
+        if self.successes + self.failures <= 0:
+            return None
+        return self.posterior.interval(level)
+
+    def should_degrade(self, threshold: int = DEFAULT_DEGRADE_THRESHOLD) -> bool:
+        """The seed's rule: more failures than successes plus ``threshold``."""
+        return self.failures > self.successes + threshold
+
+    @property
+    def degraded(self) -> bool:
+        return self.should_degrade()
+
+    # -- quality -------------------------------------------------------------------
+    @property
+    def quality(self) -> float | None:
+        """Time-decayed mean quality from real signals; ``None`` before any."""
+        return self._stats.decayed_quality
+
+    @property
+    def quality_mean(self) -> float | None:
+        st = self._stats
+        return None if st.quality_n <= 0 else st.quality_sum / st.quality_n
+
+    @property
+    def quality_count(self) -> int:
+        return self._stats.quality_n
+
+    def compute_quality_per_1k_tokens(self) -> float:
+        """``ema_quality * 1000 / total_tokens`` (0.0 before any token), as in the seed."""
+        total = self.total_tokens()
+        return 0.0 if total == 0 else self.ema_quality * 1000.0 / total
+
+    @property
+    def quality_per_1k_tokens(self) -> float:
+        return self.compute_quality_per_1k_tokens()
+
+    # -- latency -------------------------------------------------------------------
+    def avg_latency_ms(self) -> float:
+        """Total latency / calls, as in the seed (0.0 without calls)."""
+        return 0.0 if self.calls <= 0 else self._stats.latency_ms_total / self.calls
+
+    def latency_quantile_ms(self, q: float) -> float | None:
+        value = self._stats.latency.quantile(q)
+        return None if value is None else value * 1000.0
+
+    @property
+    def latency_p50_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.5)
+
+    @property
+    def latency_p95_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.95)
+
+    @property
+    def latency_p99_ms(self) -> float | None:
+        return self.latency_quantile_ms(0.99)
+
+    @property
+    def latency_mean_ms(self) -> float | None:
+        n = self._stats.latency.n
+        return None if n == 0 else self._stats.latency_ms_total / n
+
+    # -- cost ----------------------------------------------------------------------
+    @property
+    def cost_usd(self) -> float | None:
+        """Total known cost; ``None`` when no call had a known cost."""
+        return None if self._stats.costed_calls == 0 else self._stats.cost_usd
+
+    @property
+    def cost_per_call(self) -> float | None:
+        st = self._stats
+        return None if st.costed_calls == 0 else st.cost_usd / st.costed_calls
+
+    @property
+    def cost_per_success(self) -> float | None:
+        """Known cost divided by successes (scaled to the calls with a known cost)."""
+        st = self._stats
+        if st.costed_calls == 0 or self.successes <= 0:
+            return None
+        return (st.cost_usd / st.costed_calls) * self.calls / self.successes
+
+    # -- per task ------------------------------------------------------------------
+    @property
+    def task_stats(self) -> dict[str, TaskStats]:
+        return {t: self._task_stats(t, st) for t, st in sorted(self._by_task.items())}
+
+    def task_stats_for(self, task: str) -> TaskStats | None:
+        st = self._by_task.get(str(task))
+        return None if st is None else self._task_stats(str(task), st)
+
+    def _task_stats(self, task: str, st: OutcomeStats) -> TaskStats:
+        avg = 0.0 if st.calls <= 0 else st.latency_ms_total / st.calls
+        return TaskStats(
+            st.calls, st.successes, st.failures, st.inconclusive, avg,
+            self.task_ema.get(task, EMA_PRIOR),
+        )  # fmt: skip
+
+    def for_task(self, task: str) -> ModelProfile:
+        """This profile restricted to one task."""
+        by = {task: self._by_task[task]} if task in self._by_task else {}
+        return ModelProfile(
+            self.model_id, by, ema_quality=self.task_ema.get(task, EMA_PRIOR),
+            task_ema=self.task_ema, task=task, project_id=self.project_id,
+            excluded=self.excluded, cooldown_until=self.cooldown_until, state=self.state,
+        )  # fmt: skip
+
+    @property
+    def tasks(self) -> list[str]:
+        return sorted(self._by_task)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``outcomes models --json`` object for this profile."""
+        interval = self.success_interval()
+        return {
+            "model_id": self.model_id,
+            "task": self.task,
+            "project_id": self.project_id,
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "inconclusive": self.inconclusive,
+            "success_rate": self.observed_success_rate,
+            "success_mean": self.success_mean,
+            "success_interval": None if interval is None else [interval[0], interval[1]],
+            "quality": self.quality,
+            "quality_n": self.quality_count,
+            "ema_quality": self.ema_quality,
+            "quality_per_1k_tokens": self.quality_per_1k_tokens,
+            "latency_ms": {
+                "p50": self.latency_p50_ms,
+                "p95": self.latency_p95_ms,
+                "p99": self.latency_p99_ms,
+                "mean": self.latency_mean_ms,
+            },
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "cost_per_call": self.cost_per_call,
+            "cost_per_success": self.cost_per_success,
+            "excluded": self.excluded,
+            "degraded": self.degraded,
+            "updated_at": self.updated_at or None,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelProfile({self.model_id!r}, task={self.task!r}, calls={self.calls}, "
+            f"successes={self.successes}, failures={self.failures})"
+        )
