@@ -19,10 +19,11 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id
+from outcomes._table import Table
 from outcomes.errors import ValidationError
 from outcomes.inference._conversation_cues import (
     ACCEPT,
@@ -34,7 +35,9 @@ from outcomes.inference._conversation_cues import (
     WAITING,
     compile_cues,
 )
+from outcomes.inference._conversation_schema import MIGRATIONS
 from outcomes.records import ConversationVerdict, Signal
+from outcomes.store import Store
 
 SIGNAL_KIND = "conversation"
 MAX_TEXT_CHARS = 4_000
@@ -222,24 +225,66 @@ class SignalSink(Protocol):
     def record_signal(self, signal: Signal) -> Any: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """One stored conversation verdict: no text, only the verdict and the cue names."""
+
+    signal_id: str
+    trace_id: str
+    verdict: str
+    confidence: float
+    cues: str
+    turns: int
+    timestamp: float
+
+    __table__: ClassVar[Table[ConversationRecord]]
+
+
+ConversationRecord.__table__ = Table.of(
+    "conversation_verdicts",
+    ConversationRecord,
+    key="signal_id",
+    confidence="float",
+    turns="int",
+    timestamp="float",
+)
+
+
 class ConversationSignals:
     """Turn follow-ups into idempotent conversation signals on a call.
 
     The signal id derives from the trace id and how many follow-up turns were seen, so
     observing the same follow-up twice counts once, and a later look that includes the
     turn after next may refine it (the tracker supersedes the earlier receipt).
+    ``sink`` (the tracker) receives committed verdicts; an ``inconclusive`` one carries
+    no evidence and is only logged. With a ``store``, every verdict is logged in the
+    ``conversation_verdicts`` table (what ``outcomes signals`` lists).
     """
 
     def __init__(
         self,
         sink: SignalSink | None = None,
         *,
+        store: Store | None = None,
         classifier: FollowUpClassifier = DEFAULT_CLASSIFIER,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.sink = sink
+        self.store = store
         self.classifier = classifier
         self.clock = clock
+        if store is not None:
+            store.migrate(MIGRATIONS)
+
+    def recent(self, limit: int | None = 50) -> list[ConversationRecord]:
+        """The latest logged verdicts, newest first (empty without a store)."""
+        if self.store is None:
+            return []
+        return list(
+            self.store.scan(
+                ConversationRecord.__table__, order_by="timestamp", descending=True, limit=limit
+            )
+        )
 
     def observe(
         self,
@@ -281,8 +326,22 @@ class ConversationSignals:
             confidence=result.confidence,
             detail=",".join(result.cues) or None,
         )
-        if self.sink is not None:
+        if self.sink is not None and result.verdict is not ConversationVerdict.INCONCLUSIVE:
             self.sink.record_signal(signal)
+        if self.store is not None:
+            self.store.write(
+                [
+                    ConversationRecord(
+                        signal.signal_id,
+                        trace_id,
+                        result.verdict.value,
+                        result.confidence,
+                        signal.detail or "",
+                        turns,
+                        signal.timestamp,
+                    )
+                ]
+            )
         return result, signal
 
 

@@ -60,5 +60,5 @@ def sink() -> ListSink:
 @pytest.fixture
 def adoption(clock: FakeClock, sink: ListSink) -> Iterator[CodeAdoption]:
     store = MemoryStore()
-    yield CodeAdoption(store, sink=sink, clock=clock, ttl=3600)
+    yield CodeAdoption(store, sink=sink, clock=clock, ttl=3600, forward_details=True)
     store.close()

@@ -223,7 +223,7 @@ def test_signature_change_is_attributed_to_the_suggested_symbol(
     repo.write("geo.py", BASE + NEW_FUNC.replace("(radius)", "(radius, scale=1)"))
     repo.commit("with a scale")
     adoption.check(repo.root)
-    assert verdicts(sink) == {"t1": "applied"}
+    assert verdicts(sink) == {"t1": "modified"}, "the same symbol, changed differently"
     assert ("t1", "signature_changed", "geo.py::circumference") in symbol_verdicts(sink)
 
 
@@ -313,7 +313,7 @@ def test_a_suggestion_already_in_the_file_is_undecidable(
 
 def test_adoption_works_on_every_store(store: Store, repo: Repo, clock: FakeClock) -> None:
     sink = ListSink()
-    adoption = CodeAdoption(store, sink=sink, clock=clock, ttl=60)
+    adoption = CodeAdoption(store, sink=sink, clock=clock, ttl=60, forward_details=True)
     repo.write("geo.py", BASE)
     repo.commit("base")
     adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)

@@ -96,8 +96,12 @@ def _print_of(s: CodeSuggestion) -> SuggestionPrint:
 class CodeAdoption:
     """Track code suggestions against git. One instance per store; thread-compatible.
 
-    ``sink`` receives every new finding as a signal (pass the tracker); ``ttl`` is how
-    long a suggestion may show no trace before it reads ``ignored``.
+    ``sink`` receives each suggestion's verdict (``applied``/``modified``/``ignored``) as
+    a ``code`` signal: pass the inference tracker. Per-symbol verdicts (``code.symbol``)
+    and survival shares (``code.survival``) are stored as findings and go to the sink
+    only with ``forward_details=True``: they describe the suggestion, and must not
+    supersede the call's verdict one symbol at a time. ``ttl`` is how long a suggestion
+    may show no trace before it reads ``ignored``.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class CodeAdoption:
         sink: SignalSink | None = None,
         clock: Clock = SYSTEM_CLOCK,
         ttl: float = DEFAULT_TTL,
+        forward_details: bool = False,
     ) -> None:
         if not ttl > 0:
             raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
@@ -114,6 +119,7 @@ class CodeAdoption:
         self.sink = sink
         self.clock = clock
         self.ttl = float(ttl)
+        self.forward_details = forward_details
         store.migrate(MIGRATIONS)
 
     def suggest(
@@ -381,7 +387,8 @@ class CodeAdoption:
         # instead of losing the signal.
         if self.sink is not None:
             for f in findings:
-                self.sink.record_signal(to_signal(f))
+                if f.scope == "verdict" or self.forward_details:
+                    self.sink.record_signal(to_signal(f))
         self.store.write(list(findings))
         return list(findings)
 

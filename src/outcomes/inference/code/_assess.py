@@ -34,6 +34,10 @@ _ADOPTION_SIGNS = frozenset(
 )
 
 
+_CHANGED_SIGNS = frozenset({CodeVerdict.SIGNATURE_CHANGED, CodeVerdict.BODY_MODIFIED})
+"""A suggested symbol that is there but not as suggested: the code was adapted."""
+
+
 @dataclass(frozen=True, slots=True)
 class SuggestionPrint:
     """What is kept of a suggestion: novel line and shingle hashes, and symbols."""
@@ -100,6 +104,14 @@ def _find(sym: Symbol, pool: list[Symbol]) -> Symbol | None:
     same_short = [c for c in pool if c.short_name == sym.short_name and c.kind == sym.kind]
     if len(same_short) == 1:
         return same_short[0]
+    # A snippet's method has no class around it: among same-named ones, the identical one,
+    # else the one with the same signature, if that is unambiguous.
+    for narrowed in (
+        [c for c in same_short if c.signature == sym.signature and c.body == sym.body],
+        [c for c in same_short if c.signature == sym.signature],
+    ):
+        if len(narrowed) == 1:
+            return narrowed[0]
     return None
 
 
@@ -110,13 +122,18 @@ def structure_verdicts(
     out: list[tuple[str, CodeVerdict]] = []
     for sug in sp.symbols:
         base = _find(sug, list(sp.baseline_symbols))
+        if base is not None and base.signature == sug.signature and base.body == sug.body:
+            continue  # the suggestion did not change this symbol (context it repeated)
         cur = _find(sug, current)
         if cur is None:
             # A renamed copy: same kind and body under a new name is a signature change.
             renamed = [
                 c
                 for c in current
-                if c.kind == sug.kind and c.body and c.body == sug.body and c.name != sug.name
+                if c.kind == sug.kind
+                and c.body
+                and c.body == sug.body
+                and c.short_name != sug.short_name
             ]
             if renamed:
                 out.append((sug.name, CodeVerdict.SIGNATURE_CHANGED))
@@ -163,11 +180,16 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
 def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
     """``applied`` / ``modified`` / ``ignored`` for an assessment, or ``None`` (wait).
 
+    ``applied`` needs most of the novel fingerprint present and no suggested symbol
+    changed; ``modified`` is a partial overlap, or the suggested symbols there but
+    changed differently (signature or body).
+
     ``ignored`` needs the TTL to have passed (``expired``): absence before that may only
     mean the developer has not got to it yet.
     """
     score = a.score
-    if score is not None and score >= APPLIED_AT:
+    changed = any(v in _CHANGED_SIGNS for _, v in a.structure)
+    if score is not None and score >= APPLIED_AT and not changed:
         return CodeVerdict.APPLIED
     acted = any(v in _ADOPTION_SIGNS for _, v in a.structure)
     if (score is not None and score >= MODIFIED_AT) or acted:

@@ -97,8 +97,17 @@ def shingle_hashes(text: str, k: int = SHINGLE_TOKENS) -> set[str]:
 
 
 def token_hash(text: str) -> str:
-    """One hash of the whole token stream (whitespace-blind identity of a code span)."""
-    return _h("T" + "\x1f".join(tokens(text)))
+    """One hash of the whole token stream (whitespace-blind identity of a code span).
+
+    A comma right before a closing bracket is dropped: formatters add and remove it.
+    """
+    toks = tokens(text)
+    kept = [
+        t
+        for i, t in enumerate(toks)
+        if not (t == "," and i + 1 < len(toks) and toks[i + 1] in ")]}")
+    ]
+    return _h("T" + "\x1f".join(kept))
 
 
 def bottom_k(hashes: Iterable[str], k: int = MAX_SHINGLES) -> list[str]:

@@ -1,0 +1,22 @@
+"""Code adoption measured on real code changes (standard libraries of installed Pythons)."""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks.bench_signals import evaluate_code, stdlib_dirs
+
+from outcomes.inference.code import structure_available
+
+
+@pytest.mark.slow
+def test_verdicts_on_real_stdlib_changes_meet_the_floor() -> None:
+    if len(stdlib_dirs()) < 2:
+        pytest.skip("needs two or more Python 3 standard libraries under /root/.pyenv/versions")
+    result = evaluate_code(limit=100, seed=5, pairs=2)
+    assert result.cases >= 70
+    floors = {"applied": 0.95, "modified": 0.75, "ignored": 0.95}
+    if not structure_available("python"):
+        floors["modified"] = 0.6  # text fingerprints alone miss small renames
+    for cls, floor in floors.items():
+        assert result.accuracy(cls) >= floor, (cls, dict(result.confusion[cls]))
+    assert result.accuracy() >= 2 * result.accuracy(reference=True)
