@@ -381,3 +381,32 @@ def test_windows_and_half_life_come_from_the_environment(
     tracker.sweep_pending(0, now=clock.now() + 1)
     clock.advance(20)
     assert not tracker.record_signal(Signal("late", t, "code", "ignored", clock.now()))
+
+
+def test_detail_signals_do_not_replace_the_calls_verdict() -> None:
+    tracker = OutcomeTracker(clock=FakeClock())
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_complete(t, 1.0, 1, 1)
+    assert tracker.record_signal(Signal("v", t, "code", "applied", 0.0))
+    assert not tracker.record_signal(Signal("d", t, "code.symbol", "symbol_removed", 0.0))
+    assert not tracker.record_signal(Signal("s", t, "code.survival", "7d", 0.0, 0.4))
+    p = tracker.profile("m")
+    assert p is not None
+    assert (p.successes, p.quality) == (1, pytest.approx(1.0))
+
+
+def test_wilson_and_posterior_intervals_agree_roughly() -> None:
+    tracker = OutcomeTracker(clock=FakeClock())
+    for i in range(200):
+        t = tracker.record_start("m", "code", "r")
+        tracker.record_complete(t, 1.0, 1, 1)
+        if i % 4 == 0:
+            tracker.record_inferred_outcome(t, "rejected", 0.9)
+    p = tracker.profile("m")
+    assert p is not None
+    wilson, beta = p.wilson_interval(), p.success_interval()
+    assert wilson is not None
+    assert beta is not None
+    assert wilson[0] < 0.75 < wilson[1]
+    assert abs(wilson[0] - beta[0]) < 0.01
+    assert abs(wilson[1] - beta[1]) < 0.01

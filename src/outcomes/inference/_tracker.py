@@ -363,7 +363,9 @@ class OutcomeTracker:
         """Apply evidence about a call; idempotent by ``signal.signal_id``.
 
         Returns whether the signal changed anything (``False`` for a duplicate, an
-        unknown trace, a failed call, or a signal later than the late window).
+        unknown trace, a failed call, a signal later than the late window, or a detail
+        signal whose kind has a dot, such as ``code.symbol``: details describe a call,
+        they do not replace its verdict).
         """
         try:
             if not isinstance(signal, Signal):
@@ -371,6 +373,8 @@ class OutcomeTracker:
             check_label(signal.signal_id, "signal_id", optional=False)
             check_label(signal.trace_id, "trace_id", optional=False)
             check_label(signal.kind, "kind", optional=False)
+            if "." in signal.kind:
+                return False  # a detail ("code.symbol", "code.survival"): not the call's outcome
             success, quality = outcome_of(signal)
         except (ValidationError, ValueError, TypeError) as exc:
             self._reject(exc, "record_signal with invalid input")

@@ -12,7 +12,7 @@ from outcomes.inference._profiles import (
     OutcomeStats,
     ProfileState,
 )
-from outcomes.stats import BetaPosterior, beta_posterior
+from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +175,10 @@ class ModelProfile:
         if self.successes + self.failures <= 0:
             return None
         return self.posterior.interval(level)
+
+    def wilson_interval(self) -> tuple[float, float] | None:
+        """Wilson score interval (95%) of the observed success rate; ``None`` if no evidence."""
+        return wilson_interval(max(self.successes, 0), max(self.successes + self.failures, 0))
 
     def should_degrade(self, threshold: int = DEFAULT_DEGRADE_THRESHOLD) -> bool:
         """The seed's rule: more failures than successes plus ``threshold``."""
