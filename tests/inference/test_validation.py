@@ -142,3 +142,18 @@ def test_pending_calls_stay_bounded_without_a_sweep() -> None:
     p = tracker.profile("m")
     assert p is not None
     assert p.calls == 500  # completed calls are never lost, only evicted from memory
+
+
+def test_an_error_object_that_cannot_be_printed_does_not_escape() -> None:
+    class Nasty:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    tracker = OutcomeTracker()
+    t = tracker.record_start("m", "code")
+    tracker.record_failure(t, Nasty())  # type: ignore[arg-type]
+    assert tracker.get_pending(t) is not None  # dropped; the call can still be resolved
+    tracker.record_failure(t, "500")
+    p = tracker.profile("m")
+    assert p is not None
+    assert p.failures == 1

@@ -324,7 +324,7 @@ class OutcomeTracker:
                 retry_after = check_amount(retry_after, "retry_after")
             if latency_ms is not None:
                 latency_ms = check_amount(latency_ms, "latency_ms")
-        except ValidationError as exc:
+        except Exception as exc:  # even an error object whose str() raises
             self._reject(exc, "record_failure with invalid input")
             return
         with self._lock:
