@@ -61,6 +61,14 @@ ENV_RATE_LIMIT_COOLDOWN = "OUTCOMES_RATE_LIMIT_COOLDOWN"
 """Seconds a rate-limited model cools down when the error carries no Retry-After.
 Default 60."""
 
+ENV_CONFIDENCE_SHADOW = "OUTCOMES_CONFIDENCE_SHADOW"
+"""``1`` turns on shadow observations of a derived confidence next to the caller's
+(:mod:`outcomes.shadow`). Read once per process. Default ``0`` (off)."""
+
+ENV_CONFIDENCE_SHADOW_SAMPLE_RATE = "OUTCOMES_CONFIDENCE_SHADOW_SAMPLE_RATE"
+"""Share of shadow-eligible events that are recorded, clamped to [0, 1]. Read once per
+process. Default 1.0; a malformed value warns once and gives 1.0."""
+
 DEFAULT_HOME = "~/.outcomes"
 DEFAULT_DB_FILENAME = "outcomes.db"
 DEFAULT_WRITER_QUEUE_SIZE = 100_000

@@ -1,0 +1,72 @@
+"""Shadow mode: try a derived confidence (or any candidate policy) on live traffic and
+switch only when outcomes show it is better.
+
+>>> from outcomes.shadow import ShadowConfig, ShadowRecorder, calibration_report
+>>> from outcomes.store import MemoryStore
+>>> recorder = ShadowRecorder(MemoryStore(), config=ShadowConfig(enabled=True))
+>>> obs_id = recorder.observe("m1", "notes", "user", 0.9, {"source_age_days": 3.0})
+>>> recorder.label(obs_id, True)
+True
+>>> calibration_report(recorder.store)[0].verdict
+'insufficient_data'
+"""
+
+from __future__ import annotations
+
+from outcomes.shadow._config import (
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_SAMPLE_RATE,
+    ShadowConfig,
+    shadow_config,
+)
+from outcomes.shadow._offpolicy import OffPolicyEstimate, offpolicy_report
+from outcomes.shadow._recorder import (
+    GcLoop,
+    ShadowRecorder,
+    gc_observations,
+    observations_since,
+)
+from outcomes.shadow._records import (
+    ConfidenceSignals,
+    RecallOutcome,
+    ShadowDecision,
+    ShadowObservation,
+)
+from outcomes.shadow._report import (
+    MIN_LABELED,
+    CalibrationGroup,
+    ReliabilityBin,
+    ScoreCalibration,
+    ScoreStats,
+    calibration_report,
+    report_json,
+)
+from outcomes.shadow._schema import MIGRATIONS
+from outcomes.shadow._scorers import Scorer, seed_confidence
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "DEFAULT_SAMPLE_RATE",
+    "MIGRATIONS",
+    "MIN_LABELED",
+    "CalibrationGroup",
+    "ConfidenceSignals",
+    "GcLoop",
+    "OffPolicyEstimate",
+    "RecallOutcome",
+    "ReliabilityBin",
+    "ScoreCalibration",
+    "ScoreStats",
+    "Scorer",
+    "ShadowConfig",
+    "ShadowDecision",
+    "ShadowObservation",
+    "ShadowRecorder",
+    "calibration_report",
+    "gc_observations",
+    "observations_since",
+    "offpolicy_report",
+    "report_json",
+    "seed_confidence",
+    "shadow_config",
+]
