@@ -163,6 +163,10 @@ class OutcomeTracker:
         self._clock = clock
         self._now = clock.now
 
+    def clear_price_cache(self) -> None:
+        """Forget cached prices (call after changing ``tracker.registry``)."""
+        self._prices.clear()
+
     # -- helpers ---------------------------------------------------------------------
     def _price_of(self, model_id: str) -> tuple[float | None, float | None]:
         info = self.registry.get(model_id)
