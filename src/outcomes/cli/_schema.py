@@ -7,6 +7,7 @@ a store. This module is the faces' view of all of them, in application order.
 from __future__ import annotations
 
 from outcomes.components import MIGRATIONS as COMPONENT_MIGRATIONS
+from outcomes.inference import SIGNAL_MIGRATIONS
 from outcomes.store import CORE_MIGRATIONS, Migration
 from outcomes.trajectory import MIGRATIONS as TRAJECTORY_MIGRATIONS
 
@@ -14,4 +15,5 @@ ALL_MIGRATIONS: tuple[Migration, ...] = (
     *CORE_MIGRATIONS,
     *COMPONENT_MIGRATIONS,
     *TRAJECTORY_MIGRATIONS,
+    *SIGNAL_MIGRATIONS,
 )

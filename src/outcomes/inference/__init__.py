@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from outcomes.inference._calls import CallHandle, describe_error, usage_of
+from outcomes.inference._conversation_schema import MIGRATIONS as _CONVERSATION_MIGRATIONS
 from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
 from outcomes.inference._ingest import (
     IngestProblem,
@@ -30,12 +31,32 @@ from outcomes.inference._signals import InferredOutcome, infer_from_action_seque
 from outcomes.inference._tracker import OutcomeTracker
 from outcomes.inference._validate import retry_after_from
 from outcomes.inference._view import ModelProfile, TaskStats
+from outcomes.inference.code import MIGRATIONS as _CODE_MIGRATIONS
+from outcomes.inference.code import CodeAdoption, CodeFinding, CodeSuggestion
+from outcomes.inference.conversation import (
+    ConversationSignals,
+    FollowUp,
+    FollowUpClassifier,
+    FollowUpVerdict,
+    RuleClassifier,
+)
+
+SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS)
+"""Migrations of the code-adoption and conversation-verdict tables."""
 
 __all__ = [
     "EMA_ALPHA",
     "EMA_PRIOR",
     "INFERENCE_KIND",
+    "SIGNAL_MIGRATIONS",
     "CallHandle",
+    "CodeAdoption",
+    "CodeFinding",
+    "CodeSuggestion",
+    "ConversationSignals",
+    "FollowUp",
+    "FollowUpClassifier",
+    "FollowUpVerdict",
     "InferredOutcome",
     "IngestProblem",
     "IngestReport",
@@ -44,6 +65,7 @@ __all__ = [
     "OutcomeTracker",
     "ProfileBook",
     "ProfileState",
+    "RuleClassifier",
     "TaskStats",
     "apply_event",
     "describe_error",

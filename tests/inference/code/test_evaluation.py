@@ -12,8 +12,8 @@ from outcomes.inference.code import structure_available
 def test_verdicts_on_real_stdlib_changes_meet_the_floor() -> None:
     if len(stdlib_dirs()) < 2:
         pytest.skip("needs two or more Python 3 standard libraries under /root/.pyenv/versions")
-    result = evaluate_code(limit=100, seed=5, pairs=2)
-    assert result.cases >= 70
+    result = evaluate_code(limit=80, seed=5, pairs=2)
+    assert result.cases >= 60
     floors = {"applied": 0.95, "modified": 0.75, "ignored": 0.95}
     if not structure_available("python"):
         floors["modified"] = 0.6  # text fingerprints alone miss small renames

@@ -68,6 +68,43 @@ _SYMBOL_NODES: dict[str, str] = {
     "constructor_declaration": "constructor",
     "record_declaration": "class",
 }
+# Nodes that never contain a definition worth reporting: not descended into (speed).
+_LEAFY = frozenset(
+    {
+        "comment",
+        "line_comment",
+        "block_comment",
+        "string",
+        "string_literal",
+        "raw_string_literal",
+        "interpreted_string_literal",
+        "template_string",
+        "expression_statement",
+        "return_statement",
+        "call",
+        "call_expression",
+        "method_invocation",
+        "argument_list",
+        "arguments",
+        "binary_operator",
+        "binary_expression",
+        "boolean_operator",
+        "comparison_operator",
+        "attribute",
+        "member_expression",
+        "field_access",
+        "subscript",
+        "parameters",
+        "formal_parameters",
+        "parameter_list",
+        "import_statement",
+        "import_from_statement",
+        "import_declaration",
+        "use_declaration",
+        "identifier",
+        "integer",
+    }
+)
 _FUNCTION_VALUES = frozenset(
     {"arrow_function", "function_expression", "function", "generator_function"}
 )
@@ -198,5 +235,7 @@ def symbols(text: str, language: str) -> list[Symbol] | None:
                 qualified = ".".join((*scope, name))
                 out.append(_symbol(node, kind, qualified, source))
                 inner = (*scope, name)
-        stack.extend((child, inner) for child in reversed(node.children))
+        stack.extend(
+            (child, inner) for child in reversed(node.children) if child.type not in _LEAFY
+        )
     return out
