@@ -410,3 +410,21 @@ def test_wilson_and_posterior_intervals_agree_roughly() -> None:
     assert wilson[0] < 0.75 < wilson[1]
     assert abs(wilson[0] - beta[0]) < 0.01
     assert abs(wilson[1] - beta[1]) < 0.01
+
+
+def test_shared_profiles_include_other_processes_and_own_exclusions(store: Store) -> None:
+    mine = OutcomeTracker(store)
+    other = OutcomeTracker(store)
+    t = other.record_start("m", "code", "r")
+    other.record_complete(t, 1.0, 1, 1)
+    other.flush()
+    t = mine.record_start("m", "code", "r")
+    mine.record_failure(t, "429")
+    (p,) = mine.shared_profiles()
+    assert (p.calls, p.successes, p.failures, p.excluded) == (2, 1, 1, True)
+    assert mine.profile("m") is not None
+    own = mine.profile("m")
+    assert own is not None
+    assert own.calls == 1
+    mine.close()
+    other.close()

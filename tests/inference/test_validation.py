@@ -157,3 +157,10 @@ def test_an_error_object_that_cannot_be_printed_does_not_escape() -> None:
     p = tracker.profile("m")
     assert p is not None
     assert p.failures == 1
+
+
+def test_an_adopted_trace_id_cannot_be_started_twice() -> None:
+    strict = OutcomeTracker(strict=True)
+    assert strict.record_start("m", "code", trace_id="req-1") == "req-1"
+    with pytest.raises(ValidationError, match="already started"):
+        strict.record_start("m", "code", trace_id="req-1")

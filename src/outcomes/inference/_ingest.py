@@ -149,8 +149,6 @@ def apply_event(tracker: OutcomeTracker, obj: Mapping[str, Any]) -> bool:
     event = _check(obj)
     trace_id = obj["trace_id"]
     if event == "start":
-        if tracker.get_pending(trace_id) is not None:
-            raise ValidationError(f"trace {trace_id!r} was already started", where="trace_id")
         tracker.record_start(
             obj["model_id"], obj["task"], obj.get("routing_reason") or "",
             project_id=obj.get("project_id"), intent=obj.get("intent"),

@@ -34,7 +34,7 @@ from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
 from outcomes.inference import _calls
 from outcomes.inference._files import atomic_write, load_state_file, state_file_text
-from outcomes.inference._fold import INFERENCE_KIND, profiles_of
+from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of
 from outcomes.inference._profiles import (
     DEFAULT_HALF_LIFE_S,
     FastReceipt,
@@ -140,6 +140,7 @@ class OutcomeTracker:
         self.default_cooldown = cooldown
         self.strict = strict
         self.max_pending = MAX_PENDING
+        self._book: ProfileBook | None = None
         self._lock = threading.RLock()
         self._pending: dict[str, list[Any]] = {}
         self._recent: OrderedDict[str, Receipt] = OrderedDict()
@@ -231,6 +232,8 @@ class OutcomeTracker:
                 trace_id = new_id()
             else:
                 check_trace_id(trace_id)
+                if trace_id in self._pending:
+                    raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")
         except ValidationError as exc:
             self._reject(exc, "record_start with an invalid trace_id")
             return new_id()
@@ -585,6 +588,23 @@ class OutcomeTracker:
             return profiles_of(
                 state, task=task, project_id=project_id, excluded=self._excluded, cooldowns=cool
             )
+
+    def shared_profiles(
+        self, *, task: str | None = None, project_id: str | None = None, flush: bool = True
+    ) -> list[ModelProfile]:
+        """Profiles as stored, i.e. as every process sharing the store sees them (this
+        process's exclusions and cooldowns added). Without a store: :meth:`profiles`."""
+        if self.store is None:
+            return self.profiles(task=task, project_id=project_id)
+        if flush:
+            self.flush()
+        if self._book is None:
+            self._book = ProfileBook(self.store, half_life=self._state.half_life)
+        out = self._book.profiles(task=task, project_id=project_id)
+        for p in out:
+            p.excluded = self.is_excluded(p.model_id)
+            p.cooldown_until = self.cooldown_until(p.model_id)
+        return out
 
     def all_profiles(self) -> dict[str, ModelProfile]:
         return {p.model_id: p for p in self.profiles()}
