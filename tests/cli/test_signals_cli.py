@@ -127,3 +127,12 @@ def test_install_hook_keeps_an_existing_hook(tmp_path: Path) -> None:
     assert "outcomes.cli code check" in text
     runner.invoke(app, ["code", "uninstall-hook", "--repo", str(repo.root)])
     assert (hooks / "post-commit").read_text() == "#!/bin/sh\necho mine\n"
+
+
+def test_demo_part_shows_both_channels() -> None:
+    result = runner.invoke(app, ["demo", "--db", "memory://", "--only", "signals"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for word in ("applied", "modified", "ignored", "accepted", "rejected", "inconclusive"):
+        assert word in out
+    assert "found 0 new verdicts" in out

@@ -94,19 +94,23 @@ def pending_table(rows: list[CodeSuggestion], title: str = "pending code suggest
         table.add_column(col, no_wrap=col != "symbols")
     for s in rows:
         syms = ", ".join(d["name"] for d in s.symbols[:4]) + ("…" if len(s.symbols) > 4 else "")
-        table.add_row(s.trace_id[:18], s.path, syms or "-", s.language, s.status)
+        table.add_row(s.trace_id[-8:], s.path, syms or "-", s.language, s.status)
     return table
 
 
 def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("trace", "file", "symbol", "kind", "verdict", "share", "seen in"):
-        table.add_column(col, no_wrap=True)
+    table.add_column("trace", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("symbol", overflow="fold")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("seen in", no_wrap=True)
     for f in rows:
-        source = (f.source or "-").replace("commit:", "")[:12]
-        table.add_row(
-            f.trace_id[:18], f.path, f.symbol or "-", f.scope, f.verdict, _num(f.confidence), source
-        )
+        source = (f.source or "-").replace("commit:", "")[:8]
+        verdict = f.verdict if f.scope != "survival" else f"survival {f.verdict}"
+        symbol = f.symbol or ("(whole suggestion)" if f.scope == "verdict" else "-")
+        table.add_row(f.trace_id[-8:], f.path, symbol, verdict, _num(f.confidence), source)
     return table
 
 
@@ -115,7 +119,7 @@ def conversation_table(rows: list[ConversationRecord]) -> Table:
     for col in ("trace", "verdict", "confidence", "cues"):
         table.add_column(col, no_wrap=col != "cues")
     for c in rows:
-        table.add_row(c.trace_id[:18], c.verdict, _num(c.confidence), c.cues.replace(",", ", "))
+        table.add_row(c.trace_id[-8:], c.verdict, _num(c.confidence), c.cues.replace(",", ", "))
     return table
 
 
