@@ -78,6 +78,7 @@ def test_llmperf_runs_replayed_through_ingest() -> None:
                 estimate,
                 truth,
             )
+            errors.append(abs(estimate / 1000 - truth) / truth)
         assert p.latency_mean_ms == pytest.approx(statistics.fmean(positive) * 1000, rel=1e-9)
         checked += 1
     assert checked >= 10
