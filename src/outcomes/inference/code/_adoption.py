@@ -329,10 +329,18 @@ class CodeAdoption:
         if not due:
             return []
         sp = _print_of(s)
-        path = _git.changes_since(root, s.base_commit).renamed.get(s.path, s.path)
+        # Survival is about now: the work tree only (following renames and moves), never
+        # the commits in between, which still hold the code that was later removed.
+        changes = _git.changes_since(root, s.base_commit)
+        path = changes.renamed.get(s.path, s.path)
         a = assess(sp, _git.worktree(root, path), None)
-        if (a.score or 0.0) == 0.0:
-            _, _, a = self._best(root, s, sp)
+        if (a.score or 0.0) < 1.0:
+            want = language_of(s.path)
+            others = sorted(p for p in changes.paths if p != path and language_of(p) == want)
+            for other in others[:_MAX_OTHER_FILES]:
+                b = assess(sp, _git.worktree(root, other), None)
+                if (b.score or 0.0) > (a.score or 0.0):
+                    path, a = other, b
         at_resolution = s.confidence or 1.0
         share = min(1.0, (a.score or 0.0) / at_resolution) if at_resolution > 0 else 0.0
         findings = [
