@@ -174,7 +174,7 @@ def test_demo_part_shows_a_leaderboard_with_intervals(tmp_path: Path) -> None:
     assert "model leaderboard" in out
     assert "success [95%]" in out
     assert "excluded for this session" in out
-    code, out = invoke("models", "--project", "demo", "--json", "--db", db)
+    code, out = invoke("models", "--project", "demo-models", "--json", "--db", db)
     rows = json.loads(out)
     assert len(rows) == 6
     assert sum(r["calls"] for r in rows) == 600

@@ -17,6 +17,8 @@ from outcomes.cli._simulate import FLEET, TASKS, Simulator
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.records import Signal
 
+PROJECT = "demo-models"
+"""The demo's calls carry this project id (other demo parts write receipts too)."""
 SIGNAL_SHARE = 0.7
 DUPLICATE_SHARE = 0.05
 LATE_SHARE = 0.1
@@ -40,7 +42,7 @@ def run(ctx: DemoContext) -> None:
             model = sim.model()
             task = sim.task()
             trace = tracker.record_start(
-                model.model_id, task, f"demo: uniform {task} traffic", project_id="demo"
+                model.model_id, task, f"demo: uniform {task} traffic", project_id=PROJECT
             )
             result = sim.call(model, task)
             if result.error is not None:
@@ -72,7 +74,7 @@ def run(ctx: DemoContext) -> None:
         )
     tracker.flush(timeout=60)
     excluded = sorted(p.model_id for p in tracker.profiles() if p.excluded)
-    profiles = sorted(ProfileBook(ctx.store).profiles(project_id="demo"), key=sort_key)
+    profiles = sorted(ProfileBook(ctx.store).profiles(project_id=PROJECT), key=sort_key)
     table = leaderboard_table(profiles, title="model leaderboard (read back from the store)")
     ctx.console.print(table)
     truth = Table(title="hidden truth vs learned", box=box.SIMPLE_HEAD, pad_edge=False)
