@@ -125,3 +125,17 @@ def test_recording_from_many_threads_loses_nothing() -> None:
     assert (p.calls, p.successes, p.failures) == (4000, 0, 4000)
     assert len(receipts(store)) == 8000
     tracker.close()
+
+
+def test_close_flushes_but_never_closes_a_writer_it_was_given() -> None:
+    from outcomes.store import BackgroundWriter
+
+    store = MemoryStore()
+    writer = BackgroundWriter(store)
+    tracker = OutcomeTracker(store, writer=writer)
+    t = tracker.record_start("m", "code")
+    tracker.record_complete(t, 1.0, 1, 1)
+    tracker.close()
+    assert len(receipts(store)) == 1
+    assert writer.submit(receipts(store)[0])  # still open
+    writer.close()

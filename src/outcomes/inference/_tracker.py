@@ -126,12 +126,12 @@ class OutcomeTracker:
         if not (math.isfinite(cooldown) and cooldown >= 0):
             raise ValidationError("cooldown must be >= 0 seconds", where="cooldown")
         self.store = store
+        self._own_writer = writer is None and store is not None
         if store is not None:
             store.migrate()
             if writer is None:
                 writer = BackgroundWriter(store)
         self.writer = writer
-        self._own_writer = writer is not None and store is not None
         self._clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self._now = self._clock.now
         self._prices: dict[str, tuple[float | None, float | None]] = {}
