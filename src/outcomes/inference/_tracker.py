@@ -364,6 +364,7 @@ class OutcomeTracker:
                 self._cooldown[p[_MODEL]] = max(self._cooldown.get(p[_MODEL], 0.0), now + wait)
             self._emit(r)
             self._ledger.append(r)
+            self._remember(r)  # so a later signal finds it final without a store lookup
 
     # -- signals ---------------------------------------------------------------------
     def record_signal(self, signal: Signal) -> bool:
