@@ -428,3 +428,18 @@ def test_shared_profiles_include_other_processes_and_own_exclusions(store: Store
     assert own.calls == 1
     mine.close()
     other.close()
+
+
+def test_failures_are_final_for_later_signals(store: Store) -> None:
+    tracker = OutcomeTracker(store, clock=FakeClock())
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_failure(t, "500")
+    assert not tracker.record_signal(Signal("s", t, "conversation", "accepted", 0.0, 1.0))
+    tracker.flush()
+    other = OutcomeTracker(store, clock=FakeClock())
+    assert not other.record_signal(Signal("s2", t, "conversation", "accepted", 0.0, 1.0))
+    p = ProfileBook(store).profile("m")
+    assert p is not None
+    assert (p.calls, p.failures, p.successes) == (1, 1, 0)
+    tracker.close()
+    other.close()
