@@ -26,8 +26,9 @@ import itertools
 import json
 import random
 import re
+import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,26 +92,60 @@ class Change:
     new_fn: str
 
 
-def changes(limit: int, rng: random.Random, *, pairs: int | None = None) -> list[Change]:
-    """Functions changed between consecutive installed Python versions (sampled).
+def stdlib_file_pairs(pairs: int | None = None) -> Iterator[tuple[str, str, str]]:
+    """(module, earlier text, later text) of stdlib files that differ between versions.
 
     ``pairs`` keeps only the newest consecutive version pairs (fewer files to parse).
     """
-    dirs = stdlib_dirs()
-    found: list[Change] = []
-    version_pairs = list(itertools.pairwise(dirs))
+    version_pairs = list(itertools.pairwise(stdlib_dirs()))
     for a, b in version_pairs[-pairs:] if pairs else version_pairs:
         for path in sorted(b.glob("*.py")):
             old_path = a / path.name
             if not old_path.exists():
                 continue
             old, new = old_path.read_text("utf-8", "replace"), path.read_text("utf-8", "replace")
-            if old == new:
+            if old != new:
+                yield path.stem, old, new
+
+
+def _git_out(repo: Path, *args: str) -> str | None:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def git_file_pairs(repo: Path, max_commits: int = 400) -> Iterator[tuple[str, str, str]]:
+    """(path, parent text, commit text) of Python files changed by each commit of ``repo``."""
+    log = _git_out(repo, "log", f"--max-count={max_commits}", "--no-merges", "--format=%H") or ""
+    for commit in log.split():
+        names = _git_out(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", commit)
+        for name in (names or "").split("\n"):
+            if not name.endswith(".py"):
                 continue
-            fo, fn = _functions(old), _functions(new)
-            for name, seg in fn.items():
-                if fo.get(name) != seg:
-                    found.append(Change(path.stem, name, old, new, fo.get(name), seg))
+            new = _git_out(repo, "show", f"{commit}:{name}")
+            if new is None:
+                continue
+            old = _git_out(repo, "show", f"{commit}^:{name}") or ""
+            if old != new:
+                yield name, old, new
+
+
+def changes(
+    limit: int,
+    rng: random.Random,
+    *,
+    pairs: int | None = None,
+    files: Iterable[tuple[str, str, str]] | None = None,
+) -> list[Change]:
+    """Functions changed between two versions of a file (sampled, at most 3 per module).
+
+    ``files`` gives the (module, earlier, later) texts; default: the standard libraries.
+    """
+    found: list[Change] = []
+    for module, old, new in files if files is not None else stdlib_file_pairs(pairs):
+        fo, fn = _functions(old), _functions(new)
+        for name, seg in fn.items():
+            if fo.get(name) != seg:
+                found.append(Change(module, name, old, new, fo.get(name), seg))
     rng.shuffle(found)
     # Spread the sample over modules rather than taking one huge module's many edits.
     per_module: Counter[str] = Counter()
@@ -181,14 +216,26 @@ def _candidates(c: Change, other: str, rng: random.Random) -> Iterator[tuple[str
     yield "ignored", c.old_file + "\n\n" + other
 
 
-def evaluate_code(limit: int = 300, seed: int = 11, *, pairs: int | None = None) -> CodeEval:
-    """Run the code-adoption evaluation on up to ``limit`` real changes."""
+def evaluate_code(
+    limit: int = 300,
+    seed: int = 11,
+    *,
+    pairs: int | None = None,
+    files: Iterable[tuple[str, str, str]] | None = None,
+) -> CodeEval:
+    """Run the code-adoption evaluation on up to ``limit`` real changes.
+
+    ``files`` are (module, earlier, later) texts; default: the installed standard libraries.
+    """
     result = CodeEval()
-    if len(stdlib_dirs()) < 2:
+    if files is None and len(stdlib_dirs()) < 2:
         result.skipped = f"fewer than two Python 3 standard libraries under {PYENV}"
         return result
     rng = random.Random(seed)
-    picked = changes(limit, rng, pairs=pairs)
+    picked = changes(limit, rng, pairs=pairs, files=files)
+    if len(picked) < 2:
+        result.skipped = "fewer than two changed functions in the corpus"
+        return result
     lang = "python" if structure_available("python") else None
     for i, c in enumerate(picked):
         other = picked[(i + len(picked) // 2) % len(picked)]
@@ -254,6 +301,23 @@ def run(ctx: Context) -> None:
             target=">= 1.5x reference",
             passed=code.accuracy() >= 1.5 * code.accuracy(reference=True),
         )
+    root = Path(__file__).resolve().parents[1]
+    history = evaluate_code(
+        limit=40 if ctx.quick else 300, files=git_file_pairs(root, 60 if ctx.quick else 400)
+    )
+    if history.skipped:
+        ctx.report("code adoption, this repository's history", 0.0, "skipped", passed=None)
+    else:
+        for cls in CLASSES:
+            ctx.report(
+                f"code {cls} accuracy, own git history ({history.cases} changes)",
+                history.accuracy(cls),
+                "share",
+                reference_name="seed-style text check",
+                reference_value=history.accuracy(cls, reference=True),
+                target=">= 0.75",
+                passed=history.accuracy(cls) >= 0.75,
+            )
     conv = evaluate_conversation()
     for split in ("dev", "holdout"):
         ctx.report(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from benchmarks.bench_signals import evaluate_code, stdlib_dirs
+from benchmarks.bench_signals import evaluate_code, git_file_pairs, stdlib_dirs
 
 from outcomes.inference.code import structure_available
 
@@ -19,4 +21,16 @@ def test_verdicts_on_real_stdlib_changes_meet_the_floor() -> None:
         floors["modified"] = 0.6  # text fingerprints alone miss small renames
     for cls, floor in floors.items():
         assert result.accuracy(cls) >= floor, (cls, dict(result.confusion[cls]))
+    assert result.accuracy() >= 2 * result.accuracy(reference=True)
+
+
+def test_verdicts_on_this_repositorys_own_history_meet_the_floor() -> None:
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        pytest.skip("not a git clone")
+    result = evaluate_code(limit=100, seed=3, files=git_file_pairs(root, 150))
+    if result.skipped or result.cases < 30:
+        pytest.skip(f"too little history to evaluate ({result.cases} changes)")
+    for cls in ("applied", "modified", "ignored"):
+        assert result.accuracy(cls) >= 0.85, (cls, dict(result.confusion[cls]))
     assert result.accuracy() >= 2 * result.accuracy(reference=True)
