@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from outcomes.components import ComponentTracker
-from outcomes.inference import InferredOutcome, ModelProfile, OutcomeTracker
+from outcomes.inference import (
+    CodeAdoption,
+    ConversationSignals,
+    InferredOutcome,
+    ModelProfile,
+    OutcomeTracker,
+)
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.store import BackgroundWriter, Store, open_store
@@ -14,8 +20,10 @@ __version__ = "0.1.0"
 __all__ = [
     "BackgroundWriter",
     "Call",
+    "CodeAdoption",
     "CodeVerdict",
     "ComponentTracker",
+    "ConversationSignals",
     "ConversationVerdict",
     "InferredOutcome",
     "ModelInfo",
