@@ -178,3 +178,39 @@ def test_demo_part_shows_a_leaderboard_with_intervals(tmp_path: Path) -> None:
     rows = json.loads(out)
     assert len(rows) == 6
     assert sum(r["calls"] for r in rows) == 600
+
+
+def test_models_keeps_a_cache_that_follows_new_and_pruned_receipts(outcomes_home: Path) -> None:
+    outcomes_home.mkdir(parents=True)
+    db_path = outcomes_home / "o.db"
+    db = f"sqlite:///{db_path}"
+    cache = outcomes_home / "profiles.cache.json"
+
+    def record(n: int, model: str) -> None:
+        store = SQLiteStore(db_path)
+        tracker = OutcomeTracker(store)
+        for _ in range(n):
+            t = tracker.record_start(model, "code", "r")
+            tracker.record_complete(t, 10.0, 1, 1)
+        tracker.close()
+        store.close()
+
+    def calls() -> dict[str, int]:
+        code, out = invoke("models", "--json", "--db", db)
+        assert code == 0, out
+        return {r["model_id"]: r["calls"] for r in json.loads(out)}
+
+    record(5, "a")
+    assert calls() == {"a": 5}
+    assert cache.exists()
+    assert (cache.stat().st_mode & 0o777) == 0o600
+    record(3, "b")
+    assert calls() == {"a": 5, "b": 3}  # new receipts folded on top of the cache
+    assert json.loads(cache.read_text("utf-8"))["count"] == 8
+    assert invoke("ledger", "prune", "--keep", "3", "--db", db)[0] == 0
+    assert calls() == {"b": 3}  # the pruned receipts invalidate the cache
+    cache.write_text("{torn", "utf-8")
+    assert calls() == {"b": 3}  # a damaged cache is ignored and rewritten
+    assert json.loads(cache.read_text("utf-8"))["count"] == 3
+    assert invoke("profiles", "rebuild", "--db", db)[0] == 0
+    assert not cache.exists()

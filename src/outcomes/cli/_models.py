@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from outcomes import config
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -35,6 +36,15 @@ profiles_app = typer.Typer(help="Model profiles: rebuild them from the stored re
 
 TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
 ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
+
+
+CACHE_FILENAME = "profiles.cache.json"
+
+
+def _cache() -> Path | None:
+    """The CLI's profile cache, kept only when the home folder exists."""
+    home = config.home()
+    return home / CACHE_FILENAME if home.is_dir() else None
 
 
 def _num(value: float | None, fmt: str, missing: str = "-") -> str:
@@ -100,7 +110,8 @@ def models(
     if ctx.invoked_subcommand is not None:
         return
     with opened_store(db) as store:
-        profiles = sorted(ProfileBook(store).profiles(task=task, project_id=project), key=sort_key)
+        book = ProfileBook(store, cache=_cache())
+        profiles = sorted(book.profiles(task=task, project_id=project), key=sort_key)
     if json:
         print_json([p.to_json() for p in profiles])
         return
@@ -124,7 +135,7 @@ def show(
 ) -> None:
     """One model: overall and per task, with its registry entry."""
     with opened_store(db) as store:
-        profile = ProfileBook(store).profile(model, project_id=project)
+        profile = ProfileBook(store, cache=_cache()).profile(model, project_id=project)
     if profile is None:
         raise fail(f"no recorded calls for model {model!r}", EXIT_USAGE)
     try:
@@ -169,7 +180,13 @@ def rebuild_cmd(
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """Fold every stored receipt into fresh profiles (streamed, constant memory)."""
+    """Fold every stored receipt into fresh profiles (streamed, constant memory).
+
+    Also drops the cache that ``outcomes models`` keeps between runs.
+    """
+    cache = _cache()
+    if cache is not None:
+        cache.unlink(missing_ok=True)
     started = time.perf_counter()
     with opened_store(db) as store:
         state = rebuild(store)

@@ -9,14 +9,20 @@ read, so every process reading one SQLite or PostgreSQL store sees the same prof
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from outcomes.inference._files import atomic_write
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
 from outcomes.inference._view import ModelProfile
 from outcomes.records import Receipt
 from outcomes.store import SqlStore, Store
+
+log = logging.getLogger("outcomes.inference")
 
 INFERENCE_KIND = "inference"
 
@@ -34,9 +40,10 @@ def _rows_sql(store: SqlStore, after_seq: int) -> Iterator[tuple[Any, ...]]:
     )
 
 
-def _fold_sql(state: ProfileState, store: SqlStore, after_seq: int) -> int:
-    """Fold rows with ``seq > after_seq``; returns the last seq seen."""
+def _fold_sql(state: ProfileState, store: SqlStore, after_seq: int) -> tuple[int, int]:
+    """Fold rows with ``seq > after_seq``; returns the last seq seen and how many rows."""
     last = after_seq
+    n = 0
     fold = state.fold_values
     for row in _rows_sql(store, after_seq):
         (m, t, p, ts, ok, q, lat, i, o, c, err, src, sup, sok, sq, sat, seq) = row
@@ -45,7 +52,8 @@ def _fold_sql(state: ProfileState, store: SqlStore, after_seq: int) -> int:
             None if sok is None else bool(sok), sq, sat,
         )  # fmt: skip
         last = seq
-    return last
+        n += 1
+    return last, n
 
 
 def _fold_scan(state: ProfileState, store: Store, skip: int) -> int:
@@ -68,28 +76,95 @@ def rebuild(store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileS
     return state
 
 
+CACHE_FORMAT = "outcomes.profile-cache"
+CACHE_VERSION = 1
+
+
 class ProfileBook:
     """Profiles of every model as stored: what all processes sharing ``store`` see.
 
     Reads fold only the receipts added since the previous read (by the store's insertion
     sequence). Thread-safe. ``excluded`` and cooldowns are per process and live in the
     tracker, not here.
+
+    ``cache`` (SQL stores only) names a file that keeps the folded state between runs
+    (the CLI uses ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer
+    receipts. The cache is derived data: it is used only when it belongs to the same
+    store and half-life and the receipts it covers are all still there (same count up
+    to its cursor, so a prune invalidates it); otherwise it is rebuilt and overwritten.
     """
 
-    def __init__(self, store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        half_life: float = DEFAULT_HALF_LIFE_S,
+        cache: Path | None = None,
+    ) -> None:
         self.store = store
         self.half_life = half_life
+        self.cache = cache if isinstance(store, SqlStore) else None
         self._state = ProfileState(half_life=half_life)
         self._cursor = 0
+        self._count = 0
+        self._cache_checked = False
         self._lock = threading.Lock()
+
+    def _load_cache(self, store: SqlStore, cache: Path) -> None:
+        try:
+            doc = json.loads(cache.read_text(encoding="utf-8"))
+            if (
+                doc.get("format") != CACHE_FORMAT
+                or doc.get("version") != CACHE_VERSION
+                or doc.get("store") != store.url
+                or float(doc.get("half_life_s")) != self.half_life
+            ):
+                return
+            cursor, count = int(doc["cursor"]), int(doc["count"])
+            rows = store.fetch(
+                "SELECT count(*) FROM receipts WHERE kind = ? AND seq <= ?",
+                (INFERENCE_KIND, cursor),
+            )
+            if int(rows[0][0]) != count:
+                return  # receipts were pruned or replaced: fold from scratch
+            state = ProfileState.from_json(doc["state"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.info("outcomes: ignoring the profile cache %s (%s)", cache, exc)
+            return
+        self._state, self._cursor, self._count = state, cursor, count
+
+    def _save_cache(self, store: SqlStore, cache: Path) -> None:
+        doc = {
+            "format": CACHE_FORMAT,
+            "version": CACHE_VERSION,
+            "store": store.url,
+            "half_life_s": self.half_life,
+            "cursor": self._cursor,
+            "count": self._count,
+            "state": self._state.to_json(),
+        }
+        try:
+            atomic_write(cache, json.dumps(doc, allow_nan=False))
+        except OSError as exc:
+            log.info("outcomes: cannot write the profile cache %s (%s)", cache, exc)
 
     def refresh(self) -> ProfileState:
         """Fold new receipts and return the (live) state."""
         with self._lock:
-            if isinstance(self.store, SqlStore):
-                self._cursor = _fold_sql(self._state, self.store, self._cursor)
+            store = self.store
+            if isinstance(store, SqlStore):
+                if self.cache is not None and not self._cache_checked:
+                    self._cache_checked = True
+                    self._load_cache(store, self.cache)
+                before = self._cursor
+                self._cursor, n = _fold_sql(self._state, store, self._cursor)
+                self._count += n
+                if self.cache is not None and self._cursor != before:
+                    self._save_cache(store, self.cache)
             else:
-                self._cursor = _fold_scan(self._state, self.store, self._cursor)
+                self._cursor = _fold_scan(self._state, store, self._cursor)
             return self._state
 
     def state(self) -> ProfileState:
