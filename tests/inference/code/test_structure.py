@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from outcomes.inference.code import assess, fingerprint, language_of, structure_available, symbols
+from outcomes.inference.code import (
+    assess,
+    decide,
+    fingerprint,
+    language_of,
+    structure_available,
+    symbols,
+)
 from outcomes.records import CodeVerdict
 
 # path, prefix, suffix, original `old`, suggested `old`, signature changed, body changed
@@ -125,3 +134,46 @@ def test_without_a_grammar_fingerprints_are_text_only() -> None:
     assert not sp.structural
     assert sp.lines
     assert assess(sp, "x = compute(1, 2)\ny = x * 3\n", None).score == 1.0
+
+
+def test_without_the_extra_everything_falls_back_to_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from outcomes.inference.code import _structure
+
+    real = importlib.import_module
+
+    def no_tree_sitter(name: str, package: str | None = None) -> object:
+        if name.startswith("tree_sitter"):
+            raise ImportError(name)
+        return real(name, package)
+
+    monkeypatch.setattr(_structure.importlib, "import_module", no_tree_sitter)
+    _structure._parser.cache_clear()
+    try:
+        assert not structure_available("python")
+        assert symbols("def f():\n    return 1\n", "python") is None
+        sp = fingerprint("def f(x):\n    return x * 2\n", "python", "")
+        assert not sp.structural
+        assert assess(sp, "def f(x):\n    return x * 2\n", "python").score == 1.0
+    finally:
+        monkeypatch.undo()
+        _structure._parser.cache_clear()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    code=st.text(max_size=600),
+    baseline=st.one_of(st.none(), st.text(max_size=600)),
+    lang=st.sampled_from([None, "python", "javascript", "typescript", "rust", "go", "java"]),
+)
+def test_any_text_fingerprints_and_finds_itself(
+    code: str, baseline: str | None, lang: str | None
+) -> None:
+    sp = fingerprint(code, lang, baseline)
+    assert all(len(h) == 16 for h in sp.lines | sp.shingles)
+    a = assess(sp, (baseline or "") + "\n" + code, lang)
+    if sp.lines or sp.shingles:
+        assert a.score is not None
+        assert a.score == 1.0
+    assert decide(a, expired=True) is not None

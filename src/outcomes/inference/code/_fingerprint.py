@@ -87,12 +87,11 @@ def line_hashes(text: str) -> set[str]:
 
 
 def shingle_hashes(text: str, k: int = SHINGLE_TOKENS) -> set[str]:
-    """Hashes of every window of ``k`` consecutive tokens (one window if shorter)."""
+    """Hashes of every window of ``k`` consecutive tokens (none if ``text`` is shorter:
+    a shorter window could never be found among the windows of a larger file)."""
     toks = tokens(text)
-    if not toks:
+    if len(toks) < k:
         return set()
-    if len(toks) <= k:
-        return {_h("S" + "\x1f".join(toks))}
     return {_h("S" + "\x1f".join(toks[i : i + k])) for i in range(len(toks) - k + 1)}
 
 
