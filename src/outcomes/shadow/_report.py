@@ -14,7 +14,6 @@ numbers from the same definitions:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from outcomes.errors import StoreError
 from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.store import SqlStore, Store
@@ -31,6 +29,9 @@ MIN_LABELED = 200
 """Paired labeled rows a group needs before the report gives ``switch`` or ``keep``."""
 ECE_BINS = 10
 HIST_BUCKETS = 10
+FINE = 1_000
+"""Aggregates are kept per score bucket of width 1/FINE: medians are resolved to the
+mean score of their bucket and ECE bins never split a bucket."""
 LOG_EPS = 1e-15
 BOOTSTRAP_MAX_ROWS = 10_000
 """Up to this many paired rows the difference interval is a paired bootstrap; above it
@@ -140,6 +141,20 @@ class CalibrationGroup:
 
 
 @dataclass
+class _Fine:
+    """Aggregates of one score over one fine bucket (width 1 / FINE) of one group."""
+
+    count: int = 0
+    total: float = 0.0
+    n: int = 0
+    sum_s: float = 0.0
+    sum_y: float = 0.0
+    sum_var: float = 0.0
+    brier: float = 0.0
+    logl: float = 0.0
+
+
+@dataclass
 class _Bin:
     count: int = 0
     sum_s: float = 0.0
@@ -148,177 +163,276 @@ class _Bin:
 
 
 @dataclass
-class _Score:
-    count: int = 0
-    total: float = 0.0
-    median: float | None = None
-    hist: list[int] = field(default_factory=lambda: [0] * HIST_BUCKETS)
-    bins: dict[int, _Bin] = field(default_factory=dict)
-    brier_sum: float = 0.0
-    log_sum: float = 0.0
-
-
-@dataclass
 class _Group:
     count: int = 0
     labeled: int = 0
     paired: int = 0
     missing_caller: int = 0
-    scores: dict[str, _Score] = field(default_factory=lambda: {k: _Score() for k in _SCORES})
+    fine: dict[str, dict[int, _Fine]] = field(default_factory=lambda: {k: {} for k in _SCORES})
     diff_sum: float = 0.0
     diff_sq: float = 0.0
-    diffs: list[float] | None = None
+    diffs: list[tuple[str, float]] | None = field(default_factory=list)
 
 
-def _bucket(s: float) -> int:
-    return min(int(s * 10.0), HIST_BUCKETS - 1)
+_FIELDS = ("count", "total", "n", "sum_s", "sum_y", "sum_var", "brier", "logl")
+CHUNK_ROWS = 65_536
+"""Rows aggregated per vectorized step of the streamed path (bounds its memory)."""
 
 
-def _clip(s: float) -> float:
-    return min(max(s, LOG_EPS), 1.0 - LOG_EPS)
+class _Accumulator:
+    """Streams (namespace, source, caller, derived, outcome) rows into fine-bucket sums.
 
+    Missing caller confidence and missing outcome arrive as negative numbers. Memory is
+    one chunk of rows plus ``len(_FIELDS) * FINE`` floats per score and group.
+    """
 
-def _ntile(position: int, n: int, tiles: int) -> int:
-    """The 1-based ``NTILE(tiles)`` of the 0-based ``position`` among ``n`` rows."""
-    size, extra = divmod(n, tiles)
-    big = extra * (size + 1)
-    if position < big:
-        return position // (size + 1) + 1
-    return extra + (position - big) // size + 1
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], int] = {}
+        self.sums = {k: np.zeros((len(_FIELDS), 0)) for k in _SCORES}
+        self.group = np.zeros((6, 0))  # count, labeled, paired, missing, diff, diff^2
 
-
-def _order_key(col: str, o: ShadowObservation) -> tuple[float, str]:
-    return (float(getattr(o, col)), o.id)
-
-
-def _diff(o: ShadowObservation) -> float:
-    y = 1.0 if o.outcome else 0.0
-    caller = o.caller_confidence
-    assert caller is not None
-    return (o.derived_confidence - y) ** 2 - (caller - y) ** 2
-
-
-def _python_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
-    where: list[Any] = [] if namespace is None else [("namespace", "=", namespace)]
-    rows: dict[tuple[str, str], list[ShadowObservation]] = {}
-    for obs in store.scan(ShadowObservation.__table__, where=where):
-        rows.setdefault((obs.namespace, obs.source), []).append(obs)
-    groups: dict[tuple[str, str], _Group] = {}
-    for key, items in rows.items():
-        g = groups[key] = _Group(count=len(items))
-        g.labeled = sum(1 for o in items if o.outcome is not None)
-        g.missing_caller = sum(1 for o in items if o.caller_confidence is None)
-        paired = sorted(
-            (o for o in items if o.outcome is not None and o.caller_confidence is not None),
-            key=lambda o: o.id,
+    def add(self, chunk: list[tuple[Any, ...]]) -> None:
+        if not chunk:
+            return
+        ns, src, caller, derived, outcome = zip(*chunk, strict=True)
+        keys = self.keys
+        gid = np.fromiter(
+            (keys.setdefault(k, len(keys)) for k in zip(ns, src, strict=True)),
+            dtype=np.int64,
+            count=len(chunk),
         )
-        g.paired = len(paired)
-        for name, col in _SCORES.items():
-            sc = g.scores[name]
-            values = sorted(v for o in items if (v := getattr(o, col)) is not None)
-            sc.count = len(values)
-            sc.total = math.fsum(values)
-            if values:
-                mid = len(values)
-                sc.median = (values[(mid + 1) // 2 - 1] + values[mid // 2]) / 2.0
-            for v in values:
-                sc.hist[_bucket(v)] += 1
-            ordered = sorted(paired, key=functools.partial(_order_key, col))
-            for pos, o in enumerate(ordered):
-                s = float(getattr(o, col))
-                y = 1.0 if o.outcome else 0.0
-                b = sc.bins.setdefault(_ntile(pos, len(ordered), ECE_BINS), _Bin())
-                b.count += 1
-                b.sum_s += s
-                b.sum_y += y
-                b.sum_var += s * (1.0 - s)
-                sc.brier_sum += (s - y) ** 2
-                c = _clip(s)
-                sc.log_sum += -(y * math.log(c) + (1.0 - y) * math.log(1.0 - c))
-        diffs = [_diff(o) for o in paired]
-        g.diff_sum = math.fsum(diffs)
-        g.diff_sq = math.fsum(d * d for d in diffs)
-        if len(diffs) <= BOOTSTRAP_MAX_ROWS:
-            g.diffs = diffs
+        width = len(keys)
+        if self.group.shape[1] < width:
+            self.group = np.pad(self.group, ((0, 0), (0, width - self.group.shape[1])))
+            for k in _SCORES:
+                grow = width * FINE - self.sums[k].shape[1]
+                self.sums[k] = np.pad(self.sums[k], ((0, 0), (0, grow)))
+        c = np.asarray(caller, dtype=float)
+        d = np.asarray(derived, dtype=float)
+        o = np.asarray(outcome, dtype=float)
+        has_c, labeled = c >= 0, o >= 0
+        paired = has_c & labeled
+        y = np.where(o > 0, 1.0, 0.0)
+        diff = np.where(paired, (d - y) ** 2 - (c - y) ** 2, 0.0)
+        for i, w in enumerate((None, labeled, paired, ~has_c, diff, diff * diff)):
+            self.group[i] += np.bincount(gid, weights=w, minlength=width)
+        for name, score, present in (("caller", c, has_c), ("derived", d, None)):
+            g, sc, pr = (
+                (gid, score, paired)
+                if present is None
+                else (gid[present], score[present], paired[present])
+            )
+            yy = y if present is None else y[present]
+            idx = g * FINE + np.minimum((sc * FINE).astype(np.int64), FINE - 1)
+            cl = np.clip(sc, LOG_EPS, 1.0 - LOG_EPS)
+            weights = (
+                None,
+                sc,
+                pr,
+                sc * pr,
+                yy * pr,
+                sc * (1.0 - sc) * pr,
+                (sc - yy) ** 2 * pr,
+                -(yy * np.log(cl) + (1.0 - yy) * np.log(1.0 - cl)) * pr,
+            )
+            total = self.sums[name]
+            for i, w in enumerate(weights):
+                total[i] += np.bincount(idx, weights=w, minlength=width * FINE)
+
+    def groups(self) -> dict[tuple[str, str], _Group]:
+        out: dict[tuple[str, str], _Group] = {}
+        for key, i in self.keys.items():
+            count, labeled, paired, missing, ds, dq = self.group[:, i]
+            g = out[key] = _Group(
+                count=round(count),
+                labeled=round(labeled),
+                paired=round(paired),
+                missing_caller=round(missing),
+                diff_sum=float(ds),
+                diff_sq=float(dq),
+            )
+            for name in _SCORES:
+                block = self.sums[name][:, i * FINE : (i + 1) * FINE]
+                for b in np.flatnonzero(block[0]):
+                    v = block[:, b]
+                    g.fine[name][int(b)] = _Fine(
+                        round(v[0]), float(v[1]), round(v[2]), *(float(x) for x in v[3:])
+                    )
+        return out
+
+
+def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
+    acc = _Accumulator()
+    chunk: list[tuple[Any, ...]] = []
+    rows: Iterable[tuple[Any, ...]]
+    if isinstance(store, SqlStore):
+        rows = store.iterate(
+            f"SELECT namespace, source, COALESCE(caller_confidence, -1.0), derived_confidence, "
+            f"COALESCE(CAST(outcome AS INTEGER), -1) FROM {_TABLE}"
+            + ("" if namespace is None else " WHERE namespace = ?"),
+            [] if namespace is None else [namespace],
+        )
+    else:
+        where: list[Any] = [] if namespace is None else [("namespace", "=", namespace)]
+        rows = (
+            (
+                o.namespace,
+                o.source,
+                -1.0 if o.caller_confidence is None else o.caller_confidence,
+                o.derived_confidence,
+                -1 if o.outcome is None else int(o.outcome),
+            )
+            for o in store.scan(ShadowObservation.__table__, where=where)
+        )
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            acc.add(chunk)
+            chunk = []
+    acc.add(chunk)
+    groups = acc.groups()
+    _load_diffs(store, groups)
     return groups
 
 
-_Y = "CASE WHEN outcome THEN 1.0 ELSE 0.0 END"
-_PAIRED = "outcome IS NOT NULL AND caller_confidence IS NOT NULL"
-
-
-def _sql_groups(store: SqlStore, namespace: str | None) -> dict[tuple[str, str], _Group]:
-    ns_and = "" if namespace is None else " AND namespace = ?"
-    ns_where = "" if namespace is None else " WHERE namespace = ?"
-    params: list[Any] = [] if namespace is None else [namespace]
-    groups: dict[tuple[str, str], _Group] = {}
-    for ns, src, n, labeled, paired, missing in store.fetch(
-        f"SELECT namespace, source, COUNT(*), COUNT(outcome), "
-        f"SUM(CASE WHEN {_PAIRED} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN caller_confidence IS NULL THEN 1 ELSE 0 END) "
-        f"FROM {_TABLE}{ns_where} GROUP BY namespace, source",
-        params,
-    ):
-        groups[(ns, src)] = _Group(
-            count=int(n), labeled=int(labeled), paired=int(paired), missing_caller=int(missing)
-        )
-    hist_cols = ", ".join(
-        f"SUM(CASE WHEN s * 10 >= {k} AND s * 10 < {k + 1} THEN 1 ELSE 0 END)"
-        if k < HIST_BUCKETS - 1
-        else f"SUM(CASE WHEN s * 10 >= {k} THEN 1 ELSE 0 END)"
-        for k in range(HIST_BUCKETS)
-    )
-    lo, hi = repr(LOG_EPS), repr(1 - LOG_EPS)
-    clip = f"CASE WHEN s < {lo} THEN {lo} WHEN s > {hi} THEN {hi} ELSE s END"
-    for name, col in _SCORES.items():
-        for row in store.fetch(
-            f"SELECT namespace, source, COUNT(*), SUM(s), "
-            f"AVG(CASE WHEN rn = (cnt + 1) / 2 OR rn = cnt / 2 + 1 THEN s END), {hist_cols} "
-            f"FROM (SELECT namespace, source, {col} AS s, "
-            f"ROW_NUMBER() OVER (PARTITION BY namespace, source ORDER BY {col}, id) AS rn, "
-            f"COUNT(*) OVER (PARTITION BY namespace, source) AS cnt "
-            f"FROM {_TABLE} WHERE {col} IS NOT NULL{ns_and}) t GROUP BY namespace, source",
-            params,
-        ):
-            sc = groups[(row[0], row[1])].scores[name]
-            sc.count, sc.total = int(row[2]), float(row[3])
-            sc.median = float(row[4])
-            sc.hist = [int(v) for v in row[5:]]
-        for ns, src, b, n, ss, sy, sv, bs, ls in store.fetch(
-            f"SELECT namespace, source, bin, COUNT(*), SUM(s), SUM(y), SUM(s * (1 - s)), "
-            f"SUM((s - y) * (s - y)), SUM(-(y * LN(c) + (1 - y) * LN(1 - c))) "
-            f"FROM (SELECT namespace, source, s, y, {clip} AS c, bin FROM "
-            f"(SELECT namespace, source, {col} AS s, {_Y} AS y, "
-            f"NTILE({ECE_BINS}) OVER (PARTITION BY namespace, source ORDER BY {col}, id) AS bin "
-            f"FROM {_TABLE} WHERE {_PAIRED}{ns_and}) t1) t2 GROUP BY namespace, source, bin",
-            params,
-        ):
-            sc = groups[(ns, src)].scores[name]
-            sc.bins[int(b)] = _Bin(int(n), float(ss), float(sy), float(sv))
-            sc.brier_sum += float(bs)
-            sc.log_sum += float(ls)
-    diff = (
-        f"(derived_confidence - {_Y}) * (derived_confidence - {_Y}) "
-        f"- (caller_confidence - {_Y}) * (caller_confidence - {_Y})"
-    )
-    for ns, src, ds, dq in store.fetch(
-        f"SELECT namespace, source, SUM(d), SUM(d * d) FROM (SELECT namespace, source, "
-        f"{diff} AS d FROM {_TABLE} WHERE {_PAIRED}{ns_and}) t GROUP BY namespace, source",
-        params,
-    ):
-        g = groups[(ns, src)]
-        g.diff_sum, g.diff_sq = float(ds), float(dq)
+def _load_diffs(store: Store, groups: dict[tuple[str, str], _Group]) -> None:
+    """Per-row Brier differences, by id, of the groups small enough to bootstrap."""
     for (ns, src), g in groups.items():
-        if 0 < g.paired <= BOOTSTRAP_MAX_ROWS:
+        if g.paired > BOOTSTRAP_MAX_ROWS or not g.paired:
+            g.diffs = None if g.paired else []
+            continue
+        if isinstance(store, SqlStore):
             g.diffs = [
-                float(r[0])
+                (str(r[0]), float(r[1]))
                 for r in store.iterate(
-                    f"SELECT {diff} FROM {_TABLE} WHERE {_PAIRED} "
+                    f"SELECT id, {_DIFF} FROM {_TABLE} WHERE {_PAIRED} "
                     f"AND namespace = ? AND source = ? ORDER BY id",
                     [ns, src],
                 )
             ]
+            continue
+        diffs = []
+        for o in store.scan(
+            ShadowObservation.__table__,
+            where=[
+                ("namespace", "=", ns),
+                ("source", "=", src),
+                ("outcome", "is not null", None),
+                ("caller_confidence", "is not null", None),
+            ],
+        ):
+            y = 1.0 if o.outcome else 0.0
+            caller = o.caller_confidence
+            assert caller is not None
+            diffs.append((o.id, (o.derived_confidence - y) ** 2 - (caller - y) ** 2))
+        diffs.sort()
+        g.diffs = diffs
+
+
+_Y = "CASE WHEN outcome THEN 1.0 ELSE 0.0 END"
+_PAIRED = "outcome IS NOT NULL AND caller_confidence IS NOT NULL"
+_DIFF = (
+    f"(derived_confidence - {_Y}) * (derived_confidence - {_Y}) "
+    f"- (caller_confidence - {_Y}) * (caller_confidence - {_Y})"
+)
+
+
+def _sql_groups(store: SqlStore, namespace: str | None) -> dict[tuple[str, str], _Group]:
+    ns_and = "" if namespace is None else " AND namespace = ?"
+    params: list[Any] = [] if namespace is None else [namespace]
+    floor = "CAST(s * {n} AS INTEGER)" if store.kind == "sqlite" else "FLOOR(s * {n})"
+    bucket = f"CASE WHEN s >= 1 THEN {FINE - 1} ELSE {floor.format(n=FINE)} END"
+    lo, hi = repr(LOG_EPS), repr(1 - LOG_EPS)
+    clip = f"CASE WHEN s < {lo} THEN {lo} WHEN s > {hi} THEN {hi} ELSE s END"
+    log_loss = f"-(y * LN({clip}) + (1 - y) * LN(1 - ({clip})))"
+    groups: dict[tuple[str, str], _Group] = {}
+    for name, col in (("derived", "derived_confidence"), ("caller", "caller_confidence")):
+        extra = ""
+        if name == "derived":
+            # Group-level counts ride along on the pass over the never-null derived score.
+            extra = (
+                ", COUNT(outcome), SUM(CASE WHEN caller_confidence IS NULL THEN 1 ELSE 0 END)"
+                ", COALESCE(SUM(CASE WHEN p = 1 THEN d END), 0)"
+                ", COALESCE(SUM(CASE WHEN p = 1 THEN d * d END), 0)"
+            )
+        sql = (
+            f"SELECT namespace, source, b, COUNT(*), SUM(s), SUM(p), "
+            f"COALESCE(SUM(CASE WHEN p = 1 THEN s END), 0), "
+            f"COALESCE(SUM(CASE WHEN p = 1 THEN y END), 0), "
+            f"COALESCE(SUM(CASE WHEN p = 1 THEN s * (1 - s) END), 0), "
+            f"COALESCE(SUM(CASE WHEN p = 1 THEN (s - y) * (s - y) END), 0), "
+            f"COALESCE(SUM(CASE WHEN p = 1 THEN {log_loss} END), 0)"
+            f"{extra} FROM (SELECT namespace, source, s, y, p, outcome, caller_confidence, d, "
+            f"{bucket} AS b FROM (SELECT namespace, source, {col} AS s, {_Y} AS y, "
+            f"CASE WHEN {_PAIRED} THEN 1 ELSE 0 END AS p, outcome, caller_confidence, "
+            f"CASE WHEN {_PAIRED} THEN {_DIFF} END AS d "
+            f"FROM {_TABLE} WHERE {col} IS NOT NULL{ns_and}) t1) t2 "
+            f"GROUP BY namespace, source, b"
+        )
+        for row in store.iterate(sql, params):
+            key = (row[0], row[1])
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _Group()
+            g.fine[name][int(row[2])] = _Fine(
+                int(row[3]), float(row[4]), int(row[5]), *(float(v) for v in row[6:11])
+            )
+            if name == "derived":
+                g.count += int(row[3])
+                g.paired += int(row[5])
+                g.labeled += int(row[11])
+                g.missing_caller += int(row[12])
+                g.diff_sum += float(row[13])
+                g.diff_sq += float(row[14])
+    _load_diffs(store, groups)
     return groups
+
+
+def _bins(fine: dict[int, _Fine], n: int) -> list[_Bin]:
+    """Merge fine buckets, in score order, into ``ECE_BINS`` near-equal-count bins.
+
+    A bin closes at the first fine bucket where the cumulative count reaches the next
+    multiple of ``n / ECE_BINS``; equal scores are never split across bins.
+    """
+    bins: list[_Bin] = []
+    current = _Bin()
+    cumulative = 0
+    target = 1
+    for b in sorted(fine):
+        f = fine[b]
+        if not f.n:
+            continue
+        current.count += f.n
+        current.sum_s += f.sum_s
+        current.sum_y += f.sum_y
+        current.sum_var += f.sum_var
+        cumulative += f.n
+        if cumulative * ECE_BINS >= target * n:
+            bins.append(current)
+            current = _Bin()
+            while target * n <= cumulative * ECE_BINS:
+                target += 1
+    if current.count:
+        bins.append(current)
+    return bins
+
+
+def _median(fine: dict[int, _Fine], count: int) -> float | None:
+    """The median, resolved to its fine bucket: the mean score of the bucket holding it."""
+    if not count:
+        return None
+    wanted = sorted({(count + 1) // 2, count // 2 + 1})
+    values: list[float] = []
+    cumulative = 0
+    for b in sorted(fine):
+        f = fine[b]
+        cumulative += f.count
+        while wanted and wanted[0] <= cumulative:
+            values.append(f.total / f.count)
+            wanted.pop(0)
+    if len(values) == 1 and count % 2 == 0:
+        values.append(values[0])
+    return sum(values) / len(values)
 
 
 def _ece_perfect(bins: Sequence[_Bin], n: int, rng: np.random.Generator) -> float:
@@ -329,11 +443,11 @@ def _ece_perfect(bins: Sequence[_Bin], n: int, rng: np.random.Generator) -> floa
     return float(np.abs(draws).sum(axis=1).mean() / n)
 
 
-def _calibration(sc: _Score, n: int, rng: np.random.Generator) -> ScoreCalibration:
-    bins = [sc.bins[k] for k in sorted(sc.bins)]
+def _calibration(fine: dict[int, _Fine], n: int, rng: np.random.Generator) -> ScoreCalibration:
+    bins = _bins(fine, n)
     return ScoreCalibration(
-        brier=sc.brier_sum / n,
-        log_loss=sc.log_sum / n,
+        brier=math.fsum(f.brier for f in fine.values()) / n,
+        log_loss=math.fsum(f.logl for f in fine.values()) / n,
         ece=math.fsum(abs(b.sum_s - b.sum_y) for b in bins) / n,
         ece_perfect=_ece_perfect(bins, n, rng),
         reliability=tuple(
@@ -345,7 +459,7 @@ def _calibration(sc: _Score, n: int, rng: np.random.Generator) -> ScoreCalibrati
 def _interval(g: _Group, rng: np.random.Generator) -> tuple[tuple[float, float], str]:
     n = g.paired
     if g.diffs is not None and len(g.diffs) == n and n >= 2:
-        d = np.asarray(g.diffs, dtype=float)
+        d = np.asarray([v for _, v in g.diffs], dtype=float)
         means = np.empty(BOOTSTRAP_RESAMPLES)
         step = max(1, 2_000_000 // n)
         for start in range(0, BOOTSTRAP_RESAMPLES, step):
@@ -383,12 +497,16 @@ def _verdict(g: _Group, interval: tuple[float, float] | None, min_labeled: int) 
     )
 
 
-def _stats(sc: _Score) -> ScoreStats:
+def _stats(fine: dict[int, _Fine]) -> ScoreStats:
+    count = sum(f.count for f in fine.values())
+    hist = [0] * HIST_BUCKETS
+    for b, f in fine.items():
+        hist[b * HIST_BUCKETS // FINE] += f.count
     return ScoreStats(
-        count=sc.count,
-        mean=sc.total / sc.count if sc.count else None,
-        median=sc.median if sc.count else None,
-        histogram=tuple(sc.hist),
+        count=count,
+        mean=math.fsum(f.total for f in fine.values()) / count if count else None,
+        median=_median(fine, count),
+        histogram=tuple(hist),
     )
 
 
@@ -408,23 +526,19 @@ def calibration_report(
     :class:`~outcomes.errors.StoreError` when the store fails.
     """
     store.migrate(MIGRATIONS)
-    groups: dict[tuple[str, str], _Group] | None = None
-    if isinstance(store, SqlStore):
-        try:
-            groups = _sql_groups(store, namespace)
-        except StoreError as exc:
-            # A SQLite build without math functions has no LN(): compute in Python.
-            if "ln" not in str(exc).lower():
-                raise
-    if groups is None:
-        groups = _python_groups(store, namespace)
+    # PostgreSQL aggregates fastest on the server; SQLite and memory stream the rows in
+    # vectorized chunks (one pass, no sort: faster than SQLite's GROUP BY sorter).
+    if store.kind == "postgresql" and isinstance(store, SqlStore):
+        groups = _sql_groups(store, namespace)
+    else:
+        groups = _streamed_groups(store, namespace)
     return [_finish(key, g, min_labeled, seed) for key, g in sorted(groups.items())]
 
 
 def _finish(key: tuple[str, str], g: _Group, min_labeled: int, seed: int) -> CalibrationGroup:
     rng = np.random.default_rng([seed, *map(ord, "\x1f".join(key)[:64])])
     n = g.paired
-    cal = {k: _calibration(sc, n, rng) if n else None for k, sc in g.scores.items()}
+    cal = {k: _calibration(fine, n, rng) if n else None for k, fine in g.fine.items()}
     interval, method = _interval(g, rng) if n else (None, None)
     verdict, reason = _verdict(g, interval, min_labeled)
     return CalibrationGroup(
@@ -434,8 +548,8 @@ def _finish(key: tuple[str, str], g: _Group, min_labeled: int, seed: int) -> Cal
         labeled=g.labeled,
         paired=n,
         missing_caller=g.missing_caller,
-        caller=_stats(g.scores["caller"]),
-        derived=_stats(g.scores["derived"]),
+        caller=_stats(g.fine["caller"]),
+        derived=_stats(g.fine["derived"]),
         caller_calibration=cal["caller"],
         derived_calibration=cal["derived"],
         brier_diff_mean=g.diff_sum / n if n else None,
