@@ -45,6 +45,9 @@ def _register() -> None:
     from outcomes.cli import _models
 
     _models.register(app)
+    from outcomes.cli import _shadow
+
+    app.add_typer(_shadow.app, name="shadow")
     from outcomes.cli import _signals
 
     _signals.register(app)

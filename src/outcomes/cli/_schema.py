@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from outcomes.components import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import SIGNAL_MIGRATIONS
+from outcomes.shadow import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import CORE_MIGRATIONS, Migration
 from outcomes.trajectory import MIGRATIONS as TRAJECTORY_MIGRATIONS
 
@@ -15,5 +16,6 @@ ALL_MIGRATIONS: tuple[Migration, ...] = (
     *CORE_MIGRATIONS,
     *COMPONENT_MIGRATIONS,
     *TRAJECTORY_MIGRATIONS,
+    *SHADOW_MIGRATIONS,
     *SIGNAL_MIGRATIONS,
 )

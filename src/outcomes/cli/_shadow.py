@@ -1,0 +1,208 @@
+"""The ``outcomes shadow`` group: calibration report, off-policy estimates, retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table
+
+from outcomes.cli._common import (
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    console,
+    fail,
+    opened_store,
+    print_json,
+)
+from outcomes.shadow import (
+    DEFAULT_RETENTION_DAYS,
+    CalibrationGroup,
+    OffPolicyEstimate,
+    calibration_report,
+    gc_observations,
+    offpolicy_report,
+    report_json,
+)
+
+app = typer.Typer(
+    help="Shadow mode: compare a derived confidence (or a candidate policy) with outcomes.",
+    no_args_is_help=True,
+)
+
+_VERDICT_STYLE = {"switch": "bold green", "keep": "yellow", "insufficient_data": "dim"}
+
+
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def report_table(groups: list[CalibrationGroup], *, title: str = "shadow calibration") -> Table:
+    """One row per (namespace, source): both scores' Brier and ECE, the difference, verdict."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("namespace/source", style="bold", no_wrap=True)
+    table.add_column("rows", justify="right")
+    table.add_column("labeled", justify="right")
+    table.add_column("no caller", justify="right")
+    table.add_column("Brier caller/derived", justify="right", no_wrap=True)
+    table.add_column("ECE caller/derived (perfect)", justify="right", no_wrap=True)
+    table.add_column("diff [95%]", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for g in groups:
+        c, d = g.caller_calibration, g.derived_calibration
+        diff = "-"
+        if g.brier_diff_interval is not None:
+            low, high = g.brier_diff_interval
+            diff = f"{g.brier_diff_mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+        table.add_row(
+            f"{g.namespace}/{g.source}",
+            f"{g.count:,}",
+            f"{g.labeled:,}",
+            f"{g.missing_caller:,}",
+            f"{_num(c.brier if c else None)} / {_num(d.brier if d else None)}",
+            f"{_num(c.ece if c else None)} / {_num(d.ece if d else None)} "
+            f"({_num(d.ece_perfect if d else None)})",
+            diff,
+            f"[{_VERDICT_STYLE[g.verdict]}]{g.verdict}[/]",
+        )
+    return table
+
+
+def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
+    """One row per (decision point, candidate): live value, IPS and SNIPS with intervals."""
+    table = Table(title="shadow decisions (off-policy)", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("point/candidate", style="bold", no_wrap=True)
+    table.add_column("rewarded", justify="right")
+    table.add_column("live", justify="right")
+    table.add_column("IPS [95%]", justify="right", no_wrap=True)
+    table.add_column("SNIPS [95%]", justify="right", no_wrap=True)
+    table.add_column("agree", justify="right")
+    table.add_column("ESS", justify="right")
+    for e in estimates:
+
+        def cell(value: float | None, interval: tuple[float, float] | None) -> str:
+            if value is None or interval is None:
+                return "-"
+            return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+        table.add_row(
+            f"{e.point}/{e.candidate}",
+            f"{e.rewarded:,}/{e.decisions:,}",
+            _num(e.live_value),
+            cell(e.ips, e.ips_interval),
+            cell(e.snips, e.snips_interval),
+            _num(e.agreement, ".0%"),
+            _num(e.effective_sample_size, ",.0f"),
+        )
+    return table
+
+
+def plot_reliability(groups: list[CalibrationGroup], path: Path) -> None:
+    """Write a reliability diagram (PNG or SVG by suffix), one panel per group."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise fail("--plot needs matplotlib: pip install 'outcomes[plot]'", EXIT_USAGE) from exc
+    shown = [g for g in groups if g.caller_calibration or g.derived_calibration][:12]
+    cols = min(3, max(1, len(shown)))
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for ax, g in zip(axes.flat, shown, strict=False):
+        ax.set_visible(True)
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+        for label, cal in (("caller", g.caller_calibration), ("derived", g.derived_calibration)):
+            if cal is None:
+                continue
+            xs = [b.mean_score for b in cal.reliability]
+            ys = [b.observed_rate for b in cal.reliability]
+            ax.plot(xs, ys, marker="o", label=f"{label} (ECE {cal.ece:.3f})")
+        ax.set_title(f"{g.namespace}/{g.source}: {g.verdict}", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("mean score in bin")
+        ax.set_ylabel("observed rate")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@app.command("report")
+def report(
+    namespace: str | None = typer.Option(None, "--namespace", help="Only this namespace."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also write a reliability diagram (.png or .svg)."
+    ),
+    min_labeled: int = typer.Option(
+        200, "--min-labeled", min=1, help="Labeled rows a group needs for a verdict."
+    ),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Calibration of the caller's vs the derived confidence, per namespace and source."""
+    if plot is not None and plot.suffix.lower() not in {".png", ".svg"}:
+        raise fail(f"--plot must end in .png or .svg, got {plot.name!r}", EXIT_USAGE)
+    with opened_store(db) as store:
+        groups = calibration_report(store, namespace=namespace, min_labeled=min_labeled)
+        decisions = offpolicy_report(store)
+    if plot is not None:
+        plot_reliability(groups, plot)
+    if as_json:
+        print_json(report_json(groups))
+        return
+    if not groups:
+        console.print("no shadow observations yet (set OUTCOMES_CONFIDENCE_SHADOW=1)")
+    else:
+        console.print(report_table(groups))
+        for g in groups:
+            console.print(f"  [bold]{g.namespace}/{g.source}[/]: {g.verdict} - {g.reason}")
+    if decisions:
+        console.print(offpolicy_table(decisions))
+    if plot is not None:
+        console.print(f"reliability diagram written to {plot}")
+
+
+@app.command("decisions")
+def decisions(
+    point: str | None = typer.Option(None, "--point", help="Only this decision point."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Off-policy estimates (IPS, SNIPS) of candidate policies logged in shadow."""
+    with opened_store(db) as store:
+        estimates = offpolicy_report(store, point=point)
+    if as_json:
+        print_json([e.as_dict() for e in estimates])
+        return
+    if not estimates:
+        console.print("no shadow decisions yet")
+        return
+    console.print(offpolicy_table(estimates))
+
+
+@app.command("gc")
+def gc(
+    retention_days: float = typer.Option(
+        DEFAULT_RETENTION_DAYS,
+        "--retention-days",
+        help="Delete observations and decisions older than this; <= 0 keeps everything.",
+    ),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete shadow rows older than the retention window."""
+    with opened_store(db) as store:
+        removed = gc_observations(store, retention_days)
+    if as_json:
+        print_json({"removed": removed, "retention_days": retention_days})
+    elif retention_days <= 0:
+        console.print("retention <= 0: shadow rows are kept forever; nothing removed")
+    else:
+        console.print(f"removed {removed:,} shadow rows older than {retention_days:g} days")
