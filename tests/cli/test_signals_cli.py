@@ -136,3 +136,14 @@ def test_demo_part_shows_both_channels() -> None:
     for word in ("applied", "modified", "ignored", "accepted", "rejected", "inconclusive"):
         assert word in out
     assert "found 0 new verdicts" in out
+
+
+def test_check_all_visits_every_known_repository(tmp_path: Path) -> None:
+    repo, db, _ = _setup(tmp_path)
+    repo.write("geo.py", BASE + SUGGESTION)
+    repo.commit("adopt")
+    result = runner.invoke(app, ["code", "check", "--all", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [r["repo"] for r in data] == [str(repo.root.resolve())]
+    assert [f["verdict"] for f in data[0]["findings"] if f["scope"] == "verdict"] == ["applied"]

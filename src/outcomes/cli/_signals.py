@@ -154,7 +154,11 @@ def register(app: typer.Typer) -> None:
 
 @code_app.command("check")
 def check(
+    *,
     repo: Path = RepoOption,
+    all_repos: bool = typer.Option(
+        False, "--all", help="Check every repository that has stored suggestions."
+    ),
     ttl_hours: float = typer.Option(
         24.0, "--ttl-hours", min=0.001, help="Hours without a trace before 'ignored'."
     ),
@@ -165,30 +169,41 @@ def check(
     """Compare pending suggestions with the work tree, index and new commits; emit verdicts."""
     if not structure_available("python") and not quiet and not as_json:
         err_console.print(f"[yellow]note:[/] {FALLBACK_MESSAGE}", highlight=False)
+    reports: list[CheckReport] = []
     with opened_store(db) as store:
         tracker = OutcomeTracker(store)
         try:
             adoption = CodeAdoption(store, sink=tracker, ttl=ttl_hours * 3600)
-            try:
-                report: CheckReport = adoption.check(repo)
-            except ValidationError as exc:
-                raise fail(str(exc), EXIT_USAGE) from exc
+            targets: list[Path] = [repo]
+            if all_repos:
+                known = {s.repo for s in adoption.suggestions() if s.status != "undecidable"}
+                targets = [Path(r) for r in sorted(known) if Path(r).is_dir()]
+            for target in targets:
+                try:
+                    reports.append(adoption.check(target))
+                except ValidationError as exc:
+                    if not all_repos:
+                        raise fail(str(exc), EXIT_USAGE) from exc
+                    err_console.print(f"[yellow]skipped[/] {target}: {exc}", highlight=False)
         finally:
             tracker.close()
     if quiet:
         return
     if as_json:
-        print_json(
+        data = [
             {
-                "repo": report.repo,
-                "pending": report.pending,
-                "provisional": report.provisional,
-                "findings": [_finding_json(f) for f in report.findings],
+                "repo": r.repo,
+                "pending": r.pending,
+                "provisional": r.provisional,
+                "findings": [_finding_json(f) for f in r.findings],
             }
-        )
+            for r in reports
+        ]
+        print_json(data if all_repos else data[0])
         return
-    console.print(findings_table(list(report.findings), title=f"new verdicts in {report.repo}"))
-    console.print(f"{report.pending} suggestion(s) still pending")
+    for report in reports:
+        console.print(findings_table(list(report.findings), title=f"new verdicts in {report.repo}"))
+        console.print(f"{report.pending} suggestion(s) still pending")
 
 
 @code_app.command("suggest")

@@ -120,6 +120,8 @@ class CodeAdoption:
         self.clock = clock
         self.ttl = float(ttl)
         self.forward_details = forward_details
+        self._changes_cache: dict[str | None, _git.Changes] = {}
+        self._commits_cache: dict[str | None, list[str]] = {}
         store.migrate(MIGRATIONS)
 
     def suggest(
@@ -205,6 +207,9 @@ class CodeAdoption:
         root = _git.repo_root(repo)
         when = self.clock.now() if now is None else now
         head = _git.head(root)
+        # Many suggestions share a base commit: ask git once per base within one check.
+        self._changes_cache.clear()
+        self._commits_cache.clear()
         found: list[CodeFinding] = []
         provisional: dict[str, float] = {}
         pending = 0
@@ -225,16 +230,26 @@ class CodeAdoption:
                 found.extend(self._survival(root, s, when, head))
         return CheckReport(str(root), tuple(found), pending, provisional)
 
+    def _changes(self, root: Path, base: str | None) -> _git.Changes:
+        if base not in self._changes_cache:
+            self._changes_cache[base] = _git.changes_since(root, base)
+        return self._changes_cache[base]
+
+    def _commits(self, root: Path, base: str | None) -> list[str]:
+        if base not in self._commits_cache:
+            self._commits_cache[base] = _git.commits_since(root, base, limit=_MAX_COMMITS)
+        return self._commits_cache[base]
+
     def _candidates(
         self, root: Path, s: CodeSuggestion
     ) -> tuple[str, list[tuple[str, str | None]], _git.Changes]:
         """The suggestion's file (following a rename) and its versions to look at."""
-        changes = _git.changes_since(root, s.base_commit)
+        changes = self._changes(root, s.base_commit)
         path = changes.renamed.get(s.path, s.path)
         # Commits first: on a tie the committed version wins, and committed evidence settles.
         versions: list[tuple[str, str | None]] = [
             (f"commit:{commit}", _git.show(root, commit, path))
-            for commit in _git.commits_since(root, s.base_commit, limit=_MAX_COMMITS)
+            for commit in self._commits(root, s.base_commit)
         ]
         versions.append(("index", _git.show(root, "", path)))
         versions.append(("worktree", _git.worktree(root, path)))
@@ -331,7 +346,7 @@ class CodeAdoption:
         sp = _print_of(s)
         # Survival is about now: the work tree only (following renames and moves), never
         # the commits in between, which still hold the code that was later removed.
-        changes = _git.changes_since(root, s.base_commit)
+        changes = self._changes(root, s.base_commit)
         path = changes.renamed.get(s.path, s.path)
         a = assess(sp, _git.worktree(root, path), None)
         if (a.score or 0.0) < 1.0:
