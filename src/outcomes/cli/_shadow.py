@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+_SHORT_VERDICT = {"insufficient_data": "no data"}
 _VERDICT_STYLE = {"switch": "bold green", "keep": "yellow", "insufficient_data": "dim"}
 
 
@@ -39,53 +40,71 @@ def _num(value: float | None, fmt: str = ".3f") -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def report_table(groups: list[CalibrationGroup], *, title: str = "shadow calibration") -> Table:
-    """One row per (namespace, source): both scores' Brier and ECE, the difference, verdict."""
+def report_table(
+    groups: list[CalibrationGroup],
+    *,
+    title: str = "shadow calibration",
+    show_namespace: bool = True,
+) -> Table:
+    """One row per (namespace, source): Brier and ECE of both scores, difference, verdict.
+
+    ``c->d`` reads caller -> derived; :func:`verdict_lines` adds the reasons and the ECE
+    level a perfectly calibrated score would show.
+    """
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("namespace/source", style="bold", no_wrap=True)
-    table.add_column("rows", justify="right")
-    table.add_column("labeled", justify="right")
-    table.add_column("no caller", justify="right")
-    table.add_column("Brier caller/derived", justify="right", no_wrap=True)
-    table.add_column("ECE caller/derived (perfect)", justify="right", no_wrap=True)
-    table.add_column("diff [95%]", justify="right", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
+    table.add_column("namespace/source" if show_namespace else "source", style="bold", min_width=6)
+    table.add_column("labeled/rows", justify="right")
+    table.add_column("Brier c->d", justify="right", no_wrap=True)
+    table.add_column("ECE c->d", justify="right", no_wrap=True)
+    table.add_column("dBrier [95%]", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True, min_width=7)
     for g in groups:
         c, d = g.caller_calibration, g.derived_calibration
         diff = "-"
         if g.brier_diff_interval is not None:
             low, high = g.brier_diff_interval
-            diff = f"{g.brier_diff_mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+            diff = f"{low:+.3f}..{high:+.3f}"
         table.add_row(
-            f"{g.namespace}/{g.source}",
-            f"{g.count:,}",
-            f"{g.labeled:,}",
-            f"{g.missing_caller:,}",
-            f"{_num(c.brier if c else None)} / {_num(d.brier if d else None)}",
-            f"{_num(c.ece if c else None)} / {_num(d.ece if d else None)} "
-            f"({_num(d.ece_perfect if d else None)})",
+            f"{g.namespace}/{g.source}" if show_namespace else g.source,
+            f"{g.labeled:,}/{g.count:,}",
+            f"{_num(c.brier if c else None)}->{_num(d.brier if d else None)}",
+            f"{_num(c.ece if c else None)}->{_num(d.ece if d else None)}",
             diff,
-            f"[{_VERDICT_STYLE[g.verdict]}]{g.verdict}[/]",
+            f"[{_VERDICT_STYLE[g.verdict]}]{_SHORT_VERDICT.get(g.verdict, g.verdict)}[/]",
         )
     return table
+
+
+def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True) -> list[str]:
+    """One line per group: verdict, reason, and the ECE a perfect score would show."""
+    lines = []
+    for g in groups:
+        name = f"{g.namespace}/{g.source}" if show_namespace else g.source
+        line = f"  [bold]{name}[/]: {g.verdict} - {g.reason}"
+        if g.derived_calibration is not None:
+            line += (
+                f"; a perfectly calibrated score would show ECE "
+                f"~{g.derived_calibration.ece_perfect:.3f} on these rows"
+            )
+        lines.append(line)
+    return lines
 
 
 def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
     """One row per (decision point, candidate): live value, IPS and SNIPS with intervals."""
     table = Table(title="shadow decisions (off-policy)", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("point/candidate", style="bold", no_wrap=True)
-    table.add_column("rewarded", justify="right")
+    table.add_column("point/candidate", style="bold", min_width=12)
+    table.add_column("rewarded", justify="right", no_wrap=True)
     table.add_column("live", justify="right")
     table.add_column("IPS [95%]", justify="right", no_wrap=True)
     table.add_column("SNIPS [95%]", justify="right", no_wrap=True)
-    table.add_column("agree", justify="right")
-    table.add_column("ESS", justify="right")
+
     for e in estimates:
 
         def cell(value: float | None, interval: tuple[float, float] | None) -> str:
             if value is None or interval is None:
                 return "-"
-            return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+            return f"{value:.3f} [{interval[0]:.2f}-{interval[1]:.2f}]"
 
         table.add_row(
             f"{e.point}/{e.candidate}",
@@ -93,8 +112,6 @@ def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
             _num(e.live_value),
             cell(e.ips, e.ips_interval),
             cell(e.snips, e.snips_interval),
-            _num(e.agreement, ".0%"),
-            _num(e.effective_sample_size, ",.0f"),
         )
     return table
 
@@ -161,8 +178,8 @@ def report(
         console.print("no shadow observations yet (set OUTCOMES_CONFIDENCE_SHADOW=1)")
     else:
         console.print(report_table(groups))
-        for g in groups:
-            console.print(f"  [bold]{g.namespace}/{g.source}[/]: {g.verdict} - {g.reason}")
+        for line in verdict_lines(groups):
+            console.print(line)
     if decisions:
         console.print(offpolicy_table(decisions))
     if plot is not None:
