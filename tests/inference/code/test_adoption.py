@@ -339,3 +339,29 @@ def test_outside_a_repository_is_a_clear_error(tmp_path: object, adoption: CodeA
     assert isinstance(tmp_path, Path)
     with pytest.raises(ValidationError, match="not inside a git work tree"):
         adoption.suggest("t1", tmp_path / "x.py", "print(1)\n")
+
+
+def test_suggestion_for_a_new_file_in_a_repository_without_commits(
+    repo: Repo, adoption: CodeAdoption, sink: ListSink
+) -> None:
+    s = adoption.suggest("t1", "pkg/new_module.py", NEW_FUNC, repo=repo.root)
+    assert s.base_commit is None
+    assert adoption.check(repo.root).pending == 1
+    repo.write("pkg/new_module.py", "import math\n\n\n" + NEW_FUNC)
+    repo.commit("first commit")
+    adoption.check(repo.root)
+    assert verdicts(sink) == {"t1": "applied"}
+
+
+def test_staged_but_uncommitted_code_counts(
+    repo: Repo, adoption: CodeAdoption, sink: ListSink
+) -> None:
+    repo.write("geo.py", BASE)
+    repo.commit("base")
+    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    repo.write("geo.py", BASE + NEW_FUNC)
+    repo.git("add", "geo.py")
+    repo.write("geo.py", BASE)  # the work tree went back; the index still has it
+    report = adoption.check(repo.root)
+    assert verdicts(sink) == {"t1": "applied"}
+    assert report.findings[0].source == "index"
