@@ -12,6 +12,7 @@ from outcomes.inference import (
 )
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
 from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.shadow import ShadowConfig, ShadowRecorder, calibration_report
 from outcomes.store import BackgroundWriter, Store, open_store
 from outcomes.trajectory import NullTrajectoryBuilder, TrajectoryBuilder, TrajectoryStore
 
@@ -32,11 +33,14 @@ __all__ = [
     "NullTrajectoryBuilder",
     "OutcomeTracker",
     "Receipt",
+    "ShadowConfig",
+    "ShadowRecorder",
     "Signal",
     "Store",
     "Task",
     "TrajectoryBuilder",
     "TrajectoryStore",
     "__version__",
+    "calibration_report",
     "open_store",
 ]
