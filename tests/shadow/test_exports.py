@@ -1,0 +1,17 @@
+"""``outcomes.shadow.__all__`` is sorted and lists exactly the package's public names."""
+
+from __future__ import annotations
+
+import outcomes.shadow as shadow
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert shadow.__all__ == sorted(shadow.__all__, key=lambda n: (not n.isupper(), n))
+    public = {
+        n
+        for n, v in vars(shadow).items()
+        if not n.startswith("_")
+        and n != "annotations"
+        and not getattr(v, "__name__", "").startswith("outcomes.")
+    }
+    assert public == set(shadow.__all__)
