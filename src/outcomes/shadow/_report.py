@@ -1,15 +1,20 @@
 """Calibration report: how well the caller's and the derived confidence match outcomes.
 
-Aggregates run in SQL on SQL stores (one pass per query, client memory independent of
-the number of rows) and in Python over a scan on the memory store; both compute the same
-numbers from the same definitions:
+Everything is computed from per-group sums over score buckets of width ``1 / FINE``, so
+memory does not grow with the number of rows. On PostgreSQL the sums run in SQL (one
+``GROUP BY`` pass per score); on SQLite and the memory store the rows are streamed once
+in vectorized chunks (faster than SQLite's sorting ``GROUP BY``). Both give the same
+numbers, from the same definitions:
 
-- descriptive statistics of each score over every row where it is present;
-- metrics over *paired* rows (labeled, both scores present): Brier score, log loss
-  (scores clipped to [1e-15, 1 - 1e-15]), expected calibration error over
-  ``ECE_BINS`` equal-count bins (rows ordered by score, then id; ``NTILE`` semantics),
-  the ECE that a perfectly calibrated score would show on the same bins, a reliability
-  curve, and the per-row Brier difference ``(derived - y)^2 - (caller - y)^2``.
+- per score, over every row where it is present: count, mean, median (resolved to the
+  mean score of its bucket: exact when the bucket holds one distinct value) and a
+  10-bucket histogram;
+- over *paired* rows (labeled, both scores present): Brier score, log loss (scores
+  clipped to [1e-15, 1 - 1e-15]), expected calibration error over ``ECE_BINS``
+  near-equal-count bins (quantile bins that never split a bucket), the ECE a perfectly
+  calibrated score would show on the same bins (simulated, seeded), a reliability
+  curve, and the mean per-row Brier difference ``(derived - y)^2 - (caller - y)^2`` with
+  a paired bootstrap (or, for large groups, normal) 95% interval.
 """
 
 from __future__ import annotations
