@@ -257,7 +257,7 @@ def evaluate_conversation() -> dict[str, dict[str, float]]:
     path = DATA / "conversation_followups.jsonl"
     rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines()]
     out: dict[str, dict[str, float]] = {}
-    for split in ("dev", "holdout"):
+    for split in ("dev", "holdout", "fresh"):
         ex = [
             (FollowUp(r["question"], r["response"], r["next"], r["after"]), V(r["label"]))
             for r in rows
@@ -319,7 +319,7 @@ def run(ctx: Context) -> None:
                 passed=history.accuracy(cls) >= 0.75,
             )
     conv = evaluate_conversation()
-    for split in ("dev", "holdout"):
+    for split in ("dev", "holdout", "fresh"):
         ctx.report(
             f"conversation {split} accuracy (n={int(conv[split]['n'])})",
             conv[split]["accuracy"],

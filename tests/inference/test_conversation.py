@@ -52,7 +52,7 @@ def classify(next_message: str | None, after: str | None = None) -> FollowUpVerd
 
 def test_labeled_set_is_large_varied_and_split() -> None:
     rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 200
+    assert len(rows) >= 250
     assert {r["label"] for r in rows} == {v.value for v in V}
     assert {r["lang"] for r in rows} >= {"en", "de", "fr", "es"}
     assert sum(r["split"] == "holdout" for r in rows) >= 80
@@ -61,16 +61,24 @@ def test_labeled_set_is_large_varied_and_split() -> None:
 
 def test_accuracy_floor_on_the_rules_development_split() -> None:
     result = evaluate(RuleClassifier(), load("dev"))
-    assert result.total >= 150
+    assert result.total >= 180
     assert result.accuracy >= 0.93
 
 
 def test_accuracy_floor_on_the_held_out_split() -> None:
-    # The held-out examples were written before the rules and never used to tune them.
+    # Written before the rules; never used to tune them (see docs/signals.md).
     result = evaluate(RuleClassifier(), load("holdout"))
     assert result.total >= 80
-    assert result.accuracy >= 0.70
-    assert result.committed_precision() >= 0.85, "when it commits, it is usually right"
+    assert result.accuracy >= 0.72
+    assert result.committed_precision() >= 0.88, "when it commits, it is usually right"
+
+
+def test_accuracy_floor_on_the_fresh_split() -> None:
+    # Written after the first rules (which scored 0.50 on it, blind); the second round of
+    # rules was written on new dev examples by the same author, so this is not blind.
+    result = evaluate(RuleClassifier(), load("fresh"))
+    assert result.total >= 45
+    assert result.accuracy >= 0.75
 
 
 def test_silence_is_inconclusive() -> None:

@@ -33,16 +33,36 @@ REJECT: tuple[Cue, ...] = (
     (r"too (?:blunt|long|short|spicy|touristy|complicated|expensive)", 1.3),
     (r"try again|rewrite it|something else|anything (?:else|milder)|are you sure|i already", 1.3),
     (r"^(?:no|nope|nah|non|nein)\b", 1.3),
+    # Asking for a different answer is a rejection of this one.
+    (
+        r"^(?:can|could|would) you (?:please )?(?:make|do|rewrite|simplify|change|redo|shorten|try|give)\b",
+        1.4,
+    ),
+    (
+        r"is there (?:a|another|any) (?:way|option)|any (?:other|alternative)\w*|another (?:way|idea|option|approach)|alternatives?\?|(?:do|make) it without",
+        1.3,
+    ),
+    (
+        r"i don'?t think|not sure (?:that'?s|about|it'?s|this)|not convinced|can'?t be right|shouldn'?t it|double.check",
+        1.4,
+    ),
+    (
+        r"nothing (?:changes|changed|happens|happened|at all)|shows nothing|same (?:behaviou?r|problem|result|error|issue)|still (?:running|the old|shows|gives|returns|has|the same)",
+        1.4,
+    ),
+    (r"(?:i|we|he|she|they|my \w+) (?:hate|hates|dislike|dislikes|can'?t stand)\b", 1.0),
     (r"doesn'?t exist|there is no|i don'?t like", 0.9),
     # German
     (
         r"stimmt nicht|funktioniert nicht|geht nicht|klappt nicht|falsch|fehler|ich meinte|nicht das",
         1.5,
     ),
+    (r"leider|(?:klappt|funktioniert|geht) \w+(?: \w+){0,3} nicht", 1.4),
     # French
     (r"ne (?:marche|fonctionne) pas|pas ce que|c'est faux|erreur", 1.5),
     # Spanish
     (r"no funciona|no es lo que|incorrecto|me (?:sale|da) (?:un )?error|está mal", 1.5),
+    (r"sigue (?:dando|sin)|mismo (?:problema|error)", 1.4),
 )
 
 EDIT: tuple[Cue, ...] = (
@@ -55,6 +75,10 @@ EDIT: tuple[Cue, ...] = (
         1.2,
     ),
     (r"with a (?:small|slight|minor) (?:change|tweak|modification)|small tweak|slightly", 1.2),
+    (
+        r"ended up (?:using|with|doing)|kept (?:your|the|most|it)|swapped|minus the|rewrote|extended it|(?:once|after) (?:i |moving|adding|setting|changing|switching)|moved (?:it|the)",
+        1.2,
+    ),
     (r"instead(?: of)?\b|rather than", 1.0),
     (
         r"\b(?:but|though|although) i (?:used|changed|added|made|had|will|'ll)|, but i\b|i'?ll (?:follow|do) (?:this|that) but|will do that but|with \w+ added",
@@ -76,10 +100,11 @@ ACCEPT: tuple[Cue, ...] = (
         0.7,
     ),
     (r"approved|i'?ll make|i have all", 0.9),
+    (r"loved|all set|sorted\b|problem solved|👍|🎉", 0.9),
     # German, French, Spanish
-    (r"danke|super|klappt|hat (?:funktioniert|geklappt)|perfekt", 1.0),
-    (r"merci|parfait|ça (?:marche|fonctionne)|fonctionne", 1.0),
-    (r"gracias|funcion[aó]|perfecto|genial", 1.0),
+    (r"danke|super|klappt|hat (?:funktioniert|geklappt)|perfekt|genau richtig", 1.0),
+    (r"merci|parfait|ça (?:marche|fonctionne)|fonctionne|impeccable|nickel", 1.0),
+    (r"gracias|funcion[aó]|perfecto|genial|listo|impecable", 1.0),
 )
 
 BUILD = re.compile(
