@@ -114,7 +114,7 @@ BUILD = re.compile(
 """A follow-up that builds on the answer (asks the next step)."""
 
 WAITING = re.compile(
-    r"^(?:ok|okay|hmm+|brb|one sec|checking|trying(?: now)?|let me (?:try|see|check|test)\w*.{0,80}|i'?ll (?:try|check|test) .{0,80}|.{0,80}(?:later|tomorrow|on monday|get back to you|check with).{0,80})[.!]*$",
+    r"^(?:(?:ok|okay|alright|sure)[,.!]?\s+)?(?:ok|okay|hmm+|brb|one sec|checking|trying(?: now)?|let me (?:try|see|check|test)\w*.{0,80}|i'?ll (?:try|check|test) .{0,80}|.{0,80}(?:later|tomorrow|on monday|get back to you|check with).{0,80})[.!]*$",
     re.IGNORECASE,
 )
 """Low-information follow-ups: wait for the next turn before judging."""
