@@ -311,3 +311,8 @@ def test_round_trip_or_clean_rejection(
         derived,
     )
     assert row.signals == signals
+
+
+def test_record_rejects_a_non_finite_time(recorder: ShadowRecorder) -> None:
+    with pytest.raises(ValidationError, match="observed_at"):
+        recorder.record("m", "ns", "user", 0.5, observed_at=float("nan"))

@@ -61,6 +61,12 @@ def _label(value: Any, name: str) -> str:
     return value
 
 
+def _when(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"must be finite Unix seconds, got {value!r}", where="observed_at")
+    return float(value)
+
+
 def observations_since(
     store: Store, namespace: str | None = None, since: float | None = None
 ) -> list[ShadowObservation]:
@@ -273,7 +279,7 @@ class ShadowRecorder:
             derived_confidence=derived,
             signals=sig,
             recall_outcome=_recall(recall_outcome),
-            observed_at=self._clock.now() if observed_at is None else float(observed_at),
+            observed_at=self._clock.now() if observed_at is None else _when(observed_at),
         )
         self._put(obs)
         return obs.id
