@@ -345,11 +345,12 @@ _DIFF = (
 def _sql_groups(store: SqlStore, namespace: str | None) -> dict[tuple[str, str], _Group]:
     ns_and = "" if namespace is None else " AND namespace = ?"
     params: list[Any] = [] if namespace is None else [namespace]
-    floor = "CAST(s * {n} AS INTEGER)" if store.kind == "sqlite" else "FLOOR(s * {n})"
-    bucket = f"CASE WHEN s >= 1 THEN {FINE - 1} ELSE {floor.format(n=FINE)} END"
+    floor = "CAST({col} * {n} AS INTEGER)" if store.kind == "sqlite" else "FLOOR({col} * {n})"
+    bucket = "CASE WHEN {col} >= 1 THEN {top} ELSE " + floor + " END"
     lo, hi = repr(LOG_EPS), repr(1 - LOG_EPS)
-    clip = f"CASE WHEN s < {lo} THEN {lo} WHEN s > {hi} THEN {hi} ELSE s END"
-    log_loss = f"-(y * LN({clip}) + (1 - y) * LN(1 - ({clip})))"
+    clip = f"CASE WHEN ps < {lo} THEN {lo} WHEN ps > {hi} THEN {hi} ELSE ps END"
+    log_loss = "-(y * LN(c) + (1 - y) * LN(1 - c))"
+    fence = " OFFSET 0" if store.kind == "postgresql" else " LIMIT -1 OFFSET 0"
     groups: dict[tuple[str, str], _Group] = {}
     for name, col in (("derived", "derived_confidence"), ("caller", "caller_confidence")):
         extra = ""
@@ -357,21 +358,21 @@ def _sql_groups(store: SqlStore, namespace: str | None) -> dict[tuple[str, str],
             # Group-level counts ride along on the pass over the never-null derived score.
             extra = (
                 ", COUNT(outcome), SUM(CASE WHEN caller_confidence IS NULL THEN 1 ELSE 0 END)"
-                ", COALESCE(SUM(CASE WHEN p = 1 THEN d END), 0)"
-                ", COALESCE(SUM(CASE WHEN p = 1 THEN d * d END), 0)"
+                ", COALESCE(SUM(d), 0), COALESCE(SUM(d * d), 0)"
             )
+        # ps / y / d are NULL on rows that are not paired, so the sums skip them; the
+        # inner query is computed once per row (OFFSET 0 stops PostgreSQL inlining it).
         sql = (
-            f"SELECT namespace, source, b, COUNT(*), SUM(s), SUM(p), "
-            f"COALESCE(SUM(CASE WHEN p = 1 THEN s END), 0), "
-            f"COALESCE(SUM(CASE WHEN p = 1 THEN y END), 0), "
-            f"COALESCE(SUM(CASE WHEN p = 1 THEN s * (1 - s) END), 0), "
-            f"COALESCE(SUM(CASE WHEN p = 1 THEN (s - y) * (s - y) END), 0), "
-            f"COALESCE(SUM(CASE WHEN p = 1 THEN {log_loss} END), 0)"
-            f"{extra} FROM (SELECT namespace, source, s, y, p, outcome, caller_confidence, d, "
-            f"{bucket} AS b FROM (SELECT namespace, source, {col} AS s, {_Y} AS y, "
-            f"CASE WHEN {_PAIRED} THEN 1 ELSE 0 END AS p, outcome, caller_confidence, "
-            f"CASE WHEN {_PAIRED} THEN {_DIFF} END AS d "
-            f"FROM {_TABLE} WHERE {col} IS NOT NULL{ns_and}) t1) t2 "
+            f"SELECT namespace, source, b, COUNT(*), SUM(s), COUNT(ps), "
+            f"COALESCE(SUM(ps), 0), COALESCE(SUM(y), 0), COALESCE(SUM(ps * (1 - ps)), 0), "
+            f"COALESCE(SUM((ps - y) * (ps - y)), 0), COALESCE(SUM({log_loss}), 0){extra} "
+            f"FROM (SELECT namespace, source, s, ps, y, outcome, caller_confidence, d, b, "
+            f"{clip} AS c FROM (SELECT namespace, source, {col} AS s, "
+            f"CASE WHEN {_PAIRED} THEN {col} END AS ps, "
+            f"CASE WHEN {_PAIRED} THEN {_Y} END AS y, outcome, caller_confidence, "
+            f"CASE WHEN {_PAIRED} THEN {_DIFF} END AS d, "
+            f"{bucket.format(col=col, top=FINE - 1, n=FINE)} AS b "
+            f"FROM {_TABLE} WHERE {col} IS NOT NULL{ns_and}{fence}) t1{fence}) t2 "
             f"GROUP BY namespace, source, b"
         )
         for row in store.iterate(sql, params):
