@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outcomes._redact import redact
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.shadow import (
     ConfidenceSignals,
@@ -310,9 +311,31 @@ def test_round_trip_or_clean_rejection(
         caller,
         derived,
     )
-    assert row.signals == signals
+    assert row.signals == {
+        redact(k): redact(v) if isinstance(v, str) else v for k, v in signals.items()
+    }
 
 
 def test_record_rejects_a_non_finite_time(recorder: ShadowRecorder) -> None:
     with pytest.raises(ValidationError, match="observed_at"):
         recorder.record("m", "ns", "user", 0.5, observed_at=float("nan"))
+
+
+def test_text_in_signals_is_scrubbed_and_capped(recorder: ShadowRecorder) -> None:
+    key = "sk-" + "a" * 40
+    recorder.observe("m", "ns", "user", 0.5, {"note": f"token {key}", "long": "x" * 5_000})
+    (row,) = recorder.observations_since()
+    assert key not in str(row.signals)
+    assert len(row.signals["long"]) <= 257
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [{"age": float("nan")}, {"obj": object()}, {str(i): i for i in range(100)}],
+)
+def test_unstorable_signals_are_rejected(
+    recorder: ShadowRecorder, signals: dict[str, object]
+) -> None:
+    assert recorder.observe("m", "ns", "user", 0.5, signals) is None
+    with pytest.raises(ValidationError, match="signals"):
+        recorder.record("m", "ns", "user", 0.5, signals)

@@ -11,6 +11,7 @@ from typing import Any
 
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import new_id
+from outcomes._redact import redact
 from outcomes.errors import ValidationError
 from outcomes.shadow._config import DEFAULT_RETENTION_DAYS, ShadowConfig, shadow_config
 from outcomes.shadow._records import (
@@ -59,6 +60,32 @@ def _label(value: Any, name: str) -> str:
             f"must be a non-empty string of <= 256 chars, got {value!r}", where=name
         )
     return value
+
+
+MAX_SIGNALS = 64
+"""Most keys a signals mapping may have (bounds the size of a stored row)."""
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    # Signals are meant to be numbers and flags; any text in them is free text, so it is
+    # scrubbed and capped like every other free text that reaches storage.
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"must be finite, got {value!r}", where="signals")
+        return value
+    if depth < 3 and isinstance(value, list | tuple) and len(value) <= MAX_SIGNALS:
+        return [_clean(v, depth + 1) for v in value]
+    if depth < 3 and isinstance(value, Mapping) and len(value) <= MAX_SIGNALS:
+        return {redact(str(k)): _clean(v, depth + 1) for k, v in value.items()}
+    raise ValidationError(
+        f"must hold numbers, flags, short text, or small lists/mappings of them; "
+        f"got {type(value).__name__}",
+        where="signals",
+    )
 
 
 def _when(value: Any) -> float:
@@ -260,7 +287,7 @@ class ShadowRecorder:
         elif signals is None:
             sig = {}
         elif isinstance(signals, Mapping):
-            sig = dict(signals)
+            sig = _clean(signals)
         else:
             raise ValidationError(
                 f"must be a mapping, got {type(signals).__name__}", where="signals"
