@@ -127,7 +127,9 @@ def _flag(raw: str) -> bool:
     raise ValueError(raw)
 
 
-def home(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+def home(
+    explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> Path:
     """Return the outcomes home folder (not created here)."""
     if explicit is not None:
         return Path(explicit).expanduser()
@@ -205,9 +207,7 @@ def env_flag(name: str, default: bool = False, *, env: Mapping[str, str] | None 
     return _env_value(name, _flag, default, env)
 
 
-def env_float(
-    name: str, default: float, *, env: Mapping[str, str] | None = None
-) -> float:
+def env_float(name: str, default: float, *, env: Mapping[str, str] | None = None) -> float:
     """Read a float ``OUTCOMES_*`` variable; malformed or non-finite values give ``default``."""
 
     def parse(raw: str) -> float:

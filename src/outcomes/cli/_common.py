@@ -38,9 +38,7 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 @contextmanager
-def opened_store(
-    url: str | None, *, create: bool = True, migrate: bool = True
-) -> Iterator[Store]:
+def opened_store(url: str | None, *, create: bool = True, migrate: bool = True) -> Iterator[Store]:
     """Open the store for one command, turning store errors into clean exits.
 
     ``create=False`` refuses to create a missing database; ``migrate=False`` leaves the

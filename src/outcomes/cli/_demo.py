@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(7, "--seed", help="Seed of the simulated workload."),
         db: str | None = DbOption,
-        only: list[str] = typer.Option(  # noqa: B008
+        only: list[str] = typer.Option(
             [], "--only", help="Run only these parts (by title, case-insensitive)."
         ),
     ) -> None:

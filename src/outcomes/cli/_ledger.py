@@ -78,7 +78,7 @@ def export(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="A JSONL file, or - for standard input."),  # noqa: B008
+    file: Path = typer.Argument(..., help="A JSONL file, or - for standard input."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
