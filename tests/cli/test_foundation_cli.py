@@ -113,7 +113,7 @@ def test_ledger_export_import_round_trip_between_stores(tmp_path: Path) -> None:
     code, out = invoke("ledger", "import", str(out_file), "--db", f"sqlite:///{b}", "--json")
     assert json.loads(out)["duplicates"] == 7
     code, out = invoke("ledger", "stats", "--db", f"sqlite:///{b}", "--json")
-    assert json.loads(out)[0]["receipts"] == 7
+    assert json.loads(out)[0]["calls"] == 7
 
 
 def test_ledger_import_reports_bad_lines_with_numbers(tmp_path: Path) -> None:

@@ -100,6 +100,20 @@ def test_parse_since_accepts_durations_dates_and_numbers() -> None:
             parse_since(bad, clock=clock)
 
 
+def test_summarize_counts_each_call_once_with_its_latest_outcome(store: Store) -> None:
+    store.write(
+        [
+            r(1, 1.0, success=True, latency_ms=100.0),
+            r(2, 2.0, success=False, supersedes="t1", superseded_success=True, latency_ms=100.0),
+            r(3, 3.0, success=None, latency_ms=50.0),
+        ]
+    )
+    (row,) = summarize(store)
+    assert (row["calls"], row["receipts"]) == (2, 3)
+    assert (row["successes"], row["failures"], row["unknown"]) == (0, 1, 1)
+    assert row["mean_latency_ms"] == 75.0
+
+
 def test_summarize_counts_outcomes_per_model_and_task(store: Store) -> None:
     store.write(
         [
@@ -112,6 +126,7 @@ def test_summarize_counts_outcomes_per_model_and_task(store: Store) -> None:
     assert row == {
         "model_id": "m",
         "task": "generate",
+        "calls": 3,
         "receipts": 3,
         "successes": 1,
         "failures": 1,

@@ -174,7 +174,7 @@ def ledger_table(rows: list[dict[str, object]], title: str = "receipts by model 
     for col in (
         "model",
         "task",
-        "receipts",
+        "calls",
         "success",
         "failure",
         "unknown",
@@ -187,7 +187,7 @@ def ledger_table(rows: list[dict[str, object]], title: str = "receipts by model 
         table.add_row(
             str(r["model_id"]),
             str(r["task"] or "all"),
-            str(r["receipts"]),
+            str(r["calls"]),
             str(r["successes"]),
             str(r["failures"]),
             str(r["unknown"]),

@@ -144,6 +144,10 @@ def _row_problems(r: Receipt) -> list[str]:
     return out
 
 
+def _bucket(success: bool | None) -> str:
+    return "successes" if success else "failures" if success is False else "unknown"
+
+
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     """Check the store's integrity: the database file, the schema, and every receipt."""
     report = VerifyReport(store=store.url)
@@ -189,8 +193,11 @@ def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
 def summarize(
     store: Store, *, since: float | None = None, by_task: bool = True
 ) -> list[dict[str, Any]]:
-    """Per (model, task): receipts, successes, failures, unknown, mean latency, cost.
+    """Per (model, task): resolved calls, net outcomes, mean latency, cost.
 
+    A receipt that supersedes another replaces its outcome (the old outcome, carried in
+    ``superseded_success``, is taken back), so each call counts once with its latest
+    outcome; ``receipts`` is the number of ledger lines behind those numbers.
     With ``by_task=False`` the rows are per model and ``task`` is ``None``.
     """
     where: list[Any] = [("timestamp", ">=", since)] if since is not None else []
@@ -203,17 +210,22 @@ def summarize(
             c = acc[key] = Counter()
             sums[key] = [0.0, 0.0]
         c["receipts"] += 1
-        c["successes" if r.success else "failures" if r.success is False else "unknown"] += 1
+        c[_bucket(r.success)] += 1
+        if r.supersedes is not None:
+            c[_bucket(r.superseded_success)] -= 1
+            continue
+        c["calls"] += 1
         sums[key][0] += r.latency_ms
         sums[key][1] += r.cost_usd or 0.0
     rows = []
     for (model, task), c in sorted(acc.items()):
-        n = c["receipts"]
+        n = c["calls"]
         rows.append(
             {
                 "model_id": model,
                 "task": task or None,
-                "receipts": n,
+                "calls": n,
+                "receipts": c["receipts"],
                 "successes": c["successes"],
                 "failures": c["failures"],
                 "unknown": c["unknown"],
