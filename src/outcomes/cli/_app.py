@@ -52,6 +52,9 @@ def _register() -> None:
 
     _signals.register(app)
     _db.register_top_level(app)
+    from outcomes.cli import _route
+
+    _route.register(app)
     _demo.register(app)
 
 

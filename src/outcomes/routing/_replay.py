@@ -1,0 +1,295 @@
+"""The replay benchmark: stream real prompts through routing policies with bandit feedback.
+
+See ``docs/routing.md``. Every policy sees the same seeded order of prompts; it observes
+only the outcome and cost of the model it chose. References computed in hindsight
+(oracle, best single model, best model per task) bound what is possible.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from outcomes.routing._matrix import Matrix, Row
+from outcomes.routing._policies import (
+    BetaBandit,
+    Contextual,
+    Fixed,
+    LowestLatency,
+    ReplayPolicy,
+    Uniform,
+)
+from outcomes.routing._select import Weights
+
+DEFAULT_COST_WEIGHTS: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 4.0)
+PRIOR_CAP = 20.0
+"""Pseudo-count cap per (task, model) of the offline priors learned from the train split."""
+HALF_LIFE = 2_000.0
+"""Forgetting of the default policy, in decisions of the same task."""
+
+
+@dataclass
+class Result:
+    name: str
+    cost_weight: float | None
+    n: int = 0
+    quality_sum: float = 0.0
+    cost_usd: float = 0.0
+    correct: float = 0.0
+    latency_s: float = 0.0
+    failed: int = 0
+    picks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quality(self) -> float:
+        return self.quality_sum / self.n if self.n else 0.0
+
+    def as_dict(self, reference_total: float) -> dict[str, Any]:
+        regret = reference_total - self.quality_sum
+        return {
+            "name": self.name,
+            "cost_weight": self.cost_weight,
+            "prompts": self.n,
+            "quality": self.quality,
+            "cost_usd": self.cost_usd,
+            "cost_per_correct": self.cost_usd / self.correct if self.correct else None,
+            "regret": regret,
+            "regret_pct": 100.0 * regret / reference_total if reference_total else None,
+            "mean_latency_s": self.latency_s / self.n if self.n else None,
+            "failed_calls": self.failed,
+            "picks": dict(sorted(self.picks.items(), key=lambda kv: -kv[1])),
+        }
+
+
+class LatencyModel:
+    """Real latency and errors per model from llmperf runs (one run file per model)."""
+
+    def __init__(self, directory: Path, models: Sequence[str], seed: int) -> None:
+        files = sorted(directory.glob("*.json"))
+        if not files:
+            raise FileNotFoundError(f"no llmperf *.json files in {directory}")
+        rng = random.Random(seed)
+        self.samples: list[list[tuple[float, bool]]] = []
+        self.sources: list[str] = []
+        for i, _ in enumerate(models):
+            f = files[i % len(files)]
+            data = json.loads(f.read_text())
+            recs = data if isinstance(data, list) else data.get("results", data.get("data", []))
+            seq = [
+                (float(r.get("end_to_end_latency_s") or 0.0), r.get("error_code") is not None)
+                for r in recs
+                if isinstance(r, dict)
+            ]
+            if not seq:
+                raise ValueError(f"{f}: no requests")
+            start = rng.randrange(len(seq))
+            self.samples.append(seq[start:] + seq[:start])
+            self.sources.append(f.stem)
+        self.pos = [0] * len(models)
+
+    def next(self, model: int) -> tuple[float, bool]:
+        seq = self.samples[model]
+        value = seq[self.pos[model] % len(seq)]
+        self.pos[model] += 1
+        return value
+
+
+def _run(policy: ReplayPolicy, stream: Sequence[Row], latency: LatencyModel | None,
+         cost_weight: float | None) -> Result:  # fmt: skip
+    res = Result(policy.name, cost_weight)
+    models = policy.models
+    for row in stream:
+        m, _ = policy.choose(row)
+        q, c = row.quality[m], row.cost[m]
+        if latency is not None:
+            lat, err = latency.next(m)
+            if err:
+                q, c = 0.0, 0.0
+        else:
+            lat, err = row.output_chars[m] / 400.0, row.failed[m]  # ~100 tokens/s
+        policy.update(row, m, q, c, lat)
+        res.n += 1
+        res.quality_sum += q
+        res.correct += q >= 0.5
+        res.cost_usd += c
+        res.latency_s += lat
+        res.failed += bool(err or row.failed[m])
+        res.picks[models[m]] = res.picks.get(models[m], 0) + 1
+    return res
+
+
+def _hindsight(stream: Sequence[Row], models: Sequence[str]) -> dict[str, dict[str, Any]]:
+    q = np.array([r.quality for r in stream])
+    c = np.array([r.cost for r in stream])
+    tasks = [r.task for r in stream]
+    best = int(np.argmax(q.sum(axis=0) - 1e-9 * c.sum(axis=0)))
+    per_task_q = 0.0
+    per_task_c = 0.0
+    per_task_models: dict[str, str] = {}
+    for t in sorted(set(tasks)):
+        rows = [i for i, x in enumerate(tasks) if x == t]
+        qt, ct = q[rows].sum(axis=0), c[rows].sum(axis=0)
+        bt = int(np.argmax(qt - 1e-9 * ct))
+        per_task_q += float(qt[bt])
+        per_task_c += float(ct[bt])
+        per_task_models[t] = models[bt]
+    oq = oc = 0.0
+    for i in range(len(stream)):
+        good = np.flatnonzero(q[i] >= q[i].max() - 1e-12)
+        j = int(good[np.argmin(c[i, good])])
+        oq += float(q[i, j])
+        oc += float(c[i, j])
+    n = len(stream)
+    return {
+        "oracle": {"quality": oq / n, "cost_usd": oc, "quality_total": oq},
+        "best_single": {"model": models[best], "quality": float(q[:, best].mean()),
+                        "cost_usd": float(c[:, best].sum()), "quality_total": float(q[:, best].sum())},
+        "best_per_task": {"models": per_task_models, "quality": per_task_q / n,
+                          "cost_usd": per_task_c, "quality_total": per_task_q},
+        "single_models": {m: {"quality": float(q[:, k].mean()), "cost_usd": float(c[:, k].sum())}
+                          for k, m in enumerate(models)},
+    }  # fmt: skip
+
+
+def hull_area(points: Sequence[tuple[float, float]], c_max: float) -> float:
+    """Mean quality over cost in [0, c_max] of the upper convex hull of (cost, quality)
+    points (RouterBench's AIQ): 0 left of the cheapest point, flat right of the last."""
+    pts = sorted(set(points))
+    if not pts or c_max <= 0:
+        return 0.0
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        # Keep only points that raise quality (a costlier, worse point is dominated).
+        if hull and p[1] <= hull[-1][1]:
+            continue
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (x2 - x1) * (p[1] - y1) - (y2 - y1) * (p[0] - x1) >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    area = 0.0
+    for (x1, y1), (x2, y2) in zip(hull, hull[1:], strict=False):
+        a, b = min(x1, c_max), min(x2, c_max)
+        if b > a:
+            slope = (y2 - y1) / (x2 - x1)
+            area += (b - a) * (y1 + slope * (a - x1) + y1 + slope * (b - x1)) / 2.0
+    last_x, last_y = hull[-1]
+    if last_x < c_max:
+        area += (c_max - last_x) * last_y
+    return area / c_max
+
+
+def dominates(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-9) -> bool:
+    """Higher quality at no higher cost, or lower cost at no lower quality."""
+    return (a["quality"] > b["quality"] + tol and a["cost_usd"] <= b["cost_usd"] + tol) or (
+        a["cost_usd"] < b["cost_usd"] - tol and a["quality"] >= b["quality"] - tol
+    )
+
+
+def replay(
+    matrix: Matrix,
+    *,
+    split: str = "test",
+    seed: int = 0,
+    cost_weights: Sequence[float] = DEFAULT_COST_WEIGHTS,
+    latency_dir: Path | None = None,
+    contextual: bool = True,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run every policy on ``split`` of ``matrix``; returns the report (see docs/routing.md)."""
+    stream = matrix.split(split)
+    if not stream:
+        raise ValueError(f"split {split!r} has no prompts (splits: {sorted({r.split for r in matrix.rows})})")
+    train = [r for r in matrix.rows if r.split == "train"] if split == "test" else []
+    random.Random(seed).shuffle(stream)
+    models = matrix.models
+    all_costs = np.array([r.cost for r in matrix.rows])
+    prices = all_costs.mean(axis=0)  # list price per call (known in advance)
+    refs = _hindsight(stream, models)
+    ref_total = refs["best_per_task"]["quality_total"]
+
+    def latency() -> LatencyModel | None:
+        return LatencyModel(latency_dir, models, seed) if latency_dir is not None else None
+
+    def go(policy: ReplayPolicy, w: float | None) -> dict[str, Any]:
+        if on_progress is not None:
+            on_progress(f"{policy.name} (cost weight {w})" if w is not None else policy.name)
+        policy.warm_start(train)
+        return _run(policy, stream, latency(), w).as_dict(ref_total)
+
+    cheapest = int(np.argmin(prices))
+    fixed = [
+        go(Uniform("random", models, prices, seed), None),
+        go(Fixed("cheapest", models, prices, cheapest), None),
+        go(Uniform("litellm-simple-shuffle", models, prices, seed + 1), None),
+        go(Fixed("litellm-cost-based", models, prices, cheapest), None),
+        go(LowestLatency(models, prices, seed), None),
+        go(BetaBandit("litellm-adaptive-style", models, prices, weights=Weights(), seed=seed,
+                      cap=200.0, litellm_score=True), None),  # fmt: skip
+    ]
+    swept: list[dict[str, Any]] = []
+    for w in cost_weights:
+        weights = Weights(quality=1.0, cost=w)
+        swept.append(go(BetaBandit("outcomes", models, prices, weights=weights, seed=seed,
+                                   half_life=HALF_LIFE, share=5.0, prior_cap=PRIOR_CAP), w))  # fmt: skip
+        swept.append(go(BetaBandit("outcomes-cold", models, prices, weights=weights, seed=seed,
+                                   half_life=HALF_LIFE, share=5.0), w))  # fmt: skip
+        swept.append(go(BetaBandit("epsilon-greedy", models, prices, weights=weights,
+                                   policy="epsilon", seed=seed, epsilon=0.1), w))  # fmt: skip
+        if contextual and train:
+            swept.append(go(Contextual(models, prices, cost_weight=w, seed=seed), w))
+    c_max = max(v["cost_usd"] for v in refs["single_models"].values())
+    single_pts = [(v["cost_usd"], v["quality"]) for v in refs["single_models"].values()]
+    aiq = {"single_model_hull": hull_area(single_pts, c_max)}
+    for name in sorted({p["name"] for p in swept}):
+        pts = [(p["cost_usd"], p["quality"]) for p in swept if p["name"] == name]
+        aiq[name] = hull_area(pts, c_max)
+    ours = [p for p in swept if p["name"] == "outcomes"]
+    checks = _checks(ours, fixed, swept, refs)
+    return {
+        "dataset": {"models": list(models), "split": split, "prompts": len(stream),
+                    "train_prompts": len(train), "tasks": matrix.tasks, "seed": seed,
+                    "costs_from_price_table": matrix.missing_costs,
+                    "latency_from": str(latency_dir) if latency_dir else None},
+        "policies": fixed + swept,
+        "references": {k: v for k, v in refs.items() if k != "single_models"},
+        "single_models": refs["single_models"],
+        "aiq": aiq,
+        "checks": checks,
+    }  # fmt: skip
+
+
+def _checks(ours: list[dict[str, Any]], fixed: list[dict[str, Any]], swept: list[dict[str, Any]],
+            refs: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    at0 = next((p for p in ours if p["cost_weight"] == 0.0), None)
+    out: dict[str, Any] = {}
+    if at0 is not None:
+        out["regret_pct_at_cost_weight_0"] = at0["regret_pct"]
+    # Each fixed baseline must be dominated by some point of our frontier; each swept
+    # baseline by our point at the same cost weight.
+    undominated = []
+    for b in fixed:
+        if not any(dominates(o, b) for o in ours):
+            undominated.append(b["name"])
+    for b in swept:
+        if b["name"] in ("epsilon-greedy",):
+            mine = next((o for o in ours if o["cost_weight"] == b["cost_weight"]), None)
+            if mine is not None and not dominates(mine, b):
+                undominated.append(f"{b['name']}@{b['cost_weight']}")
+    out["baselines_not_dominated"] = undominated
+    gpt = refs["best_single"]
+    ctx = [p for p in swept if p["name"] == "outcomes-contextual"]
+    good = [p for p in ctx if p["quality"] >= gpt["quality"] - 0.005 and p["cost_usd"] <= 0.5 * gpt["cost_usd"]]
+    out["contextual_at_best_single_quality_half_cost"] = [
+        {"cost_weight": p["cost_weight"], "quality": p["quality"], "cost_usd": p["cost_usd"]} for p in good
+    ]
+    return out

@@ -1,0 +1,302 @@
+"""Scoring and selection shared by the live router and the replay benchmark.
+
+An :class:`ArmView` is what a policy knows of one candidate: Beta pseudo-counts for its
+success probability, an expected cost and latency (``None`` when unknown). Scores are
+``quality - cost_weight * cost / ref_cost - latency_weight * latency / ref_latency``, with
+references taken over the candidates that have data, so missing data never divides by
+zero and an unknown value is scored as the candidates' mean. Everything is vectorised:
+the cost of a decision is linear in the number of candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.special import ndtr
+
+Policy = Literal["thompson", "greedy", "ucb", "epsilon"]
+POLICIES: tuple[str, ...] = ("thompson", "greedy", "ucb", "epsilon")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much quality, cost and latency count. Quality is in [0, 1]; cost and latency
+    are normalised by the largest known value among the candidates."""
+
+    quality: float = 1.0
+    cost: float = 0.0
+    latency: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("quality", "cost", "latency"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(f"weight {name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ArmView:
+    """A candidate as a policy sees it."""
+
+    model_id: str
+    alpha: float
+    beta: float
+    cost: float | None = None
+    latency_ms: float | None = None
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The outcome of :func:`select`: the pick, every candidate's score parts, and the
+    probability with which this policy picks that candidate in this state."""
+
+    index: int
+    quality: list[float]
+    cost_penalty: list[float]
+    latency_penalty: list[float]
+    score: list[float]
+    propensity: float
+
+
+def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
+    if weight == 0:
+        return np.zeros(len(values))
+    known = ~np.isnan(values) & (values >= 0)
+    if not known.any():
+        return np.zeros(len(values))
+    ref = float(values[known].max())
+    if ref <= 0:
+        return np.zeros(len(values))
+    filled = np.where(known, values, float(values[known].mean()))
+    return weight * filled / ref
+
+
+def select_arrays(
+    model_ids: Sequence[str],
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    cost: np.ndarray,
+    latency: np.ndarray,
+    weights: Weights,
+    *,
+    policy: Policy,
+    rng: np.random.Generator,
+    epsilon: float = 0.1,
+    ucb_c: float = 1.0,
+) -> Selection:
+    """:func:`select` on arrays (``nan`` = unknown cost or latency)."""
+    n = len(model_ids)
+    if n == 0:
+        raise ValueError("no candidates to select from")
+    cost_pen = _normalised(cost, weights.cost)
+    lat_pen = _normalised(latency, weights.latency)
+    base = -cost_pen - lat_pen
+    wq = weights.quality
+    evidence = alpha + beta
+    mean = alpha / evidence
+    if policy == "thompson":
+        q = rng.beta(alpha, beta)
+    elif policy == "ucb":
+        total = max(float(evidence.sum()), 2.0)
+        q = mean + ucb_c * np.sqrt(2.0 * math.log(total) / evidence)
+    elif policy in ("greedy", "epsilon"):
+        q = mean
+    else:
+        raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+    score = wq * q + base
+    best = int(np.argmax(score))
+    chosen = best
+    if policy == "epsilon" and rng.random() < epsilon:
+        chosen = int(rng.integers(n))
+    if policy in ("greedy", "ucb"):
+        prob = 1.0
+    elif policy == "epsilon":
+        prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
+    else:
+        prob = thompson_propensity(mean, evidence, base, wq, chosen)
+    return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
+
+
+SMALL = 48
+"""Below this many candidates plain Python beats numpy's per-call overhead."""
+
+
+def _normalised_list(values: list[float | None], weight: float) -> list[float]:
+    n = len(values)
+    if weight == 0:
+        return [0.0] * n
+    known = [v for v in values if v is not None and v >= 0]
+    if not known:
+        return [0.0] * n
+    ref = max(known)
+    if ref <= 0:
+        return [0.0] * n
+    fill = sum(known) / len(known)
+    k = weight / ref
+    return [k * (v if v is not None and v >= 0 else fill) for v in values]
+
+
+def _select_small(
+    arms: Sequence[ArmView],
+    weights: Weights,
+    policy: Policy,
+    rng: np.random.Generator,
+    pyrng: random.Random,
+    epsilon: float,
+    ucb_c: float,
+) -> Selection:
+    n = len(arms)
+    cost_pen = _normalised_list([a.cost for a in arms], weights.cost)
+    lat_pen = _normalised_list([a.latency_ms for a in arms], weights.latency)
+    wq = weights.quality
+    alphas = [a.alpha for a in arms]
+    betas = [a.beta for a in arms]
+    evid = [alphas[i] + betas[i] for i in range(n)]
+    mean = [alphas[i] / evid[i] for i in range(n)]
+    if policy == "thompson":
+        q = []
+        betav, gauss = pyrng.betavariate, pyrng.gauss
+        for i in range(n):
+            a, b = alphas[i], betas[i]
+            if a >= 8.0 and b >= 8.0:
+                # Beta(a, b) is close to normal here; a normal draw costs a fifth.
+                m = mean[i]
+                x = gauss(m, math.sqrt(m * (1.0 - m) / (evid[i] + 1.0)))
+                q.append(0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
+            else:
+                q.append(betav(a, b))
+    elif policy == "ucb":
+        lt = 2.0 * math.log(max(sum(evid), 2.0))
+        q = [mean[i] + ucb_c * math.sqrt(lt / evid[i]) for i in range(n)]
+    elif policy in ("greedy", "epsilon"):
+        q = mean
+    else:
+        raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+    base = [-cost_pen[i] - lat_pen[i] for i in range(n)]
+    score = [wq * q[i] + base[i] for i in range(n)]
+    best = max(range(n), key=score.__getitem__)
+    chosen = best
+    if policy == "epsilon" and pyrng.random() < epsilon:
+        chosen = pyrng.randrange(n)
+    if policy in ("greedy", "ucb"):
+        prob = 1.0
+    elif policy == "epsilon":
+        prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
+    else:
+        prob = _propensity_small(mean, evid, base, wq, chosen)
+    return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
+
+
+def _propensity_small(
+    mean: list[float], evid: list[float], base: list[float], wq: float, chosen: int
+) -> float:
+    n = len(mean)
+    if n == 1:
+        return 1.0
+    mc = mean[chosen]
+    var_c = wq * wq * mc * (1.0 - mc) / (evid[chosen] + 1.0)
+    mu_c = wq * mc + base[chosen]
+    prob = 1.0
+    erf = math.erf
+    for i in range(n):
+        if i == chosen:
+            continue
+        m = mean[i]
+        var = var_c + wq * wq * m * (1.0 - m) / (evid[i] + 1.0)
+        diff = mu_c - (wq * m + base[i])
+        if var > 0:
+            prob *= 0.5 * (1.0 + erf(diff / math.sqrt(2.0 * var)))
+        elif diff < 0:
+            prob = 0.0
+        elif diff == 0:
+            prob *= 0.5
+        if prob < 1e-4:
+            break
+    return min(max(prob, 1e-4), 1.0)
+
+
+def select(
+    arms: Sequence[ArmView],
+    weights: Weights,
+    *,
+    policy: Policy = "thompson",
+    rng: np.random.Generator,
+    pyrng: random.Random | None = None,
+    epsilon: float = 0.1,
+    ucb_c: float = 1.0,
+) -> Selection:
+    """Pick one arm with ``policy``; see :class:`Selection`.
+
+    ``rng`` (numpy) serves large candidate sets, ``pyrng`` small ones (seed both for
+    reproducible choices; ``pyrng`` defaults to one seeded from ``rng``).
+    """
+    if len(arms) < SMALL:
+        if pyrng is None:
+            pyrng = random.Random(int(rng.integers(2**63)))
+        return _select_small(arms, weights, policy, rng, pyrng, epsilon, ucb_c)
+    return select_arrays(
+        [a.model_id for a in arms],
+        np.array([a.alpha for a in arms], dtype=float),
+        np.array([a.beta for a in arms], dtype=float),
+        np.array([math.nan if a.cost is None else a.cost for a in arms], dtype=float),
+        np.array([math.nan if a.latency_ms is None else a.latency_ms for a in arms], dtype=float),
+        weights,
+        policy=policy,
+        rng=rng,
+        epsilon=epsilon,
+        ucb_c=ucb_c,
+    )
+
+
+def thompson_propensity(
+    mean: np.ndarray, evidence: np.ndarray, base: np.ndarray, wq: float, chosen: int
+) -> float:
+    """Estimate P(Thompson sampling picks ``chosen``).
+
+    Each score is approximated by a normal with the Beta's mean and variance; the result
+    is the product over rivals of P(chosen beats rival). That ignores the correlation
+    through the chosen arm's own draw (the tests bound the error against Monte Carlo);
+    it is clamped to [1e-4, 1] so importance weights stay finite.
+    """
+    n = len(mean)
+    if n == 1:
+        return 1.0
+    var = wq * wq * mean * (1.0 - mean) / (evidence + 1.0)
+    mu = wq * mean + base
+    diff = mu[chosen] - mu
+    sd = np.sqrt(var[chosen] + var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, diff / sd, np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0)))
+    p = ndtr(z)
+    p[chosen] = 1.0
+    prob = float(np.prod(p))
+    return min(max(prob, 1e-4), 1.0)
+
+
+def monte_carlo_propensity(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    base: np.ndarray,
+    wq: float,
+    chosen: int,
+    rng: np.random.Generator,
+    samples: int = 4000,
+) -> float:
+    """P(Thompson picks ``chosen``) by simulation (slow; for tests and audits)."""
+    draws = rng.beta(alpha, beta, size=(samples, len(alpha)))
+    winners = np.argmax(wq * draws + base, axis=1)
+    return float((winners == chosen).mean())
