@@ -26,20 +26,41 @@ def write_matrix(path: Path, n: int = 300, seed: int = 1) -> Path:
         outcomes = {
             "good": {"quality": float(rng.random() < 0.9), "cost_usd": 0.01},
             "cheap": {"quality": float(rng.random() < 0.5), "cost_usd": 0.001},
-            "other": {"quality": float(rng.random() < (0.9 if task == "b" else 0.2)), "cost_usd": None},
+            "other": {
+                "quality": float(rng.random() < (0.9 if task == "b" else 0.2)),
+                "cost_usd": None,
+            },
         }
-        lines.append(json.dumps({"prompt_id": f"p{i}", "task": task, "split": "test" if i % 3 else "train",
-                                 "prompt": f"question {i} about {task}", "outcomes": outcomes}))  # fmt: skip
+        lines.append(
+            json.dumps(
+                {
+                    "prompt_id": f"p{i}",
+                    "task": task,
+                    "split": "test" if i % 3 else "train",
+                    "prompt": f"question {i} about {task}",
+                    "outcomes": outcomes,
+                }
+            )
+        )
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     return path
 
 
-def test_matrix_loader_fills_missing_costs_and_treats_null_quality_as_failure(tmp_path: Path) -> None:
+def test_matrix_loader_fills_missing_costs_and_treats_null_quality_as_failure(
+    tmp_path: Path,
+) -> None:
     p = tmp_path / "m.jsonl"
     p.write_text(
-        json.dumps({"prompt_id": "x", "task": "t", "prompt": "abcd" * 100,
-                    "outcomes": {"gpt-4o": {"quality": None, "cost_usd": None, "output_chars": 400}}}) + "\n"
-    )  # fmt: skip
+        json.dumps(
+            {
+                "prompt_id": "x",
+                "task": "t",
+                "prompt": "abcd" * 100,
+                "outcomes": {"gpt-4o": {"quality": None, "cost_usd": None, "output_chars": 400}},
+            }
+        )
+        + "\n"
+    )
     m = load_matrix(p)
     (row,) = m.rows
     assert row.failed == (True,)
@@ -54,7 +75,10 @@ def test_matrix_loader_fills_missing_costs_and_treats_null_quality_as_failure(tm
         ("not json", "invalid JSON"),
         ('{"prompt_id": "x", "task": "t"}', "outcomes"),
         ('{"prompt_id": "x", "task": "t", "outcomes": {"m": {"quality": 2}}}', "m.quality"),
-        ('{"prompt_id": "x", "task": "t", "outcomes": {"m": {"quality": 1, "cost_usd": "1"}}}', "cost_usd"),
+        (
+            '{"prompt_id": "x", "task": "t", "outcomes": {"m": {"quality": 1, "cost_usd": "1"}}}',
+            "cost_usd",
+        ),
     ],
 )
 def test_bad_matrix_lines_are_named(tmp_path: Path, line: str, fragment: str) -> None:
@@ -69,8 +93,15 @@ def test_replay_on_a_synthetic_matrix(tmp_path: Path) -> None:
     m = load_matrix(write_matrix(tmp_path / "m.jsonl.gz"))
     rep = replay(m, split="test", seed=3, cost_weights=(0.0, 0.5))
     refs = rep["references"]
-    assert refs["best_per_task"]["models"] == {"a": "good", "b": refs["best_per_task"]["models"]["b"]}
-    assert refs["oracle"]["quality"] >= refs["best_per_task"]["quality"] >= refs["best_single"]["quality"]
+    assert refs["best_per_task"]["models"] == {
+        "a": "good",
+        "b": refs["best_per_task"]["models"]["b"],
+    }
+    assert (
+        refs["oracle"]["quality"]
+        >= refs["best_per_task"]["quality"]
+        >= refs["best_single"]["quality"]
+    )
     by = {(p["name"], p["cost_weight"]): p for p in rep["policies"]}
     ours = by[("outcomes", 0.0)]
     assert ours["quality"] > by[("random", None)]["quality"]
@@ -92,9 +123,21 @@ def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
     path = write_matrix(tmp_path / "m.jsonl.gz")
     plot = tmp_path / "frontier.png"
     result = CliRunner().invoke(
-        app, ["bench", "router", "--dataset", str(path), "--cost-weight", "0", "--cost-weight", "1",
-              "--json", "--plot", str(plot)],
-    )  # fmt: skip
+        app,
+        [
+            "bench",
+            "router",
+            "--dataset",
+            str(path),
+            "--cost-weight",
+            "0",
+            "--cost-weight",
+            "1",
+            "--json",
+            "--plot",
+            str(plot),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rep = json.loads(result.output)
     assert {"policies", "references"} <= set(rep)

@@ -62,7 +62,10 @@ def test_constraints_filter_with_reasons() -> None:
     assert reasons["small"] == "context window 8000 < 20500 tokens"
     d = r.decide("generate", max_cost_usd=0.01)
     assert d.model_id == "small"
-    assert "expected cost $0.025000 > max $0.010000" == {c.model_id: c.filtered for c in d.candidates}["big"]
+    assert (
+        {c.model_id: c.filtered for c in d.candidates}["big"]
+        == "expected cost $0.025000 > max $0.010000"
+    )
 
 
 def test_nothing_left_raises_with_every_reason() -> None:
@@ -95,8 +98,14 @@ def test_rate_limited_model_is_excluded_and_says_why() -> None:
 
 def test_outage_costs_one_attempt_then_cooldown_and_a_second_cooldown_never_shortens() -> None:
     clock = FakeClock()
-    r = Router(registry=registry(), policy="greedy", clock=clock, breaker_failures=1,
-               breaker_base_s=30, breaker_max_s=600)  # fmt: skip
+    r = Router(
+        registry=registry(),
+        policy="greedy",
+        clock=clock,
+        breaker_failures=1,
+        breaker_base_s=30,
+        breaker_max_s=600,
+    )
     assert r.decide("generate").model_id == "big"
     r.report("big", ok=False)
     first = r.cooldown_until("big")

@@ -52,11 +52,19 @@ def register(root: typer.Typer) -> None:
             raise fail(f"unknown policy {policy!r}", EXIT_USAGE)
         with opened_store(db) as store:
             tracker = OutcomeTracker(store)
-            router = Router(registry=registry, tracker=tracker, policy=policy,  # type: ignore[arg-type]
-                            weights=weights, seed=seed)  # fmt: skip
+            router = Router(
+                registry=registry,
+                tracker=tracker,
+                policy=policy,  # type: ignore[arg-type]
+                weights=weights,
+                seed=seed,
+            )
             try:
                 decision = router.decide(
-                    task, candidates=candidates or None, max_cost_usd=max_cost, max_p95_ms=max_p95_ms
+                    task,
+                    candidates=candidates or None,
+                    max_cost_usd=max_cost,
+                    max_p95_ms=max_p95_ms,
                 )
             except NoModelAvailable as exc:
                 if json:
@@ -94,13 +102,19 @@ def register(root: typer.Typer) -> None:
 
 @bench_app.command("router")
 def bench_router(
-    dataset: Path = typer.Option(..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."),  # noqa: B008
+    dataset: Path = typer.Option(
+        ..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."
+    ),
     split: str = typer.Option("test", "--split", help="test|train|all"),
     seed: int = typer.Option(0, "--seed"),
-    cost_weight: list[float] = typer.Option([], "--cost-weight", help="Repeat for a sweep."),  # noqa: B008
-    latency_from: Path | None = typer.Option(None, "--latency-from", help="llmperf run folder."),  # noqa: B008
-    prices: Path | None = typer.Option(None, "--prices", help="TOML price table for missing costs."),  # noqa: B008
-    plot: Path | None = typer.Option(None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."),  # noqa: B008
+    cost_weight: list[float] = typer.Option([], "--cost-weight", help="Repeat for a sweep."),
+    latency_from: Path | None = typer.Option(None, "--latency-from", help="llmperf run folder."),
+    prices: Path | None = typer.Option(
+        None, "--prices", help="TOML price table for missing costs."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."
+    ),
     no_contextual: bool = typer.Option(False, "--no-contextual"),
     json: bool = JsonOption,
 ) -> None:
@@ -112,11 +126,14 @@ def bench_router(
         registry = ModelRegistry.load(prices) if prices is not None else None
         matrix = load_matrix(dataset, registry=registry)
         report = replay(
-            matrix, split=split, seed=seed,
+            matrix,
+            split=split,
+            seed=seed,
             cost_weights=tuple(cost_weight) or DEFAULT_COST_WEIGHTS,
-            latency_dir=latency_from, contextual=not no_contextual,
+            latency_dir=latency_from,
+            contextual=not no_contextual,
             on_progress=None if json else (lambda s: err_console.print(f"[dim]running {s}[/]")),
-        )  # fmt: skip
+        )
     except (ValidationError, ConfigError, ValueError, FileNotFoundError) as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     if plot is not None:
@@ -125,7 +142,9 @@ def bench_router(
         print_json(report)
         return
     ref = report["references"]
-    table = Table(title=f"replay of {dataset.name} ({report['dataset']['prompts']} prompts, split {split})")
+    table = Table(
+        title=f"replay of {dataset.name} ({report['dataset']['prompts']} prompts, split {split})"
+    )
     for col in ("policy", "cost w", "quality", "cost $", "$ / correct", "regret"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for p in report["policies"]:
@@ -138,11 +157,19 @@ def bench_router(
             f"{p['regret_pct']:.1f}%",
         )
     for name in ("oracle", "best_single", "best_per_task"):
-        table.add_row(f"[dim]{name} (hindsight)[/]", "", f"{ref[name]['quality']:.3f}",
-                      f"{ref[name]['cost_usd']:.2f}", "", "")  # fmt: skip
+        table.add_row(
+            f"[dim]{name} (hindsight)[/]",
+            "",
+            f"{ref[name]['quality']:.3f}",
+            f"{ref[name]['cost_usd']:.2f}",
+            "",
+            "",
+        )
     console.print(table)
-    console.print("AIQ (area under the quality/cost hull): " + ", ".join(
-        f"{k} {v:.3f}" for k, v in report["aiq"].items()))  # fmt: skip
+    console.print(
+        "AIQ (area under the quality/cost hull): "
+        + ", ".join(f"{k} {v:.3f}" for k, v in report["aiq"].items())
+    )
     console.print(f"checks: {jsonlib.dumps(report['checks'])}")
 
 

@@ -96,7 +96,7 @@ def load_matrix(path: str | Path, *, registry: ModelRegistry | None = None) -> M
                 raise ValidationError(f"field {key!r} must be a non-empty string", where=where)
         obj["_where"] = where
         parsed.append(obj)
-        for m in obj["outcomes"]:  # type: ignore[union-attr]
+        for m in obj["outcomes"]:
             models.setdefault(str(m), None)
     if not parsed:
         raise ImportFormatError(f"{path}: no prompts")
@@ -133,7 +133,15 @@ def load_matrix(path: str | Path, *, registry: ModelRegistry | None = None) -> M
         split = obj.get("split") if isinstance(obj.get("split"), str) else "all"
         assert isinstance(split, str)
         rows.append(
-            Row(str(obj["prompt_id"]), str(obj["task"]), split, prompt,
-                tuple(q), tuple(c), tuple(failed), tuple(chars))
-        )  # fmt: skip
+            Row(
+                str(obj["prompt_id"]),
+                str(obj["task"]),
+                split,
+                prompt,
+                tuple(q),
+                tuple(c),
+                tuple(failed),
+                tuple(chars),
+            )
+        )
     return Matrix(order, tuple(rows), missing)

@@ -16,7 +16,7 @@ from outcomes._redact import cap
 from outcomes.errors import OutcomesError
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
-from outcomes.routing._select import ArmView, Policy, Weights, select
+from outcomes.routing._select import Policy, Weights, select_lists
 
 MAX_REASON_CHARS = 120
 
@@ -48,7 +48,7 @@ class Candidate:
     p95_latency_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Decision:
     """What the router chose and why."""
 
@@ -61,9 +61,15 @@ class Decision:
     """Other eligible models, best first, for retries."""
     reason: str
     """A bounded routing reason for the tracker (never prompt text)."""
-    candidates: tuple[Candidate, ...]
     degraded_fallback: bool = False
     """True when only degraded models were left and the best of them was used."""
+    _rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every candidate: the scored ones (best pick first in the list order of the
+        registry), then the filtered ones with their reasons."""
+        return tuple(Candidate(*row) for row in self._rows)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,8 +81,7 @@ class Decision:
             "reason": self.reason,
             "degraded_fallback": self.degraded_fallback,
             "candidates": [
-                {k: getattr(c, k) for k in Candidate.__dataclass_fields__}
-                for c in self.candidates
+                {k: getattr(c, k) for k in Candidate.__dataclass_fields__} for c in self.candidates
             ],
         }
 
@@ -119,8 +124,14 @@ class Router:
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
     _breakers: dict[str, _Breaker] = field(init=False, repr=False, default_factory=dict)
-    _snapshot: dict[str | None, dict[str, Any]] = field(init=False, repr=False, default_factory=dict)
+    _snapshot: dict[str | None, dict[str, Any]] = field(
+        init=False, repr=False, default_factory=dict
+    )
     _snapshot_at: float = field(init=False, repr=False, default=-math.inf)
+    _static_cache: dict[tuple[str, int, int], dict[str, Any]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    _ids_cache: list[str] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -144,9 +155,7 @@ class Router:
             return
         b.failures += 1
         if b.failures >= self.breaker_failures:
-            b.backoff = min(
-                self.breaker_max_s, b.backoff * 2 if b.backoff else self.breaker_base_s
-            )
+            b.backoff = min(self.breaker_max_s, b.backoff * 2 if b.backoff else self.breaker_base_s)
             b.until = max(b.until, self.clock.now() + b.backoff)
             b.failures = 0
 
@@ -170,6 +179,7 @@ class Router:
         now = self.clock.now()
         if now - self._snapshot_at >= self.refresh_s:
             self._snapshot = {}
+            self._static_cache = {}
             self._snapshot_at = now
         snap = self._snapshot.get(task)
         if snap is None:
@@ -189,7 +199,9 @@ class Router:
         fa = float(allp.failures) if allp is not None else 0.0
         return s, f, sa, fa
 
-    def _prior(self, info: ModelInfo, s: float, f: float, sa: float, fa: float) -> tuple[float, float]:
+    def _prior(
+        self, info: ModelInfo, s: float, f: float, sa: float, fa: float
+    ) -> tuple[float, float]:
         a, b = 1.0, 1.0
         if info.prior is not None and self.prior_strength > 0:
             k = min(self.prior_strength, self.max_prior)
@@ -222,24 +234,24 @@ class Router:
         them is used and the decision says so. Raises :class:`NoModelAvailable` when
         nothing is left.
         """
-        ids = list(candidates) if candidates is not None else [m.model_id for m in self.registry]
+        ids = list(candidates) if candidates is not None else self._all_ids()
         now = self.clock.now()
-        eligible: list[tuple[ArmView, Candidate]] = []
-        degraded: list[tuple[ArmView, Candidate]] = []
-        filtered: list[Candidate] = []
+        static = self._static(task, input_tokens, output_tokens)
         need = input_tokens + output_tokens
+        tracker = self.tracker
+        breakers = self._breakers
+        arms: list[tuple[str, float, float, float | None, float | None]] = []
+        rows: list[tuple[Any, ...]] = []
+        deg_arms: list[tuple[str, float, float, float | None, float | None]] = []
+        deg_rows: list[tuple[Any, ...]] = []
+        filtered: list[tuple[Any, ...]] = []
         for model_id in ids:
-            info = self.registry.get(model_id) or ModelInfo(model_id)
-            s, f, sa, fa = self._counts(model_id, task)
-            a0, b0 = self._prior(info, s, f, sa, fa)
-            prof = self._profiles(task).get(model_id)
-            cost = prof.cost_per_call if prof is not None and prof.cost_per_call else None
-            if cost is None:
-                cost = info.cost(input_tokens, output_tokens)
-                if cost is None and info.local:
-                    cost = 0.0
-            p95 = prof.latency_p95_ms if prof is not None else None
-            base = Candidate(model_id, None, s, f, a0, b0, expected_cost_usd=cost, p95_latency_ms=p95)
+            st = static.get(model_id)
+            if st is None:
+                st = static[model_id] = self._static_one(
+                    model_id, task, input_tokens, output_tokens
+                )
+            info, s, f, a0, b0, cost, p95 = st
             reason = None
             if not info.serves(task):
                 reason = f"does not serve task {task!r}"
@@ -249,53 +261,78 @@ class Router:
                 reason = f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
             elif max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
                 reason = f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
-            elif self.tracker is not None and self.tracker.is_excluded(model_id):
+            elif tracker is not None and tracker.is_excluded(model_id):
                 reason = "excluded for this session after a rate limit (429)"
-            else:
-                until = self.cooldown_until(model_id)
-                if until is not None:
-                    reason = f"cooling down for {until - now:.0f} s"
+            elif ((b := breakers.get(model_id)) is not None and b.until > now) or (
+                tracker is not None and tracker.cooldown_until(model_id) is not None
+            ):
+                until = self.cooldown_until(model_id) or now
+                reason = f"cooling down for {until - now:.0f} s"
+            row = (model_id, reason, s, f, a0, b0)
             if reason is not None:
-                filtered.append(_replace(base, filtered=reason))
-                continue
-            arm = ArmView(model_id, a0 + s, b0 + f, cost, p95)
-            if f > s + self.degrade_threshold:
-                degraded.append((arm, _replace(base, filtered=f"degraded ({f:.0f} failures vs {s:.0f} successes)")))
+                filtered.append(row)
+            elif f > s + self.degrade_threshold:
+                deg_arms.append((model_id, a0 + s, b0 + f, cost, p95))
+                deg_rows.append(
+                    (model_id, f"degraded ({f:.0f} failures vs {s:.0f} successes)", s, f, a0, b0)
+                )
             else:
-                eligible.append((arm, base))
+                arms.append((model_id, a0 + s, b0 + f, cost, p95))
+                rows.append(row)
         used_degraded = False
-        pool = eligible
-        if not pool and degraded:
-            pool, used_degraded = degraded, True
-        if not pool:
-            decision = Decision(task, None, self.policy, 0.0, (), "no model available",
-                                tuple(filtered + [c for _, c in degraded]))  # fmt: skip
+        if not arms and deg_arms:
+            arms, rows, used_degraded = deg_arms, deg_rows, True
+            deg_arms, deg_rows = [], []
+        if not arms:
+            decision = Decision(
+                task,
+                None,
+                self.policy,
+                0.0,
+                (),
+                "no model available",
+                _rows=tuple(_unscored(r, static) for r in filtered + deg_rows),
+            )
             raise NoModelAvailable(
                 f"no model can serve task {task!r}: "
                 + "; ".join(f"{c.model_id}: {c.filtered}" for c in decision.candidates),
                 decision,
             )
-        sel = select(
-            [a for a, _ in pool], self.weights, policy=self.policy, rng=self._rng,
-            pyrng=self._pyrng, epsilon=self.epsilon,
-        )  # fmt: skip
-        scored = [
-            _replace(c, filtered=None if not used_degraded else c.filtered,
-                     quality=sel.quality[i], cost_penalty=sel.cost_penalty[i],
-                     latency_penalty=sel.latency_penalty[i], score=sel.score[i])
-            for i, (_, c) in enumerate(pool)
-        ]  # fmt: skip
-        chosen = pool[sel.index][0].model_id
-        order = sorted(range(len(pool)), key=lambda i: -sel.score[i])
-        fallbacks = tuple(pool[i][0].model_id for i in order if i != sel.index)
-        if not used_degraded:
-            # Degraded models are still a last resort for retries.
-            fallbacks += tuple(a.model_id for a, _ in degraded)
+        sel = select_lists(
+            [a[1] for a in arms],
+            [a[2] for a in arms],
+            [a[3] for a in arms],
+            [a[4] for a in arms],
+            self.weights,
+            policy=self.policy,
+            rng=self._rng,
+            pyrng=self._pyrng,
+            epsilon=self.epsilon,
+        )
+        idx = sel.index
+        chosen = arms[idx][0]
+        score = sel.score
+        order = sorted(range(len(arms)), key=score.__getitem__, reverse=True)
+        fallbacks = tuple(arms[i][0] for i in order if i != idx)
+        # Degraded models are still a last resort for retries.
+        fallbacks += tuple(a[0] for a in deg_arms)
         reason = f"{self.policy} {task}: {chosen}"
         if used_degraded:
             reason += " (only degraded models left)"
         elif filtered:
             reason += f" ({len(filtered)} filtered)"
+        scored = tuple(
+            (
+                *rows[i],
+                sel.quality[i],
+                sel.cost_penalty[i],
+                sel.latency_penalty[i],
+                score[i],
+                arms[i][3],
+                arms[i][4],
+            )
+            for i in range(len(arms))
+        )
         return Decision(
             task=task,
             model_id=chosen,
@@ -303,17 +340,47 @@ class Router:
             propensity=sel.propensity,
             fallbacks=fallbacks,
             reason=cap(reason, MAX_REASON_CHARS),
-            candidates=tuple(scored + filtered + ([] if used_degraded else [c for _, c in degraded])),
             degraded_fallback=used_degraded,
+            _rows=scored + tuple(_unscored(r, static) for r in filtered + deg_rows),
         )
+
+    def _all_ids(self) -> list[str]:
+        ids = self._ids_cache
+        if ids is None or len(ids) != len(self.registry):
+            ids = self._ids_cache = [m.model_id for m in self.registry]
+        return ids
+
+    def _static(self, task: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+        """Per-model statistics that only change when profiles are re-read."""
+        self._profiles(task)  # refreshes the snapshot (and so this cache) when due
+        key = (task, input_tokens, output_tokens)
+        cache = self._static_cache.get(key)
+        if cache is None:
+            cache = self._static_cache[key] = {}
+        return cache
+
+    def _static_one(
+        self, model_id: str, task: str, input_tokens: int, output_tokens: int
+    ) -> tuple[Any, ...]:
+        info = self.registry.get(model_id) or ModelInfo(model_id)
+        s, f, sa, fa = self._counts(model_id, task)
+        a0, b0 = self._prior(info, s, f, sa, fa)
+        prof = self._profiles(task).get(model_id)
+        cost = prof.cost_per_call if prof is not None and prof.cost_per_call else None
+        if cost is None:
+            cost = info.cost(input_tokens, output_tokens)
+            if cost is None and info.local:
+                cost = 0.0
+        p95 = prof.latency_p95_ms if prof is not None else None
+        return info, s, f, a0, b0, cost, p95
 
     @contextmanager
     def call(self, task: str, **constraints: Any) -> Iterator[tuple[Decision, Any]]:
         """Decide, then record the call on the tracker; yields ``(decision, handle)``::
 
-            with router.call("code") as (decision, call):
-                resp = client.chat(model=decision.model_id, ...)
-                call.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
+        with router.call("code") as (decision, call):
+            resp = client.chat(model=decision.model_id, ...)
+            call.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
         """
         if self.tracker is None:
             raise OutcomesError("Router.call needs a tracker: Router(tracker=OutcomeTracker(...))")
@@ -330,11 +397,7 @@ class Router:
             self.report(decision.model_id, ok)
 
 
-def _replace(c: Candidate, **changes: Any) -> Candidate:
-    values = {k: getattr(c, k) for k in Candidate.__dataclass_fields__}
-    values.update(changes)
-    return Candidate(**values)
-
-
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
+def _unscored(row: tuple[Any, ...], static: dict[str, Any]) -> tuple[Any, ...]:
+    st = static.get(row[0])
+    cost, p95 = (st[5], st[6]) if st is not None else (None, None)
+    return (*row, None, None, None, None, cost, p95)

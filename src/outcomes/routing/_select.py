@@ -150,21 +150,54 @@ def _normalised_list(values: list[float | None], weight: float) -> list[float]:
     return [k * (v if v is not None and v >= 0 else fill) for v in values]
 
 
-def _select_small(
-    arms: Sequence[ArmView],
+def select_lists(
+    alphas: list[float],
+    betas: list[float],
+    costs: list[float | None],
+    latencies: list[float | None],
     weights: Weights,
+    *,
     policy: Policy,
     rng: np.random.Generator,
+    pyrng: random.Random,
+    epsilon: float = 0.1,
+    ucb_c: float = 1.0,
+) -> Selection:
+    """:func:`select` on parallel lists (the router's hot path)."""
+    if len(alphas) >= SMALL:
+        nan = math.nan
+        return select_arrays(
+            [""] * len(alphas),
+            np.array(alphas, dtype=float),
+            np.array(betas, dtype=float),
+            np.array([nan if c is None else c for c in costs], dtype=float),
+            np.array([nan if v is None else v for v in latencies], dtype=float),
+            weights,
+            policy=policy,
+            rng=rng,
+            epsilon=epsilon,
+            ucb_c=ucb_c,
+        )
+    return _select_small(alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c)
+
+
+def _select_small(
+    alphas: list[float],
+    betas: list[float],
+    costs: list[float | None],
+    latencies: list[float | None],
+    weights: Weights,
+    policy: Policy,
     pyrng: random.Random,
     epsilon: float,
     ucb_c: float,
 ) -> Selection:
-    n = len(arms)
-    cost_pen = _normalised_list([a.cost for a in arms], weights.cost)
-    lat_pen = _normalised_list([a.latency_ms for a in arms], weights.latency)
+    n = len(alphas)
+    if n == 0:
+        raise ValueError("no candidates to select from")
+    cost_pen = _normalised_list(costs, weights.cost)
+    lat_pen = _normalised_list(latencies, weights.latency)
     wq = weights.quality
-    alphas = [a.alpha for a in arms]
-    betas = [a.beta for a in arms]
     evid = [alphas[i] + betas[i] for i in range(n)]
     mean = [alphas[i] / evid[i] for i in range(n)]
     if policy == "thompson":
@@ -247,7 +280,17 @@ def select(
     if len(arms) < SMALL:
         if pyrng is None:
             pyrng = random.Random(int(rng.integers(2**63)))
-        return _select_small(arms, weights, policy, rng, pyrng, epsilon, ucb_c)
+        return _select_small(
+            [a.alpha for a in arms],
+            [a.beta for a in arms],
+            [a.cost for a in arms],
+            [a.latency_ms for a in arms],
+            weights,
+            policy,
+            pyrng,
+            epsilon,
+            ucb_c,
+        )
     return select_arrays(
         [a.model_id for a in arms],
         np.array([a.alpha for a in arms], dtype=float),

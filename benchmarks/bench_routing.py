@@ -1,0 +1,75 @@
+"""Router decision time: <= 20 us median with 11 candidates, <= 200 us with 200.
+
+The reference is a bare ``random.betavariate`` draw per candidate followed by ``max``:
+the least work any Thompson-sampling router does, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+from benchmarks._harness import Context, per_call_samples_ns
+from outcomes import OutcomeTracker
+from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing import Router, Weights
+from outcomes.store import MemoryStore
+
+
+def _router(n: int) -> tuple[Router, list[str]]:
+    rng = random.Random(n)
+    reg = ModelRegistry()
+    names = [f"model-{i:03d}" for i in range(n)]
+    for name in names:
+        reg.add(
+            ModelInfo(
+                name,
+                "bench",
+                rng.uniform(0.1, 10),
+                rng.uniform(0.3, 30),
+                context_window=128_000,
+                prior=rng.uniform(0.4, 0.9),
+            )
+        )
+    tracker = OutcomeTracker(MemoryStore())
+    for name in names:
+        for _ in range(20):
+            t = tracker.record_start(name, "code")
+            if rng.random() < 0.8:
+                tracker.record_complete(t, rng.uniform(100, 3000), 500, 200)
+            else:
+                tracker.record_failure(t, "boom 500")
+    tracker.flush()
+    router = Router(
+        registry=reg, tracker=tracker, weights=Weights(1.0, 0.3, 0.1), seed=1, refresh_s=3600.0
+    )
+    router.decide("code")  # warm the profile snapshot
+    return router, names
+
+
+def run(ctx: Context) -> None:
+    for n, target_us in ((11, 20.0), (200, 200.0)):
+        router, names = _router(n)
+        calls = 2_000 if ctx.quick else 20_000
+        samples = per_call_samples_ns(lambda r=router: r.decide("code"), n=calls)
+        med = statistics.median(samples) / 1000.0
+        rng = random.Random(0)
+        alphas = [rng.uniform(5, 50) for _ in names]
+        betas = [rng.uniform(2, 20) for _ in names]
+
+        def reference(
+            a: list[float] = alphas, b: list[float] = betas, rng: random.Random = rng
+        ) -> int:
+            draws = [rng.betavariate(x, y) for x, y in zip(a, b, strict=True)]
+            return max(range(len(draws)), key=draws.__getitem__)
+
+        ref = statistics.median(per_call_samples_ns(reference, n=calls)) / 1000.0
+        ctx.report(
+            f"decide() median, {n} candidates",
+            med,
+            "us",
+            reference_name="bare Thompson draw + max",
+            reference_value=ref,
+            target=f"<= {target_us:g} us",
+            passed=med <= target_us,
+        )
