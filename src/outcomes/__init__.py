@@ -12,6 +12,7 @@ from outcomes.inference import (
 )
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal, Task
 from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing import Decision, NoModelAvailable, Router, Weights
 from outcomes.shadow import ShadowConfig, ShadowRecorder, calibration_report
 from outcomes.store import BackgroundWriter, Store, open_store
 from outcomes.trajectory import NullTrajectoryBuilder, TrajectoryBuilder, TrajectoryStore
@@ -26,13 +27,16 @@ __all__ = [
     "ComponentTracker",
     "ConversationSignals",
     "ConversationVerdict",
+    "Decision",
     "InferredOutcome",
     "ModelInfo",
     "ModelProfile",
     "ModelRegistry",
+    "NoModelAvailable",
     "NullTrajectoryBuilder",
     "OutcomeTracker",
     "Receipt",
+    "Router",
     "ShadowConfig",
     "ShadowRecorder",
     "Signal",
@@ -40,6 +44,7 @@ __all__ = [
     "Task",
     "TrajectoryBuilder",
     "TrajectoryStore",
+    "Weights",
     "__version__",
     "calibration_report",
     "open_store",

@@ -27,6 +27,7 @@ PARTS: list[tuple[str, str]] = [
     ("Components", "outcomes.cli._demo_components"),
     ("Trajectories", "outcomes.cli._demo_trajectory"),
     ("Models", "outcomes.cli._demo_inference"),
+    ("Routing", "outcomes.cli._demo_routing"),
     ("Shadow", "outcomes.cli._demo_shadow"),
     ("Signals", "outcomes.cli._demo_signals"),
 ]

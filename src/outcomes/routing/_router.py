@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -119,8 +119,12 @@ class Router:
     breaker_base_s: float = 30.0
     breaker_max_s: float = 600.0
     refresh_s: float = 1.0
-    """Profiles are re-read from the store at most this often (a decision's statistics
-    are never older than this); 0 re-reads on every decision."""
+    """Profiles are re-read at most this often (a decision's statistics are never older
+    than this); 0 re-reads on every decision."""
+    view: Literal["shared", "local"] = "shared"
+    """``shared``: profiles as stored, so every process sharing the store routes on the
+    same evidence (a fold of new receipts per refresh); ``local``: this process's tracker
+    state only (cheapest; what a single process has seen and loaded)."""
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
     _breakers: dict[str, _Breaker] = field(init=False, repr=False, default_factory=dict)
@@ -183,7 +187,12 @@ class Router:
             self._snapshot_at = now
         snap = self._snapshot.get(task)
         if snap is None:
-            snap = {p.model_id: p for p in self.tracker.shared_profiles(task=task, flush=False)}
+            profiles = (
+                self.tracker.shared_profiles(task=task)
+                if self.view == "shared"
+                else self.tracker.profiles(task=task)
+            )
+            snap = {p.model_id: p for p in profiles}
             self._snapshot[task] = snap
         return snap
 

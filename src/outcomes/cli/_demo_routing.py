@@ -1,0 +1,110 @@
+"""Demo part: the router learns which simulated model to use per task, from outcomes only."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from outcomes.cli._demo import DemoContext
+from outcomes.cli._simulate import FLEET, Simulator
+from outcomes.inference import OutcomeTracker
+from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing import NoModelAvailable, Router, Weights
+from outcomes.store import MemoryStore
+
+
+def run(ctx: DemoContext) -> None:
+    registry = ModelRegistry()
+    for m in FLEET:
+        registry.add(
+            ModelInfo(
+                m.model_id,
+                "sim",
+                m.usd_per_1m_input,
+                m.usd_per_1m_output,
+                local=m.usd_per_1m_input == 0,
+            )
+        )
+    by_id = {m.model_id: m for m in FLEET}
+    # A fresh in-memory tracker: the router starts knowing nothing but list prices.
+    tracker = OutcomeTracker(MemoryStore())
+    router = Router(
+        registry=registry,
+        tracker=tracker,
+        weights=Weights(1.0, 0.15),
+        seed=ctx.seed,
+        refresh_s=0.0,
+        view="local",
+    )
+    sim = Simulator(ctx.rng)
+    n = max(ctx.calls // 2, 200)
+    quarters: list[dict[str, int]] = [{}, {}, {}, {}]
+    good = calls = 0
+    last_code = None
+    with ctx.progress("routing calls", n) as advance:
+        for i in range(n):
+            task = "code" if i % 2 else "generate"
+            try:
+                decision = router.decide(task)
+            except NoModelAvailable:
+                continue
+            model = by_id[decision.model_id or ""]
+            result = sim.call(model, task)
+            trace = tracker.record_start(
+                model.model_id, task, decision.reason, propensity=decision.propensity
+            )
+            if result.error is not None:
+                tracker.record_failure(trace, result.error)
+                router.report(model.model_id, ok=False)
+            else:
+                tracker.record_complete(
+                    trace,
+                    result.latency_ms,
+                    result.input_tokens,
+                    result.output_tokens,
+                    cost_usd=result.cost_usd,
+                )
+                tracker.record_inferred_outcome(
+                    trace, "accepted" if result.good else "rejected", 0.9, signal_id=f"v{i}"
+                )
+                router.report(model.model_id, ok=True)
+            q = quarters[min(4 * i // n, 3)]
+            q[model.model_id] = q.get(model.model_id, 0) + 1
+            good += result.good
+            calls += 1
+            if task == "code":
+                last_code = decision
+            if i % 100 == 99:
+                advance(100)
+    table = Table(title=f"traffic share as the router learns ({calls} calls, code + generate)")
+    table.add_column("model")
+    table.add_column("hidden p(good) code/gen", justify="right")
+    for k in range(4):
+        table.add_column(f"Q{k + 1}", justify="right")
+    for m in FLEET:
+        cells = []
+        for q in quarters:
+            total = sum(q.values()) or 1
+            cells.append(f"{100 * q.get(m.model_id, 0) / total:.0f}%")
+        table.add_row(m.model_id, f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}", *cells)
+    ctx.console.print(table)
+    if last_code is not None:
+        expl = Table(
+            title=f"last code decision: {last_code.model_id} (p={last_code.propensity:.2f})"
+        )
+        for col in ("candidate", "ok/failed", "sampled q", "cost pen.", "score", "filtered"):
+            expl.add_column(col)
+        for c in last_code.candidates:
+            expl.add_row(
+                c.model_id,
+                f"{c.successes:.0f}/{c.failures:.0f}",
+                "-" if c.quality is None else f"{c.quality:.2f}",
+                "-" if c.cost_penalty is None else f"{c.cost_penalty:.2f}",
+                "-" if c.score is None else f"{c.score:.2f}",
+                c.filtered or "",
+            )
+        ctx.console.print(expl)
+    ctx.console.print(
+        f"good answers: {good / max(calls, 1):.1%}. Cost weight 0.15: quality first, price "
+        "second; rate-limited models are skipped while they cool down."
+    )
+    tracker.close()
