@@ -105,7 +105,7 @@ class ModelInfo:
         ) / 1_000_000.0
 
 
-def _m(  # noqa: PLR0917 (a table of built-ins reads best positionally)
+def _m(
     model_id: str,
     provider: str,
     usd_in: float | None,

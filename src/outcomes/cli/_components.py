@@ -122,7 +122,7 @@ def report(
 
 
 @app.command("conflicts")
-def conflicts(  # noqa: PLR0917 (typer reads options from parameters)
+def conflicts(
     min_joint: int = typer.Option(
         3, "--min-joint", min=1, help="Sessions in which both must have failed."
     ),
@@ -170,7 +170,7 @@ def conflicts(  # noqa: PLR0917 (typer reads options from parameters)
 
 
 @app.command("record")
-def record(  # noqa: PLR0917
+def record(
     component: str = typer.Argument(..., help="The component id."),
     outcome: str = typer.Argument(
         ...,

@@ -250,7 +250,7 @@ def list_(
 
 
 @app.command("import")
-def import_(  # noqa: PLR0917 (typer maps each parameter to an option)
+def import_(
     file: Path = typer.Argument(..., help="A JSON array of steps, or - for standard input."),
     run: str = typer.Option(..., "--run", help="The run id to store it under."),
     pipeline: str = typer.Option("review", "--pipeline", help="Pipeline name."),

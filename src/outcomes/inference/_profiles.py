@@ -261,7 +261,7 @@ class ProfileState:
             r.supersedes, r.superseded_success, r.superseded_quality, r.superseded_at,
         )  # fmt: skip
 
-    def fold_values(  # noqa: PLR0917 (the fast path for streamed rows takes them positionally)
+    def fold_values(
         self,
         model_id: str,
         task: str,
