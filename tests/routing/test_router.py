@@ -62,10 +62,9 @@ def test_constraints_filter_with_reasons() -> None:
     assert reasons["small"] == "context window 8000 < 20500 tokens"
     d = r.decide("generate", max_cost_usd=0.01)
     assert d.model_id == "small"
-    assert (
-        {c.model_id: c.filtered for c in d.candidates}["big"]
-        == "expected cost $0.025000 > max $0.010000"
-    )
+    assert {c.model_id: c.filtered for c in d.candidates}[
+        "big"
+    ] == "expected cost $0.025000 > max $0.010000"
 
 
 def test_nothing_left_raises_with_every_reason() -> None:

@@ -6,6 +6,7 @@ only), picks a model, and then observes only that model's outcome and cost.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -42,7 +43,9 @@ class ReplayPolicy:
 
 
 class Fixed(ReplayPolicy):
-    def __init__(self, name: str, models: Sequence[str], prices: Sequence[float], index: int) -> None:
+    def __init__(
+        self, name: str, models: Sequence[str], prices: Sequence[float], index: int
+    ) -> None:
         super().__init__(models, prices)
         self.name = name
         self.index = index
@@ -52,7 +55,9 @@ class Fixed(ReplayPolicy):
 
 
 class Uniform(ReplayPolicy):
-    def __init__(self, name: str, models: Sequence[str], prices: Sequence[float], seed: int) -> None:
+    def __init__(
+        self, name: str, models: Sequence[str], prices: Sequence[float], seed: int
+    ) -> None:
         super().__init__(models, prices)
         self.name = name
         self.rng = random.Random(seed)
@@ -69,8 +74,14 @@ class LowestLatency(ReplayPolicy):
 
     name = "litellm-latency-based"
 
-    def __init__(self, models: Sequence[str], prices: Sequence[float], seed: int,
-                 window: int = 10, buffer: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        models: Sequence[str],
+        prices: Sequence[float],
+        seed: int,
+        window: int = 10,
+        buffer: float = 0.0,
+    ) -> None:
         super().__init__(models, prices)
         self.rng = random.Random(seed)
         self.recent: list[list[float]] = [[] for _ in models]
@@ -98,10 +109,22 @@ class BetaBandit(ReplayPolicy):
     pseudo-counts from the model's other tasks to a task with little data.
     """
 
-    def __init__(self, name: str, models: Sequence[str], prices: Sequence[float], *,
-                 weights: Weights, policy: str = "thompson", seed: int = 0,
-                 half_life: float | None = None, cap: float | None = None, share: float = 0.0,
-                 prior_cap: float = 0.0, epsilon: float = 0.1, litellm_score: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        models: Sequence[str],
+        prices: Sequence[float],
+        *,
+        weights: Weights,
+        policy: str = "thompson",
+        seed: int = 0,
+        half_life: float | None = None,
+        cap: float | None = None,
+        share: float = 0.0,
+        prior_cap: float = 0.0,
+        epsilon: float = 0.1,
+        litellm_score: bool = False,
+    ) -> None:
         super().__init__(models, prices)
         self.name = name
         self.weights = weights
@@ -160,14 +183,22 @@ class BetaBandit(ReplayPolicy):
             # cost score is min-max scaled (cheapest 1, dearest 0, 0.5 with no spread).
             q = self.rng.beta(alpha + 4.0, beta + 4.0)
             lo, hi = float(self.prices.min()), float(self.prices.max())
-            cost_score = (hi - self.prices) / (hi - lo) if hi > lo else np.full(len(self.prices), 0.5)
+            cost_score = (
+                (hi - self.prices) / (hi - lo) if hi > lo else np.full(len(self.prices), 0.5)
+            )
             score = 0.7 * q + 0.3 * cost_score
             return int(np.argmax(score)), math.nan
         sel = select_arrays(
-            self.models, alpha, beta, self.prices, np.full(len(self.models), math.nan),
-            self.weights, policy=self.policy,  # type: ignore[arg-type]
-            rng=self.rng, epsilon=self.epsilon,
-        )  # fmt: skip
+            self.models,
+            alpha,
+            beta,
+            self.prices,
+            np.full(len(self.models), math.nan),
+            self.weights,
+            policy=self.policy,  # type: ignore[arg-type]
+            rng=self.rng,
+            epsilon=self.epsilon,
+        )
         return sel.index, sel.propensity
 
     def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:
@@ -194,9 +225,19 @@ class Contextual(ReplayPolicy):
 
     name = "outcomes-contextual"
 
-    def __init__(self, models: Sequence[str], prices: Sequence[float], *, cost_weight: float,
-                 seed: int = 0, dim: int = 1 << 14, lr: float = 0.1, epochs: int = 6,
-                 l2: float = 1e-5, epsilon: float = 0.02) -> None:  # fmt: skip
+    def __init__(
+        self,
+        models: Sequence[str],
+        prices: Sequence[float],
+        *,
+        cost_weight: float,
+        seed: int = 0,
+        dim: int = 1 << 14,
+        lr: float = 0.1,
+        epochs: int = 6,
+        l2: float = 1e-5,
+        epsilon: float = 0.02,
+    ) -> None:
         super().__init__(models, prices)
         self.cost_weight = cost_weight
         self.dim = dim
@@ -212,13 +253,14 @@ class Contextual(ReplayPolicy):
         words = _WORD.findall(row.prompt.lower())[:400]
         toks = [f"t:{row.task}", f"len:{row.task}:{min(int(math.log2(len(words) + 1)), 12)}"]
         toks += [f"{row.task}:{w}" for w in words]
-        toks += [f"{row.task}:{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+        toks += [f"{row.task}:{a}_{b}" for a, b in itertools.pairwise(words)]
         idx = {zlib.crc32(t.encode()) % self.dim for t in toks}
         return np.fromiter(idx, dtype=np.int64)
 
     def _predict(self, idx: np.ndarray) -> np.ndarray:
         z = self.W[:, idx].sum(axis=1) / math.sqrt(len(idx))
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return out
 
     def _step(self, idx: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> None:
         p = self._predict(idx)
@@ -242,10 +284,7 @@ class Contextual(ReplayPolicy):
         score = p - self.cost_weight * self.norm_price
         best = int(np.argmax(score))
         n = len(self.models)
-        if self.rng.random() < self.epsilon:
-            pick = self.rng.randrange(n)
-        else:
-            pick = best
+        pick = self.rng.randrange(n) if self.rng.random() < self.epsilon else best
         return pick, self.epsilon / n + (1 - self.epsilon if pick == best else 0.0)
 
     def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:

@@ -7,8 +7,8 @@ only the outcome and cost of the model it chose. References computed in hindsigh
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,8 +101,12 @@ class LatencyModel:
         return value
 
 
-def _run(policy: ReplayPolicy, stream: Sequence[Row], latency: LatencyModel | None,
-         cost_weight: float | None) -> Result:  # fmt: skip
+def _run(
+    policy: ReplayPolicy,
+    stream: Sequence[Row],
+    latency: LatencyModel | None,
+    cost_weight: float | None,
+) -> Result:
     res = Result(policy.name, cost_weight)
     models = policy.models
     for row in stream:
@@ -149,13 +153,23 @@ def _hindsight(stream: Sequence[Row], models: Sequence[str]) -> dict[str, dict[s
     n = len(stream)
     return {
         "oracle": {"quality": oq / n, "cost_usd": oc, "quality_total": oq},
-        "best_single": {"model": models[best], "quality": float(q[:, best].mean()),
-                        "cost_usd": float(c[:, best].sum()), "quality_total": float(q[:, best].sum())},
-        "best_per_task": {"models": per_task_models, "quality": per_task_q / n,
-                          "cost_usd": per_task_c, "quality_total": per_task_q},
-        "single_models": {m: {"quality": float(q[:, k].mean()), "cost_usd": float(c[:, k].sum())}
-                          for k, m in enumerate(models)},
-    }  # fmt: skip
+        "best_single": {
+            "model": models[best],
+            "quality": float(q[:, best].mean()),
+            "cost_usd": float(c[:, best].sum()),
+            "quality_total": float(q[:, best].sum()),
+        },
+        "best_per_task": {
+            "models": per_task_models,
+            "quality": per_task_q / n,
+            "cost_usd": per_task_c,
+            "quality_total": per_task_q,
+        },
+        "single_models": {
+            m: {"quality": float(q[:, k].mean()), "cost_usd": float(c[:, k].sum())}
+            for k, m in enumerate(models)
+        },
+    }
 
 
 def hull_area(points: Sequence[tuple[float, float]], c_max: float) -> float:
@@ -177,7 +191,7 @@ def hull_area(points: Sequence[tuple[float, float]], c_max: float) -> float:
                 break
         hull.append(p)
     area = 0.0
-    for (x1, y1), (x2, y2) in zip(hull, hull[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(hull):
         a, b = min(x1, c_max), min(x2, c_max)
         if b > a:
             slope = (y2 - y1) / (x2 - x1)
@@ -190,9 +204,9 @@ def hull_area(points: Sequence[tuple[float, float]], c_max: float) -> float:
 
 def dominates(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-9) -> bool:
     """Higher quality at no higher cost, or lower cost at no lower quality."""
-    return (a["quality"] > b["quality"] + tol and a["cost_usd"] <= b["cost_usd"] + tol) or (
-        a["cost_usd"] < b["cost_usd"] - tol and a["quality"] >= b["quality"] - tol
-    )
+    better = a["quality"] > b["quality"] + tol and a["cost_usd"] <= b["cost_usd"] + tol
+    cheaper = a["cost_usd"] < b["cost_usd"] - tol and a["quality"] >= b["quality"] - tol
+    return bool(better or cheaper)
 
 
 def replay(
@@ -208,7 +222,9 @@ def replay(
     """Run every policy on ``split`` of ``matrix``; returns the report (see docs/routing.md)."""
     stream = matrix.split(split)
     if not stream:
-        raise ValueError(f"split {split!r} has no prompts (splits: {sorted({r.split for r in matrix.rows})})")
+        raise ValueError(
+            f"split {split!r} has no prompts (splits: {sorted({r.split for r in matrix.rows})})"
+        )
     train = [r for r in matrix.rows if r.split == "train"] if split == "test" else []
     random.Random(seed).shuffle(stream)
     models = matrix.models
@@ -233,18 +249,65 @@ def replay(
         go(Uniform("litellm-simple-shuffle", models, prices, seed + 1), None),
         go(Fixed("litellm-cost-based", models, prices, cheapest), None),
         go(LowestLatency(models, prices, seed), None),
-        go(BetaBandit("litellm-adaptive-style", models, prices, weights=Weights(), seed=seed,
-                      cap=200.0, litellm_score=True), None),  # fmt: skip
+        go(
+            BetaBandit(
+                "litellm-adaptive-style",
+                models,
+                prices,
+                weights=Weights(),
+                seed=seed,
+                cap=200.0,
+                litellm_score=True,
+            ),
+            None,
+        ),
     ]
     swept: list[dict[str, Any]] = []
     for w in cost_weights:
         weights = Weights(quality=1.0, cost=w)
-        swept.append(go(BetaBandit("outcomes", models, prices, weights=weights, seed=seed,
-                                   half_life=HALF_LIFE, share=5.0, prior_cap=PRIOR_CAP), w))  # fmt: skip
-        swept.append(go(BetaBandit("outcomes-cold", models, prices, weights=weights, seed=seed,
-                                   half_life=HALF_LIFE, share=5.0), w))  # fmt: skip
-        swept.append(go(BetaBandit("epsilon-greedy", models, prices, weights=weights,
-                                   policy="epsilon", seed=seed, epsilon=0.1), w))  # fmt: skip
+        swept.append(
+            go(
+                BetaBandit(
+                    "outcomes",
+                    models,
+                    prices,
+                    weights=weights,
+                    seed=seed,
+                    half_life=HALF_LIFE,
+                    share=5.0,
+                    prior_cap=PRIOR_CAP,
+                ),
+                w,
+            )
+        )
+        swept.append(
+            go(
+                BetaBandit(
+                    "outcomes-cold",
+                    models,
+                    prices,
+                    weights=weights,
+                    seed=seed,
+                    half_life=HALF_LIFE,
+                    share=5.0,
+                ),
+                w,
+            )
+        )
+        swept.append(
+            go(
+                BetaBandit(
+                    "epsilon-greedy",
+                    models,
+                    prices,
+                    weights=weights,
+                    policy="epsilon",
+                    seed=seed,
+                    epsilon=0.1,
+                ),
+                w,
+            )
+        )
         if contextual and train:
             swept.append(go(Contextual(models, prices, cost_weight=w, seed=seed), w))
     c_max = max(v["cost_usd"] for v in refs["single_models"].values())
@@ -256,20 +319,30 @@ def replay(
     ours = [p for p in swept if p["name"] == "outcomes"]
     checks = _checks(ours, fixed, swept, refs)
     return {
-        "dataset": {"models": list(models), "split": split, "prompts": len(stream),
-                    "train_prompts": len(train), "tasks": matrix.tasks, "seed": seed,
-                    "costs_from_price_table": matrix.missing_costs,
-                    "latency_from": str(latency_dir) if latency_dir else None},
+        "dataset": {
+            "models": list(models),
+            "split": split,
+            "prompts": len(stream),
+            "train_prompts": len(train),
+            "tasks": matrix.tasks,
+            "seed": seed,
+            "costs_from_price_table": matrix.missing_costs,
+            "latency_from": str(latency_dir) if latency_dir else None,
+        },
         "policies": fixed + swept,
         "references": {k: v for k, v in refs.items() if k != "single_models"},
         "single_models": refs["single_models"],
         "aiq": aiq,
         "checks": checks,
-    }  # fmt: skip
+    }
 
 
-def _checks(ours: list[dict[str, Any]], fixed: list[dict[str, Any]], swept: list[dict[str, Any]],
-            refs: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def _checks(
+    ours: list[dict[str, Any]],
+    fixed: list[dict[str, Any]],
+    swept: list[dict[str, Any]],
+    refs: dict[str, Any],
+) -> dict[str, Any]:
     at0 = next((p for p in ours if p["cost_weight"] == 0.0), None)
     out: dict[str, Any] = {}
     if at0 is not None:
@@ -288,8 +361,13 @@ def _checks(ours: list[dict[str, Any]], fixed: list[dict[str, Any]], swept: list
     out["baselines_not_dominated"] = undominated
     gpt = refs["best_single"]
     ctx = [p for p in swept if p["name"] == "outcomes-contextual"]
-    good = [p for p in ctx if p["quality"] >= gpt["quality"] - 0.005 and p["cost_usd"] <= 0.5 * gpt["cost_usd"]]
+    good = [
+        p
+        for p in ctx
+        if p["quality"] >= gpt["quality"] - 0.005 and p["cost_usd"] <= 0.5 * gpt["cost_usd"]
+    ]
     out["contextual_at_best_single_quality_half_cost"] = [
-        {"cost_weight": p["cost_weight"], "quality": p["quality"], "cost_usd": p["cost_usd"]} for p in good
+        {"cost_weight": p["cost_weight"], "quality": p["quality"], "cost_usd": p["cost_usd"]}
+        for p in good
     ]
     return out
