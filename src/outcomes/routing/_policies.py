@@ -14,11 +14,16 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import lsqr
+from scipy.special import expit, logit
 
 from outcomes.routing._matrix import Row
-from outcomes.routing._select import Weights, select_arrays
+from outcomes.routing._select import Weights, select_arrays, thompson_propensity
 
 _WORD = re.compile(r"[a-z0-9_]+")
+MIN_T = 2.5
+"""A text slope is used only when it is this many standard errors from zero."""
 
 
 class ReplayPolicy:
@@ -213,17 +218,166 @@ class BetaBandit(ReplayPolicy):
             st[1, model] -= 1.0 - quality
 
 
-class Contextual(ReplayPolicy):
-    """Per-model online logistic regression on hashed words of the prompt and its task.
+class TextDifficulty:
+    """How hard a prompt looks, per task, from its words; and how each model's chance of
+    success moves with that difficulty.
 
-    Features are computed from the prompt text at decision time and only the hashed
-    indices are used; the text is never stored. Trained on the offline (train) rows with
-    full information, then updated online with bandit feedback. Picks the model with the
-    best predicted quality minus ``cost_weight`` times its normalised price, exploring
-    with probability ``epsilon``.
+    Fitted once on offline rows with full information (the train split): a ridge
+    regression from TF-IDF weighted hashed words and word pairs of the prompt's tail (the
+    question of a few-shot prompt comes last) to the prompt's mean quality over all
+    models; then, per task and model, the slope of a logistic regression of that model's
+    outcome on the standardised out-of-fold difficulty, with the model's task success
+    rate as offset. Only hashed feature indices are used; the text is never stored.
     """
 
-    name = "outcomes-contextual"
+    def __init__(
+        self,
+        *,
+        dim: int = 1 << 18,
+        damp: float = 1.0,
+        folds: int = 5,
+        max_words: int = 2_000,
+        min_rows: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.dim = dim
+        self.damp = damp
+        self.folds = folds
+        self.max_words = max_words
+        self.min_rows = min_rows
+        self.seed = seed
+        self.coef: dict[str, np.ndarray] = {}
+        self.idf: dict[str, np.ndarray] = {}
+        self.scale: dict[str, float] = {}
+        self.slope: dict[str, np.ndarray] = {}
+
+    def _hashed(self, prompt: str) -> dict[int, float]:
+        words = _WORD.findall(prompt.lower())[-self.max_words :]
+        counts: dict[int, float] = {}
+        dim = self.dim
+        for tok in itertools.chain(words, (f"{a} {b}" for a, b in itertools.pairwise(words))):
+            h = zlib.crc32(tok.encode()) % dim
+            counts[h] = counts.get(h, 0.0) + 1.0
+        return {h: 1.0 + math.log(c) for h, c in counts.items()}
+
+    def _matrix(self, prompts: Sequence[str]) -> sparse.csr_matrix:
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        for p in prompts:
+            feats = self._hashed(p)
+            indices.extend(feats)
+            data.extend(feats.values())
+            indptr.append(len(indices))
+        return sparse.csr_matrix(
+            (np.asarray(data), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+            shape=(len(prompts), self.dim),
+        )
+
+    @staticmethod
+    def _weighted(x: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+        x = x @ sparse.diags(idf)
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        return sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+
+    def fit(self, rows: Sequence[Row]) -> TextDifficulty:
+        by_task: dict[str, list[Row]] = {}
+        for r in rows:
+            by_task.setdefault(r.task, []).append(r)
+        for task, trows in by_task.items():
+            if len(trows) < self.min_rows:
+                continue
+            raw = self._matrix([r.prompt for r in trows])
+            df = np.asarray((raw > 0).sum(axis=0)).ravel()
+            idf = np.log((1.0 + len(trows)) / (1.0 + df))
+            x = self._weighted(raw, idf)
+            q = np.asarray([r.quality for r in trows], dtype=float)
+            target = q.mean(axis=1)
+            target = target - target.mean()
+            # Out-of-fold predictions, so the slopes see honest difficulty estimates.
+            oof = np.zeros(len(trows))
+            fold = np.random.default_rng(self.seed).permutation(len(trows)) % self.folds
+            for k in range(self.folds):
+                tr, te = fold != k, fold == k
+                w = lsqr(x[tr], target[tr], damp=self.damp)[0]
+                oof[te] = x[te] @ w
+            sd = float(oof.std())
+            if sd <= 1e-12:
+                continue
+            z = oof / sd
+            self.idf[task] = idf
+            self.coef[task] = lsqr(x, target, damp=self.damp)[0]
+            self.scale[task] = sd
+            self.slope[task] = np.array([_offset_slope(z, q[:, m]) for m in range(q.shape[1])])
+        return self
+
+    def score(self, row: Row) -> float:
+        """Standardised predicted easiness of the prompt for its task (0 when unknown)."""
+        coef = self.coef.get(row.task)
+        if coef is None:
+            return 0.0
+        feats = self._hashed(row.prompt)
+        if not feats:
+            return 0.0
+        idx = np.fromiter(feats, dtype=np.int64, count=len(feats))
+        val = np.fromiter(feats.values(), dtype=float, count=len(feats)) * self.idf[row.task][idx]
+        norm = math.sqrt(float(val @ val))
+        if norm <= 1e-12:
+            return 0.0
+        return float(val @ coef[idx]) / norm / self.scale[row.task]
+
+
+def _offset_slope(z: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 25) -> float:
+    """Slope ``b`` of ``P(y) = sigmoid(logit(mean y) + b z)`` by Newton steps (ridge ``l2``),
+    or 0 when it is not clearly nonzero (|b| under ``MIN_T`` standard errors): a noisy
+    slope would only move decisions at random."""
+    mean = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    off = math.log(mean / (1.0 - mean))
+    b = 0.0
+    hess = 1.0
+    for _ in range(steps):
+        p = expit(off + b * z)
+        grad = float(z @ (y - p)) - l2 * b
+        hess = float((z * z) @ (p * (1.0 - p))) + l2
+        step = grad / hess
+        b += step
+        if abs(step) < 1e-8:
+            break
+    return b if abs(b) * math.sqrt(hess) >= MIN_T else 0.0
+
+
+class CostModel:
+    """Expected cost of each model on a prompt, linear in the prompt's length, fitted on
+    offline rows (input tokens are priced; the answer's length is its model's mean)."""
+
+    def __init__(self, prices: np.ndarray) -> None:
+        self.prices = prices
+        self.coef: np.ndarray | None = None
+
+    def fit(self, rows: Sequence[Row]) -> CostModel:
+        if len(rows) < 10:
+            return self
+        length = np.asarray([len(r.prompt) for r in rows], dtype=float)
+        x = np.column_stack([np.ones_like(length), length])
+        c = np.asarray([r.cost for r in rows], dtype=float)
+        coef, *_ = np.linalg.lstsq(x, c, rcond=None)
+        self.coef = coef
+        return self
+
+    def expected(self, row: Row) -> np.ndarray:
+        if self.coef is None:
+            return self.prices
+        est: np.ndarray = np.maximum(self.coef[0] + self.coef[1] * len(row.prompt), 0.0)
+        return est
+
+
+class Contextual(BetaBandit):
+    """Ours, with the prompt: the per-task Beta statistics of :class:`BetaBandit` (offline
+    priors, online bandit updates, forgetting), each model's Thompson draw shifted in the
+    logit domain by how hard :class:`TextDifficulty` says the prompt is for it, and a
+    per-prompt expected cost from :class:`CostModel`. Features are computed at decision
+    time and dropped; the text model is fitted offline and shared across cost weights.
+    """
 
     def __init__(
         self,
@@ -231,66 +385,39 @@ class Contextual(ReplayPolicy):
         prices: Sequence[float],
         *,
         cost_weight: float,
+        text: TextDifficulty,
+        costs: CostModel | None = None,
         seed: int = 0,
-        dim: int = 1 << 14,
-        lr: float = 0.1,
-        epochs: int = 6,
-        l2: float = 1e-5,
-        epsilon: float = 0.02,
+        half_life: float | None = None,
+        share: float = 0.0,
+        prior_cap: float = 0.0,
     ) -> None:
-        super().__init__(models, prices)
+        super().__init__(
+            "outcomes-contextual",
+            models,
+            prices,
+            weights=Weights(quality=1.0, cost=cost_weight),
+            seed=seed,
+            half_life=half_life,
+            share=share,
+            prior_cap=prior_cap,
+        )
         self.cost_weight = cost_weight
-        self.dim = dim
-        self.lr = lr
-        self.epochs = epochs
-        self.l2 = l2
-        self.epsilon = epsilon
-        self.rng = random.Random(seed)
-        self.W = np.zeros((len(models), dim))
-        self.norm_price = self.prices / max(float(self.prices.max()), 1e-12)
-
-    def features(self, row: Row) -> np.ndarray:
-        words = _WORD.findall(row.prompt.lower())[:400]
-        toks = [f"t:{row.task}", f"len:{row.task}:{min(int(math.log2(len(words) + 1)), 12)}"]
-        toks += [f"{row.task}:{w}" for w in words]
-        toks += [f"{row.task}:{a}_{b}" for a, b in itertools.pairwise(words)]
-        idx = {zlib.crc32(t.encode()) % self.dim for t in toks}
-        return np.fromiter(idx, dtype=np.int64)
-
-    def _predict(self, idx: np.ndarray) -> np.ndarray:
-        z = self.W[:, idx].sum(axis=1) / math.sqrt(len(idx))
-        out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        return out
-
-    def _step(self, idx: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> None:
-        p = self._predict(idx)
-        g = (y - p) / math.sqrt(len(idx))
-        if mask is not None:
-            g = g * mask
-        self.W[:, idx] += self.lr * g[:, None] - self.lr * self.l2 * self.W[:, idx]
-
-    def warm_start(self, rows: Sequence[Row]) -> None:
-        feats = [(self.features(r), np.asarray(r.quality)) for r in rows]
-        order = list(range(len(feats)))
-        for _ in range(self.epochs):
-            self.rng.shuffle(order)
-            for i in order:
-                self._step(*feats[i])
+        self.text = text
+        self.costs = costs
 
     def choose(self, row: Row) -> tuple[int, float]:
-        idx = self.features(row)
-        self._last = (row.prompt_id, idx)
-        p = self._predict(idx)
-        score = p - self.cost_weight * self.norm_price
-        best = int(np.argmax(score))
-        n = len(self.models)
-        pick = self.rng.randrange(n) if self.rng.random() < self.epsilon else best
-        return pick, self.epsilon / n + (1 - self.epsilon if pick == best else 0.0)
-
-    def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:
-        idx = self._last[1] if self._last[0] == row.prompt_id else self.features(row)
-        y = np.zeros(len(self.models))
-        y[model] = quality
-        mask = np.zeros(len(self.models))
-        mask[model] = 1.0
-        self._step(idx, y, mask)
+        alpha, beta = self._counts(row.task)
+        slope = self.text.slope.get(row.task)
+        z = self.text.score(row) if slope is not None else 0.0
+        draw = np.clip(self.rng.beta(alpha, beta), 1e-6, 1 - 1e-6)
+        mean = alpha / (alpha + beta)
+        if slope is not None and z != 0.0:
+            draw = expit(logit(draw) + slope * z)
+            mean = expit(logit(mean) + slope * z)
+        cost = self.costs.expected(row) if self.costs is not None else self.prices
+        top = float(cost.max())
+        penalty = self.cost_weight * cost / top if top > 0 else np.zeros(len(cost))
+        pick = int(np.argmax(draw - penalty))
+        prob = thompson_propensity(mean, alpha + beta, -penalty, 1.0, pick)
+        return pick, prob
