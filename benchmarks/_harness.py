@@ -5,9 +5,12 @@ from __future__ import annotations
 import gc
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,3 +86,19 @@ def per_call_samples_ns(fn: Callable[[], object], *, n: int = 20_000) -> list[in
         if gc_was:
             gc.enable()
     return out
+
+
+def traced_peak(fn: Callable[[], T]) -> tuple[int, T, float]:
+    """Run ``fn`` once under tracemalloc after a full collection: (peak bytes, its
+    result, seconds). Tracing slows the run; use the seconds only against another
+    traced run."""
+    gc.collect()
+    tracemalloc.start()
+    t = time.perf_counter()
+    try:
+        result = fn()
+        elapsed = time.perf_counter() - t
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, result, elapsed

@@ -9,16 +9,14 @@ Targets (issue 4):
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 import statistics
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._harness import Context, per_call_samples_ns
+from benchmarks._harness import Context, per_call_samples_ns, traced_peak
 from outcomes.inference import OutcomeTracker, rebuild
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
@@ -117,12 +115,10 @@ def _stream_only(store: SQLiteStore) -> None:
 
 def _peak_bytes(path: Path) -> tuple[int, int]:
     store = SQLiteStore(path)
-    gc.collect()
-    tracemalloc.start()
-    state = rebuild(store)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    store.close()
+    try:
+        peak, state, _ = traced_peak(lambda: rebuild(store))
+    finally:
+        store.close()
     return peak, state.receipts
 
 

@@ -8,15 +8,13 @@
 
 from __future__ import annotations
 
-import gc
 import random
 import sqlite3
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
-from benchmarks._harness import Context, median_ns
+from benchmarks._harness import Context, median_ns, traced_peak
 from outcomes._ids import new_id
 from outcomes.shadow import ShadowConfig, ShadowObservation, ShadowRecorder, calibration_report
 from outcomes.store import MemoryStore, SQLiteStore
@@ -67,14 +65,10 @@ def _stream_pass(store: SQLiteStore) -> None:
 
 def _report_peak(path: Path) -> tuple[int, float]:
     store = SQLiteStore(path)
-    gc.collect()
-    tracemalloc.start()
-    t = time.perf_counter()
-    calibration_report(store)
-    elapsed = time.perf_counter() - t
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    store.close()
+    try:
+        peak, _, elapsed = traced_peak(lambda: calibration_report(store))
+    finally:
+        store.close()
     return peak, elapsed
 
 
