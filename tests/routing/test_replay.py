@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from outcomes.cli._app import app
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
-from outcomes.routing._policies import BetaBandit, Contextual, TextDifficulty
+from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
 from outcomes.routing._replay import dominates, hull_area, replay
 from outcomes.routing._select import Weights
 from tests.conftest import require_datasets
@@ -250,3 +250,40 @@ def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     # other baseline point is dominated by some point of ours.
     assert set(checks["baselines_not_dominated"]) == {"cheapest", "litellm-cost-based"}
     assert checks["baselines_matched_not_dominated"] == checks["baselines_not_dominated"]
+
+
+def test_decision_breaker_sits_a_failing_model_out_and_doubles() -> None:
+    br = DecisionBreaker(2, failures=3, base=30, cap=100)
+    for _ in range(3):
+        br.record(0, error=True)
+    assert not br.open()[0]
+    assert br.open()[1]
+    for _ in range(30):
+        br.record(1, error=False)
+    assert br.open()[0]  # back after 30 decisions
+    for _ in range(3):
+        br.record(0, error=True)
+    for _ in range(59):
+        br.record(1, error=False)
+    assert not br.open()[0]  # the second trip lasts 60
+    br.record(1, error=False)
+    assert br.open()[0]
+    br.record(0, error=False)  # a success resets the backoff
+    for _ in range(3):
+        br.record(0, error=True)
+    assert br.until[0] == br.t + 30
+
+
+def test_bandit_with_breaker_stops_calling_a_model_in_an_outage() -> None:
+    prices = np.array([0.01, 0.01])
+    pol = BetaBandit("outcomes", ("a", "b"), prices, weights=Weights(), breaker=True)
+    row = _rows_with_words(1, 0, signal=False)[0]
+    pol.prior["t"] = np.array([[95.0, 60.0], [5.0, 40.0]])  # 'a' looks far better
+    calls_to_a = 0
+    for _ in range(200):
+        m, _ = pol.choose(row)
+        down = m == 0  # 'a' fails every call (an outage)
+        calls_to_a += m == 0
+        pol.update(row, m, 0.0 if down else 1.0, 0.01, 1.0, error=down)
+    # 3 failed calls per trip, trips after 30, 60, 120 decisions: far fewer than 200.
+    assert calls_to_a <= 15

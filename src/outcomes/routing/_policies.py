@@ -40,8 +40,18 @@ class ReplayPolicy:
         """Return (model index, probability of that choice)."""
         raise NotImplementedError
 
-    def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:
-        """Observe the chosen model's outcome (bandit feedback)."""
+    def update(
+        self,
+        row: Row,
+        model: int,
+        quality: float,
+        cost: float,
+        latency: float,
+        *,
+        error: bool = False,
+    ) -> None:
+        """Observe the chosen model's outcome (bandit feedback); ``error``: the call failed
+        (an API error such as a 429, not a wrong answer)."""
 
     def warm_start(self, rows: Sequence[Row]) -> None:
         """Learn from offline rows with full information (the train split)."""
@@ -99,11 +109,53 @@ class LowestLatency(ReplayPolicy):
         pool = [i for i, a in enumerate(avg) if a <= best * (1 + self.buffer)]
         return self.rng.choice(pool), 1.0 / len(pool)
 
-    def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:
+    def update(
+        self,
+        row: Row,
+        model: int,
+        quality: float,
+        cost: float,
+        latency: float,
+        *,
+        error: bool = False,
+    ) -> None:
         r = self.recent[model]
         r.append(latency)
         if len(r) > self.window:
             del r[0]
+
+
+class DecisionBreaker:
+    """The live router's circuit breaker with decisions for seconds: after ``failures``
+    API errors in a row a model sits out ``base`` decisions, doubling on each further
+    trip up to ``cap``; a success resets it."""
+
+    def __init__(self, n: int, failures: int = 3, base: int = 30, cap: int = 600) -> None:
+        self.failures = failures
+        self.base = base
+        self.cap = cap
+        self.streak = [0] * n
+        self.backoff = [0] * n
+        self.until = np.zeros(n)
+        self.t = 0
+
+    def open(self) -> np.ndarray:
+        """Mask of the models that may be called now."""
+        out: np.ndarray = self.until <= self.t
+        return out
+
+    def record(self, model: int, error: bool) -> None:
+        self.t += 1
+        if not error:
+            self.streak[model] = 0
+            self.backoff[model] = 0
+            return
+        self.streak[model] += 1
+        if self.streak[model] >= self.failures:
+            b = self.backoff[model]
+            self.backoff[model] = min(self.cap, 2 * b if b else self.base)
+            self.until[model] = max(self.until[model], self.t + self.backoff[model])
+            self.streak[model] = 0
 
 
 class BetaBandit(ReplayPolicy):
@@ -111,7 +163,9 @@ class BetaBandit(ReplayPolicy):
 
     ``half_life`` (in decisions of that task) forgets old evidence; ``cap`` bounds
     alpha + beta (LiteLLM's adaptive router caps at 200). ``share`` lends up to that many
-    pseudo-counts from the model's other tasks to a task with little data.
+    pseudo-counts from the model's other tasks to a task with little data. ``breaker``
+    skips a model after API errors in a row, like the live router (see
+    :class:`DecisionBreaker`).
     """
 
     def __init__(
@@ -129,6 +183,7 @@ class BetaBandit(ReplayPolicy):
         prior_cap: float = 0.0,
         epsilon: float = 0.1,
         litellm_score: bool = False,
+        breaker: bool = False,
     ) -> None:
         super().__init__(models, prices)
         self.name = name
@@ -141,6 +196,7 @@ class BetaBandit(ReplayPolicy):
         self.prior_cap = prior_cap
         self.epsilon = epsilon
         self.litellm_score = litellm_score
+        self.breaker = DecisionBreaker(len(models)) if breaker else None
         self.stats: dict[str, np.ndarray] = {}
         self.prior: dict[str, np.ndarray] = {}
 
@@ -193,6 +249,20 @@ class BetaBandit(ReplayPolicy):
             )
             score = 0.7 * q + 0.3 * cost_score
             return int(np.argmax(score)), math.nan
+        allowed = self._allowed()
+        if allowed is not None:
+            sel = select_arrays(
+                [self.models[i] for i in allowed],
+                alpha[allowed],
+                beta[allowed],
+                self.prices[allowed],
+                np.full(len(allowed), math.nan),
+                self.weights,
+                policy=self.policy,  # type: ignore[arg-type]
+                rng=self.rng,
+                epsilon=self.epsilon,
+            )
+            return int(allowed[sel.index]), sel.propensity
         sel = select_arrays(
             self.models,
             alpha,
@@ -206,7 +276,28 @@ class BetaBandit(ReplayPolicy):
         )
         return sel.index, sel.propensity
 
-    def update(self, row: Row, model: int, quality: float, cost: float, latency: float) -> None:
+    def _allowed(self) -> np.ndarray | None:
+        """Indices of the models the breaker lets through, or None for all (also when it
+        would block every model: then the least bad choice is still a choice)."""
+        if self.breaker is None:
+            return None
+        mask = self.breaker.open()
+        if mask.all() or not mask.any():
+            return None
+        return np.flatnonzero(mask)
+
+    def update(
+        self,
+        row: Row,
+        model: int,
+        quality: float,
+        cost: float,
+        latency: float,
+        *,
+        error: bool = False,
+    ) -> None:
+        if self.breaker is not None:
+            self.breaker.record(model, error)
         st = self._arm(row.task)
         if self.half_life:
             st *= 0.5 ** (1.0 / self.half_life)
@@ -391,6 +482,7 @@ class Contextual(BetaBandit):
         half_life: float | None = None,
         share: float = 0.0,
         prior_cap: float = 0.0,
+        breaker: bool = False,
     ) -> None:
         super().__init__(
             "outcomes-contextual",
@@ -401,6 +493,7 @@ class Contextual(BetaBandit):
             half_life=half_life,
             share=share,
             prior_cap=prior_cap,
+            breaker=breaker,
         )
         self.cost_weight = cost_weight
         self.text = text
@@ -418,6 +511,13 @@ class Contextual(BetaBandit):
         cost = self.costs.expected(row) if self.costs is not None else self.prices
         top = float(cost.max())
         penalty = self.cost_weight * cost / top if top > 0 else np.zeros(len(cost))
+        allowed = self._allowed()
+        if allowed is not None:
+            k = int(np.argmax((draw - penalty)[allowed]))
+            prob = thompson_propensity(
+                mean[allowed], (alpha + beta)[allowed], -penalty[allowed], 1.0, k
+            )
+            return int(allowed[k]), prob
         pick = int(np.argmax(draw - penalty))
         prob = thompson_propensity(mean, alpha + beta, -penalty, 1.0, pick)
         return pick, prob

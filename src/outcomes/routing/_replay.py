@@ -126,7 +126,7 @@ def _run(
                 q, c = 0.0, 0.0
         else:
             lat, err = row.output_chars[m] / 400.0, row.failed[m]  # ~100 tokens/s
-        policy.update(row, m, q, c, lat)
+        policy.update(row, m, q, c, lat, error=bool(err))
         res.n += 1
         res.quality_sum += q
         res.correct += q >= 0.5
@@ -292,6 +292,7 @@ def replay(
                     half_life=HALF_LIFE,
                     share=5.0,
                     prior_cap=PRIOR_CAP,
+                    breaker=True,
                 ),
                 w,
             )
@@ -306,6 +307,7 @@ def replay(
                     seed=seed,
                     half_life=HALF_LIFE,
                     share=5.0,
+                    breaker=True,
                 ),
                 w,
             )
@@ -337,6 +339,7 @@ def replay(
                         half_life=HALF_LIFE,
                         share=5.0,
                         prior_cap=PRIOR_CAP,
+                        breaker=True,
                     ),
                     w,
                 )
