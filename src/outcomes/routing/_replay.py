@@ -31,7 +31,8 @@ from outcomes.routing._policies import (
 from outcomes.routing._select import Weights
 
 DEFAULT_COST_WEIGHTS: tuple[float, ...] = (
-    0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0,
+    0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0,
+    32.0, 64.0,
 )  # fmt: skip
 """From quality only to cost only: the weight multiplies the price relative to the
 dearest model's, so past ~50 the cheapest model wins every decision."""
