@@ -92,6 +92,11 @@ def assert_same(a: ProfileState, b: ProfileState) -> None:
         assert (qa is None) == (qb is None)
         if qa is not None and qb is not None:
             assert qa == pytest.approx(qb, abs=1e-6)
+        now = sa.last_at + 3 * 86_400.0
+        for x, y in zip(
+            sa.decayed_counts(now, 86_400.0), sb.decayed_counts(now, 86_400.0), strict=True
+        ):
+            assert x == pytest.approx(y, abs=1e-6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -275,6 +280,47 @@ def test_decayed_quality_follows_recent_outcomes() -> None:
     assert p.quality_mean == pytest.approx(0.5)
     assert p.quality is not None
     assert p.quality > 0.99
+
+
+def test_decayed_counts_halve_per_half_life_and_take_back_superseded_outcomes() -> None:
+    clock = FakeClock(1_750_000_000.0)
+    tracker = OutcomeTracker(clock=clock, half_life=86_400.0)
+    for _ in range(8):
+        t = tracker.record_start("m", "code", "r")
+        tracker.record_complete(t, 10.0, 1, 1)  # a mechanical success, no quality
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_failure(t, "boom")
+    p = tracker.profile("m")
+    assert p is not None
+    start = 1_750_000_000.0
+    assert p.decayed_counts(start) == pytest.approx((8.0, 1.0))
+    assert p.decayed_counts(start + 86_400.0) == pytest.approx((4.0, 0.5))
+    assert p.decayed_counts(start + 3 * 86_400.0) == pytest.approx((1.0, 0.125))
+    # A clock running behind the receipts never inflates them past the raw counts.
+    assert p.decayed_counts(start - 86_400.0) == pytest.approx((8.0, 1.0))
+    # A signal that turns one success into a failure moves its decayed weight too.
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_complete(t, 10.0, 1, 1)
+    tracker.record_inferred_outcome(t, "rejected", 0.9)
+    p = tracker.profile("m")
+    assert p is not None
+    assert p.decayed_counts(start) == pytest.approx((8.0, 2.0))
+
+
+def test_states_saved_before_decayed_counts_load_with_raw_counts() -> None:
+    tracker = OutcomeTracker(clock=FakeClock(1_750_000_000.0))
+    for ok in (True, True, False):
+        t = tracker.record_start("m", "code", "r")
+        if ok:
+            tracker.record_complete(t, 10.0, 1, 1)
+        else:
+            tracker.record_failure(t, "boom")
+    data = tracker.state().to_json()
+    for cell in data["cells"]:
+        cell.pop("decay_counts")
+    old = ProfileState.from_json(data)
+    p = ModelProfile.from_state(old, "m")
+    assert p.decayed_counts(1_760_000_000.0) == (2.0, 1.0)
 
 
 def test_latency_quantiles_cost_and_intervals() -> None:

@@ -112,6 +112,12 @@ class OutcomeStats:
     dwq_pos: float = -math.inf
     dw_neg: float = -math.inf
     dwq_neg: float = -math.inf
+    # Forward-decayed success and failure counts (log domain, same rule): what the
+    # router's forgetting reads. States saved before they existed load as -inf (unknown).
+    ds_pos: float = -math.inf
+    ds_neg: float = -math.inf
+    df_pos: float = -math.inf
+    df_neg: float = -math.inf
     last_at: float = 0.0
 
     def book(
@@ -124,6 +130,17 @@ class OutcomeStats:
             self.failures += sign
         else:
             self.inconclusive += sign
+        if success is not None:
+            lw = (at - DECAY_EPOCH) / h * _LN2
+            if success:
+                if sign > 0:
+                    self.ds_pos = _lae(self.ds_pos, lw)
+                else:
+                    self.ds_neg = _lae(self.ds_neg, lw)
+            elif sign > 0:
+                self.df_pos = _lae(self.df_pos, lw)
+            else:
+                self.df_neg = _lae(self.df_neg, lw)
         if quality is not None:
             self.quality_n += sign
             self.quality_sum += sign * quality
@@ -154,6 +171,10 @@ class OutcomeStats:
         self.dwq_pos = _lae(self.dwq_pos, other.dwq_pos)
         self.dw_neg = _lae(self.dw_neg, other.dw_neg)
         self.dwq_neg = _lae(self.dwq_neg, other.dwq_neg)
+        self.ds_pos = _lae(self.ds_pos, other.ds_pos)
+        self.ds_neg = _lae(self.ds_neg, other.ds_neg)
+        self.df_pos = _lae(self.df_pos, other.df_pos)
+        self.df_neg = _lae(self.df_neg, other.df_neg)
         self.last_at = max(self.last_at, other.last_at)
 
     def copy(self) -> OutcomeStats:
@@ -176,6 +197,26 @@ class OutcomeStats:
         # The log-domain weights carry ~1e-14 relative error; do not show it.
         return round(min(1.0, max(0.0, wq / w)), 12)
 
+    def decayed_counts(self, now: float, half_life: float) -> tuple[float, float]:
+        """(successes, failures) with each outcome weighted ``2 ** -(age / half_life)`` at
+        ``now``: evidence one half-life old counts half. Never more than the raw counts
+        (outcomes stamped in the future, by a skewed clock, count as new); the raw counts
+        when the state was saved before decayed counts existed."""
+        if self.ds_pos == -math.inf and self.df_pos == -math.inf:
+            return float(max(self.successes, 0)), float(max(self.failures, 0))
+        ref = (now - DECAY_EPOCH) / half_life * _LN2
+
+        def net(pos: float, neg: float, raw: int) -> float:
+            if pos == -math.inf:
+                return 0.0
+            value = math.exp(pos - ref) - (math.exp(neg - ref) if neg != -math.inf else 0.0)
+            return min(max(value, 0.0), float(max(raw, 0)))
+
+        return (
+            net(self.ds_pos, self.ds_neg, self.successes),
+            net(self.df_pos, self.df_neg, self.failures),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
@@ -194,6 +235,12 @@ class OutcomeStats:
             "quality_n": self.quality_n,
             "quality_sum": self.quality_sum,
             "decay": [_num(self.dw_pos), _num(self.dwq_pos), _num(self.dw_neg), _num(self.dwq_neg)],
+            "decay_counts": [
+                _num(self.ds_pos),
+                _num(self.ds_neg),
+                _num(self.df_pos),
+                _num(self.df_neg),
+            ],
             "last_at": self.last_at,
         }
 
@@ -207,6 +254,10 @@ class OutcomeStats:
             max_value=float(data["latency_max_s"]),
         )
         decay = [(-math.inf if v is None else float(v)) for v in data["decay"]]
+        counts = [
+            (-math.inf if v is None else float(v))
+            for v in data.get("decay_counts") or (None, None, None, None)
+        ]
         return cls(
             calls=int(data["calls"]),
             successes=int(data["successes"]),
@@ -224,6 +275,10 @@ class OutcomeStats:
             dwq_pos=decay[1],
             dw_neg=decay[2],
             dwq_neg=decay[3],
+            ds_pos=counts[0],
+            ds_neg=counts[1],
+            df_pos=counts[2],
+            df_neg=counts[3],
             last_at=float(data["last_at"]),
         )
 

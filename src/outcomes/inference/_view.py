@@ -8,6 +8,7 @@ from typing import Any
 
 from outcomes.inference._profiles import (
     DEFAULT_DEGRADE_THRESHOLD,
+    DEFAULT_HALF_LIFE_S,
     EMA_PRIOR,
     OutcomeStats,
     ProfileState,
@@ -117,6 +118,12 @@ class ModelProfile:
     @property
     def failures(self) -> int:
         return self._stats.failures
+
+    def decayed_counts(self, now: float) -> tuple[float, float]:
+        """(successes, failures) weighted by age at ``now`` with the state's half-life
+        (``OUTCOMES_QUALITY_HALF_LIFE``, default 14 days): what the router learns from."""
+        h = self.state.half_life if self.state is not None else DEFAULT_HALF_LIFE_S
+        return self._stats.decayed_counts(now, h)
 
     @property
     def inconclusive(self) -> int:
