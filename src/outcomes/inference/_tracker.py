@@ -23,9 +23,11 @@ import math
 import os
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from outcomes import config
@@ -560,6 +562,11 @@ class OutcomeTracker:
         """Unix time until which ``model_id`` should not be called, or ``None``."""
         until = self._cooldown.get(model_id)
         return until if until is not None and until > self.clock.now() else None
+
+    def rate_limits(self) -> tuple[AbstractSet[str], Mapping[str, float]]:
+        """Live read-only views of the session exclusions and the cooldown deadlines
+        (some may have passed): lets a router skip per-model checks when both are empty."""
+        return self._excluded, MappingProxyType(self._cooldown)
 
     def is_available(self, model_id: str) -> bool:
         """Neither excluded for the session nor cooling down."""

@@ -16,7 +16,15 @@ from outcomes._redact import cap
 from outcomes.errors import OutcomesError
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
-from outcomes.routing._select import Policy, Weights, select_lists
+from outcomes.routing._select import (
+    SMALL,
+    Policy,
+    Selection,
+    Weights,
+    penalties_of,
+    select_arrays,
+    select_lists,
+)
 
 MAX_REASON_CHARS = 120
 
@@ -48,6 +56,69 @@ class Candidate:
     p95_latency_ms: float | None = None
 
 
+class _Explain:
+    """What a decision needs to explain itself, turned into candidates and fallbacks only
+    when asked (the hot path never builds them)."""
+
+    __slots__ = ("_cand", "_fb", "chosen", "filtered", "pool", "rest", "scored", "sel")
+
+    def __init__(
+        self,
+        pool: _Pool | None,
+        scored: Sequence[int],
+        sel: Selection | None,
+        chosen: int,
+        rest: Sequence[int],
+        filtered: Sequence[tuple[Any, ...]],
+    ) -> None:
+        self.pool = pool
+        self.scored = scored
+        """Pool positions of the scored arms, in selection order."""
+        self.sel = sel
+        self.chosen = chosen
+        """Index into ``scored`` of the pick."""
+        self.rest = rest
+        """Pool positions of the degraded arms left as a last resort."""
+        self.filtered = filtered
+        """Unscored rows (model, reason, counts) of filtered and degraded models."""
+        self._fb: tuple[str, ...] | None = None
+        self._cand: tuple[Candidate, ...] | None = None
+
+    def fallbacks(self) -> tuple[str, ...]:
+        if self._fb is None:
+            pool, sel = self.pool, self.sel
+            if pool is None or sel is None:
+                self._fb = ()
+            else:
+                score = sel.score
+                order = sorted(range(len(self.scored)), key=score.__getitem__, reverse=True)
+                ids = pool.ids
+                self._fb = tuple(ids[self.scored[i]] for i in order if i != self.chosen) + tuple(
+                    ids[j] for j in self.rest
+                )
+        return self._fb
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        if self._cand is None:
+            out: list[Candidate] = []
+            pool, sel = self.pool, self.sel
+            if pool is not None and sel is not None:
+                for k, j in enumerate(self.scored):
+                    parts = (
+                        sel.quality[k],
+                        sel.cost_penalty[k],
+                        sel.latency_penalty[k],
+                        sel.score[k],
+                        pool.costs[j],
+                        pool.p95s[j],
+                    )
+                    out.append(Candidate(*(pool.rows[j] + parts)))
+            for row in self.filtered:
+                out.append(Candidate(*row))
+            self._cand = tuple(out)
+        return self._cand
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the router chose and why."""
@@ -55,21 +126,29 @@ class Decision:
     task: str
     model_id: str | None
     policy: str
-    propensity: float
-    """Probability with which this policy picks ``model_id`` in this state (log it)."""
-    fallbacks: tuple[str, ...]
-    """Other eligible models, best first, for retries."""
     reason: str
     """A bounded routing reason for the tracker (never prompt text)."""
     degraded_fallback: bool = False
     """True when only degraded models were left and the best of them was used."""
-    _rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
+    _explain: _Explain | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def propensity(self) -> float:
+        """Probability with which this policy picks ``model_id`` in this state (log it;
+        computed on first access)."""
+        ex = self._explain
+        return ex.sel.propensity if ex is not None and ex.sel is not None else 0.0
+
+    @property
+    def fallbacks(self) -> tuple[str, ...]:
+        """Other eligible models, best first, then degraded ones, for retries."""
+        return self._explain.fallbacks() if self._explain is not None else ()
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
-        """Every candidate: the scored ones (best pick first in the list order of the
-        registry), then the filtered ones with their reasons."""
-        return tuple(Candidate(*row) for row in self._rows)
+        """Every candidate: the scored ones (in the order of the candidate list), then
+        the filtered and degraded ones with their reasons."""
+        return self._explain.candidates() if self._explain is not None else ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +163,30 @@ class Decision:
                 {k: getattr(c, k) for k in Candidate.__dataclass_fields__} for c in self.candidates
             ],
         }
+
+
+@dataclass(slots=True)
+class _Pool:
+    """Candidates for one (task, tokens, constraints, candidate list) between two profile
+    refreshes: everything about them that does not change from one decision to the next."""
+
+    ids: list[str]
+    rows: list[tuple[Any, ...]]
+    """(model, reason, successes, failures, prior alpha, prior beta) per eligible model;
+    reason is the degradation note for degraded ones."""
+    alphas: list[float]
+    betas: list[float]
+    costs: list[float | None]
+    p95s: list[float | None]
+    ok: list[int]
+    """Positions of the healthy eligible models."""
+    degraded: list[int]
+    static_filtered: list[tuple[Any, ...]]
+    """Unscored rows of models filtered by task, context, cost or latency."""
+    position: dict[str, int]
+    ok_lists: tuple[list[float], list[float], list[float | None], list[float | None]]
+    ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    ok_penalties: tuple[list[float], list[float]] | None = None
 
 
 @dataclass
@@ -112,6 +215,9 @@ class Router:
     max_prior: float = 50.0
     share_cap: float = 5.0
     degrade_threshold: int = 5
+    forget: bool = True
+    """Weigh outcomes by age (half-life of the tracker's profiles, default 14 days), so
+    the router follows a model that got worse or better; ``False`` counts all equally."""
     epsilon: float = 0.1
     seed: int | None = None
     clock: Clock = SYSTEM_CLOCK
@@ -132,10 +238,9 @@ class Router:
         init=False, repr=False, default_factory=dict
     )
     _snapshot_at: float = field(init=False, repr=False, default=-math.inf)
-    _static_cache: dict[tuple[str, int, int], dict[str, Any]] = field(
-        init=False, repr=False, default_factory=dict
-    )
-    _ids_cache: list[str] | None = field(init=False, repr=False, default=None)
+    _pools: dict[tuple[Any, ...], _Pool] = field(init=False, repr=False, default_factory=dict)
+    _breaker_horizon: float = field(init=False, repr=False, default=-math.inf)
+    """The latest deadline of any breaker: past it, no breaker blocks anything."""
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -162,6 +267,7 @@ class Router:
             b.backoff = min(self.breaker_max_s, b.backoff * 2 if b.backoff else self.breaker_base_s)
             b.until = max(b.until, self.clock.now() + b.backoff)
             b.failures = 0
+            self._breaker_horizon = max(self._breaker_horizon, b.until)
 
     def cooldown_until(self, model_id: str) -> float | None:
         """The later of the breaker's and the tracker's (Retry-After) cooldowns."""
@@ -183,7 +289,7 @@ class Router:
         now = self.clock.now()
         if now - self._snapshot_at >= self.refresh_s:
             self._snapshot = {}
-            self._static_cache = {}
+            self._pools = {}
             self._snapshot_at = now
         snap = self._snapshot.get(task)
         if snap is None:
@@ -197,11 +303,18 @@ class Router:
         return snap
 
     def _counts(self, model_id: str, task: str) -> tuple[float, float, float, float]:
-        """(successes, failures) for the task, and for all tasks of the model."""
-        if self.tracker is None:
+        """(successes, failures) for the task, and for all tasks of the model; weighed by
+        age when ``forget`` (at the tracker's clock, which stamped the receipts)."""
+        tracker = self.tracker
+        if tracker is None:
             return 0.0, 0.0, 0.0, 0.0
         p = self._profiles(task).get(model_id)
         allp = self._profiles(None).get(model_id)
+        if self.forget:
+            now = tracker.clock.now()
+            s, f = p.decayed_counts(now) if p is not None else (0.0, 0.0)
+            sa, fa = allp.decayed_counts(now) if allp is not None else (0.0, 0.0)
+            return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
         sa = float(allp.successes) if allp is not None else 0.0
@@ -243,24 +356,157 @@ class Router:
         them is used and the decision says so. Raises :class:`NoModelAvailable` when
         nothing is left.
         """
-        ids = list(candidates) if candidates is not None else self._all_ids()
+        self._profiles(task)  # re-reads profiles when due, which drops the pools
+        key = (
+            task,
+            input_tokens,
+            output_tokens,
+            max_cost_usd,
+            max_p95_ms,
+            len(self.registry) if candidates is None else tuple(candidates),
+            self.weights,
+        )
+        pool = self._pools.get(key)
+        if pool is None:
+            ids = (
+                list(candidates) if candidates is not None else [m.model_id for m in self.registry]
+            )
+            pool = self._pools[key] = self._pool(
+                task, ids, input_tokens, output_tokens, max_cost_usd, max_p95_ms
+            )
         now = self.clock.now()
-        static = self._static(task, input_tokens, output_tokens)
-        need = input_tokens + output_tokens
+        blocked = self._blocked(pool, now)
+        lists = pool.ok_lists
+        arrays = pool.ok_arrays
+        penalties = pool.ok_penalties
+        ok, degraded = pool.ok, pool.degraded
+        dynamic: list[tuple[Any, ...]] = []
+        if blocked:
+            ok = [j for j in ok if j not in blocked]
+            degraded = [j for j in degraded if j not in blocked]
+            dynamic = [_unscored(pool, j, reason) for j, reason in sorted(blocked.items())]
+            lists = _lists(pool, ok)
+            arrays = penalties = None
+        used_degraded = False
+        scored, rest = ok, degraded
+        if not ok and degraded:
+            scored, rest, used_degraded = degraded, [], True
+            lists = _lists(pool, degraded)
+            arrays = penalties = None
+        n_filtered = len(pool.static_filtered) + len(dynamic)
+        if not scored:
+            unscored = pool.static_filtered + dynamic + [_unscored(pool, j) for j in rest]
+            decision = Decision(
+                task,
+                None,
+                self.policy,
+                "no model available",
+                _explain=_Explain(None, (), None, -1, (), unscored),
+            )
+            raise NoModelAvailable(
+                f"no model can serve task {task!r}: "
+                + "; ".join(f"{c.model_id}: {c.filtered}" for c in decision.candidates),
+                decision,
+            )
+        if arrays is not None:
+            sel = select_arrays(
+                pool.ids,
+                *arrays,
+                self.weights,
+                policy=self.policy,
+                rng=self._rng,
+                epsilon=self.epsilon,
+            )
+        else:
+            sel = select_lists(
+                *lists,
+                self.weights,
+                policy=self.policy,
+                rng=self._rng,
+                pyrng=self._pyrng,
+                epsilon=self.epsilon,
+                penalties=penalties,
+            )
+        chosen = pool.ids[scored[sel.index]]
+        if used_degraded:
+            reason = f"{self.policy} {task}: {chosen} (only degraded models left)"
+        elif n_filtered:
+            reason = f"{self.policy} {task}: {chosen} ({n_filtered} filtered)"
+        else:
+            reason = f"{self.policy} {task}: {chosen}"
+        if len(reason) > MAX_REASON_CHARS:
+            reason = cap(reason, MAX_REASON_CHARS)
+        unscored = (
+            pool.static_filtered + dynamic + [_unscored(pool, j) for j in rest]
+            if n_filtered or rest
+            else []
+        )
+        return Decision(
+            task,
+            chosen,
+            self.policy,
+            reason,
+            used_degraded,
+            _Explain(pool, scored, sel, sel.index, rest, unscored),
+        )
+
+    def _blocked(self, pool: _Pool, now: float) -> dict[int, str] | None:
+        """Pool positions blocked right now (session exclusion, cooldown, breaker) with
+        the reason; ``None`` in the common case that nothing is."""
+        out: dict[int, str] | None = None
+        position = pool.position
         tracker = self.tracker
-        breakers = self._breakers
-        arms: list[tuple[str, float, float, float | None, float | None]] = []
+        if tracker is not None:
+            excluded, cooldowns = tracker.rate_limits()
+            for m in excluded:
+                j = position.get(m)
+                if j is not None:
+                    out = out if out is not None else {}
+                    out[j] = "excluded for this session after a rate limit (429)"
+            for m in cooldowns:
+                j = position.get(m)
+                if (
+                    j is not None
+                    and (out is None or j not in out)
+                    and tracker.cooldown_until(m) is not None
+                ):
+                    out = out if out is not None else {}
+                    out[j] = self._cooling(m, now)
+        if self._breaker_horizon > now:
+            for m, b in self._breakers.items():
+                j = position.get(m)
+                if j is not None and b.until > now and (out is None or j not in out):
+                    out = out if out is not None else {}
+                    out[j] = self._cooling(m, now)
+        return out
+
+    def _cooling(self, model_id: str, now: float) -> str:
+        until = self.cooldown_until(model_id) or now
+        return f"cooling down for {until - now:.0f} s"
+
+    def _pool(
+        self,
+        task: str,
+        ids: Sequence[str],
+        input_tokens: int,
+        output_tokens: int,
+        max_cost_usd: float | None,
+        max_p95_ms: float | None,
+    ) -> _Pool:
+        need = input_tokens + output_tokens
+        names: list[str] = []
         rows: list[tuple[Any, ...]] = []
-        deg_arms: list[tuple[str, float, float, float | None, float | None]] = []
-        deg_rows: list[tuple[Any, ...]] = []
-        filtered: list[tuple[Any, ...]] = []
+        alphas: list[float] = []
+        betas: list[float] = []
+        costs: list[float | None] = []
+        p95s: list[float | None] = []
+        ok: list[int] = []
+        degraded: list[int] = []
+        static_filtered: list[tuple[Any, ...]] = []
         for model_id in ids:
-            st = static.get(model_id)
-            if st is None:
-                st = static[model_id] = self._static_one(
-                    model_id, task, input_tokens, output_tokens
-                )
-            info, s, f, a0, b0, cost, p95 = st
+            info, s, f, a0, b0, cost, p95 = self._static_one(
+                model_id, task, input_tokens, output_tokens
+            )
             reason = None
             if not info.serves(task):
                 reason = f"does not serve task {task!r}"
@@ -270,103 +516,49 @@ class Router:
                 reason = f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
             elif max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
                 reason = f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
-            elif tracker is not None and tracker.is_excluded(model_id):
-                reason = "excluded for this session after a rate limit (429)"
-            elif ((b := breakers.get(model_id)) is not None and b.until > now) or (
-                tracker is not None and tracker.cooldown_until(model_id) is not None
-            ):
-                until = self.cooldown_until(model_id) or now
-                reason = f"cooling down for {until - now:.0f} s"
-            row = (model_id, reason, s, f, a0, b0)
             if reason is not None:
-                filtered.append(row)
-            elif f > s + self.degrade_threshold:
-                deg_arms.append((model_id, a0 + s, b0 + f, cost, p95))
-                deg_rows.append(
-                    (model_id, f"degraded ({f:.0f} failures vs {s:.0f} successes)", s, f, a0, b0)
+                static_filtered.append(
+                    (model_id, reason, s, f, a0, b0, None, None, None, None, cost, p95)
                 )
+                continue
+            j = len(names)
+            names.append(model_id)
+            if f > s + self.degrade_threshold:
+                note = f"degraded ({f:.0f} failures vs {s:.0f} successes)"
+                rows.append((model_id, note, s, f, a0, b0))
+                degraded.append(j)
             else:
-                arms.append((model_id, a0 + s, b0 + f, cost, p95))
-                rows.append(row)
-        used_degraded = False
-        if not arms and deg_arms:
-            arms, rows, used_degraded = deg_arms, deg_rows, True
-            deg_arms, deg_rows = [], []
-        if not arms:
-            decision = Decision(
-                task,
-                None,
-                self.policy,
-                0.0,
-                (),
-                "no model available",
-                _rows=tuple(_unscored(r, static) for r in filtered + deg_rows),
-            )
-            raise NoModelAvailable(
-                f"no model can serve task {task!r}: "
-                + "; ".join(f"{c.model_id}: {c.filtered}" for c in decision.candidates),
-                decision,
-            )
-        sel = select_lists(
-            [a[1] for a in arms],
-            [a[2] for a in arms],
-            [a[3] for a in arms],
-            [a[4] for a in arms],
-            self.weights,
-            policy=self.policy,
-            rng=self._rng,
-            pyrng=self._pyrng,
-            epsilon=self.epsilon,
+                rows.append((model_id, None, s, f, a0, b0))
+                ok.append(j)
+            alphas.append(a0 + s)
+            betas.append(b0 + f)
+            costs.append(cost)
+            p95s.append(p95)
+        pool = _Pool(
+            names,
+            rows,
+            alphas,
+            betas,
+            costs,
+            p95s,
+            ok,
+            degraded,
+            static_filtered,
+            {m: j for j, m in enumerate(names)},
+            ([], [], [], []),
         )
-        idx = sel.index
-        chosen = arms[idx][0]
-        score = sel.score
-        order = sorted(range(len(arms)), key=score.__getitem__, reverse=True)
-        fallbacks = tuple(arms[i][0] for i in order if i != idx)
-        # Degraded models are still a last resort for retries.
-        fallbacks += tuple(a[0] for a in deg_arms)
-        reason = f"{self.policy} {task}: {chosen}"
-        if used_degraded:
-            reason += " (only degraded models left)"
-        elif filtered:
-            reason += f" ({len(filtered)} filtered)"
-        scored = tuple(
-            (
-                *rows[i],
-                sel.quality[i],
-                sel.cost_penalty[i],
-                sel.latency_penalty[i],
-                score[i],
-                arms[i][3],
-                arms[i][4],
+        pool.ok_lists = _lists(pool, ok)
+        pool.ok_penalties = penalties_of(pool.ok_lists[2], pool.ok_lists[3], self.weights)
+        if len(ok) >= SMALL:
+            nan = math.nan
+            a, b, c, lat = pool.ok_lists
+            pool.ok_arrays = (
+                np.array(a, dtype=float),
+                np.array(b, dtype=float),
+                np.array([nan if v is None else v for v in c], dtype=float),
+                np.array([nan if v is None else v for v in lat], dtype=float),
             )
-            for i in range(len(arms))
-        )
-        return Decision(
-            task=task,
-            model_id=chosen,
-            policy=self.policy,
-            propensity=sel.propensity,
-            fallbacks=fallbacks,
-            reason=cap(reason, MAX_REASON_CHARS),
-            degraded_fallback=used_degraded,
-            _rows=scored + tuple(_unscored(r, static) for r in filtered + deg_rows),
-        )
-
-    def _all_ids(self) -> list[str]:
-        ids = self._ids_cache
-        if ids is None or len(ids) != len(self.registry):
-            ids = self._ids_cache = [m.model_id for m in self.registry]
-        return ids
-
-    def _static(self, task: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
-        """Per-model statistics that only change when profiles are re-read."""
-        self._profiles(task)  # refreshes the snapshot (and so this cache) when due
-        key = (task, input_tokens, output_tokens)
-        cache = self._static_cache.get(key)
-        if cache is None:
-            cache = self._static_cache[key] = {}
-        return cache
+        return pool
 
     def _static_one(
         self, model_id: str, task: str, input_tokens: int, output_tokens: int
@@ -406,7 +598,31 @@ class Router:
             self.report(decision.model_id, ok)
 
 
-def _unscored(row: tuple[Any, ...], static: dict[str, Any]) -> tuple[Any, ...]:
-    st = static.get(row[0])
-    cost, p95 = (st[5], st[6]) if st is not None else (None, None)
-    return (*row, None, None, None, None, cost, p95)
+def _unscored(pool: _Pool, j: int, reason: str | None = None) -> tuple[Any, ...]:
+    """The unscored candidate row of pool position ``j`` (with ``reason`` if given)."""
+    model_id, note, s, f, a0, b0 = pool.rows[j]
+    return (
+        model_id,
+        reason or note,
+        s,
+        f,
+        a0,
+        b0,
+        None,
+        None,
+        None,
+        None,
+        pool.costs[j],
+        pool.p95s[j],
+    )
+
+
+def _lists(
+    pool: _Pool, positions: Sequence[int]
+) -> tuple[list[float], list[float], list[float | None], list[float | None]]:
+    return (
+        [pool.alphas[j] for j in positions],
+        [pool.betas[j] for j in positions],
+        [pool.costs[j] for j in positions],
+        [pool.p95s[j] for j in positions],
+    )

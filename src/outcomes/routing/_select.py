@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import ndtr
@@ -59,17 +59,45 @@ class ArmView:
         return self.alpha / (self.alpha + self.beta)
 
 
-@dataclass(frozen=True, slots=True)
 class Selection:
     """The outcome of :func:`select`: the pick, every candidate's score parts, and the
-    probability with which this policy picks that candidate in this state."""
+    probability with which this policy picks that candidate in this state.
 
-    index: int
-    quality: list[float]
-    cost_penalty: list[float]
-    latency_penalty: list[float]
-    score: list[float]
-    propensity: float
+    For Thompson sampling that probability is an integral (see
+    :func:`thompson_propensity`); it is computed on first access, so a caller that does
+    not log it does not pay for it.
+    """
+
+    __slots__ = ("_inputs", "_prob", "cost_penalty", "index", "latency_penalty", "quality", "score")
+
+    def __init__(
+        self,
+        index: int,
+        quality: list[float],
+        cost_penalty: list[float],
+        latency_penalty: list[float],
+        score: list[float],
+        propensity: float | None = None,
+        inputs: tuple[Any, ...] | None = None,
+    ) -> None:
+        self.index = index
+        self.quality = quality
+        self.cost_penalty = cost_penalty
+        self.latency_penalty = latency_penalty
+        self.score = score
+        self._prob = propensity
+        self._inputs = inputs
+
+    @property
+    def propensity(self) -> float:
+        if self._prob is None:
+            assert self._inputs is not None
+            mean, evid, base, wq = self._inputs
+            self._prob = thompson_propensity(
+                np.asarray(mean), np.asarray(evid), np.asarray(base), wq, self.index
+            )
+            self._inputs = None
+        return self._prob
 
 
 def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
@@ -127,7 +155,14 @@ def select_arrays(
     elif policy == "epsilon":
         prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
     else:
-        prob = thompson_propensity(mean, evidence, base, wq, chosen)
+        return Selection(
+            chosen,
+            q.tolist(),
+            cost_pen.tolist(),
+            lat_pen.tolist(),
+            score.tolist(),
+            inputs=(mean, evidence, base, wq),
+        )
     return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
 
 
@@ -162,8 +197,11 @@ def select_lists(
     pyrng: random.Random,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
+    penalties: tuple[list[float], list[float]] | None = None,
 ) -> Selection:
-    """:func:`select` on parallel lists (the router's hot path)."""
+    """:func:`select` on parallel lists (the router's hot path). ``penalties``: the cost
+    and latency penalties of these candidates under ``weights`` if already computed
+    (see :func:`penalties_of`)."""
     if len(alphas) >= SMALL:
         nan = math.nan
         return select_arrays(
@@ -178,7 +216,16 @@ def select_lists(
             epsilon=epsilon,
             ucb_c=ucb_c,
         )
-    return _select_small(alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c)
+    return _select_small(
+        alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, penalties
+    )
+
+
+def penalties_of(
+    costs: list[float | None], latencies: list[float | None], weights: Weights
+) -> tuple[list[float], list[float]]:
+    """Cost and latency penalties of a candidate set (for :func:`select_lists`)."""
+    return _normalised_list(costs, weights.cost), _normalised_list(latencies, weights.latency)
 
 
 def _select_small(
@@ -191,24 +238,31 @@ def _select_small(
     pyrng: random.Random,
     epsilon: float,
     ucb_c: float,
+    rng: np.random.Generator | None = None,
+    penalties: tuple[list[float], list[float]] | None = None,
 ) -> Selection:
     n = len(alphas)
     if n == 0:
         raise ValueError("no candidates to select from")
-    cost_pen = _normalised_list(costs, weights.cost)
-    lat_pen = _normalised_list(latencies, weights.latency)
+    cost_pen, lat_pen = (
+        penalties if penalties is not None else penalties_of(costs, latencies, weights)
+    )
     wq = weights.quality
     evid = [alphas[i] + betas[i] for i in range(n)]
     mean = [alphas[i] / evid[i] for i in range(n)]
     if policy == "thompson":
         q = []
-        betav, gauss = pyrng.betavariate, pyrng.gauss
+        betav = pyrng.betavariate
+        # Standard normals in one numpy call when there is a generator (one Python-level
+        # gauss() per arm costs more than the rest of the decision).
+        zs = rng.standard_normal(n).tolist() if rng is not None else None
         for i in range(n):
             a, b = alphas[i], betas[i]
             if a >= 8.0 and b >= 8.0:
-                # Beta(a, b) is close to normal here; a normal draw costs a fifth.
+                # Beta(a, b) is close to normal here; a normal draw costs a fraction.
                 m = mean[i]
-                x = gauss(m, math.sqrt(m * (1.0 - m) / (evid[i] + 1.0)))
+                z = zs[i] if zs is not None else pyrng.gauss()
+                x = m + z * math.sqrt(m * (1.0 - m) / (evid[i] + 1.0))
                 q.append(0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
             else:
                 q.append(betav(a, b))
@@ -230,36 +284,8 @@ def _select_small(
     elif policy == "epsilon":
         prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
     else:
-        prob = _propensity_small(mean, evid, base, wq, chosen)
+        return Selection(chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq))
     return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
-
-
-def _propensity_small(
-    mean: list[float], evid: list[float], base: list[float], wq: float, chosen: int
-) -> float:
-    n = len(mean)
-    if n == 1:
-        return 1.0
-    mc = mean[chosen]
-    var_c = wq * wq * mc * (1.0 - mc) / (evid[chosen] + 1.0)
-    mu_c = wq * mc + base[chosen]
-    prob = 1.0
-    erf = math.erf
-    for i in range(n):
-        if i == chosen:
-            continue
-        m = mean[i]
-        var = var_c + wq * wq * m * (1.0 - m) / (evid[i] + 1.0)
-        diff = mu_c - (wq * m + base[i])
-        if var > 0:
-            prob *= 0.5 * (1.0 + erf(diff / math.sqrt(2.0 * var)))
-        elif diff < 0:
-            prob = 0.0
-        elif diff == 0:
-            prob *= 0.5
-        if prob < 1e-4:
-            break
-    return min(max(prob, 1e-4), 1.0)
 
 
 def select(
@@ -290,6 +316,7 @@ def select(
             pyrng,
             epsilon,
             ucb_c,
+            rng,
         )
     return select_arrays(
         [a.model_id for a in arms],
@@ -305,28 +332,32 @@ def select(
     )
 
 
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
 def thompson_propensity(
     mean: np.ndarray, evidence: np.ndarray, base: np.ndarray, wq: float, chosen: int
 ) -> float:
-    """Estimate P(Thompson sampling picks ``chosen``).
+    """P(Thompson sampling picks ``chosen``).
 
-    Each score is approximated by a normal with the Beta's mean and variance; the result
-    is the product over rivals of P(chosen beats rival). That ignores the correlation
-    through the chosen arm's own draw (the tests bound the error against Monte Carlo);
-    it is clamped to [1e-4, 1] so importance weights stay finite.
+    Each score is approximated by a normal with the Beta's mean and variance; then
+    P(chosen is the largest) = E over the chosen's score x of the product over rivals of
+    P(rival < x), an integral over one variable taken by 16-node Gauss-Hermite
+    quadrature (so the rivals' shared comparison with x is accounted for, unlike a
+    product of pairwise probabilities). Clamped to [1e-4, 1] so importance weights stay
+    finite; the tests bound the error against Monte Carlo.
     """
     n = len(mean)
     if n == 1:
         return 1.0
-    var = wq * wq * mean * (1.0 - mean) / (evidence + 1.0)
+    # A zero spread (a certain arm) becomes a tiny one: ndtr then gives the step.
+    sd = np.maximum(np.sqrt(wq * wq * mean * (1.0 - mean) / (evidence + 1.0)), 1e-12)
     mu = wq * mean + base
-    diff = mu[chosen] - mu
-    sd = np.sqrt(var[chosen] + var)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, diff / sd, np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0)))
+    z = ((mu[chosen] + sd[chosen] * _NODES)[:, None] - mu) / sd
     p = ndtr(z)
-    p[chosen] = 1.0
-    prob = float(np.prod(p))
+    p[:, chosen] = 1.0
+    prob = float(_WEIGHTS @ p.prod(axis=1))
     return min(max(prob, 1e-4), 1.0)
 
 
