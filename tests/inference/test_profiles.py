@@ -307,8 +307,8 @@ def test_decayed_counts_halve_per_half_life_and_take_back_superseded_outcomes() 
     assert p.decayed_counts(start) == pytest.approx((8.0, 2.0))
 
 
-def test_states_saved_before_decayed_counts_load_with_raw_counts() -> None:
-    tracker = OutcomeTracker(clock=FakeClock(1_750_000_000.0))
+def test_states_saved_before_decayed_counts_age_from_their_last_update() -> None:
+    tracker = OutcomeTracker(clock=FakeClock(1_750_000_000.0), half_life=86_400.0)
     for ok in (True, True, False):
         t = tracker.record_start("m", "code", "r")
         if ok:
@@ -320,7 +320,8 @@ def test_states_saved_before_decayed_counts_load_with_raw_counts() -> None:
         cell.pop("decay_counts")
     old = ProfileState.from_json(data)
     p = ModelProfile.from_state(old, "m")
-    assert p.decayed_counts(1_760_000_000.0) == (2.0, 1.0)
+    assert p.decayed_counts(1_750_000_000.0) == pytest.approx((2.0, 1.0))
+    assert p.decayed_counts(1_750_000_000.0 + 86_400.0) == pytest.approx((1.0, 0.5))
 
 
 def test_latency_quantiles_cost_and_intervals() -> None:

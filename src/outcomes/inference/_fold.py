@@ -77,7 +77,8 @@ def rebuild(store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileS
 
 
 CACHE_FORMAT = "outcomes.profile-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+"""2: cells carry decayed success and failure counts."""
 
 
 class ProfileBook:

@@ -245,7 +245,11 @@ class OutcomeStats:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> OutcomeStats:
+    def from_json(
+        cls, data: Mapping[str, Any], *, half_life: float = DEFAULT_HALF_LIFE_S
+    ) -> OutcomeStats:
+        """Read a cell. A cell saved before decayed counts existed gets them as if all its
+        outcomes had happened at its last update (they then age from there)."""
         hist = Histogram(
             LATENCY_BUCKETS_S,
             counts=[int(c) for c in data["latency_counts"]],
@@ -254,10 +258,18 @@ class OutcomeStats:
             max_value=float(data["latency_max_s"]),
         )
         decay = [(-math.inf if v is None else float(v)) for v in data["decay"]]
-        counts = [
-            (-math.inf if v is None else float(v))
-            for v in data.get("decay_counts") or (None, None, None, None)
-        ]
+        saved = data.get("decay_counts")
+        if saved is not None:
+            counts = [(-math.inf if v is None else float(v)) for v in saved]
+        else:
+            lw = (float(data["last_at"]) - DECAY_EPOCH) / half_life * _LN2
+            ok, bad = int(data["successes"]), int(data["failures"])
+            counts = [
+                lw + math.log(ok) if ok > 0 else -math.inf,
+                -math.inf,
+                lw + math.log(bad) if bad > 0 else -math.inf,
+                -math.inf,
+            ]
         return cls(
             calls=int(data["calls"]),
             successes=int(data["successes"]),
@@ -463,7 +475,7 @@ class ProfileState:
         state.receipts = int(data.get("receipts", 0))
         for cell in data["cells"]:
             key = (str(cell["model_id"]), str(cell["task"]), cell.get("project_id"))
-            state.parts[key] = OutcomeStats.from_json(cell)
+            state.parts[key] = OutcomeStats.from_json(cell, half_life=state.half_life)
         state.ema = {str(k): float(v) for k, v in data.get("ema", {}).items()}
         state.task_ema = {(str(m), str(t)): float(v) for m, t, v in data.get("task_ema", [])}
         return state
