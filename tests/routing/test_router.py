@@ -289,3 +289,24 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
     star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
     assert star.successes == pytest.approx(4.0, abs=0.01)  # 200 a month ago weigh ~0
     assert star.failures == pytest.approx(16.0, abs=0.01)
+
+
+@pytest.mark.parametrize("policy", ["thompson", "epsilon"])
+def test_memoised_propensities_equal_fresh_ones(policy: str) -> None:
+    clock = FakeClock()
+    tracker = tracked(clock)
+    r = Router(registry=_many(8), tracker=tracker, policy=policy, seed=5, clock=clock, refresh_s=60)  # type: ignore[arg-type]
+    seen = 0
+    for k in range(300):
+        if k == 150:  # a rate limit changes the candidate set: no memo for it
+            t = tracker.record_start("m007", "generate")
+            tracker.record_failure(t, "429", retry_after=5)
+        d = r.decide("generate")
+        assert d._explain is not None
+        assert d._explain.sel is not None
+        fresh = d._explain.sel.propensity
+        assert d.propensity == pytest.approx(fresh, abs=1e-12)
+        seen += d.model_id == "m007"
+    assert seen > 0
+    r.policy = "greedy"  # a new policy gets new pools, not the old memo
+    assert r.decide("generate").propensity == 1.0

@@ -60,7 +60,9 @@ class _Explain:
     """What a decision needs to explain itself, turned into candidates and fallbacks only
     when asked (the hot path never builds them)."""
 
-    __slots__ = ("_cand", "_fb", "chosen", "filtered", "pool", "rest", "scored", "sel")
+    __slots__ = (
+        "_cand", "_fb", "chosen", "filtered", "pool", "propensities", "rest", "scored", "sel",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -70,8 +72,13 @@ class _Explain:
         chosen: int,
         rest: Sequence[int],
         filtered: Sequence[tuple[Any, ...]],
+        propensities: dict[int, float] | None = None,
     ) -> None:
         self.pool = pool
+        self.propensities = propensities
+        """The pool's memo of propensities by pick, when the decision used the pool's
+        unblocked candidate set (their posteriors are fixed until the next refresh, so
+        the probability of each pick is too)."""
         self.scored = scored
         """Pool positions of the scored arms, in selection order."""
         self.sel = sel
@@ -137,7 +144,15 @@ class Decision:
         """Probability with which this policy picks ``model_id`` in this state (log it;
         computed on first access)."""
         ex = self._explain
-        return ex.sel.propensity if ex is not None and ex.sel is not None else 0.0
+        if ex is None or ex.sel is None:
+            return 0.0
+        memo = ex.propensities
+        if memo is None:
+            return ex.sel.propensity
+        p = memo.get(ex.chosen)
+        if p is None:
+            p = memo[ex.chosen] = ex.sel.propensity
+        return p
 
     @property
     def fallbacks(self) -> tuple[str, ...]:
@@ -187,6 +202,8 @@ class _Pool:
     ok_lists: tuple[list[float], list[float], list[float | None], list[float | None]]
     ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     ok_penalties: tuple[list[float], list[float]] | None = None
+    propensities: dict[int, float] = field(default_factory=dict)
+    """Propensity of each pick from the unblocked set, filled as decisions read them."""
 
 
 @dataclass
@@ -365,6 +382,8 @@ class Router:
             max_p95_ms,
             len(self.registry) if candidates is None else tuple(candidates),
             self.weights,
+            self.policy,
+            self.epsilon,
         )
         pool = self._pools.get(key)
         if pool is None:
@@ -447,7 +466,15 @@ class Router:
             self.policy,
             reason,
             used_degraded,
-            _Explain(pool, scored, sel, sel.index, rest, unscored),
+            _Explain(
+                pool,
+                scored,
+                sel,
+                sel.index,
+                rest,
+                unscored,
+                pool.propensities if scored is pool.ok else None,
+            ),
         )
 
     def _blocked(self, pool: _Pool, now: float) -> dict[int, str] | None:
