@@ -310,3 +310,18 @@ def test_memoised_propensities_equal_fresh_ones(policy: str) -> None:
     assert seen > 0
     r.policy = "greedy"  # a new policy gets new pools, not the old memo
     assert r.decide("generate").propensity == 1.0
+
+
+def test_many_candidates_with_degraded_ones_pick_only_healthy_ones() -> None:
+    clock = FakeClock()
+    tracker = tracked(clock)
+    reg = _many(60)
+    for i in range(0, 60, 2):  # every other model is degraded
+        record(tracker, f"m{i:03d}", "generate", ok=0, bad=10)
+    r = Router(registry=reg, tracker=tracker, policy="epsilon", epsilon=1.0, seed=2, clock=clock)
+    picks = {r.decide("generate").model_id for _ in range(300)}
+    assert picks <= {f"m{i:03d}" for i in range(1, 60, 2)}
+    assert len(picks) > 20
+    d = r.decide("generate")
+    assert d.propensity == pytest.approx(1 / 30)
+    assert d.fallbacks[-30:] == tuple(f"m{i:03d}" for i in range(0, 60, 2))

@@ -203,6 +203,7 @@ class _Pool:
     ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     ok_penalties: tuple[list[float], list[float]] | None = None
     propensities: dict[int, float] = field(default_factory=dict)
+    ok_names: list[str] = field(default_factory=list)
     """Propensity of each pick from the unblocked set, filled as decisions read them."""
 
 
@@ -429,7 +430,7 @@ class Router:
             )
         if arrays is not None:
             sel = select_arrays(
-                pool.ids,
+                pool.ok_names,
                 *arrays,
                 self.weights,
                 policy=self.policy,
@@ -575,6 +576,7 @@ class Router:
             ([], [], [], []),
         )
         pool.ok_lists = _lists(pool, ok)
+        pool.ok_names = [names[j] for j in ok]
         pool.ok_penalties = penalties_of(pool.ok_lists[2], pool.ok_lists[3], self.weights)
         if len(ok) >= SMALL:
             nan = math.nan
