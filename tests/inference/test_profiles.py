@@ -387,6 +387,24 @@ def test_rate_limit_cooldown_honours_retry_after() -> None:
     assert p.excluded
 
 
+def test_rate_limits_are_snapshots_without_passed_cooldowns() -> None:
+    clock = FakeClock(1_000.0)
+    tracker = OutcomeTracker(clock=clock)
+    assert tracker.rate_limits() == (frozenset(), {})
+    t = tracker.record_start("m", "code", "r")
+    tracker.record_failure(t, "429", retry_after=30.0)
+    excluded, cooldowns = tracker.rate_limits()
+    assert (set(excluded), dict(cooldowns)) == ({"m"}, {"m": 1_030.0})
+    t = tracker.record_start("n", "code", "r")
+    tracker.record_failure(t, "429", retry_after=5.0)
+    assert set(excluded) == {"m"}  # an earlier read does not change under the caller
+    clock.advance(10)
+    excluded, cooldowns = tracker.rate_limits()
+    assert (set(excluded), dict(cooldowns)) == ({"m", "n"}, {"m": 1_030.0})
+    tracker.clear_exclusion()
+    assert tracker.rate_limits() == (frozenset(), {})
+
+
 def test_profile_state_survives_json_round_trip() -> None:
     tracker = OutcomeTracker(clock=FakeClock())
     t = tracker.record_start("m", "code", "r", project_id="p")

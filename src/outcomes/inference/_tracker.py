@@ -73,6 +73,9 @@ from outcomes.store import BackgroundWriter, Store
 
 log = logging.getLogger("outcomes.inference")
 
+_NO_EXCLUSIONS: frozenset[str] = frozenset()
+_NO_COOLDOWNS: Mapping[str, float] = MappingProxyType({})
+
 MAX_LEDGER_BUFFER = 5000
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 DEFAULT_COOLDOWN_S = 60.0
@@ -564,9 +567,19 @@ class OutcomeTracker:
         return until if until is not None and until > self.clock.now() else None
 
     def rate_limits(self) -> tuple[AbstractSet[str], Mapping[str, float]]:
-        """Live read-only views of the session exclusions and the cooldown deadlines
-        (some may have passed): lets a router skip per-model checks when both are empty."""
-        return self._excluded, MappingProxyType(self._cooldown)
+        """The models excluded for this session and the running cooldowns' deadlines.
+
+        Both are empty in the common case, which costs no lock: a router then skips its
+        per-model checks. Otherwise they are copies taken under the lock (another thread
+        may be recording a 429 meanwhile); passed cooldowns are dropped on the way.
+        """
+        if not self._excluded and not self._cooldown:
+            return _NO_EXCLUSIONS, _NO_COOLDOWNS
+        with self._lock:
+            now = self.clock.now()
+            for model_id in [m for m, until in self._cooldown.items() if until <= now]:
+                del self._cooldown[model_id]
+            return frozenset(self._excluded), dict(self._cooldown)
 
     def is_available(self, model_id: str) -> bool:
         """Neither excluded for the session nor cooling down."""
