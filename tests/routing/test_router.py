@@ -258,6 +258,51 @@ def test_profiles_and_registry_changes_reach_the_pool_on_refresh() -> None:
     assert all(c.cost_penalty is not None for c in d.candidates if c.filtered is None)
 
 
+@pytest.mark.parametrize("listed", [False, True])
+def test_registry_edits_reach_the_next_decision_without_a_refresh(listed: bool) -> None:
+    reg = ModelRegistry()
+    reg.add(ModelInfo("a", "p", 1.0, 1.0, prior=0.9))
+    reg.add(ModelInfo("b", "p", 1.0, 1.0, prior=0.5))
+    r = Router(registry=reg, policy="greedy", refresh_s=3600.0)
+    kw = {"candidates": ["a", "b"]} if listed else {}
+    assert r.decide("generate", **kw).model_id == "a"
+    reg.add(ModelInfo("a", "p", 1.0, 1.0, prior=0.1))  # same id, new prior
+    assert r.decide("generate", **kw).model_id == "b"
+    reg.add(ModelInfo("b", "p", 1.0, 1.0, prior=0.5, tasks=("code",)))
+    d = r.decide("generate", **kw)
+    assert d.model_id == "a"
+    assert next(c for c in d.candidates if c.model_id == "b").filtered == (
+        "does not serve task 'generate'"
+    )
+    # One model out, another in: the same number of entries.
+    del reg.models["b"]
+    reg.add(ModelInfo("c", "p", 1.0, 1.0, prior=0.8))
+    d = r.decide("generate", candidates=["a", "c"] if listed else None)
+    assert d.model_id == "c"
+    assert sorted(c.model_id for c in d.candidates) == ["a", "c"]
+
+
+def test_router_settings_apply_from_the_next_decision() -> None:
+    clock = FakeClock()
+    tracker = tracked(clock)
+    reg = ModelRegistry()
+    reg.add(ModelInfo("x", "p", 1.0, 1.0, prior=0.9))
+    reg.add(ModelInfo("y", "p", 1.0, 1.0))
+    record(tracker, "x", "generate", ok=30, bad=34)  # Beta(40, 36) beats y's Beta(1, 1)
+    r = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, refresh_s=3600)
+    assert r.decide("generate").model_id == "x"
+    r.degrade_threshold = 3  # 34 failures > 30 successes + 3
+    d = r.decide("generate")
+    assert d.model_id == "y"
+    assert "degraded" in (next(c for c in d.candidates if c.model_id == "x").filtered or "")
+    r.degrade_threshold = 5
+    assert r.decide("generate").model_id == "x"
+    r.prior_strength = 0.0  # Beta(31, 35) now
+    d = r.decide("generate")
+    assert d.model_id == "y"
+    assert next(c for c in d.candidates if c.model_id == "x").prior_alpha == 1.0
+
+
 def test_lazy_explanation_matches_the_choice() -> None:
     r = Router(registry=_many(12), policy="thompson", seed=3)
     d = r.decide("generate")

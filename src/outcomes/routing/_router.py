@@ -203,8 +203,11 @@ class _Pool:
     ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     ok_penalties: tuple[list[float], list[float]] | None = None
     propensities: dict[int, float] = field(default_factory=dict)
-    ok_names: list[str] = field(default_factory=list)
     """Propensity of each pick from the unblocked set, filled as decisions read them."""
+    ok_names: list[str] = field(default_factory=list)
+    infos: list[ModelInfo | None] = field(default_factory=list)
+    """The registry entries the pool was built from (``None`` for an unknown model): a
+    decision compares them with the registry's current ones and rebuilds on a change."""
 
 
 @dataclass
@@ -259,6 +262,15 @@ class Router:
     _pools: dict[tuple[Any, ...], _Pool] = field(init=False, repr=False, default_factory=dict)
     _breaker_horizon: float = field(init=False, repr=False, default=-math.inf)
     """The latest deadline of any breaker: past it, no breaker blocks anything."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        # Pools and profile snapshots hold values derived from the public settings
+        # (weights, priors, forget, view, tracker, ...): a new setting applies from the
+        # next decision on, which re-reads profiles and rebuilds pools.
+        if not name.startswith("_") and "_pools" in self.__dict__:
+            object.__setattr__(self, "_pools", {})
+            object.__setattr__(self, "_snapshot_at", -math.inf)
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -375,25 +387,21 @@ class Router:
         nothing is left.
         """
         self._profiles(task)  # re-reads profiles when due, which drops the pools
-        key = (
-            task,
-            input_tokens,
-            output_tokens,
-            max_cost_usd,
-            max_p95_ms,
-            len(self.registry) if candidates is None else tuple(candidates),
-            self.weights,
-            self.policy,
-            self.epsilon,
+        models = self.registry.models
+        listed = None if candidates is None else tuple(candidates)
+        infos: list[ModelInfo | None] = (
+            list(models.values()) if listed is None else list(map(models.get, listed))
         )
+        key = (task, input_tokens, output_tokens, max_cost_usd, max_p95_ms, listed)
         pool = self._pools.get(key)
-        if pool is None:
-            ids = (
-                list(candidates) if candidates is not None else [m.model_id for m in self.registry]
-            )
+        # The entries are compared by identity first (ModelInfo is frozen, so an edit
+        # is a new object): linear, but in C, and a fraction of a microsecond.
+        if pool is None or pool.infos != infos:
+            ids = [m.model_id for m in models.values()] if listed is None else list(listed)
             pool = self._pools[key] = self._pool(
                 task, ids, input_tokens, output_tokens, max_cost_usd, max_p95_ms
             )
+            pool.infos = infos
         now = self.clock.now()
         blocked = self._blocked(pool, now)
         lists = pool.ok_lists
