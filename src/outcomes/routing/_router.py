@@ -19,9 +19,10 @@ from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing._select import (
     SMALL,
     Policy,
+    Prepared,
     Selection,
     Weights,
-    penalties_of,
+    prepare,
     select_arrays,
     select_lists,
 )
@@ -201,7 +202,7 @@ class _Pool:
     position: dict[str, int]
     ok_lists: tuple[list[float], list[float], list[float | None], list[float | None]]
     ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-    ok_penalties: tuple[list[float], list[float]] | None = None
+    ok_prepared: Prepared | None = None
     propensities: dict[int, float] = field(default_factory=dict)
     """Propensity of each pick from the unblocked set, filled as decisions read them."""
     ok_names: list[str] = field(default_factory=list)
@@ -406,7 +407,7 @@ class Router:
         blocked = self._blocked(pool, now)
         lists = pool.ok_lists
         arrays = pool.ok_arrays
-        penalties = pool.ok_penalties
+        prepared = pool.ok_prepared
         ok, degraded = pool.ok, pool.degraded
         dynamic: list[tuple[Any, ...]] = []
         if blocked:
@@ -414,13 +415,13 @@ class Router:
             degraded = [j for j in degraded if j not in blocked]
             dynamic = [_unscored(pool, j, reason) for j, reason in sorted(blocked.items())]
             lists = _lists(pool, ok)
-            arrays = penalties = None
+            arrays = prepared = None
         used_degraded = False
         scored, rest = ok, degraded
         if not ok and degraded:
             scored, rest, used_degraded = degraded, [], True
             lists = _lists(pool, degraded)
-            arrays = penalties = None
+            arrays = prepared = None
         n_filtered = len(pool.static_filtered) + len(dynamic)
         if not scored:
             unscored = pool.static_filtered + dynamic + [_unscored(pool, j) for j in rest]
@@ -453,7 +454,7 @@ class Router:
                 rng=self._rng,
                 pyrng=self._pyrng,
                 epsilon=self.epsilon,
-                penalties=penalties,
+                prepared=prepared,
             )
         chosen = pool.ids[scored[sel.index]]
         if used_degraded:
@@ -585,7 +586,7 @@ class Router:
         )
         pool.ok_lists = _lists(pool, ok)
         pool.ok_names = [names[j] for j in ok]
-        pool.ok_penalties = penalties_of(pool.ok_lists[2], pool.ok_lists[3], self.weights)
+        pool.ok_prepared = prepare(*pool.ok_lists, self.weights)
         if len(ok) >= SMALL:
             nan = math.nan
             a, b, c, lat = pool.ok_lists

@@ -197,11 +197,11 @@ def select_lists(
     pyrng: random.Random,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
-    penalties: tuple[list[float], list[float]] | None = None,
+    prepared: Prepared | None = None,
 ) -> Selection:
-    """:func:`select` on parallel lists (the router's hot path). ``penalties``: the cost
-    and latency penalties of these candidates under ``weights`` if already computed
-    (see :func:`penalties_of`)."""
+    """:func:`select` on parallel lists (the router's hot path). ``prepared``: what
+    :func:`prepare` made of these same lists and ``weights``, when the caller keeps it
+    between draws."""
     if len(alphas) >= SMALL:
         nan = math.nan
         return select_arrays(
@@ -217,15 +217,47 @@ def select_lists(
             ucb_c=ucb_c,
         )
     return _select_small(
-        alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, penalties
+        alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
     )
 
 
-def penalties_of(
-    costs: list[float | None], latencies: list[float | None], weights: Weights
-) -> tuple[list[float], list[float]]:
-    """Cost and latency penalties of a candidate set (for :func:`select_lists`)."""
-    return _normalised_list(costs, weights.cost), _normalised_list(latencies, weights.latency)
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The parts of a small selection that depend only on the candidates and weights."""
+
+    cost_penalty: list[float]
+    latency_penalty: list[float]
+    evidence: list[float]
+    mean: list[float]
+    spread: list[float]
+    """Standard deviation of the normal that stands in for the Beta, or -1 where the
+    Beta itself is drawn."""
+    base: list[float]
+    """Score without quality: minus the cost and latency penalties."""
+
+
+def prepare(
+    alphas: list[float],
+    betas: list[float],
+    costs: list[float | None],
+    latencies: list[float | None],
+    weights: Weights,
+) -> Prepared:
+    """Precompute :func:`select_lists` for parallel lists it will select from again."""
+    cost_pen = _normalised_list(costs, weights.cost)
+    lat_pen = _normalised_list(latencies, weights.latency)
+    n = len(alphas)
+    evid = [alphas[i] + betas[i] for i in range(n)]
+    mean = [alphas[i] / evid[i] for i in range(n)]
+    # Beta(a, b) is close to normal when a, b >= 8; a normal draw costs a fraction.
+    spread = [
+        math.sqrt(mean[i] * (1.0 - mean[i]) / (evid[i] + 1.0))
+        if alphas[i] >= 8.0 and betas[i] >= 8.0
+        else -1.0
+        for i in range(n)
+    ]
+    base = [-cost_pen[i] - lat_pen[i] for i in range(n)]
+    return Prepared(cost_pen, lat_pen, evid, mean, spread, base)
 
 
 def _select_small(
@@ -239,33 +271,35 @@ def _select_small(
     epsilon: float,
     ucb_c: float,
     rng: np.random.Generator | None = None,
-    penalties: tuple[list[float], list[float]] | None = None,
+    prepared: Prepared | None = None,
 ) -> Selection:
     n = len(alphas)
     if n == 0:
         raise ValueError("no candidates to select from")
-    cost_pen, lat_pen = (
-        penalties if penalties is not None else penalties_of(costs, latencies, weights)
+    pre = prepared if prepared is not None else prepare(alphas, betas, costs, latencies, weights)
+    cost_pen, lat_pen, evid, mean, base = (
+        pre.cost_penalty,
+        pre.latency_penalty,
+        pre.evidence,
+        pre.mean,
+        pre.base,
     )
     wq = weights.quality
-    evid = [alphas[i] + betas[i] for i in range(n)]
-    mean = [alphas[i] / evid[i] for i in range(n)]
     if policy == "thompson":
         q = []
         betav = pyrng.betavariate
+        spread = pre.spread
         # Standard normals in one numpy call when there is a generator (one Python-level
         # gauss() per arm costs more than the rest of the decision).
         zs = rng.standard_normal(n).tolist() if rng is not None else None
         for i in range(n):
-            a, b = alphas[i], betas[i]
-            if a >= 8.0 and b >= 8.0:
-                # Beta(a, b) is close to normal here; a normal draw costs a fraction.
-                m = mean[i]
+            sd = spread[i]
+            if sd >= 0.0:
                 z = zs[i] if zs is not None else pyrng.gauss()
-                x = m + z * math.sqrt(m * (1.0 - m) / (evid[i] + 1.0))
+                x = mean[i] + z * sd
                 q.append(0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
             else:
-                q.append(betav(a, b))
+                q.append(betav(alphas[i], betas[i]))
     elif policy == "ucb":
         lt = 2.0 * math.log(max(sum(evid), 2.0))
         q = [mean[i] + ucb_c * math.sqrt(lt / evid[i]) for i in range(n)]
@@ -273,7 +307,6 @@ def _select_small(
         q = mean
     else:
         raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
-    base = [-cost_pen[i] - lat_pen[i] for i in range(n)]
     score = [wq * q[i] + base[i] for i in range(n)]
     best = max(range(n), key=score.__getitem__)
     chosen = best
