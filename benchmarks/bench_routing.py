@@ -3,13 +3,16 @@
 The reference is a bare ``random.betavariate`` draw per candidate followed by ``max``:
 the least work any Thompson-sampling router does, measured in the same run. A decision
 computes its propensity (a quadrature) and its explanation on first access; the second
-measure includes reading the propensity, as ``Router.call`` does to log it.
+measure includes reading the propensity, as ``Router.call`` does to log it. The three
+measures are taken in alternating chunks, so that a busy spell of the machine slows
+them alike instead of one of them only.
 """
 
 from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 
 from benchmarks._harness import Context, per_call_samples_ns
 from outcomes import OutcomeTracker
@@ -49,12 +52,19 @@ def _router(n: int) -> tuple[Router, list[str]]:
     return router, names
 
 
+def _interleaved(fns: list[Callable[[], object]], calls: int, chunk: int = 1_000) -> list[float]:
+    """Median of each of ``fns`` in us, over ``calls`` calls taken ``chunk`` at a time."""
+    samples: list[list[int]] = [[] for _ in fns]
+    for _ in range(max(1, calls // chunk)):
+        for out, fn in zip(samples, fns, strict=True):
+            out.extend(per_call_samples_ns(fn, n=chunk))
+    return [statistics.median(s) / 1000.0 for s in samples]
+
+
 def run(ctx: Context) -> None:
     for n, target_us in ((11, 20.0), (200, 200.0)):
         router, names = _router(n)
         calls = 2_000 if ctx.quick else 20_000
-        samples = per_call_samples_ns(lambda r=router: r.decide("code"), n=calls)
-        med = statistics.median(samples) / 1000.0
         rng = random.Random(0)
         alphas = [rng.uniform(5, 50) for _ in names]
         betas = [rng.uniform(2, 20) for _ in names]
@@ -65,13 +75,13 @@ def run(ctx: Context) -> None:
             draws = [rng.betavariate(x, y) for x, y in zip(a, b, strict=True)]
             return max(range(len(draws)), key=draws.__getitem__)
 
-        ref = statistics.median(per_call_samples_ns(reference, n=calls)) / 1000.0
-        logged = (
-            statistics.median(
-                per_call_samples_ns(lambda r=router: r.decide("code").propensity, n=calls)
-            )
-            / 1000.0
-        )
+        def decide(r: Router = router) -> object:
+            return r.decide("code")
+
+        def decide_logged(r: Router = router) -> float:
+            return r.decide("code").propensity
+
+        med, logged, ref = _interleaved([decide, decide_logged, reference], calls)
         ctx.report(
             f"decide() median, {n} candidates",
             med,
