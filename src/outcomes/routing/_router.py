@@ -22,6 +22,7 @@ from outcomes.routing._select import (
     Prepared,
     Selection,
     Weights,
+    as_arrays,
     prepare,
     select_arrays,
     select_lists,
@@ -588,14 +589,7 @@ class Router:
         pool.ok_names = [names[j] for j in ok]
         pool.ok_prepared = prepare(*pool.ok_lists, self.weights)
         if len(ok) >= SMALL:
-            nan = math.nan
-            a, b, c, lat = pool.ok_lists
-            pool.ok_arrays = (
-                np.array(a, dtype=float),
-                np.array(b, dtype=float),
-                np.array([nan if v is None else v for v in c], dtype=float),
-                np.array([nan if v is None else v for v in lat], dtype=float),
-            )
+            pool.ok_arrays = as_arrays(*pool.ok_lists)
         return pool
 
     def _static_one(

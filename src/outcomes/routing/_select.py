@@ -185,6 +185,22 @@ def _normalised_list(values: list[float | None], weight: float) -> list[float]:
     return [k * (v if v is not None and v >= 0 else fill) for v in values]
 
 
+def as_arrays(
+    alphas: Sequence[float],
+    betas: Sequence[float],
+    costs: Sequence[float | None],
+    latencies: Sequence[float | None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parallel lists as the arrays :func:`select_arrays` takes (``None`` -> ``nan``)."""
+    nan = math.nan
+    return (
+        np.array(alphas, dtype=float),
+        np.array(betas, dtype=float),
+        np.array([nan if c is None else c for c in costs], dtype=float),
+        np.array([nan if v is None else v for v in latencies], dtype=float),
+    )
+
+
 def select_lists(
     alphas: list[float],
     betas: list[float],
@@ -203,13 +219,9 @@ def select_lists(
     :func:`prepare` made of these same lists and ``weights``, when the caller keeps it
     between draws."""
     if len(alphas) >= SMALL:
-        nan = math.nan
         return select_arrays(
             [""] * len(alphas),
-            np.array(alphas, dtype=float),
-            np.array(betas, dtype=float),
-            np.array([nan if c is None else c for c in costs], dtype=float),
-            np.array([nan if v is None else v for v in latencies], dtype=float),
+            *as_arrays(alphas, betas, costs, latencies),
             weights,
             policy=policy,
             rng=rng,
@@ -353,10 +365,12 @@ def select(
         )
     return select_arrays(
         [a.model_id for a in arms],
-        np.array([a.alpha for a in arms], dtype=float),
-        np.array([a.beta for a in arms], dtype=float),
-        np.array([math.nan if a.cost is None else a.cost for a in arms], dtype=float),
-        np.array([math.nan if a.latency_ms is None else a.latency_ms for a in arms], dtype=float),
+        *as_arrays(
+            [a.alpha for a in arms],
+            [a.beta for a in arms],
+            [a.cost for a in arms],
+            [a.latency_ms for a in arms],
+        ),
         weights,
         policy=policy,
         rng=rng,
