@@ -280,71 +280,40 @@ def replay(
         ),
     ]
     swept: list[dict[str, Any]] = []
+    # What our policies share: forgetting, cross-task sharing, the breaker.
+    ours_cfg: dict[str, Any] = {
+        "seed": seed, "half_life": HALF_LIFE, "share": 5.0, "breaker": True,
+    }  # fmt: skip
     for w in cost_weights:
         weights = Weights(quality=1.0, cost=w)
-        swept.append(
-            go(
-                BetaBandit(
-                    "outcomes",
-                    models,
-                    prices,
-                    weights=weights,
-                    seed=seed,
-                    half_life=HALF_LIFE,
-                    share=5.0,
-                    prior_cap=PRIOR_CAP,
-                    breaker=True,
-                ),
-                w,
-            )
-        )
-        swept.append(
-            go(
-                BetaBandit(
-                    "outcomes-cold",
-                    models,
-                    prices,
-                    weights=weights,
-                    seed=seed,
-                    half_life=HALF_LIFE,
-                    share=5.0,
-                    breaker=True,
-                ),
-                w,
-            )
-        )
-        swept.append(
-            go(
-                BetaBandit(
-                    "epsilon-greedy",
-                    models,
-                    prices,
-                    weights=weights,
-                    policy="epsilon",
-                    seed=seed,
-                    epsilon=0.1,
-                ),
-                w,
-            )
-        )
+        policies: list[ReplayPolicy] = [
+            BetaBandit(
+                "outcomes", models, prices, weights=weights, prior_cap=PRIOR_CAP, **ours_cfg
+            ),
+            BetaBandit("outcomes-cold", models, prices, weights=weights, **ours_cfg),
+            BetaBandit(
+                "epsilon-greedy",
+                models,
+                prices,
+                weights=weights,
+                policy="epsilon",
+                seed=seed,
+                epsilon=0.1,
+            ),
+        ]
         if text is not None:
-            swept.append(
-                go(
-                    Contextual(
-                        models,
-                        prices,
-                        cost_weight=w,
-                        text=text,
-                        costs=costs,
-                        seed=seed,
-                        half_life=HALF_LIFE,
-                        share=5.0,
-                        prior_cap=PRIOR_CAP,
-                        breaker=True,
-                    ),
-                    w,
+            policies.append(
+                Contextual(
+                    models,
+                    prices,
+                    cost_weight=w,
+                    text=text,
+                    costs=costs,
+                    prior_cap=PRIOR_CAP,
+                    **ours_cfg,
                 )
             )
+        swept.extend(go(policy, w) for policy in policies)
     c_max = max(v["cost_usd"] for v in refs["single_models"].values())
     single_pts = [(v["cost_usd"], v["quality"]) for v in refs["single_models"].values()]
     aiq = {"single_model_hull": hull_area(single_pts, c_max)}
