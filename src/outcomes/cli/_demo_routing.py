@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from outcomes.cli._demo import DemoContext
+from outcomes.cli._route import candidates_table
 from outcomes.cli._simulate import FLEET, Simulator
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
@@ -88,21 +89,8 @@ def run(ctx: DemoContext) -> None:
         table.add_row(m.model_id, f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}", *cells)
     ctx.console.print(table)
     if last_code is not None:
-        expl = Table(
-            title=f"last code decision: {last_code.model_id} (p={last_code.propensity:.2f})"
-        )
-        for col in ("candidate", "ok/failed", "sampled q", "cost pen.", "score", "filtered"):
-            expl.add_column(col)
-        for c in last_code.candidates:
-            expl.add_row(
-                c.model_id,
-                f"{c.successes:.0f}/{c.failures:.0f}",
-                "-" if c.quality is None else f"{c.quality:.2f}",
-                "-" if c.cost_penalty is None else f"{c.cost_penalty:.2f}",
-                "-" if c.score is None else f"{c.score:.2f}",
-                c.filtered or "",
-            )
-        ctx.console.print(expl)
+        title = f"last code decision: {last_code.model_id} (p={last_code.propensity:.2f})"
+        ctx.console.print(candidates_table(last_code, title, digits=2))
     ctx.console.print(
         f"good answers: {good / max(calls, 1):.1%}. Cost weight 0.15: quality first, price "
         "second; rate-limited models are skipped while they cool down."

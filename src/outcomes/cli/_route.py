@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -21,6 +22,9 @@ from outcomes.cli._common import (
 )
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from outcomes.routing import Decision
 
 bench_app = typer.Typer(help="Benchmarks on real outcome data.", no_args_is_help=True)
 
@@ -83,19 +87,7 @@ def register(root: typer.Typer) -> None:
             f"[bold]{decision.model_id}[/] for {task} "
             f"(p={decision.propensity:.3f}; fallbacks: {', '.join(decision.fallbacks[:4]) or '-'})"
         )
-        table = Table(title="candidates")
-        for col in ("model", "calls ok/failed", "quality", "cost pen.", "score", "filtered"):
-            table.add_column(col)
-        for c in decision.candidates:
-            table.add_row(
-                c.model_id,
-                f"{c.successes:.0f}/{c.failures:.0f}",
-                "-" if c.quality is None else f"{c.quality:.3f}",
-                "-" if c.cost_penalty is None else f"{c.cost_penalty:.3f}",
-                "-" if c.score is None else f"{c.score:.3f}",
-                c.filtered or "",
-            )
-        console.print(table)
+        console.print(candidates_table(decision, "candidates", digits=3))
 
     root.add_typer(bench_app, name="bench")
 
@@ -197,3 +189,24 @@ def _plot(report: dict[str, object], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def candidates_table(decision: Decision, title: str, *, digits: int) -> Table:
+    """A decision's candidates: counts, sampled quality, cost penalty, score or why not."""
+    table = Table(title=title)
+    for col in ("model", "calls ok/failed", "quality", "cost pen.", "score", "filtered"):
+        table.add_column(col)
+
+    def num(value: float | None) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    for c in decision.candidates:
+        table.add_row(
+            c.model_id,
+            f"{c.successes:.0f}/{c.failures:.0f}",
+            num(c.quality),
+            num(c.cost_penalty),
+            num(c.score),
+            c.filtered or "",
+        )
+    return table
