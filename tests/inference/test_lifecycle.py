@@ -50,7 +50,8 @@ def test_a_failure_after_completion_supersedes_it_and_notes_the_rate_limit() -> 
         "failure", first.receipt_id, True,
     )  # fmt: skip
     assert [r.receipt_id for r in ledger.drain()] == [second.receipt_id]
-    assert t in calls.recent and t not in calls.pending
+    assert t in calls.recent
+    assert t not in calls.pending
 
 
 def test_the_sweep_settles_completed_calls_and_drops_the_others() -> None:

@@ -16,7 +16,8 @@ def test_a_rate_limit_excludes_and_cools_down_for_the_hint_or_the_default() -> N
     lim, clock = limits(cooldown=60.0)
     lim.note_failure("a", "429 Too Many Requests", None, clock.now())
     lim.note_failure("b", "RESOURCE_EXHAUSTED, retry after 5 s", None, clock.now())
-    assert lim.is_excluded("a") and lim.is_excluded("b")
+    assert lim.is_excluded("a")
+    assert lim.is_excluded("b")
     assert lim.cooldown_until("a") == 1060.0
     assert lim.cooldown_until("b") == 1005.0
 
@@ -40,7 +41,10 @@ def test_a_new_cooldown_never_shortens_a_running_one() -> None:
 def test_nothing_limited_costs_shared_empty_values_and_passed_cooldowns_go() -> None:
     lim, clock = limits()
     (ex, cd), (ex2, cd2) = lim.current(), lim.current()
-    assert ex is ex2 and cd is cd2 and not ex and not cd  # shared constants, no copy
+    assert ex is ex2
+    assert cd is cd2
+    assert not ex
+    assert not cd
     lim.note_failure("a", "503", 10.0, clock.now())
     assert dict(lim.current()[1]) == {"a": 1010.0}
     clock.advance(11)
@@ -53,7 +57,8 @@ def test_clear_lifts_one_model_or_all() -> None:
     for m in ("a", "b"):
         lim.note_failure(m, "429", None, clock.now())
     lim.clear("a")
-    assert not lim.is_excluded("a") and lim.cooldown_until("a") is None
+    assert not lim.is_excluded("a")
+    assert lim.cooldown_until("a") is None
     assert lim.is_excluded("b")
     lim.clear()
     assert lim.current() == (frozenset(), {})

@@ -65,7 +65,8 @@ def test_stop_ends_the_thread_and_it_does_not_start_again() -> None:
     assert r.running
     assert any(t.name == "test-refresher-stop" for t in threading.enumerate())
     r.stop()
-    assert not r.running and r.stopped
+    assert not r.running
+    assert r.stopped
     assert not any(t.name == "test-refresher-stop" for t in threading.enumerate())
     r.start()
     assert not r.running

@@ -37,8 +37,12 @@ class BreakableStore:
 
 
 class BreakableWriter(BackgroundWriter):
-    broken = False
-    flushed_while_broken: set[int] = set()
+    """A writer whose ``flush`` raises while ``broken``, noting which threads called it."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.broken = False
+        self.flushed_while_broken: set[int] = set()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         if self.broken:
@@ -65,7 +69,7 @@ def record(tracker: OutcomeTracker, model: str, ok: int, bad: int) -> None:
 
 def test_decisions_do_no_store_io_and_never_flush() -> None:
     store = BreakableStore()
-    writer = BreakableWriter(store)  # type: ignore[arg-type]
+    writer = BreakableWriter(store)
     clock = FakeClock()
     tracker = OutcomeTracker(store, writer=writer, clock=clock, refresh_s=0.01)  # type: ignore[arg-type]
     record(tracker, "m3", 40, 0)
