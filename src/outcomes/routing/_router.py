@@ -248,12 +248,13 @@ class Router:
     breaker_base_s: float = 30.0
     breaker_max_s: float = 600.0
     refresh_s: float = 1.0
-    """Profiles are re-read at most this often (a decision's statistics are never older
-    than this); 0 re-reads on every decision."""
+    """The tracker's published snapshot is looked at again at most this often (seconds
+    of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
+    :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
     view: Literal["shared", "local"] = "shared"
     """``shared``: profiles as stored, so every process sharing the store routes on the
-    same evidence (a fold of new receipts per refresh); ``local``: this process's tracker
-    state only (cheapest; what a single process has seen and loaded)."""
+    same evidence; ``local``: this process's tracker state only (what a single process has
+    seen and loaded)."""
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
     _breakers: dict[str, _Breaker] = field(init=False, repr=False, default_factory=dict)
