@@ -24,6 +24,12 @@ from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id
 from outcomes._table import Table
 from outcomes.errors import ValidationError
+from outcomes.inference._conversation_calibration import (
+    ABSTAIN_BELOW,
+    CALIBRATION,
+    Curve,
+    calibrated,
+)
 from outcomes.inference._conversation_cues import STOPWORDS
 from outcomes.inference._conversation_rules import MAX_TEXT_CHARS, Evidence, read_message
 from outcomes.inference._conversation_schema import MIGRATIONS
@@ -80,11 +86,6 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(wa & wb) / (len(wa) + len(wb))
 
 
-def strength_to_confidence(verdict: ConversationVerdict, strength: float) -> float:
-    """The calibrated confidence of a committed ``verdict`` read with ``strength``."""
-    return round(min(0.97, 0.5 + 0.5 * strength / (strength + 0.5)), 3)
-
-
 def decide(evidence: Evidence) -> tuple[ConversationVerdict, float]:
     """The verdict the evidence points to and its strength (0 when there is none).
 
@@ -105,32 +106,60 @@ def decide(evidence: Evidence) -> tuple[ConversationVerdict, float]:
     return ConversationVerdict.INCONCLUSIVE, 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the rules read in a follow-up before calibration: verdict, strength, cues."""
+
+    verdict: ConversationVerdict
+    strength: float
+    cues: tuple[str, ...]
+
+
 class RuleClassifier:
     """Cue-based classifier with abstention; deterministic and dependency-free.
 
-    ``abstain_below`` is the calibrated confidence under which it answers
-    ``inconclusive`` rather than commit; ``reask_at`` the similarity to the question
-    that reads as a re-ask.
+    The confidence of a verdict is its strength mapped through ``calibration`` (fitted on
+    held-out follow-ups, see :mod:`outcomes.inference._conversation_calibration`);
+    under ``abstain_below`` it answers ``inconclusive`` rather than commit.
+    ``reask_at`` is the similarity to the question that reads as a re-ask.
     """
 
-    def __init__(self, *, abstain_below: float = 0.6, reask_at: float = 0.55) -> None:
+    def __init__(
+        self,
+        *,
+        abstain_below: float = ABSTAIN_BELOW,
+        reask_at: float = 0.55,
+        calibration: Curve = CALIBRATION,
+    ) -> None:
         self.abstain_below = abstain_below
         self.reask_at = reask_at
+        self.calibration = calibration
 
     def classify(self, followup: FollowUp) -> FollowUpVerdict:
-        first = self._one(followup.question, followup.response, followup.next_message)
+        first = self._verdict(
+            self.read(followup.question, followup.response, followup.next_message)
+        )
         if followup.after_next is None or first.verdict is not ConversationVerdict.INCONCLUSIVE:
             return first
-        second = self._one(followup.question, followup.response, followup.after_next)
+        second = self._verdict(self.read(followup.question, followup.response, followup.after_next))
         if second.verdict is ConversationVerdict.INCONCLUSIVE:
             return first
         return FollowUpVerdict(second.verdict, second.confidence, ("after_next", *second.cues))
 
-    def _one(
-        self, question: str | None, response: str | None, message: str | None
-    ) -> FollowUpVerdict:
+    def _verdict(self, reading: Reading) -> FollowUpVerdict:
+        if reading.verdict is ConversationVerdict.INCONCLUSIVE:
+            return FollowUpVerdict(reading.verdict, 0.0, reading.cues)
+        confidence = calibrated(reading.strength, self.calibration)
+        if confidence < self.abstain_below:
+            return FollowUpVerdict(
+                ConversationVerdict.INCONCLUSIVE, 0.0, (*reading.cues, "abstained")
+            )
+        return FollowUpVerdict(reading.verdict, confidence, reading.cues)
+
+    def read(self, question: str | None, response: str | None, message: str | None) -> Reading:
+        """The uncalibrated reading of one message (``message`` ``None``: silence)."""
         if message is None or not message.strip():
-            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, ("silence",))
+            return Reading(ConversationVerdict.INCONCLUSIVE, 0.0, ("silence",))
         evidence = read_message(message, response)
         if question and not evidence.accept:
             sim = similarity(question, message[:MAX_TEXT_CHARS])
@@ -138,13 +167,7 @@ class RuleClassifier:
                 evidence.reject += 1.5 + sim
                 evidence.note("re_ask")
         verdict, strength = decide(evidence)
-        cues = tuple(evidence.cues)
-        if verdict is ConversationVerdict.INCONCLUSIVE:
-            return FollowUpVerdict(verdict, 0.0, cues or ("no_cue",))
-        confidence = strength_to_confidence(verdict, strength)
-        if confidence < self.abstain_below:
-            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, (*cues, "abstained"))
-        return FollowUpVerdict(verdict, confidence, cues)
+        return Reading(verdict, strength, tuple(evidence.cues) or ("no_cue",))
 
 
 DEFAULT_CLASSIFIER = RuleClassifier()
