@@ -6,11 +6,13 @@ it), a :class:`FollowUpClassifier` infers a
 memory only: nothing here stores or logs them, and the signal that reaches the tracker
 carries the verdict, the confidence and the names of the cues that fired.
 
-The default :class:`RuleClassifier` reads correction cues, re-asks (the next message is
-very similar to the question), edits (code pasted back changed, "I changed ..."),
-acceptance and building on the answer, in English, German, French and Spanish. It
-abstains (``inconclusive``) when the evidence is weak. Bring a model by implementing the
-one-method :class:`FollowUpClassifier` protocol.
+The default :class:`RuleClassifier` reads failures, corrections, re-asks, edits and
+acceptance clause by clause in English, German, Spanish, Portuguese, French, Russian,
+Chinese and Japanese (:mod:`outcomes.inference._conversation_rules`); questions and new
+requests carry no verdict, sarcasm and pasted errors are failures. Its confidence is
+calibrated on held-out follow-ups and it abstains (``inconclusive``) below 0.6.
+:class:`outcomes.inference.judge.ModelJudge` asks the user's own model when the rules
+abstain; or bring any classifier through the one-method :class:`FollowUpClassifier`.
 """
 
 from __future__ import annotations
