@@ -34,6 +34,7 @@ if _typing.TYPE_CHECKING:
         is_rate_limit,
     )
     from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
+    from outcomes.inference._snapshot import ProfileSnapshot
     from outcomes.inference._tracker import OutcomeTracker
     from outcomes.inference._validate import retry_after_from
     from outcomes.inference._view import ModelProfile, TaskStats
@@ -70,6 +71,7 @@ else:
                 "infer_from_action_sequence",
                 "outcome_of",
             ),
+            "outcomes.inference._snapshot": ("ProfileSnapshot",),
             "outcomes.inference._tracker": ("OutcomeTracker",),
             "outcomes.inference._validate": ("retry_after_from",),
             "outcomes.inference._view": ("ModelProfile", "TaskStats"),
@@ -107,6 +109,7 @@ __all__ = [
     "OutcomeStats",
     "OutcomeTracker",
     "ProfileBook",
+    "ProfileSnapshot",
     "ProfileState",
     "RuleClassifier",
     "TaskStats",
