@@ -62,7 +62,8 @@ class BrierDecomposition:
     """Murphy's terms over the report's bins: Brier ~ reliability - resolution + uncertainty.
 
     The identity is exact when every row of a bin has the bin's mean score; otherwise
-    the within-bin spread of scores adds a small positive remainder.
+    the scores' spread within bins leaves a small remainder (their within-bin variance
+    minus twice their within-bin covariance with the outcomes).
     """
 
     reliability: float

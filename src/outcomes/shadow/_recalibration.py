@@ -69,10 +69,17 @@ def isotonic(y: FloatArray, w: FloatArray) -> FloatArray:
 def _fit(
     n: FloatArray, positives: FloatArray, score_sum: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Knots ``(mean score, calibrated value)`` of the isotonic fit over non-empty buckets."""
+    """Knots ``(mean score, calibrated value)`` of the isotonic fit over non-empty buckets.
+
+    Inside a run of equal values only its first and last knots are kept: interpolating
+    between the knots kept gives the same values everywhere.
+    """
     full = np.flatnonzero(n > 0)
     x = score_sum[full] / n[full]
-    return x, isotonic(positives[full] / n[full], n[full])
+    fitted = isotonic(positives[full] / n[full], n[full])
+    change = np.diff(fitted) != 0
+    keep = np.r_[True, change] | np.r_[change, True]
+    return x[keep], fitted[keep]
 
 
 @dataclass(frozen=True, slots=True)
