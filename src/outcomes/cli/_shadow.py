@@ -33,7 +33,12 @@ app = typer.Typer(
 )
 
 _SHORT_VERDICT = {"insufficient_data": "no data"}
-_VERDICT_STYLE = {"switch": "bold green", "keep": "yellow", "insufficient_data": "dim"}
+_VERDICT_STYLE = {
+    "switch": "bold green",
+    "recalibrate": "bold cyan",
+    "keep": "yellow",
+    "insufficient_data": "dim",
+}
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:
@@ -46,16 +51,20 @@ def report_table(
     title: str = "shadow calibration",
     show_namespace: bool = True,
 ) -> Table:
-    """One row per (namespace, source): Brier and ECE of both scores, difference, verdict.
+    """One row per (namespace, source): Brier, ECE and AUC of both scores, the Brier of
+    the recalibrated caller score, the difference, the verdict.
 
-    ``c->d`` reads caller -> derived; :func:`verdict_lines` adds the reasons and the ECE
-    level a perfectly calibrated score would show.
+    ``c->d`` reads caller -> derived; ``recal`` is the caller's score through the
+    cross-fitted isotonic calibration; :func:`verdict_lines` adds the reasons, the Brier
+    decomposition and the ECE level a perfectly calibrated score would show.
     """
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("namespace/source" if show_namespace else "source", style="bold", min_width=6)
     table.add_column("labeled/rows", justify="right")
     table.add_column("Brier c->d", justify="right", no_wrap=True)
     table.add_column("ECE c->d", justify="right", no_wrap=True)
+    table.add_column("AUC c->d", justify="right", no_wrap=True)
+    table.add_column("recal", justify="right", no_wrap=True)
     table.add_column("dBrier [95%]", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True, min_width=7)
     for g in groups:
@@ -69,6 +78,9 @@ def report_table(
             f"{g.labeled:,}/{g.count:,}",
             f"{_num(c.brier if c else None)}->{_num(d.brier if d else None)}",
             f"{_num(c.ece if c else None)}->{_num(d.ece if d else None)}",
+            f"{_num(c.auc.value if c and c.auc else None, '.2f')}->"
+            f"{_num(d.auc.value if d and d.auc else None, '.2f')}",
+            _num(g.recalibration.brier if g.recalibration else None),
             diff,
             f"[{_VERDICT_STYLE[g.verdict]}]{_SHORT_VERDICT.get(g.verdict, g.verdict)}[/]",
         )
@@ -76,7 +88,9 @@ def report_table(
 
 
 def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True) -> list[str]:
-    """One line per group: verdict, reason, and the ECE a perfect score would show."""
+    """One line per group: verdict, reason, the ECE a perfect score would show, and the
+    Brier decomposition (reliability: miscalibration, lower is better; resolution: how
+    far outcomes differ between score levels, higher is better)."""
     lines = []
     for g in groups:
         name = f"{g.namespace}/{g.source}" if show_namespace else g.source
@@ -86,6 +100,14 @@ def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True
                 f"; a perfectly calibrated score would show ECE "
                 f"~{g.derived_calibration.ece_perfect:.3f} on these rows"
             )
+        parts = [
+            f"{label} reliability {cal.decomposition.reliability:.4f}, "
+            f"resolution {cal.decomposition.resolution:.4f}"
+            for label, cal in (("caller", g.caller_calibration), ("derived", g.derived_calibration))
+            if cal is not None and cal.decomposition is not None
+        ]
+        if parts:
+            line += "; Brier decomposition: " + "; ".join(parts)
         lines.append(line)
     return lines
 
