@@ -34,20 +34,28 @@ _FAILURE = OutcomeType.INSTALL_FAILURE.value
 _SUCCESS = OutcomeType.INSTALL_SUCCESS.value
 
 
-def _gap_groups(items: list[tuple[float, str]], gap: float) -> list[set[str]]:
-    """Split ``(timestamp, component)`` items into groups at gaps over ``gap`` seconds."""
+def _gap_groups(
+    items: list[tuple[float, str, bool]], gap: float
+) -> list[tuple[set[str], set[str]]]:
+    """Split ``(timestamp, component, failed)`` items at gaps over ``gap`` seconds.
+
+    Each group is ``(components, failed components)``.
+    """
     items.sort(key=lambda item: item[0])  # stable: ties keep insertion order
-    groups: list[set[str]] = []
-    current: set[str] = set()
+    groups: list[tuple[set[str], set[str]]] = []
+    seen: set[str] = set()
+    failing: set[str] = set()
     last: float | None = None
-    for timestamp, component in items:
+    for timestamp, component, failed in items:
         if last is not None and timestamp - last > gap:
-            groups.append(current)
-            current = set()
-        current.add(component)
+            groups.append((seen, failing))
+            seen, failing = set(), set()
+        seen.add(component)
+        if failed:
+            failing.add(component)
         last = timestamp
-    if current:
-        groups.append(current)
+    if seen:
+        groups.append((seen, failing))
     return groups
 
 
@@ -58,15 +66,15 @@ def failure_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> l
     did.
     """
     by_session: dict[str, set[str]] = {}
-    loose: list[tuple[float, str]] = []
+    loose: list[tuple[float, str, bool]] = []
     for component, outcome, timestamp, session in rows:
         if outcome != _FAILURE:
             continue
         if session is None:
-            loose.append((timestamp, component))
+            loose.append((timestamp, component, True))
         else:
             by_session.setdefault(session, set()).add(component)
-    return [*by_session.values(), *_gap_groups(loose, gap)]
+    return [*by_session.values(), *(failed for _, failed in _gap_groups(loose, gap))]
 
 
 def co_failure_pairs(
@@ -109,7 +117,7 @@ def install_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> l
     consecutive install events, so a session of clean installs counts as a session.
     """
     by_session: dict[str, tuple[set[str], set[str]]] = {}
-    loose: list[tuple[float, str]] = []
+    loose: list[tuple[float, str, bool]] = []
     for component, outcome, timestamp, session in rows:
         if outcome == _FAILURE:
             failed = True
@@ -118,19 +126,14 @@ def install_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> l
         else:
             continue
         if session is None:
-            # A leading NUL marks a success (ids are printable, so it cannot clash).
-            loose.append((timestamp, component if failed else "\0" + component))
+            loose.append((timestamp, component, failed))
         else:
             attempted, failing = by_session.setdefault(session, (set(), set()))
             attempted.add(component)
             if failed:
                 failing.add(component)
-    out = [Session(len(a), frozenset(f)) for a, f in by_session.values()]
-    for group in _gap_groups(loose, gap):
-        failing = {c for c in group if not c.startswith("\0")}
-        attempted = failing | {c[1:] for c in group if c.startswith("\0")}
-        out.append(Session(len(attempted), frozenset(failing)))
-    return out
+    groups = [*by_session.values(), *_gap_groups(loose, gap)]
+    return [Session(len(attempted), frozenset(failing)) for attempted, failing in groups]
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,9 +100,13 @@ def pair_counts(installs: Sequence[int], failed: Sequence[Sequence[int]], size: 
     firsts: list[IntArray] = []
     seconds: list[IntArray] = []
     where: list[IntArray] = []
+    upper: dict[int, tuple[IntArray, IntArray]] = {}
     for s in np.flatnonzero(n_fail >= 2):
         members = np.sort(np.asarray(failed[int(s)], dtype=np.int64))
-        i, j = np.triu_indices(len(members), k=1)
+        many = len(members)
+        if many not in upper:
+            upper[many] = np.triu_indices(many, k=1)
+        i, j = upper[many]
         firsts.append(members[i])
         seconds.append(members[j])
         where.append(np.full(len(i), s, dtype=np.int64))
@@ -127,61 +131,69 @@ def pair_counts(installs: Sequence[int], failed: Sequence[Sequence[int]], size: 
     )
 
 
-def _hypergeom_pmf(x: IntArray, n: IntArray, k: IntArray, draws: IntArray) -> FloatArray:
-    """P(X = x) for X ~ hypergeometric(population n, k successes, draws); 0 outside support."""
-    from scipy.special import gammaln
+class _Pmf:
+    """Hypergeometric probabilities from one table of log-factorials up to ``top``."""
 
-    def log_choose(top: IntArray, bottom: IntArray) -> FloatArray:
-        return gammaln(top + 1.0) - gammaln(bottom + 1.0) - gammaln(top - bottom + 1.0)  # type: ignore[no-any-return]
+    def __init__(self, top: int) -> None:
+        from scipy.special import gammaln
 
-    ok = (x >= 0) & (x <= k) & (draws - x >= 0) & (draws - x <= n - k)
-    xs = np.where(ok, x, 0)
-    logp = log_choose(k, xs) + log_choose(n - k, draws - xs) - log_choose(n, draws)
-    return np.where(ok, np.exp(np.where(ok, logp, 0.0)), 0.0)
+        self.log_fact = gammaln(np.arange(top + 2, dtype=float) + 1.0)
+
+    def __call__(self, x: IntArray, n: IntArray, k: IntArray, draws: IntArray) -> FloatArray:
+        """P(X = x) for X ~ hypergeometric(population n, k marked, draws); 0 outside."""
+        lf = self.log_fact
+        ok = (x >= 0) & (x <= k) & (draws - x >= 0) & (draws - x <= n - k)
+        xs = np.where(ok, x, 0)
+        rest = np.where(ok, draws - xs, 0)
+        logp = (
+            lf[k] - lf[xs] - lf[k - xs]
+            + lf[n - k] - lf[rest] - lf[np.maximum(n - k - rest, 0)]
+            - lf[n] + lf[draws] + lf[n - draws]
+        )  # fmt: skip
+        return np.where(ok, np.exp(np.where(ok, logp, 0.0)), 0.0)
 
 
-WIDTH_GROUPS = (4, 16, 64)
+WIDTH_GROUPS = (2, 4, 8, 16, 32, 64)
 """Pairs whose summed stratum supports fit these widths are convolved together, vectorized."""
 
 
-def _convolved_tail(k: IntArray, n: IntArray, fa: IntArray, fb: IntArray, width: int) -> FloatArray:
+def _convolved_tail(
+    pmf_of: _Pmf, k: IntArray, n: IntArray, fa: IntArray, fb: IntArray, width: int
+) -> FloatArray:
     """P(sum of stratum overlaps >= k) for pairs whose shifted supports sum to <= ``width``."""
     low = np.maximum(0, fa + fb - n)
+    span = (np.minimum(fa, fb) - low).clip(min=0)
     dist = np.zeros((len(k), width + 1))
     dist[:, 0] = 1.0
-    steps = np.arange(width + 1)
     for h in range(n.shape[1]):
-        pmf = _hypergeom_pmf(low[:, h : h + 1] + steps, n[:, h : h + 1], fa[:, h : h + 1],
-                             fb[:, h : h + 1])  # fmt: skip
-        if not pmf.any():
-            continue
+        top = int(span[:, h].max())
+        if top == 0:
+            continue  # a point mass at the lower bound: the shift below accounts for it
+        steps = low[:, h : h + 1] + np.arange(top + 1)
+        col = slice(h, h + 1)
+        pmf = pmf_of(steps, n[:, col], fa[:, col], fb[:, col])
         out = np.zeros_like(dist)
-        for j in range(width + 1):
-            column = pmf[:, j : j + 1]
-            if column.any():
-                out[:, j:] += dist[:, : width + 1 - j] * column
+        for j in range(top + 1):
+            out[:, j:] += dist[:, : width + 1 - j] * pmf[:, j : j + 1]
         dist = out
     target = k - low.sum(axis=1)
     tails = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1]
-    inside = np.clip(target, 0, width)
-    tail = tails[np.arange(len(k)), inside]
+    tail = tails[np.arange(len(k)), np.clip(target, 0, width)]
     return np.where(target <= 0, 1.0, np.where(target > width, 0.0, tail))
 
 
-def _one_pair_tail(k: int, n: IntArray, fa: IntArray, fb: IntArray) -> float:
+def _one_pair_tail(pmf_of: _Pmf, k: int, n: IntArray, fa: IntArray, fb: IntArray) -> float:
     dist = np.array([1.0])
     shift = 0
     for h in range(len(n)):
         low = max(0, int(fa[h] + fb[h] - n[h]))
         high = int(min(fa[h], fb[h]))
+        shift += low
         if high <= low:
-            shift += low
             continue
         xs = np.arange(low, high + 1, dtype=np.int64)
-        pmf = _hypergeom_pmf(xs, np.full_like(xs, n[h]), np.full_like(xs, fa[h]),
-                             np.full_like(xs, fb[h]))  # fmt: skip
-        dist = np.convolve(dist, pmf)
-        shift += low
+        same = np.ones_like(xs)
+        dist = np.convolve(dist, pmf_of(xs, same * n[h], same * fa[h], same * fb[h]))
     target = k - shift
     if target <= 0:
         return 1.0
@@ -192,14 +204,17 @@ def stratified_p_values(counts: PairCounts) -> FloatArray:
     """One-sided exact p-value of each pair's joint failures summed over strata."""
     k = counts.joint.sum(axis=1)
     n, fa, fb = counts.n, counts.fail_a, counts.fail_b
+    if not len(k):
+        return np.ones(0)
+    pmf_of = _Pmf(int(n.max()))
     width = (np.minimum(fa, fb) - np.maximum(0, fa + fb - n)).clip(min=0).sum(axis=1)
     p = np.ones(len(k))
     done = np.zeros(len(k), dtype=bool)
     for cap in WIDTH_GROUPS:
         rows = np.flatnonzero(~done & (width <= cap))
         if len(rows):
-            p[rows] = _convolved_tail(k[rows], n[rows], fa[rows], fb[rows], cap)
+            p[rows] = _convolved_tail(pmf_of, k[rows], n[rows], fa[rows], fb[rows], cap)
             done[rows] = True
     for i in np.flatnonzero(~done):
-        p[i] = _one_pair_tail(int(k[i]), n[i], fa[i], fb[i])
+        p[i] = _one_pair_tail(pmf_of, int(k[i]), n[i], fa[i], fb[i])
     return np.clip(p, 0.0, 1.0)
