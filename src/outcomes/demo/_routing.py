@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._route import candidates_table
-from outcomes.cli._simulate import FLEET, Simulator
+from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import NoModelAvailable, Router, Weights
 from outcomes.store import MemoryStore
+from outcomes.testing.models import FLEET, Simulator
 
 
 def run(ctx: DemoContext) -> None:
@@ -44,6 +44,9 @@ def run(ctx: DemoContext) -> None:
     with ctx.progress("routing calls", n) as advance:
         for i in range(n):
             task = "code" if i % 2 else "generate"
+            # Each decision learns from every outcome before it (the router itself never
+            # waits for the tracker's view to catch up).
+            tracker.refresh_view("local")
             try:
                 decision = router.decide(task)
             except NoModelAvailable:
