@@ -97,7 +97,14 @@ def _hostile_envs(place: Path) -> dict[str, dict[str, str]]:
     corrupt = place / "corrupt.db"
     corrupt.write_bytes(b"this is not a database" * 100)
     home = str(place / "home")
+    dangling = place / "dangling"
+    dangling.symlink_to(place / "nowhere")
     return {
+        "home is a dangling link": {"OUTCOMES_HOME": str(dangling)},
+        "store is a dangling link": {
+            "OUTCOMES_HOME": home,
+            "OUTCOMES_DB_URL": f"sqlite:///{dangling}",
+        },
         "home is a regular file": {"OUTCOMES_HOME": str(not_a_folder)},
         "home under a regular file": {"OUTCOMES_HOME": str(not_a_folder / "sub")},
         "unknown store scheme": {"OUTCOMES_HOME": home, "OUTCOMES_DB_URL": "nope://x"},
