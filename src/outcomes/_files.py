@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal, overload
+from typing import IO, Any, Literal
 
 from outcomes.errors import UnsafePathError
 
@@ -100,31 +100,15 @@ def _parent_of(target: Path) -> Path:
     return parent
 
 
-@overload
-def atomic_open(
-    path: str | os.PathLike[str],
-    mode: Literal["w"] = ...,
-    *,
-    root: str | os.PathLike[str] | None = ...,
-    explicit: bool = ...,
-) -> contextlib.AbstractContextManager[IO[str]]: ...
-@overload
-def atomic_open(
-    path: str | os.PathLike[str],
-    mode: Literal["wb"],
-    *,
-    root: str | os.PathLike[str] | None = ...,
-    explicit: bool = ...,
-) -> contextlib.AbstractContextManager[IO[bytes]]: ...
 def atomic_open(
     path: str | os.PathLike[str],
     mode: Literal["w", "wb"] = "w",
     *,
     root: str | os.PathLike[str] | None = None,
     explicit: bool = True,
-) -> contextlib.AbstractContextManager[IO[str]] | contextlib.AbstractContextManager[IO[bytes]]:
+) -> contextlib.AbstractContextManager[IO[Any]]:
     """Open ``path`` for an atomic rewrite; the file appears (``0600``) only if the block
-    ends without an exception. The parent folder must exist."""
+    ends without an exception. The parent folder must exist (no surprise folders)."""
     return _atomic(path, mode, root=root, explicit=explicit)
 
 
@@ -135,7 +119,7 @@ def _atomic(
     *,
     root: str | os.PathLike[str] | None,
     explicit: bool,
-) -> Iterator[IO[str] | IO[bytes]]:
+) -> Iterator[IO[Any]]:
     target = check_path(path, root=root, explicit=explicit)
     parent = _parent_of(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
@@ -163,12 +147,10 @@ def atomic_write(
     explicit: bool = True,
 ) -> None:
     """Atomically replace ``path`` with ``data`` (mode ``0600``); see :func:`atomic_open`."""
-    if isinstance(data, bytes):
-        with atomic_open(path, "wb", root=root, explicit=explicit) as fb:
-            fb.write(data)
-    else:
-        with atomic_open(path, "w", root=root, explicit=explicit) as fs:
-            fs.write(data)
+    with atomic_open(
+        path, "wb" if isinstance(data, bytes) else "w", root=root, explicit=explicit
+    ) as fh:
+        fh.write(data)
 
 
 def fsync_dir(folder: Path) -> None:
