@@ -80,7 +80,7 @@ _OWN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 _CACHED_CHARS = 256
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4_096)
 def _scrub_short(value: str) -> str:
     return _secrets.substitute_named(value, REDACTED)
 
@@ -95,10 +95,40 @@ def scrub_stored(value: str) -> str:
     legitimate in id columns.
     """
     if len(value) <= _CACHED_CHARS:
-        if len(value) == 36 and _OWN_ID.fullmatch(value):
-            return value
         return _scrub_short(value)
     return _secrets.substitute_named(value, REDACTED)
+
+
+_KNOWN_CLEAN: set[str] = set()
+_KNOWN_CLEAN_MAX = 65_536
+
+
+def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, ...]:
+    """:func:`scrub_stored` over the text ``columns`` of ``row``; ``row`` itself when clean.
+
+    Labels repeat from row to row (model, task, project, kind, source), so values already
+    found clean are remembered in a bounded set, and ids in ``outcomes``' own format are
+    skipped: a typical row costs a few set lookups, not a pattern search per column.
+    """
+    values: list[Any] | None = None
+    known = _KNOWN_CLEAN
+    for i in columns:
+        value = row[i]
+        if not isinstance(value, str) or value in known:
+            continue
+        if len(value) == 36 and _OWN_ID.fullmatch(value):
+            continue
+        clean = scrub_stored(value)
+        if clean == value:
+            if len(value) <= _CACHED_CHARS:
+                if len(known) >= _KNOWN_CLEAN_MAX:
+                    known.clear()
+                known.add(value)
+            continue
+        if values is None:
+            values = list(row)
+        values[i] = clean
+    return row if values is None else tuple(values)
 
 
 def scrub_json(value: Any, depth: int = 0) -> Any:

@@ -107,28 +107,31 @@ _COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # (each pattern needs one of them). Substring tests run at C speed, where one regular
 # expression alternating over all of them costs microseconds per short string.
 _HINTS = (
-    ":", "=", "-----", "PuTTY", "eyJ", "k_live_", "k_test_", "sk-", "hf_", "gsk_", "gh",
-    "gl", "AIza", "npm_", "pypi-", "SG.", "sq0", "-us", "AKC", "AP", "AC", "SK", "A3T",
-    "ABIA", "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA",
+    "://", "-----", "PuTTY", "eyJ", "k_live_", "k_test_", "sk-", "hf_", "gsk_", "gh", "gl",
+    "AIza", "npm_", "pypi-", "SG.", "sq0", "-us", "AKC", "AP", "AC", "SK", "A3T", "ABIA",
+    "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA",
 )  # fmt: skip
-_LOWER_HINTS = ("aws", "xox", "bearer", "token", "basic")
+# Every keyword of the ``key = value`` and header detectors contains one of these.
+_LOWER_HINTS = (
+    "aws", "xox", "bearer", "token", "basic", "key", "pass", "pwd", "secret", "auth",
+    "credential", "sig=", "signature",
+)  # fmt: skip
 _ANY_HINT = re.compile("|".join(re.escape(h) for h in _HINTS))
-_ANY_LOWER_HINT = re.compile("|".join(_LOWER_HINTS))
-# Most ids and labels are lower-case letters, digits and dashes; of the named formats only
-# these four can be spelled that way, so such text needs four substring tests only.
-_PLAIN = re.compile(r"[a-z0-9-]*")
-
-
-def _may_hold_secret(text: str) -> bool:
-    if _PLAIN.fullmatch(text):
-        return "sk-" in text or "xox" in text or "gl" in text or "-us" in text
-    if _ANY_HINT.search(text) or text.count(".") >= 2:
-        return True
-    return _ANY_LOWER_HINT.search(text.lower()) is not None
+_ANY_LOWER_HINT = re.compile("|".join(re.escape(h) for h in _LOWER_HINTS))
+_TELEGRAM_HINT = re.compile(r"\d{8}:")
 
 
 _TOKEN = re.compile(rf"[A-Za-z0-9+/=_-]{{{ENTROPY_MIN_CHARS},}}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only when no named detector can match ``text`` (a cheap first look)."""
+    if _ANY_HINT.search(text) or text.count(".") >= 2:
+        return True
+    if ":" in text and _TELEGRAM_HINT.search(text):
+        return True
+    return _ANY_LOWER_HINT.search(text.lower()) is not None
 
 
 def entropy_bits(token: str) -> float:
@@ -158,7 +161,7 @@ def looks_random(token: str) -> bool:
 
 def find_named(text: str) -> str | None:
     """The name of the first named detector that matches ``text``, or ``None``."""
-    if not _may_hold_secret(text):
+    if not may_hold_secret(text):
         return None
     for name, pattern in _COMPILED:
         if pattern.search(text):
@@ -168,7 +171,7 @@ def find_named(text: str) -> str | None:
 
 def substitute_named(text: str, replacement: str) -> str:
     """Replace every named-detector match in ``text`` with ``replacement``."""
-    if not _may_hold_secret(text):
+    if not may_hold_secret(text):
         return text
 
     def sub(match: re.Match[str]) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from outcomes._redact import scrub_json, scrub_stored
+from outcomes._redact import scrub_columns, scrub_json
 
 R = TypeVar("R")
 
@@ -102,25 +102,16 @@ class Table(Generic[R]):
         Every text value and every string in a JSON column passes the storage secret
         scrub (:func:`outcomes._redact.scrub_stored`), whichever path built the record.
         """
-        row = self._getter(record)
-        values: list[Any] | None = None
-        for i in self._text_idx:
-            value = row[i]
-            if isinstance(value, str):
-                clean = scrub_stored(value)
-                if clean is not value and clean != value:
-                    if values is None:
-                        values = list(row)
-                    values[i] = clean
+        row = scrub_columns(self._getter(record), self._text_idx)
         if self._json_idx:
-            if values is None:
-                values = list(row)
+            values = list(row)
             for i in self._json_idx:
                 if values[i] is not None:
                     values[i] = json.dumps(
                         scrub_json(values[i]), separators=(",", ":"), ensure_ascii=False
                     )
-        return row if values is None else tuple(values)
+            return tuple(values)
+        return row
 
     def from_row(self, row: Sequence[Any]) -> R:
         """Rebuild a record from values in column order (as a store returns them)."""

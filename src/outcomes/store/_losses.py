@@ -36,9 +36,7 @@ def _redacted_url(url: str) -> str:
     return scrub_secrets(url)
 
 
-def note_losses(
-    *, store: str, dropped: int, failed: int, deaths: int, error: str | None
-) -> None:
+def note_losses(*, store: str, dropped: int, failed: int, deaths: int, error: str | None) -> None:
     """Append one note to the losses file of ``$OUTCOMES_HOME`` (if the folder exists)."""
     try:
         home = config.home()
