@@ -107,7 +107,8 @@ def test_a_writer_thread_that_dies_is_restarted_and_the_death_is_reported() -> N
     writer.submit(receipt(0))
     first = writer.flush(timeout=10)
     assert not first
-    assert first.error is not None and "SystemExit" in first.error
+    assert first.error is not None
+    assert "SystemExit" in first.error
     writer.submit(receipt(1))
     assert writer.flush(timeout=10)
     stats = writer.stats()

@@ -69,7 +69,7 @@ from outcomes.records import (
     validate_task,
 )
 from outcomes.registry import ModelRegistry
-from outcomes.store import BackgroundWriter, Store
+from outcomes.store import BackgroundWriter, FlushResult, Store
 
 log = logging.getLogger("outcomes.inference")
 
@@ -714,9 +714,10 @@ class OutcomeTracker:
         return len(models)
 
     # -- persistence -----------------------------------------------------------------
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every receipt so far is committed to the store."""
-        return True if self.writer is None else self.writer.flush(timeout)
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until every receipt so far is committed to the store; false on timeout or
+        when receipts were lost since the previous flush (``.dropped``, ``.failed``)."""
+        return FlushResult(True) if self.writer is None else self.writer.flush(timeout)
 
     def close(self, timeout: float | None = 10.0) -> None:
         if self.writer is not None:

@@ -22,7 +22,7 @@ from outcomes.shadow._records import (
 )
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.shadow._scorers import Scorer, seed_confidence
-from outcomes.store import BackgroundWriter, Store
+from outcomes.store import BackgroundWriter, FlushResult, Store
 
 logger = logging.getLogger("outcomes.shadow")
 
@@ -410,6 +410,7 @@ class ShadowRecorder:
             self._store, retention_days=retention_days, interval=interval, clock=self._clock
         )
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until queued records are committed (no-op without a writer)."""
-        return self._writer.flush(timeout) if self._writer is not None else True
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until queued records are committed (no-op without a writer); false when
+        records were lost since the previous flush."""
+        return self._writer.flush(timeout) if self._writer is not None else FlushResult(True)

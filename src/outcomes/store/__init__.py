@@ -23,7 +23,7 @@ from outcomes.store._postgres import PostgresStore
 from outcomes.store._schema import CORE_MIGRATIONS
 from outcomes.store._sql import SqlStore
 from outcomes.store._sqlite import SQLiteStore, path_from_url
-from outcomes.store._writer import BackgroundWriter, WriterStats
+from outcomes.store._writer import BackgroundWriter, FlushResult, WriterStats
 
 
 def open_store(
@@ -62,6 +62,7 @@ __all__ = [
     "BackgroundWriter",
     "Column",
     "Condition",
+    "FlushResult",
     "MemoryStore",
     "Migration",
     "MigrationStatus",

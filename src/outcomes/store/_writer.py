@@ -119,7 +119,7 @@ class BackgroundWriter:
         self._dying: threading.Thread | None = None
         self._marker_in_hand: _FlushMarker | None = None
         # What the previous flush (and the previous loss note) had already reported.
-        self._flushed_losses = (0, 0, None)
+        self._flushed_losses: tuple[int, int, str | None] = (0, 0, None)
         self._noted_losses = (0, 0, 0)
         self._pid = os.getpid()
 
@@ -165,8 +165,6 @@ class BackgroundWriter:
         self._blocked += 1
         deadline = time.monotonic() + settings.block_timeout
         while len(self._queue) >= settings.queue_size:
-            if self._closed:
-                return False
             if not self._running():
                 self._start()
             self._wake.set()
