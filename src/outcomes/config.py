@@ -225,12 +225,25 @@ def home(
 
 def db_url(explicit: str | None = None, *, env: Mapping[str, str] | None = None) -> str:
     """Return the store URL: explicit > ``OUTCOMES_DB_URL`` > SQLite under :func:`home`."""
+    return db_target(explicit, env=env)[0]
+
+
+def db_target(
+    explicit: str | None = None, *, env: Mapping[str, str] | None = None
+) -> tuple[str, Path | None]:
+    """Return the store URL and, when ``outcomes`` chose it (the default SQLite file), the
+    folder it manages; ``None`` when the user named the store (argument or variable).
+
+    A path ``outcomes`` chose is held to the link policy of ``docs/security.md``: it must
+    not be a symlink nor resolve outside that folder. A path the user named is trusted.
+    """
     if explicit:
-        return explicit
+        return explicit, None
     raw = (os.environ if env is None else env).get(ENV_DB_URL)
     if raw and raw.strip():
-        return raw.strip()
-    return f"sqlite:///{home(env=env) / DEFAULT_DB_FILENAME}"
+        return raw.strip(), None
+    folder = home(env=env)
+    return f"sqlite:///{folder / DEFAULT_DB_FILENAME}", folder
 
 
 @dataclass(frozen=True, slots=True)

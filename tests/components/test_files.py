@@ -21,6 +21,7 @@ def test_saved_files_are_owner_only_and_leave_no_temp_files(
     tracker: ComponentTracker, tmp_path: Path
 ) -> None:
     tracker.record_outcome("a", "install_success")
+    (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "components.json"
     tracker.save(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -192,7 +192,10 @@ def rebuild_cmd(
         state = rebuild(store)
     seconds = time.perf_counter() - started
     if out is not None:
-        atomic_write(out, state_file_text(state))
+        try:
+            atomic_write(out, state_file_text(state))
+        except OSError as exc:
+            raise fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE) from None
     summary = {
         "receipts": state.receipts,
         "models": len(state.model_ids()),
