@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from outcomes._files import atomic_open
 from outcomes.cli._common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
@@ -21,7 +22,6 @@ from outcomes.cli._common import (
     print_json,
 )
 from outcomes.cli._schema import ALL_MIGRATIONS
-from outcomes._files import atomic_open
 from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
     export_jsonl,

@@ -44,9 +44,10 @@ class SQLiteStore(SqlStore):
     same mode), in a folder created ``0700`` if missing; an existing file's mode is never
     changed. With ``managed_root`` (the folder ``outcomes`` manages, set when the path
     was not named by the user) a path that is a symlink or resolves outside it is
-    refused. A dangling symlink is always refused. An existing file that is not a healthy database raises
-    :class:`~outcomes.errors.StoreCorruptError` and is left untouched. ``durable=True`` makes every commit survive power loss
-    (``synchronous=FULL``); the default survives a crash of the process.
+    refused. A dangling symlink is always refused. An existing file that is not a healthy
+    database raises :class:`~outcomes.errors.StoreCorruptError` and is left untouched.
+    ``durable=True`` makes every commit survive power loss (``synchronous=FULL``); the
+    default survives a crash of the process.
     """
 
     dialect: ClassVar[StoreKind] = "sqlite"
