@@ -215,6 +215,8 @@ class ModelRegistry:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
         unknown_top = set(doc) - {"models"}
         if unknown_top:
             raise ConfigError(

@@ -3,6 +3,7 @@ bounded settings, and the notes ``outcomes doctor`` reads."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -211,3 +212,22 @@ def test_no_loss_note_when_the_home_folder_does_not_exist(outcomes_home: Path) -
         writer.submit(receipt(i))
     writer.close()
     assert not outcomes_home.exists()
+
+
+def test_doctor_shows_what_writers_lost(outcomes_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from outcomes.cli._app import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    writer = BackgroundWriter(MemoryStore(), WriterSettings(queue_size=1, flush_interval=60))
+    for i in range(4):
+        writer.submit(receipt(i))
+    writer.close()
+    result = runner.invoke(app, ["doctor", "--json"])
+    info = json.loads(result.output)
+    assert sum(n["dropped"] for n in info["writer_losses"]) == writer.stats().dropped > 0
+    result = runner.invoke(app, ["doctor"])
+    assert "writer loss" in result.output
+    assert "dropped" in result.output

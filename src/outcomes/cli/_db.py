@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore, open_store, path_from_url
+from outcomes.store._losses import read_losses
 
 app = typer.Typer(help="Schema migrations of the store.", no_args_is_help=True)
 
@@ -91,7 +93,11 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
             "batch_size": writer.batch_size,
             "flush_interval_s": writer.flush_interval,
             "durable": writer.durable,
+            "overflow": writer.overflow,
         },
+        # What writers of any process sharing this home lost (queue full, refused by the
+        # store, thread died): recorded as it happened, shown here.
+        "writer_losses": read_losses(config.home()),
     }
     if url.startswith("sqlite:"):
         path = path_from_url(url)
@@ -147,6 +153,17 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
     return info, problems
 
 
+def _describe_loss(note: dict[str, Any]) -> str:
+    when = note.get("at")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) if isinstance(
+        when, int | float) else "?"  # fmt: skip
+    parts = [f"{note.get(k)} {label}" for k, label in
+             (("dropped", "dropped (queue full)"), ("failed", "refused by the store"),
+              ("writer_died", "writer thread deaths")) if note.get(k)]  # fmt: skip
+    error = f"; {note['error']}" if note.get("error") else ""
+    return f"{stamp} pid {note.get('pid')} on {note.get('store')}: {', '.join(parts)}{error}"
+
+
 def register_top_level(root: typer.Typer) -> None:
     @root.command("init")
     def init(db: str | None = DbOption, json: bool = JsonOption) -> None:
@@ -192,6 +209,8 @@ def register_top_level(root: typer.Typer) -> None:
                 f"every {w['flush_interval_s']}s, durable={w['durable']}",
             )
             console.print(table)
+            for loss in info["writer_losses"]:
+                console.print(f"[yellow]writer loss:[/] {_describe_loss(loss)}", highlight=False)
             for p in problems:
                 console.print(f"[red]problem:[/] {p}")
             for note in info.get("notes", []):
