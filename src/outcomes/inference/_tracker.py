@@ -383,11 +383,11 @@ class OutcomeTracker:
         """
         return self._view.snapshot(view)
 
-    def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> bool:
+    def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> FlushResult:
         """Flush the writer, then build and publish ``view`` now (and keep it fresh from
         then on). Returns the flush's result."""
         self._view.snapshot(view)
-        ok = self.writer.flush(timeout) if self.writer is not None else True
+        ok = self.writer.flush(timeout) if self.writer is not None else FlushResult(True)
         self._view.refresh([view])
         return ok
 
