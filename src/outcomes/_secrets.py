@@ -37,46 +37,48 @@ HEX_MIN_CHARS = 32
 _NAMED: tuple[tuple[str, str], ...] = (
     (
         "private_key",
-        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:-----)?BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?(?:-----)?"
         r"(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)",
     ),
-    ("private_key", r"PuTTY-User-Key-File-\d+:[\s\S]*"),
+    ("private_key", r"PuTTY-User-Key-File-\d+[\s\S]*"),
     ("slack_webhook", r"(?i)https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/+-]+"),
     (
         "discord_webhook",
         r"(?i)https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[\w-]+",
     ),
-    ("url_credentials", r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)"),
-    ("stripe", r"\b[rsp]k_(?:live|test)_[0-9A-Za-z]{16,}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_=-]{5,}(?:\.[A-Za-z0-9_.+/=-]*)?"),
+    ("softlayer", r"(?i)https?://api.softlayer.com/soap/v3(?:.1)?/[a-z0-9]{64}"),
+    ("url_credentials", r"(?P<keep>://[^\s:/@]*:)[^\s@/]+(?=@)"),
+    ("stripe", r"[rsp]k_(?:live|test)_[0-9A-Za-z]{16,}"),
+    ("jwt", r"eyJ[A-Za-z0-9_=-]{2,}\.[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_.+/=-]*)?"),
     (
         "aws_access_key_id",
-        r"\b(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)"
-        r"[0-9A-Z]{16}\b",
+        r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}",
     ),
     (
         "aws_secret_access_key",
-        r"(?i)(?P<keep>aws.{0,20}?(?:secret|key|token).{0,20}?[\"'=:\s]\s*[\"']?)"
+        r"(?i)(?P<keep>aws.{0,20}?(?:secret|key|token|pwd|pw|pass).{0,20}?[\"'=:\s]\s*[\"']?)"
         r"[0-9A-Za-z/+]{40}(?![0-9A-Za-z/+])",
     ),
-    ("anthropic", r"\bsk-ant-[A-Za-z0-9_-]{16,}"),
-    ("openai", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
-    ("huggingface", r"\bhf_[A-Za-z0-9]{20,}"),
-    ("groq", r"\bgsk_[A-Za-z0-9]{20,}"),
-    ("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
-    ("gitlab", r"\bgl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}"),
-    ("slack_token", r"(?i)\bxox[abposre]-[A-Za-z0-9-]{10,}"),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
-    ("npm", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("anthropic", r"sk-ant-[A-Za-z0-9_-]{16,}"),
+    ("openai", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
+    ("huggingface", r"hf_[A-Za-z0-9]{20,}"),
+    ("groq", r"gsk_[A-Za-z0-9]{20,}"),
+    ("github", r"(?:gh[pousr]_[A-Za-z0-9_]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+    ("gitlab", r"gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}"),
+    ("gitlab", r"GR1348941[A-Za-z0-9_-]{20,}"),
+    ("slack_token", r"(?i)xox[abposre]-[A-Za-z0-9-]{10,}"),
+    ("slack_token", r"(?i)xox[abposr]-(?:\d+-)+[a-z0-9]+"),
+    ("google_api_key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("npm", r"npm_[A-Za-z0-9]{36}"),
     ("npm", r"(?i)//.+/:_authToken=\s*[A-Za-z0-9-_]+"),
-    ("pypi", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}"),
-    ("pypi", r"\bpypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{20,}"),
-    ("sendgrid", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
-    ("twilio", r"\b(?:AC|SK)[a-z0-9]{32}\b"),
-    ("mailchimp", r"\b[0-9a-z]{32}-us[0-9]{1,2}\b"),
-    ("square", r"\bsq0(?:csp|atp)-[0-9A-Za-z_-]{22,43}"),
-    ("telegram", r"\b\d{8,10}:[0-9A-Za-z_-]{35}\b"),
-    ("discord_bot", r"\b[MNO][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27}"),
+    ("pypi", r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}"),
+    ("pypi", r"pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{20,}"),
+    ("sendgrid", r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
+    ("twilio", r"(?:AC|SK)[a-z0-9]{32}"),
+    ("mailchimp", r"[0-9a-z]{32}-us[0-9]{1,2}"),
+    ("square", r"sq0(?:csp|atp)-[0-9A-Za-z_\\-]{22,43}"),
+    ("telegram", r"\d{8,10}:[0-9A-Za-z_-]{35}"),
+    ("discord_bot", r"[MNO][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27}"),
     ("artifactory", r"(?:\s|=|:|\"|^)AKC[a-zA-Z0-9]{10,}(?:\s|\"|$)"),
     ("artifactory", r"(?:\s|=|:|\"|^)AP[\dABCDEF][a-zA-Z0-9]{8,}(?:\s|\"|$)"),
     ("azure_storage", r"(?i)(?P<keep>AccountKey=)[a-z0-9+/=]{20,}"),
@@ -89,13 +91,18 @@ _NAMED: tuple[tuple[str, str], ...] = (
         r"(?P<keep>\b(?i:token|basic)\s+)(?=[A-Za-z0-9\-._~+/]*(?:[0-9=]|[a-z][A-Z]|[A-Z]{2}))"
         r"[A-Za-z0-9\-._~+/]{8,}=*",
     ),
+    # key = value, key: value, "key": "value", ["key"]="value" for credential names, and
+    # "key value" when the value looks encoded (a digit, "=", or an inner capital), so
+    # that "auth failed" or "token limit exceeded" keep their words.
     (
         "credential_assignment",
-        r"(?i)(?P<keep>\b(?:[\w.-]*?(?:api[_-]?key|apikey|password|passwd|secret|"
-        r"access[_-]?key|private[_-]?key|client[_-]?secret|token(?!s)|credentials?)"
-        r"[\w.-]*|authorization|auth|pwd|pass)\b[\"']?\s*[:=]\s*)"
+        r"(?i)(?P<keep>(?:[\w.-]*?(?:api[_-]?key|apikey|password|passwd|secret|access[_-]?key|"
+        r"private[_-]?key|client[_-]?secret|token(?!s)|credentials?|pwd|(?<![a-z])auth)"
+        r"[\w.-]*|[\w.-]*?(?:key|pass|pw))\b"
+        r"(?:[\"'\]\s]*[:=>]+\s*|[\"'\]]*\s+"
+        r"(?=[\"']?[^\s\"']*(?-i:[0-9=]|[a-z][A-Z]|[A-Z]{2}))))"
         r"(?!\[REDACTED\]|(?i:bearer|basic|token)\b)"
-        r"(?:\"[^\"]*\"|'[^']*'|[^\s&,;\"'}]+)",
+        r"(?:\"[^\"]*\"|'[^']*'|[\"']?[^\s&,;\"'}]+)",
     ),
 )
 
@@ -109,11 +116,11 @@ _COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _HINTS = (
     "://", "-----", "PuTTY", "eyJ", "k_live_", "k_test_", "sk-", "hf_", "gsk_", "gh", "gl",
     "AIza", "npm_", "pypi-", "SG.", "sq0", "-us", "AKC", "AP", "AC", "SK", "A3T", "ABIA",
-    "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA",
+    "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA", "GR1348941", "BEGIN",
 )  # fmt: skip
 # Every keyword of the ``key = value`` and header detectors contains one of these.
 _LOWER_HINTS = (
-    "aws", "xox", "bearer", "token", "basic", "key", "pass", "pwd", "secret", "auth",
+    "aws", "xox", "bearer", "token", "basic", "key", "pass", "pw", "secret", "auth",
     "credential", "sig=", "signature",
 )  # fmt: skip
 _ANY_HINT = re.compile("|".join(re.escape(h) for h in _HINTS))
