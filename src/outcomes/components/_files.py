@@ -27,7 +27,7 @@ from typing import Any
 from outcomes._files import atomic_open, clean_stale_tmp, quarantine
 from outcomes._safejson import load_file
 from outcomes.components._records import ComponentEvent, check_label, parse_outcome
-from outcomes.errors import ValidationError
+from outcomes.errors import ImportFormatError, ValidationError
 
 logger = logging.getLogger("outcomes.components")
 
@@ -69,6 +69,10 @@ def read_events(path: str | os.PathLike[str]) -> list[ComponentEvent]:
     try:
         doc = load_file(source, max_bytes=MAX_FILE_BYTES)
         return parse_document(doc)
+    except ImportFormatError as exc:
+        # Not corrupt: another tool's format. Kept where it is, with a word on what to do.
+        logger.warning("component outcomes file %s was not loaded: %s", source, exc)
+        return []
     except (OSError, ValidationError) as exc:
         try:
             aside = quarantine(source)
@@ -87,10 +91,10 @@ def parse_document(doc: Any) -> list[ComponentEvent]:
     """Validate a decoded file and return its events; raise ``ValidationError`` if invalid."""
     if not isinstance(doc, dict):
         raise ValidationError("top level must be an object")
-    if "format" not in doc and "recent_events" in doc and "outcomes" in doc:
-        raise ValidationError(
-            "this is the seed's OutcomeTracker JSON (aggregates plus at most 1,000 events), "
-            "which is not imported"
+    if "format" not in doc and "outcomes" in doc:
+        raise ImportFormatError(
+            "this is the older component tracker's file; import it with "
+            "`outcomes import-legacy PATH`"
         )
     if doc.get("format") != FILE_FORMAT:
         raise ValidationError(f"not a {FILE_FORMAT} file (format={doc.get('format')!r})")

@@ -43,6 +43,15 @@ def load_state_file(file: Path) -> ProfileState | None:
         return None
     try:
         doc = load_file(file, max_bytes=MAX_PROFILE_FILE_BYTES)
+        if isinstance(doc, list):
+            # Not corrupt: the older tool's format. Say how to bring it over, keep it.
+            log.warning(
+                "outcomes: %s is a profile file of the older inference tracker; nothing "
+                "loaded. Convert it with `outcomes import-legacy %s`",
+                file,
+                file,
+            )
+            return None
         if not isinstance(doc, dict):
             raise ValueError("not an outcomes profile file (top level)")
         if doc.get("format") != PROFILE_FILE_FORMAT or doc.get("version") != PROFILE_FILE_VERSION:
