@@ -115,8 +115,9 @@ _COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # expression alternating over all of them costs microseconds per short string.
 _HINTS = (
     "://", "-----", "PuTTY", "eyJ", "k_live_", "k_test_", "sk-", "hf_", "gsk_", "gh", "gl",
-    "AIza", "npm_", "pypi-", "SG.", "sq0", "-us", "AKC", "AP", "AC", "SK", "A3T", "ABIA",
-    "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA", "GR1348941", "BEGIN",
+    "github_pat_", "AIza", "npm_", "pypi-", "SG.", "sq0", "-us", "AKC", "AP", "AC", "SK",
+    "A3T", "ABIA", "ACCA", "KIA", "SIA", "GPA", "IDA", "ROA", "NPA", "NVA", "IPA",
+    "GR1348941", "BEGIN",
 )  # fmt: skip
 # Every keyword of the ``key = value`` and header detectors contains one of these.
 _LOWER_HINTS = (
@@ -176,10 +177,17 @@ def find_named(text: str) -> str | None:
     return None
 
 
+_AWS_ID = re.compile(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
+_AWS_SECRET_NEAR_ID = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")
+
+
 def substitute_named(text: str, replacement: str) -> str:
-    """Replace every named-detector match in ``text`` with ``replacement``."""
+    """Replace every named-detector match in ``text`` with ``replacement``, and any
+    40-character AWS secret key in a text that names an AWS access key id."""
     if not may_hold_secret(text):
         return text
+    if _AWS_ID.search(text):
+        text = _AWS_SECRET_NEAR_ID.sub(replacement, text)
 
     def sub(match: re.Match[str]) -> str:
         keep = match.groupdict().get("keep")
