@@ -55,6 +55,9 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
     }
     if url.startswith("sqlite:"):
         path = path_from_url(url)
+        if path.parent.exists() and not path.parent.is_dir():
+            problems.append(f"{path.parent} is a file, not a folder: the store cannot live there")
+            return info, problems
         info["kind"] = "sqlite"
         info["path"] = str(path)
         info["exists"] = path.exists()
@@ -154,7 +157,7 @@ def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
         for loss in info["writer_losses"]:
             console.print(f"[yellow]writer loss:[/] {_describe_loss(loss)}", highlight=False)
         for p in problems:
-            console.print(f"[red]problem:[/] {p}")
+            console.print(f"[red]problem:[/] {p}", soft_wrap=True)
         for note in info.get("notes", []):
             console.print(f"[dim]note: {note}[/]")
         if not problems:
