@@ -165,17 +165,21 @@ def _try(fn: Callable[[], Any]) -> None:
 
 def _inference_paths(tracker: OutcomeTracker) -> dict[str, Plant]:
     def start(**kw: Any) -> str:
+        # Completed at once, so that the call's labels reach the profiles (and the
+        # profile file and caches), not only the pending table.
         args = {"model_id": "m", "task": "code", "routing_reason": "r", **kw}
-        return tracker.record_start(
+        trace = tracker.record_start(
             args.pop("model_id"), args.pop("task"), args.pop("routing_reason"), **args
         )
+        tracker.record_complete(trace, 10.0, 1, 1)
+        return trace
 
     def failure(error: str) -> None:
-        tracker.record_failure(start(), error)
+        trace = tracker.record_start("m", "code", "r")
+        tracker.record_failure(trace, error)
 
     def signal(**kw: Any) -> None:
         trace = start()
-        tracker.record_complete(trace, 10.0, 1, 1)
         values = {"signal_id": "s-" + trace, "kind": "conversation", "detail": None, **kw}
         tracker.record_signal(
             Signal(

@@ -42,6 +42,31 @@ def find_secret(text: str) -> str | None:
     return _secrets.find_named(text)
 
 
+_CLEAN_LABELS: set[str] = set()
+
+
+def refuse_secret(value: str, where: str) -> str:
+    """Return ``value`` unless a named detector finds a credential in it; then raise
+    :class:`~outcomes.errors.ValidationError` (the value is not quoted in the message).
+
+    The rule for ids and labels, which are refused rather than rewritten. Labels repeat,
+    so values found clean are remembered (up to 10,000) and checked once.
+    """
+    if value in _CLEAN_LABELS:
+        return value
+    kind = find_secret(value)
+    if kind is not None:
+        from outcomes.errors import ValidationError
+
+        raise ValidationError(
+            f"looks like a credential ({kind}); ids and labels must not hold secrets",
+            where=where,
+        )
+    if len(_CLEAN_LABELS) < 10_000:
+        _CLEAN_LABELS.add(value)
+    return value
+
+
 def cap(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     """Cap ``text`` at ``limit`` characters on a character boundary, adding ``…`` if cut."""
     if len(text) <= limit:

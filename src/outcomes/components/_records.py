@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from outcomes._redact import redact
+from outcomes._redact import redact, refuse_secret
 from outcomes._table import Table
 from outcomes.errors import ValidationError
 from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
@@ -75,7 +75,7 @@ def check_label(value: object, name: str) -> str:
         raise ValidationError(
             "must be printable, without control characters or surrounding spaces", where=name
         )
-    return value
+    return refuse_secret(value, name)
 
 
 def check_context(value: object) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import new_id
-from outcomes._redact import redact
+from outcomes._redact import redact, refuse_secret
 from outcomes.errors import ValidationError
 from outcomes.shadow._config import DEFAULT_RETENTION_DAYS, ShadowConfig, shadow_config
 from outcomes.shadow._records import (
@@ -56,10 +56,8 @@ def _recall(value: str | None) -> str | None:
 
 def _label(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value or len(value) > 256:
-        raise ValidationError(
-            f"must be a non-empty string of <= 256 chars, got {value!r}", where=name
-        )
-    return value
+        raise ValidationError("must be a non-empty string of <= 256 chars", where=name)
+    return refuse_secret(value, name)
 
 
 MAX_SIGNALS = 64
