@@ -122,6 +122,7 @@ def _hostile_envs(place: Path) -> dict[str, dict[str, str]]:
         },
         "absurd writer settings": {
             "OUTCOMES_HOME": home,
+            "OUTCOMES_WRITER_FLUSH_INTERVAL": "1e308",
             "OUTCOMES_WRITER_QUEUE_SIZE": "-5",
             "OUTCOMES_BUSY_TIMEOUT": "nan",
         },
