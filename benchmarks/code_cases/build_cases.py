@@ -350,8 +350,9 @@ def _build(repo: Repo, git: Git, per_class: int, seed: int) -> list[Case]:
         if files is None:
             continue
         before, after = files
-        if hunk.text in before:
-            continue  # a move within the file: nothing novel to look for
+        old = {" ".join(ln.split()) for ln in before.splitlines()}
+        if all(" ".join(ln.split()) in old for ln in nontrivial(hunk.lines)):
+            continue  # every line was already in the file (a move): nothing novel to find
         used_files[hunk.path] = used_files.get(hunk.path, 0) + 1
         if len(applied) < per_class:
             applied.append(_case(repo, hunk, "applied", "hunk", hunk.text, before, after))
@@ -364,8 +365,11 @@ def _build(repo: Repo, git: Git, per_class: int, seed: int) -> list[Case]:
                 )
                 continue
         if len(modified) < per_class and n % 2 == 0:
-            kind = kinds[len(modified) % len(kinds)]
-            sug = perturb(hunk.text, kind, rng)
+            first = len(modified) % len(kinds)
+            for kind in kinds[first:] + kinds[:first]:
+                sug = perturb(hunk.text, kind, rng)
+                if sug is not None and sug != hunk.text:
+                    break
             if sug is not None and sug != hunk.text:
                 modified.append(
                     _case(repo, hunk, "modified", f"perturbed-{kind}", sug, before, after)

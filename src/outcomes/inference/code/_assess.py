@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from outcomes.inference.code._compare import SuggestedLine, compare, sequence
 from outcomes.inference.code._fingerprint import (
+    LineFilter,
     TextPrint,
     bottom_k,
     containment,
@@ -47,6 +49,10 @@ class SuggestionPrint:
     symbols: tuple[Symbol, ...] = ()
     baseline_symbols: tuple[Symbol, ...] = ()
     structural: bool = False
+    sequence: tuple[SuggestedLine, ...] = ()
+    """Every non-trivial line in order (empty for prints stored before it was kept)."""
+    baseline: LineFilter | None = None
+    """The lines of the file as it was when the suggestion was made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,12 @@ class Assessment:
     line_share: float | None
     shingle_share: float | None
     structure: tuple[tuple[str, CodeVerdict], ...] = field(default=())
+    exact_share: float | None = None
+    """Weighted share of the novel lines present as suggested (``None``: not measured)."""
+    near_share: float | None = None
+    """Weighted share present as suggested or edited (one constant, one name changed)."""
+    added: int = 0
+    """Lines the human wrote inside or right next to the suggestion."""
 
     @property
     def score(self) -> float | None:
@@ -75,6 +87,7 @@ def fingerprint(code: str, language: str | None, baseline: str | None = None) ->
     suggestion that rewrites two lines of a function is judged on those two lines.
     """
     base_lines = line_hashes(baseline) if baseline else set()
+    base_filter = LineFilter.of(base_lines)
     base_shingles = shingle_hashes(baseline) if baseline else set()
     lines = frozenset(line_hashes(code) - base_lines)
     shingles = frozenset(bottom_k(shingle_hashes(code) - base_shingles))
@@ -94,6 +107,8 @@ def fingerprint(code: str, language: str | None, baseline: str | None = None) ->
         tuple(syms or ()),
         tuple(base_syms),
         structural=syms is not None,
+        sequence=sequence(code, base_filter),
+        baseline=base_filter,
     )
 
 
@@ -172,8 +187,14 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
         current = symbols(text, language)
         if current is not None:
             structure = structure_verdicts(sp, current)
+    tm = compare(sp.sequence, sp.baseline, text) if sp.sequence and sp.baseline else None
     return Assessment(
-        containment(sp.lines, tp.lines), containment(sp.shingles, tp.shingles), structure
+        containment(sp.lines, tp.lines),
+        containment(sp.shingles, tp.shingles),
+        structure,
+        exact_share=tm.exact if tm else None,
+        near_share=tm.near if tm else None,
+        added=tm.added if tm else 0,
     )
 
 
@@ -187,12 +208,26 @@ def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
     ``ignored`` needs the TTL to have passed (``expired``): absence before that may only
     mean the developer has not got to it yet.
     """
+    if a.exact_share is not None and a.near_share is not None:
+        return _decide_by_lines(a, expired=expired)
     score = a.score
     changed = any(v in _CHANGED_SIGNS for _, v in a.structure)
     if score is not None and score >= APPLIED_AT and not changed:
         return CodeVerdict.APPLIED
     acted = any(v in _ADOPTION_SIGNS for _, v in a.structure)
     if (score is not None and score >= MODIFIED_AT) or acted:
+        return CodeVerdict.MODIFIED
+    if expired:
+        return CodeVerdict.IGNORED
+    return None
+
+
+def _decide_by_lines(a: Assessment, *, expired: bool) -> CodeVerdict | None:
+    assert a.exact_share is not None and a.near_share is not None
+    shingles = a.shingle_share or 0.0
+    if a.added == 0 and (a.exact_share >= 1.0 or shingles >= 1.0):
+        return CodeVerdict.APPLIED
+    if a.near_share >= MODIFIED_AT or a.exact_share >= MODIFIED_AT or shingles >= MODIFIED_AT:
         return CodeVerdict.MODIFIED
     if expired:
         return CodeVerdict.IGNORED

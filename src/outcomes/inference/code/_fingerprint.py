@@ -8,6 +8,7 @@ reformatted copy still matches). The hashes are keyed with a fixed salt and trun
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ _TOKEN_RE = re.compile(
 )
 _SPACE_RE = re.compile(r"\s+")
 # Lines that carry no evidence on their own: brackets, keywords alone, comment markers.
-_TRIVIAL = frozenset(
+TRIVIAL_LINES = frozenset(
     {
         "",
         "{",
@@ -80,10 +81,15 @@ def line_hashes(text: str) -> set[str]:
     out: set[str] = set()
     for raw in text.splitlines():
         norm = normalize_line(raw)
-        if norm in _TRIVIAL or len(norm) < 3:
+        if norm in TRIVIAL_LINES or len(norm) < 3:
             continue
-        out.add(_h("L" + norm))
+        out.add(line_hash(norm))
     return out
+
+
+def line_hash(norm: str) -> str:
+    """The hash of one normalized line (as in :func:`line_hashes`)."""
+    return _h("L" + norm)
 
 
 def shingle_hashes(text: str, k: int = SHINGLE_TOKENS) -> set[str]:
@@ -132,3 +138,99 @@ def containment(part: Iterable[str], whole: frozenset[str] | set[str]) -> float 
     if not items:
         return None
     return sum(1 for h in items if h in whole) / len(items)
+
+
+SKETCH_SIZE = 16
+"""MinHash values per line sketch; each keeps its lowest 8 bits (one byte)."""
+
+_COMMENT_RE = re.compile(r"^(#|//|/\*|\*|--)")
+
+
+def line_weight(norm: str) -> int:
+    """How much evidence one normalized line carries: its tokens, capped at 8.
+
+    Comment-only lines weigh nothing: assistants add and people strip them freely, and
+    a placeholder such as ``# ... rest unchanged`` must not decide anything.
+    """
+    if _COMMENT_RE.match(norm):
+        return 0
+    return min(len(tokens(norm)), 8)
+
+
+def line_sketch(norm: str) -> str:
+    """A b-bit MinHash of the line's token unigrams and bigrams (hex, 2 chars a value).
+
+    Two sketches agree in about ``J + (1 - J) / 256`` of their positions, ``J`` being the
+    Jaccard similarity of the two lines' token sets: near lines can be recognised without
+    keeping their tokens.
+    """
+    toks = tokens(norm)
+    feats = set(toks) | {a + "\x1f" + b for a, b in zip(toks, toks[1:], strict=False)}
+    mins = [0xFFFFFFFF] * SKETCH_SIZE
+    for f in feats:
+        d = hashlib.blake2b(f.encode("utf-8", "surrogatepass"), digest_size=64, key=_SALT).digest()
+        for i in range(SKETCH_SIZE):
+            v = int.from_bytes(d[4 * i : 4 * i + 4], "little")
+            if v < mins[i]:
+                mins[i] = v
+    return bytes(m & 0xFF for m in mins).hex()
+
+
+def sketch_similarity(a: str, b: str) -> float:
+    """Estimated Jaccard similarity of the token sets behind two sketches (0..1)."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    n = len(a) // 2
+    same = sum(1 for i in range(0, 2 * n, 2) if a[i : i + 2] == b[i : i + 2])
+    chance = 1 / 256
+    return max(0.0, (same / n - chance) / (1 - chance))
+
+
+class LineFilter:
+    """A Bloom filter of line hashes: "was this line in the file?" without the lines.
+
+    About 1% false positives (10 bits and 7 probes per line). Encoded as text so that it
+    can be stored in a JSON column.
+    """
+
+    __slots__ = ("bits", "k", "m")
+
+    def __init__(self, m: int, k: int = 7, bits: bytearray | None = None) -> None:
+        self.m = max(64, m)
+        self.k = k
+        self.bits = bits if bits is not None else bytearray((self.m + 7) // 8)
+
+    @classmethod
+    def of(cls, hashes: Iterable[str]) -> LineFilter:
+        items = list(set(hashes))
+        f = cls(10 * len(items))
+        for h in items:
+            f.add(h)
+        return f
+
+    def _probes(self, h: str) -> Iterable[int]:
+        v = int(h[:16], 16)
+        h1, h2 = v & 0xFFFFFFFF, (v >> 32) | 1
+        return ((h1 + i * h2) % self.m for i in range(self.k))
+
+    def add(self, h: str) -> None:
+        for p in self._probes(h):
+            self.bits[p >> 3] |= 1 << (p & 7)
+
+    def __contains__(self, h: object) -> bool:
+        if not isinstance(h, str):
+            return False
+        return all(self.bits[p >> 3] & (1 << (p & 7)) for p in self._probes(h))
+
+    def encode(self) -> str:
+        return f"{self.m}:{self.k}:{base64.b64encode(bytes(self.bits)).decode('ascii')}"
+
+    @classmethod
+    def decode(cls, text: str) -> LineFilter:
+        """Rebuild a filter from :meth:`encode`; raises ``ValueError`` when malformed."""
+        m_s, k_s, data = text.split(":", 2)
+        m, k = int(m_s), int(k_s)
+        bits = bytearray(base64.b64decode(data.encode("ascii"), validate=True))
+        if not (64 <= m <= 8 * len(bits) and 1 <= k <= 16):
+            raise ValueError("malformed line filter")
+        return cls(m, k, bits)

@@ -1,0 +1,186 @@
+"""Line by line: which of a suggestion's lines are in a file, which were edited, and
+what the human wrote next to them.
+
+A suggestion is kept as a sequence of :class:`SuggestedLine` (hash, MinHash sketch,
+weight, novel or not) plus a :class:`~outcomes.inference.code._fingerprint.LineFilter`
+of the file it was made for. :func:`compare` reads one candidate text against that:
+
+* a novel line is *exact* when the candidate holds the same normalized line;
+* else *edited* when one of the candidate's new lines (lines the baseline did not have)
+  has a similar token set (one constant or one name changed);
+* candidate lines that are new, match no suggested line and sit inside or right next to
+  the suggestion's place in the file are *added*: the human wrote them beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from outcomes.inference.code._fingerprint import (
+    TRIVIAL_LINES,
+    LineFilter,
+    line_hash,
+    line_sketch,
+    line_weight,
+    normalize_line,
+    sketch_similarity,
+)
+
+NEAR_AT = 0.5
+"""Estimated token-set similarity from which a new line counts as an edit of a suggested one."""
+GAP = 8
+"""Lines between two matched lines that still belong to one place in the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedLine:
+    """One non-trivial line of a suggestion, in order, without its text."""
+
+    hash: str
+    sketch: str
+    weight: int
+    novel: bool
+
+    def to_json(self) -> list[object]:
+        return [self.hash, self.sketch, self.weight, int(self.novel)]
+
+    @classmethod
+    def from_json(cls, data: list[object]) -> SuggestedLine:
+        h, sk, w, n = data
+        return cls(str(h), str(sk), int(str(w)), bool(n))
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """How much of a suggestion's novel part a text holds (weighted shares, 0..1)."""
+
+    exact: float
+    """Share of the novel lines present as suggested."""
+    near: float
+    """Share present as suggested or as an edited line."""
+    edited: int
+    """Novel lines present only as an edited line."""
+    added: int
+    """New lines the human wrote inside or right next to the suggestion."""
+
+
+def sequence(code: str, baseline: LineFilter | None) -> tuple[SuggestedLine, ...]:
+    """The suggestion's non-trivial lines in order; novel = not in the baseline."""
+    out: list[SuggestedLine] = []
+    for raw in code.splitlines():
+        norm = normalize_line(raw)
+        if norm in TRIVIAL_LINES or len(norm) < 3:
+            continue
+        h = line_hash(norm)
+        novel = baseline is None or h not in baseline
+        out.append(SuggestedLine(h, line_sketch(norm), line_weight(norm), novel))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    norm: str
+    hash: str | None
+    """``None`` for a trivial line (a bracket, a keyword alone, a blank)."""
+    blank: bool
+
+
+def _lines(text: str) -> list[_Line]:
+    out = []
+    for raw in text.splitlines():
+        norm = normalize_line(raw)
+        trivial = norm in TRIVIAL_LINES or len(norm) < 3
+        out.append(_Line(norm, None if trivial else line_hash(norm), not norm))
+    return out
+
+
+def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> TextMatch | None:
+    """Measure ``text`` against a suggestion; ``None`` when nothing in it was novel."""
+    novel: dict[str, SuggestedLine] = {}
+    for s in seq:
+        if s.novel and s.weight > 0:
+            novel.setdefault(s.hash, s)
+    total = sum(s.weight for s in novel.values())
+    if not total:
+        return None
+    lines = _lines(text)
+    where: dict[str, list[int]] = {}
+    for i, ln in enumerate(lines):
+        if ln.hash is not None:
+            where.setdefault(ln.hash, []).append(i)
+    suggested = {s.hash for s in seq}
+    fresh = [
+        i
+        for i, ln in enumerate(lines)
+        if ln.hash is not None and ln.hash not in baseline and ln.hash not in suggested
+    ]
+    exact = {h for h in novel if h in where}
+    near: dict[str, int] = {}
+    sketches: dict[int, str] = {}
+    for h, s in novel.items():
+        if h in exact:
+            continue
+        best, at = 0.0, -1
+        for i in fresh:
+            sk = sketches.get(i)
+            if sk is None:
+                sk = sketches[i] = line_sketch(lines[i].norm)
+            sim = sketch_similarity(s.sketch, sk)
+            if sim > best:
+                best, at = sim, i
+        if best >= NEAR_AT:
+            near[h] = at
+    matched = {p: h for h in exact for p in where[h]} | {p: h for h, p in near.items()}
+    lo, hi = _place(matched, novel)
+    added = 0
+    if lo <= hi:
+        used = set(near.values())
+        added = sum(
+            1
+            for i in fresh
+            if lo <= i <= hi and i not in used and line_weight(lines[i].norm) > 0
+        )
+        added += _beside(lines, hi + 1, 1, baseline, suggested, used)
+        added += _beside(lines, lo - 1, -1, baseline, suggested, used)
+    exact_w = sum(novel[h].weight for h in exact)
+    near_w = exact_w + sum(novel[h].weight for h in near)
+    return TextMatch(exact_w / total, near_w / total, len(near), added)
+
+
+def _place(matched: dict[int, str], novel: dict[str, SuggestedLine]) -> tuple[int, int]:
+    """The span of the file where most of the suggestion's novel weight was found."""
+    best: tuple[int, int, int] = (0, 0, -1)  # weight, lo, hi
+    positions = sorted(matched)
+    start = 0
+    for k in range(1, len(positions) + 1):
+        if k == len(positions) or positions[k] - positions[k - 1] > GAP:
+            group = positions[start:k]
+            weight = sum(novel[h].weight for h in {matched[p] for p in group})
+            if weight > best[0]:
+                best = (weight, group[0], group[-1])
+            start = k
+    return best[1], best[2]
+
+
+def _beside(
+    lines: list[_Line],
+    start: int,
+    step: int,
+    baseline: LineFilter,
+    suggested: set[str],
+    used: set[int],
+) -> int:
+    """New lines that continue the suggestion's block (up to a blank or an old line)."""
+    count = 0
+    i = start
+    while 0 <= i < len(lines):
+        ln = lines[i]
+        if ln.blank:
+            break
+        if ln.hash is not None:
+            if ln.hash in baseline or ln.hash in suggested or i in used:
+                break
+            if line_weight(ln.norm) > 0:
+                count += 1
+        i += step
+    return count
