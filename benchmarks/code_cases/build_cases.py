@@ -255,9 +255,21 @@ def _files(git: Git, hunk: Hunk) -> tuple[str, str] | None:
     return before, after
 
 
+_TOKEN = re.compile(r"\w+|\S")
+
+
+def _stream(text: str) -> str:
+    """The text's tokens joined: equal for two texts that differ only in whitespace."""
+    return "\x1f" + "\x1f".join(_TOKEN.findall(text)) + "\x1f"
+
+
 def _edited(git: Git, h: History, hunk: Hunk) -> tuple[str, str] | None:
-    """The first later commit that edits ``hunk``'s block and keeps part of it."""
-    block = hunk.text
+    """The first later commit that edits ``hunk``'s block and keeps part of it.
+
+    An edit changes the block's tokens (whitespace and line breaks do not count: a
+    reformatted block is the same code).
+    """
+    block = _stream(hunk.text)
     later = h.file_commits.get(hunk.path, [])
     try:
         i = later.index(hunk.commit)
@@ -267,7 +279,7 @@ def _edited(git: Git, h: History, hunk: Hunk) -> tuple[str, str] | None:
         text = git.blob(commit, hunk.path)
         if text is None or len(text) > MAX_FILE_CHARS:
             return None
-        if block in text:
+        if block in _stream(text):
             continue
         kept = {ln.strip() for ln in text.splitlines()}
         survivors = [ln for ln in nontrivial(hunk.lines) if ln.strip() in kept]

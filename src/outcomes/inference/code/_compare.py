@@ -28,7 +28,7 @@ from outcomes.inference.code._fingerprint import (
 
 NEAR_AT = 0.5
 """Estimated token-set similarity from which a new line counts as an edit of a suggested one."""
-GAP = 8
+GAP = 4
 """Lines between two matched lines that still belong to one place in the file."""
 
 
@@ -132,6 +132,9 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
             near[h] = at
     matched = {p: h for h in exact for p in where[h]} | {p: h for h, p in near.items()}
     lo, hi = _place(matched, novel)
+    # An edited line counts where the suggestion landed, not anywhere in the file: lines
+    # alike by chance (``if err != nil {``) are scattered, an edit sits among the rest.
+    near = {h: p for h, p in near.items() if lo <= p <= hi}
     added = 0
     if lo <= hi:
         used = set(near.values())
@@ -170,17 +173,14 @@ def _beside(
     suggested: set[str],
     used: set[int],
 ) -> int:
-    """New lines that continue the suggestion's block (up to a blank or an old line)."""
+    """New lines that continue the suggestion's block (up to a trivial or an old line)."""
     count = 0
     i = start
     while 0 <= i < len(lines):
         ln = lines[i]
-        if ln.blank:
+        if ln.hash is None or ln.hash in baseline or ln.hash in suggested or i in used:
             break
-        if ln.hash is not None:
-            if ln.hash in baseline or ln.hash in suggested or i in used:
-                break
-            if line_weight(ln.norm) > 0:
-                count += 1
+        if line_weight(ln.norm) > 0:
+            count += 1
         i += step
     return count
