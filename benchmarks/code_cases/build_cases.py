@@ -289,10 +289,13 @@ def _edited(git: Git, h: History, hunk: Hunk) -> tuple[str, str] | None:
     return None
 
 
-def perturb(text: str, kind: str, rng: random.Random) -> str | None:
-    """``text`` with one documented change, or ``None`` when it offers none of that kind."""
+def perturb(text: str, kind: str, rng: random.Random, old: set[str]) -> str | None:
+    """``text`` with one documented change to one of its novel lines (not in ``old``,
+    the file before, whitespace aside), or ``None`` when it offers none of that kind."""
     lines = text.splitlines(keepends=True)
-    candidates = [i for i, ln in enumerate(lines) if nontrivial([ln])]
+    candidates = [
+        i for i, ln in enumerate(lines) if nontrivial([ln]) and " ".join(ln.split()) not in old
+    ]
     if kind == "constant":
         spots = [
             (i, m) for i in candidates for m in _NUMBER.finditer(lines[i]) if m.group() != "0"
@@ -312,6 +315,7 @@ def perturb(text: str, kind: str, rng: random.Random) -> str | None:
         names = sorted(
             {w for i in candidates for w in _IDENT.findall(lines[i]) if w not in _KEYWORDS}
         )
+        # Renaming a name throughout must change a novel line, and nothing else matters.
         if not names:
             return None
         victim = rng.choice(names)
@@ -379,7 +383,7 @@ def _build(repo: Repo, git: Git, per_class: int, seed: int) -> list[Case]:
         if len(modified) < per_class and n % 2 == 0:
             first = len(modified) % len(kinds)
             for kind in kinds[first:] + kinds[:first]:
-                sug = perturb(hunk.text, kind, rng)
+                sug = perturb(hunk.text, kind, rng, old)
                 if sug is not None and sug != hunk.text:
                     break
             if sug is not None and sug != hunk.text:

@@ -73,6 +73,8 @@ class Assessment:
     """Weighted share present as suggested or edited (one constant, one name changed)."""
     added: int = 0
     """Lines the human wrote inside or right next to the suggestion."""
+    edited: int = 0
+    """Suggested lines present only as an edited version (comments included)."""
 
     @property
     def score(self) -> float | None:
@@ -107,7 +109,7 @@ def fingerprint(code: str, language: str | None, baseline: str | None = None) ->
         tuple(syms or ()),
         tuple(base_syms),
         structural=syms is not None,
-        sequence=sequence(code, base_filter),
+        sequence=sequence(code, base_filter, language),
         baseline=base_filter,
     )
 
@@ -195,6 +197,7 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
         exact_share=tm.exact if tm else None,
         near_share=tm.near if tm else None,
         added=tm.added if tm else 0,
+        edited=tm.edited if tm else 0,
     )
 
 
@@ -225,7 +228,10 @@ def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
 def _decide_by_lines(a: Assessment, *, expired: bool) -> CodeVerdict | None:
     assert a.exact_share is not None and a.near_share is not None
     shingles = a.shingle_share or 0.0
-    if a.added == 0 and (a.exact_share >= 1.0 or shingles >= 1.0):
+    # All of it, as suggested: every novel line, or (reformatted) every token window, and
+    # nothing the human edited in it or wrote beside it.
+    whole = shingles >= 1.0 if a.shingle_share is not None else a.exact_share >= 1.0
+    if whole and a.added == 0 and a.edited == 0:
         return CodeVerdict.APPLIED
     if a.near_share >= MODIFIED_AT or a.exact_share >= MODIFIED_AT or shingles >= MODIFIED_AT:
         return CodeVerdict.MODIFIED

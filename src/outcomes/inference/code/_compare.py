@@ -64,7 +64,9 @@ class TextMatch:
     """New lines the human wrote inside or right next to the suggestion."""
 
 
-def sequence(code: str, baseline: LineFilter | None) -> tuple[SuggestedLine, ...]:
+def sequence(
+    code: str, baseline: LineFilter | None, language: str | None = None
+) -> tuple[SuggestedLine, ...]:
     """The suggestion's non-trivial lines in order; novel = not in the baseline."""
     out: list[SuggestedLine] = []
     for raw in code.splitlines():
@@ -73,7 +75,7 @@ def sequence(code: str, baseline: LineFilter | None) -> tuple[SuggestedLine, ...
             continue
         h = line_hash(norm)
         novel = baseline is None or h not in baseline
-        out.append(SuggestedLine(h, line_sketch(norm), line_weight(norm), novel))
+        out.append(SuggestedLine(h, line_sketch(norm), line_weight(norm, language), novel))
     return tuple(out)
 
 
@@ -98,7 +100,7 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
     """Measure ``text`` against a suggestion; ``None`` when nothing in it was novel."""
     novel: dict[str, SuggestedLine] = {}
     for s in seq:
-        if s.novel and s.weight > 0:
+        if s.novel:
             novel.setdefault(s.hash, s)
     total = sum(s.weight for s in novel.values())
     if not total:
@@ -141,10 +143,12 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
         added = sum(
             1
             for i in fresh
-            if lo <= i <= hi and i not in used and line_weight(lines[i].norm) > 0
+            if lo <= i <= hi and i not in used
         )
         added += _beside(lines, hi + 1, 1, baseline, suggested, used)
         added += _beside(lines, lo - 1, -1, baseline, suggested, used)
+    if not exact and not near:
+        return TextMatch(0.0, 0.0, 0, 0)
     exact_w = sum(novel[h].weight for h in exact)
     near_w = exact_w + sum(novel[h].weight for h in near)
     return TextMatch(exact_w / total, near_w / total, len(near), added)
@@ -180,7 +184,6 @@ def _beside(
         ln = lines[i]
         if ln.hash is None or ln.hash in baseline or ln.hash in suggested or i in used:
             break
-        if line_weight(ln.norm) > 0:
-            count += 1
+        count += 1
         i += step
     return count

@@ -143,16 +143,23 @@ def containment(part: Iterable[str], whole: frozenset[str] | set[str]) -> float 
 SKETCH_SIZE = 16
 """MinHash values per line sketch; each keeps its lowest 8 bits (one byte)."""
 
-_COMMENT_RE = re.compile(r"^(#|//|/\*|\*|--)")
+_HASH_COMMENT = re.compile(r"^#")
+_SLASH_COMMENT = re.compile(r"^(//|/\*|\*)")
+_ANY_COMMENT = re.compile(r"^(#|//|/\*|\*)")
+_COMMENTS = {"python": _HASH_COMMENT} | {
+    lang: _SLASH_COMMENT
+    for lang in ("javascript", "typescript", "tsx", "go", "java", "rust")
+}
 
 
-def line_weight(norm: str) -> int:
+def line_weight(norm: str, language: str | None = None) -> int:
     """How much evidence one normalized line carries: its tokens, capped at 8.
 
     Comment-only lines weigh nothing: assistants add and people strip them freely, and
-    a placeholder such as ``# ... rest unchanged`` must not decide anything.
+    a placeholder such as ``# ... rest unchanged`` must not decide anything. What a
+    comment is depends on ``language`` (``#`` starts a Go line in a shell template).
     """
-    if _COMMENT_RE.match(norm):
+    if _COMMENTS.get(language or "", _ANY_COMMENT).match(norm):
         return 0
     return min(len(tokens(norm)), 8)
 
