@@ -16,7 +16,8 @@ a label taken mechanically from what the history did (never from the rules under
 * ``ignored``, kind ``cross-file``: lines a commit added to another file of the same
   language, offered for this file; ``future``: lines a later commit added to this very
   file, offered before an earlier commit of it. Either way the outcome is the file at the
-  earlier commit, which does not hold them (checked: not a substring of it).
+  earlier commit, which holds none of the suggestion's lines that the file lacked before
+  (whitespace aside).
 
 Usage (the clone may be bare, e.g. a mirror)::
 
@@ -412,10 +413,17 @@ def _ignored(git: Git, h: History, hunk: Hunk, pool: list[Hunk], rng: random.Ran
         options = [k for k in rng.sample(pool, min(len(pool), 40)) if k.path != hunk.path]
         kind = "cross-file"
     rng.shuffle(options)
+    before = _norms(git.blob(f"{hunk.commit}^", hunk.path) or "")
+    now = _norms(after)
     for other in options[:10]:
-        if other.text not in after and other.text.strip() not in after:
+        # Never entered the file: none of its lines that the file lacked came in.
+        if not any(ln in now and ln not in before for ln in _norms(other.text)):
             return other.text, kind
     return None
+
+
+def _norms(text: str) -> set[str]:
+    return {" ".join(ln.split()) for ln in nontrivial(text.splitlines())}
 
 
 def write(cases: list[Case], out: Path) -> None:
