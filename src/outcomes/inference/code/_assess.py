@@ -7,6 +7,7 @@ candidate text against it; :func:`decide` turns the measurement into a verdict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from outcomes.inference.code._compare import SuggestedLine, compare, sequence
@@ -114,34 +115,60 @@ def fingerprint(code: str, language: str | None, baseline: str | None = None) ->
     )
 
 
-def _find(sym: Symbol, pool: list[Symbol]) -> Symbol | None:
-    for cand in pool:
-        if cand.name == sym.name and cand.kind == sym.kind:
-            return cand
-    same_short = [c for c in pool if c.short_name == sym.short_name and c.kind == sym.kind]
-    if len(same_short) == 1:
-        return same_short[0]
-    # A snippet's method has no class around it: among same-named ones, the identical one,
-    # else the one with the same signature, if that is unambiguous.
-    for narrowed in (
-        [c for c in same_short if c.signature == sym.signature and c.body == sym.body],
-        [c for c in same_short if c.signature == sym.signature],
-    ):
-        if len(narrowed) == 1:
-            return narrowed[0]
+def _find(sym: Symbol, pool: Sequence[Symbol], taken: set[int] | None = None) -> Symbol | None:
+    """The definition in ``pool`` that ``sym`` is, or ``None``.
+
+    Same-named definitions (an ``@overload`` group, a property's getter and setter, one
+    method name in two classes, a snippet's method without its class) are told apart by
+    content: the identical one first, then the one with the same signature, then the
+    same body, then the first in file order. A pool entry whose index is in ``taken`` is
+    already spoken for, and the match found is added to it, so two suggested overloads
+    never land on one definition.
+    """
+    taken = set() if taken is None else taken
+    named: list[tuple[int, Symbol]] = []
+    short: list[tuple[int, Symbol]] = []
+    for i, c in enumerate(pool):
+        if i in taken or c.kind != sym.kind or c.short_name != sym.short_name:
+            continue
+        short.append((i, c))
+        if c.name == sym.name:
+            named.append((i, c))
+    tests = (
+        lambda c: c.signature == sym.signature and c.body == sym.body,
+        lambda c: c.signature == sym.signature,
+        lambda c: bool(c.body) and c.body == sym.body,
+    )
+    for group in (named, short):
+        for test in tests:
+            hit = next((x for x in group if test(x[1])), None)
+            if hit is not None:
+                taken.add(hit[0])
+                return hit[1]
+    if named or len(short) == 1:
+        i, c = (named or short)[0]
+        taken.add(i)
+        return c
     return None
 
 
 def structure_verdicts(
-    sp: SuggestionPrint, current: list[Symbol]
+    sp: SuggestionPrint, current: list[Symbol], *, whole: bool = False
 ) -> tuple[tuple[str, CodeVerdict], ...]:
-    """Per suggested symbol, what the user did with it (nothing when it was left alone)."""
+    """Per suggested symbol, what the user did with it (nothing when it was left alone).
+
+    ``whole``: the text shows every suggested line in place and nothing edited or added,
+    so a body that differs from the suggested one differs by lines the file already had
+    (the suggestion opened a function without its whole body): that symbol is applied.
+    """
     out: list[tuple[str, CodeVerdict]] = []
+    base_taken: set[int] = set()
+    cur_taken: set[int] = set()
     for sug in sp.symbols:
-        base = _find(sug, list(sp.baseline_symbols))
+        base = _find(sug, sp.baseline_symbols, base_taken)
         if base is not None and base.signature == sug.signature and base.body == sug.body:
             continue  # the suggestion did not change this symbol (context it repeated)
-        cur = _find(sug, current)
+        cur = _find(sug, current, cur_taken)
         if cur is None:
             # A renamed copy: same kind and body under a new name is a signature change.
             renamed = [
@@ -157,7 +184,10 @@ def structure_verdicts(
             elif base is not None:
                 out.append((sug.name, CodeVerdict.SYMBOL_REMOVED))
             continue
-        if cur.signature == sug.signature and cur.body == sug.body:
+        as_suggested = cur.signature == sug.signature and (
+            cur.body == sug.body or whole
+        )
+        if as_suggested:
             out.append(
                 (sug.name, CodeVerdict.SYMBOL_ADDED if base is None else CodeVerdict.APPLIED)
             )
@@ -173,10 +203,11 @@ def structure_verdicts(
 def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Assessment:
     """Measure one candidate ``text`` (``None``: the file does not exist there)."""
     if text is None:
+        taken: set[int] = set()
         removed = tuple(
             (s.name, CodeVerdict.SYMBOL_REMOVED)
             for s in sp.symbols
-            if _find(s, list(sp.baseline_symbols)) is not None
+            if _find(s, sp.baseline_symbols, taken) is not None
         )
         return Assessment(
             0.0 if sp.lines else None,
@@ -184,12 +215,13 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
             removed if sp.structural else (),
         )
     tp = TextPrint.of(text)
+    tm = compare(sp.sequence, sp.baseline, text) if sp.sequence and sp.baseline else None
+    whole = tm is not None and tm.exact >= 1.0 and tm.added == 0 and tm.edited == 0
     structure: tuple[tuple[str, CodeVerdict], ...] = ()
     if sp.structural and sp.symbols and language:
         current = symbols(text, language)
         if current is not None:
-            structure = structure_verdicts(sp, current)
-    tm = compare(sp.sequence, sp.baseline, text) if sp.sequence and sp.baseline else None
+            structure = structure_verdicts(sp, current, whole=whole)
     return Assessment(
         containment(sp.lines, tp.lines),
         containment(sp.shingles, tp.shingles),

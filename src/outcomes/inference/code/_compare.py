@@ -14,6 +14,7 @@ of the file it was made for. :func:`compare` reads one candidate text against th
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from outcomes.inference.code._fingerprint import (
@@ -117,6 +118,34 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
         if ln.hash is not None and ln.hash not in baseline and ln.hash not in suggested
     ]
     exact = {h for h in novel if h in where}
+    near = _edits(novel, exact, lines, fresh)
+    matched = {p: h for h in exact for p in where[h]} | {p: h for h, p in near.items()}
+    lo, hi = _place(matched, novel)
+    # An edited line counts where the suggestion landed, not anywhere in the file: lines
+    # alike by chance (``if err != nil {``) are scattered, an edit sits among the rest.
+    near = {h: p for h, p in near.items() if lo <= p <= hi}
+    if not exact and not near:
+        return TextMatch(0.0, 0.0, 0, 0)
+    added = 0
+    if lo <= hi:
+        used = set(near.values())
+        lo, hi = _span(seq, lines, lo, hi, used)
+        added = sum(
+            1
+            for i in fresh
+            if lo <= i <= hi and i not in used and line_weight(lines[i].norm) > 0
+        )
+        added += _beside(lines, hi + 1, 1, baseline, suggested, used)
+        added += _beside(lines, lo - 1, -1, baseline, suggested, used)
+    exact_w = sum(novel[h].weight for h in exact)
+    near_w = exact_w + sum(novel[h].weight for h in near)
+    return TextMatch(exact_w / total, near_w / total, len(near), added)
+
+
+def _edits(
+    novel: dict[str, SuggestedLine], exact: set[str], lines: list[_Line], fresh: list[int]
+) -> dict[str, int]:
+    """For each novel line not found as such, the most similar new line, if similar enough."""
     near: dict[str, int] = {}
     sketches: dict[int, str] = {}
     for h, s in novel.items():
@@ -132,26 +161,30 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
                 best, at = sim, i
         if best >= NEAR_AT:
             near[h] = at
-    matched = {p: h for h in exact for p in where[h]} | {p: h for h, p in near.items()}
-    lo, hi = _place(matched, novel)
-    # An edited line counts where the suggestion landed, not anywhere in the file: lines
-    # alike by chance (``if err != nil {``) are scattered, an edit sits among the rest.
-    near = {h: p for h, p in near.items() if lo <= p <= hi}
-    added = 0
-    if lo <= hi:
-        used = set(near.values())
-        added = sum(
-            1
-            for i in fresh
-            if lo <= i <= hi and i not in used
-        )
-        added += _beside(lines, hi + 1, 1, baseline, suggested, used)
-        added += _beside(lines, lo - 1, -1, baseline, suggested, used)
-    if not exact and not near:
-        return TextMatch(0.0, 0.0, 0, 0)
-    exact_w = sum(novel[h].weight for h in exact)
-    near_w = exact_w + sum(novel[h].weight for h in near)
-    return TextMatch(exact_w / total, near_w / total, len(near), added)
+    return near
+
+
+def _span(
+    seq: tuple[SuggestedLine, ...], lines: list[_Line], lo: int, hi: int, used: set[int]
+) -> tuple[int, int]:
+    """Where the suggestion's lines sit in order around ``lo..hi``.
+
+    A line the suggestion repeats (``return False``) may also be found a few lines off,
+    in a neighbour; the suggestion's own place is the run of its lines in its order.
+    """
+    reach = len(seq) + GAP
+    window = [
+        i for i in range(max(0, lo - reach), min(len(lines), hi + reach + 1)) if lines[i].hash
+    ]
+    sm = difflib.SequenceMatcher(
+        None, [s.hash for s in seq], [lines[i].hash for i in window], autojunk=False
+    )
+    blocks = [b for b in sm.get_matching_blocks() if b.size]
+    if not blocks:
+        return lo, hi
+    first, last = window[blocks[0].b], window[blocks[-1].b + blocks[-1].size - 1]
+    edits = [p for p in used if lo <= p <= hi]
+    return min([first, *edits]), max([last, *edits])
 
 
 def _place(matched: dict[int, str], novel: dict[str, SuggestedLine]) -> tuple[int, int]:
@@ -184,6 +217,8 @@ def _beside(
         ln = lines[i]
         if ln.hash is None or ln.hash in baseline or ln.hash in suggested or i in used:
             break
-        count += 1
+        # A comment above or below is not code written beside the suggestion.
+        if line_weight(ln.norm) > 0:
+            count += 1
         i += step
     return count
