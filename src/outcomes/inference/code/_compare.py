@@ -15,9 +15,11 @@ of the file it was made for. :func:`compare` reads one candidate text against th
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from outcomes.inference.code._fingerprint import (
+    SKETCH_SIZE,
     TRIVIAL_LINES,
     LineFilter,
     line_hash,
@@ -26,6 +28,9 @@ from outcomes.inference.code._fingerprint import (
     normalize_line,
     sketch_similarity,
 )
+
+_HEX16 = re.compile(r"[0-9a-f]{16}")
+_SKETCH = re.compile(rf"[0-9a-f]{{{2 * SKETCH_SIZE}}}")
 
 NEAR_AT = 0.5
 """Estimated token-set similarity from which a new line counts as an edit of a suggested one."""
@@ -46,9 +51,18 @@ class SuggestedLine:
         return [self.hash, self.sketch, self.weight, int(self.novel)]
 
     @classmethod
-    def from_json(cls, data: list[object]) -> SuggestedLine:
+    def from_json(cls, data: object) -> SuggestedLine:
+        """Rebuild one stored line; raises ``ValueError`` unless it is well formed."""
+        if not isinstance(data, list) or len(data) != 4:
+            raise ValueError("a stored line is [hash, sketch, weight, novel]")
         h, sk, w, n = data
-        return cls(str(h), str(sk), int(str(w)), bool(n))
+        if not (isinstance(h, str) and _HEX16.fullmatch(h)):
+            raise ValueError("line hash must be 16 hex digits")
+        if not (isinstance(sk, str) and _SKETCH.fullmatch(sk)):
+            raise ValueError(f"line sketch must be {2 * SKETCH_SIZE} hex digits")
+        if not (type(w) is int and 0 <= w <= 64) or n not in (0, 1, True, False):
+            raise ValueError("line weight must be 0..64 and novel 0 or 1")
+        return cls(h, sk, w, bool(n))
 
 
 @dataclass(frozen=True, slots=True)

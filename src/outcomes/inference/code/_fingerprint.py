@@ -94,11 +94,25 @@ def line_hash(norm: str) -> str:
 
 def shingle_hashes(text: str, k: int = SHINGLE_TOKENS) -> set[str]:
     """Hashes of every window of ``k`` consecutive tokens (none if ``text`` is shorter:
-    a shorter window could never be found among the windows of a larger file)."""
-    toks = tokens(text)
+    a shorter window could never be found among the windows of a larger file).
+
+    Tokens as in :func:`token_hash`: a formatter's trailing comma changes no window.
+    """
+    toks = _code_tokens(text)
     if len(toks) < k:
         return set()
     return {_h("S" + "\x1f".join(toks[i : i + k])) for i in range(len(toks) - k + 1)}
+
+
+def _code_tokens(text: str) -> list[str]:
+    """Tokens without a comma right before a closing bracket (formatters add and drop it)
+    or at the very end (a snippet that stops inside an argument list)."""
+    toks = tokens(text)
+    return [
+        t
+        for i, t in enumerate(toks)
+        if not (t == "," and (i + 1 == len(toks) or toks[i + 1] in ")]}"))
+    ]
 
 
 def token_hash(text: str) -> str:
@@ -106,13 +120,7 @@ def token_hash(text: str) -> str:
 
     A comma right before a closing bracket is dropped: formatters add and remove it.
     """
-    toks = tokens(text)
-    kept = [
-        t
-        for i, t in enumerate(toks)
-        if not (t == "," and i + 1 < len(toks) and toks[i + 1] in ")]}")
-    ]
-    return _h("T" + "\x1f".join(kept))
+    return _h("T" + "\x1f".join(_code_tokens(text)))
 
 
 def bottom_k(hashes: Iterable[str], k: int = MAX_SHINGLES) -> list[str]:
@@ -140,7 +148,7 @@ def containment(part: Iterable[str], whole: frozenset[str] | set[str]) -> float 
     return sum(1 for h in items if h in whole) / len(items)
 
 
-SKETCH_SIZE = 16
+SKETCH_SIZE = 32
 """MinHash values per line sketch; each keeps its lowest 8 bits (one byte)."""
 
 _HASH_COMMENT = re.compile(r"^#")
@@ -165,21 +173,19 @@ def line_weight(norm: str, language: str | None = None) -> int:
 
 
 def line_sketch(norm: str) -> str:
-    """A b-bit MinHash of the line's token unigrams and bigrams (hex, 2 chars a value).
+    """A b-bit MinHash of the line's token 1-, 2- and 3-grams (hex, 2 chars a value).
 
     Two sketches agree in about ``J + (1 - J) / 256`` of their positions, ``J`` being the
     Jaccard similarity of the two lines' token sets: near lines can be recognised without
     keeping their tokens.
     """
     toks = tokens(norm)
-    feats = set(toks) | {a + "\x1f" + b for a, b in zip(toks, toks[1:], strict=False)}
-    mins = [0xFFFFFFFF] * SKETCH_SIZE
+    feats = {"\x1f".join(toks[i : i + n]) for n in (1, 2, 3) for i in range(len(toks) - n + 1)}
+    # One 64-byte digest per feature gives 32 independent 16-bit hash values.
+    mins = [0xFFFF] * SKETCH_SIZE
     for f in feats:
         d = hashlib.blake2b(f.encode("utf-8", "surrogatepass"), digest_size=64, key=_SALT).digest()
-        for i in range(SKETCH_SIZE):
-            v = int.from_bytes(d[4 * i : 4 * i + 4], "little")
-            if v < mins[i]:
-                mins[i] = v
+        mins = [min(m, d[2 * i] | d[2 * i + 1] << 8) for i, m in enumerate(mins)]
     return bytes(m & 0xFF for m in mins).hex()
 
 
