@@ -15,7 +15,6 @@ import argparse
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from benchmarks._harness import Context
 from benchmarks.code_cases.build_cases import DATA, REPOS, Case, load
@@ -91,8 +90,13 @@ def run(ctx: Context) -> None:
     for split in ("dev", "holdout"):
         rows = cases(split)
         if not rows:
-            ctx.report(f"code adoption, {split} history cases", 0.0, "skipped", passed=None,
-                       notes="build them: python -m benchmarks.code_cases.build_cases --all")
+            ctx.report(
+                f"code adoption, {split} history cases",
+                0.0,
+                "skipped",
+                passed=None,
+                notes="build them: python -m benchmarks.code_cases.build_cases --all",
+            )
             continue
         s = score(rows)
         for lang in LANGUAGES:

@@ -64,14 +64,96 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _STRING = re.compile(r"\"([^\"\\\n]{1,40})\"|'([^'\\\n]{1,40})'")
 _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
 _KEYWORDS = frozenset(
-    """
-    and as assert async await break class continue def del elif else except finally for from
-    global if import in is lambda nonlocal not or pass raise return try while with yield None
-    True False self cls const let var function new this typeof instanceof delete void case
-    default switch catch throw export extends super static get set null undefined true false
-    func package type struct interface map chan range defer select fallthrough goto nil
-    string int bool error byte rune float64 int64 uint len make append print
-    """.split()
+    [
+        "and",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "class",
+        "continue",
+        "def",
+        "del",
+        "elif",
+        "else",
+        "except",
+        "finally",
+        "for",
+        "from",
+        "global",
+        "if",
+        "import",
+        "in",
+        "is",
+        "lambda",
+        "nonlocal",
+        "not",
+        "or",
+        "pass",
+        "raise",
+        "return",
+        "try",
+        "while",
+        "with",
+        "yield",
+        "None",
+        "True",
+        "False",
+        "self",
+        "cls",
+        "const",
+        "let",
+        "var",
+        "function",
+        "new",
+        "this",
+        "typeof",
+        "instanceof",
+        "delete",
+        "void",
+        "case",
+        "default",
+        "switch",
+        "catch",
+        "throw",
+        "export",
+        "extends",
+        "super",
+        "static",
+        "get",
+        "set",
+        "null",
+        "undefined",
+        "true",
+        "false",
+        "func",
+        "package",
+        "type",
+        "struct",
+        "interface",
+        "map",
+        "chan",
+        "range",
+        "defer",
+        "select",
+        "fallthrough",
+        "goto",
+        "nil",
+        "string",
+        "int",
+        "bool",
+        "error",
+        "byte",
+        "rune",
+        "float64",
+        "int64",
+        "uint",
+        "len",
+        "make",
+        "append",
+        "print",
+    ]
 )
 
 
@@ -162,7 +244,8 @@ class Git:
         return out.stdout.decode("utf-8", "replace")
 
     def blob(self, rev: str, path: str) -> str | None:
-        assert self._cat.stdin is not None and self._cat.stdout is not None
+        assert self._cat.stdin is not None
+        assert self._cat.stdout is not None
         self._cat.stdin.write(f"{rev}:{path}\n".encode())
         self._cat.stdin.flush()
         header = self._cat.stdout.readline().split()
@@ -210,8 +293,6 @@ def _parse_diff(commit: str, diff: str, exts: tuple[str, ...]) -> Iterator[Hunk]
                 start += 1
         elif line.startswith("+") and path is not None:
             added.append(line[1:] if line.endswith("\n") else line[1:] + "\n")
-        elif line.startswith("-") or line.startswith("\\"):
-            continue
     yield from flush()
 
 
@@ -222,10 +303,15 @@ def history(git: Git, exts: tuple[str, ...], max_commits: int = 1500) -> History
     h.commits = log.split()[-max_commits:]
     for commit in h.commits:
         diff = git.run(
-            "show", "--format=", "-U0", "--no-renames", "--no-color", "--diff-algorithm=histogram",
+            "show",
+            "--format=",
+            "-U0",
+            "--no-renames",
+            "--no-color",
+            "--diff-algorithm=histogram",
             commit,
         )
-        hunks = [k for k in _parse_diff(commit, diff, exts)]
+        hunks = list(_parse_diff(commit, diff, exts))
         h.hunks[commit] = hunks
         for path in {k.path for k in hunks}:
             h.file_commits.setdefault(path, []).append(commit)
@@ -243,7 +329,7 @@ def nontrivial(lines: tuple[str, ...] | list[str]) -> list[str]:
 
 def _usable(hunk: Hunk) -> bool:
     n = len(nontrivial(hunk.lines))
-    return MIN_LINES <= n and len(hunk.lines) <= MAX_LINES
+    return n >= MIN_LINES and len(hunk.lines) <= MAX_LINES
 
 
 def _files(git: Git, hunk: Hunk) -> tuple[str, str] | None:
@@ -298,9 +384,7 @@ def perturb(text: str, kind: str, rng: random.Random, old: set[str]) -> str | No
         i for i, ln in enumerate(lines) if nontrivial([ln]) and " ".join(ln.split()) not in old
     ]
     if kind == "constant":
-        spots = [
-            (i, m) for i in candidates for m in _NUMBER.finditer(lines[i]) if m.group() != "0"
-        ]
+        spots = [(i, m) for i in candidates for m in _NUMBER.finditer(lines[i]) if m.group() != "0"]
         spots += [(i, m) for i in candidates for m in _STRING.finditer(lines[i])]
         if not spots:
             return None
@@ -339,11 +423,32 @@ def build(repo: Repo, git_dir: Path, per_class: int, seed: int) -> list[Case]:
         git.close()
 
 
-def _case(repo: Repo, hunk: Hunk, label: str, kind: str, sug: str, before: str, after: str,
-          edit: str | None = None) -> Case:
+def _case(
+    repo: Repo,
+    hunk: Hunk,
+    label: str,
+    kind: str,
+    sug: str,
+    before: str,
+    after: str,
+    edit: str | None = None,
+) -> Case:
     cid = f"{repo.name}@{hunk.commit[:10]}:{hunk.path}:{hunk.start}:{kind}"
-    return Case(cid, repo.name, repo.licence, repo.split, repo.language, hunk.path, label, kind,
-                hunk.commit, sug, before, after, edit)
+    return Case(
+        cid,
+        repo.name,
+        repo.licence,
+        repo.split,
+        repo.language,
+        hunk.path,
+        label,
+        kind,
+        hunk.commit,
+        sug,
+        before,
+        after,
+        edit,
+    )
 
 
 def _build(repo: Repo, git: Git, per_class: int, seed: int) -> list[Case]:
@@ -400,8 +505,9 @@ def _build(repo: Repo, git: Git, per_class: int, seed: int) -> list[Case]:
     return applied + modified + ignored
 
 
-def _ignored(git: Git, h: History, hunk: Hunk, pool: list[Hunk], rng: random.Random,
-             *, future: bool) -> tuple[str, str] | None:
+def _ignored(
+    git: Git, h: History, hunk: Hunk, pool: list[Hunk], rng: random.Random, *, future: bool
+) -> tuple[str, str] | None:
     after = git.blob(hunk.commit, hunk.path) or ""
     if future:
         commits = h.file_commits.get(hunk.path, [])
@@ -461,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cases = build(repo, git_dir, args.per_class, args.seed)
         write(cases, out)
-        counts = {lbl: sum(c.label == lbl for c in cases) for lbl in ("applied", "modified", "ignored")}
+        counts = {
+            lbl: sum(c.label == lbl for c in cases) for lbl in ("applied", "modified", "ignored")
+        }
         print(f"{repo.name} ({repo.split}): {counts} -> {out}")
     return 0
 

@@ -23,9 +23,10 @@ from outcomes.inference.code._structure import Symbol, symbols
 from outcomes.records import CodeVerdict
 
 APPLIED_AT = 0.8
-"""Share of the suggestion's novel fingerprint present for ``applied``."""
+"""Share of the novel fingerprint present for ``applied``, for suggestions stored before
+their line sequence was kept (see :func:`decide`); with it, ``applied`` needs all of it."""
 MODIFIED_AT = 0.3
-"""Share present (or a structural change to a suggested symbol) for ``modified``."""
+"""Share present (exactly or as edited lines) for ``modified``."""
 
 _ADOPTION_SIGNS = frozenset(
     {
@@ -134,14 +135,9 @@ def _find(sym: Symbol, pool: Sequence[Symbol], taken: set[int] | None = None) ->
         short.append((i, c))
         if c.name == sym.name:
             named.append((i, c))
-    tests = (
-        lambda c: c.signature == sym.signature and c.body == sym.body,
-        lambda c: c.signature == sym.signature,
-        lambda c: bool(c.body) and c.body == sym.body,
-    )
     for group in (named, short):
-        for test in tests:
-            hit = next((x for x in group if test(x[1])), None)
+        for rank in (3, 2, 1):
+            hit = next((x for x in group if _likeness(x[1], sym) == rank), None)
             if hit is not None:
                 taken.add(hit[0])
                 return hit[1]
@@ -150,6 +146,13 @@ def _find(sym: Symbol, pool: Sequence[Symbol], taken: set[int] | None = None) ->
         taken.add(i)
         return c
     return None
+
+
+def _likeness(c: Symbol, sym: Symbol) -> int:
+    """3 identical, 2 same signature, 1 same body, 0 only the name in common."""
+    if c.signature == sym.signature:
+        return 3 if c.body == sym.body else 2
+    return 1 if c.body and c.body == sym.body else 0
 
 
 def structure_verdicts(
@@ -184,9 +187,7 @@ def structure_verdicts(
             elif base is not None:
                 out.append((sug.name, CodeVerdict.SYMBOL_REMOVED))
             continue
-        as_suggested = cur.signature == sug.signature and (
-            cur.body == sug.body or whole
-        )
+        as_suggested = cur.signature == sug.signature and (cur.body == sug.body or whole)
         if as_suggested:
             out.append(
                 (sug.name, CodeVerdict.SYMBOL_ADDED if base is None else CodeVerdict.APPLIED)
@@ -236,9 +237,15 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
 def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
     """``applied`` / ``modified`` / ``ignored`` for an assessment, or ``None`` (wait).
 
-    ``applied`` needs most of the novel fingerprint present and no suggested symbol
-    changed; ``modified`` is a partial overlap, or the suggested symbols there but
-    changed differently (signature or body).
+    ``applied`` needs all of the novel part as suggested: every token window present
+    (every novel line when it is too short for one), no suggested line present only as an
+    edited version (one constant or one name changed), and no line the human wrote inside
+    or right next to it. ``modified`` needs at least :data:`MODIFIED_AT` of it present,
+    exactly or as edited lines.
+
+    Suggestions stored before the line sequence was kept are judged on shares alone:
+    ``applied`` from :data:`APPLIED_AT` with no suggested symbol changed, ``modified`` from
+    :data:`MODIFIED_AT` or when a suggested symbol is there but changed.
 
     ``ignored`` needs the TTL to have passed (``expired``): absence before that may only
     mean the developer has not got to it yet.
@@ -258,7 +265,8 @@ def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
 
 
 def _decide_by_lines(a: Assessment, *, expired: bool) -> CodeVerdict | None:
-    assert a.exact_share is not None and a.near_share is not None
+    assert a.exact_share is not None
+    assert a.near_share is not None
     shingles = a.shingle_share or 0.0
     # All of it, as suggested: every novel line, or (reformatted) every token window, and
     # nothing the human edited in it or wrote beside it.

@@ -145,9 +145,7 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
         used = set(near.values())
         lo, hi = _span(seq, lines, lo, hi, used)
         added = sum(
-            1
-            for i in fresh
-            if lo <= i <= hi and i not in used and line_weight(lines[i].norm) > 0
+            1 for i in fresh if lo <= i <= hi and i not in used and line_weight(lines[i].norm) > 0
         )
         added += _beside(lines, hi + 1, 1, baseline, suggested, used)
         added += _beside(lines, lo - 1, -1, baseline, suggested, used)

@@ -154,10 +154,8 @@ SKETCH_SIZE = 32
 _HASH_COMMENT = re.compile(r"^#")
 _SLASH_COMMENT = re.compile(r"^(//|/\*|\*)")
 _ANY_COMMENT = re.compile(r"^(#|//|/\*|\*)")
-_COMMENTS = {"python": _HASH_COMMENT} | {
-    lang: _SLASH_COMMENT
-    for lang in ("javascript", "typescript", "tsx", "go", "java", "rust")
-}
+_C_LIKE = ("javascript", "typescript", "tsx", "go", "java", "rust")
+_COMMENTS = {"python": _HASH_COMMENT} | dict.fromkeys(_C_LIKE, _SLASH_COMMENT)
 
 
 def line_weight(norm: str, language: str | None = None) -> int:
@@ -199,6 +197,13 @@ def sketch_similarity(a: str, b: str) -> float:
     return max(0.0, (same / n - chance) / (1 - chance))
 
 
+def _mix(v: int) -> int:
+    """splitmix64's finaliser: a bijection of 64-bit integers that spreads every bit."""
+    v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+    v = (v ^ (v >> 27)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+    return v ^ (v >> 31)
+
+
 class LineFilter:
     """A Bloom filter of line hashes: "was this line in the file?" without the lines.
 
@@ -222,8 +227,9 @@ class LineFilter:
         return f
 
     def _probes(self, h: str) -> Iterable[int]:
-        v = int(h[:16], 16)
-        h1, h2 = v & 0xFFFFFFFF, (v >> 32) | 1
+        # Mixed, so that probes stay spread even for hashes that are not uniform.
+        v = _mix(int(h[:16], 16))
+        h1, h2 = v & 0xFFFFFFFF, (_mix(v) >> 32) | 1
         return ((h1 + i * h2) % self.m for i in range(self.k))
 
     def add(self, h: str) -> None:
