@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from benchmarks._harness import Context
 from benchmarks.code_cases.build_cases import DATA, REPOS, Case, load
@@ -86,7 +86,39 @@ def table(s: Scores) -> str:
     return "\n".join(lines)
 
 
+def timing(rows: list[Case]) -> tuple[float, float]:
+    """Seconds per case to assess and decide: line-sequence rules, shares alone (same run).
+
+    Shares alone are the rules for suggestions stored before the sequence was kept: the
+    same prints without their sequence and filter, so the ratio is the sequence's cost.
+    """
+    prints = []
+    for case in rows:
+        lang = language_of(case.path)
+        lang = lang if lang and structure_available(lang) else None
+        sp = fingerprint(case.suggestion, lang, case.before)
+        prints.append((sp, replace(sp, sequence=(), baseline=None), case.after, lang))
+    new = old = 0.0
+    for sp, bare, after, lang in prints:
+        t0 = time.perf_counter()
+        decide(assess(sp, after, lang), expired=True)
+        t1 = time.perf_counter()
+        decide(assess(bare, after, lang), expired=True)
+        new, old = new + (t1 - t0), old + (time.perf_counter() - t1)
+    return new / len(prints), old / len(prints)
+
+
 def run(ctx: Context) -> None:
+    rows = cases("dev")
+    if rows:
+        new, old = timing(rows[:: 8 if ctx.quick else 1])
+        ctx.report(
+            "code assess+decide per case (line sequence)",
+            new * 1e3,
+            "ms",
+            reference_name="shares alone",
+            reference_value=old * 1e3,
+        )
     for split in ("dev", "holdout"):
         rows = cases(split)
         if not rows:

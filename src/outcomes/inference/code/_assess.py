@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from outcomes.inference.code._compare import SuggestedLine, compare, sequence
+from outcomes.inference.code._compare import SuggestedLine, compare, sequence, text_lines
 from outcomes.inference.code._fingerprint import (
     LineFilter,
     TextPrint,
@@ -215,8 +215,9 @@ def assess(sp: SuggestionPrint, text: str | None, language: str | None) -> Asses
             0.0 if sp.shingles else None,
             removed if sp.structural else (),
         )
-    tp = TextPrint.of(text)
-    tm = compare(sp.sequence, sp.baseline, text) if sp.sequence and sp.baseline else None
+    lines = text_lines(text)
+    tp = TextPrint(frozenset(ln.hash for ln in lines if ln.hash), frozenset(shingle_hashes(text)))
+    tm = compare(sp.sequence, sp.baseline, lines) if sp.sequence and sp.baseline else None
     whole = tm is not None and tm.exact >= 1.0 and tm.added == 0 and tm.edited == 0
     structure: tuple[tuple[str, CodeVerdict], ...] = ()
     if sp.structural and sp.symbols and language:
@@ -241,7 +242,8 @@ def decide(a: Assessment, *, expired: bool) -> CodeVerdict | None:
     (every novel line when it is too short for one), no suggested line present only as an
     edited version (one constant or one name changed), and no line the human wrote inside
     or right next to it. ``modified`` needs at least :data:`MODIFIED_AT` of it present,
-    exactly or as edited lines.
+    exactly or as edited lines, or a suggested symbol there with another signature or
+    body (heavily reworked code keeps its name).
 
     Suggestions stored before the line sequence was kept are judged on shares alone:
     ``applied`` from :data:`APPLIED_AT` with no suggested symbol changed, ``modified`` from
@@ -275,6 +277,8 @@ def _decide_by_lines(a: Assessment, *, expired: bool) -> CodeVerdict | None:
         return CodeVerdict.APPLIED
     if a.near_share >= MODIFIED_AT or a.exact_share >= MODIFIED_AT or shingles >= MODIFIED_AT:
         return CodeVerdict.MODIFIED
+    if any(v in _CHANGED_SIGNS for _, v in a.structure):
+        return CodeVerdict.MODIFIED  # reworked past line likeness, under its own name
     if expired:
         return CodeVerdict.IGNORED
     return None

@@ -95,24 +95,28 @@ def sequence(
 
 
 @dataclass(frozen=True, slots=True)
-class _Line:
+class TextLine:
     norm: str
     hash: str | None
     """``None`` for a trivial line (a bracket, a keyword alone, a blank)."""
     blank: bool
 
 
-def _lines(text: str) -> list[_Line]:
+def text_lines(text: str) -> list[TextLine]:
+    """Every line of ``text``, normalized, with its hash (``None`` when trivial)."""
     out = []
     for raw in text.splitlines():
         norm = normalize_line(raw)
         trivial = norm in TRIVIAL_LINES or len(norm) < 3
-        out.append(_Line(norm, None if trivial else line_hash(norm), not norm))
+        out.append(TextLine(norm, None if trivial else line_hash(norm), not norm))
     return out
 
 
-def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> TextMatch | None:
-    """Measure ``text`` against a suggestion; ``None`` when nothing in it was novel."""
+def compare(
+    seq: tuple[SuggestedLine, ...], baseline: LineFilter, lines: list[TextLine]
+) -> TextMatch | None:
+    """Measure a text (its :func:`text_lines`) against a suggestion; ``None`` when
+    nothing in the suggestion was novel."""
     novel: dict[str, SuggestedLine] = {}
     for s in seq:
         if s.novel:
@@ -120,7 +124,6 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
     total = sum(s.weight for s in novel.values())
     if not total:
         return None
-    lines = _lines(text)
     where: dict[str, list[int]] = {}
     for i, ln in enumerate(lines):
         if ln.hash is not None:
@@ -155,7 +158,7 @@ def compare(seq: tuple[SuggestedLine, ...], baseline: LineFilter, text: str) -> 
 
 
 def _edits(
-    novel: dict[str, SuggestedLine], exact: set[str], lines: list[_Line], fresh: list[int]
+    novel: dict[str, SuggestedLine], exact: set[str], lines: list[TextLine], fresh: list[int]
 ) -> dict[str, int]:
     """For each novel line not found as such, the most similar new line, if similar enough."""
     near: dict[str, int] = {}
@@ -177,7 +180,7 @@ def _edits(
 
 
 def _span(
-    seq: tuple[SuggestedLine, ...], lines: list[_Line], lo: int, hi: int, used: set[int]
+    seq: tuple[SuggestedLine, ...], lines: list[TextLine], lo: int, hi: int, used: set[int]
 ) -> tuple[int, int]:
     """Where the suggestion's lines sit in order around ``lo..hi``.
 
@@ -215,7 +218,7 @@ def _place(matched: dict[int, str], novel: dict[str, SuggestedLine]) -> tuple[in
 
 
 def _beside(
-    lines: list[_Line],
+    lines: list[TextLine],
     start: int,
     step: int,
     baseline: LineFilter,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -154,6 +155,7 @@ SKETCH_SIZE = 32
 _HASH_COMMENT = re.compile(r"^#")
 _SLASH_COMMENT = re.compile(r"^(//|/\*|\*)")
 _ANY_COMMENT = re.compile(r"^(#|//|/\*|\*)")
+_SKETCH_VALUES = struct.Struct(f"<{SKETCH_SIZE}H")
 _C_LIKE = ("javascript", "typescript", "tsx", "go", "java", "rust")
 _COMMENTS = {"python": _HASH_COMMENT} | dict.fromkeys(_C_LIKE, _SLASH_COMMENT)
 
@@ -179,12 +181,16 @@ def line_sketch(norm: str) -> str:
     """
     toks = tokens(norm)
     feats = {"\x1f".join(toks[i : i + n]) for n in (1, 2, 3) for i in range(len(toks) - n + 1)}
+    if not feats:
+        return "ff" * SKETCH_SIZE
     # One 64-byte digest per feature gives 32 independent 16-bit hash values.
-    mins = [0xFFFF] * SKETCH_SIZE
-    for f in feats:
-        d = hashlib.blake2b(f.encode("utf-8", "surrogatepass"), digest_size=64, key=_SALT).digest()
-        mins = [min(m, d[2 * i] | d[2 * i + 1] << 8) for i, m in enumerate(mins)]
-    return bytes(m & 0xFF for m in mins).hex()
+    rows = [
+        _SKETCH_VALUES.unpack(
+            hashlib.blake2b(f.encode("utf-8", "surrogatepass"), digest_size=64, key=_SALT).digest()
+        )
+        for f in feats
+    ]
+    return bytes(min(column) & 0xFF for column in zip(*rows, strict=True)).hex()
 
 
 def sketch_similarity(a: str, b: str) -> float:
