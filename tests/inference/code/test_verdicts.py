@@ -158,6 +158,9 @@ def test_a_function_head_without_its_whole_body_reads_applied() -> None:
     head = "def perimeter(w, h, scale=1):\n    total = (w + h) * scale\n"
     after = PY_BEFORE.replace("def perimeter(w, h):\n    total = w + h\n", head)
     assert verdict(head, PY_BEFORE, after, "python") == "applied"
+    if structure_available("python"):
+        a = assess(fingerprint(head, "python", PY_BEFORE), after, "python")
+        assert a.structure == (("perimeter", CodeVerdict.APPLIED),)
 
 
 def test_a_block_inside_a_body_reads_applied() -> None:
