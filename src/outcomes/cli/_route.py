@@ -38,7 +38,7 @@ def route(
     policy: str = typer.Option("thompson", "--policy", help="thompson|greedy|ucb|epsilon"),
     cost_weight: float = typer.Option(0.0, "--cost-weight", min=0),
     latency_weight: float = typer.Option(0.0, "--latency-weight", min=0),
-    seed: int | None = typer.Option(None, "--seed"),
+    seed: int | None = typer.Option(None, "--seed", min=0),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -55,6 +55,7 @@ def route(
         raise fail(f"unknown policy {policy!r}", EXIT_USAGE)
     with opened_store(db) as store:
         tracker = OutcomeTracker(store)
+        tracker.refresh_view()  # decisions never wait for the stored history: wait here
         router = Router(
             registry=registry,
             tracker=tracker,
