@@ -39,7 +39,7 @@ from outcomes.components._records import (
 )
 from outcomes.components._schema import MIGRATIONS
 from outcomes.errors import ConfigError
-from outcomes.store import BackgroundWriter, MemoryStore, SqlStore, Store
+from outcomes.store import BackgroundWriter, FlushResult, MemoryStore, SqlStore, Store
 
 _TABLE = ComponentEvent.__table__
 _SUCCESS = OutcomeType.INSTALL_SUCCESS.value
@@ -291,8 +291,9 @@ class ComponentTracker:
         """The writer events go through (its ``stats()`` count drops and failures)."""
         return self._writer
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every recorded event is stored; ``False`` on timeout."""
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until every recorded event is stored; false on timeout or when events
+        were lost since the previous flush (see :class:`~outcomes.store.FlushResult`)."""
         return self._writer.flush(timeout)
 
     def refresh(self) -> None:

@@ -9,12 +9,12 @@ ingesting the same file twice adds nothing the second time.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from outcomes._safejson import bounded_lines, loads
 from outcomes.errors import ValidationError
 from outcomes.inference._tracker import OutcomeTracker
 from outcomes.records import Signal
@@ -137,10 +137,6 @@ def _check(obj: Mapping[str, Any]) -> str:
     return str(event)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def apply_event(tracker: OutcomeTracker, obj: Mapping[str, Any]) -> bool:
     """Apply one validated event; returns whether it changed anything.
 
@@ -194,11 +190,12 @@ def apply_event(tracker: OutcomeTracker, obj: Mapping[str, Any]) -> bool:
     return tracker.record_signal(signal)
 
 
-def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> IngestReport:
+def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -> IngestReport:
     """Apply every good line through ``tracker``; report bad ones by line number.
 
     ``tracker`` should be strict (``OutcomeTracker(store, strict=True)``) so that invalid
-    values are reported rather than logged.
+    values are reported rather than logged. ``None`` stands for a line that was too long
+    to read (see :func:`ingest_stream`).
     """
     report = IngestReport()
     clock = _ReplayClock(tracker.clock)
@@ -207,14 +204,14 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> Inges
     try:
         for number, raw in enumerate(lines, start=1):
             report.lines = number
-            if len(raw) > MAX_LINE_BYTES:
+            if raw is None or len(raw) > MAX_LINE_BYTES:
                 report.problem(number, f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
             try:
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 if not text.strip():
                     continue
-                obj = json.loads(text, parse_constant=_reject_constant)
+                obj = loads(text)
                 if not isinstance(obj, dict):
                     raise ValidationError("expected a JSON object")
                 ts = obj.get("timestamp")
@@ -234,5 +231,9 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> Inges
 
 
 def ingest_stream(tracker: OutcomeTracker, stream: IO[bytes]) -> IngestReport:
-    """Ingest a byte stream of JSON lines (a file or stdin)."""
-    return ingest_lines(tracker, stream)
+    """Ingest a byte stream of JSON lines (a file or stdin).
+
+    The line limit is enforced while reading: an over-long line is skipped without ever
+    being held in memory whole, whatever its length.
+    """
+    return ingest_lines(tracker, (raw for _, raw, _ in bounded_lines(stream, MAX_LINE_BYTES)))

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from outcomes._ids import new_id
+from outcomes._redact import refuse_secret
 from outcomes.errors import ValidationError
 from outcomes.inference._compat import LedgerBuffer
 from outcomes.inference._context import TrackerContext
@@ -118,10 +119,12 @@ class CallLifecycle:
         try:
             if task not in self._tasks_ok:
                 validate_task(task)
+                refuse_secret(task, "task")
                 if len(self._tasks_ok) < 10_000:
                     self._tasks_ok.add(task)
             if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
                 raise ValidationError("model_id must be a non-empty string", where="model_id")
+            refuse_secret(model_id, "model_id")
             if project_id is not None or intent is not None:
                 check_label(project_id, "project_id")
                 check_label(intent, "intent")

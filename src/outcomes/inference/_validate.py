@@ -6,6 +6,7 @@ import math
 import re
 
 from outcomes import config
+from outcomes._redact import refuse_secret
 from outcomes.errors import ValidationError
 
 _RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -29,7 +30,7 @@ def check_label(value: object, where: str, *, optional: bool = True) -> str | No
         return None
     if not isinstance(value, str) or not value or len(value) > 256:
         raise ValidationError(f"{where} must be a non-empty string of <= 256 chars", where=where)
-    return value
+    return refuse_secret(value, where)
 
 
 _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
@@ -38,10 +39,10 @@ _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
 def check_trace_id(value: object, where: str = "trace_id") -> str:
     if not isinstance(value, str) or not _TRACE_RE.match(value):
         raise ValidationError(
-            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, got {value!r}",
+            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric",
             where=where,
         )
-    return value
+    return refuse_secret(value, where)
 
 
 def check_count(value: object, where: str) -> int:
