@@ -181,6 +181,8 @@ class Git:
         if self._cat.stdin is not None:
             self._cat.stdin.close()
         self._cat.wait(timeout=10)
+        if self._cat.stdout is not None:
+            self._cat.stdout.close()
 
 
 def _wanted(path: str, exts: tuple[str, ...]) -> bool:
