@@ -119,7 +119,7 @@ def test_ledger_export_import_round_trip_between_stores(tmp_path: Path) -> None:
 def test_ledger_import_reports_bad_lines_with_numbers(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     f = tmp_path / "in.jsonl"
-    good = json.dumps(Receipt("x1", "t", "m", "code", 1.0).to_json())
+    good = json.dumps(Receipt("x1", "t", "m", "code", 1_700_000_000.0).to_json())
     f.write_text(f"{good}\n{{broken\n{good.replace('x1', 'x2')}\n{good[:20]}")
     code, out = invoke("ledger", "import", str(f), "--db", f"sqlite:///{db}")
     assert code == 0, out

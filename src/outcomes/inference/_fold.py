@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from outcomes.inference._files import atomic_write
-from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
+from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
 from outcomes.inference._view import ModelProfile
 from outcomes.records import Receipt
 from outcomes.store import SqlStore, Store
@@ -26,11 +26,8 @@ log = logging.getLogger("outcomes.inference")
 
 INFERENCE_KIND = "inference"
 
-_COLUMNS = (
-    "model_id, task, project_id, timestamp, success, quality, latency_ms, input_tokens, "
-    "output_tokens, cost_usd, error, source, supersedes, superseded_success, "
-    "superseded_quality, superseded_at, seq"
-)
+_COLUMNS = ", ".join((*FOLD_FIELDS, "seq"))
+_N = len(FOLD_FIELDS)
 
 
 def _rows_sql(store: SqlStore, after_seq: int) -> Iterator[tuple[Any, ...]]:
@@ -46,12 +43,8 @@ def _fold_sql(state: ProfileState, store: SqlStore, after_seq: int) -> tuple[int
     n = 0
     fold = state.fold_values
     for row in _rows_sql(store, after_seq):
-        (m, t, p, ts, ok, q, lat, i, o, c, err, src, sup, sok, sq, sat, seq) = row
-        fold(
-            m, t, p, ts, None if ok is None else bool(ok), q, lat, i, o, c, err, src, sup,
-            None if sok is None else bool(sok), sq, sat,
-        )  # fmt: skip
-        last = seq
+        fold(*row[:_N])
+        last = row[_N]
         n += 1
     return last, n
 

@@ -25,10 +25,11 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from msgspec.structs import replace
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
@@ -39,7 +40,6 @@ from outcomes.inference._files import atomic_write, load_state_file, state_file_
 from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of
 from outcomes.inference._profiles import (
     DEFAULT_HALF_LIFE_S,
-    FastReceipt,
     ProfileState,
     is_rate_limit,
 )
@@ -84,7 +84,6 @@ MAX_PENDING = 100_000
 DEFAULT_PENDING_TTL_S = 300.0
 FOLD_EVERY = 4096
 """Receipts are folded into the profile state lazily: on read, or every this many."""
-_new_tuple = tuple.__new__
 
 
 # A pending call is a plain list (cheapest to build on the hot path):
@@ -150,7 +149,7 @@ class OutcomeTracker:
         self._pending: dict[str, list[Any]] = {}
         self._recent: OrderedDict[str, Receipt] = OrderedDict()
         self._seen_signals: OrderedDict[str, None] = OrderedDict()
-        self._unfolded: deque[Receipt | FastReceipt] = deque()
+        self._unfolded: deque[Receipt] = deque()
         self._ledger: deque[Receipt] = deque(maxlen=MAX_LEDGER_BUFFER)
         self._state = ProfileState(half_life=half_life)
         self._excluded: set[str] = set()
@@ -190,7 +189,7 @@ class OutcomeTracker:
             self._warned.add(what)
             log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, exc)
 
-    def _emit(self, r: Receipt | FastReceipt) -> None:
+    def _emit(self, r: Receipt) -> None:
         q = self._unfolded
         q.append(r)
         self._dirty = True
@@ -307,12 +306,14 @@ class OutcomeTracker:
             self._reject(exc, "record_complete with invalid input")
             return
         # The first receipt of a call takes the call's (unique, time-ordered) trace id.
-        r = _new_tuple(FastReceipt, (
-            trace_id, trace_id, p[_MODEL], p[_TASK], self._now(),
-            True if output_tokens > 0 else None, None, latency_ms, input_tokens,
-            output_tokens, cost_usd, None, p[_REASON], p[_PROJECT], p[_INTENT],
-            INFERENCE_KIND, "complete", None, None, p[_PROPENSITY], None, None, None,
-        ))  # fmt: skip
+        r = Receipt(
+            receipt_id=trace_id, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
+            timestamp=self._now(), success=True if output_tokens > 0 else None,
+            latency_ms=latency_ms, input_tokens=input_tokens, output_tokens=output_tokens,
+            cost_usd=cost_usd, routing_reason=p[_REASON], project_id=p[_PROJECT],
+            intent=p[_INTENT], kind=INFERENCE_KIND, source="complete",
+            propensity=p[_PROPENSITY],
+        )  # fmt: skip
         p[_RECEIPT] = r
         self._emit(r)
 
@@ -346,7 +347,7 @@ class OutcomeTracker:
             now = self.clock.now()
             r: Receipt
             if p[_RECEIPT] is not None:
-                prior = p[_RECEIPT].full()
+                prior = p[_RECEIPT]
                 r = replace(
                     prior, receipt_id=new_id(), timestamp=now, success=False, quality=None,
                     error=error, source="failure", supersedes=prior.receipt_id,
@@ -355,9 +356,10 @@ class OutcomeTracker:
                 )  # fmt: skip
             else:
                 r = Receipt(
-                    trace_id, trace_id, p[_MODEL], p[_TASK], now, False, None,
-                    latency_ms or 0.0, 0, 0, None, error, p[_REASON], p[_PROJECT], p[_INTENT],
-                    INFERENCE_KIND, "failure", None, None, p[_PROPENSITY],
+                    receipt_id=trace_id, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
+                    timestamp=now, success=False, latency_ms=latency_ms or 0.0, error=error,
+                    routing_reason=p[_REASON], project_id=p[_PROJECT], intent=p[_INTENT],
+                    kind=INFERENCE_KIND, source="failure", propensity=p[_PROPENSITY],
                 )  # fmt: skip
             limited = is_rate_limit(error)
             if retry_after is None and limited:
@@ -469,7 +471,7 @@ class OutcomeTracker:
             p = self._pending.pop(trace_id, None)
             prior: Receipt | None = None
             if p is not None:
-                prior = None if p[_RECEIPT] is None else p[_RECEIPT].full()
+                prior = p[_RECEIPT]
             else:
                 prior = self._recent.get(trace_id)
                 if prior is None:
@@ -485,9 +487,11 @@ class OutcomeTracker:
             if prior is None:
                 assert p is not None
                 r = Receipt(
-                    rid, trace_id, p[_MODEL], p[_TASK], now, success, quality, 0.0, 0, 0,
-                    None, None, p[_REASON], p[_PROJECT], p[_INTENT], INFERENCE_KIND, "signal",
-                    None, signal_id, p[_PROPENSITY],
+                    receipt_id=rid, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
+                    timestamp=now, success=success, quality=quality,
+                    routing_reason=p[_REASON], project_id=p[_PROJECT], intent=p[_INTENT],
+                    kind=INFERENCE_KIND, source="signal", signal_id=signal_id,
+                    propensity=p[_PROPENSITY],
                 )  # fmt: skip
             else:
                 if success is None and quality is None:
@@ -516,9 +520,8 @@ class OutcomeTracker:
             for trace_id in list(itertools.islice(self._pending, max(excess, 0))):
                 p = self._pending.pop(trace_id)
                 if p[_RECEIPT] is not None:
-                    full = p[_RECEIPT].full()
-                    self._ledger.append(full)
-                    self._remember(full)
+                    self._ledger.append(p[_RECEIPT])
+                    self._remember(p[_RECEIPT])
 
     def sweep_pending(self, ttl_secs: float, *, now: float | None = None) -> int:
         """Evict calls started more than ``ttl_secs`` ago; returns how many.
@@ -534,9 +537,8 @@ class OutcomeTracker:
             for trace_id in expired:
                 p = self._pending.pop(trace_id)
                 if p[_RECEIPT] is not None:
-                    full = p[_RECEIPT].full()
-                    self._ledger.append(full)
-                    self._remember(full)
+                    self._ledger.append(p[_RECEIPT])
+                    self._remember(p[_RECEIPT])
             horizon = now - self.late_window
             recent = self._recent
             while recent:
