@@ -283,7 +283,7 @@ class ProfileState:
 
     def fold(self, r: Receipt) -> None:
         """Fold one receipt into the state."""
-        self.fold_values(*_fold_values_of(r))
+        self.fold_values(*fold_values_of(r))
 
     def fold_values(
         self,
@@ -446,4 +446,4 @@ FOLD_FIELDS: tuple[str, ...] = tuple(inspect.signature(ProfileState.fold_values)
 """The receipt fields a fold reads, in :meth:`ProfileState.fold_values` order."""
 if not set(FOLD_FIELDS) <= set(RECEIPT_FIELDS):  # pragma: no cover - guards against drift
     raise ImportError("ProfileState.fold_values must take receipt fields only")
-_fold_values_of = operator.attrgetter(*FOLD_FIELDS)
+fold_values_of = operator.attrgetter(*FOLD_FIELDS)

@@ -306,13 +306,14 @@ class OutcomeTracker:
             self._reject(exc, "record_complete with invalid input")
             return
         # The first receipt of a call takes the call's (unique, time-ordered) trace id.
+        # kind and source keep their defaults ("inference", "complete"): msgspec matches
+        # up to 15 keywords fast and takes about three times as long from the 16th on.
         r = Receipt(
             receipt_id=trace_id, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
             timestamp=self._now(), success=True if output_tokens > 0 else None,
             latency_ms=latency_ms, input_tokens=input_tokens, output_tokens=output_tokens,
             cost_usd=cost_usd, routing_reason=p[_REASON], project_id=p[_PROJECT],
-            intent=p[_INTENT], kind=INFERENCE_KIND, source="complete",
-            propensity=p[_PROPENSITY],
+            intent=p[_INTENT], propensity=p[_PROPENSITY],
         )  # fmt: skip
         p[_RECEIPT] = r
         self._emit(r)
