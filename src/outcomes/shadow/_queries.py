@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 
 from outcomes.shadow._records import ShadowObservation
-from outcomes.store import MemoryTables, Query, Row, register_query
+from outcomes.store import MemoryImpl, MemoryTables, Query, Row, register_query
 
 FINE = 1_000
 """Aggregates are kept per score bucket of width 1/FINE: medians are resolved to the
@@ -127,7 +127,7 @@ def _buckets_sql(col: str, *, extra: bool, postgresql: bool) -> str:
     )
 
 
-def _bucket_sums(score: str, extra: bool) -> object:
+def _bucket_sums(score: str, extra: bool) -> MemoryImpl:
     def run(tables: MemoryTables, params: Row) -> Iterator[Row]:
         namespace = params[0]
         acc: dict[tuple[str, str, int], list[float]] = {}
@@ -147,7 +147,14 @@ def _bucket_sums(score: str, extra: bool) -> object:
             y = 1.0 if o.outcome else 0.0
             c = min(max(s, LOG_EPS), 1 - LOG_EPS)
             for i, v in enumerate(
-                (1, s, y, s * (1 - s), (s - y) ** 2, -(y * math.log(c) + (1 - y) * math.log(1 - c))),
+                (
+                    1,
+                    s,
+                    y,
+                    s * (1 - s),
+                    (s - y) ** 2,
+                    -(y * math.log(c) + (1 - y) * math.log(1 - c)),
+                ),
                 start=2,
             ):
                 sums[i] += v
@@ -169,7 +176,7 @@ def _buckets(score: str) -> Query:
         Query(
             f"shadow.calibration_buckets_{score}",
             _buckets_sql(col, extra=extra, postgresql=False),
-            _bucket_sums(score, extra),  # type: ignore[arg-type]
+            _bucket_sums(score, extra),
             dialects={"postgresql": _buckets_sql(col, extra=extra, postgresql=True)},
             ordered=False,
         )
