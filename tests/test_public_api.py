@@ -14,10 +14,10 @@ def test_all_is_sorted_and_unique() -> None:
 def test_all_matches_the_public_names_of_the_package() -> None:
     public = {
         name
-        for name, value in vars(outcomes).items()
+        for name in dir(outcomes)
         if not name.startswith("_")
         and name != "annotations"
-        and not getattr(value, "__name__", "").startswith("outcomes.")
+        and not getattr(getattr(outcomes, name), "__name__", "").startswith("outcomes.")
     }
     # Submodules (outcomes.store, outcomes.records, ...) are namespaces, not exports.
     assert public == set(outcomes.__all__) - {"__version__"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from types import SimpleNamespace
 
@@ -139,3 +141,11 @@ def test_close_flushes_but_never_closes_a_writer_it_was_given() -> None:
     assert len(receipts(store)) == 1
     assert writer.submit(receipts(store)[0])  # still open
     writer.close()
+
+
+def test_the_call_helpers_load_without_the_tracker() -> None:
+    code = (
+        "import sys, outcomes.inference._calls\n"
+        "assert 'outcomes.inference._tracker' not in sys.modules, 'the tracker was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -34,7 +34,8 @@ def record(tracker: OutcomeTracker, model: str, task: str, ok: int, bad: int) ->
     for _ in range(bad):
         t = tracker.record_start(model, task)
         tracker.record_failure(t, "boom 500")
-    tracker.flush()
+    # Decisions read the published snapshot and never wait for it: wait here instead.
+    tracker.refresh_view()
 
 
 def test_greedy_choice_is_exact_and_explained() -> None:

@@ -235,3 +235,30 @@ def test_durable_store_flush_acknowledges_only_committed_rows(tmp_path: Path) ->
     other.close()
     writer.close()
     store.close()
+
+
+def test_commit_hooks_hear_of_each_commit_after_it(caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    writer = BackgroundWriter(store)
+    heard: list[tuple[int, int]] = []
+
+    def hook(n: int) -> None:
+        heard.append((n, len(receipts(store))))  # the rows are there when it is called
+
+    def broken(n: int) -> None:
+        raise RuntimeError("a hook that fails")
+
+    writer.add_commit_hook(broken)
+    writer.add_commit_hook(hook)
+    first = receipt(1)
+    writer.submit_many([first, receipt(2)])
+    with caplog.at_level(logging.WARNING, logger="outcomes.writer"):
+        assert writer.flush()
+    assert heard == [(2, 2)]
+    assert any("commit hook" in m for m in caplog.messages)
+    writer.remove_commit_hook(hook)
+    writer.submit_many([first, receipt(3)])  # one duplicate, one new
+    assert writer.flush()
+    assert heard == [(2, 2)]
+    assert writer.stats().written == 3
+    writer.close()

@@ -9,16 +9,37 @@
 
 from __future__ import annotations
 
-from outcomes.components._conflicts import Conflict, ConflictAnalysis
-from outcomes.components._records import (
-    ComponentEvent,
-    ComponentReport,
-    ComponentStats,
-    OutcomeType,
-    RankingMultiplier,
-)
-from outcomes.components._schema import MIGRATIONS
-from outcomes.components._tracker import ComponentTracker
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from outcomes.components._conflicts import Conflict, ConflictAnalysis
+    from outcomes.components._records import (
+        ComponentEvent,
+        ComponentReport,
+        ComponentStats,
+        OutcomeType,
+        RankingMultiplier,
+    )
+    from outcomes.components._schema import MIGRATIONS
+    from outcomes.components._tracker import ComponentTracker
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.components._conflicts": ("Conflict", "ConflictAnalysis"),
+            "outcomes.components._records": (
+                "ComponentEvent",
+                "ComponentReport",
+                "ComponentStats",
+                "OutcomeType",
+                "RankingMultiplier",
+            ),
+            "outcomes.components._schema": ("MIGRATIONS",),
+            "outcomes.components._tracker": ("ComponentTracker",),
+        },
+    )
 
 __all__ = [
     "MIGRATIONS",

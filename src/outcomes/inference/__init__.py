@@ -10,36 +10,81 @@
 
 from __future__ import annotations
 
-from outcomes.inference._calls import CallHandle, describe_error, usage_of
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
 from outcomes.inference._conversation_schema import MIGRATIONS as _CONVERSATION_MIGRATIONS
-from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
-from outcomes.inference._ingest import (
-    IngestProblem,
-    IngestReport,
-    apply_event,
-    ingest_lines,
-    ingest_stream,
-)
-from outcomes.inference._profiles import (
-    EMA_ALPHA,
-    EMA_PRIOR,
-    OutcomeStats,
-    ProfileState,
-    is_rate_limit,
-)
-from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
-from outcomes.inference._tracker import OutcomeTracker
-from outcomes.inference._validate import retry_after_from
-from outcomes.inference._view import ModelProfile, TaskStats
-from outcomes.inference.code import MIGRATIONS as _CODE_MIGRATIONS
-from outcomes.inference.code import CodeAdoption, CodeFinding, CodeSuggestion
-from outcomes.inference.conversation import (
-    ConversationSignals,
-    FollowUp,
-    FollowUpClassifier,
-    FollowUpVerdict,
-    RuleClassifier,
-)
+from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
+
+if _typing.TYPE_CHECKING:
+    from outcomes.inference._calls import CallHandle, describe_error, usage_of
+    from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
+    from outcomes.inference._ingest import (
+        IngestProblem,
+        IngestReport,
+        apply_event,
+        ingest_lines,
+        ingest_stream,
+    )
+    from outcomes.inference._profiles import (
+        EMA_ALPHA,
+        EMA_PRIOR,
+        OutcomeStats,
+        ProfileState,
+        is_rate_limit,
+    )
+    from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
+    from outcomes.inference._snapshot import ProfileSnapshot
+    from outcomes.inference._tracker import OutcomeTracker
+    from outcomes.inference._validate import retry_after_from
+    from outcomes.inference._view import ModelProfile, TaskStats
+    from outcomes.inference.code import CodeAdoption, CodeFinding, CodeSuggestion
+    from outcomes.inference.conversation import (
+        ConversationSignals,
+        FollowUp,
+        FollowUpClassifier,
+        FollowUpVerdict,
+        RuleClassifier,
+    )
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.inference._calls": ("CallHandle", "describe_error", "usage_of"),
+            "outcomes.inference._fold": ("INFERENCE_KIND", "ProfileBook", "profiles_of", "rebuild"),
+            "outcomes.inference._ingest": (
+                "IngestProblem",
+                "IngestReport",
+                "apply_event",
+                "ingest_lines",
+                "ingest_stream",
+            ),
+            "outcomes.inference._profiles": (
+                "EMA_ALPHA",
+                "EMA_PRIOR",
+                "OutcomeStats",
+                "ProfileState",
+                "is_rate_limit",
+            ),
+            "outcomes.inference._signals": (
+                "InferredOutcome",
+                "infer_from_action_sequence",
+                "outcome_of",
+            ),
+            "outcomes.inference._snapshot": ("ProfileSnapshot",),
+            "outcomes.inference._tracker": ("OutcomeTracker",),
+            "outcomes.inference._validate": ("retry_after_from",),
+            "outcomes.inference._view": ("ModelProfile", "TaskStats"),
+            "outcomes.inference.code": ("CodeAdoption", "CodeFinding", "CodeSuggestion"),
+            "outcomes.inference.conversation": (
+                "ConversationSignals",
+                "FollowUp",
+                "FollowUpClassifier",
+                "FollowUpVerdict",
+                "RuleClassifier",
+            ),
+        },
+    )
 
 SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS)
 """Migrations of the code-adoption and conversation-verdict tables."""
@@ -64,6 +109,7 @@ __all__ = [
     "OutcomeStats",
     "OutcomeTracker",
     "ProfileBook",
+    "ProfileSnapshot",
     "ProfileState",
     "RuleClassifier",
     "TaskStats",

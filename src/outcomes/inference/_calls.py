@@ -1,6 +1,10 @@
 """Ergonomic recording: ``with tracker.call(...)``, ``async with tracker.acall(...)`` and
 the ``@tracker.track(...)`` decorator.
 
+The functions here take any :class:`Recorder` (the tracker's three recording methods);
+:class:`~outcomes.inference.OutcomeTracker` defines ``call``, ``acall`` and ``track``
+methods that pass themselves, so this module needs nothing from the tracker's.
+
 Timing is measured with a monotonic clock; an exception inside the block is recorded as
 a failure and re-raised, never swallowed. Only the exception's type, an HTTP-like status
 and a rate-limit marker are recorded, never its message (which may echo a prompt).
@@ -13,12 +17,44 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from outcomes.inference._tracker import OutcomeTracker
+from typing import Any, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Recorder(Protocol):
+    """What recording around a block needs: start, complete and failure of a call."""
+
+    def record_start(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str = "",
+        *,
+        project_id: str | None = None,
+        intent: str | None = None,
+        propensity: float | None = None,
+        trace_id: str | None = None,
+    ) -> str: ...
+
+    def record_complete(
+        self,
+        trace_id: str,
+        latency_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cost_usd: float | None = None,
+    ) -> None: ...
+
+    def record_failure(
+        self,
+        trace_id: str,
+        error: str,
+        *,
+        retry_after: float | None = None,
+        latency_ms: float | None = None,
+    ) -> None: ...
 
 
 class CallHandle:
@@ -79,7 +115,7 @@ def describe_error(exc: BaseException) -> tuple[str, float | None]:
     return " ".join(parts), retry_after
 
 
-def _finish(tracker: OutcomeTracker, handle: CallHandle, t0: float) -> None:
+def _finish(tracker: Recorder, handle: CallHandle, t0: float) -> None:
     elapsed_ms = (time.perf_counter() - t0) * 1000.0
     if handle._error is not None:
         tracker.record_failure(
@@ -92,7 +128,7 @@ def _finish(tracker: OutcomeTracker, handle: CallHandle, t0: float) -> None:
         )  # fmt: skip
 
 
-def _failed(tracker: OutcomeTracker, handle: CallHandle, t0: float, exc: BaseException) -> None:
+def _failed(tracker: Recorder, handle: CallHandle, t0: float, exc: BaseException) -> None:
     error, retry_after = describe_error(exc)
     elapsed_ms = (time.perf_counter() - t0) * 1000.0
     tracker.record_failure(handle.trace_id, error, retry_after=retry_after, latency_ms=elapsed_ms)
@@ -100,7 +136,7 @@ def _failed(tracker: OutcomeTracker, handle: CallHandle, t0: float, exc: BaseExc
 
 @contextmanager
 def call(
-    self: OutcomeTracker,
+    tracker: Recorder,
     model_id: str,
     task: str,
     routing_reason: str = "",
@@ -115,7 +151,7 @@ def call(
         resp = client.chat(...)
         c.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
     """
-    trace_id = self.record_start(
+    trace_id = tracker.record_start(
         model_id, task, routing_reason, project_id=project_id, intent=intent, propensity=propensity
     )
     handle = CallHandle(trace_id)
@@ -123,14 +159,14 @@ def call(
     try:
         yield handle
     except BaseException as exc:
-        _failed(self, handle, t0, exc)
+        _failed(tracker, handle, t0, exc)
         raise
-    _finish(self, handle, t0)
+    _finish(tracker, handle, t0)
 
 
 @asynccontextmanager
 async def acall(
-    self: OutcomeTracker,
+    tracker: Recorder,
     model_id: str,
     task: str,
     routing_reason: str = "",
@@ -140,7 +176,7 @@ async def acall(
     propensity: float | None = None,
 ) -> AsyncIterator[CallHandle]:
     """The async form of :func:`call` (recording itself never awaits I/O)."""
-    trace_id = self.record_start(
+    trace_id = tracker.record_start(
         model_id, task, routing_reason, project_id=project_id, intent=intent, propensity=propensity
     )
     handle = CallHandle(trace_id)
@@ -148,9 +184,9 @@ async def acall(
     try:
         yield handle
     except BaseException as exc:
-        _failed(self, handle, t0, exc)
+        _failed(tracker, handle, t0, exc)
         raise
-    _finish(self, handle, t0)
+    _finish(tracker, handle, t0)
 
 
 def usage_of(result: Any) -> tuple[int, int] | None:
@@ -176,7 +212,7 @@ def usage_of(result: Any) -> tuple[int, int] | None:
 
 
 def track(
-    self: OutcomeTracker,
+    tracker: Recorder,
     model_id: str,
     task: str,
     routing_reason: str = "",
@@ -198,7 +234,7 @@ def track(
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 async with acall(
-                    self, model_id, task, routing_reason, project_id=project_id, intent=intent
+                    tracker, model_id, task, routing_reason, project_id=project_id, intent=intent
                 ) as c:
                     result = await fn(*args, **kwargs)
                     _apply_usage(c, usage, result)
@@ -209,7 +245,7 @@ def track(
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with call(
-                self, model_id, task, routing_reason, project_id=project_id, intent=intent
+                tracker, model_id, task, routing_reason, project_id=project_id, intent=intent
             ) as c:
                 result = fn(*args, **kwargs)
                 _apply_usage(c, usage, result)
@@ -231,4 +267,4 @@ def _apply_usage(
         handle.set_usage(got[0], got[1])
 
 
-__all__ = ["CallHandle", "acall", "call", "describe_error", "track", "usage_of"]
+__all__ = ["CallHandle", "Recorder", "acall", "call", "describe_error", "track", "usage_of"]

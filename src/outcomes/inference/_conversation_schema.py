@@ -1,4 +1,4 @@
-"""Named migration for the conversation-verdict log (verdicts only, never text)."""
+"""Named migrations for the conversation-verdict log and the judge cache (never text)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "CREATE INDEX conversation_verdicts_timestamp ON conversation_verdicts (timestamp)",
             "CREATE INDEX conversation_verdicts_trace ON conversation_verdicts (trace_id)",
+        ),
+    ),
+    Migration(
+        "inference_conversation.0002_judge_cache",
+        (
+            """
+            CREATE TABLE conversation_judge_cache (
+                seq {pk},
+                digest TEXT NOT NULL UNIQUE,
+                verdict TEXT NOT NULL,
+                confidence {real} NOT NULL,
+                created {real} NOT NULL
+            )
+            """,
         ),
     ),
 )

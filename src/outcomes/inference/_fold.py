@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from outcomes.inference._files import atomic_write
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
@@ -25,6 +25,8 @@ from outcomes.store import SqlStore, Store
 log = logging.getLogger("outcomes.inference")
 
 INFERENCE_KIND = "inference"
+
+T = TypeVar("T")
 
 _COLUMNS = ", ".join((*FOLD_FIELDS, "seq"))
 _N = len(FOLD_FIELDS)
@@ -102,7 +104,7 @@ class ProfileBook:
         self._cursor = 0
         self._count = 0
         self._cache_checked = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def _load_cache(self, store: SqlStore, cache: Path) -> None:
         try:
@@ -163,6 +165,13 @@ class ProfileBook:
 
     def state(self) -> ProfileState:
         return self.refresh()
+
+    def read(self, fn: Callable[[ProfileState], T]) -> T:
+        """Fold new receipts, then run ``fn`` on the state while no other fold can change
+        it (``fn`` must not keep the state: it is live)."""
+        with self._lock:
+            self.refresh()
+            return fn(self._state)
 
     def profile(
         self, model_id: str, *, task: str | None = None, project_id: str | None = None

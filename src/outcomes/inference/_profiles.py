@@ -376,7 +376,8 @@ class ProfileState:
             self.ema[model_id] = other.ema[model_id]
 
     def model_ids(self) -> list[str]:
-        return sorted({k[0] for k in self.parts})
+        """Models with cells, or with only a quality average (an imported empty profile)."""
+        return sorted({k[0] for k in self.parts} | self.ema.keys())
 
     def tasks(self, model_id: str | None = None) -> list[str]:
         return sorted({k[1] for k in self.parts if model_id is None or k[0] == model_id})

@@ -1,4 +1,4 @@
-"""The inference outcome tracker: call lifecycle, signals, receipts, profiles.
+"""The inference outcome tracker: one facade over the rooms that do the work.
 
 Every event that changes what is known about a call becomes a :class:`Receipt`, written
 through the background writer and folded into this process's profile state:
@@ -13,82 +13,55 @@ through the background writer and folded into this process's profile state:
 
 Recording never raises into the host application (unless ``strict=True``) and never
 blocks: invalid input is logged once per kind and dropped.
+
+The rooms: :mod:`._lifecycle` (pending calls), :mod:`._resolution` (signals),
+:mod:`._limits` (exclusions, cooldowns), :mod:`._profile_view` (local fold, shared book,
+published snapshots), :mod:`._compat` (profile files, the ledger buffer).
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 import math
 import os
-import threading
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from pathlib import Path
-from types import MappingProxyType
-from typing import Any
-
-from msgspec.structs import replace
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, TypeVar
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
-from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
 from outcomes.inference import _calls
-from outcomes.inference._files import atomic_write, load_state_file, state_file_text
-from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of
-from outcomes.inference._profiles import (
-    DEFAULT_HALF_LIFE_S,
-    ProfileState,
-    is_rate_limit,
-)
+from outcomes.inference._calls import CallHandle
+from outcomes.inference._compat import LedgerBuffer, ProfileFiles
+from outcomes.inference._context import TrackerContext
+from outcomes.inference._lifecycle import CallLifecycle
+from outcomes.inference._limits import DEFAULT_COOLDOWN_S, RateLimits
+from outcomes.inference._profile_view import DEFAULT_REFRESH_S, ProfileView, View
+from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
+from outcomes.inference._resolution import SignalResolution
 from outcomes.inference._signals import (
     ActionResult,
     InferredOutcome,
-    check_confidence,
     infer_from_action_sequence,
-    outcome_of,
 )
-from outcomes.inference._validate import (
-    check_amount,
-    check_count,
-    check_label,
-    check_trace_id,
-    retry_after_from,
-    setting,
-)
+from outcomes.inference._snapshot import ProfileSnapshot
+from outcomes.inference._validate import setting
 from outcomes.inference._view import ModelProfile
-from outcomes.records import (
-    Call,
-    CodeVerdict,
-    ConversationVerdict,
-    Receipt,
-    Signal,
-    _redact_reason,
-    validate_task,
-)
+from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal
 from outcomes.registry import ModelRegistry
 from outcomes.store import BackgroundWriter, Store
 
-log = logging.getLogger("outcomes.inference")
-
-_NO_EXCLUSIONS: frozenset[str] = frozenset()
-_NO_COOLDOWNS: Mapping[str, float] = MappingProxyType({})
-
-MAX_LEDGER_BUFFER = 5000
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
-DEFAULT_COOLDOWN_S = 60.0
-MAX_RECENT = 100_000
-MAX_PENDING = 100_000
-DEFAULT_PENDING_TTL_S = 300.0
-FOLD_EVERY = 4096
-"""Receipts are folded into the profile state lazily: on read, or every this many."""
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-# A pending call is a plain list (cheapest to build on the hot path):
-# [model_id, task, started_at, routing_reason, project_id, intent, propensity, receipt]
-_MODEL, _TASK, _AT, _REASON, _PROJECT, _INTENT, _PROPENSITY, _RECEIPT = range(8)
+def _check_seconds(value: float, where: str, *, positive: bool) -> None:
+    ok = math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if not ok:
+        raise ValidationError(f"{where} must be {'>' if positive else '>='} 0 seconds", where=where)
 
 
 class OutcomeTracker:
@@ -96,13 +69,15 @@ class OutcomeTracker:
 
     ``store`` (optional) receives every receipt through ``writer`` (default: a new
     :class:`~outcomes.store.BackgroundWriter`); without a store the tracker works in
-    memory like the seed. ``clock`` is injectable (tests use ``FakeClock``);
-    ``registry`` prices calls that report no cost; ``half_life`` (seconds) sets how fast
-    old quality fades; ``late_window`` (seconds) how long after a call a signal may still
-    correct it; ``cooldown`` the default rate-limit cooldown without Retry-After.
-    ``strict=True`` raises :class:`~outcomes.errors.ValidationError` on bad input instead
-    of logging and dropping it. Unset durations come from ``OUTCOMES_QUALITY_HALF_LIFE``,
-    ``OUTCOMES_LATE_SIGNAL_WINDOW`` and ``OUTCOMES_RATE_LIMIT_COOLDOWN`` (seconds).
+    memory. ``clock`` is injectable (tests use ``FakeClock``); ``registry`` prices calls
+    that report no cost; ``half_life`` (seconds) sets how fast old quality fades;
+    ``late_window`` (seconds) how long after a call a signal may still correct it;
+    ``cooldown`` the default rate-limit cooldown without Retry-After; ``refresh_s`` the
+    minimum interval between two rebuilds of the published profile snapshots
+    (:meth:`snapshot`). ``strict=True`` raises :class:`~outcomes.errors.ValidationError`
+    on bad input instead of logging and dropping it. Unset durations come from
+    ``OUTCOMES_QUALITY_HALF_LIFE``, ``OUTCOMES_LATE_SIGNAL_WINDOW`` and
+    ``OUTCOMES_RATE_LIMIT_COOLDOWN`` (seconds).
     """
 
     def __init__(
@@ -115,6 +90,7 @@ class OutcomeTracker:
         half_life: float | None = None,
         late_window: float | None = None,
         cooldown: float | None = None,
+        refresh_s: float = DEFAULT_REFRESH_S,
         strict: bool = False,
     ) -> None:
         if half_life is None:
@@ -123,12 +99,10 @@ class OutcomeTracker:
             late_window = setting(config.ENV_LATE_SIGNAL_WINDOW, DEFAULT_LATE_WINDOW_S)
         if cooldown is None:
             cooldown = setting(config.ENV_RATE_LIMIT_COOLDOWN, DEFAULT_COOLDOWN_S)
-        if not (math.isfinite(half_life) and half_life > 0):
-            raise ValidationError("half_life must be > 0 seconds", where="half_life")
-        if not (math.isfinite(late_window) and late_window >= 0):
-            raise ValidationError("late_window must be >= 0 seconds", where="late_window")
-        if not (math.isfinite(cooldown) and cooldown >= 0):
-            raise ValidationError("cooldown must be >= 0 seconds", where="cooldown")
+        _check_seconds(half_life, "half_life", positive=True)
+        _check_seconds(late_window, "late_window", positive=False)
+        _check_seconds(cooldown, "cooldown", positive=False)
+        _check_seconds(refresh_s, "refresh_s", positive=True)
         self.store = store
         self._own_writer = writer is None and store is not None
         if store is not None:
@@ -136,84 +110,85 @@ class OutcomeTracker:
             if writer is None:
                 writer = BackgroundWriter(store)
         self.writer = writer
-        self._clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self._now = self._clock.now
-        self._prices: dict[str, tuple[float | None, float | None]] = {}
-        self.registry = registry if registry is not None else ModelRegistry.builtin()
-        self.late_window = late_window
-        self.default_cooldown = cooldown
-        self.strict = strict
-        self.max_pending = MAX_PENDING
-        self._book: ProfileBook | None = None
-        self._lock = threading.RLock()
-        self._pending: dict[str, list[Any]] = {}
-        self._recent: OrderedDict[str, Receipt] = OrderedDict()
-        self._seen_signals: OrderedDict[str, None] = OrderedDict()
-        self._unfolded: deque[Receipt] = deque()
-        self._ledger: deque[Receipt] = deque(maxlen=MAX_LEDGER_BUFFER)
-        self._state = ProfileState(half_life=half_life)
-        self._excluded: set[str] = set()
-        self._cooldown: dict[str, float] = {}
-        self._dirty = False
-        self._tasks_ok: set[str] = set()
-        self._warned: set[str] = set()
+        ctx = self._ctx = TrackerContext(
+            clock if clock is not None else SYSTEM_CLOCK, strict=strict, late_window=late_window
+        )
+        self._limits = RateLimits(ctx, cooldown)
+        self._view = ProfileView(ctx, store, half_life=half_life, refresh_s=refresh_s)
+        self._ledger = LedgerBuffer(ctx)
+        self._files = ProfileFiles(self._view)
+        submit = None if writer is None else writer.submit
+        registry = registry if registry is not None else ModelRegistry.builtin()
+        self._calls = CallLifecycle(ctx, self._view, self._limits, self._ledger, submit, registry)
+        self._signals = SignalResolution(ctx, self._calls, store)
+        if writer is not None:
+            writer.add_commit_hook(self._view.committed)
+        _live_trackers.add(self)
 
+    # -- settings ----------------------------------------------------------------------
     @property
     def clock(self) -> Clock:
         """The clock stamping receipts (injectable; tests use ``FakeClock``)."""
-        return self._clock
+        return self._ctx.clock
 
     @clock.setter
     def clock(self, clock: Clock) -> None:
-        self._clock = clock
-        self._now = clock.now
+        self._ctx.clock = clock
+
+    @property
+    def strict(self) -> bool:
+        return self._ctx.strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self._ctx.strict = value
+
+    @property
+    def late_window(self) -> float:
+        """Seconds after a call's latest receipt during which a signal may correct it."""
+        return self._ctx.late_window
+
+    @late_window.setter
+    def late_window(self, value: float) -> None:
+        self._ctx.late_window = value
+
+    @property
+    def default_cooldown(self) -> float:
+        """Seconds a rate-limited model cools down when the error gave no Retry-After."""
+        return self._limits.default_cooldown
+
+    @default_cooldown.setter
+    def default_cooldown(self, value: float) -> None:
+        self._limits.default_cooldown = value
+
+    @property
+    def max_pending(self) -> int:
+        """Pending calls kept in memory before the oldest are evicted."""
+        return self._calls.max_pending
+
+    @max_pending.setter
+    def max_pending(self, value: int) -> None:
+        self._calls.max_pending = value
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """Prices calls that report no cost (call :meth:`clear_price_cache` after a change)."""
+        return self._calls.registry
+
+    @registry.setter
+    def registry(self, registry: ModelRegistry) -> None:
+        self._calls.registry = registry
+
+    @property
+    def refresh_s(self) -> float:
+        """Minimum seconds between two rebuilds of the published snapshots."""
+        return self._view.refresh_s
 
     def clear_price_cache(self) -> None:
         """Forget cached prices (call after changing ``tracker.registry``)."""
-        self._prices.clear()
+        self._calls.clear_prices()
 
-    # -- helpers ---------------------------------------------------------------------
-    def _price_of(self, model_id: str) -> tuple[float | None, float | None]:
-        info = self.registry.get(model_id)
-        price = (None, None) if info is None else (info.usd_per_1m_input, info.usd_per_1m_output)
-        if len(self._prices) < 10_000:
-            self._prices[model_id] = price
-        return price
-
-    def _reject(self, exc: Exception, what: str) -> None:
-        if self.strict:
-            if isinstance(exc, ValidationError):
-                raise exc
-            raise ValidationError(str(exc)) from exc
-        if what not in self._warned:
-            self._warned.add(what)
-            log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, exc)
-
-    def _emit(self, r: Receipt) -> None:
-        q = self._unfolded
-        q.append(r)
-        self._dirty = True
-        if self.writer is not None:
-            self.writer.submit(r)
-        if len(q) >= FOLD_EVERY:
-            self._sync()
-
-    def _sync(self) -> ProfileState:
-        with self._lock:
-            q = self._unfolded
-            fold = self._state.fold
-            while q:
-                fold(q.popleft())
-            return self._state
-
-    def _remember(self, r: Receipt) -> None:
-        recent = self._recent
-        recent[r.trace_id] = r
-        recent.move_to_end(r.trace_id)
-        while len(recent) > MAX_RECENT:
-            recent.popitem(last=False)
-
-    # -- lifecycle -------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------
     def record_start(
         self,
         model_id: str,
@@ -231,45 +206,9 @@ class OutcomeTracker:
         at 256 characters: never put prompt text in it. ``trace_id`` adopts an id made
         elsewhere (ingest, another service); it must be unique.
         """
-        try:
-            if trace_id is None:
-                trace_id = new_id()
-            else:
-                check_trace_id(trace_id)
-                if trace_id in self._pending:
-                    raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")
-        except ValidationError as exc:
-            self._reject(exc, "record_start with an invalid trace_id")
-            return new_id()
-        try:
-            if task not in self._tasks_ok:
-                validate_task(task)
-                if len(self._tasks_ok) < 10_000:
-                    self._tasks_ok.add(task)
-            if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
-                raise ValidationError("model_id must be a non-empty string", where="model_id")
-            if project_id is not None or intent is not None:
-                check_label(project_id, "project_id")
-                check_label(intent, "intent")
-            if propensity is not None:
-                check_confidence(propensity, "propensity")
-            reason = _redact_reason(routing_reason) if routing_reason else ""
-        except (ValueError, TypeError) as exc:
-            self._reject(exc, "record_start with invalid input")
-            return trace_id
-        if len(self._pending) >= self.max_pending:
-            self._evict()
-        self._pending[trace_id] = [
-            model_id,
-            str(task),
-            self._now(),
-            reason,
-            project_id,
-            intent,
-            propensity,
-            None,
-        ]
-        return trace_id
+        return self._calls.start(
+            model_id, task, routing_reason, project_id, intent, propensity, trace_id
+        )
 
     def record_complete(
         self,
@@ -284,39 +223,7 @@ class OutcomeTracker:
 
         Output tokens > 0 credit a mechanical success at once; quality is left to signals.
         """
-        p = self._pending.get(trace_id)
-        if p is None or p[_RECEIPT] is not None:
-            return
-        try:
-            if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
-                latency_ms = check_amount(latency_ms, "latency_ms")
-            if input_tokens.__class__ is not int or input_tokens < 0:
-                check_count(input_tokens, "input_tokens")
-            if output_tokens.__class__ is not int or output_tokens < 0:
-                check_count(output_tokens, "output_tokens")
-            if cost_usd is None:
-                price = self._prices.get(p[_MODEL])
-                if price is None:
-                    price = self._price_of(p[_MODEL])
-                if price[0] is not None and price[1] is not None:
-                    cost_usd = (input_tokens * price[0] + output_tokens * price[1]) / 1e6
-            else:
-                cost_usd = check_amount(cost_usd, "cost_usd")
-        except ValidationError as exc:
-            self._reject(exc, "record_complete with invalid input")
-            return
-        # The first receipt of a call takes the call's (unique, time-ordered) trace id.
-        # kind and source keep their defaults ("inference", "complete"): msgspec matches
-        # up to 15 keywords fast and takes about three times as long from the 16th on.
-        r = Receipt(
-            receipt_id=trace_id, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
-            timestamp=self._now(), success=True if output_tokens > 0 else None,
-            latency_ms=latency_ms, input_tokens=input_tokens, output_tokens=output_tokens,
-            cost_usd=cost_usd, routing_reason=p[_REASON], project_id=p[_PROJECT],
-            intent=p[_INTENT], propensity=p[_PROPENSITY],
-        )  # fmt: skip
-        p[_RECEIPT] = r
-        self._emit(r)
+        self._calls.complete(trace_id, latency_ms, input_tokens, output_tokens, cost_usd)
 
     def record_failure(
         self,
@@ -332,49 +239,29 @@ class OutcomeTracker:
         a cooldown of ``retry_after`` seconds (or a ``Retry-After`` found in the error, or
         the tracker's default cooldown).
         """
-        try:
-            error = str(error)
-            if retry_after is not None:
-                retry_after = check_amount(retry_after, "retry_after")
-            if latency_ms is not None:
-                latency_ms = check_amount(latency_ms, "latency_ms")
-        except Exception as exc:  # even an error object whose str() raises
-            self._reject(exc, "record_failure with invalid input")
-            return
-        with self._lock:
-            p = self._pending.pop(trace_id, None)
-            if p is None:
-                return
-            now = self.clock.now()
-            r: Receipt
-            if p[_RECEIPT] is not None:
-                prior = p[_RECEIPT]
-                r = replace(
-                    prior, receipt_id=new_id(), timestamp=now, success=False, quality=None,
-                    error=error, source="failure", supersedes=prior.receipt_id,
-                    superseded_success=prior.success, superseded_quality=prior.quality,
-                    superseded_at=prior.timestamp,
-                )  # fmt: skip
-            else:
-                r = Receipt(
-                    receipt_id=trace_id, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
-                    timestamp=now, success=False, latency_ms=latency_ms or 0.0, error=error,
-                    routing_reason=p[_REASON], project_id=p[_PROJECT], intent=p[_INTENT],
-                    kind=INFERENCE_KIND, source="failure", propensity=p[_PROPENSITY],
-                )  # fmt: skip
-            limited = is_rate_limit(error)
-            if retry_after is None and limited:
-                retry_after = retry_after_from(error)
-            if limited:
-                self._excluded.add(p[_MODEL])
-            if limited or retry_after is not None:
-                wait = retry_after if retry_after is not None else self.default_cooldown
-                self._cooldown[p[_MODEL]] = max(self._cooldown.get(p[_MODEL], 0.0), now + wait)
-            self._emit(r)
-            self._ledger.append(r)
-            self._remember(r)  # so a later signal finds it final without a store lookup
+        self._calls.fail(trace_id, error, retry_after, latency_ms)
 
-    # -- signals ---------------------------------------------------------------------
+    def sweep_pending(self, ttl_secs: float, *, now: float | None = None) -> int:
+        """Evict calls started more than ``ttl_secs`` ago; returns how many.
+
+        A completed call's receipt (mechanical success, or inconclusive without output)
+        goes to the ledger buffer and stays correctable by late signals; a call that never
+        completed is dropped without a receipt.
+        """
+        return self._calls.sweep(ttl_secs, now)
+
+    def is_resolved(self, trace_id: str) -> bool:
+        """Whether this process resolved ``trace_id`` recently (within the late window)."""
+        return trace_id in self._calls.recent
+
+    def pending_trace_ids(self) -> list[str]:
+        return list(self._calls.pending)
+
+    def get_pending(self, trace_id: str) -> Call | None:
+        """The pending call as a :class:`Call` record, or ``None``."""
+        return self._calls.get(trace_id)
+
+    # -- signals -----------------------------------------------------------------------
     def record_signal(self, signal: Signal) -> bool:
         """Apply evidence about a call; idempotent by ``signal.signal_id``.
 
@@ -383,19 +270,7 @@ class OutcomeTracker:
         signal whose kind has a dot, such as ``code.symbol``: details describe a call,
         they do not replace its verdict).
         """
-        try:
-            if not isinstance(signal, Signal):
-                raise ValidationError("record_signal takes a Signal", where="signal")
-            check_label(signal.signal_id, "signal_id", optional=False)
-            check_label(signal.trace_id, "trace_id", optional=False)
-            check_label(signal.kind, "kind", optional=False)
-            if "." in signal.kind:
-                return False  # a detail ("code.symbol", "code.survival"): not the call's outcome
-            success, quality = outcome_of(signal)
-        except (ValidationError, ValueError, TypeError) as exc:
-            self._reject(exc, "record_signal with invalid input")
-            return False
-        return self._resolve(signal.trace_id, success, quality, signal.signal_id)
+        return self._signals.signal(signal)
 
     def record_inferred_outcome(
         self,
@@ -406,39 +281,19 @@ class OutcomeTracker:
         signal_id: str | None = None,
     ) -> bool:
         """Apply a conversation verdict (an :class:`InferredOutcome`, or a verdict and a
-        confidence, default 1.0). ``signal_id`` makes it idempotent."""
-        try:
-            if not isinstance(outcome, InferredOutcome):
-                conf = 1.0 if confidence is None else confidence
-                outcome = InferredOutcome(ConversationVerdict(outcome), conf)
-        except (ValidationError, ValueError) as exc:
-            self._reject(exc, "record_inferred_outcome with invalid input")
-            return False
-        if signal_id is not None:
-            return self.record_signal(
-                Signal(signal_id, trace_id, "conversation", outcome.verdict.value,
-                       self.clock.now(), outcome.confidence)
-            )  # fmt: skip
-        return self._resolve(trace_id, outcome.is_success(), outcome.quality_score(), None)
+        confidence, default 1.0). ``signal_id`` makes it idempotent; without one, a verdict
+        that repeats the call's latest signal changes nothing."""
+        return self._signals.inferred(trace_id, outcome, confidence, signal_id)
 
     def record_code_outcome(
         self, trace_id: str, outcome: CodeVerdict | str, *, signal_id: str | None = None
     ) -> bool:
         """Apply what git showed about a code suggestion (ground truth)."""
-        try:
-            verdict = CodeVerdict(outcome)
-        except ValueError as exc:
-            self._reject(exc, "record_code_outcome with invalid input")
-            return False
-        if signal_id is not None:
-            return self.record_signal(
-                Signal(signal_id, trace_id, "code", verdict.value, self.clock.now())
-            )
-        return self._resolve(trace_id, verdict.is_success(), verdict.quality(), None)
+        return self._signals.code(trace_id, outcome, signal_id)
 
     def resolve_pending_from_signals(self, outcomes: Iterable[tuple[str, InferredOutcome]]) -> int:
         """Apply (trace id, outcome) pairs; returns how many changed something."""
-        return sum(1 for trace_id, o in outcomes if self.record_inferred_outcome(trace_id, o))
+        return self._signals.many(outcomes)
 
     def infer_outcomes_from_action_sequence(
         self, action_results: Sequence[ActionResult]
@@ -446,128 +301,18 @@ class OutcomeTracker:
         """Outcomes implied by a chain of actions (see :func:`infer_from_action_sequence`)."""
         return infer_from_action_sequence(action_results)
 
-    def _latest_in_store(self, trace_id: str, signal_id: str | None) -> Receipt | bool | None:
-        """Latest unsuperseded receipt of ``trace_id`` in the store; ``False`` if the signal
-        is already there."""
-        if self.store is None:
-            return None
-        try:
-            rows = list(self.store.scan(Receipt.__table__, where=[("trace_id", "=", trace_id)]))
-        except Exception as exc:  # the store is down: a signal must not raise
-            self._reject(exc, "store lookup for a late signal")
-            return None
-        if signal_id is not None and any(r.signal_id == signal_id for r in rows):
-            return False
-        superseded = {r.supersedes for r in rows if r.supersedes}
-        live = [r for r in rows if r.receipt_id not in superseded and r.kind == INFERENCE_KIND]
-        return live[-1] if live else None
-
-    def _resolve(
-        self, trace_id: str, success: bool | None, quality: float | None, signal_id: str | None
-    ) -> bool:
-        with self._lock:
-            if signal_id is not None and signal_id in self._seen_signals:
-                return False
-            now = self.clock.now()
-            p = self._pending.pop(trace_id, None)
-            prior: Receipt | None = None
-            if p is not None:
-                prior = p[_RECEIPT]
-            else:
-                prior = self._recent.get(trace_id)
-                if prior is None:
-                    found = self._latest_in_store(trace_id, signal_id)
-                    if found is False:
-                        return False
-                    prior = found if isinstance(found, Receipt) else None
-                if prior is None or prior.source == "failure":
-                    return False
-                if now - prior.timestamp > self.late_window:
-                    return False
-            rid = derived_id("inference.signal", signal_id) if signal_id else new_id()
-            if prior is None:
-                assert p is not None
-                r = Receipt(
-                    receipt_id=rid, trace_id=trace_id, model_id=p[_MODEL], task=p[_TASK],
-                    timestamp=now, success=success, quality=quality,
-                    routing_reason=p[_REASON], project_id=p[_PROJECT], intent=p[_INTENT],
-                    kind=INFERENCE_KIND, source="signal", signal_id=signal_id,
-                    propensity=p[_PROPENSITY],
-                )  # fmt: skip
-            else:
-                if success is None and quality is None:
-                    success, quality = prior.success, prior.quality
-                r = replace(
-                    prior, receipt_id=rid, timestamp=now, success=success, quality=quality,
-                    source="signal", supersedes=prior.receipt_id, signal_id=signal_id,
-                    superseded_success=prior.success, superseded_quality=prior.quality,
-                    superseded_at=prior.timestamp,
-                )  # fmt: skip
-            if signal_id is not None:
-                self._seen_signals[signal_id] = None
-                while len(self._seen_signals) > MAX_RECENT:
-                    self._seen_signals.popitem(last=False)
-            self._emit(r)
-            self._ledger.append(r)
-            self._remember(r)
-            return True
-
-    def _evict(self) -> None:
-        """Keep memory bounded when nobody sweeps: sweep with the default TTL, then drop
-        the oldest tenth of what is left (completed ones keep their receipts)."""
-        self.sweep_pending(DEFAULT_PENDING_TTL_S)
-        with self._lock:
-            excess = len(self._pending) - int(self.max_pending * 0.9)
-            for trace_id in list(itertools.islice(self._pending, max(excess, 0))):
-                p = self._pending.pop(trace_id)
-                if p[_RECEIPT] is not None:
-                    self._ledger.append(p[_RECEIPT])
-                    self._remember(p[_RECEIPT])
-
-    def sweep_pending(self, ttl_secs: float, *, now: float | None = None) -> int:
-        """Evict calls started more than ``ttl_secs`` ago; returns how many.
-
-        A completed call's receipt (mechanical success, or inconclusive without output)
-        goes to the ledger buffer and stays correctable by late signals; a call that never
-        completed is dropped without a receipt.
-        """
-        now = self.clock.now() if now is None else now
-        cutoff = now - ttl_secs
-        with self._lock:
-            expired = [t for t, p in self._pending.items() if p[_AT] < cutoff]
-            for trace_id in expired:
-                p = self._pending.pop(trace_id)
-                if p[_RECEIPT] is not None:
-                    self._ledger.append(p[_RECEIPT])
-                    self._remember(p[_RECEIPT])
-            horizon = now - self.late_window
-            recent = self._recent
-            while recent:
-                first = next(iter(recent.values()))
-                if first.timestamp >= horizon:
-                    break
-                recent.popitem(last=False)
-        return len(expired)
-
-    # -- rate limits -----------------------------------------------------------------
+    # -- rate limits -------------------------------------------------------------------
     def is_excluded(self, model_id: str) -> bool:
         """Whether ``model_id`` was rate-limited in this session (hard exclusion)."""
-        return model_id in self._excluded
+        return self._limits.is_excluded(model_id)
 
     def clear_exclusion(self, model_id: str | None = None) -> None:
         """Lift the session exclusion (and cooldown) of one model, or of all."""
-        with self._lock:
-            if model_id is None:
-                self._excluded.clear()
-                self._cooldown.clear()
-            else:
-                self._excluded.discard(model_id)
-                self._cooldown.pop(model_id, None)
+        self._limits.clear(model_id)
 
     def cooldown_until(self, model_id: str) -> float | None:
         """Unix time until which ``model_id`` should not be called, or ``None``."""
-        until = self._cooldown.get(model_id)
-        return until if until is not None and until > self.clock.now() else None
+        return self._limits.cooldown_until(model_id)
 
     def rate_limits(self) -> tuple[AbstractSet[str], Mapping[str, float]]:
         """The models excluded for this session and the running cooldowns' deadlines.
@@ -576,55 +321,43 @@ class OutcomeTracker:
         per-model checks. Otherwise they are copies taken under the lock (another thread
         may be recording a 429 meanwhile); passed cooldowns are dropped on the way.
         """
-        if not self._excluded and not self._cooldown:
-            return _NO_EXCLUSIONS, _NO_COOLDOWNS
-        with self._lock:
-            now = self.clock.now()
-            for model_id in [m for m, until in self._cooldown.items() if until <= now]:
-                del self._cooldown[model_id]
-            return frozenset(self._excluded), dict(self._cooldown)
+        return self._limits.current()
 
     def is_available(self, model_id: str) -> bool:
         """Neither excluded for the session nor cooling down."""
         return not self.is_excluded(model_id) and self.cooldown_until(model_id) is None
 
-    # -- reads -----------------------------------------------------------------------
+    # -- reads -------------------------------------------------------------------------
     def profile(
         self, model_id: str, *, task: str | None = None, project_id: str | None = None
     ) -> ModelProfile | None:
         """This process's profile of ``model_id`` (optionally one task/project), or None."""
-        state = self._sync()
-        with self._lock:
-            if not any(k[0] == model_id for k in state.parts):
-                return None
-            return ModelProfile.from_state(
-                state, model_id, task=task, project_id=project_id,
-                excluded=self.is_excluded(model_id), cooldown_until=self.cooldown_until(model_id),
-            )  # fmt: skip
+        return self._view.profile(
+            model_id, task, project_id,
+            excluded=self.is_excluded(model_id), cooldown_until=self.cooldown_until(model_id),
+        )  # fmt: skip
 
     def profiles(
         self, *, task: str | None = None, project_id: str | None = None
     ) -> list[ModelProfile]:
         """Profiles of every model with data for the filter, by model id."""
-        state = self._sync()
-        with self._lock:
-            cool = {m: u for m in self._cooldown if (u := self.cooldown_until(m)) is not None}
-            return profiles_of(
-                state, task=task, project_id=project_id, excluded=self._excluded, cooldowns=cool
-            )
+        excluded, cooldowns = self._limits.current()
+        return self._view.profiles(
+            task, project_id, excluded=set(excluded), cooldowns=dict(cooldowns)
+        )
 
     def shared_profiles(
         self, *, task: str | None = None, project_id: str | None = None, flush: bool = True
     ) -> list[ModelProfile]:
         """Profiles as stored, i.e. as every process sharing the store sees them (this
-        process's exclusions and cooldowns added). Without a store: :meth:`profiles`."""
-        if self.store is None:
+        process's exclusions and cooldowns added). Without a store: :meth:`profiles`.
+        Waits for the writer (unless ``flush=False``) and reads the store."""
+        book = self._view.book()
+        if book is None:
             return self.profiles(task=task, project_id=project_id)
         if flush:
             self.flush()
-        if self._book is None:
-            self._book = ProfileBook(self.store, half_life=self._state.half_life)
-        out = self._book.profiles(task=task, project_id=project_id)
+        out = book.profiles(task=task, project_id=project_id)
         for p in out:
             p.excluded = self.is_excluded(p.model_id)
             p.cooldown_until = self.cooldown_until(p.model_id)
@@ -635,64 +368,51 @@ class OutcomeTracker:
 
     def state(self) -> ProfileState:
         """The live mergeable state (fold of this process's receipts and imports)."""
-        return self._sync()
+        return self._view.state()
 
-    def is_resolved(self, trace_id: str) -> bool:
-        """Whether this process resolved ``trace_id`` recently (within the late window)."""
-        return trace_id in self._recent
+    def snapshot(self, view: View = "shared") -> ProfileSnapshot:
+        """The latest published profiles of ``view``, without a lock or I/O.
 
-    def pending_trace_ids(self) -> list[str]:
-        return list(self._pending)
+        ``"shared"``: as stored (every process sharing the store); ``"local"``: this
+        process's receipts and imports (the shared view without a store). A background
+        thread publishes a new snapshot at most every ``refresh_s`` seconds when the
+        writer has committed or the local state changed, and every ``refresh_s`` anyway
+        to see other processes. The first request for a view starts that thread and
+        gets the empty snapshot until its first build: :meth:`refresh_view` waits for
+        one, and :meth:`flush` publishes what it committed.
+        """
+        return self._view.snapshot(view)
 
-    def get_pending(self, trace_id: str) -> Call | None:
-        """The pending call as a :class:`Call` record, or ``None``."""
-        p = self._pending.get(trace_id)
-        if p is None:
-            return None
-        r = p[_RECEIPT]
-        return Call(
-            trace_id, p[_MODEL], p[_TASK], p[_AT], p[_REASON],
-            None if r is None else r.timestamp, None if r is None else r.latency_ms,
-            0 if r is None else r.input_tokens, 0 if r is None else r.output_tokens,
-            None if r is None else r.cost_usd, None, p[_PROJECT], p[_INTENT], p[_PROPENSITY],
-        )  # fmt: skip
+    def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> bool:
+        """Flush the writer, then build and publish ``view`` now (and keep it fresh from
+        then on). Returns the flush's result."""
+        self._view.snapshot(view)
+        ok = self.writer.flush(timeout) if self.writer is not None else True
+        self._view.refresh([view])
+        return ok
 
+    # -- compatibility persistence -----------------------------------------------------
     def drain_ledger(self) -> list[Receipt]:
         """Resolved receipts since the last drain (failures, signals, swept calls)."""
-        with self._lock:
-            out = list(self._ledger)
-            self._ledger.clear()
-            return out
+        return self._ledger.drain()
 
-    # -- profile files ---------------------------------------------------------------
     def export_profiles(self) -> list[ModelProfile]:
         return self.profiles()
 
     def import_profiles(self, profiles: Iterable[ModelProfile]) -> None:
-        """Replace what is known about each model with an imported profile (dirties)."""
-        state = self._sync()
-        with self._lock:
-            for p in profiles:
-                source = p.state if p.state is not None else ProfileState(state.half_life)
-                state.replace_model(p.model_id, source)
-            self._dirty = True
+        """Replace what is known about each model with an imported profile (dirties).
+        A profile built by hand (``ModelProfile.new("x")``) makes ``x`` known."""
+        self._view.import_profiles(profiles)
 
     def is_dirty(self) -> bool:
-        return self._dirty
+        return self._files.is_dirty()
 
     def save_to_file(self, path: str | os.PathLike[str]) -> None:
         """Write the profile state to ``path`` atomically (temp file, fsync, rename; 0600)."""
-        state = self._sync()
-        with self._lock:
-            text = state_file_text(state)
-        atomic_write(Path(path), text)
+        self._files.save(path)
 
     def save_if_dirty(self, path: str | os.PathLike[str]) -> bool:
-        if not self._dirty:
-            return False
-        self.save_to_file(path)
-        self._dirty = False
-        return True
+        return self._files.save_if_dirty(path)
 
     def load_from_file(self, path: str | os.PathLike[str]) -> int:
         """Load profiles saved by :meth:`save_to_file`; returns how many models.
@@ -700,29 +420,29 @@ class OutcomeTracker:
         Loading is not a change (the tracker stays clean). A missing file loads nothing;
         a corrupt one is renamed aside (``<name>.corrupt-<time>``) with a warning.
         """
-        loaded = load_state_file(Path(path))
-        if loaded is None:
-            return 0
-        state = self._sync()
-        with self._lock:
-            if loaded.half_life != state.half_life:
-                log.warning(
-                    "outcomes: %s was saved with quality half-life %ss, this tracker uses %ss;"
-                    " decayed quality of the loaded models follows the file's",
-                    path, loaded.half_life, state.half_life,
-                )  # fmt: skip
-            models = loaded.model_ids()
-            for model_id in models:
-                state.replace_model(model_id, loaded)
-        return len(models)
+        return self._files.load(path)
 
-    # -- persistence -----------------------------------------------------------------
+    # -- persistence -------------------------------------------------------------------
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every receipt so far is committed to the store."""
-        return True if self.writer is None else self.writer.flush(timeout)
+        """Wait until every receipt so far is committed to the store, then publish the
+        snapshots requested so far (decisions after ``flush`` see these receipts)."""
+        ok = True if self.writer is None else self.writer.flush(timeout)
+        if self._view.active():
+            self._view.refresh()
+        return ok
+
+    @property
+    def dropped(self) -> int:
+        """Receipts the writer dropped since it was created (queue full or closed);
+        0 without a store. See :meth:`BackgroundWriter.stats`."""
+        return 0 if self.writer is None else self.writer.stats().dropped
 
     def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the snapshot refresher, then flush (and close the writer if it is the
+        tracker's own)."""
+        self._view.close(timeout)
         if self.writer is not None:
+            self.writer.remove_commit_hook(self._view.committed)
             if self._own_writer:
                 self.writer.close(timeout)
             else:
@@ -734,7 +454,71 @@ class OutcomeTracker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- ergonomics (see _calls.py) --------------------------------------------------
-    call = _calls.call
-    acall = _calls.acall
-    track = _calls.track
+    # -- ergonomics (see _calls.py) ----------------------------------------------------
+    def call(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str = "",
+        *,
+        project_id: str | None = None,
+        intent: str | None = None,
+        propensity: float | None = None,
+    ) -> AbstractContextManager[CallHandle]:
+        """Record one call around a block (see :func:`outcomes.inference._calls.call`)::
+
+        with tracker.call("gpt-4o-mini", "generate") as c:
+            resp = client.chat(...)
+            c.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
+        """
+        return _calls.call(
+            self, model_id, task, routing_reason,
+            project_id=project_id, intent=intent, propensity=propensity,
+        )  # fmt: skip
+
+    def acall(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str = "",
+        *,
+        project_id: str | None = None,
+        intent: str | None = None,
+        propensity: float | None = None,
+    ) -> AbstractAsyncContextManager[CallHandle]:
+        """The async form of :meth:`call` (recording itself never awaits I/O)."""
+        return _calls.acall(
+            self, model_id, task, routing_reason,
+            project_id=project_id, intent=intent, propensity=propensity,
+        )  # fmt: skip
+
+    def track(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str = "",
+        *,
+        usage: Callable[[Any], tuple[int, int] | None] = _calls.usage_of,
+        project_id: str | None = None,
+        intent: str | None = None,
+    ) -> Callable[[F], F]:
+        """Decorator recording every call of a sync or async function (see
+        :func:`outcomes.inference._calls.track`)."""
+        return _calls.track(
+            self, model_id, task, routing_reason, usage=usage, project_id=project_id,
+            intent=intent,
+        )  # fmt: skip
+
+
+_live_trackers: weakref.WeakSet[OutcomeTracker] = weakref.WeakSet()
+
+
+def _reinit_all_in_child() -> None:
+    for tracker in list(_live_trackers):
+        tracker._ctx.after_fork_in_child()
+        tracker._limits.after_fork_in_child()
+        tracker._view.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_all_in_child)

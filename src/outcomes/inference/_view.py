@@ -102,6 +102,22 @@ class ModelProfile:
             project_id=project_id, excluded=excluded, cooldown_until=cooldown_until, state=own,
         )  # fmt: skip
 
+    def to_state(self, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileState:
+        """This model as a one-model :class:`ProfileState`: the state it was read from,
+        or, for a profile built by hand (:meth:`new`), its per-task cells and quality
+        averages (``half_life`` then sets the state's)."""
+        if self.state is not None:
+            return self.state
+        state = ProfileState(half_life=half_life)
+        for task, st in self._by_task.items():
+            state.parts[(self.model_id, task, self.project_id)] = st.copy()
+        # The average is kept even without cells: it is what makes an imported empty
+        # profile known, so that profile(model_id) finds it after import_profiles.
+        state.ema[self.model_id] = self.ema_quality
+        for task, value in self.task_ema.items():
+            state.task_ema[(self.model_id, task)] = value
+        return state
+
     # -- counts --------------------------------------------------------------------
     @property
     def stats(self) -> OutcomeStats:

@@ -6,18 +6,19 @@ it), a :class:`FollowUpClassifier` infers a
 memory only: nothing here stores or logs them, and the signal that reaches the tracker
 carries the verdict, the confidence and the names of the cues that fired.
 
-The default :class:`RuleClassifier` reads correction cues, re-asks (the next message is
-very similar to the question), edits (code pasted back changed, "I changed ..."),
-acceptance and building on the answer, in English, German, French and Spanish. It
-abstains (``inconclusive``) when the evidence is weak. Bring a model by implementing the
-one-method :class:`FollowUpClassifier` protocol.
+The default :class:`RuleClassifier` reads failures, corrections, re-asks, edits and
+acceptance clause by clause in English, German, Spanish, Portuguese, French, Russian,
+Chinese and Japanese (:mod:`outcomes.inference._conversation_rules`); questions and new
+requests carry no verdict, sarcasm and pasted errors are failures. Its confidence is
+calibrated on held-out follow-ups and it abstains (``inconclusive``) below 0.6.
+:class:`outcomes.inference.judge.ModelJudge` asks the user's own model when the rules
+abstain; or bring any classifier through the one-method :class:`FollowUpClassifier`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -25,31 +26,20 @@ from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id
 from outcomes._table import Table
 from outcomes.errors import ValidationError
-from outcomes.inference._conversation_cues import (
-    ACCEPT,
-    BUILD,
-    CONTRAST,
-    EDIT,
-    REJECT,
-    STOPWORDS,
-    WAITING,
-    compile_cues,
+from outcomes.inference._conversation_calibration import (
+    ABSTAIN_BELOW,
+    CALIBRATION,
+    Curve,
+    calibrated,
 )
+from outcomes.inference._conversation_cues import STOPWORDS
+from outcomes.inference._conversation_rules import MAX_TEXT_CHARS, Evidence, read_message
 from outcomes.inference._conversation_schema import MIGRATIONS
 from outcomes.records import ConversationVerdict, Signal
 from outcomes.store import Store
 
 SIGNAL_KIND = "conversation"
-MAX_TEXT_CHARS = 4_000
-"""Only the first characters of a message are read (cues sit at the start; bounds time)."""
-
-_REJECT = compile_cues(REJECT)
-_EDIT = compile_cues(EDIT)
-_ACCEPT = compile_cues(ACCEPT)
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_CODE_LINE = re.compile(
-    r"^\s*(?:def |class |return\b|if |for |while |import |from |[{}]|.*[;{}]\s*$|.*\)\s*:\s*$)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,122 +88,88 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(wa & wb) / (len(wa) + len(wb))
 
 
-def _code_lines(text: str) -> list[str]:
-    return [ln for ln in text.splitlines() if ln.strip() and _CODE_LINE.match(ln)]
+def decide(evidence: Evidence) -> tuple[ConversationVerdict, float]:
+    """The verdict the evidence points to and its strength (0 when there is none).
+
+    A reported failure outweighs praise and edits beside it ("thanks, but it still
+    fails"; sarcasm); an edit beside an acceptance is an acceptance with edits.
+    """
+    accept, edit, reject = evidence.accept, evidence.edit, evidence.reject
+    if "sarcasm_marker" in evidence.cues and reject > 0:
+        reject, accept = reject + 1.0, 0.0
+    if "waiting" in evidence.cues and not (reject or edit) and accept <= 0.8:
+        return ConversationVerdict.INCONCLUSIVE, 0.0
+    if reject >= 1.0 and reject >= 0.5 * (accept + edit):
+        return ConversationVerdict.REJECTED, reject - 0.3 * (accept + edit)
+    if edit > 0:
+        return ConversationVerdict.ACCEPTED_WITH_EDITS, edit + 0.5 * accept - reject
+    if accept > 0:
+        return ConversationVerdict.ACCEPTED, accept - reject
+    return ConversationVerdict.INCONCLUSIVE, 0.0
 
 
-def _score(patterns: Iterable[tuple[re.Pattern[str], float]], text: str) -> tuple[float, str, int]:
-    total = 0.0
-    hits = 0
-    for pattern, weight in patterns:
-        found = pattern.findall(text)
-        if found:
-            total += weight
-            hits += 1
-            text = pattern.sub(" ", text)
-    return total, text, hits
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the rules read in a follow-up before calibration: verdict, strength, cues."""
+
+    verdict: ConversationVerdict
+    strength: float
+    cues: tuple[str, ...]
 
 
 class RuleClassifier:
     """Cue-based classifier with abstention; deterministic and dependency-free.
 
-    ``abstain_below`` is the minimum evidence (summed cue weight of the winning verdict)
-    before it commits to one; ``reask_at`` the similarity to the question that reads as a
-    re-ask.
+    The confidence of a verdict is its strength mapped through ``calibration`` (fitted on
+    held-out follow-ups, see :mod:`outcomes.inference._conversation_calibration`);
+    under ``abstain_below`` it answers ``inconclusive`` rather than commit.
+    ``reask_at`` is the similarity to the question that reads as a re-ask.
     """
 
-    def __init__(self, *, abstain_below: float = 0.65, reask_at: float = 0.55) -> None:
+    def __init__(
+        self,
+        *,
+        abstain_below: float = ABSTAIN_BELOW,
+        reask_at: float = 0.55,
+        calibration: Curve = CALIBRATION,
+    ) -> None:
         self.abstain_below = abstain_below
         self.reask_at = reask_at
+        self.calibration = calibration
 
     def classify(self, followup: FollowUp) -> FollowUpVerdict:
-        first = self._one(followup.question, followup.response, followup.next_message)
-        if followup.after_next is None or (
-            first.verdict is not ConversationVerdict.INCONCLUSIVE and first.confidence >= 0.7
-        ):
+        first = self._verdict(
+            self.read(followup.question, followup.response, followup.next_message)
+        )
+        if followup.after_next is None or first.verdict is not ConversationVerdict.INCONCLUSIVE:
             return first
-        second = self._one(followup.question, followup.response, followup.after_next)
+        second = self._verdict(self.read(followup.question, followup.response, followup.after_next))
         if second.verdict is ConversationVerdict.INCONCLUSIVE:
             return first
-        return FollowUpVerdict(
-            second.verdict, second.confidence * 0.95, ("after_next", *second.cues)
-        )
+        return FollowUpVerdict(second.verdict, second.confidence, ("after_next", *second.cues))
 
-    def _one(
-        self, question: str | None, response: str | None, message: str | None
-    ) -> FollowUpVerdict:
-        if message is None or not message.strip():
-            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, ("silence",))
-        text = message[:MAX_TEXT_CHARS].strip()
-        cues: list[str] = []
-        scores = {"accepted": 0.0, "edited": 0.0, "rejected": 0.0}
-
-        # Code pasted back: close to the response's code but not the same is an edit.
-        pasted = _code_lines(text)
-        if response and len(pasted) >= 3:
-            ratio = difflib.SequenceMatcher(
-                None, response.strip()[:MAX_TEXT_CHARS], text, autojunk=False
-            ).ratio()
-            if ratio >= 0.5:
-                if response.strip() == text:
-                    cues.append("code_pasted_unchanged")
-                else:
-                    scores["edited"] += 2.0
-                    cues.append("code_pasted_with_edits")
-
-        reject, rest, n = _score(_REJECT, text)
-        if n:
-            cues.append("correction")
-        edit, rest, m = _score(_EDIT, rest)
-        if m:
-            cues.append("edit")
-        accept, rest, k = _score(_ACCEPT, rest)
-        if k:
-            cues.append("acceptance")
-        scores["rejected"] += reject
-        scores["edited"] += edit
-        scores["accepted"] += accept
-
-        # "thanks, but ..." : the thanks is politeness; what follows decides.
-        if CONTRAST.search(text) and accept and (reject or edit):
-            scores["accepted"] *= 0.3
-            cues.append("contrast")
-
-        if question:
-            sim = similarity(question, text)
-            if sim >= self.reask_at and not accept:
-                scores["rejected"] += 1.5 + sim
-                cues.append("re_ask")
-
-        if BUILD.search(text) and not reject:
-            scores["accepted"] += 0.6
-            cues.append("builds_on_answer")
-        elif text.endswith("?") and response and not reject and accept:
-            scores["accepted"] += 0.3
-
-        # An edit is an acceptance with changes: support from acceptance cues.
-        if scores["edited"] > 0:
-            scores["edited"] += 0.5 * scores["accepted"]
-
-        if WAITING.match(text) and not (reject or edit or accept):
-            return FollowUpVerdict(ConversationVerdict.INCONCLUSIVE, 0.0, ("waiting",))
-
-        best = max(scores, key=lambda key: scores[key])
-        top = scores[best]
-        if scores["edited"] > 0 and scores["edited"] >= scores["rejected"] and best == "accepted":
-            best, top = "edited", scores["edited"]
-        rival = max(v for key, v in scores.items() if key != best)
-        if top < self.abstain_below or top - rival < 0.3:
+    def _verdict(self, reading: Reading) -> FollowUpVerdict:
+        if reading.verdict is ConversationVerdict.INCONCLUSIVE:
+            return FollowUpVerdict(reading.verdict, 0.0, reading.cues)
+        confidence = calibrated(reading.strength, self.calibration)
+        if confidence < self.abstain_below:
             return FollowUpVerdict(
-                ConversationVerdict.INCONCLUSIVE, 0.0, (*cues, "abstained") if cues else ("no_cue",)
+                ConversationVerdict.INCONCLUSIVE, 0.0, (*reading.cues, "abstained")
             )
-        confidence = min(0.97, 0.5 + 0.5 * (top - rival) / (top + 0.5))
-        verdict = {
-            "accepted": ConversationVerdict.ACCEPTED,
-            "edited": ConversationVerdict.ACCEPTED_WITH_EDITS,
-            "rejected": ConversationVerdict.REJECTED,
-        }[best]
-        return FollowUpVerdict(verdict, round(confidence, 3), tuple(cues))
+        return FollowUpVerdict(reading.verdict, confidence, reading.cues)
+
+    def read(self, question: str | None, response: str | None, message: str | None) -> Reading:
+        """The uncalibrated reading of one message (``message`` ``None``: silence)."""
+        if message is None or not message.strip():
+            return Reading(ConversationVerdict.INCONCLUSIVE, 0.0, ("silence",))
+        evidence = read_message(message, response)
+        if question and not evidence.accept:
+            sim = similarity(question, message[:MAX_TEXT_CHARS])
+            if sim >= self.reask_at:
+                evidence.reject += 1.5 + sim
+                evidence.note("re_ask")
+        verdict, strength = decide(evidence)
+        return Reading(verdict, strength, tuple(evidence.cues) or ("no_cue",))
 
 
 DEFAULT_CLASSIFIER = RuleClassifier()

@@ -7,22 +7,49 @@ the only deletions are retention (:func:`prune`). The JSON line format is docume
 
 from __future__ import annotations
 
-from outcomes.ledger._jsonl import (
-    ImportReport,
-    LineProblem,
-    export_jsonl,
-    import_jsonl,
-    parse_receipt,
-)
-from outcomes.ledger._maintenance import (
-    Problem,
-    VerifyReport,
-    parse_duration,
-    parse_since,
-    prune,
-    summarize,
-    verify,
-)
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from outcomes.ledger._jsonl import (
+        ImportReport,
+        LineProblem,
+        export_jsonl,
+        import_jsonl,
+        parse_receipt,
+    )
+    from outcomes.ledger._maintenance import (
+        Problem,
+        VerifyReport,
+        parse_duration,
+        parse_since,
+        prune,
+        summarize,
+        verify,
+    )
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.ledger._jsonl": (
+                "ImportReport",
+                "LineProblem",
+                "export_jsonl",
+                "import_jsonl",
+                "parse_receipt",
+            ),
+            "outcomes.ledger._maintenance": (
+                "Problem",
+                "VerifyReport",
+                "parse_duration",
+                "parse_since",
+                "prune",
+                "summarize",
+                "verify",
+            ),
+        },
+    )
 
 __all__ = [
     "ImportReport",

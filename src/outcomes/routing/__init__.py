@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from outcomes.routing._router import Candidate, Decision, NoModelAvailable, Router
-from outcomes.routing._select import POLICIES, ArmView, Selection, Weights, select
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from outcomes.routing._router import Candidate, Decision, NoModelAvailable, Router
+    from outcomes.routing._select import POLICIES, ArmView, Selection, Weights, select
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.routing._router": ("Candidate", "Decision", "NoModelAvailable", "Router"),
+            "outcomes.routing._select": ("POLICIES", "ArmView", "Selection", "Weights", "select"),
+        },
+    )
 
 __all__ = [
     "POLICIES",

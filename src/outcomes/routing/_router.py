@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -248,16 +248,17 @@ class Router:
     breaker_base_s: float = 30.0
     breaker_max_s: float = 600.0
     refresh_s: float = 1.0
-    """Profiles are re-read at most this often (a decision's statistics are never older
-    than this); 0 re-reads on every decision."""
+    """The tracker's published snapshot is looked at again at most this often (seconds
+    of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
+    :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
     view: Literal["shared", "local"] = "shared"
     """``shared``: profiles as stored, so every process sharing the store routes on the
-    same evidence (a fold of new receipts per refresh); ``local``: this process's tracker
-    state only (cheapest; what a single process has seen and loaded)."""
+    same evidence; ``local``: this process's tracker state only (what a single process has
+    seen and loaded)."""
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
     _breakers: dict[str, _Breaker] = field(init=False, repr=False, default_factory=dict)
-    _snapshot: dict[str | None, dict[str, Any]] = field(
+    _snapshot: Mapping[str | None, Mapping[str, Any]] = field(
         init=False, repr=False, default_factory=dict
     )
     _snapshot_at: float = field(init=False, repr=False, default=-math.inf)
@@ -313,26 +314,20 @@ class Router:
         return until
 
     # -- the decision ----------------------------------------------------------------
-    def _profiles(self, task: str | None) -> dict[str, Any]:
-        """Profiles as every process sharing the store sees them, refreshed every
-        ``refresh_s`` seconds."""
+    def _profiles(self, task: str | None) -> Mapping[str, Any]:
+        """The profiles of ``view`` in the tracker's latest published snapshot (no lock,
+        no I/O), looked at again every ``refresh_s`` seconds; a new snapshot drops the
+        pools built from the previous one."""
         if self.tracker is None:
             return {}
         now = self.clock.now()
         if now - self._snapshot_at >= self.refresh_s:
-            self._snapshot = {}
-            self._pools = {}
             self._snapshot_at = now
-        snap = self._snapshot.get(task)
-        if snap is None:
-            profiles = (
-                self.tracker.shared_profiles(task=task)
-                if self.view == "shared"
-                else self.tracker.profiles(task=task)
-            )
-            snap = {p.model_id: p for p in profiles}
-            self._snapshot[task] = snap
-        return snap
+            published = self.tracker.snapshot(self.view).by_task
+            if published is not self._snapshot:
+                self._snapshot = published
+                self._pools = {}
+        return self._snapshot.get(task) or {}
 
     def _counts(self, model_id: str, task: str) -> tuple[float, float, float, float]:
         """(successes, failures) for the task, and for all tasks of the model; weighed by

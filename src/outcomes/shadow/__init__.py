@@ -13,36 +13,77 @@ True
 
 from __future__ import annotations
 
-from outcomes.shadow._config import (
-    DEFAULT_RETENTION_DAYS,
-    DEFAULT_SAMPLE_RATE,
-    ShadowConfig,
-    shadow_config,
-)
-from outcomes.shadow._offpolicy import OffPolicyEstimate, offpolicy_report
-from outcomes.shadow._recorder import (
-    GcLoop,
-    ShadowRecorder,
-    gc_observations,
-    observations_since,
-)
-from outcomes.shadow._records import (
-    ConfidenceSignals,
-    RecallOutcome,
-    ShadowDecision,
-    ShadowObservation,
-)
-from outcomes.shadow._report import (
-    MIN_LABELED,
-    CalibrationGroup,
-    ReliabilityBin,
-    ScoreCalibration,
-    ScoreStats,
-    calibration_report,
-    report_json,
-)
-from outcomes.shadow._schema import MIGRATIONS
-from outcomes.shadow._scorers import Scorer, seed_confidence
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from outcomes.shadow._config import (
+        DEFAULT_RETENTION_DAYS,
+        DEFAULT_SAMPLE_RATE,
+        ShadowConfig,
+        shadow_config,
+    )
+    from outcomes.shadow._offpolicy import OffPolicyEstimate, offpolicy_report
+    from outcomes.shadow._recorder import (
+        GcLoop,
+        ShadowRecorder,
+        gc_observations,
+        observations_since,
+    )
+    from outcomes.shadow._records import (
+        ConfidenceSignals,
+        RecallOutcome,
+        ShadowDecision,
+        ShadowObservation,
+    )
+    from outcomes.shadow._report import (
+        MIN_LABELED,
+        CalibrationGroup,
+        ReliabilityBin,
+        ScoreCalibration,
+        ScoreStats,
+        calibration_report,
+        report_json,
+    )
+    from outcomes.shadow._schema import MIGRATIONS
+    from outcomes.shadow._scorers import Scorer, seed_confidence
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.shadow._config": (
+                "DEFAULT_RETENTION_DAYS",
+                "DEFAULT_SAMPLE_RATE",
+                "ShadowConfig",
+                "shadow_config",
+            ),
+            "outcomes.shadow._offpolicy": ("OffPolicyEstimate", "offpolicy_report"),
+            "outcomes.shadow._recorder": (
+                "GcLoop",
+                "ShadowRecorder",
+                "gc_observations",
+                "observations_since",
+            ),
+            "outcomes.shadow._records": (
+                "ConfidenceSignals",
+                "RecallOutcome",
+                "ShadowDecision",
+                "ShadowObservation",
+            ),
+            "outcomes.shadow._report": (
+                "MIN_LABELED",
+                "CalibrationGroup",
+                "ReliabilityBin",
+                "ScoreCalibration",
+                "ScoreStats",
+                "calibration_report",
+                "report_json",
+            ),
+            "outcomes.shadow._schema": ("MIGRATIONS",),
+            "outcomes.shadow._scorers": ("Scorer", "seed_confidence"),
+        },
+    )
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",

@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ class BackgroundWriter:
     def __init__(self, store: Store, settings: WriterSettings | None = None) -> None:
         self.store = store
         self.settings = settings if settings is not None else WriterSettings.from_env()
+        self._commit_hooks: tuple[Callable[[int], object], ...] = ()
         self._init_state()
         _live_writers.add(self)
 
@@ -153,6 +154,22 @@ class BackgroundWriter:
         _live_writers.discard(self)
         return ok
 
+    def add_commit_hook(self, hook: Callable[[int], object]) -> None:
+        """Call ``hook(n)`` on the writer's thread after each commit of ``n`` new records
+        (derived state, such as published profile snapshots, follows commits). Keep it
+        short and non-blocking; an exception from it is logged."""
+        self._commit_hooks = (*self._commit_hooks, hook)
+
+    def remove_commit_hook(self, hook: Callable[[int], object]) -> None:
+        self._commit_hooks = tuple(h for h in self._commit_hooks if h != hook)
+
+    def _committed(self, n: int) -> None:
+        for hook in self._commit_hooks:
+            try:
+                hook(n)
+            except Exception:
+                logger.warning("outcomes writer: a commit hook failed", exc_info=True)
+
     def stats(self) -> WriterStats:
         return WriterStats(
             submitted=self._submitted,
@@ -209,6 +226,7 @@ class BackgroundWriter:
                 continue
             self._written += inserted
             self._duplicates += len(batch) - inserted
+            self._committed(inserted)
             return
         self._isolate(batch)
 
@@ -227,6 +245,7 @@ class BackgroundWriter:
             else:
                 self._written += inserted
                 self._duplicates += 1 - inserted
+                self._committed(inserted)
 
 
 _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()

@@ -8,33 +8,71 @@
 
 from __future__ import annotations
 
-from outcomes.inference.code._adoption import (
-    DEFAULT_TTL,
-    CheckReport,
-    CodeAdoption,
-    ListSink,
-    SignalSink,
-    to_signal,
-)
-from outcomes.inference.code._assess import (
-    APPLIED_AT,
-    MODIFIED_AT,
-    Assessment,
-    SuggestionPrint,
-    assess,
-    decide,
-    fingerprint,
-)
-from outcomes.inference.code._hook import install_hook, uninstall_hook
-from outcomes.inference.code._records import CodeFinding, CodeSuggestion
-from outcomes.inference.code._schema import MIGRATIONS
-from outcomes.inference.code._structure import (
-    FALLBACK_MESSAGE,
-    Symbol,
-    language_of,
-    structure_available,
-    symbols,
-)
+import typing as _typing
+
+from outcomes._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from outcomes.inference.code._adoption import (
+        DEFAULT_TTL,
+        CheckReport,
+        CodeAdoption,
+        ListSink,
+        SignalSink,
+        to_signal,
+    )
+    from outcomes.inference.code._assess import (
+        APPLIED_AT,
+        MODIFIED_AT,
+        Assessment,
+        SuggestionPrint,
+        assess,
+        decide,
+        fingerprint,
+    )
+    from outcomes.inference.code._hook import install_hook, uninstall_hook
+    from outcomes.inference.code._records import CodeFinding, CodeSuggestion
+    from outcomes.inference.code._schema import MIGRATIONS
+    from outcomes.inference.code._structure import (
+        FALLBACK_MESSAGE,
+        Symbol,
+        language_of,
+        structure_available,
+        symbols,
+    )
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.inference.code._adoption": (
+                "DEFAULT_TTL",
+                "CheckReport",
+                "CodeAdoption",
+                "ListSink",
+                "SignalSink",
+                "to_signal",
+            ),
+            "outcomes.inference.code._assess": (
+                "APPLIED_AT",
+                "MODIFIED_AT",
+                "Assessment",
+                "SuggestionPrint",
+                "assess",
+                "decide",
+                "fingerprint",
+            ),
+            "outcomes.inference.code._hook": ("install_hook", "uninstall_hook"),
+            "outcomes.inference.code._records": ("CodeFinding", "CodeSuggestion"),
+            "outcomes.inference.code._schema": ("MIGRATIONS",),
+            "outcomes.inference.code._structure": (
+                "FALLBACK_MESSAGE",
+                "Symbol",
+                "language_of",
+                "structure_available",
+                "symbols",
+            ),
+        },
+    )
 
 __all__ = [
     "APPLIED_AT",

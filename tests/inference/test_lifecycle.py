@@ -1,0 +1,88 @@
+"""The call lifecycle: pending calls, the receipts they emit, the sweep and eviction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outcomes.inference._compat import LedgerBuffer
+from outcomes.inference._context import TrackerContext
+from outcomes.inference._lifecycle import CallLifecycle
+from outcomes.inference._limits import RateLimits
+from outcomes.inference._profile_view import ProfileView
+from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.testing import FakeClock
+
+
+def lifecycle(
+    registry: ModelRegistry | None = None,
+) -> tuple[CallLifecycle, list[Any], ProfileView, LedgerBuffer, FakeClock]:
+    clock = FakeClock(1000.0)
+    ctx = TrackerContext(clock, strict=False, late_window=3600.0)
+    view = ProfileView(ctx, None, half_life=86_400.0)
+    ledger = LedgerBuffer(ctx)
+    submitted: list[Any] = []
+    calls = CallLifecycle(
+        ctx, view, RateLimits(ctx), ledger, submitted.append, registry or ModelRegistry()
+    )
+    return calls, submitted, view, ledger, clock
+
+
+def test_completion_emits_one_receipt_to_the_writer_and_the_local_fold() -> None:
+    reg = ModelRegistry()
+    reg.add(ModelInfo("m", "p", 1.0, 2.0))
+    calls, submitted, view, _, _ = lifecycle(reg)
+    t = calls.start("m", "code", "why", None, None, None, None)
+    calls.complete(t, 10.0, 1000, 500, None)
+    calls.complete(t, 10.0, 1000, 500, None)  # twice: still one receipt
+    (r,) = submitted
+    assert (r.trace_id, r.source, r.success, r.cost_usd) == (t, "complete", True, 0.002)
+    assert view.state().summary()[("m", "code", None)][:2] == (1, 1)
+    assert view.dirty
+
+
+def test_a_failure_after_completion_supersedes_it_and_notes_the_rate_limit() -> None:
+    calls, submitted, _, ledger, _ = lifecycle()
+    t = calls.start("m", "code", "", None, None, None, None)
+    calls.complete(t, 10.0, 1, 1, None)
+    calls.fail(t, "429 slow down", None, None)
+    first, second = submitted
+    assert (second.source, second.supersedes, second.superseded_success) == (
+        "failure", first.receipt_id, True,
+    )  # fmt: skip
+    assert [r.receipt_id for r in ledger.drain()] == [second.receipt_id]
+    assert t in calls.recent
+    assert t not in calls.pending
+
+
+def test_the_sweep_settles_completed_calls_and_drops_the_others() -> None:
+    calls, submitted, _, ledger, clock = lifecycle()
+    done = calls.start("m", "code", "", None, None, None, None)
+    calls.complete(done, 10.0, 1, 0, None)
+    calls.start("m", "code", "", None, None, None, None)
+    assert calls.sweep(0, clock.now() + 1) == 2
+    assert calls.pending == {}
+    (settled,) = ledger.drain()
+    assert (settled.trace_id, settled.success) == (done, None)  # no output: inconclusive
+    assert len(submitted) == 1  # the sweep writes nothing new
+    # past the late window the memory of resolved calls is dropped too
+    calls.sweep(0, clock.now() + 7200)
+    assert done not in calls.recent
+
+
+def test_pending_calls_stay_bounded() -> None:
+    calls, _, _, _, _ = lifecycle()
+    calls.max_pending = 50
+    for _ in range(500):
+        calls.start("m", "code", "", None, None, None, None)
+    assert len(calls.pending) <= 50
+
+
+def test_invalid_input_is_dropped_without_a_receipt() -> None:
+    calls, submitted, _, _, _ = lifecycle()
+    t = calls.start("m", "code", "", None, None, None, None)
+    calls.complete(t, -1.0, 1, 1, None)
+    calls.complete(t, float("nan"), 1, 1, None)
+    assert submitted == []
+    assert calls.get(t) is not None
+    bad = calls.start("", "code", "", None, None, None, None)
+    assert calls.get(bad) is None
