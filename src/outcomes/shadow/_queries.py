@@ -83,14 +83,18 @@ def _diffs(tables: MemoryTables, params: Row) -> Iterator[Row]:
     return iter(out)
 
 
+_DIFFS_SQL = (
+    f"SELECT id, {_DIFF} FROM shadow_observations WHERE {_PAIRED} "
+    "AND namespace = ? AND source = ? ORDER BY id"
+)
 BRIER_DIFFS = register_query(
     Query(
         "shadow.brier_diffs",
-        f"SELECT id, {_DIFF} FROM shadow_observations WHERE {_PAIRED} "
-        "AND namespace = ? AND source = ? ORDER BY id",
+        _DIFFS_SQL,
         _diffs,
-        # Ids are ASCII (UUID layout), so byte order and any collation agree.
-        ordered=True,
+        # The bootstrap resamples by position, so every store must give one order: code
+        # point order (SQLite's BINARY, Python's sort), not the database's locale.
+        dialects={"postgresql": _DIFFS_SQL + ' COLLATE "C"'},
     )
 )
 """Params ``(namespace, source)``: (id, per-row Brier difference derived minus caller) of
