@@ -22,9 +22,9 @@ from pathlib import Path
 
 from benchmarks._harness import Context, median_ns, per_call_samples_ns
 from outcomes.components import ComponentEvent, ComponentTracker
-from outcomes.components._simulate import SimComponent, simulate
 from outcomes.config import WriterSettings
 from outcomes.store import BackgroundWriter, MemoryStore, SQLiteStore, Store
+from outcomes.testing.components import SimComponent, simulate
 
 
 def _population() -> list[SimComponent]:

@@ -69,6 +69,10 @@ ENV_CONFIDENCE_SHADOW_SAMPLE_RATE = "OUTCOMES_CONFIDENCE_SHADOW_SAMPLE_RATE"
 """Share of shadow-eligible events that are recorded, clamped to [0, 1]. Read once per
 process. Default 1.0; a malformed value warns once and gives 1.0."""
 
+ENV_DEBUG = "OUTCOMES_DEBUG"
+"""``1`` makes the ``outcomes`` command print the traceback of an internal error (a bug)
+after its one-line message. Default off."""
+
 DEFAULT_HOME = "~/.outcomes"
 DEFAULT_DB_FILENAME = "outcomes.db"
 DEFAULT_WRITER_QUEUE_SIZE = 100_000

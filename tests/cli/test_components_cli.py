@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from outcomes.cli._app import app
 from outcomes.components import ComponentEvent, ComponentTracker
-from outcomes.components._simulate import SimComponent, simulate
 from outcomes.store import SQLiteStore
+from outcomes.testing.components import SimComponent, simulate
 
 runner = CliRunner()
 

@@ -178,9 +178,11 @@ def test_demo_runs_end_to_end_and_shows_tables(outcomes_home: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "this run's receipts" in proc.stdout
     assert "written (committed)" in proc.stdout
-    store = SQLiteStore(outcomes_home / "outcomes.db")
+    assert str(outcomes_home / "demo.db") in proc.stdout
+    store = SQLiteStore(outcomes_home / "demo.db")
     assert store.count(Receipt.__table__) == 300
     store.close()
+    assert not (outcomes_home / "outcomes.db").exists()
 
 
 @pytest.mark.parametrize("secret", [KEY, "AKIAIOSFODNN7EXAMPLE"])

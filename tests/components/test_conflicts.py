@@ -10,9 +10,9 @@ from scipy.stats import fisher_exact
 
 from outcomes.components import ComponentTracker
 from outcomes.components._conflicts import find_conflicts, install_sessions
-from outcomes.components._simulate import SimComponent, simulate
 from outcomes.errors import ConfigError
 from outcomes.testing import FakeClock, MemoryStore
+from outcomes.testing.components import SimComponent, simulate
 
 PLANTED = {("mid-0", "popular-0"), ("mid-1", "mid-2"), ("mid-3", "rare-0")}
 

@@ -7,13 +7,16 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
-from rich.console import Console
 
-from outcomes.errors import OutcomesError, StoreCorruptError, StoreError, ValidationError
-from outcomes.store import Store, open_store
+from outcomes.errors import ConfigError, OutcomesError, ValidationError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from outcomes.store import Store
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -22,9 +25,29 @@ EXIT_USAGE = 2
 """Bad arguments or unreadable input."""
 EXIT_STORE = 3
 """The store could not be opened or used (unreachable, corrupt, failed migration)."""
+EXIT_INTERNAL = 70
+"""An unexpected error: a bug in ``outcomes`` (``OUTCOMES_DEBUG=1`` shows the traceback)."""
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: ``--json`` output never imports rich."""
+
+    __slots__ = ("_console", "_stderr")
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
 
 DbOption = typer.Option(
     None, "--db", help="Store URL (default: OUTCOMES_DB_URL, else SQLite in OUTCOMES_HOME)."
@@ -32,9 +55,32 @@ DbOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
+def new_app(**settings: Any) -> typer.Typer:
+    """The ``app`` of one command module (see :mod:`outcomes.cli._app`).
+
+    Shell completion is switched off here, not only on the root: the root loads each
+    module's ``app`` on its own and would otherwise give every command completion options.
+    """
+    return typer.Typer(add_completion=False, **settings)
+
+
 def fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``error: message`` on stderr and return the exit to raise."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def exit_code_of(exc: OutcomesError) -> int:
+    """Bad input or settings are the caller's to fix (2); anything else is the store's (3)."""
+    return EXIT_USAGE if isinstance(exc, ValidationError | ConfigError) else EXIT_STORE
+
+
+def os_error_text(exc: OSError) -> str:
+    """``cannot use PATH: reason`` for an error from the file system, without a traceback."""
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot use {exc.filename}: {reason}" if exc.filename else reason
 
 
 @contextmanager
@@ -44,20 +90,25 @@ def opened_store(url: str | None, *, create: bool = True, migrate: bool = True) 
     ``create=False`` refuses to create a missing database; ``migrate=False`` leaves the
     schema as it is (read-only checks).
     """
+    from outcomes.store import open_store
+
     try:
         store = open_store(url, create=create, auto_migrate=migrate)
-    except StoreCorruptError as exc:
-        raise fail(str(exc), EXIT_STORE) from exc
-    except StoreError as exc:
-        raise fail(str(exc), EXIT_STORE) from exc
-    try:
-        yield store
-    except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
     except OutcomesError as exc:
         raise fail(str(exc), EXIT_STORE) from exc
+    except OSError as exc:
+        raise fail(os_error_text(exc), EXIT_STORE) from exc
+    try:
+        yield store
+    except OutcomesError as exc:
+        raise fail(str(exc), exit_code_of(exc)) from exc
     finally:
         store.close()
+
+
+def num(value: float | None, fmt: str = ".2f", missing: str = "-") -> str:
+    """``value`` in ``fmt`` for a table cell, or ``missing`` when there is none."""
+    return missing if value is None else format(value, fmt)
 
 
 def _jsonable(value: Any) -> Any:

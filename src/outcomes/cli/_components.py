@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich import box
-from rich.table import Table
 
 from outcomes.cli._common import (
     EXIT_STORE,
@@ -13,12 +13,17 @@ from outcomes.cli._common import (
     console,
     err_console,
     fail,
+    new_app,
     opened_store,
     print_json,
 )
 from outcomes.components import ComponentReport, ComponentTracker, ConflictAnalysis
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+app = new_app(
     help="Component outcomes: installs, usage, removals, deprecations, conflicts.",
     no_args_is_help=True,
 )
@@ -40,6 +45,10 @@ _SHORT_FLAGS = {"frequently removed": "removed", "problematic": "failing"}
 
 def report_table(reports: list[ComponentReport], *, title: str = "components") -> Table:
     """A table of component reports, flagged components first."""
+
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("component", style="bold", no_wrap=True)
     table.add_column("ok/n", justify="right", no_wrap=True)
@@ -70,6 +79,9 @@ def report_table(reports: list[ComponentReport], *, title: str = "components") -
 
 
 def conflict_table(analysis: ConflictAnalysis, *, title: str = "conflicts") -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title=f"{title}: {len(analysis.conflicts)} of {analysis.pairs_tested} co-failing pairs "
         f"over {analysis.sessions} sessions (BH q <= {analysis.fdr:g})",
@@ -140,6 +152,9 @@ def conflicts(
     json: bool = JsonOption,
 ) -> None:
     """Pairs that fail together more often than chance (Fisher exact test, BH-corrected)."""
+
+    from rich.table import Table
+
     with opened_store(db) as store, ComponentTracker(store, session_gap=session_gap) as tracker:
         if raw:
             pairs = tracker.get_co_failure_pairs()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from outcomes.cli._common import (
     EXIT_PROBLEMS,
@@ -17,6 +17,7 @@ from outcomes.cli._common import (
     console,
     err_console,
     fail,
+    new_app,
     opened_store,
     print_json,
 )
@@ -32,7 +33,11 @@ from outcomes.ledger import (
     verify,
 )
 
-app = typer.Typer(help="The append-only receipt ledger.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+app = new_app(help="The append-only receipt ledger.", no_args_is_help=True)
 
 
 def _since(value: str | None) -> float | None:
@@ -170,6 +175,8 @@ def stats(
 
 
 def ledger_table(rows: list[dict[str, object]], title: str = "receipts by model and task") -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for col in (
         "model",

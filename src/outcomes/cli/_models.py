@@ -1,38 +1,35 @@
-"""``outcomes models``, ``outcomes profiles rebuild`` and ``outcomes ingest``."""
+"""The ``outcomes models`` group: the leaderboard of models, and one model in detail."""
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich import box
-from rich.table import Table
 
 from outcomes import config
 from outcomes.cli._common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
     EXIT_USAGE,
     DbOption,
     JsonOption,
     console,
     err_console,
     fail,
+    new_app,
+    num,
     opened_store,
     print_json,
 )
 from outcomes.errors import ConfigError
-from outcomes.inference import ModelProfile, OutcomeTracker, ProfileBook, ingest_stream, rebuild
-from outcomes.inference._files import atomic_write, state_file_text
-from outcomes.registry import ModelRegistry
+from outcomes.inference import ModelProfile, ProfileBook
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.table import Table
+
+app = new_app(
     help="Model leaderboard from outcomes: success with intervals, quality, latency, cost.",
     invoke_without_command=True,
 )
-profiles_app = typer.Typer(help="Model profiles: rebuild them from the stored receipts.")
 
 TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
 ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
@@ -41,14 +38,10 @@ ProjectOption = typer.Option(None, "--project", help="Only calls of this project
 CACHE_FILENAME = "profiles.cache.json"
 
 
-def _cache() -> Path | None:
+def profile_cache() -> Path | None:
     """The CLI's profile cache, kept only when the home folder exists."""
     home = config.home()
     return home / CACHE_FILENAME if home.is_dir() else None
-
-
-def _num(value: float | None, fmt: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, fmt)
 
 
 def _success(p: ModelProfile) -> str:
@@ -77,6 +70,9 @@ def leaderboard_table(
     profiles: list[ModelProfile], *, title: str = "models", by: str = "model"
 ) -> Table:
     """One row per profile; ``by="task"`` labels rows by task (one model's breakdown)."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(by, style="bold", no_wrap=True)
     table.add_column("calls", justify="right", no_wrap=True)
@@ -91,9 +87,9 @@ def leaderboard_table(
             f"{label} [red]({flags})[/]" if flags else label,
             str(p.calls),
             _success(p),
-            _num(p.quality, ".2f"),
-            f"{_num(p.latency_p50_ms, '.0f')}/{_num(p.latency_p95_ms, '.0f')}",
-            _num(p.cost_per_success, ".2g"),
+            num(p.quality, ".2f"),
+            f"{num(p.latency_p50_ms, '.0f')}/{num(p.latency_p95_ms, '.0f')}",
+            num(p.cost_per_success, ".2g"),
         )
     return table
 
@@ -110,7 +106,7 @@ def models(
     if ctx.invoked_subcommand is not None:
         return
     with opened_store(db) as store:
-        book = ProfileBook(store, cache=_cache())
+        book = ProfileBook(store, cache=profile_cache())
         profiles = sorted(book.profiles(task=task, project_id=project), key=sort_key)
     if json:
         print_json([p.to_json() for p in profiles])
@@ -135,9 +131,11 @@ def show(
 ) -> None:
     """One model: overall and per task, with its registry entry."""
     with opened_store(db) as store:
-        profile = ProfileBook(store, cache=_cache()).profile(model, project_id=project)
+        profile = ProfileBook(store, cache=profile_cache()).profile(model, project_id=project)
     if profile is None:
         raise fail(f"no recorded calls for model {model!r}", EXIT_USAGE)
+    from outcomes.registry import ModelRegistry
+
     try:
         info = ModelRegistry.load().get(model)
     except ConfigError as exc:
@@ -167,87 +165,8 @@ def show(
     console.print(
         f"ema quality (seed compatibility) {profile.ema_quality:.3f}; "
         f"quality per 1k tokens {profile.quality_per_1k_tokens:.4f}; "
-        f"cost per call {_num(profile.cost_per_call, '.6f', 'unknown')} USD",
+        f"cost per call {num(profile.cost_per_call, '.6f', 'unknown')} USD",
         highlight=False,
     )
     if info is None:
         console.print("not in the model registry (prices unknown unless calls reported cost)")
-
-
-@profiles_app.command("rebuild")
-def rebuild_cmd(
-    out: Path | None = typer.Option(None, "--out", help="Also save the profiles to this file."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
-) -> None:
-    """Fold every stored receipt into fresh profiles (streamed, constant memory).
-
-    Also drops the cache that ``outcomes models`` keeps between runs.
-    """
-    cache = _cache()
-    if cache is not None:
-        cache.unlink(missing_ok=True)
-    started = time.perf_counter()
-    with opened_store(db) as store:
-        state = rebuild(store)
-    seconds = time.perf_counter() - started
-    if out is not None:
-        atomic_write(out, state_file_text(state))
-    summary = {
-        "receipts": state.receipts,
-        "models": len(state.model_ids()),
-        "cells": len(state.parts),
-        "seconds": round(seconds, 3),
-        "saved_to": None if out is None else str(out),
-    }
-    if json:
-        print_json(summary)
-        return
-    console.print(
-        f"rebuilt profiles of {summary['models']} models ({summary['cells']} model/task/project "
-        f"cells) from {summary['receipts']} receipts in {seconds:.2f} s",
-        highlight=False,
-    )
-
-
-def ingest(
-    file: str = typer.Argument(..., help="JSON-lines file of lifecycle events, or - for stdin."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
-) -> None:
-    """Record lifecycle events (start/complete/failure/signal) from JSON lines.
-
-    Bad lines are reported with their line number and skipped; good ones are kept.
-    Exit 0 when every line was good, 1 when some were skipped, 2 for an unreadable file.
-    """
-    with opened_store(db) as store:
-        tracker = OutcomeTracker(store, strict=True)
-        try:
-            if file == "-":
-                report = ingest_stream(tracker, sys.stdin.buffer)
-            else:
-                try:
-                    with open(file, "rb") as stream:
-                        report = ingest_stream(tracker, stream)
-                except OSError as exc:
-                    raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from None
-        finally:
-            tracker.close()
-    if json:
-        print_json(report.to_json())
-    else:
-        console.print(
-            f"{report.applied} events recorded, {report.ignored} changed nothing, "
-            f"{report.invalid} bad lines skipped",
-            highlight=False,
-        )
-        for p in report.problems:
-            err_console.print(f"line {p.line}: {p.reason}", highlight=False, markup=False)
-    raise typer.Exit(EXIT_PROBLEMS if report.invalid else EXIT_OK)
-
-
-def register(root: typer.Typer) -> None:
-    """Add ``models``, ``profiles`` and ``ingest`` to the root command."""
-    root.add_typer(app, name="models")
-    root.add_typer(profiles_app, name="profiles")
-    root.command("ingest")(ingest)

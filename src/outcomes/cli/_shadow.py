@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich import box
-from rich.table import Table
 
 from outcomes.cli._common import (
     EXIT_USAGE,
@@ -14,6 +13,8 @@ from outcomes.cli._common import (
     JsonOption,
     console,
     fail,
+    new_app,
+    num,
     opened_store,
     print_json,
 )
@@ -27,17 +28,17 @@ from outcomes.shadow import (
     report_json,
 )
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+app = new_app(
     help="Shadow mode: compare a derived confidence (or a candidate policy) with outcomes.",
     no_args_is_help=True,
 )
 
 _SHORT_VERDICT = {"insufficient_data": "no data"}
 _VERDICT_STYLE = {"switch": "bold green", "keep": "yellow", "insufficient_data": "dim"}
-
-
-def _num(value: float | None, fmt: str = ".3f") -> str:
-    return "-" if value is None else format(value, fmt)
 
 
 def report_table(
@@ -51,6 +52,10 @@ def report_table(
     ``c->d`` reads caller -> derived; :func:`verdict_lines` adds the reasons and the ECE
     level a perfectly calibrated score would show.
     """
+
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("namespace/source" if show_namespace else "source", style="bold", min_width=6)
     table.add_column("labeled/rows", justify="right")
@@ -67,8 +72,8 @@ def report_table(
         table.add_row(
             f"{g.namespace}/{g.source}" if show_namespace else g.source,
             f"{g.labeled:,}/{g.count:,}",
-            f"{_num(c.brier if c else None)}->{_num(d.brier if d else None)}",
-            f"{_num(c.ece if c else None)}->{_num(d.ece if d else None)}",
+            f"{num(c.brier if c else None, '.3f')}->{num(d.brier if d else None, '.3f')}",
+            f"{num(c.ece if c else None, '.3f')}->{num(d.ece if d else None, '.3f')}",
             diff,
             f"[{_VERDICT_STYLE[g.verdict]}]{_SHORT_VERDICT.get(g.verdict, g.verdict)}[/]",
         )
@@ -92,6 +97,10 @@ def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True
 
 def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
     """One row per (decision point, candidate): live value, IPS and SNIPS with intervals."""
+
+    from rich import box
+    from rich.table import Table
+
     table = Table(title="shadow decisions (off-policy)", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("point/candidate", style="bold", min_width=12)
     table.add_column("rewarded", justify="right", no_wrap=True)
@@ -109,7 +118,7 @@ def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
         table.add_row(
             f"{e.point}/{e.candidate}",
             f"{e.rewarded:,}/{e.decisions:,}",
-            _num(e.live_value),
+            num(e.live_value, ".3f"),
             cell(e.ips, e.ips_interval),
             cell(e.snips, e.snips_interval),
         )

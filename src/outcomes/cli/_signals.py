@@ -1,75 +1,31 @@
-"""``outcomes signals`` and ``outcomes code check | install-hook | uninstall-hook``."""
+"""``outcomes signals``: pending code suggestions and recent code and conversation verdicts."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
+from outcomes.cli._code import finding_json, findings_table, suggestion_json
 from outcomes.cli._common import (
     EXIT_OK,
-    EXIT_USAGE,
     DbOption,
     JsonOption,
     console,
-    err_console,
-    fail,
+    new_app,
+    num,
     opened_store,
     print_json,
 )
-from outcomes.errors import ValidationError
-from outcomes.inference import OutcomeTracker
-from outcomes.inference.code import (
-    FALLBACK_MESSAGE,
-    CheckReport,
-    CodeAdoption,
-    CodeFinding,
-    CodeSuggestion,
-    install_hook,
-    structure_available,
-    uninstall_hook,
-)
+from outcomes.inference.code import CodeAdoption, CodeSuggestion
 from outcomes.inference.conversation import ConversationRecord, ConversationSignals
 
-code_app = typer.Typer(help="Code adoption from git: which suggestions ended up in the repo.")
+if TYPE_CHECKING:
+    from rich.table import Table
 
-RepoOption = typer.Option(Path("."), "--repo", help="A path inside the git work tree.")
+app = new_app()
+
 LimitOption = typer.Option(20, "--limit", min=1, max=10_000, help="Rows per section.")
-
-
-def _suggestion_json(s: CodeSuggestion) -> dict[str, Any]:
-    return {
-        "suggestion_id": s.suggestion_id,
-        "trace_id": s.trace_id,
-        "repo": s.repo,
-        "path": s.path,
-        "language": s.language,
-        "created_at": s.created_at,
-        "status": s.status,
-        "verdict": s.verdict,
-        "confidence": s.confidence,
-        "symbols": [d["name"] for d in s.symbols],
-        "survival": s.survival,
-    }
-
-
-def _finding_json(f: CodeFinding) -> dict[str, Any]:
-    return {
-        "signal_id": f.finding_id,
-        "trace_id": f.trace_id,
-        "suggestion_id": f.suggestion_id,
-        "path": f.path,
-        "symbol": f.symbol,
-        "scope": f.scope,
-        "verdict": f.verdict,
-        "confidence": f.confidence,
-        "source": f.source,
-        "timestamp": f.timestamp,
-    }
 
 
 def _conversation_json(c: ConversationRecord) -> dict[str, Any]:
@@ -84,11 +40,10 @@ def _conversation_json(c: ConversationRecord) -> dict[str, Any]:
     }
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 def pending_table(rows: list[CodeSuggestion], title: str = "pending code suggestions") -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("trace", "file", "symbols", "language", "status"):
         table.add_column(col, no_wrap=col != "symbols")
@@ -98,155 +53,38 @@ def pending_table(rows: list[CodeSuggestion], title: str = "pending code suggest
     return table
 
 
-def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("trace", no_wrap=True)
-    table.add_column("file", overflow="fold")
-    table.add_column("symbol", overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("share", justify="right", no_wrap=True)
-    table.add_column("seen in", no_wrap=True)
-    for f in rows:
-        source = (f.source or "-").replace("commit:", "")[:8]
-        verdict = f.verdict if f.scope != "survival" else f"survival {f.verdict}"
-        symbol = f.symbol or ("(whole suggestion)" if f.scope == "verdict" else "-")
-        table.add_row(f.trace_id[-8:], f.path, symbol, verdict, _num(f.confidence), source)
-    return table
-
-
 def conversation_table(rows: list[ConversationRecord]) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(title="conversation verdicts", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("trace", "verdict", "confidence", "cues"):
         table.add_column(col, no_wrap=col != "cues")
     for c in rows:
-        table.add_row(c.trace_id[-8:], c.verdict, _num(c.confidence), c.cues.replace(",", ", "))
+        table.add_row(c.trace_id[-8:], c.verdict, num(c.confidence), c.cues.replace(",", ", "))
     return table
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``signals`` (top level) and the ``code`` group to ``app``."""
-    app.add_typer(code_app, name="code")
-
-    @app.command("signals")
-    def signals(
-        limit: int = LimitOption, db: str | None = DbOption, as_json: bool = JsonOption
-    ) -> None:
-        """Pending code suggestions and recent code and conversation verdicts."""
-        with opened_store(db) as store:
-            adoption = CodeAdoption(store)
-            pending = list(adoption.suggestions(status="pending", limit=limit))
-            found = list(adoption.findings(limit=limit))
-            convo = ConversationSignals(store=store).recent(limit)
-        if as_json:
-            print_json(
-                {
-                    "pending": [_suggestion_json(s) for s in pending],
-                    "code": [_finding_json(f) for f in found],
-                    "conversation": [_conversation_json(c) for c in convo],
-                }
-            )
-            return
-        console.print(pending_table(pending))
-        console.print(findings_table(found))
-        console.print(conversation_table(convo))
-        raise typer.Exit(EXIT_OK)
-
-
-@code_app.command("check")
-def check(
-    *,
-    repo: Path = RepoOption,
-    all_repos: bool = typer.Option(
-        False, "--all", help="Check every repository that has stored suggestions."
-    ),
-    ttl_hours: float = typer.Option(
-        24.0, "--ttl-hours", min=0.001, help="Hours without a trace before 'ignored'."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", help="Print nothing (for the git hook)."),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+@app.command("signals")
+def signals(
+    limit: int = LimitOption, db: str | None = DbOption, as_json: bool = JsonOption
 ) -> None:
-    """Compare pending suggestions with the work tree, index and new commits; emit verdicts."""
-    if not structure_available("python") and not quiet and not as_json:
-        err_console.print(f"[yellow]note:[/] {FALLBACK_MESSAGE}", highlight=False)
-    reports: list[CheckReport] = []
+    """Pending code suggestions and recent code and conversation verdicts."""
     with opened_store(db) as store:
-        tracker = OutcomeTracker(store)
-        try:
-            adoption = CodeAdoption(store, sink=tracker, ttl=ttl_hours * 3600)
-            targets: list[Path] = [repo]
-            if all_repos:
-                known = {s.repo for s in adoption.suggestions() if s.status != "undecidable"}
-                targets = [Path(r) for r in sorted(known) if Path(r).is_dir()]
-            for target in targets:
-                try:
-                    reports.append(adoption.check(target))
-                except ValidationError as exc:
-                    if not all_repos:
-                        raise fail(str(exc), EXIT_USAGE) from exc
-                    err_console.print(f"[yellow]skipped[/] {target}: {exc}", highlight=False)
-        finally:
-            tracker.close()
-    if quiet:
-        return
+        adoption = CodeAdoption(store)
+        pending = list(adoption.suggestions(status="pending", limit=limit))
+        found = list(adoption.findings(limit=limit))
+        convo = ConversationSignals(store=store).recent(limit)
     if as_json:
-        data = [
+        print_json(
             {
-                "repo": r.repo,
-                "pending": r.pending,
-                "provisional": r.provisional,
-                "findings": [_finding_json(f) for f in r.findings],
+                "pending": [suggestion_json(s) for s in pending],
+                "code": [finding_json(f) for f in found],
+                "conversation": [_conversation_json(c) for c in convo],
             }
-            for r in reports
-        ]
-        print_json(data if all_repos else data[0])
+        )
         return
-    for report in reports:
-        console.print(findings_table(list(report.findings), title=f"new verdicts in {report.repo}"))
-        console.print(f"{report.pending} suggestion(s) still pending")
-
-
-@code_app.command("suggest")
-def suggest(
-    trace_id: str = typer.Argument(..., help="Trace id of the call that made the suggestion."),
-    file: Path = typer.Argument(..., help="The file the suggestion is meant for."),
-    repo: Path | None = typer.Option(None, "--repo", help="The work tree (default: the file's)."),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Remember a suggestion (code read from stdin) as fingerprints; the text is not stored."""
-    code = sys.stdin.read()
-    with opened_store(db) as store:
-        try:
-            s = CodeAdoption(store).suggest(trace_id, file.resolve(), code, repo=repo)
-        except ValidationError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
-    if as_json:
-        print_json(_suggestion_json(s))
-        return
-    console.print(f"tracking {s.path} for {s.trace_id} ({s.language}, {len(s.lines)} novel lines)")
-
-
-@code_app.command("install-hook")
-def install(
-    repo: Path = RepoOption,
-    db: str | None = typer.Option(
-        None, "--db", help="Store URL the hook passes to 'code check' (default: environment)."
-    ),
-) -> None:
-    """Install a git post-commit hook that runs 'outcomes code check' after each commit."""
-    try:
-        path = install_hook(repo, db=db)
-    except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    console.print(f"installed post-commit hook: {path}")
-
-
-@code_app.command("uninstall-hook")
-def uninstall(repo: Path = RepoOption) -> None:
-    """Remove the outcomes block from the post-commit hook (the rest of the hook stays)."""
-    try:
-        removed = uninstall_hook(repo)
-    except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    console.print("removed" if removed else "no outcomes hook installed")
+    console.print(pending_table(pending))
+    console.print(findings_table(found))
+    console.print(conversation_table(convo))
+    raise typer.Exit(EXIT_OK)

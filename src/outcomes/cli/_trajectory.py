@@ -6,11 +6,9 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from outcomes.cli._common import (
     EXIT_PROBLEMS,
@@ -20,6 +18,7 @@ from outcomes.cli._common import (
     console,
     err_console,
     fail,
+    new_app,
     opened_store,
     print_json,
 )
@@ -33,7 +32,11 @@ from outcomes.trajectory import (
 )
 from outcomes.trajectory._wire import MAX_JSON_BYTES
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+app = new_app(
     help="Decision trajectories: the ordered trail of each pipeline run.", no_args_is_help=True
 )
 
@@ -99,6 +102,9 @@ _VERDICT_STYLE = {"accepted": "green", "fixed": "green", "dismissed": "red"}
 
 def step_summary(step: Mapping[str, Any], verdicts: Mapping[str, str] | None = None) -> str:
     """One line (rich markup) describing a wire step of any kind."""
+
+    from rich.markup import escape
+
     kind = step.get("kind", "?")
     if kind == "final_decision":
         parts = []
@@ -135,6 +141,10 @@ def ladder(
     header: TrajectoryRun, steps: list[dict[str, Any]], verdicts: Mapping[str, str]
 ) -> Table:
     """The numbered step ladder of one run."""
+
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(
         title=f"run {escape(header.run_id)} · {escape(header.pipeline)} · {len(steps)} steps",
         title_justify="left",
@@ -219,6 +229,10 @@ def list_(
     json_out: bool = JsonOption,
 ) -> None:
     """List stored runs, newest first."""
+
+    from rich.markup import escape
+    from rich.table import Table
+
     with opened_store(db) as store:
         ts = TrajectoryStore(store)
         runs = ts.list_runs(limit=limit, pipeline=pipeline)

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from outcomes.stats._beta import betainc, betaincinv
+
 Z95 = 1.959963984540054
 
 
@@ -28,18 +30,14 @@ class BetaPosterior:
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """Equal-tailed credible interval."""
-        from scipy.special import betaincinv
-
         tail = (1.0 - level) / 2.0
-        low = float(betaincinv(self.alpha, self.beta, tail))
-        high = float(betaincinv(self.alpha, self.beta, 1.0 - tail))
+        low = betaincinv(self.alpha, self.beta, tail)
+        high = betaincinv(self.alpha, self.beta, 1.0 - tail)
         return low, high
 
     def prob_below(self, threshold: float) -> float:
         """Posterior probability that the true rate is below ``threshold``."""
-        from scipy.special import betainc
-
-        return float(betainc(self.alpha, self.beta, threshold))
+        return betainc(self.alpha, self.beta, threshold)
 
 
 def beta_posterior(

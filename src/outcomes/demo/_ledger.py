@@ -7,11 +7,11 @@ import time
 from rich.table import Table
 
 from outcomes._ids import new_id
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._ledger import ledger_table
-from outcomes.cli._simulate import Simulator
+from outcomes.demo import DemoContext
 from outcomes.ledger import summarize
 from outcomes.records import Receipt
+from outcomes.testing.models import Simulator
 
 
 def run(ctx: DemoContext) -> None:

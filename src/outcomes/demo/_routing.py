@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._route import candidates_table
-from outcomes.cli._simulate import FLEET, Simulator
+from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import NoModelAvailable, Router, Weights
 from outcomes.store import MemoryStore
+from outcomes.testing.models import FLEET, Simulator
 
 
 def run(ctx: DemoContext) -> None:

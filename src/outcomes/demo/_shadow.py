@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._shadow import offpolicy_table, report_table, verdict_lines
+from outcomes.demo import DemoContext
 from outcomes.shadow import (
     ConfidenceSignals,
     ShadowConfig,

@@ -7,10 +7,10 @@ import time
 from rich.table import Table
 
 from outcomes.cli._components import conflict_table, report_table
-from outcomes.cli._demo import DemoContext
 from outcomes.components import ComponentTracker, OutcomeType
-from outcomes.components._simulate import SESSION_SPACING, SimComponent, simulate
+from outcomes.demo import DemoContext
 from outcomes.testing import FakeClock
+from outcomes.testing.components import SESSION_SPACING, SimComponent, simulate
 
 PREFIX = "demo/"
 PLANTED = (f"{PREFIX}cache-layer", f"{PREFIX}fast-orm")

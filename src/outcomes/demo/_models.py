@@ -11,11 +11,11 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._models import leaderboard_table, sort_key
-from outcomes.cli._simulate import FLEET, TASKS, Simulator
+from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.records import Signal
+from outcomes.testing.models import FLEET, TASKS, Simulator
 
 PROJECT = "demo-models"
 """The demo's calls carry this project id (other demo parts write receipts too)."""

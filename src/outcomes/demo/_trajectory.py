@@ -7,8 +7,8 @@ import random
 from rich.table import Table
 
 from outcomes._ids import new_id
-from outcomes.cli._demo import DemoContext
 from outcomes.cli._trajectory import ladder
+from outcomes.demo import DemoContext
 from outcomes.trajectory import (
     AnnRecall,
     ChunksRetrieved,

@@ -17,8 +17,8 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from outcomes.cli._demo import DemoContext
-from outcomes.cli._signals import findings_table
+from outcomes.cli._code import findings_table
+from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker
 from outcomes.inference.code import CodeAdoption, structure_available
 from outcomes.inference.conversation import ConversationSignals

@@ -1,0 +1,193 @@
+"""The ``outcomes code`` group: code adoption from git (check, suggest, hooks)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from outcomes.cli._common import (
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    new_app,
+    num,
+    opened_store,
+    print_json,
+)
+from outcomes.errors import ValidationError
+from outcomes.inference import OutcomeTracker
+from outcomes.inference.code import (
+    FALLBACK_MESSAGE,
+    CheckReport,
+    CodeAdoption,
+    CodeFinding,
+    CodeSuggestion,
+    install_hook,
+    structure_available,
+    uninstall_hook,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+app = new_app(
+    help="Code adoption from git: which suggestions ended up in the repo.", no_args_is_help=True
+)
+
+RepoOption = typer.Option(Path("."), "--repo", help="A path inside the git work tree.")
+
+
+def suggestion_json(s: CodeSuggestion) -> dict[str, Any]:
+    return {
+        "suggestion_id": s.suggestion_id,
+        "trace_id": s.trace_id,
+        "repo": s.repo,
+        "path": s.path,
+        "language": s.language,
+        "created_at": s.created_at,
+        "status": s.status,
+        "verdict": s.verdict,
+        "confidence": s.confidence,
+        "symbols": [d["name"] for d in s.symbols],
+        "survival": s.survival,
+    }
+
+
+def finding_json(f: CodeFinding) -> dict[str, Any]:
+    return {
+        "signal_id": f.finding_id,
+        "trace_id": f.trace_id,
+        "suggestion_id": f.suggestion_id,
+        "path": f.path,
+        "symbol": f.symbol,
+        "scope": f.scope,
+        "verdict": f.verdict,
+        "confidence": f.confidence,
+        "source": f.source,
+        "timestamp": f.timestamp,
+    }
+
+
+def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("trace", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("symbol", overflow="fold")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("seen in", no_wrap=True)
+    for f in rows:
+        source = (f.source or "-").replace("commit:", "")[:8]
+        verdict = f.verdict if f.scope != "survival" else f"survival {f.verdict}"
+        symbol = f.symbol or ("(whole suggestion)" if f.scope == "verdict" else "-")
+        table.add_row(f.trace_id[-8:], f.path, symbol, verdict, num(f.confidence), source)
+    return table
+
+
+@app.command("check")
+def check(
+    *,
+    repo: Path = RepoOption,
+    all_repos: bool = typer.Option(
+        False, "--all", help="Check every repository that has stored suggestions."
+    ),
+    ttl_hours: float = typer.Option(
+        24.0, "--ttl-hours", min=0.001, help="Hours without a trace before 'ignored'."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="Print nothing (for the git hook)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare pending suggestions with the work tree, index and new commits; emit verdicts."""
+    if not structure_available("python") and not quiet and not as_json:
+        err_console.print(f"[yellow]note:[/] {FALLBACK_MESSAGE}", highlight=False)
+    reports: list[CheckReport] = []
+    with opened_store(db) as store:
+        tracker = OutcomeTracker(store)
+        try:
+            adoption = CodeAdoption(store, sink=tracker, ttl=ttl_hours * 3600)
+            targets: list[Path] = [repo]
+            if all_repos:
+                known = {s.repo for s in adoption.suggestions() if s.status != "undecidable"}
+                targets = [Path(r) for r in sorted(known) if Path(r).is_dir()]
+            for target in targets:
+                try:
+                    reports.append(adoption.check(target))
+                except ValidationError as exc:
+                    if not all_repos:
+                        raise fail(str(exc), EXIT_USAGE) from exc
+                    err_console.print(f"[yellow]skipped[/] {target}: {exc}", highlight=False)
+        finally:
+            tracker.close()
+    if quiet:
+        return
+    if as_json:
+        data = [
+            {
+                "repo": r.repo,
+                "pending": r.pending,
+                "provisional": r.provisional,
+                "findings": [finding_json(f) for f in r.findings],
+            }
+            for r in reports
+        ]
+        print_json(data if all_repos else data[0])
+        return
+    for report in reports:
+        console.print(findings_table(list(report.findings), title=f"new verdicts in {report.repo}"))
+        console.print(f"{report.pending} suggestion(s) still pending")
+
+
+@app.command("suggest")
+def suggest(
+    trace_id: str = typer.Argument(..., help="Trace id of the call that made the suggestion."),
+    file: Path = typer.Argument(..., help="The file the suggestion is meant for."),
+    repo: Path | None = typer.Option(None, "--repo", help="The work tree (default: the file's)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Remember a suggestion (code read from stdin) as fingerprints; the text is not stored."""
+    code = sys.stdin.read()
+    with opened_store(db) as store:
+        try:
+            s = CodeAdoption(store).suggest(trace_id, file.resolve(), code, repo=repo)
+        except ValidationError as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    if as_json:
+        print_json(suggestion_json(s))
+        return
+    console.print(f"tracking {s.path} for {s.trace_id} ({s.language}, {len(s.lines)} novel lines)")
+
+
+@app.command("install-hook")
+def install(
+    repo: Path = RepoOption,
+    db: str | None = typer.Option(
+        None, "--db", help="Store URL the hook passes to 'code check' (default: environment)."
+    ),
+) -> None:
+    """Install a git post-commit hook that runs 'outcomes code check' after each commit."""
+    try:
+        path = install_hook(repo, db=db)
+    except ValidationError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    console.print(f"installed post-commit hook: {path}")
+
+
+@app.command("uninstall-hook")
+def uninstall(repo: Path = RepoOption) -> None:
+    """Remove the outcomes block from the post-commit hook (the rest of the hook stays)."""
+    try:
+        removed = uninstall_hook(repo)
+    except ValidationError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    console.print("removed" if removed else "no outcomes hook installed")

@@ -1,0 +1,137 @@
+"""``outcomes doctor``: where the store is and whether it is healthy; never changes it."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from outcomes import config
+from outcomes.cli._common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    DbOption,
+    JsonOption,
+    console,
+    new_app,
+    print_json,
+)
+from outcomes.cli._schema import ALL_MIGRATIONS
+from outcomes.errors import OutcomesError
+from outcomes.records import Receipt
+from outcomes.store import SQLiteStore, open_store, path_from_url
+
+app = new_app()
+
+
+def _mode(path: Path) -> str | None:
+    try:
+        return oct(stat.S_IMODE(path.stat().st_mode))
+    except OSError:
+        return None
+
+
+def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
+    url = config.db_url(db)
+    problems: list[str] = []
+    writer = config.WriterSettings.from_env()
+    info: dict[str, Any] = {
+        "store_url": url,
+        "home": str(config.home()),
+        "writer": {
+            "queue_size": writer.queue_size,
+            "batch_size": writer.batch_size,
+            "flush_interval_s": writer.flush_interval,
+            "durable": writer.durable,
+        },
+    }
+    if url.startswith("sqlite:"):
+        path = path_from_url(url)
+        info["kind"] = "sqlite"
+        info["path"] = str(path)
+        info["exists"] = path.exists()
+        files: dict[str, str | None] = {}
+        for p in (path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            mode = _mode(p)
+            if mode is None:
+                continue
+            files[str(p)] = mode
+            allowed = 0o700 if p.is_dir() else 0o600
+            if int(mode, 8) & ~allowed & 0o777:
+                problems.append(f"{p} has mode {mode}; expected {oct(allowed)} (owner only)")
+        info["permissions"] = files
+        if not path.exists():
+            problems.append(f"no database at {path} yet; run `outcomes init`")
+            return info, problems
+    try:
+        store = open_store(url, auto_migrate=False, create=False)
+    except OutcomesError as exc:
+        problems.append(str(exc))
+        return info, problems
+    try:
+        info["kind"] = store.kind
+        st = store.migration_status(ALL_MIGRATIONS)
+        info["schema_version"] = st.schema_version
+        info["pending_migrations"] = list(st.pending)
+        info["unknown_migrations"] = list(st.unknown)
+        core_pending = [n for n in st.pending if n.startswith("core.")]
+        if core_pending:
+            problems.append(f"core schema not applied ({core_pending}); run `outcomes init`")
+        elif st.pending:
+            info["notes"] = [
+                f"{len(st.pending)} migrations of capabilities not used yet on this store "
+                "(applied on first use, or now with `outcomes db migrate`)"
+            ]
+        if st.unknown:
+            info.setdefault("notes", []).append(
+                f"the database has migrations this version does not know: {list(st.unknown)}"
+            )
+        if isinstance(store, SQLiteStore):
+            integrity = store.integrity_problems()
+            info["integrity"] = "ok" if not integrity else integrity[:10]
+            problems.extend(f"integrity: {p}" for p in integrity[:10])
+        if not st.pending or "core.0001_receipts" not in st.pending:
+            info["receipts"] = store.count(Receipt.__table__)
+    except OutcomesError as exc:
+        problems.append(str(exc))
+    finally:
+        store.close()
+    return info, problems
+
+
+@app.command("doctor")
+def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
+    """Check the store: where it is, schema version, migrations, permissions, integrity."""
+    info, problems = _doctor(db)
+    info["problems"] = problems
+    info["ok"] = not problems
+    if json:
+        print_json(info)
+    else:
+        from rich.table import Table
+
+        table = Table(show_header=False, title="outcomes doctor")
+        table.add_column("what", style="bold")
+        table.add_column("value")
+        for key in ("kind", "store_url", "home", "schema_version", "receipts", "integrity"):
+            if key in info:
+                table.add_row(key, str(info[key]))
+        table.add_row("pending migrations", str(len(info.get("pending_migrations", []))))
+        for path, mode in info.get("permissions", {}).items():
+            table.add_row("mode", f"{mode}  {path}")
+        w = info["writer"]
+        table.add_row(
+            "writer",
+            f"queue {w['queue_size']}, batch {w['batch_size']}, "
+            f"every {w['flush_interval_s']}s, durable={w['durable']}",
+        )
+        console.print(table)
+        for p in problems:
+            console.print(f"[red]problem:[/] {p}")
+        for note in info.get("notes", []):
+            console.print(f"[dim]note: {note}[/]")
+        if not problems:
+            console.print("[green]no problems found[/]")
+    raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)

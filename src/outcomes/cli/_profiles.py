@@ -1,0 +1,51 @@
+"""The ``outcomes profiles`` group: model profiles rebuilt from the stored receipts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from outcomes.cli._common import DbOption, JsonOption, console, new_app, opened_store, print_json
+from outcomes.cli._models import profile_cache
+from outcomes.inference import rebuild
+from outcomes.inference._files import atomic_write, state_file_text
+
+app = new_app(help="Model profiles: rebuild them from the stored receipts.", no_args_is_help=True)
+
+
+@app.command("rebuild")
+def rebuild_cmd(
+    out: Path | None = typer.Option(None, "--out", help="Also save the profiles to this file."),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """Fold every stored receipt into fresh profiles (streamed, constant memory).
+
+    Also drops the cache that ``outcomes models`` keeps between runs.
+    """
+    cache = profile_cache()
+    if cache is not None:
+        cache.unlink(missing_ok=True)
+    started = time.perf_counter()
+    with opened_store(db) as store:
+        state = rebuild(store)
+    seconds = time.perf_counter() - started
+    if out is not None:
+        atomic_write(out, state_file_text(state))
+    summary = {
+        "receipts": state.receipts,
+        "models": len(state.model_ids()),
+        "cells": len(state.parts),
+        "seconds": round(seconds, 3),
+        "saved_to": None if out is None else str(out),
+    }
+    if json:
+        print_json(summary)
+        return
+    console.print(
+        f"rebuilt profiles of {summary['models']} models ({summary['cells']} model/task/project "
+        f"cells) from {summary['receipts']} receipts in {seconds:.2f} s",
+        highlight=False,
+    )

@@ -1,0 +1,66 @@
+"""How commands are registered: one module per command or group, found by name, loaded
+only when used."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import outcomes.cli
+from outcomes.cli._app import COMMANDS, app, module_of
+from outcomes.records import Receipt
+from outcomes.store import SQLiteStore
+
+CLI = Path(outcomes.cli.__file__).parent
+SHARED = {"_app", "_common", "_schema"}
+"""Modules of the CLI that hold no command."""
+
+
+def test_every_command_module_is_listed_and_every_listed_command_has_a_module() -> None:
+    modules = {p.stem for p in CLI.glob("_*.py")} - SHARED - {"__init__", "__main__"}
+    assert {module_of(name).rsplit(".", 1)[1] for name in COMMANDS} == modules
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_module_defines_its_command_through_one_app(name: str) -> None:
+    module = importlib.import_module(module_of(name))
+    assert isinstance(module.app, typer.Typer)
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert f"outcomes {name}" in result.output
+
+
+def test_root_help_lists_every_command_in_order() -> None:
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ")]
+    assert [name for name in listed if name in COMMANDS] == list(COMMANDS)
+
+
+def test_a_group_of_one_subcommand_stays_a_group() -> None:
+    result = CliRunner().invoke(app, ["profiles", "--help"])
+    assert "rebuild" in result.output
+
+
+def test_a_daily_command_loads_neither_routing_nor_numpy(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "o.db")
+    store.write([Receipt("r1", "t1", "m", "code", 1_700_000_000.0, success=True)])
+    store.close()
+    probe = (
+        "import sys, json\n"
+        f"sys.argv = ['outcomes', 'models', '--json', '--db', 'sqlite:///{tmp_path / 'o.db'}']\n"
+        "from outcomes.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out.splitlines()[-1]))
+    assert not loaded & {"numpy", "scipy", "outcomes.routing", "matplotlib", "tree_sitter"}
