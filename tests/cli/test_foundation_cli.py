@@ -190,10 +190,14 @@ def test_secrets_in_imported_errors_never_reach_the_store(tmp_path: Path, secret
     db = tmp_path / "a.db"
     f = tmp_path / "in.jsonl"
     f.write_text(
-        json.dumps(Receipt("x1", "t", "m", "code", 1.0).to_json() | {"error": f"denied {secret}"})
+        json.dumps(
+            Receipt("x1", "t", "m", "code", 1_700_000_000.0).to_json()
+            | {"error": f"denied {secret}"}
+        )
         + "\n"
     )
-    invoke("ledger", "import", str(f), "--db", f"sqlite:///{db}")
+    code, out = invoke("ledger", "import", str(f), "--db", f"sqlite:///{db}")
+    assert "imported 1 receipts" in out  # the line is stored, scrubbed
     assert secret.encode() not in db.read_bytes()
     code, out = invoke("ledger", "export", "--db", f"sqlite:///{db}")
     assert code == 0
