@@ -13,7 +13,7 @@ from outcomes import _validate
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
 from outcomes.records import Receipt
-from outcomes.store import Migration, SQLiteStore, Store
+from outcomes.store import Migration, Store
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -69,7 +69,7 @@ def prune(
     if older_than is not None:
         if older_than < 0 or not math.isfinite(older_than):
             raise ValidationError(f"older_than must be >= 0 seconds, got {older_than}")
-        deleted += store.delete(table, where=[("timestamp", "<", clock.now() - older_than)])
+        deleted += store.prune(table, column="timestamp", before=clock.now() - older_than)
     if keep is not None:
         if keep < 0:
             raise ValidationError(f"keep must be >= 0, got {keep}")
@@ -79,7 +79,7 @@ def prune(
             newest = list(store.scan(table, order_by="timestamp", descending=True, limit=keep))
             if len(newest) == keep:
                 cutoff = newest[-1].timestamp
-                deleted += store.delete(table, where=[("timestamp", "<", cutoff)])
+                deleted += store.prune(table, column="timestamp", before=cutoff)
     return deleted
 
 
@@ -132,9 +132,12 @@ def _bucket(success: bool | None) -> str:
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     """Check the store's integrity: the database file, the schema, and every receipt."""
     report = VerifyReport(store=store.url)
-    if isinstance(store, SQLiteStore):
-        for line in store.integrity_problems():
-            report.problems.append(Problem("sqlite_integrity", line))
+    try:
+        engine_problems = store.verify()
+    except Exception as exc:
+        engine_problems = [str(exc)]
+    for line in engine_problems:
+        report.problems.append(Problem(f"{store.kind}_integrity", line))
     try:
         status = store.migration_status(known)
     except Exception as exc:
