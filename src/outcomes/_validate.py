@@ -189,6 +189,7 @@ def plain_ascii(data: bytes | str) -> bool:
 
 
 _PATH_RE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_FIELD_RE = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]*)`")
 
 
 def _error(exc: msgspec.MsgspecError, where: str | None) -> ValidationError:
@@ -201,6 +202,11 @@ def _error(exc: msgspec.MsgspecError, where: str | None) -> ValidationError:
         path = match.group("path")
     if not isinstance(exc, msgspec.ValidationError):
         message = f"invalid JSON: {message}"
+    else:
+        # A missing or unknown field is reported at its object; name the field itself.
+        named = _FIELD_RE.match(message)
+        if named is not None:
+            path = f"{path}.{named.group('name')}"
     full = f"{where or ''}{path}".lstrip(".") or None
     return ValidationError(message, where=full)
 
@@ -225,15 +231,21 @@ def decode(data: bytes | str, type_: type[T], *, where: str | None = None) -> T:
     except msgspec.ValidationError as exc:
         raise _error(exc, where) from None
     except msgspec.DecodeError as exc:
+        text = data
         if isinstance(data, bytes | bytearray):
             try:
-                data.decode("utf-8")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as bad:
                 raise ValidationError(f"invalid UTF-8 at byte {bad.start}", where=where) from None
-        raise _error(exc, where) from None
+        error = _error(exc, where)
+        if any(word in text for word in ("NaN", "Infinity")):
+            error = ValidationError(
+                f"{error.reason} (NaN and Infinity are not JSON numbers)", where=error.where
+            )
+        raise error from None
     except RecursionError:
         raise ValidationError("nested too deeply", where=where) from None
-    if not _field_checks(type_):
+    if not isinstance(value, msgspec.Struct) or not _field_checks(type(value)):
         return value
     return finish(value, where, plain_ascii=plain_ascii(data))
 
@@ -246,6 +258,8 @@ def convert(obj: Any, type_: type[T], *, where: str | None = None) -> T:
         raise _error(exc, where) from None
     except RecursionError:
         raise ValidationError("nested too deeply", where=where) from None
+    if not isinstance(value, msgspec.Struct):
+        return value
     return finish(value, where)
 
 

@@ -122,7 +122,7 @@ def test_ledger_import_reports_bad_lines_with_numbers(tmp_path: Path) -> None:
     good = json.dumps(Receipt("x1", "t", "m", "code", 1_700_000_000.0).to_json())
     f.write_text(f"{good}\n{{broken\n{good.replace('x1', 'x2')}\n{good[:20]}")
     code, out = invoke("ledger", "import", str(f), "--db", f"sqlite:///{db}")
-    assert code == 0, out
+    assert code == 1, out  # lines were skipped: the documented "problems" exit code
     assert "imported 2 receipts from 4 lines" in out
     assert "line 2: invalid JSON" in out
     assert "torn" in out

@@ -56,6 +56,11 @@ def ingest(
             f"{report.invalid} bad lines skipped",
             highlight=False,
         )
+        if report.extra_fields:
+            names = ", ".join(sorted(report.extra_names))
+            console.print(f"{report.extra_fields} unknown fields dropped ({names})", markup=False)
+        if report.receipts_lost:
+            err_console.print(f"{report.receipts_lost} receipts were not stored", markup=False)
         for p in report.problems:
             err_console.print(f"line {p.line}: {p.reason}", highlight=False, markup=False)
-    raise typer.Exit(EXIT_PROBLEMS if report.invalid else EXIT_OK)
+    raise typer.Exit(EXIT_PROBLEMS if report.invalid or report.receipts_lost else EXIT_OK)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from outcomes.cli._common import (
+    EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
     DbOption,
@@ -98,9 +99,11 @@ def import_(
                 raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from exc
             with fh:
                 report = import_jsonl(store, fh)
+    # Skipped lines are a problem the caller must see: exit 1 (docs/cli.md), not 0.
+    code = EXIT_PROBLEMS if report.skipped else EXIT_OK
     if json:
         print_json(report.as_dict())
-        return
+        raise typer.Exit(code)
     console.print(
         f"imported {report.imported} receipts from {report.lines} lines "
         f"({report.duplicates} already present, {report.invalid} invalid"
@@ -110,6 +113,7 @@ def import_(
         console.print(f"  line {p.line}: {p.reason}", highlight=False)
     if report.invalid > len(report.problems):
         console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
+    raise typer.Exit(code)
 
 
 @app.command("prune")

@@ -66,6 +66,7 @@ class CallLifecycle:
         """Resolved receipts by trace id, for the late window (signals find them here)."""
         self._prices: dict[str, tuple[float | None, float | None]] = {}
         self._tasks_ok: set[str] = set()
+        self._models_ok: set[str] = set()
 
     def emit(self, r: Receipt) -> None:
         """Fold ``r`` locally and hand it to the writer."""
@@ -119,11 +120,16 @@ class CallLifecycle:
                 validate_task(task)
                 if len(self._tasks_ok) < 10_000:
                     self._tasks_ok.add(task)
-            if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
-                raise ValidationError("model_id must be a non-empty string", where="model_id")
+            if model_id not in self._models_ok:
+                # Look-alike ids (bidi overrides, zero-width, full-width letters) are refused
+                # or NFKC-normalized; ids already in their normal form are remembered.
+                checked = check_label(model_id, "model_id", optional=False)
+                if checked == model_id and len(self._models_ok) < 10_000:
+                    self._models_ok.add(model_id)
+                model_id = checked  # type: ignore[assignment]
             if project_id is not None or intent is not None:
-                check_label(project_id, "project_id")
-                check_label(intent, "intent")
+                project_id = check_label(project_id, "project_id")
+                intent = check_label(intent, "intent")
             if propensity is not None:
                 check_confidence(propensity, "propensity")
             reason = _redact_reason(routing_reason) if routing_reason else ""

@@ -19,18 +19,14 @@ MAX_REPORTED_PROBLEMS = 50
 _encode = _validate.encode
 
 
-def _explain(exc: ValidationError, line: bytes | str | None = None) -> ValidationError:
-    """Say what a JSON-level failure means for a ledger line."""
+def _explain(exc: ValidationError) -> ValidationError:
+    """Say what a failure of the ``"v"`` tag means for a ledger line."""
     if exc.where == "v":
         return ValidationError(
             f"unsupported ledger format version ({exc.reason}; this version reads "
             f"{LEDGER_FORMAT_VERSION})",
             where="v",
         )
-    if line is not None and exc.reason.startswith("invalid JSON"):
-        text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-        if any(word in text for word in ("NaN", "Infinity")):
-            return ValidationError(f"{exc.reason} (NaN and Infinity are not JSON numbers)")
     return exc
 
 
@@ -42,7 +38,7 @@ def decode_line(line: bytes | str) -> Receipt:
     try:
         return _validate.decode(line, Receipt)
     except ValidationError as exc:
-        raise _explain(exc, line) from None
+        raise _explain(exc) from None
 
 
 def parse_receipt(data: Any, *, where: str | None = None) -> Receipt:
