@@ -44,7 +44,7 @@ def _router(n: int) -> tuple[Router, list[str]]:
                 tracker.record_complete(t, rng.uniform(100, 3000), 500, 200)
             else:
                 tracker.record_failure(t, "boom 500")
-    tracker.flush()
+    tracker.refresh_view()
     router = Router(
         registry=reg, tracker=tracker, weights=Weights(1.0, 0.3, 0.1), seed=1, refresh_s=3600.0
     )

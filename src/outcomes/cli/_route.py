@@ -55,6 +55,7 @@ def route(
         raise fail(f"unknown policy {policy!r}", EXIT_USAGE)
     with opened_store(db) as store:
         tracker = OutcomeTracker(store)
+        tracker.refresh_view()  # decisions never wait for the stored history: wait here
         router = Router(
             registry=registry,
             tracker=tracker,

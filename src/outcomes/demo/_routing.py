@@ -44,6 +44,9 @@ def run(ctx: DemoContext) -> None:
     with ctx.progress("routing calls", n) as advance:
         for i in range(n):
             task = "code" if i % 2 else "generate"
+            # Each decision learns from every outcome before it (the router itself never
+            # waits for the tracker's view to catch up).
+            tracker.refresh_view("local")
             try:
                 decision = router.decide(task)
             except NoModelAvailable:

@@ -139,9 +139,20 @@ class OutcomeStats:
         self.last_at = max(self.last_at, other.last_at)
 
     def copy(self) -> OutcomeStats:
-        out = OutcomeStats()
-        out.merge(self)
-        return out
+        """An independent copy (equal to merging this cell into an empty one, about four
+        times faster: snapshots copy every cell)."""
+        h = self.latency
+        return OutcomeStats(
+            calls=self.calls, successes=self.successes, failures=self.failures,
+            inconclusive=self.inconclusive,
+            latency=Histogram(h.bounds, h.counts.copy(), h.total, h.n, h.max_value),
+            latency_ms_total=self.latency_ms_total, input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens, cost_usd=self.cost_usd,
+            costed_calls=self.costed_calls, quality_n=self.quality_n,
+            quality_sum=self.quality_sum, dw_pos=self.dw_pos, dwq_pos=self.dwq_pos,
+            dw_neg=self.dw_neg, dwq_neg=self.dwq_neg, ds_pos=self.ds_pos, ds_neg=self.ds_neg,
+            df_pos=self.df_pos, df_neg=self.df_neg, last_at=self.last_at,
+        )  # fmt: skip
 
     @property
     def decayed_quality(self) -> float | None:

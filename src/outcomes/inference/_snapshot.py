@@ -64,6 +64,7 @@ def build_snapshot(state: ProfileState, taken_at: float) -> ProfileSnapshot:
     the cells instead of one per model and task."""
     own: dict[str, ProfileState] = {}
     merged: dict[str, dict[str, OutcomeStats]] = {}
+    aliased: set[tuple[str, str]] = set()
     for (m, t, p), st in state.parts.items():
         mine = own.get(m)
         if mine is None:
@@ -72,10 +73,15 @@ def build_snapshot(state: ProfileState, taken_at: float) -> ProfileSnapshot:
         copy = st.copy()
         mine.parts[(m, t, p)] = copy
         by_task = merged[m]
-        if t in by_task:
-            by_task[t].merge(copy)
+        seen = by_task.get(t)
+        if seen is None:
+            by_task[t] = copy  # shared with the model's state: neither ever changes
+            aliased.add((m, t))
         else:
-            by_task[t] = copy.copy()
+            if (m, t) in aliased:  # a second project: merge into a cell of its own
+                aliased.discard((m, t))
+                seen = by_task[t] = seen.copy()
+            seen.merge(copy)
     task_ema: dict[str, dict[str, float]] = {}
     for (m, t), v in state.task_ema.items():
         task_ema.setdefault(m, {})[t] = v
@@ -87,16 +93,19 @@ def build_snapshot(state: ProfileState, taken_at: float) -> ProfileSnapshot:
             own[m].ema[m] = state.ema[m]
         emas = task_ema.get(m, {})
         by_task = merged[m]
+        # Nothing in a snapshot changes, so a profile of one task can share its cell.
+        only = next(iter(by_task.values())) if len(by_task) == 1 else None
         whole = ModelProfile(
-            m, by_task, ema_quality=state.ema.get(m, EMA_PRIOR), task_ema=emas, state=own[m]
-        )
+            m, by_task, ema_quality=state.ema.get(m, EMA_PRIOR), task_ema=emas, state=own[m],
+            stats=only,
+        )  # fmt: skip
         if _has_data(whole.stats):
             out[None][m] = whole
         for t, st in by_task.items():
             if _has_data(st):
                 out.setdefault(t, {})[m] = ModelProfile(
                     m, {t: st}, ema_quality=emas.get(t, EMA_PRIOR), task_ema=emas, task=t,
-                    state=own[m],
+                    state=own[m], stats=st,
                 )  # fmt: skip
     frozen = {t: MappingProxyType(ps) for t, ps in out.items()}
     return ProfileSnapshot(taken_at, state.receipts, MappingProxyType(frozen))

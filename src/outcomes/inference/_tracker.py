@@ -384,10 +384,13 @@ class OutcomeTracker:
         return self._view.snapshot(view)
 
     def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> bool:
-        """Flush the writer, then build and publish ``view`` now (and keep it fresh from
-        then on). Returns the flush's result."""
+        """Build and publish ``view`` now, after flushing the writer for the shared view
+        (and keep the view fresh from then on). Returns the flush's result (``True`` for
+        the local view)."""
         self._view.snapshot(view)
-        ok = self.writer.flush(timeout) if self.writer is not None else True
+        ok = True
+        if view == "shared" and self.writer is not None:
+            ok = self.writer.flush(timeout)
         self._view.refresh([view])
         return ok
 

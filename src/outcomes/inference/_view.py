@@ -40,6 +40,8 @@ class ModelProfile:
     it). Offers the seed's names (``total_calls``, ``success_count``, ``fail_count``,
     ``ema_quality``, ``success_rate()``, ``should_degrade()``...) and the derived views
     a router needs (posterior, interval, decayed quality, latency quantiles, cost).
+    ``stats``, when given, is ``by_task`` already merged (for callers whose cells never
+    change afterwards, such as a published snapshot); otherwise it is computed.
     """
 
     __slots__ = (
@@ -59,15 +61,18 @@ class ModelProfile:
         excluded: bool = False,
         cooldown_until: float | None = None,
         state: ProfileState | None = None,
+        stats: OutcomeStats | None = None,
     ) -> None:
         self.model_id = model_id
         self.task = task
         self.project_id = project_id
         self._by_task = dict(by_task)
-        total = OutcomeStats()
-        for st in self._by_task.values():
-            total.merge(st)
-        self._stats = total
+        if stats is None:
+            cells = iter(self._by_task.values())
+            stats = next(cells, OutcomeStats()).copy()
+            for st in cells:
+                stats.merge(st)
+        self._stats = stats
         self.ema_quality = ema_quality
         self.task_ema = dict(task_ema or {})
         self.excluded = excluded

@@ -1,0 +1,253 @@
+"""Routing decisions while another thread records calls as fast as it can.
+
+Target (issue 13): with 11 candidates and a SQLite store, no decision takes 1 ms or more
+while a recorder thread runs flat out (a decision never waits on I/O). The reference is
+the same decisions with no recorder thread, measured in the same run: the phases
+alternate in chunks, so that a busy spell of the shared machine slows them alike.
+
+Every decision is timed twice: on the wall clock and on the deciding thread's CPU clock
+(``time.thread_time_ns``). The CPU time is the router's own work (its pool rebuild after
+a new snapshot included); the difference is time the thread was not running: waiting
+for a lock, for I/O, or to be scheduled. The router takes no lock held during I/O and
+does no I/O, so under load that difference is scheduling: CPython lets a thread that
+wants the GIL wait up to ``sys.getswitchinterval()`` (5 ms by default) before it asks
+the holder to let go, and the recorder, the writer and the snapshot refresher all want
+it. The last phase repeats the loaded decisions with a switch interval of 0.1 ms (fixed
+in advance, not tuned: small enough that three other runnable threads cannot add up to
+1 ms) to show how much of the tail is the interpreter's scheduling.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from resource import RUSAGE_THREAD, getrusage
+
+from benchmarks._harness import Context
+from outcomes import OutcomeTracker
+from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing import Router, Weights
+from outcomes.store import SQLiteStore
+
+CANDIDATES = 11
+SHORT_SWITCH_S = 1e-4
+
+
+@dataclass
+class Sample:
+    """One decision: wall and thread-CPU ns, the thread's voluntary and involuntary
+    context switches during it, ns of garbage collection it ran, and whether it picked up
+    a new profile snapshot (and rebuilt its candidate pools)."""
+
+    wall: int
+    cpu: int
+    blocked: int
+    preempted: int
+    gc: int
+    new_snapshot: bool
+
+
+@dataclass
+class Phase:
+    samples: list[Sample] = field(default_factory=list)
+
+    def wall_us(self, p: float | None = None) -> float:
+        walls = sorted(s.wall for s in self.samples)
+        if p is None:
+            return walls[-1] / 1000.0
+        return walls[min(len(walls) - 1, int(p * len(walls)))] / 1000.0
+
+    def median_us(self) -> float:
+        return statistics.median(s.wall for s in self.samples) / 1000.0
+
+    def own_us(self) -> float:
+        """The router's own work at most: the thread CPU time of decisions that neither
+        blocked, nor were preempted, nor ran the collector (a thread waiting for the GIL
+        burns CPU too, waking every switch interval to ask for it)."""
+        clean = [s.cpu for s in self.samples if not (s.blocked or s.preempted or s.gc)]
+        return max(clean) / 1000.0
+
+    def summary(self) -> str:
+        slow = [s for s in self.samples if s.wall >= 1_000_000]
+        why = {
+            "blocked (waited for the GIL: the router takes no lock held during I/O)": sum(
+                1 for s in slow if s.blocked
+            ),
+            "preempted by the OS": sum(1 for s in slow if s.preempted and not s.blocked),
+            "ran the garbage collector": sum(1 for s in slow if s.gc),
+            "picked up a new snapshot": sum(1 for s in slow if s.new_snapshot),
+        }
+        rebuilds = [s.cpu for s in self.samples if s.new_snapshot]
+        cpu = sorted(s.cpu for s in self.samples)
+        return (
+            f"wall median {self.median_us():.1f} / p99 {self.wall_us(0.99):.1f} / max "
+            f"{self.wall_us():.0f} us; thread CPU median {statistics.median(cpu) / 1000:.1f}"
+            f" / max {cpu[-1] / 1000:.0f} us ({self.own_us():.0f} us when not blocked, "
+            f"preempted or collecting); "
+            f"{len(rebuilds)} snapshot pickups, CPU max "
+            f"{max(rebuilds, default=0) / 1000:.0f} us; {len(slow)} of {len(self.samples)} "
+            f">= 1 ms: " + ", ".join(f"{n} {k}" for k, n in why.items())
+        )
+
+
+def _setup(path: Path) -> tuple[OutcomeTracker, Router, list[str]]:
+    rng = random.Random(CANDIDATES)
+    reg = ModelRegistry()
+    names = [f"model-{i:03d}" for i in range(CANDIDATES)]
+    for name in names:
+        reg.add(
+            ModelInfo(name, "bench", rng.uniform(0.1, 10), rng.uniform(0.3, 30),
+                      context_window=128_000, prior=rng.uniform(0.4, 0.9))
+        )  # fmt: skip
+    tracker = OutcomeTracker(SQLiteStore(path))
+    for name in names:
+        for _ in range(50):
+            t = tracker.record_start(name, "code")
+            if rng.random() < 0.8:
+                tracker.record_complete(t, rng.uniform(100, 3000), 500, 200)
+            else:
+                tracker.record_failure(t, "boom 500")
+    tracker.refresh_view()
+    router = Router(registry=reg, tracker=tracker, weights=Weights(1.0, 0.3, 0.1), seed=1)
+    return tracker, router, names
+
+
+def _decide(router: Router, n: int, into: Phase) -> None:
+    wall, cpu = time.perf_counter_ns, time.thread_time_ns
+    me = threading.get_ident()
+    gc_ns = [0, 0]  # collector time in this thread so far, start of the running one
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() == me:
+            if phase == "start":
+                gc_ns[1] = wall()
+            else:
+                gc_ns[0] += wall() - gc_ns[1]
+
+    gc.callbacks.append(on_gc)
+    try:
+        for _ in range(n):
+            r0 = getrusage(RUSAGE_THREAD)
+            g0, seen = gc_ns[0], router._snapshot
+            c0, w0 = cpu(), wall()
+            router.decide("code")
+            w1, c1 = wall(), cpu()
+            r1 = getrusage(RUSAGE_THREAD)
+            into.samples.append(
+                Sample(
+                    w1 - w0, c1 - c0, r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw,
+                    gc_ns[0] - g0, router._snapshot is not seen,
+                )
+            )  # fmt: skip
+    finally:
+        gc.callbacks.remove(on_gc)
+
+
+class Recorder:
+    """A thread recording start + complete in a loop until stopped."""
+
+    def __init__(self, tracker: OutcomeTracker, names: list[str]) -> None:
+        self.tracker, self.names = tracker, names
+        self.calls = 0
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Recorder:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="bench-recorder")
+        self._thread.start()
+        time.sleep(0.02)  # let it reach full speed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+
+    def _run(self) -> None:
+        tracker, names, stop = self.tracker, self.names, self._stop
+        n, t0 = 0, time.perf_counter()
+        while not stop.is_set():
+            t = tracker.record_start(names[n % len(names)], "code")
+            tracker.record_complete(t, 120.0, 100, 50)
+            n += 1
+        self.calls += n
+        self.seconds += time.perf_counter() - t0
+
+
+def run(ctx: Context) -> None:
+    rounds, chunk = (3, 500) if ctx.quick else (12, 2_000)
+    idle, loaded, short = Phase(), Phase(), Phase()
+    default_switch = sys.getswitchinterval()
+    with tempfile.TemporaryDirectory() as tmp:
+        tracker, router, names = _setup(Path(tmp) / "load.db")
+        _decide(router, chunk, Phase())  # warm-up
+        recorder = Recorder(tracker, names)
+        snapshots_before = tracker.snapshot().receipts
+        for _ in range(rounds):
+            _decide(router, chunk, idle)
+            with recorder:
+                _decide(router, chunk, loaded)
+            sys.setswitchinterval(SHORT_SWITCH_S)
+            try:
+                with recorder:
+                    _decide(router, chunk, short)
+            finally:
+                sys.setswitchinterval(default_switch)
+        tracker.flush()
+        folded = tracker.snapshot().receipts - snapshots_before
+        dropped = tracker.dropped
+        tracker.close()
+    rate = recorder.calls / recorder.seconds if recorder.seconds else 0.0
+    load = (
+        f"recorder {rate:,.0f} calls/s ({recorder.calls:,} calls, {dropped:,} receipts dropped "
+        f"by the full writer queue, {folded:,} folded into published snapshots meanwhile)"
+    )
+    base = f"{CANDIDATES} candidates, SQLite, recorder thread at full speed"
+    ctx.report(
+        f"decide max, {base}",
+        loaded.wall_us(),
+        "us",
+        reference_name="max with no recorder thread",
+        reference_value=idle.wall_us(),
+        target=f"< 1000 us (switch interval {default_switch * 1000:.0f} ms)",
+        passed=loaded.wall_us() < 1000.0,
+        notes=f"loaded: {loaded.summary()}. idle: {idle.summary()}. {load}",
+    )
+    ctx.report(
+        "decide p99 under the same load",
+        loaded.wall_us(0.99),
+        "us",
+        reference_name="p99 with no recorder thread",
+        reference_value=idle.wall_us(0.99),
+        notes=f"medians {loaded.median_us():.1f} vs {idle.median_us():.1f} us",
+    )
+    ctx.report(
+        "the router's own work per decision under load (thread CPU), max",
+        loaded.own_us(),
+        "us",
+        reference_name="max with no recorder thread",
+        reference_value=idle.own_us(),
+        target="< 1000 us (the decision itself never waits)",
+        passed=loaded.own_us() < 1000.0,
+        notes="over decisions that did not block, were not preempted and ran no garbage "
+        "collection; wall minus CPU is time the deciding thread was not running",
+    )
+    ctx.report(
+        f"decide max under load, switch interval {SHORT_SWITCH_S * 1000:.1f} ms",
+        short.wall_us(),
+        "us",
+        reference_name=f"max at the default {default_switch * 1000:.0f} ms",
+        reference_value=loaded.wall_us(),
+        target="< 1000 us",
+        passed=short.wall_us() < 1000.0,
+        notes=short.summary(),
+    )
