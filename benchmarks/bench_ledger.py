@@ -13,87 +13,59 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec
 
 from benchmarks._harness import Context, median_ns
+from benchmarks.bench_store import _receipts
 from outcomes import _validate
 from outcomes.ledger._jsonl import decode_line, encode_line
 from outcomes.records import Receipt
 
 
 def _lines(n: int) -> list[bytes]:
-    models = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b")
-    out = []
-    for i in range(n):
-        r = Receipt(
-            receipt_id=f"01a2068f-a3ba-72df-a86f-{i:012d}",
-            trace_id=f"01a2068f-a3b9-7cb1-8418-{i:012d}",
-            model_id=models[i % 4],
-            task="code" if i % 3 else "generate",
-            timestamp=1_790_000_000.0 + i * 0.01,
-            success=i % 7 != 0,
-            quality=None if i % 2 else 0.8,
-            latency_ms=100.0 + i % 900,
-            input_tokens=400 + i % 300,
-            output_tokens=200 + i % 500,
-            cost_usd=0.0012,
-            routing_reason="router: thompson (code)",
-            project_id="bench",
-            source="signal" if i % 5 == 4 else "complete",
-            supersedes=f"01a2068f-a3ba-72df-a86f-{i - 1:012d}" if i % 5 == 4 else None,
-        )
-        out.append(encode_line(r))
-    return out
+    return [encode_line(r) for r in _receipts(n)]
+
+
+def _pydantic_type(annotation: Any) -> Any:
+    """The pydantic form of a msgspec field type: the same bounds and lengths."""
+    from pydantic import Field
+
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *metas = get_args(annotation)
+        bounds: dict[str, Any] = {}
+        for meta in metas:
+            for name in ("ge", "le", "min_length", "max_length"):
+                if getattr(meta, name, None) is not None:
+                    bounds[name] = getattr(meta, name)
+        return Annotated[base, Field(**bounds)]
+    if origin in (Union, UnionType):
+        args = [_pydantic_type(a) for a in get_args(annotation)]
+        return Union[tuple(args)]  # noqa: UP007 - built from a runtime list
+    return annotation
 
 
 def _pydantic_decoder() -> Callable[[bytes], Receipt]:
-    """The pydantic v2 line model with the constraints of :class:`Receipt` (strict mode)."""
-    from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+    """A pydantic v2 model (strict, like the ledger's former model) with the fields and
+    constraints of :class:`Receipt`, generated from its declaration."""
+    from pydantic import ConfigDict, create_model
 
-    id_ = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    label = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    text = Annotated[str, StringConstraints(max_length=100_000)]
-    ts = Annotated[float, Field(ge=_validate.TIMESTAMP_MIN, le=_validate.TIMESTAMP_MAX)]
-    prob = Annotated[float, Field(ge=0.0, le=1.0)]
-    nonneg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-    count = Annotated[int, Field(ge=0, le=_validate.MAX_INT64)]
-    task = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    fields: dict[str, Any] = {"v": (int, 1)}
+    for f in msgspec.structs.fields(Receipt):
+        default = ... if f.default is msgspec.NODEFAULT else f.default
+        fields[f.name] = (_pydantic_type(f.type), default)
+    config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    line = create_model("Line", __config__=config, **fields)
+    validate = line.model_validate_json
 
-    class Line(BaseModel):
-        model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-
-        v: int = 1
-        receipt_id: id_
-        trace_id: id_
-        model_id: label
-        task: task
-        timestamp: ts
-        success: bool | None = None
-        quality: prob | None = None
-        latency_ms: nonneg = 0.0
-        input_tokens: count = 0
-        output_tokens: count = 0
-        cost_usd: nonneg | None = None
-        error: text | None = None
-        routing_reason: text = ""
-        project_id: label | None = None
-        intent: label | None = None
-        kind: label = "inference"
-        source: label = "complete"
-        supersedes: id_ | None = None
-        signal_id: id_ | None = None
-        propensity: prob | None = None
-        superseded_success: bool | None = None
-        superseded_quality: prob | None = None
-        superseded_at: ts | None = None
-
-    validate = Line.model_validate_json
-
-    def decode(line: bytes) -> Receipt:
-        values: dict[str, Any] = validate(line).model_dump(exclude={"v"})
+    def decode(data: bytes) -> Receipt:
+        values: dict[str, Any] = validate(data).model_dump(exclude={"v"})
         receipt = Receipt(**values)
         # The same character rule for ids and labels, with the same fast path.
-        return _validate.finish(receipt, plain_ascii=_validate.plain_ascii(line))
+        return _validate.finish(receipt, plain_ascii=_validate.plain_ascii(data))
 
     return decode
 
