@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import outcomes.cli
 from outcomes.cli._app import COMMANDS, app, module_of
+from outcomes.errors import ConfigError, StoreUnavailableError, ValidationError
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
 
@@ -64,3 +65,46 @@ def test_a_daily_command_loads_neither_routing_nor_numpy(tmp_path: Path) -> None
     ).stdout
     loaded = set(json.loads(out.splitlines()[-1]))
     assert not loaded & {"numpy", "scipy", "outcomes.routing", "matplotlib", "tree_sitter"}
+
+
+def _failing_app(error: Exception) -> typer.Typer:
+    from outcomes.cli._app import _LazyGroup
+
+    broken = typer.Typer(cls=_LazyGroup, add_completion=False)
+
+    @broken.callback()
+    def _root() -> None:
+        """A root like the real one."""
+
+    @broken.command("boom")
+    def _boom() -> None:
+        raise error
+
+    return broken
+
+
+def test_a_bug_is_one_line_and_code_70_and_its_traceback_is_on_request() -> None:
+    broken = _failing_app(ZeroDivisionError("x"))
+    result = CliRunner().invoke(broken, ["boom"])
+    assert result.exit_code == 70
+    assert "Traceback" not in result.output
+    assert "internal error (ZeroDivisionError: x)" in result.output
+    result = CliRunner().invoke(broken, ["boom"], env={"OUTCOMES_DEBUG": "1"})
+    assert result.exit_code == 70
+    assert "Traceback" in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ValidationError("bad line"), 2),
+        (ConfigError("bad setting"), 2),
+        (StoreUnavailableError("server down"), 3),
+        (PermissionError(13, "Permission denied", "/some/file"), 3),
+    ],
+)
+def test_errors_no_command_expected_get_their_documented_code(error: Exception, code: int) -> None:
+    result = CliRunner().invoke(_failing_app(error), ["boom"])
+    assert result.exit_code == code
+    assert result.output.startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
@@ -68,7 +70,8 @@ def fail(message: str, code: int) -> typer.Exit:
     """Print ``error: message`` on stderr and return the exit to raise."""
     from rich.markup import escape
 
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    # soft_wrap: one line whatever the terminal's width, so scripts can grep it.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -78,9 +81,20 @@ def exit_code_of(exc: OutcomesError) -> int:
 
 
 def os_error_text(exc: OSError) -> str:
-    """``cannot use PATH: reason`` for an error from the file system, without a traceback."""
+    """``cannot use PATH: reason`` for an error from the file system, without a traceback.
+
+    For a path under a regular file (``OUTCOMES_HOME`` set to a file, say) the reason
+    names that file, which is what the user has to change.
+    """
     reason = exc.strerror or type(exc).__name__
-    return f"cannot use {exc.filename}: {reason}" if exc.filename else reason
+    if not exc.filename:
+        return reason
+    path = Path(os.fsdecode(exc.filename))
+    if isinstance(exc, NotADirectoryError | FileNotFoundError):
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            reason = f"{blocker} is a file, not a folder"
+    return f"cannot use {path}: {reason}"
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import time
 import typer
 
 from outcomes.cli._common import console, new_app, opened_store
+from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = new_app()
 
@@ -34,6 +35,9 @@ def demo(
     url = parts.demo_url(store_url)
     start = time.perf_counter()
     with opened_store(url) as store:
+        # Every capability's tables, whichever parts run: the demo's store is a whole
+        # store that `ledger verify`, `doctor` or `models --db` can read as it is.
+        store.migrate(ALL_MIGRATIONS)
         console.print(
             f"[bold]outcomes demo[/] writes to its own store: {store.url}", highlight=False
         )

@@ -49,6 +49,9 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
     }
     if url.startswith("sqlite:"):
         path = path_from_url(url)
+        if path.parent.exists() and not path.parent.is_dir():
+            problems.append(f"{path.parent} is a file, not a folder: the store cannot live there")
+            return info, problems
         info["kind"] = "sqlite"
         info["path"] = str(path)
         info["exists"] = path.exists()
@@ -128,7 +131,7 @@ def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
         )
         console.print(table)
         for p in problems:
-            console.print(f"[red]problem:[/] {p}")
+            console.print(f"[red]problem:[/] {p}", soft_wrap=True)
         for note in info.get("notes", []):
             console.print(f"[dim]note: {note}[/]")
         if not problems:

@@ -63,6 +63,8 @@ def export(
 ) -> None:
     """Write receipts as JSON lines (docs/ledger.md), oldest first."""
     start, end = _since(since), _since(until)
+    if output is not None and (not output.name or output.is_dir()):
+        raise fail(f"--output must name a file, got {str(output)!r}", EXIT_USAGE)
     with opened_store(db) as store:
         if output is None:
             try:
@@ -119,23 +121,28 @@ def import_(
 @app.command("prune")
 def prune_cmd(
     keep: int | None = typer.Option(
-        None, "--keep", min=0, help="Keep only the N most recent receipts."
+        None, "--keep", min=1, help="Keep only the N most recent receipts (N >= 1)."
     ),
     older_than: str | None = typer.Option(
         None, "--older-than", help="Delete receipts older than this, e.g. 30d."
     ),
+    everything: bool = typer.Option(False, "--all", help="Delete every receipt: empty the ledger."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Apply retention: the only way receipts leave the ledger."""
-    if keep is None and older_than is None:
-        raise fail("give --keep N and/or --older-than DURATION", EXIT_USAGE)
+    # `--keep 0` once meant "no pruning" and now would mean "delete everything": it is
+    # refused (by min=1 above) so that emptying the ledger is never an accident.
+    if everything and (keep is not None or older_than is not None):
+        raise fail("--all deletes every receipt; give it alone", EXIT_USAGE)
+    if not everything and keep is None and older_than is None:
+        raise fail("give --keep N and/or --older-than DURATION (or --all)", EXIT_USAGE)
     try:
         seconds = parse_duration(older_than) if older_than is not None else None
     except ValidationError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     with opened_store(db) as store:
-        deleted = prune(store, keep=keep, older_than=seconds)
+        deleted = prune(store, keep=0 if everything else keep, older_than=seconds)
     if json:
         print_json({"deleted": deleted})
     else:

@@ -38,7 +38,7 @@ def route(
     policy: str = typer.Option("thompson", "--policy", help="thompson|greedy|ucb|epsilon"),
     cost_weight: float = typer.Option(0.0, "--cost-weight", min=0),
     latency_weight: float = typer.Option(0.0, "--latency-weight", min=0),
-    seed: int | None = typer.Option(None, "--seed"),
+    seed: int | None = typer.Option(None, "--seed", min=0),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:

@@ -1,5 +1,9 @@
 """Helpers for testing code that uses ``outcomes``: a memory store, a clock you control,
-and the receipts a test produced.
+the receipts a test produced, and simulators of realistic workloads.
+
+- :mod:`outcomes.testing.models`: a simulated fleet of models (hidden quality per task,
+  log-normal latencies, prices, a provider that answers 429 in bursts).
+- :mod:`outcomes.testing.components`: simulated install sessions with planted conflicts.
 
 >>> from outcomes.testing import FakeClock, MemoryStore, receipts
 >>> clock = FakeClock(1_700_000_000.0)
