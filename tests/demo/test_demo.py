@@ -67,3 +67,30 @@ def test_the_demo_ignores_the_real_store_url_in_the_environment(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     assert not real.exists()
     assert _receipts(home / "demo.db") == 20
+
+
+def test_the_library_imports_neither_the_demo_nor_the_test_helpers() -> None:
+    import ast
+
+    import outcomes
+
+    src = Path(outcomes.__file__).parent
+    faces = ("cli", "demo", "testing")
+    offenders = []
+    for path in src.rglob("*.py"):
+        if path.relative_to(src).parts[0] in faces:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(src)}: {n}"
+                for n in names
+                if n.split(".")[:2] in (["outcomes", f] for f in faces)
+            ]
+    assert offenders == []

@@ -13,7 +13,8 @@ from outcomes.store import MemoryStore
 from outcomes.testing.models import FLEET, Simulator
 
 
-def run(ctx: DemoContext) -> None:
+def _registry() -> ModelRegistry:
+    """The simulated fleet with its list prices: all the router knows at the start."""
     registry = ModelRegistry()
     for m in FLEET:
         registry.add(
@@ -25,6 +26,27 @@ def run(ctx: DemoContext) -> None:
                 local=m.usd_per_1m_input == 0,
             )
         )
+    return registry
+
+
+def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
+    """Each model's share of the traffic in each quarter of the run."""
+    table = Table(title=f"traffic share as the router learns ({calls} calls, code + generate)")
+    table.add_column("model")
+    table.add_column("hidden p(good) code/gen", justify="right")
+    for k in range(4):
+        table.add_column(f"Q{k + 1}", justify="right")
+    for m in FLEET:
+        cells = []
+        for q in quarters:
+            total = sum(q.values()) or 1
+            cells.append(f"{100 * q.get(m.model_id, 0) / total:.0f}%")
+        table.add_row(m.model_id, f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}", *cells)
+    return table
+
+
+def run(ctx: DemoContext) -> None:
+    registry = _registry()
     by_id = {m.model_id: m for m in FLEET}
     # A fresh in-memory tracker: the router starts knowing nothing but list prices.
     tracker = OutcomeTracker(MemoryStore())
@@ -79,18 +101,7 @@ def run(ctx: DemoContext) -> None:
                 last_code = decision
             if i % 100 == 99:
                 advance(100)
-    table = Table(title=f"traffic share as the router learns ({calls} calls, code + generate)")
-    table.add_column("model")
-    table.add_column("hidden p(good) code/gen", justify="right")
-    for k in range(4):
-        table.add_column(f"Q{k + 1}", justify="right")
-    for m in FLEET:
-        cells = []
-        for q in quarters:
-            total = sum(q.values()) or 1
-            cells.append(f"{100 * q.get(m.model_id, 0) / total:.0f}%")
-        table.add_row(m.model_id, f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}", *cells)
-    ctx.console.print(table)
+    ctx.console.print(_share_table(quarters, calls))
     if last_code is not None:
         title = f"last code decision: {last_code.model_id} (p={last_code.propensity:.2f})"
         ctx.console.print(candidates_table(last_code, title, digits=2))

@@ -88,6 +88,49 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
+def _repository(repo: Path) -> Path:
+    """A fresh git repository with the base versions of the files suggestions target."""
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "demo@example.com")
+    _git(repo, "config", "user.name", "Demo")
+    (repo / "shapes.py").write_text(BASE)
+    (repo / "util.py").write_text("def noop():\n    return None\n")
+    (repo / "deploy.sh").write_text("#!/bin/sh\nset -e\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    return repo
+
+
+def _adopt_some(repo: Path) -> None:
+    """Commit what a developer kept: one suggestion as is, one adapted, one in a renamed
+    file, the shell snippet; the volume() suggestion is left out."""
+    adapted = BASE.replace(
+        '        return "hi " + name\n',
+        "        cleaned = name.strip()\n        return f'hello, {cleaned}!'\n",
+    )
+    (repo / "shapes.py").write_text(adapted + "\n\n" + SUGGESTIONS["applied"][1])
+    (repo / "util.py").write_text("def noop():\n    return None\n\n\n" + SUGGESTIONS["renamed"][1])
+    _git(repo, "mv", "util.py", "helpers.py")
+    with (repo / "deploy.sh").open("a") as f:
+        f.write(SUGGESTIONS["shell"][1])
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "adopt some suggestions")
+
+
+def _follow_up_table(conversation: ConversationSignals) -> Table:
+    """Each scripted follow-up with the verdict read from it."""
+    table = Table(title="conversation follow-ups", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("next message", "verdict", "confidence", "cues"):
+        table.add_column(col)
+    for (_, _, nxt, after), rec in zip(
+        FOLLOW_UPS, reversed(conversation.recent(len(FOLLOW_UPS))), strict=True
+    ):
+        shown = "(silence)" if nxt is None else nxt + (f" / {after}" if after else "")
+        table.add_row(shown, rec.verdict, f"{rec.confidence:.2f}", rec.cues.replace(",", ", "))
+    return table
+
+
 def run(ctx: DemoContext) -> None:
     clock = FakeClock(ctx.started)
     tracker = OutcomeTracker(ctx.store, writer=ctx.writer, clock=clock)
@@ -95,16 +138,7 @@ def run(ctx: DemoContext) -> None:
     conversation = ConversationSignals(tracker, store=ctx.store, clock=clock)
     tmp = Path(tempfile.mkdtemp(prefix="outcomes-demo-"))
     try:
-        repo = tmp / "repo"
-        repo.mkdir()
-        _git(repo, "init", "-q")
-        _git(repo, "config", "user.email", "demo@example.com")
-        _git(repo, "config", "user.name", "Demo")
-        (repo / "shapes.py").write_text(BASE)
-        (repo / "util.py").write_text("def noop():\n    return None\n")
-        (repo / "deploy.sh").write_text("#!/bin/sh\nset -e\n")
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "base")
+        repo = _repository(tmp / "repo")
 
         traces: dict[str, str] = {}
         for i, (label, (path, code)) in enumerate(SUGGESTIONS.items()):
@@ -114,20 +148,7 @@ def run(ctx: DemoContext) -> None:
             adoption.suggest(trace, path, code, repo=repo)
             traces[label] = trace
 
-        shapes = repo / "shapes.py"
-        adapted = BASE.replace(
-            '        return "hi " + name\n',
-            "        cleaned = name.strip()\n        return f'hello, {cleaned}!'\n",
-        )
-        shapes.write_text(adapted + "\n\n" + SUGGESTIONS["applied"][1])
-        (repo / "util.py").write_text(
-            "def noop():\n    return None\n\n\n" + SUGGESTIONS["renamed"][1]
-        )
-        _git(repo, "mv", "util.py", "helpers.py")
-        with (repo / "deploy.sh").open("a") as f:
-            f.write(SUGGESTIONS["shell"][1])
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "adopt some suggestions")
+        _adopt_some(repo)
 
         first = adoption.check(repo)
         clock.advance(3601)  # past the TTL: the untouched suggestion now reads 'ignored'
@@ -148,15 +169,7 @@ def run(ctx: DemoContext) -> None:
     found = list(first.findings) + list(second.findings)
     table = findings_table(found, title="code verdicts from git (per suggestion, per symbol)")
     ctx.console.print(table)
-    convo = Table(title="conversation follow-ups", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("next message", "verdict", "confidence", "cues"):
-        convo.add_column(col)
-    for (_, _, nxt, after), rec in zip(
-        FOLLOW_UPS, reversed(conversation.recent(len(FOLLOW_UPS))), strict=True
-    ):
-        shown = "(silence)" if nxt is None else nxt + (f" / {after}" if after else "")
-        convo.add_row(shown, rec.verdict, f"{rec.confidence:.2f}", rec.cues.replace(",", ", "))
-    ctx.console.print(convo)
+    ctx.console.print(_follow_up_table(conversation))
     verdicts = {label_of.get(f.trace_id, "?"): f.verdict for f in found if f.scope == "verdict"}
     ctx.console.print(
         "suggestions: "
