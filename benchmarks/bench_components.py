@@ -183,7 +183,7 @@ def _bench_scan(ctx: Context) -> None:
                 passed=pairs <= 2.0,
             )
             ctx.report(
-                f"conflict scan (Fisher + BH), {len(events):,} events, {kind} (s)",
+                f"conflict scan (stratified exact test + BH), {len(events):,} events, {kind} (s)",
                 conflicts,
                 "s",
                 reference_name="seed naive, in memory",

@@ -14,6 +14,7 @@ from outcomes.cli._app import app
 from outcomes.shadow import ShadowConfig, ShadowRecorder
 from outcomes.store import SQLiteStore
 from tests.shadow.test_report import synthetic
+from tests.shadow.test_verdict import base_rate_trap
 
 runner = CliRunner()
 
@@ -105,3 +106,22 @@ def test_demo_part_runs_and_shows_the_report(tmp_path: Path) -> None:
     assert "shadow calibration" in out
     assert "switch" in out
     assert "keep" in out
+
+
+def test_report_shows_discrimination_and_the_recalibrate_verdict(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    ShadowRecorder(store, config=ShadowConfig(enabled=True))
+    store.write(base_rate_trap(600, 2))
+    store.close()
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    code, out = invoke("shadow", "report", "--db", db)
+    assert code == 0, out
+    assert "AUC c->d" in out
+    assert "recalibrate" in out
+    assert "1.00->0.50" in out  # the caller ranks perfectly, the constant not at all
+    assert "resolution" in out
+    code, out = invoke("shadow", "report", "--db", db, "--json")
+    (group,) = json.loads(out)
+    assert group["verdict"] == "recalibrate"
+    assert group["auc"] == {"caller": pytest.approx(1.0), "derived": 0.5}
+    assert group["recalibration"]["brier"] < group["brier"]["derived"]

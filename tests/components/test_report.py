@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from outcomes.components import ComponentEvent, ComponentStats, ComponentTracker, OutcomeType
+from outcomes.components._records import PROBLEM_PROBABILITY
 from outcomes.testing import FakeClock, MemoryStore
 
 
@@ -66,6 +67,9 @@ def test_compatibility_score_is_unknown_below_five_attempts(
     [
         (0, 3, True, True),  # P(rate < .5) = 1 - .5**4 = 0.9375
         (1, 3, False, True),  # P = 0.8125: a 25% raw rate on 4 tries is not evidence enough
+        (1, 4, True, True),  # P = 0.89: 4 failed installs out of 5 is a failing component
+        (2, 5, True, True),  # P = 0.855
+        (2, 4, False, True),  # P = 0.77
         (2, 8, True, True),
         (0, 2, False, False),  # fewer than 3 failures, whatever the posterior says
         (5, 5, False, False),
@@ -186,7 +190,42 @@ def test_interval_holds_the_posterior_mean_and_stays_in_bounds(
         return
     low, high = report.success_interval or (0.0, 0.0)
     assert 0.0 <= low <= report.posterior_mean <= high <= 1.0
-    assert report.problematic == (failures >= 3 and (report.prob_rate_below_half or 0.0) >= 0.9)
+    assert report.problematic == (
+        failures >= 3 and (report.prob_rate_below_half or 0.0) >= PROBLEM_PROBABILITY
+    )
+
+
+@pytest.mark.parametrize(("successes", "failures"), [(7, 3), (14, 6), (70, 30), (700, 300)])
+def test_components_failing_thirty_percent_are_not_problematic(
+    tracker: ComponentTracker, successes: int, failures: int
+) -> None:
+    _record(tracker, "popular", successes, failures)
+    report = tracker.report_for("popular")
+    assert report is not None
+    assert not report.problematic
+    assert tracker.get_problematic_components() == []
+
+
+def test_a_thirty_percent_failure_rate_is_rarely_flagged_at_any_attempt_count() -> None:
+    # Exact probability, over the binomial draw of failures, that a component whose
+    # installs truly fail 30% of the time is flagged after n attempts.
+    def flagged(n: int, f: int) -> bool:
+        return ComponentStats("c", successes=n - f, failures=f).report().problematic
+
+    worst_small = worst_large = 0.0
+    for n in range(1, 400):
+        # More failures out of the same attempts never unflag: bisect the smallest flagged.
+        low, high = 0, n + 1
+        while low < high:
+            mid = (low + high) // 2
+            low, high = (low, mid) if mid <= n and flagged(n, mid) else (mid + 1, high)
+        flagged_share = float(sps.binom.sf(low - 1, n, 0.3)) if low <= n else 0.0
+        if n < 20:
+            worst_small = max(worst_small, flagged_share)
+        else:
+            worst_large = max(worst_large, flagged_share)
+    assert worst_small <= 0.031  # at 5 attempts: 4 or 5 failures, 0.3^4 * 0.7 * 5 + 0.3^5
+    assert worst_large <= 0.0025
 
 
 def test_hot_path_statistics_equal_the_stored_fold(clock: FakeClock) -> None:

@@ -38,7 +38,8 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
-    "shadow.brier_diffs": [("ns-a", "src-1"), ("ns-b", "src-2"), ("ns-a", "none-such")],
+    "shadow.paired_rows": [()],
+    "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.calibration_buckets_caller": [(None, None), ("ns-b", "ns-b")],
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
 }

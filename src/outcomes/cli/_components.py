@@ -84,7 +84,8 @@ def conflict_table(analysis: ConflictAnalysis, *, title: str = "conflicts") -> T
 
     table = Table(
         title=f"{title}: {len(analysis.conflicts)} of {analysis.pairs_tested} co-failing pairs "
-        f"over {analysis.sessions} sessions (BH q <= {analysis.fdr:g})",
+        f"over {analysis.sessions} sessions, {analysis.outage_sessions} of them outages "
+        f"(BH q <= {analysis.fdr:g})",
         box=box.SIMPLE_HEAD,
     )
     table.add_column("component a", style="bold", no_wrap=True)
@@ -177,7 +178,8 @@ def conflicts(
     if not analysis.conflicts:
         console.print(
             f"no conflicts: {analysis.pairs_tested} co-failing pairs tested over "
-            f"{analysis.sessions} sessions (needs >= {min_joint} joint failures, "
+            f"{analysis.sessions} sessions, {analysis.outage_sessions} of them outages "
+            f"(needs >= {min_joint} joint failures, "
             f"lift >= {min_lift:g}, BH q <= {fdr:g})"
         )
         return

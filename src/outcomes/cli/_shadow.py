@@ -38,7 +38,12 @@ app = new_app(
 )
 
 _SHORT_VERDICT = {"insufficient_data": "no data"}
-_VERDICT_STYLE = {"switch": "bold green", "keep": "yellow", "insufficient_data": "dim"}
+_VERDICT_STYLE = {
+    "switch": "bold green",
+    "recalibrate": "bold cyan",
+    "keep": "yellow",
+    "insufficient_data": "dim",
+}
 
 
 def report_table(
@@ -47,10 +52,12 @@ def report_table(
     title: str = "shadow calibration",
     show_namespace: bool = True,
 ) -> Table:
-    """One row per (namespace, source): Brier and ECE of both scores, difference, verdict.
+    """One row per (namespace, source): Brier, ECE and AUC of both scores, the Brier of
+    the recalibrated caller score, the difference, the verdict.
 
-    ``c->d`` reads caller -> derived; :func:`verdict_lines` adds the reasons and the ECE
-    level a perfectly calibrated score would show.
+    ``c->d`` reads caller -> derived; ``recal`` is the caller's score through the
+    cross-fitted isotonic calibration; :func:`verdict_lines` adds the reasons, the Brier
+    decomposition and the ECE level a perfectly calibrated score would show.
     """
 
     from rich import box
@@ -61,6 +68,8 @@ def report_table(
     table.add_column("labeled/rows", justify="right")
     table.add_column("Brier c->d", justify="right", no_wrap=True)
     table.add_column("ECE c->d", justify="right", no_wrap=True)
+    table.add_column("AUC c->d", justify="right", no_wrap=True)
+    table.add_column("recal", justify="right", no_wrap=True)
     table.add_column("dBrier [95%]", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True, min_width=7)
     for g in groups:
@@ -74,6 +83,9 @@ def report_table(
             f"{g.labeled:,}/{g.count:,}",
             f"{num(c.brier if c else None, '.3f')}->{num(d.brier if d else None, '.3f')}",
             f"{num(c.ece if c else None, '.3f')}->{num(d.ece if d else None, '.3f')}",
+            f"{num(c.auc.value if c and c.auc else None, '.2f')}->"
+            f"{num(d.auc.value if d and d.auc else None, '.2f')}",
+            num(g.recalibration.brier if g.recalibration else None, ".3f"),
             diff,
             f"[{_VERDICT_STYLE[g.verdict]}]{_SHORT_VERDICT.get(g.verdict, g.verdict)}[/]",
         )
@@ -81,7 +93,9 @@ def report_table(
 
 
 def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True) -> list[str]:
-    """One line per group: verdict, reason, and the ECE a perfect score would show."""
+    """One line per group: verdict, reason, the ECE a perfect score would show, and the
+    Brier decomposition (reliability: miscalibration, lower is better; resolution: how
+    far outcomes differ between score levels, higher is better)."""
     lines = []
     for g in groups:
         name = f"{g.namespace}/{g.source}" if show_namespace else g.source
@@ -91,6 +105,14 @@ def verdict_lines(groups: list[CalibrationGroup], *, show_namespace: bool = True
                 f"; a perfectly calibrated score would show ECE "
                 f"~{g.derived_calibration.ece_perfect:.3f} on these rows"
             )
+        parts = [
+            f"{label} reliability {cal.decomposition.reliability:.4f}, "
+            f"resolution {cal.decomposition.resolution:.4f}"
+            for label, cal in (("caller", g.caller_calibration), ("derived", g.derived_calibration))
+            if cal is not None and cal.decomposition is not None
+        ]
+        if parts:
+            line += "; Brier decomposition: " + "; ".join(parts)
         lines.append(line)
     return lines
 

@@ -34,20 +34,28 @@ _FAILURE = OutcomeType.INSTALL_FAILURE.value
 _SUCCESS = OutcomeType.INSTALL_SUCCESS.value
 
 
-def _gap_groups(items: list[tuple[float, str]], gap: float) -> list[set[str]]:
-    """Split ``(timestamp, component)`` items into groups at gaps over ``gap`` seconds."""
+def _gap_groups(
+    items: list[tuple[float, str, bool]], gap: float
+) -> list[tuple[set[str], set[str]]]:
+    """Split ``(timestamp, component, failed)`` items at gaps over ``gap`` seconds.
+
+    Each group is ``(components, failed components)``.
+    """
     items.sort(key=lambda item: item[0])  # stable: ties keep insertion order
-    groups: list[set[str]] = []
-    current: set[str] = set()
+    groups: list[tuple[set[str], set[str]]] = []
+    seen: set[str] = set()
+    failing: set[str] = set()
     last: float | None = None
-    for timestamp, component in items:
+    for timestamp, component, failed in items:
         if last is not None and timestamp - last > gap:
-            groups.append(current)
-            current = set()
-        current.add(component)
+            groups.append((seen, failing))
+            seen, failing = set(), set()
+        seen.add(component)
+        if failed:
+            failing.add(component)
         last = timestamp
-    if current:
-        groups.append(current)
+    if seen:
+        groups.append((seen, failing))
     return groups
 
 
@@ -58,15 +66,15 @@ def failure_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> l
     did.
     """
     by_session: dict[str, set[str]] = {}
-    loose: list[tuple[float, str]] = []
+    loose: list[tuple[float, str, bool]] = []
     for component, outcome, timestamp, session in rows:
         if outcome != _FAILURE:
             continue
         if session is None:
-            loose.append((timestamp, component))
+            loose.append((timestamp, component, True))
         else:
             by_session.setdefault(session, set()).add(component)
-    return [*by_session.values(), *_gap_groups(loose, gap)]
+    return [*by_session.values(), *(failed for _, failed in _gap_groups(loose, gap))]
 
 
 def co_failure_pairs(
@@ -85,14 +93,31 @@ def co_failure_pairs(
     return pairs
 
 
-def install_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> list[set[str]]:
-    """The failing components of every session with an install attempt (possibly empty).
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One install session: how many components it attempted and which of them failed."""
+
+    installs: int
+    failed: frozenset[str]
+
+    @classmethod
+    def of(cls, failed: Iterable[str] = (), *, installs: int | None = None) -> Session:
+        """A session where ``failed`` failed out of ``installs`` attempts (default: only those)."""
+        names = frozenset(failed)
+        count = len(names) if installs is None else installs
+        if count < len(names):
+            raise ValueError(f"{len(names)} failures out of {count} installs")
+        return cls(count, names)
+
+
+def install_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> list[Session]:
+    """Every session with an install attempt: distinct components attempted, those that failed.
 
     Session-less install events (successes and failures) are split by gaps between
     consecutive install events, so a session of clean installs counts as a session.
     """
-    by_session: dict[str, set[str]] = {}
-    loose: list[tuple[float, str]] = []
+    by_session: dict[str, tuple[set[str], set[str]]] = {}
+    loose: list[tuple[float, str, bool]] = []
     for component, outcome, timestamp, session in rows:
         if outcome == _FAILURE:
             failed = True
@@ -101,28 +126,26 @@ def install_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> l
         else:
             continue
         if session is None:
-            # Successes are kept as a marker so that they bridge or open sessions.
-            loose.append((timestamp, component if failed else ""))
+            loose.append((timestamp, component, failed))
         else:
-            entry = by_session.setdefault(session, set())
+            attempted, failing = by_session.setdefault(session, (set(), set()))
+            attempted.add(component)
             if failed:
-                entry.add(component)
-    out = list(by_session.values())
-    for group in _gap_groups(loose, gap):
-        group.discard("")
-        out.append(group)
-    return out
+                failing.add(component)
+    groups = [*by_session.values(), *_gap_groups(loose, gap)]
+    return [Session(len(attempted), frozenset(failing)) for attempted, failing in groups]
 
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
     """A pair of components that fail together more than chance explains.
 
-    ``joint_failures`` counts sessions where both failed; ``failures_a``/``failures_b``
-    sessions where each failed; ``sessions`` all sessions with an install attempt.
-    ``lift`` is ``joint * sessions / (failures_a * failures_b)``; ``p_value`` is the
-    one-sided Fisher exact test; ``q_value`` its Benjamini-Hochberg adjustment;
-    ``confidence`` is ``min(joint_failures / 5, 1)``.
+    Counts are over the sessions kept for the pair (its outage sessions left out):
+    ``joint_failures`` sessions where both failed, ``failures_a``/``failures_b`` where
+    each failed, ``sessions`` all of them. ``expected_joint`` is what independence
+    predicts within the session-failure strata, summed; ``lift`` is ``joint_failures /
+    expected_joint``; ``p_value`` the one-sided exact stratified test; ``q_value`` its
+    Benjamini-Hochberg adjustment; ``confidence`` is ``min(joint_failures / 5, 1)``.
     """
 
     component_a: str
@@ -131,6 +154,7 @@ class Conflict:
     failures_a: int
     failures_b: int
     sessions: int
+    expected_joint: float
     lift: float
     p_value: float
     q_value: float
@@ -144,6 +168,7 @@ class Conflict:
             "failures_a": self.failures_a,
             "failures_b": self.failures_b,
             "sessions": self.sessions,
+            "expected_joint": self.expected_joint,
             "lift": self.lift,
             "p_value": self.p_value,
             "q_value": self.q_value,
@@ -153,7 +178,11 @@ class Conflict:
 
 @dataclass(frozen=True, slots=True)
 class ConflictAnalysis:
-    """The result of a conflict scan: what was tested and what survived."""
+    """The result of a conflict scan: what was tested and what survived.
+
+    ``outage_sessions`` counts sessions left out for every pair: even with two of their
+    failures set aside, most of their other installs failed.
+    """
 
     sessions: int
     pairs_tested: int
@@ -161,10 +190,12 @@ class ConflictAnalysis:
     min_joint: int
     min_lift: float
     fdr: float
+    outage_sessions: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "sessions": self.sessions,
+            "outage_sessions": self.outage_sessions,
             "pairs_tested": self.pairs_tested,
             "min_joint": self.min_joint,
             "min_lift": self.min_lift,
@@ -174,44 +205,48 @@ class ConflictAnalysis:
 
 
 def find_conflicts(
-    sessions: Sequence[set[str]],
+    sessions: Sequence[Session],
     *,
     min_joint: int = DEFAULT_MIN_JOINT,
     min_lift: float = DEFAULT_MIN_LIFT,
     fdr: float = DEFAULT_FDR,
 ) -> ConflictAnalysis:
-    """Test every co-failing pair in ``sessions`` (failing sets, one per session)."""
+    """Test every pair that failed together in a session that is not an outage for it."""
     import numpy as np
-    from scipy.stats import false_discovery_control, hypergeom
+    from scipy.stats import false_discovery_control
 
-    n_sessions = len(sessions)
-    failed_in: Counter[str] = Counter()
-    joint: Counter[tuple[str, str]] = Counter()
-    for failed in sessions:
-        failed_in.update(failed)
-        if len(failed) >= 2:
-            joint.update(itertools.combinations(sorted(failed), 2))
-    if not joint:
-        return ConflictAnalysis(n_sessions, 0, (), min_joint, min_lift, fdr)
+    from outcomes.components._strata import pair_counts, stratified_p_values
 
-    pairs = list(joint)
-    k = np.fromiter(joint.values(), dtype=np.int64, count=len(pairs))
-    na = np.fromiter((failed_in[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
-    nb = np.fromiter((failed_in[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
-    # One-sided Fisher exact test (more joint failures than expected): the upper tail of
-    # the hypergeometric distribution of the overlap given both margins.
-    p = np.clip(hypergeom.sf(k - 1, n_sessions, na, nb), 0.0, 1.0)
+    names = sorted({c for s in sessions for c in s.failed})
+    index = {name: i for i, name in enumerate(names)}
+    counts = pair_counts(
+        [s.installs for s in sessions],
+        [[index[c] for c in s.failed] for s in sessions],
+        len(names),
+    )
+    k = counts.joint.sum(axis=1)
+    tested = np.flatnonzero(k > 0)
+    settings = (min_joint, min_lift, fdr)
+    if not len(tested):
+        return ConflictAnalysis(len(sessions), 0, (), *settings, counts.outage_sessions)
+    p = stratified_p_values(counts)[tested]
     q = false_discovery_control(p, method="bh")
-    lift = k * n_sessions / (na * nb)
+    k = k[tested]
+    n = counts.n[tested]
+    fa, fb = counts.fail_a[tested], counts.fail_b[tested]
+    expected = (fa * fb / np.maximum(n, 1)).sum(axis=1)
+    lift = np.divide(k, expected, out=np.full(len(k), np.inf), where=expected > 0)
     keep = np.flatnonzero((k >= min_joint) & (lift >= min_lift) & (q <= fdr))
+    first, second = counts.first[tested], counts.second[tested]
     conflicts = [
         Conflict(
-            component_a=pairs[i][0],
-            component_b=pairs[i][1],
+            component_a=names[first[i]],
+            component_b=names[second[i]],
             joint_failures=int(k[i]),
-            failures_a=int(na[i]),
-            failures_b=int(nb[i]),
-            sessions=n_sessions,
+            failures_a=int(fa[i].sum()),
+            failures_b=int(fb[i].sum()),
+            sessions=int(n[i].sum()),
+            expected_joint=float(expected[i]),
             lift=float(lift[i]),
             p_value=float(p[i]),
             q_value=float(q[i]),
@@ -220,4 +255,6 @@ def find_conflicts(
         for i in keep
     ]
     conflicts.sort(key=lambda c: (c.q_value, -c.joint_failures, c.component_a, c.component_b))
-    return ConflictAnalysis(n_sessions, len(pairs), tuple(conflicts), min_joint, min_lift, fdr)
+    return ConflictAnalysis(
+        len(sessions), len(tested), tuple(conflicts), *settings, counts.outage_sessions
+    )

@@ -24,8 +24,14 @@ MAX_ID_CHARS = 256
 PROBLEM_MIN_FAILURES = 3
 """A component needs at least this many install failures before it can be problematic."""
 
-PROBLEM_PROBABILITY = 0.9
-"""Posterior probability that the success rate is below 0.5 needed to flag a component."""
+PROBLEM_PROBABILITY = 0.85
+"""Posterior probability that the success rate is below 0.5 needed to flag a component.
+
+0.85 is the highest round bar that flags 4 failures out of 5 attempts (P = 0.89), which
+users read as a failing component, as well as 3 out of 3 (P = 0.94). A component whose
+installs truly fail 30% of the time is flagged with probability at most 3.1% (at 5
+attempts, by 4 or 5 failures), at most 0.25% from 20 attempts on, and practically never
+once it is popular (below 1e-7 at 100 attempts): see docs/components.md."""
 
 COMPATIBILITY_MIN_ATTEMPTS = 5
 """Below this many install attempts the compatibility score is unknown (as in Dependabot)."""
@@ -239,7 +245,7 @@ class ComponentReport:
     ``success_rate``, ``success_interval`` (95% equal-tailed Beta credible interval) and
     ``prob_rate_below_half`` are ``None`` ("unknown") with no install attempts;
     ``compatibility_score`` (percent) is ``None`` below 5 attempts. ``problematic``
-    needs >= 3 failures and ``prob_rate_below_half >= 0.9``.
+    needs >= 3 failures and ``prob_rate_below_half >= PROBLEM_PROBABILITY`` (0.85).
     """
 
     component_id: str

@@ -213,7 +213,7 @@ class ComponentTracker:
     ) -> list[str]:
         """Components that fail consistently, in order of first appearance.
 
-        ``rule="posterior"`` (default): >= 3 failures and posterior P(rate < 0.5) >= 0.9.
+        ``rule="posterior"`` (default): >= 3 failures and posterior P(rate < 0.5) >= 0.85.
         ``rule="seed"``: >= 3 failures and a raw success rate below 0.5.
         """
         if rule == "seed":

@@ -24,7 +24,9 @@ if _typing.TYPE_CHECKING:
         ShadowConfig,
         shadow_config,
     )
+    from outcomes.shadow._discrimination import Auc, BrierDecomposition
     from outcomes.shadow._offpolicy import OffPolicyEstimate, offpolicy_report
+    from outcomes.shadow._recalibration import Recalibration
     from outcomes.shadow._recorder import (
         GcLoop,
         ShadowRecorder,
@@ -37,14 +39,12 @@ if _typing.TYPE_CHECKING:
         ShadowDecision,
         ShadowObservation,
     )
-    from outcomes.shadow._report import (
-        MIN_LABELED,
+    from outcomes.shadow._report import MIN_LABELED, calibration_report, report_json
+    from outcomes.shadow._results import (
         CalibrationGroup,
         ReliabilityBin,
         ScoreCalibration,
         ScoreStats,
-        calibration_report,
-        report_json,
     )
     from outcomes.shadow._schema import MIGRATIONS
     from outcomes.shadow._scorers import Scorer, seed_confidence
@@ -71,14 +71,14 @@ else:
                 "ShadowDecision",
                 "ShadowObservation",
             ),
-            "outcomes.shadow._report": (
-                "MIN_LABELED",
+            "outcomes.shadow._discrimination": ("Auc", "BrierDecomposition"),
+            "outcomes.shadow._recalibration": ("Recalibration",),
+            "outcomes.shadow._report": ("MIN_LABELED", "calibration_report", "report_json"),
+            "outcomes.shadow._results": (
                 "CalibrationGroup",
                 "ReliabilityBin",
                 "ScoreCalibration",
                 "ScoreStats",
-                "calibration_report",
-                "report_json",
             ),
             "outcomes.shadow._schema": ("MIGRATIONS",),
             "outcomes.shadow._scorers": ("Scorer", "seed_confidence"),
@@ -90,10 +90,13 @@ __all__ = [
     "DEFAULT_SAMPLE_RATE",
     "MIGRATIONS",
     "MIN_LABELED",
+    "Auc",
+    "BrierDecomposition",
     "CalibrationGroup",
     "ConfidenceSignals",
     "GcLoop",
     "OffPolicyEstimate",
+    "Recalibration",
     "RecallOutcome",
     "ReliabilityBin",
     "ScoreCalibration",

@@ -24,7 +24,7 @@ _SCORES = {"caller": "caller_confidence", "derived": "derived_confidence"}
 
 _ROWS_SQL = (
     "SELECT namespace, source, COALESCE(caller_confidence, -1.0), derived_confidence, "
-    "COALESCE(CAST(outcome AS INTEGER), -1) FROM shadow_observations"
+    "COALESCE(CAST(outcome AS INTEGER), -1), id FROM shadow_observations"
 )
 
 
@@ -35,6 +35,7 @@ def _row(o: ShadowObservation) -> Row:
         -1.0 if o.caller_confidence is None else o.caller_confidence,
         o.derived_confidence,
         -1 if o.outcome is None else int(o.outcome),
+        o.id,
     )
 
 
@@ -48,8 +49,8 @@ def _rows_in(tables: MemoryTables, params: Row) -> Iterator[Row]:
 
 
 CALIBRATION_ROWS = register_query(Query("shadow.calibration_rows", _ROWS_SQL, _rows, ordered=False))
-"""No params: (namespace, source, caller or -1.0, derived, outcome as 1/0 or -1) of every
-observation, in no particular order."""
+"""No params: (namespace, source, caller or -1.0, derived, outcome as 1/0 or -1, id) of
+every observation, in no particular order."""
 
 CALIBRATION_ROWS_IN = register_query(
     Query(
@@ -69,36 +70,42 @@ _DIFF = (
 )
 
 
-def _diffs(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    namespace, source = params
-    out = []
+_PAIRED_SQL = (
+    f"SELECT namespace, source, id, caller_confidence, derived_confidence, {_Y} "
+    f"FROM shadow_observations WHERE {_PAIRED}"
+)
+
+
+def _paired(tables: MemoryTables, namespace: str | None) -> Iterator[Row]:
     for _, o in tables.rows(_TABLE):
-        if o.namespace != namespace or o.source != source:
-            continue
         if o.outcome is None or o.caller_confidence is None:
             continue
+        if namespace is not None and o.namespace != namespace:
+            continue
         y = 1.0 if o.outcome else 0.0
-        out.append((o.id, (o.derived_confidence - y) ** 2 - (o.caller_confidence - y) ** 2))
-    out.sort()
-    return iter(out)
+        yield o.namespace, o.source, o.id, o.caller_confidence, o.derived_confidence, y
 
 
-_DIFFS_SQL = (
-    f"SELECT id, {_DIFF} FROM shadow_observations WHERE {_PAIRED} "
-    "AND namespace = ? AND source = ? ORDER BY id"
-)
-BRIER_DIFFS = register_query(
+PAIRED_ROWS = register_query(
     Query(
-        "shadow.brier_diffs",
-        _DIFFS_SQL,
-        _diffs,
-        # The bootstrap resamples by position, so every store must give one order: code
-        # point order (SQLite's BINARY, Python's sort), not the database's locale.
-        dialects={"postgresql": _DIFFS_SQL + ' COLLATE "C"'},
+        "shadow.paired_rows",
+        _PAIRED_SQL,
+        lambda tables, params: _paired(tables, None),
+        ordered=False,
     )
 )
-"""Params ``(namespace, source)``: (id, per-row Brier difference derived minus caller) of
-the paired labeled observations of one group, by id."""
+"""No params: (namespace, source, id, caller, derived, outcome as 1.0/0.0) of every paired
+labeled observation (both scores and an outcome), in no particular order."""
+
+PAIRED_ROWS_IN = register_query(
+    Query(
+        "shadow.paired_rows_in_namespace",
+        _PAIRED_SQL + " AND namespace = ?",
+        lambda tables, params: _paired(tables, params[0]),
+        ordered=False,
+    )
+)
+"""Params ``(namespace,)``: :data:`PAIRED_ROWS` of one namespace."""
 
 
 def _buckets_sql(col: str, *, extra: bool, postgresql: bool) -> str:

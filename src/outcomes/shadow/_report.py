@@ -19,23 +19,45 @@ numbers, from the same definitions:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from outcomes.shadow._discrimination import auc, decomposition
 from outcomes.shadow._queries import (
-    BRIER_DIFFS,
     CALIBRATION_BUCKETS,
     CALIBRATION_ROWS,
     CALIBRATION_ROWS_IN,
     FINE,
     LOG_EPS,
+    PAIRED_ROWS,
+    PAIRED_ROWS_IN,
+)
+from outcomes.shadow._recalibration import (
+    FOLDS,
+    CrossFit,
+    CrossFitSums,
+    Recalibration,
+    cross_fit,
+    normal_interval,
+)
+from outcomes.shadow._results import (
+    CalibrationGroup,
+    ReliabilityBin,
+    ScoreCalibration,
+    ScoreStats,
 )
 from outcomes.shadow._schema import MIGRATIONS
+from outcomes.shadow._verdict import Evidence
+from outcomes.shadow._verdict import verdict as decide
 from outcomes.store import Store
+
+FloatArray = npt.NDArray[np.float64]
 
 MIN_LABELED = 200
 """Paired labeled rows a group needs before the report gives ``switch`` or ``keep``."""
@@ -49,102 +71,6 @@ NULL_SIMULATIONS = 2_000
 DEFAULT_SEED = 20_240_601
 
 _SCORES = {"caller": "caller_confidence", "derived": "derived_confidence"}
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreStats:
-    """Count, mean, median and a 10-bucket histogram ([0, .1), ..., [.9, 1]) of one score."""
-
-    count: int
-    mean: float | None
-    median: float | None
-    histogram: tuple[int, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "count": self.count,
-            "mean": self.mean,
-            "median": self.median,
-            "histogram": list(self.histogram),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ReliabilityBin:
-    """One equal-count bin: rows, mean score and the observed rate of positive outcomes."""
-
-    count: int
-    mean_score: float
-    observed_rate: float
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreCalibration:
-    """Metrics of one score over the paired labeled rows of a group."""
-
-    brier: float
-    log_loss: float
-    ece: float
-    ece_perfect: float
-    """Mean ECE a perfectly calibrated score with these values would show (simulated)."""
-    reliability: tuple[ReliabilityBin, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CalibrationGroup:
-    """The report of one (namespace, source)."""
-
-    namespace: str
-    source: str
-    count: int
-    labeled: int
-    paired: int
-    missing_caller: int
-    caller: ScoreStats
-    derived: ScoreStats
-    caller_calibration: ScoreCalibration | None
-    derived_calibration: ScoreCalibration | None
-    brier_diff_mean: float | None
-    brier_diff_interval: tuple[float, float] | None
-    interval_method: str | None
-    verdict: str
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        cals = {"caller": self.caller_calibration, "derived": self.derived_calibration}
-
-        def metric(name: str) -> dict[str, float | None]:
-            return {k: (getattr(c, name) if c else None) for k, c in cals.items()}
-
-        return {
-            "namespace": self.namespace,
-            "source": self.source,
-            "count": self.count,
-            "labeled": self.labeled,
-            "paired": self.paired,
-            "missing_caller": self.missing_caller,
-            "scores": {"caller": self.caller.as_dict(), "derived": self.derived.as_dict()},
-            "brier": metric("brier"),
-            "log_loss": metric("log_loss"),
-            "ece": metric("ece"),
-            "ece_perfect": metric("ece_perfect"),
-            "reliability": {
-                k: [
-                    {"count": b.count, "mean_score": b.mean_score, "observed_rate": b.observed_rate}
-                    for b in c.reliability
-                ]
-                if c
-                else []
-                for k, c in cals.items()
-            },
-            "brier_diff_mean": self.brier_diff_mean,
-            "brier_diff_interval": list(self.brier_diff_interval)
-            if self.brier_diff_interval
-            else None,
-            "interval_method": self.interval_method,
-            "verdict": self.verdict,
-            "reason": self.reason,
-        }
 
 
 @dataclass
@@ -178,7 +104,9 @@ class _Group:
     fine: dict[str, dict[int, _Fine]] = field(default_factory=lambda: {k: {} for k in _SCORES})
     diff_sum: float = 0.0
     diff_sq: float = 0.0
-    diffs: list[tuple[str, float]] | None = field(default_factory=list)
+    crossfit: CrossFit | None = None
+    rows: dict[str, Any] | None = None
+    """The paired rows ordered by id, while the group is small enough to bootstrap."""
 
 
 _FIELDS = ("count", "total", "n", "sum_s", "sum_y", "sum_var", "brier", "logl")
@@ -187,21 +115,23 @@ CHUNK_ROWS = 65_536
 
 
 class _Accumulator:
-    """Streams (namespace, source, caller, derived, outcome) rows into fine-bucket sums.
+    """Streams (namespace, source, caller, derived, outcome, id) rows into fine-bucket sums.
 
     Missing caller confidence and missing outcome arrive as negative numbers. Memory is
-    one chunk of rows plus ``len(_FIELDS) * FINE`` floats per score and group.
+    one chunk of rows plus ``len(_FIELDS) * FINE`` floats per score and group, the
+    cross-fitting sums, and the rows of groups small enough to bootstrap.
     """
 
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.sums = {k: np.zeros((len(_FIELDS), 0)) for k in _SCORES}
         self.group = np.zeros((6, 0))  # count, labeled, paired, missing, diff, diff^2
+        self.cross = CrossFitSums(FINE, BOOTSTRAP_MAX_ROWS)
 
     def add(self, chunk: list[tuple[Any, ...]]) -> None:
         if not chunk:
             return
-        ns, src, caller, derived, outcome = zip(*chunk, strict=True)
+        ns, src, caller, derived, outcome, ids = zip(*chunk, strict=True)
         keys = self.keys
         gid = np.fromiter(
             (keys.setdefault(k, len(keys)) for k in zip(ns, src, strict=True)),
@@ -223,6 +153,8 @@ class _Accumulator:
         diff = np.where(paired, (d - y) ** 2 - (c - y) ** 2, 0.0)
         for i, w in enumerate((None, labeled, paired, ~has_c, diff, diff * diff)):
             self.group[i] += np.bincount(gid, weights=w, minlength=width)
+        rows = np.flatnonzero(paired)
+        self.cross.add(gid[rows], [ids[i] for i in rows.tolist()], c[rows], d[rows], y[rows])
         for name, score, present in (("caller", c, has_c), ("derived", d, None)):
             g, sc, pr = (
                 (gid, score, paired)
@@ -257,6 +189,8 @@ class _Accumulator:
                 missing_caller=round(missing),
                 diff_sum=float(ds),
                 diff_sq=float(dq),
+                crossfit=cross_fit(self.cross.group(i)),
+                rows=self.cross.row_arrays(i),
             )
             for name in _SCORES:
                 block = self.sums[name][:, i * FINE : (i + 1) * FINE]
@@ -282,23 +216,42 @@ def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str
             acc.add(chunk)
             chunk = []
     acc.add(chunk)
-    groups = acc.groups()
-    _load_diffs(store, groups)
-    return groups
+    return acc.groups()
 
 
-def _load_diffs(store: Store, groups: dict[tuple[str, str], _Group]) -> None:
-    """Per-row Brier differences, by id, of the groups small enough to bootstrap."""
-    for (ns, src), g in groups.items():
-        if g.paired > BOOTSTRAP_MAX_ROWS or not g.paired:
-            g.diffs = None if g.paired else []
-            continue
-        g.diffs = [(str(r[0]), float(r[1])) for r in store.iter_query(BRIER_DIFFS, (ns, src))]
+def _load_cross_fit(
+    store: Store, groups: dict[tuple[str, str], _Group], namespace: str | None
+) -> None:
+    """Cross-fitting sums and bootstrap rows of the SQL path: one pass over paired rows."""
+    cross = CrossFitSums(FINE, BOOTSTRAP_MAX_ROWS)
+    keys: dict[tuple[str, str], int] = {}
+    rows = (
+        store.iter_query(PAIRED_ROWS)
+        if namespace is None
+        else store.iter_query(PAIRED_ROWS_IN, (namespace,))
+    )
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        ns, src, ids, caller, derived, y = zip(*chunk, strict=True)
+        gid = np.fromiter(
+            (keys.setdefault(k, len(keys)) for k in zip(ns, src, strict=True)),
+            dtype=np.int64,
+            count=len(chunk),
+        )
+        cross.add(
+            gid,
+            ids,
+            np.asarray(caller, dtype=float),
+            np.asarray(derived, dtype=float),
+            np.asarray(y, dtype=float),
+        )
+    for key, i in keys.items():
+        groups[key].crossfit = cross_fit(cross.group(i))
+        groups[key].rows = cross.row_arrays(i)
 
 
 def _sql_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
     """The same sums as :class:`_Accumulator`, computed by the database (one GROUP BY pass
-    per score)."""
+    per score, ``shadow.calibration_buckets_*``)."""
     groups: dict[tuple[str, str], _Group] = {}
     for name, query in CALIBRATION_BUCKETS.items():
         for row in store.iter_query(query, (namespace, namespace)):
@@ -316,7 +269,7 @@ def _sql_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _G
                 g.missing_caller += int(row[12])
                 g.diff_sum += float(row[13])
                 g.diff_sq += float(row[14])
-    _load_diffs(store, groups)
+    _load_cross_fit(store, groups, namespace)
     return groups
 
 
@@ -377,6 +330,9 @@ def _ece_perfect(bins: Sequence[_Bin], n: int, rng: np.random.Generator) -> floa
 
 def _calibration(fine: dict[int, _Fine], n: int, rng: np.random.Generator) -> ScoreCalibration:
     bins = _bins(fine, n)
+    order = sorted(fine)
+    positives = np.array([fine[b].sum_y for b in order])
+    negatives = np.array([fine[b].n for b in order], dtype=float) - positives
     return ScoreCalibration(
         brier=math.fsum(f.brier for f in fine.values()) / n,
         log_loss=math.fsum(f.logl for f in fine.values()) / n,
@@ -385,47 +341,68 @@ def _calibration(fine: dict[int, _Fine], n: int, rng: np.random.Generator) -> Sc
         reliability=tuple(
             ReliabilityBin(b.count, b.sum_s / b.count, b.sum_y / b.count) for b in bins
         ),
+        auc=auc(positives, negatives),
+        decomposition=decomposition([(b.count, b.sum_s, b.sum_y) for b in bins], n),
     )
 
 
-def _interval(g: _Group, rng: np.random.Generator) -> tuple[tuple[float, float], str]:
-    n = g.paired
-    if g.diffs is not None and len(g.diffs) == n and n >= 2:
-        d = np.asarray([v for _, v in g.diffs], dtype=float)
-        means = np.empty(BOOTSTRAP_RESAMPLES)
-        step = max(1, 2_000_000 // n)
-        for start in range(0, BOOTSTRAP_RESAMPLES, step):
-            stop = min(BOOTSTRAP_RESAMPLES, start + step)
-            idx = rng.integers(0, n, size=(stop - start, n))
-            means[start:stop] = d[idx].mean(axis=1)
-        low, high = np.quantile(means, [0.025, 0.975])
-        return (float(low), float(high)), "paired_bootstrap"
-    mean = g.diff_sum / n
-    var = max(0.0, (g.diff_sq - n * mean * mean) / (n - 1)) if n > 1 else 0.0
-    half = 1.959963984540054 * math.sqrt(var / n)
-    return (mean - half, mean + half), "normal"
+@dataclass(frozen=True, slots=True)
+class _Intervals:
+    """95% intervals of the per-row Brier differences a group's verdict compares."""
+
+    derived_vs_caller: tuple[float, float]
+    recal_vs_caller: tuple[float, float] | None
+    recal_vs_derived: tuple[float, float] | None
+    method: str
 
 
-def _verdict(g: _Group, interval: tuple[float, float] | None, min_labeled: int) -> tuple[str, str]:
-    if g.paired < min_labeled:
-        why = f"{g.paired} labeled rows with both scores; at least {min_labeled} are needed"
-        if g.missing_caller:
-            why += f" ({g.missing_caller} rows have no caller confidence)"
-        return "insufficient_data", why
-    assert interval is not None
-    low, high = interval
-    if high < 0:
-        return "switch", (
-            f"derived Brier is lower: 95% interval of the difference [{low:.4f}, {high:.4f}] "
-            "is below 0"
-        )
-    if low > 0:
-        return "keep", (
-            f"derived Brier is higher: 95% interval of the difference [{low:.4f}, {high:.4f}] "
-            "is above 0"
-        )
-    return "keep", (
-        f"no evidence that derived is better: 95% interval [{low:.4f}, {high:.4f}] contains 0"
+def _bootstrap(diffs: FloatArray, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Paired percentile bootstrap of the mean of each row of ``diffs`` (same resamples)."""
+    n = diffs.shape[1]
+    means = np.empty((diffs.shape[0], BOOTSTRAP_RESAMPLES))
+    step = max(1, 2_000_000 // n)
+    for start in range(0, BOOTSTRAP_RESAMPLES, step):
+        stop = min(BOOTSTRAP_RESAMPLES, start + step)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        means[:, start:stop] = diffs[:, idx].mean(axis=2)
+    low, high = np.quantile(means, [0.025, 0.975], axis=1)
+    return [(float(lo), float(hi)) for lo, hi in zip(low, high, strict=True)]
+
+
+def _intervals(g: _Group, rng: np.random.Generator) -> _Intervals:
+    n, fit, rows = g.paired, g.crossfit, g.rows
+    if rows is not None and len(rows["y"]) == n and n >= 2:
+        y = rows["y"]
+        caller, derived = (rows["caller"] - y) ** 2, (rows["derived"] - y) ** 2
+        stacked = [derived - caller]
+        if fit is not None:
+            recal = (fit.values[rows["fold"], rows["bucket"]] - y) ** 2
+            stacked += [recal - caller, recal - derived]
+        found = _bootstrap(np.vstack(stacked), rng)
+        extra = found[1:] if fit is not None else [None, None]
+        return _Intervals(found[0], extra[0], extra[1], "paired_bootstrap")
+    return _Intervals(
+        normal_interval(g.diff_sum, g.diff_sq, n),
+        normal_interval(fit.vs_caller_sum, fit.vs_caller_sq, n) if fit else None,
+        normal_interval(fit.vs_derived_sum, fit.vs_derived_sq, n) if fit else None,
+        "normal",
+    )
+
+
+def _recalibration(g: _Group, found: _Intervals | None) -> Recalibration | None:
+    fit, n = g.crossfit, g.paired
+    if fit is None or found is None or found.recal_vs_caller is None:
+        return None
+    assert found.recal_vs_derived is not None
+    return Recalibration(
+        method="isotonic",
+        folds=FOLDS,
+        brier=fit.brier,
+        vs_caller_mean=fit.vs_caller_sum / n,
+        vs_caller_interval=found.recal_vs_caller,
+        vs_derived_mean=fit.vs_derived_sum / n,
+        vs_derived_interval=found.recal_vs_derived,
+        knots=fit.knots,
     )
 
 
@@ -471,8 +448,21 @@ def _finish(key: tuple[str, str], g: _Group, min_labeled: int, seed: int) -> Cal
     rng = np.random.default_rng([seed, *map(ord, "\x1f".join(key)[:64])])
     n = g.paired
     cal = {k: _calibration(fine, n, rng) if n else None for k, fine in g.fine.items()}
-    interval, method = _interval(g, rng) if n else (None, None)
-    verdict, reason = _verdict(g, interval, min_labeled)
+    found = _intervals(g, rng) if n else None
+    recalibration = _recalibration(g, found)
+    caller, derived = cal["caller"], cal["derived"]
+    verdict, reason = decide(
+        Evidence(
+            paired=n,
+            missing_caller=g.missing_caller,
+            min_labeled=min_labeled,
+            diff_interval=found.derived_vs_caller if found else None,
+            caller_brier=caller.brier if caller else None,
+            derived_brier=derived.brier if derived else None,
+            derived_auc=derived.auc if derived else None,
+            recalibration=recalibration,
+        )
+    )
     return CalibrationGroup(
         namespace=key[0],
         source=key[1],
@@ -482,11 +472,12 @@ def _finish(key: tuple[str, str], g: _Group, min_labeled: int, seed: int) -> Cal
         missing_caller=g.missing_caller,
         caller=_stats(g.fine["caller"]),
         derived=_stats(g.fine["derived"]),
-        caller_calibration=cal["caller"],
-        derived_calibration=cal["derived"],
+        caller_calibration=caller,
+        derived_calibration=derived,
         brier_diff_mean=g.diff_sum / n if n else None,
-        brier_diff_interval=interval,
-        interval_method=method,
+        brier_diff_interval=found.derived_vs_caller if found else None,
+        interval_method=found.method if found else None,
+        recalibration=recalibration,
         verdict=verdict,
         reason=reason,
     )
