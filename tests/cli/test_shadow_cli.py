@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
+from benchmarks.eval_calibration import base_rate_trap
 from typer.testing import CliRunner
 
 from outcomes.cli._app import app
 from outcomes.shadow import ShadowConfig, ShadowRecorder
 from outcomes.store import SQLiteStore
 from tests.shadow.test_report import synthetic
-from tests.shadow.test_verdict import base_rate_trap
 
 runner = CliRunner()
 

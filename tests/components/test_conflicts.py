@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from benchmarks.eval_conflicts import fisher_everywhere
 from scipy.stats import fisher_exact, hypergeom
 
 from outcomes.components import ComponentTracker
@@ -105,26 +106,13 @@ def test_popular_components_that_shared_outages_are_not_conflicts(seed: int) -> 
 def test_without_conditioning_outages_would_flag_many_pairs() -> None:
     # The same populations as above, tested over all sessions with one Fisher test (the
     # rule before outages were recognised): most of what it flags is false.
-    from scipy.stats import false_discovery_control
-
     flagged = false = 0
     for seed in range(4):
         with _tracker_with(seed, outage_rate=0.05) as tracker:
             sessions = install_sessions(
                 (e.component_id, e.outcome, e.timestamp, e.session_id) for e in tracker.events()
             )
-        names = sorted({c for s in sessions for c in s.failed})
-        pairs = list(itertools.combinations(names, 2))
-        k = np.array([sum(a in s.failed and b in s.failed for s in sessions) for a, b in pairs])
-        na = np.array([sum(a in s.failed for s in sessions) for a, _ in pairs])
-        nb = np.array([sum(b in s.failed for s in sessions) for _, b in pairs])
-        tested = k > 0
-        n = len(sessions)
-        p = hypergeom.sf(k[tested] - 1, n, na[tested], nb[tested])
-        q = false_discovery_control(p, method="bh")
-        lift = k[tested] * n / (na[tested] * nb[tested])
-        kept = (k[tested] >= 3) & (lift >= 2) & (q <= 0.05)
-        hits = {pairs[i] for i in np.flatnonzero(tested)[kept]}
+        hits = fisher_everywhere(sessions)
         flagged += len(hits)
         false += len(hits - PLANTED)
     assert false / flagged > 0.5

@@ -7,10 +7,10 @@ import zlib
 
 import numpy as np
 import pytest
+from benchmarks.eval_calibration import base_rate_trap, observations, shifted_trap
 from scipy.optimize import isotonic_regression
 from scipy.special import expit, logit
 
-from outcomes._ids import new_id
 from outcomes.shadow import (
     Recalibration,
     ShadowConfig,
@@ -22,56 +22,13 @@ from outcomes.shadow import (
 )
 from outcomes.store import MemoryStore, SQLiteStore, Store
 
-from .conftest import NOW
 from .test_report import reference_metrics, synthetic
-
-
-def _rows(
-    caller: np.ndarray, derived: np.ndarray, y: np.ndarray, *, source: str = "user"
-) -> list[ShadowObservation]:
-    return [
-        ShadowObservation(
-            id=new_id(),
-            memory_id=f"m{i}",
-            namespace="ns",
-            source=source,
-            caller_confidence=float(caller[i]),
-            derived_confidence=float(derived[i]),
-            signals={},
-            recall_outcome=None,
-            observed_at=NOW + i,
-            outcome=bool(y[i]),
-        )
-        for i in range(len(y))
-    ]
 
 
 def _write(store: Store, rows: list[ShadowObservation]) -> Store:
     ShadowRecorder(store, config=ShadowConfig())
     store.write(rows)
     return store
-
-
-def base_rate_trap(n: int, seed: int) -> list[ShadowObservation]:
-    """The caller ranks every case right but says 0.6-0.9 where 30% are positive; the
-    derived score is a constant at the true base rate (it cannot rank anything)."""
-    rng = np.random.default_rng(seed)
-    latent = rng.random(n)
-    y = latent > 0.7
-    caller = 0.6 + 0.3 * latent
-    derived = np.full(n, y.mean())
-    return _rows(caller, derived, y)
-
-
-def shifted_trap(n: int, seed: int) -> list[ShadowObservation]:
-    """Outcomes are random; the caller is the true probability with its log-odds shifted
-    up by 1.5 (ranks as well as possible, base rate off); derived is the base rate."""
-    rng = np.random.default_rng(seed)
-    p = rng.uniform(0.05, 0.6, n)
-    y = rng.random(n) < p
-    caller = expit(logit(p) + 1.5)
-    derived = np.full(n, y.mean())
-    return _rows(caller, derived, y)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -101,7 +58,9 @@ def test_without_ranking_power_a_lower_brier_keeps_the_caller_and_says_why() -> 
     rng = np.random.default_rng(4)
     y = rng.random(1_000) < 0.3
     caller = np.clip(0.7 + rng.normal(0, 0.05, 1_000), 0, 1)
-    (group,) = calibration_report(_write(MemoryStore(), _rows(caller, np.full(1_000, 0.3), y)))
+    (group,) = calibration_report(
+        _write(MemoryStore(), observations(caller, np.full(1_000, 0.3), y))
+    )
     assert group.verdict == "keep"
     assert "does not rank" in group.reason
     assert "base rate" in group.reason
@@ -113,7 +72,7 @@ def test_equally_good_scores_give_keep() -> None:
     y = rng.random(1_500) < p
     caller = np.clip(p + rng.normal(0, 0.03, 1_500), 0, 1)
     derived = np.clip(p + rng.normal(0, 0.03, 1_500), 0, 1)
-    (group,) = calibration_report(_write(MemoryStore(), _rows(caller, derived, y)))
+    (group,) = calibration_report(_write(MemoryStore(), observations(caller, derived, y)))
     assert group.verdict == "keep"
     assert "no evidence" in group.reason
 
@@ -126,7 +85,7 @@ def test_a_well_ranked_overconfident_caller_is_recalibrated_even_against_a_good_
     y = rng.random(6_000) < p
     caller = expit(3 * logit(p))
     derived = np.clip(p + rng.normal(0, 0.15, 6_000), 0, 1)
-    (group,) = calibration_report(_write(MemoryStore(), _rows(caller, derived, y)))
+    (group,) = calibration_report(_write(MemoryStore(), observations(caller, derived, y)))
     assert group.verdict == "recalibrate", group.reason
     r = group.recalibration
     assert r is not None
@@ -294,11 +253,13 @@ def test_apply_interpolates_between_knots_and_is_flat_outside() -> None:
 
 def test_degenerate_groups_do_not_break_the_report() -> None:
     n = 300
-    all_negative = _rows(np.linspace(0, 1, n), np.full(n, 0.2), np.zeros(n, dtype=bool))
-    constant_caller = _rows(
+    all_negative = observations(np.linspace(0, 1, n), np.full(n, 0.2), np.zeros(n, dtype=bool))
+    constant_caller = observations(
         np.full(n, 0.5), np.linspace(0, 1, n), np.arange(n) % 2 == 0, source="flat"
     )
-    tiny = _rows(np.array([0.4, 0.6]), np.array([0.5, 0.5]), np.array([False, True]), source="t")
+    tiny = observations(
+        np.array([0.4, 0.6]), np.array([0.5, 0.5]), np.array([False, True]), source="t"
+    )
     groups = calibration_report(_write(MemoryStore(), all_negative + constant_caller + tiny))
     by_source = {g.source: g for g in groups}
     negative = by_source["user"]

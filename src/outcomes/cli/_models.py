@@ -163,7 +163,7 @@ def show(
         return
     console.print(leaderboard_table([profile, *per_task], title=model, by="task"))
     console.print(
-        f"ema quality (seed compatibility) {profile.ema_quality:.3f}; "
+        f"ema quality (order-dependent, as the earlier tracker) {profile.ema_quality:.3f}; "
         f"quality per 1k tokens {profile.quality_per_1k_tokens:.4f}; "
         f"cost per call {num(profile.cost_per_call, '.6f', 'unknown')} USD",
         highlight=False,

@@ -4,12 +4,13 @@ Events are grouped into sessions: by the caller's ``session_id`` when it gave on
 by time, a new session starting after a gap of more than ``gap`` seconds (60 by default)
 between consecutive events of the session-less stream.
 
-Raw co-failure counts (the seed's rule: failing together in >= 2 sessions) flag popular
-components that simply fail often. A *conflict* needs more: >= 3 joint failures, a lift
-(observed joint failures over what independence predicts) >= 2, and a one-sided Fisher
-exact test that survives Benjamini-Hochberg correction over every pair tested. The pairs
-tested are all pairs that failed together in at least one session (a pair that never
-did has p = 1 and cannot be a conflict).
+Raw co-failure counts (failing together in >= 2 sessions, the earlier component tracker's
+rule, kept for its callers: docs/compat.md) flag popular components that simply fail
+often. A *conflict* needs more: >= 3 joint failures, a lift (observed joint failures over
+what independence predicts) >= 2, and a one-sided Fisher exact test that survives
+Benjamini-Hochberg correction over every pair tested. The pairs tested are all pairs that
+failed together in at least one session (a pair that never did has p = 1 and cannot be a
+conflict).
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def _gap_groups(
 def failure_sessions(rows: Iterable[Row], gap: float = DEFAULT_SESSION_GAP) -> list[set[str]]:
     """The set of failing components of every session with an install failure.
 
-    Session-less failures are split by gaps between consecutive *failures*, as the seed
-    did.
+    Session-less failures are split by gaps between consecutive *failures* (not between
+    any events), so that co-failure counts match those of the earlier component tracker
+    (docs/compat.md).
     """
     by_session: dict[str, set[str]] = {}
     loose: list[tuple[float, str, bool]] = []

@@ -1,9 +1,10 @@
 """Records of the components wing: outcome events, per-component statistics, reports.
 
 A :class:`ComponentEvent` is what is stored (one row per recorded outcome, never
-rewritten). :class:`ComponentStats` is the fold of a component's events in the seed's
-shape; :class:`ComponentReport` adds the honest-uncertainty view (Beta posterior,
-credible interval, ``None`` for "unknown") that reports and the CLI show.
+rewritten). :class:`ComponentStats` is the fold of a component's events in the shape
+callers of the earlier component tracker read (docs/compat.md); :class:`ComponentReport`
+adds the honest-uncertainty view (Beta posterior, credible interval, ``None`` for
+"unknown") that reports and the CLI show.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ COMPATIBILITY_MIN_ATTEMPTS = 5
 """Below this many install attempts the compatibility score is unknown (as in Dependabot)."""
 
 DEFAULT_MIN_REMOVALS = 2
-"""Removals needed to count as frequently removed (the seed's default)."""
+"""Removals needed to count as frequently removed (the earlier tracker's default, which
+recommenders were tuned on)."""
 
 
 class OutcomeType(StrEnum):
@@ -159,9 +161,10 @@ ComponentEvent.__table__ = Table.of(
 class ComponentStats:
     """What is known about one component: counts and times (Unix seconds).
 
-    This is the seed's ``OutcomeStats`` shape. ``success_rate`` and ``is_problematic``
-    keep the seed's meaning (0.0 with no attempts; >= 3 failures and a rate below 0.5);
-    :meth:`report` gives the view with uncertainty.
+    This is the earlier component tracker's ``OutcomeStats`` shape, so its callers keep
+    working: ``success_rate`` and ``is_problematic`` keep their meaning there (0.0 with no
+    attempts; >= 3 failures and a rate below 0.5; docs/compat.md). :meth:`report` gives
+    the view with uncertainty.
     """
 
     component_id: str
@@ -181,23 +184,25 @@ class ComponentStats:
 
     @property
     def install_successes(self) -> int:
-        """The seed's name for :attr:`successes`."""
+        """:attr:`successes` under the earlier component tracker's name."""
         return self.successes
 
     @property
     def install_failures(self) -> int:
-        """The seed's name for :attr:`failures`."""
+        """:attr:`failures` under the earlier component tracker's name."""
         return self.failures
 
     @property
     def success_rate(self) -> float:
-        """Successes over attempts, 0.0 with no attempts (the seed's convention)."""
+        """Successes over attempts, 0.0 with no attempts (the earlier tracker's value, which
+        its callers test for; :class:`ComponentReport` says ``None`` instead)."""
         total = self.attempts
         return self.successes / total if total else 0.0
 
     @property
     def is_problematic(self) -> bool:
-        """The seed's rule: >= 3 failures and a raw success rate below 0.5."""
+        """>= 3 failures and a raw success rate below 0.5: the earlier tracker's rule, kept
+        for its callers; the default rule is :func:`is_problematic` (docs/components.md)."""
         return self.failures >= PROBLEM_MIN_FAILURES and self.success_rate < 0.5
 
     @property

@@ -204,7 +204,8 @@ class ComponentTracker:
         return stats
 
     def get_success_rate(self, component_id: str) -> float:
-        """Install success rate; 0.0 when unknown (the seed's convention)."""
+        """Install success rate; 0.0 when unknown, which callers of the earlier component
+        tracker test for (docs/compat.md); :meth:`report` says "unknown" instead."""
         stats = self.get_stats(component_id)
         return stats.success_rate if stats is not None else 0.0
 
@@ -214,7 +215,9 @@ class ComponentTracker:
         """Components that fail consistently, in order of first appearance.
 
         ``rule="posterior"`` (default): >= 3 failures and posterior P(rate < 0.5) >= 0.85.
-        ``rule="seed"``: >= 3 failures and a raw success rate below 0.5.
+        ``rule="seed"``: >= 3 failures and a raw success rate below 0.5, the earlier
+        component tracker's rule, kept for callers tuned on it (docs/compat.md); it flags
+        components on thin evidence (1 success in 4).
         """
         if rule == "seed":
             return [s.component_id for s in self.all_stats() if s.is_problematic]
@@ -252,8 +255,9 @@ class ComponentTracker:
     def get_co_failure_pairs(self, min_count: int = 2) -> list[tuple[str, str, int]]:
         """Pairs ``(a, b, n)`` that failed to install in the same session ``n >= min_count`` times.
 
-        The seed's raw count: it also flags popular components that just fail often;
-        :meth:`find_conflicts` separates those from real conflicts.
+        The earlier component tracker's raw count, kept for its callers (docs/compat.md):
+        it also flags popular components that just fail often; :meth:`find_conflicts`
+        separates those from real conflicts.
         """
         self.flush()
         return co_failure_pairs(self._rows((_FAILURE,)), self.session_gap, min_count)

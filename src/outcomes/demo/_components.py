@@ -84,7 +84,7 @@ def run(ctx: DemoContext) -> None:
     planted = tuple(sorted(PLANTED))
     found = any((c.component_a, c.component_b) == planted for c in analysis.conflicts)
     ctx.console.print(
-        f"the seed's raw rule (failing together in >= 2 sessions) flags {len(raw)} pairs, "
+        f"the raw rule (failing together in >= 2 sessions) flags {len(raw)} pairs, "
         "mostly popular components that simply fail often on their own"
     )
     ctx.console.print(conflict_table(analysis, title="tested conflicts"))

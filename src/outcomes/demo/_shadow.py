@@ -1,7 +1,7 @@
 """Demo part: a memory store tries a derived confidence in shadow mode.
 
 Recalls carry the caller's confidence; the shadow recorder logs a derived one next to it
-(the seed project's formula), labels arrive later, and the report says per source
+(the formula of the ai-memory telemetry), labels arrive later, and the report says per source
 whether switching would help. A candidate ranking policy runs in shadow as well.
 """
 

@@ -7,8 +7,10 @@ profile. A receipt that supersedes another takes back the old outcome (it carrie
 books the new one. Derived numbers (posterior, interval, quantiles, cost per success) are
 computed on read by :class:`ModelProfile`.
 
-The seed's exponential moving average of quality (alpha 0.2, prior 0.5) depends on order;
-it is kept as the compatibility field ``ema_quality`` and is folded in store order.
+The earlier Rust tracker's exponential moving average of quality (alpha 0.2, prior 0.5)
+depends on order, so it cannot be part of the mergeable state; it is kept as the field
+``ema_quality``, folded in store order, because thresholds were tuned on it
+(docs/compat.md).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ Key = tuple[str, str, str | None]
 
 
 def is_rate_limit(error: str | None) -> bool:
-    """Whether an error text says the provider rate-limited the call (seed rule)."""
+    """Whether an error text says the provider rate-limited the call: ``429`` or
+    ``RESOURCE_EXHAUSTED`` (Google's code) anywhere in it."""
     return error is not None and ("429" in error or "RESOURCE_EXHAUSTED" in error)
 
 
@@ -277,7 +280,8 @@ class ProfileState:
 
     ``fold`` takes one receipt; ``merge`` adds a state folded elsewhere. Counts, token
     sums and histograms are exactly equal for any order or split; float sums agree up to
-    rounding. ``ema``/``task_ema`` are the seed's order-dependent compatibility fields.
+    rounding. ``ema``/``task_ema`` are the order-dependent ``ema_quality`` kept for the
+    earlier tracker's callers (docs/compat.md).
     """
 
     half_life: float = DEFAULT_HALF_LIFE_S
@@ -340,7 +344,7 @@ class ProfileState:
             at = superseded_at if superseded_at is not None else timestamp
             st.book(superseded_success, superseded_quality, at, -1, h)
         st.book(success, quality, timestamp, 1, h)
-        # Compatibility EMA (order-dependent, seed semantics).
+        # ema_quality for the earlier tracker's callers: order-dependent by definition.
         if quality is not None:
             self.ema[model_id] = (
                 self.ema.get(model_id, EMA_PRIOR) * (1 - EMA_ALPHA) + quality * EMA_ALPHA

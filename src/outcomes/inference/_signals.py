@@ -14,7 +14,8 @@ _GENERIC = {"success": (True, None), "failure": (False, None), "inconclusive": (
 
 @dataclass(frozen=True, slots=True)
 class InferredOutcome:
-    """A conversation verdict with its confidence (the seed's ``InferredOutcome``)."""
+    """A conversation verdict with its confidence (``InferredOutcome`` of the earlier
+    Rust tracker, same name and fields)."""
 
     verdict: ConversationVerdict
     confidence: float = 1.0
@@ -89,7 +90,8 @@ ActionResult = tuple[str, bool, float, str]
 def infer_from_action_sequence(
     action_results: Sequence[ActionResult],
 ) -> list[tuple[str, InferredOutcome]]:
-    """The seed's rules: a failed action is rejected; an action with output is accepted when
+    """The earlier tracker's rules, unchanged so its callers get the same verdicts: a failed
+    action is rejected; an action with output is accepted when
     the next action succeeded (or it is last), accepted with edits (confidence x 0.7) when
     the next one failed; an action without output is inconclusive. Empty trace ids skip.
     The output text is only tested for emptiness, never kept.

@@ -1,4 +1,4 @@
-"""Read views of a profile state: :class:`ModelProfile` and the seed's :class:`TaskStats`."""
+"""Read views of a profile state: :class:`ModelProfile` and the per-task :class:`TaskStats`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
 
 @dataclass(frozen=True, slots=True)
 class TaskStats:
-    """Per-task numbers, as the seed offers them (plus ``inconclusive``)."""
+    """Per-task numbers, in the shape routers written for the earlier Rust tracker read
+    (plus ``inconclusive``; docs/compat.md)."""
 
     calls: int
     successes: int
@@ -28,7 +29,8 @@ class TaskStats:
     ema_quality: float
 
     def success_rate(self) -> float:
-        """Observed success rate; 0.5 (neutral) when nothing is known yet, as in the seed."""
+        """Observed success rate; 0.5 (neutral) when nothing is known yet, so that an unseen
+        model is neither preferred nor avoided by callers of the earlier tracker."""
         n = self.successes + self.failures
         return 0.5 if n == 0 else self.successes / n
 
@@ -37,8 +39,9 @@ class ModelProfile:
     """What is known about one model (optionally for one task and/or one project).
 
     Built on read from a :class:`ProfileState`; a snapshot (later receipts do not change
-    it). Offers the seed's names (``total_calls``, ``success_count``, ``fail_count``,
-    ``ema_quality``, ``success_rate()``, ``should_degrade()``...) and the derived views
+    it). Offers the earlier Rust tracker's names (``total_calls``, ``success_count``,
+    ``fail_count``, ``ema_quality``, ``success_rate()``, ``should_degrade()``...), which
+    existing routers call (docs/compat.md), and the derived views
     a router needs (posterior, interval, decayed quality, latency quantiles, cost).
     ``stats``, when given, is ``by_task`` already merged (for callers whose cells never
     change afterwards, such as a published snapshot); otherwise it is computed.
@@ -81,7 +84,7 @@ class ModelProfile:
 
     @classmethod
     def new(cls, model_id: str) -> ModelProfile:
-        """An empty profile (the seed's ``ModelProfile::new``)."""
+        """An empty profile (``ModelProfile::new`` of the earlier Rust tracker)."""
         return cls(model_id, {})
 
     @classmethod
@@ -178,7 +181,8 @@ class ModelProfile:
 
     # -- success -------------------------------------------------------------------
     def success_rate(self) -> float:
-        """Observed success rate; 0.5 when there is no evidence (seed semantics)."""
+        """Observed success rate; 0.5 (neutral) when there is no evidence, as callers of the
+        earlier tracker expect; :attr:`observed_success_rate` is ``None`` then."""
         rate = self.observed_success_rate
         return 0.5 if rate is None else rate
 
@@ -209,7 +213,8 @@ class ModelProfile:
         return wilson_interval(max(self.successes, 0), max(self.successes + self.failures, 0))
 
     def should_degrade(self, threshold: int = DEFAULT_DEGRADE_THRESHOLD) -> bool:
-        """The seed's rule: more failures than successes plus ``threshold``."""
+        """More failures than successes plus ``threshold``: the earlier tracker's rule,
+        which routers' degrade decisions were tuned on (docs/compat.md)."""
         return self.failures > self.successes + threshold
 
     @property
@@ -232,7 +237,8 @@ class ModelProfile:
         return self._stats.quality_n
 
     def compute_quality_per_1k_tokens(self) -> float:
-        """``ema_quality * 1000 / total_tokens`` (0.0 before any token), as in the seed."""
+        """``ema_quality * 1000 / total_tokens`` (0.0 before any token), the earlier
+        tracker's definition, so existing cost-quality thresholds keep their meaning."""
         total = self.total_tokens()
         return 0.0 if total == 0 else self.ema_quality * 1000.0 / total
 
@@ -242,7 +248,7 @@ class ModelProfile:
 
     # -- latency -------------------------------------------------------------------
     def avg_latency_ms(self) -> float:
-        """Total latency / calls, as in the seed (0.0 without calls)."""
+        """Total latency / calls (0.0 without calls), as the earlier tracker reported it."""
         return 0.0 if self.calls <= 0 else self._stats.latency_ms_total / self.calls
 
     def latency_quantile_ms(self, q: float) -> float | None:

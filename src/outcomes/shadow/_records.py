@@ -18,7 +18,8 @@ class RecallOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceSignals:
-    """The evidence a derived confidence is computed from (the seed project's envelope).
+    """The evidence a derived confidence is computed from (the ai-memory telemetry's
+    envelope, same fields).
 
     ``source_age_days``: age of the underlying source; ``atom_derivation``: the item was
     derived from an atomic fact; ``prior_corroboration_count``: independent sources that

@@ -26,7 +26,8 @@ def _num(signals: Mapping[str, Any], name: str, default: float) -> float:
 
 
 def seed_confidence(signals: Mapping[str, Any], /) -> float:
-    """The example scorer: the seed project's derived-confidence formula.
+    """The example scorer: the derived confidence of the ai-memory shadow telemetry, so
+    calibration compares the value that tool computed (docs/compat.md).
 
     ``base = 0.5 + 0.1 * atom + 0.05 * log10(1 + corroborations) - age_decay`` with
     ``age_decay = min(0.2, 0.002 * age_days)``, blended with the source's baseline by

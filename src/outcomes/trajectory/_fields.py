@@ -5,8 +5,9 @@ from JSON (each type gives the constrained ``msgspec`` type that the one validat
 :mod:`outcomes._validate`, checks, with the path of the offending value), the published
 JSON Schema, and serialization.
 Python annotations map onto it (``int`` -> :data:`I53`, ``float`` -> :data:`F64`...);
-``Annotated[int, U32]`` picks a narrower wire type, as the built-in kinds do to match
-the seed's ``u32`` / ``usize`` / ``f32``.
+``Annotated[int, U32]`` picks a narrower wire type, as the built-in kinds do: their fields
+are ``u32`` / ``usize`` / ``f32`` in the Rust builder whose JSON we must stay readable by
+(docs/compat.md).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer JavaScript holds exactly; ``usize`` fields are capped here."""
 
 F32_MAX = 3.4028234663852886e38
-"""Largest finite ``f32``: a seed (Rust) reader cannot hold a bigger magnitude."""
+"""Largest finite ``f32``: a reader built on the Rust trajectory types cannot hold a
+bigger magnitude."""
 
 MAX_STRING_CHARS = 4_096
 """Cap on identifier-like strings (symbols, rule ids, issue ids, perspectives...)."""

@@ -1,10 +1,11 @@
-"""The step kinds of a trajectory: the seed's twelve, plus the passthrough for unknown kinds.
+"""The step kinds of a trajectory: the twelve of the wire contract, plus unknown kinds.
 
 Every step is a frozen, slotted dataclass with a ``kind`` class attribute (its ``"kind"``
-tag on the wire). Field names and wire types are exactly those of the seed (seed 002,
-``TrajectoryStep``); the optional ``started_at`` / ``duration_ms`` (every kind) and
-``trace_id`` (``llm_call``) are additive: they are emitted only when set, after the seed's
-fields, so a reader of the seed's shape can ignore them.
+tag on the wire). Field names and wire types are exactly those of the Rust builder's
+``TrajectoryStep``, whose JSON a service validates with a Zod schema (docs/compat.md); the
+optional ``started_at`` / ``duration_ms`` (every kind) and ``trace_id`` (``llm_call``) are
+additive: they are emitted only when set, after those fields, so a reader of the original
+shape can ignore them.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ BUILTIN_STEPS: tuple[type[Step], ...] = (
     HybridFusion,
     AnnRecall,
 )
-"""The seed's twelve kinds, in the seed's declaration order."""
+"""The twelve kinds of the wire contract, in the Rust builder's declaration order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ A trajectory on the wire is a top-level JSON array of step objects in push order
 object starts with ``"kind"``, then the kind's fields in declaration order, then the
 additive ``seq`` (the step's 0-based position) and, when set, ``started_at`` and
 ``duration_ms``. With ``seed_shape=True`` the additive keys are left out and the bytes are
-those serde produces for the seed's ``Vec<TrajectoryStep>`` (see docs/trajectory.md for
-the one float-formatting caveat).
+those serde produces for the Rust builder's ``Vec<TrajectoryStep>``, the shape the
+consuming service validates (docs/compat.md; docs/trajectory.md for the one
+float-formatting caveat).
 """
 
 from __future__ import annotations
