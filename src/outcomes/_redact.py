@@ -1,50 +1,70 @@
 """Privacy bounds on free text: length caps and secret scrubbing.
 
-Every free-text field that reaches storage (routing reason, error, excerpt) passes
-through :func:`redact` first. Secrets are replaced by :data:`REDACTED` *before* the
-length cap, so a secret cut in half by the cap can never leak its first part.
+Every free-text field that reaches storage (routing reason, error, excerpt, context,
+step titles, shadow metadata) passes through :func:`redact` first; ids and labels are
+checked with :func:`find_secret` and refused when they hold one. Secrets are replaced by
+:data:`REDACTED` *before* the length cap, so a secret cut in half by the cap can never
+leak its first part.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any
+
+from outcomes import _secrets
 
 MAX_TEXT_CHARS = 256
 """Free-text fields are capped at this many characters (plus a trailing ``…``)."""
 
 REDACTED = "[REDACTED]"
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # "Authorization: Bearer <token>" and bare "Bearer <token>"
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*"), r"\1 " + REDACTED),
-    # key=value / key: value for names that hold credentials; keep the name
-    (
-        re.compile(
-            r"(?i)\b((?:[\w.-]*?(?:api[_-]?key|apikey|password|passwd|secret|access[_-]?key|"
-            r"private[_-]?key|token(?!s))[\w.-]*)|authorization|auth|pwd)\b"
-            r"(\"?\s*[:=]\s*)(?!\[REDACTED\]|(?i:bearer)\b)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'}]+)"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-    # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-...
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}"), REDACTED),
-    # AWS access key ids
-    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"), REDACTED),
-    # GitHub, Slack, Google API keys
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), REDACTED),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}\b"), REDACTED),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), REDACTED),
-    (re.compile(r"\bAIza[0-9A-Za-z\-_]{35}\b"), REDACTED),
-    # credentials embedded in URLs: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), r"\1" + REDACTED + "@"),
-)
-
 
 def scrub_secrets(text: str) -> str:
-    """Replace API keys, bearer tokens and ``key=value`` credentials with :data:`REDACTED`."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """Replace every secret the detectors find with :data:`REDACTED`.
+
+    Named credential formats (API keys, tokens, JWTs, private keys, webhooks, credentials
+    in URLs and ``key=value`` pairs; see :mod:`outcomes._secrets`) go first, then any
+    40-character AWS secret key in a text that names an AWS access key id, then any long
+    random-looking token (the entropy rule).
+    """
+    text = _secrets.substitute_named(text, REDACTED)
+    return _secrets.substitute_random(text, REDACTED)
+
+
+def find_secret(text: str) -> str | None:
+    """Name the kind of secret ``text`` holds by a named detector, or ``None``.
+
+    For ids and labels, which are refused rather than rewritten: the entropy rule is not
+    applied (random ids are legitimate there).
+    """
+    return _secrets.find_named(text)
+
+
+_CLEAN_LABELS: set[str] = set()
+
+
+def refuse_secret(value: str, where: str) -> str:
+    """Return ``value`` unless a named detector finds a credential in it; then raise
+    :class:`~outcomes.errors.ValidationError` (the value is not quoted in the message).
+
+    The rule for ids and labels, which are refused rather than rewritten. Labels repeat,
+    so values found clean are remembered (up to 10,000) and checked once.
+    """
+    if value in _CLEAN_LABELS:
+        return value
+    kind = find_secret(value)
+    if kind is not None:
+        from outcomes.errors import ValidationError
+
+        raise ValidationError(
+            f"looks like a credential ({kind}); ids and labels must not hold secrets",
+            where=where,
+        )
+    if len(_CLEAN_LABELS) < 10_000:
+        _CLEAN_LABELS.add(value)
+    return value
 
 
 def cap(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -72,3 +92,73 @@ def redact(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(text) > limit * 8:
         text = text[: limit * 8]
     return cap(clean_text(scrub_secrets(text)), limit)
+
+
+# Ids that outcomes generates itself (outcomes._ids): lower-case hex in UUID shape, which
+# no named detector can match, so the storage pass skips them without a regex search.
+_OWN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CACHED_CHARS = 256
+
+
+@functools.lru_cache(maxsize=4_096)
+def _scrub_short(value: str) -> str:
+    return _secrets.substitute_named(value, REDACTED)
+
+
+def scrub_stored(value: str) -> str:
+    """The storage pass over one text value: every named-detector match is replaced.
+
+    Applied to every text column and every string inside a JSON column of every row
+    written to a store (:meth:`outcomes._table.Table.to_row`), whatever path built the
+    record: the last line of defence behind :func:`redact` (free text) and the strict
+    id rule at the edges. The entropy rule is not applied here, because random ids are
+    legitimate in id columns.
+    """
+    if len(value) <= _CACHED_CHARS:
+        return _scrub_short(value)
+    return _secrets.substitute_named(value, REDACTED)
+
+
+_KNOWN_CLEAN: set[str] = set()
+_KNOWN_CLEAN_MAX = 65_536
+
+
+def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, ...]:
+    """:func:`scrub_stored` over the text ``columns`` of ``row``; ``row`` itself when clean.
+
+    Labels repeat from row to row (model, task, project, kind, source), so values already
+    found clean are remembered in a bounded set, and ids in ``outcomes``' own format are
+    skipped: a typical row costs a few set lookups, not a pattern search per column.
+    """
+    values: list[Any] | None = None
+    known = _KNOWN_CLEAN
+    for i in columns:
+        value = row[i]
+        if not isinstance(value, str) or value in known:
+            continue
+        if len(value) == 36 and _OWN_ID.fullmatch(value):
+            continue
+        clean = scrub_stored(value)
+        if clean == value:
+            if len(value) <= _CACHED_CHARS:
+                if len(known) >= _KNOWN_CLEAN_MAX:
+                    known.clear()
+                known.add(value)
+            continue
+        if values is None:
+            values = list(row)
+        values[i] = clean
+    return row if values is None else tuple(values)
+
+
+def scrub_json(value: Any, depth: int = 0) -> Any:
+    """:func:`scrub_stored` applied to every string (keys too) of a JSON value."""
+    if isinstance(value, str):
+        return scrub_stored(value)
+    if depth > 64:
+        return value
+    if isinstance(value, list):
+        return [scrub_json(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {scrub_stored(str(k)): scrub_json(v, depth + 1) for k, v in value.items()}
+    return value

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, g
 
 import msgspec
 
+from outcomes._redact import scrub_columns, scrub_json
+
 R = TypeVar("R")
 
 ColumnType = Literal["text", "int", "float", "bool", "json"]
@@ -66,6 +68,7 @@ class Table(Generic[R]):
     _json_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _bool_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _float_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _text_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -89,6 +92,9 @@ class Table(Generic[R]):
         )
         object.__setattr__(
             self, "_float_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "float")
+        )
+        object.__setattr__(
+            self, "_text_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "text")
         )
 
     @classmethod
@@ -120,13 +126,19 @@ class Table(Generic[R]):
         return any(c.name == name for c in self.columns)
 
     def to_row(self, record: R) -> tuple[Any, ...]:
-        """Return the record's values in column order, JSON columns serialized."""
-        row = self._getter(record)
+        """Return the record's values in column order, JSON columns serialized.
+
+        Every text value and every string in a JSON column passes the storage secret
+        scrub (:func:`outcomes._redact.scrub_stored`), whichever path built the record.
+        """
+        row = scrub_columns(self._getter(record), self._text_idx)
         if self._json_idx:
             values = list(row)
             for i in self._json_idx:
                 if values[i] is not None:
-                    values[i] = json.dumps(values[i], separators=(",", ":"), ensure_ascii=False)
+                    values[i] = json.dumps(
+                        scrub_json(values[i]), separators=(",", ":"), ensure_ascii=False
+                    )
             return tuple(values)
         return row
 

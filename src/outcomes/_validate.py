@@ -98,9 +98,14 @@ def check_label(value: str, where: str = "label", *, limit: int = MAX_LABEL_CHAR
     if not 0 < len(value) <= limit:
         raise ValidationError(f"must be 1-{limit} characters, got {len(value)}", where=where)
     if not value.isprintable() or (not ascii_only and _INVISIBLE_LETTERS.search(value)):
+        # Name the character, not the value (an id may hold what must not be echoed).
+        at, char = next(
+            (i, c) for i, c in enumerate(value)
+            if not c.isprintable() or _INVISIBLE_LETTERS.match(c)
+        )  # fmt: skip
         raise ValidationError(
-            f"must not contain control, bidi, zero-width or other invisible characters, "
-            f"got {value!r}",
+            f"must not contain control, bidi, zero-width or other invisible characters "
+            f"(U+{ord(char):04X} at position {at})",
             where=where,
         )
     return value

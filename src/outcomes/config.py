@@ -1,9 +1,10 @@
 """Settings of ``outcomes`` and where they come from.
 
 Precedence is always: explicit argument > ``OUTCOMES_*`` environment variable > the
-documented default below. A malformed environment value logs one warning and falls back
-to the default; it never raises (a misconfigured variable must not break the host app).
-Explicit arguments that are malformed raise :class:`~outcomes.errors.ConfigError`.
+documented default below. Every numeric setting has bounds (:data:`BOUNDS`). A malformed
+or out-of-bounds environment value logs one warning and falls back to the default; it
+never raises (a misconfigured variable must not break the host app). Explicit arguments
+that are malformed or out of bounds raise :class:`~outcomes.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 from outcomes.errors import ConfigError
 
@@ -36,6 +38,15 @@ ENV_WRITER_BATCH_SIZE = "OUTCOMES_WRITER_BATCH_SIZE"
 
 ENV_WRITER_FLUSH_INTERVAL = "OUTCOMES_WRITER_FLUSH_INTERVAL"
 """Seconds between background flushes when the batch is not full. Default 0.5."""
+
+ENV_WRITER_OVERFLOW = "OUTCOMES_WRITER_OVERFLOW"
+"""What ``submit`` does when the writer's queue is full: ``drop`` (default: the record is
+dropped and counted, the caller never waits) or ``block`` (the caller waits for room up
+to ``OUTCOMES_WRITER_BLOCK_TIMEOUT`` seconds, then drops and counts). Bulk paths of the
+CLI always block."""
+
+ENV_WRITER_BLOCK_TIMEOUT = "OUTCOMES_WRITER_BLOCK_TIMEOUT"
+"""Seconds a blocking ``submit`` waits for room in the queue. Default 30."""
 
 ENV_WRITER_DURABLE = "OUTCOMES_WRITER_DURABLE"
 """``1`` makes every commit survive power loss (SQLite ``synchronous=FULL``,
@@ -79,16 +90,53 @@ DEFAULT_WRITER_QUEUE_SIZE = 100_000
 DEFAULT_WRITER_BATCH_SIZE = 2_000
 DEFAULT_WRITER_FLUSH_INTERVAL = 0.5
 DEFAULT_BUSY_TIMEOUT = 30.0
+DEFAULT_WRITER_BLOCK_TIMEOUT = 30.0
 
+_DAY = 86_400.0
+BOUNDS: dict[str, tuple[float, float]] = {
+    ENV_WRITER_QUEUE_SIZE: (1, 10_000_000),
+    ENV_WRITER_BATCH_SIZE: (1, 1_000_000),
+    ENV_WRITER_FLUSH_INTERVAL: (0.001, 3_600.0),
+    ENV_WRITER_BLOCK_TIMEOUT: (0.0, _DAY),
+    ENV_BUSY_TIMEOUT: (0.0, 3_600.0),
+    ENV_QUALITY_HALF_LIFE: (60.0, 3_650 * _DAY),
+    ENV_LATE_SIGNAL_WINDOW: (0.0, 365 * _DAY),
+    ENV_RATE_LIMIT_COOLDOWN: (0.0, 7 * _DAY),
+    ENV_CONFIDENCE_SHADOW_SAMPLE_RATE: (0.0, 1.0),
+}
+_CLAMPED = frozenset({ENV_CONFIDENCE_SHADOW_SAMPLE_RATE})
+"""Settings clamped into their bounds (with a warning) instead of falling back: the
+sample rate is clamped as in the shadow telemetry ``outcomes`` replaces."""
+
+DEPRECATED: dict[str, str] = {
+    ENV_CONFIDENCE_SHADOW: "AI_MEMORY_CONFIDENCE_SHADOW",
+    ENV_CONFIDENCE_SHADOW_SAMPLE_RATE: "AI_MEMORY_CONFIDENCE_SHADOW_SAMPLE_RATE",
+}
+"""Variables of the tools ``outcomes`` replaces, by the variable that replaces them. An
+old variable is still honoured when the new one is unset, with a ``FutureWarning`` that
+names the new one."""
+"""Inclusive bounds of every numeric setting, by variable. The writer's interval is what a
+thread can wait on (a larger timeout overflows); the others are generous limits of what
+makes sense (a half-life of ten years, a cooldown of a week)."""
+
+Overflow = Literal["drop", "block"]
 _warned: set[str] = set()
 T = TypeVar("T")
 
 
-def _warn_once(name: str, raw: str, default: object) -> None:
+def _warn_once(name: str, raw: str, default: object, why: str = "malformed") -> None:
     if name in _warned:
         return
     _warned.add(name)
-    logger.warning("ignoring malformed %s=%r; using the default %r", name, raw, default)
+    logger.warning("ignoring %s %s=%r; using the default %r", why, name, raw, default)
+
+
+def check_bounds(name: str, value: float, *, what: str | None = None) -> float:
+    """Return ``value`` if it is within :data:`BOUNDS` of ``name``, else raise ConfigError."""
+    low, high = BOUNDS[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError(f"{what or name} must be in [{low:g}, {high:g}], got {value!r}")
+    return value
 
 
 def _env_value(
@@ -99,13 +147,35 @@ def _env_value(
 ) -> T:
     source = os.environ if env is None else env
     raw = source.get(name)
+    old = DEPRECATED.get(name)
+    if (raw is None or raw.strip() == "") and old is not None and source.get(old) is not None:
+        raw = source.get(old)
+        warnings.warn(
+            f"{old} is deprecated and will be ignored in a future release; set {name} instead",
+            FutureWarning,
+            stacklevel=3,
+        )
     if raw is None or raw.strip() == "":
         return default
     try:
-        return parse(raw.strip())
-    except (ValueError, TypeError):
+        value = parse(raw.strip())
+    except (ValueError, TypeError, OverflowError):
         _warn_once(name, raw, default)
         return default
+    bounds = BOUNDS.get(name)
+    if bounds is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = bounds
+        if not math.isfinite(value):
+            _warn_once(name, raw, default)
+            return default
+        if not low <= value <= high:
+            if name in _CLAMPED:
+                _warn_once(name, raw, default, f"clamping out-of-bounds [{low:g}, {high:g}]")
+                clamped: Any = low if value < low else high
+                return clamped  # type: ignore[no-any-return]
+            _warn_once(name, raw, default, f"out-of-bounds [{low:g}, {high:g}]")
+            return default
+    return value
 
 
 def _positive_int(raw: str) -> int:
@@ -120,6 +190,22 @@ def _positive_float(raw: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(raw)
     return value
+
+
+def _nonnegative_float(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _overflow(raw: str) -> Overflow:
+    lowered = raw.lower()
+    if lowered == "drop":
+        return "drop"
+    if lowered == "block":
+        return "block"
+    raise ValueError(raw)
 
 
 def _flag(raw: str) -> bool:
@@ -143,12 +229,25 @@ def home(
 
 def db_url(explicit: str | None = None, *, env: Mapping[str, str] | None = None) -> str:
     """Return the store URL: explicit > ``OUTCOMES_DB_URL`` > SQLite under :func:`home`."""
+    return db_target(explicit, env=env)[0]
+
+
+def db_target(
+    explicit: str | None = None, *, env: Mapping[str, str] | None = None
+) -> tuple[str, Path | None]:
+    """Return the store URL and, when ``outcomes`` chose it (the default SQLite file), the
+    folder it manages; ``None`` when the user named the store (argument or variable).
+
+    A path ``outcomes`` chose is held to the link policy of ``docs/security.md``: it must
+    not be a symlink nor resolve outside that folder. A path the user named is trusted.
+    """
     if explicit:
-        return explicit
+        return explicit, None
     raw = (os.environ if env is None else env).get(ENV_DB_URL)
     if raw and raw.strip():
-        return raw.strip()
-    return f"sqlite:///{home(env=env) / DEFAULT_DB_FILENAME}"
+        return raw.strip(), None
+    folder = home(env=env)
+    return f"sqlite:///{folder / DEFAULT_DB_FILENAME}", folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +258,16 @@ class WriterSettings:
     batch_size: int = DEFAULT_WRITER_BATCH_SIZE
     flush_interval: float = DEFAULT_WRITER_FLUSH_INTERVAL
     durable: bool = False
+    overflow: Overflow = "drop"
+    block_timeout: float = DEFAULT_WRITER_BLOCK_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.queue_size <= 0:
-            raise ConfigError(f"writer queue_size must be > 0, got {self.queue_size}")
-        if self.batch_size <= 0:
-            raise ConfigError(f"writer batch_size must be > 0, got {self.batch_size}")
-        if not math.isfinite(self.flush_interval) or self.flush_interval <= 0:
-            raise ConfigError(f"writer flush_interval must be > 0, got {self.flush_interval}")
+        check_bounds(ENV_WRITER_QUEUE_SIZE, self.queue_size, what="writer queue_size")
+        check_bounds(ENV_WRITER_BATCH_SIZE, self.batch_size, what="writer batch_size")
+        check_bounds(ENV_WRITER_FLUSH_INTERVAL, self.flush_interval, what="writer flush_interval")
+        check_bounds(ENV_WRITER_BLOCK_TIMEOUT, self.block_timeout, what="writer block_timeout")
+        if self.overflow not in ("drop", "block"):
+            raise ConfigError(f"writer overflow must be 'drop' or 'block', got {self.overflow!r}")
 
     @classmethod
     def from_env(
@@ -176,6 +277,8 @@ class WriterSettings:
         batch_size: int | None = None,
         flush_interval: float | None = None,
         durable: bool | None = None,
+        overflow: Overflow | None = None,
+        block_timeout: float | None = None,
         env: Mapping[str, str] | None = None,
     ) -> WriterSettings:
         """Resolve each setting: explicit argument > environment > default."""
@@ -194,16 +297,22 @@ class WriterSettings:
             durable=durable
             if durable is not None
             else _env_value(ENV_WRITER_DURABLE, _flag, False, env),
+            overflow=overflow
+            if overflow is not None
+            else _env_value(ENV_WRITER_OVERFLOW, _overflow, "drop", env),
+            block_timeout=block_timeout
+            if block_timeout is not None
+            else _env_value(
+                ENV_WRITER_BLOCK_TIMEOUT, _nonnegative_float, DEFAULT_WRITER_BLOCK_TIMEOUT, env
+            ),
         )
 
 
 def busy_timeout(explicit: float | None = None, *, env: Mapping[str, str] | None = None) -> float:
     """Seconds a SQLite connection waits for a lock held by another process."""
     if explicit is not None:
-        if not math.isfinite(explicit) or explicit < 0:
-            raise ConfigError(f"busy_timeout must be >= 0 seconds, got {explicit}")
-        return explicit
-    return _env_value(ENV_BUSY_TIMEOUT, _positive_float, DEFAULT_BUSY_TIMEOUT, env)
+        return check_bounds(ENV_BUSY_TIMEOUT, explicit, what="busy_timeout")
+    return _env_value(ENV_BUSY_TIMEOUT, _nonnegative_float, DEFAULT_BUSY_TIMEOUT, env)
 
 
 def env_flag(name: str, default: bool = False, *, env: Mapping[str, str] | None = None) -> bool:

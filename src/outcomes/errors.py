@@ -12,6 +12,8 @@ that do not know this package::
     │   ├── StoreUnavailableError              cannot connect or open (missing driver, no server)
     │   ├── StoreCorruptError                  the database file is not a healthy database
     │   └── MigrationError                     a schema migration failed or is unknown
+    ├── UnsafePathError        (PermissionError) a path is a symlink, dangling, or outside the
+    │                                          folder outcomes manages; nothing was written
     └── WriterClosedError      (RuntimeError)  a record was submitted to a closed writer (never
                                                raised from the hot path; see BackgroundWriter)
 """
@@ -43,6 +45,12 @@ class ImportFormatError(ValidationError):
     """A file handed to an import command cannot be read at all."""
 
 
+class UnsafePathError(OutcomesError, PermissionError):
+    """A path ``outcomes`` would write or open is unsafe: a symlink it did not expect, a
+    dangling symlink, a missing parent folder, or a place outside the folder it manages.
+    Nothing was written (see ``docs/security.md``)."""
+
+
 class StoreError(OutcomesError, RuntimeError):
     """The store could not perform an operation."""
 
@@ -71,6 +79,7 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "StoreUnavailableError",
+    "UnsafePathError",
     "ValidationError",
     "WriterClosedError",
 ]

@@ -34,12 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from outcomes import config
-from outcomes.errors import ConfigError
+from outcomes._safejson import read_limited
+from outcomes.errors import ConfigError, ValidationError
 
 MODELS_FILENAME = "models.toml"
 PRICES_AS_OF = "2025-06-01"
 """When the built-in prices were last checked against the providers' price pages.
 Prices change: put your own in ``$OUTCOMES_HOME/models.toml``."""
+
+MAX_REGISTRY_BYTES = 4 << 20
+"""A models.toml larger than this is refused unread (a price table is a few KiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +207,8 @@ class ModelRegistry:
                 raise ConfigError(f"{file}: model registry file not found")
             return reg
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_limited(file, MAX_REGISTRY_BYTES).decode("utf-8")
+        except (OSError, UnicodeDecodeError, ValidationError) as exc:
             raise ConfigError(f"{file}: cannot read model registry: {exc}") from None
         reg.update_from_toml(text, source=str(file))
         return reg
@@ -215,6 +219,8 @@ class ModelRegistry:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
         unknown_top = set(doc) - {"models"}
         if unknown_top:
             raise ConfigError(

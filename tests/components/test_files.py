@@ -21,6 +21,7 @@ def test_saved_files_are_owner_only_and_leave_no_temp_files(
     tracker: ComponentTracker, tmp_path: Path
 ) -> None:
     tracker.record_outcome("a", "install_success")
+    (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "components.json"
     tracker.save(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -91,7 +92,7 @@ def test_every_kind_of_bad_file_is_quarantined(
     assert str(aside) in caplog.text
 
 
-def test_a_seed_file_is_set_aside_with_a_message_that_says_so(
+def test_an_older_tracker_file_is_kept_with_a_message_that_says_how_to_import_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "tracker.json"
@@ -103,9 +104,9 @@ def test_a_seed_file_is_set_aside_with_a_message_that_says_so(
     path.write_text(json.dumps(seed))
     with caplog.at_level(logging.WARNING, logger="outcomes.components"):
         assert read_events(path) == []
-    assert "seed's OutcomeTracker JSON" in caplog.text
-    (aside,) = tmp_path.glob("tracker.json.corrupt-*")
-    assert json.loads(aside.read_text()) == seed
+    assert "outcomes import-legacy" in caplog.text
+    assert not list(tmp_path.glob("tracker.json.corrupt-*"))
+    assert json.loads(path.read_text()) == seed
 
 
 def test_quarantine_never_overwrites_an_earlier_quarantined_file(tmp_path: Path) -> None:

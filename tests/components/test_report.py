@@ -43,7 +43,7 @@ def test_rate_and_interval_come_from_the_beta_posterior(tracker: ComponentTracke
     assert report is not None
     assert report.success_rate == pytest.approx(0.7)
     assert report.posterior_mean == pytest.approx(8 / 12)
-    low, high = report.success_interval or (None, None)
+    low, high = report.posterior_interval or (None, None)
     assert low == pytest.approx(sps.beta.ppf(0.025, 8, 4))
     assert high == pytest.approx(sps.beta.ppf(0.975, 8, 4))
     assert report.prob_rate_below_half == pytest.approx(sps.beta.cdf(0.5, 8, 4))
@@ -181,15 +181,19 @@ def test_folding_in_any_order_gives_the_same_statistics(
 
 @settings(max_examples=80, deadline=None)
 @given(successes=st.integers(0, 500), failures=st.integers(0, 500))
-def test_interval_holds_the_posterior_mean_and_stays_in_bounds(
+def test_each_rate_lies_in_its_own_interval_and_both_stay_in_bounds(
     successes: int, failures: int
 ) -> None:
     report = ComponentStats("a", successes=successes, failures=failures).report()
     if successes + failures == 0:
         assert report.success_interval is None
+        assert report.posterior_interval is None
         return
-    low, high = report.success_interval or (0.0, 0.0)
+    low, high = report.posterior_interval or (0.0, 0.0)
     assert 0.0 <= low <= report.posterior_mean <= high <= 1.0
+    # The observed rate and the interval shown beside it never contradict each other.
+    low, high = report.success_interval or (0.0, 0.0)
+    assert 0.0 <= low <= (report.success_rate or 0.0) <= high <= 1.0
     assert report.problematic == (
         failures >= 3 and (report.prob_rate_below_half or 0.0) >= PROBLEM_PROBABILITY
     )

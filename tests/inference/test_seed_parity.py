@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from outcomes import CodeVerdict, ConversationVerdict, InferredOutcome, OutcomeTracker, Task
+from outcomes.errors import UnsafePathError
 from outcomes.inference import ModelProfile
 from outcomes.ledger import export_jsonl, import_jsonl, prune
 from outcomes.records import Receipt
@@ -106,6 +107,11 @@ def test_dirty_flag_and_save_if_dirty(tmp_path: Path, clock: FakeClock) -> None:
     trace = tracker.record_start("m1", Task.GENERATE, "router")
     tracker.record_complete(trace, 100.0, 10, 20)
     assert tracker.is_dirty()
+    # Unlike the seed (create_dir_all), a missing folder is an error: no surprise folders.
+    with pytest.raises(UnsafePathError, match="does not exist"):
+        tracker.save_if_dirty(path)
+    assert tracker.is_dirty()
+    path.parent.mkdir()
     assert tracker.save_if_dirty(path)
     assert path.exists()
     assert (path.stat().st_mode & 0o777) == 0o600

@@ -87,6 +87,11 @@ def test_full_queue_drops_counts_and_warns_once(caplog: pytest.LogCaptureFixture
     assert writer.stats().dropped == 40 - accepted
     assert len([r for r in caplog.records if "dropping" in r.getMessage()]) == 1
     store.release.set()
+    result = writer.flush(timeout=10)
+    # The flush after a loss says so (and is false); the next one starts clean.
+    assert not result
+    assert result.committed
+    assert result.dropped == 40 - accepted
     assert writer.flush(timeout=10)
     assert len(receipts(store)) == accepted
     writer.close()
@@ -114,7 +119,10 @@ def test_a_bad_record_is_isolated_and_the_rest_of_its_batch_is_written(
     writer.submit(object())  # not a storable record at all
     for r in good[2:]:
         writer.submit(r)
-    assert writer.flush(timeout=10)
+    result = writer.flush(timeout=10)
+    assert result.committed
+    assert not result  # two records were lost
+    assert result.failed == 2
     assert receipts(store) == good
     assert writer.stats().failed == 2
     writer.close()

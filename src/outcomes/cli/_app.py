@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "models",
     "route",
     "ingest",
+    "import-legacy",
     "signals",
     "db",
     "ledger",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from outcomes._redact import scrub_stored
 from outcomes.errors import ConfigError, OutcomesError, ValidationError
 
 if TYPE_CHECKING:
@@ -128,14 +129,19 @@ def num(value: float | None, fmt: str = ".2f", missing: str = "-") -> str:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        # A report may quote input it refused (an invalid line, a bad id): never echo a
+        # credential back (docs/security.md).
+        return scrub_stored(value)
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {scrub_stored(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` as JSON on stdout (NaN/inf become null, never invalid JSON)."""
+    """Print ``value`` as JSON on stdout (NaN/inf become null, never invalid JSON; secrets
+    in any string are scrubbed)."""
     sys.stdout.write(json.dumps(_jsonable(value), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
 from outcomes.store import open_store, path_from_url
+from outcomes.store._losses import read_losses
 
 app = new_app()
 
@@ -45,7 +47,11 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
             "batch_size": writer.batch_size,
             "flush_interval_s": writer.flush_interval,
             "durable": writer.durable,
+            "overflow": writer.overflow,
         },
+        # What writers of any process sharing this home lost (queue full, refused by the
+        # store, thread died): noted as it happened, shown here.
+        "writer_losses": read_losses(config.home()),
     }
     if url.startswith("sqlite:"):
         path = path_from_url(url)
@@ -103,6 +109,23 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
     return info, problems
 
 
+def _describe_loss(note: dict[str, Any]) -> str:
+    when = note.get("at")
+    stamp = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+        if isinstance(when, int | float)
+        else "?"
+    )
+    labels = (
+        ("dropped", "dropped (queue full)"),
+        ("failed", "refused by the store"),
+        ("writer_died", "writer thread deaths"),
+    )
+    parts = [f"{note.get(key)} {label}" for key, label in labels if note.get(key)]
+    error = f"; {note['error']}" if note.get("error") else ""
+    return f"{stamp} pid {note.get('pid')} on {note.get('store')}: {', '.join(parts)}{error}"
+
+
 @app.command("doctor")
 def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """Check the store: where it is, schema version, migrations, permissions, integrity."""
@@ -130,6 +153,8 @@ def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
             f"every {w['flush_interval_s']}s, durable={w['durable']}",
         )
         console.print(table)
+        for loss in info["writer_losses"]:
+            console.print(f"[yellow]writer loss:[/] {_describe_loss(loss)}", highlight=False)
         for p in problems:
             console.print(f"[red]problem:[/] {p}", soft_wrap=True)
         for note in info.get("notes", []):

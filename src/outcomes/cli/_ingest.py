@@ -19,7 +19,9 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker, ingest_stream
+from outcomes.store import BackgroundWriter
 
 app = new_app()
 
@@ -33,10 +35,13 @@ def ingest(
     """Record lifecycle events (start/complete/failure/signal) from JSON lines.
 
     Bad lines are reported with their line number and skipped; good ones are kept.
-    Exit 0 when every line was good, 1 when some were skipped, 2 for an unreadable file.
+    Records wait for room in the writer's queue (never dropped). Exit 0 when every line
+    was good and stored, 1 when some were skipped or not stored, 2 for an unreadable file.
     """
     with opened_store(db) as store:
-        tracker = OutcomeTracker(store, strict=True)
+        # A bulk path waits for room in the writer's queue instead of dropping records.
+        writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
+        tracker = OutcomeTracker(store, writer=writer, strict=True)
         try:
             if file == "-":
                 report = ingest_stream(tracker, sys.stdin.buffer)
@@ -48,8 +53,11 @@ def ingest(
                     raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from None
         finally:
             tracker.close()
+            committed = writer.close(timeout=None)
+    stats = writer.stats()
+    lost = stats.dropped + stats.failed + (0 if committed else stats.queued)
     if json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "lost": lost})
     else:
         console.print(
             f"{report.applied} events recorded, {report.ignored} changed nothing, "
@@ -59,8 +67,8 @@ def ingest(
         if report.extra_fields:
             names = ", ".join(sorted(report.extra_names))
             console.print(f"{report.extra_fields} unknown fields dropped ({names})", markup=False)
-        if report.receipts_lost:
-            err_console.print(f"{report.receipts_lost} receipts were not stored", markup=False)
         for p in report.problems:
             err_console.print(f"line {p.line}: {p.reason}", highlight=False, markup=False)
-    raise typer.Exit(EXIT_PROBLEMS if report.invalid or report.receipts_lost else EXIT_OK)
+    if lost:
+        err_console.print(f"{lost} records were not stored (see outcomes doctor)", markup=False)
+    raise typer.Exit(EXIT_PROBLEMS if report.invalid or lost else EXIT_OK)

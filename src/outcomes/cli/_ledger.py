@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from outcomes._files import atomic_open
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -23,7 +24,7 @@ from outcomes.cli._common import (
     print_json,
 )
 from outcomes.cli._schema import ALL_MIGRATIONS
-from outcomes.errors import ValidationError
+from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
     export_jsonl,
     import_jsonl,
@@ -76,11 +77,17 @@ def export(
                 os.dup2(devnull, sys.stdout.fileno())
                 raise typer.Exit(0) from None
         else:
-            tmp = output.with_name(output.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                count = export_jsonl(store, fh, since=start, until=end)
-                fh.flush()
-            tmp.replace(output)
+            # Owner-only, atomic, and into an existing folder only (no surprise folders).
+            try:
+                with atomic_open(output) as fh:
+                    count = export_jsonl(store, fh, since=start, until=end)
+            except OSError as exc:
+                raise fail(
+                    str(exc)
+                    if isinstance(exc, UnsafePathError)
+                    else f"cannot write {output}: {exc.strerror}",
+                    EXIT_USAGE,
+                ) from None
     err_console.print(f"exported {count} receipts", highlight=False)
 
 

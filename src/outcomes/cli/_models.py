@@ -45,7 +45,9 @@ def profile_cache() -> Path | None:
 
 
 def _success(p: ModelProfile) -> str:
-    interval = p.success_interval()
+    # The observed rate with the interval that always contains it (Wilson), never with
+    # the posterior's, which can exclude it (2 of 2: 100% beside [29-99]).
+    interval = p.wilson_interval()
     rate = p.observed_success_rate
     if interval is None or rate is None:
         return "unknown"

@@ -7,10 +7,20 @@ from pathlib import Path
 
 import typer
 
-from outcomes.cli._common import DbOption, JsonOption, console, new_app, opened_store, print_json
+from outcomes._files import atomic_write
+from outcomes.cli._common import (
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    console,
+    fail,
+    new_app,
+    opened_store,
+    print_json,
+)
 from outcomes.cli._models import profile_cache
 from outcomes.inference import rebuild
-from outcomes.inference._files import atomic_write, state_file_text
+from outcomes.inference._files import state_file_text
 
 app = new_app(help="Model profiles: rebuild them from the stored receipts.", no_args_is_help=True)
 
@@ -33,7 +43,10 @@ def rebuild_cmd(
         state = rebuild(store)
     seconds = time.perf_counter() - started
     if out is not None:
-        atomic_write(out, state_file_text(state))
+        try:
+            atomic_write(out, state_file_text(state))
+        except OSError as exc:
+            raise fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE) from None
     summary = {
         "receipts": state.receipts,
         "models": len(state.model_ids()),

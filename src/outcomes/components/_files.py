@@ -8,25 +8,26 @@ rebuilds exactly the statistics that were saved::
                  "timestamp": 1700000000.0, "session_id": "s1", "context": "..."}]}
 
 Writes are atomic (temp file in the same folder, fsync, rename) and owner-only. A file
-that cannot be read back is renamed aside to ``<name>.corrupt-<unix time>`` with a
-warning, so that the next save cannot destroy the history it held.
+that cannot be read back is renamed aside to ``<name>.corrupt-<time>-<random>`` with a
+warning, so that the next save cannot destroy the history it held (file safety is
+:mod:`outcomes._files`, shared by every wing).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from outcomes._files import atomic_open, clean_stale_tmp, quarantine
+from outcomes._safejson import load_file
 from outcomes.components._records import ComponentEvent, check_label, parse_outcome
-from outcomes.errors import ValidationError
+from outcomes.errors import ImportFormatError, ValidationError
 
 logger = logging.getLogger("outcomes.components")
 
@@ -37,9 +38,10 @@ MAX_FILE_BYTES = 1 << 30
 
 
 def write_events(path: str | os.PathLike[str], events: Iterable[ComponentEvent]) -> int:
-    """Atomically write ``events`` to ``path`` (mode 0600); returns how many were written."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Atomically write ``events`` to ``path`` (mode 0600); returns how many were written.
+
+    The folder must exist (no surprise folders); a dangling symlink is refused.
+    """
     items = [e.to_json() for e in events]
     doc = {
         "format": FILE_FORMAT,
@@ -47,52 +49,35 @@ def write_events(path: str | os.PathLike[str], events: Iterable[ComponentEvent])
         "saved_at": time.time(),
         "events": items,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
+    with atomic_open(path) as fh:
+        json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        fh.write("\n")
     return len(items)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_events(path: str | os.PathLike[str]) -> list[ComponentEvent]:
     """Read the events saved at ``path``; a missing file reads as no events.
 
-    A file that is unreadable, not JSON, or holds an invalid event is quarantined
-    (renamed aside) with a warning and reads as no events.
+    A file that is unreadable, too large, too deeply nested, not JSON, or holds an
+    invalid event is quarantined (renamed aside under a unique name) with a warning and
+    reads as no events. Temporary files of killed saves are cleaned up first.
     """
     source = Path(path)
+    clean_stale_tmp(source)
     if not source.exists():
         return []
     try:
-        if source.stat().st_size > MAX_FILE_BYTES:
-            raise ValidationError(f"larger than {MAX_FILE_BYTES} bytes")
-        doc = json.loads(source.read_text(encoding="utf-8"))
+        doc = load_file(source, max_bytes=MAX_FILE_BYTES)
         return parse_document(doc)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
-        aside = quarantine(source)
+    except ImportFormatError as exc:
+        # Not corrupt: another tool's format. Kept where it is, with a word on what to do.
+        logger.warning("component outcomes file %s was not loaded: %s", source, exc)
+        return []
+    except (OSError, ValidationError) as exc:
+        try:
+            aside = quarantine(source)
+        except OSError:
+            aside = source
         logger.warning(
             "component outcomes file %s could not be loaded (%s); moved it to %s and started empty",
             source,
@@ -102,26 +87,14 @@ def read_events(path: str | os.PathLike[str]) -> list[ComponentEvent]:
         return []
 
 
-def quarantine(path: Path) -> Path:
-    """Rename ``path`` to ``<name>.corrupt-<unix time>`` (never overwriting); return it."""
-    stamp = int(time.time())
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while aside.exists():
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
-    os.replace(path, aside)
-    return aside
-
-
 def parse_document(doc: Any) -> list[ComponentEvent]:
     """Validate a decoded file and return its events; raise ``ValidationError`` if invalid."""
     if not isinstance(doc, dict):
         raise ValidationError("top level must be an object")
-    if "format" not in doc and "recent_events" in doc and "outcomes" in doc:
-        raise ValidationError(
-            "this is the seed's OutcomeTracker JSON (aggregates plus at most 1,000 events), "
-            "which is not imported"
+    if "format" not in doc and "outcomes" in doc:
+        raise ImportFormatError(
+            "this is the older component tracker's file; import it with "
+            "`outcomes import-legacy PATH`"
         )
     if doc.get("format") != FILE_FORMAT:
         raise ValidationError(f"not a {FILE_FORMAT} file (format={doc.get('format')!r})")

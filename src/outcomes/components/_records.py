@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from outcomes._redact import redact
+from outcomes._redact import redact, refuse_secret
 from outcomes._table import Table
 from outcomes.errors import ValidationError
-from outcomes.stats import BetaPosterior, beta_posterior
+from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
 
 MAX_ID_CHARS = 256
 """Longest accepted component id or session id (they are labels, not free text)."""
@@ -83,7 +83,7 @@ def check_label(value: object, name: str) -> str:
         raise ValidationError(
             "must be printable, without control characters or surrounding spaces", where=name
         )
-    return value
+    return refuse_secret(value, name)
 
 
 def check_context(value: object) -> str:
@@ -247,7 +247,9 @@ def ranking_multiplier(stats: ComponentStats | None) -> RankingMultiplier:
 class ComponentReport:
     """The reporting view of one component: counts plus honest uncertainty.
 
-    ``success_rate``, ``success_interval`` (95% equal-tailed Beta credible interval) and
+    Each rate has its own interval, so the two always agree: ``success_rate`` (observed)
+    with ``success_interval`` (Wilson 95%, which contains it), ``posterior_mean`` with
+    ``posterior_interval`` (95% equal-tailed Beta credible interval). Rates, intervals and
     ``prob_rate_below_half`` are ``None`` ("unknown") with no install attempts;
     ``compatibility_score`` (percent) is ``None`` below 5 attempts. ``problematic``
     needs >= 3 failures and ``prob_rate_below_half >= PROBLEM_PROBABILITY`` (0.85).
@@ -273,6 +275,7 @@ class ComponentReport:
     frequently_removed: bool
     ranking_multiplier: float
     ranking_reasons: tuple[str, ...]
+    posterior_interval: tuple[float, float] | None = None
 
     @classmethod
     def from_stats(
@@ -296,7 +299,7 @@ class ComponentReport:
             last_success=stats.last_success,
             last_failure=stats.last_failure,
             success_rate=stats.successes / attempts if known else None,
-            success_interval=posterior.interval(0.95) if known else None,
+            success_interval=wilson_interval(stats.successes, attempts) if known else None,
             posterior_mean=posterior.mean,
             prob_rate_below_half=below,
             compatibility_score=(
@@ -308,6 +311,7 @@ class ComponentReport:
             frequently_removed=stats.removal_count >= min_removals,
             ranking_multiplier=multiplier.value,
             ranking_reasons=multiplier.reasons,
+            posterior_interval=posterior.interval(0.95) if known else None,
         )
 
     @property
@@ -341,6 +345,9 @@ class ComponentReport:
                 list(self.success_interval) if self.success_interval is not None else None
             ),
             "posterior_mean": self.posterior_mean,
+            "posterior_interval": (
+                list(self.posterior_interval) if self.posterior_interval is not None else None
+            ),
             "prob_rate_below_half": self.prob_rate_below_half,
             "compatibility_score": self.compatibility_score,
             "problematic": self.problematic,

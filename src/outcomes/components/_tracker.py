@@ -40,7 +40,7 @@ from outcomes.components._records import (
 )
 from outcomes.components._schema import MIGRATIONS
 from outcomes.errors import ConfigError
-from outcomes.store import BackgroundWriter, MemoryStore, Store
+from outcomes.store import BackgroundWriter, FlushResult, MemoryStore, Store
 
 _TABLE = ComponentEvent.__table__
 _SUCCESS = OutcomeType.INSTALL_SUCCESS.value
@@ -292,8 +292,9 @@ class ComponentTracker:
         """The writer events go through (its ``stats()`` count drops and failures)."""
         return self._writer
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every recorded event is stored; ``False`` on timeout."""
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until every recorded event is stored; false on timeout or when events
+        were lost since the previous flush (see :class:`~outcomes.store.FlushResult`)."""
         return self._writer.flush(timeout)
 
     def refresh(self) -> None:

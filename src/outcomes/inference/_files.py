@@ -1,37 +1,28 @@
-"""Files the tracker writes itself: atomic (temp file, fsync, rename), mode 0600."""
+"""The tracker's profile file: atomic, owner-only, bounded when read back.
+
+File safety (atomic 0600 writes, unique quarantine names, stale temporary files, bounded
+JSON) lives in :mod:`outcomes._files` and :mod:`outcomes._safejson`, shared by every wing.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
-import time
 from pathlib import Path
 
+from outcomes._files import atomic_write, clean_stale_tmp, quarantine
+from outcomes._safejson import load_file
+from outcomes.errors import OutcomesError
 from outcomes.inference._profiles import ProfileState
 
 log = logging.getLogger("outcomes.inference")
 
 PROFILE_FILE_FORMAT = "outcomes.profiles"
 PROFILE_FILE_VERSION = 1
+MAX_PROFILE_FILE_BYTES = 256 << 20
+"""Profile files larger than this are refused unread (one cell is well under 1 KB)."""
 
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+__all__ = ["atomic_write", "load_state_file", "state_file_text"]
 
 
 def state_file_text(state: ProfileState) -> str:
@@ -41,18 +32,34 @@ def state_file_text(state: ProfileState) -> str:
 
 
 def load_state_file(file: Path) -> ProfileState | None:
-    """Read a profile file; ``None`` when missing or corrupt (then quarantined, warned)."""
+    """Read a profile file; ``None`` when missing or corrupt (then quarantined, warned).
+
+    Temporary files left by killed saves are cleaned up first. A file that is too large,
+    too deeply nested, not JSON or not a profile file is renamed aside under a unique
+    ``<name>.corrupt-<time>-<random>`` name.
+    """
+    clean_stale_tmp(file)
     if not file.exists():
         return None
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        doc = load_file(file, max_bytes=MAX_PROFILE_FILE_BYTES)
+        if isinstance(doc, list):
+            # Not corrupt: the older tool's format. Say how to bring it over, keep it.
+            log.warning(
+                "outcomes: %s is a profile file of the older inference tracker; nothing "
+                "loaded. Convert it with `outcomes import-legacy %s`",
+                file,
+                file,
+            )
+            return None
+        if not isinstance(doc, dict):
+            raise ValueError("not an outcomes profile file (top level)")
         if doc.get("format") != PROFILE_FILE_FORMAT or doc.get("version") != PROFILE_FILE_VERSION:
             raise ValueError("not an outcomes profile file (format/version)")
         return ProfileState.from_json(doc["state"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        aside = file.with_name(f"{file.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OutcomesError) as exc:
         try:
-            file.rename(aside)
+            aside = quarantine(file)
         except OSError:
             aside = file
         log.warning("outcomes: profile file %s is unreadable (%s); kept as %s", file, exc, aside)

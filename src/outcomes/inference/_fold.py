@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from outcomes.inference._files import atomic_write
+from outcomes._files import atomic_write, check_path, clean_stale_tmp
+from outcomes._safejson import load_file
+from outcomes.errors import OutcomesError
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
 from outcomes.inference._queries import FOLD_ROWS
 from outcomes.inference._view import ModelProfile
@@ -53,6 +55,8 @@ def rebuild(store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileS
 
 
 CACHE_FORMAT = "outcomes.profile-cache"
+MAX_CACHE_BYTES = 256 << 20
+"""A cache larger than this is ignored unread (it is rebuilt from the store)."""
 CACHE_VERSION = 2
 """2: cells carry decayed success and failure counts."""
 
@@ -89,12 +93,17 @@ class ProfileBook:
 
     def _load_cache(self, store: Store, cache: Path) -> None:
         try:
-            doc = json.loads(cache.read_text(encoding="utf-8"))
+            # The cache sits in the folder outcomes manages: never read through a link.
+            clean_stale_tmp(cache)
+            check_path(cache, root=cache.parent, explicit=False)
+            doc = load_file(cache, max_bytes=MAX_CACHE_BYTES)
+            if not isinstance(doc, dict):
+                return
             if (
                 doc.get("format") != CACHE_FORMAT
                 or doc.get("version") != CACHE_VERSION
                 or doc.get("store") != store.url
-                or float(doc.get("half_life_s")) != self.half_life
+                or doc.get("half_life_s") != self.half_life
             ):
                 return
             cursor, count = int(doc["cursor"]), int(doc["count"])
@@ -106,7 +115,7 @@ class ProfileBook:
             state = ProfileState.from_json(doc["state"])
         except FileNotFoundError:
             return
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OutcomesError) as exc:
             log.info("outcomes: ignoring the profile cache %s (%s)", cache, exc)
             return
         self._state, self._cursor, self._count = state, cursor, count
@@ -122,7 +131,7 @@ class ProfileBook:
             "state": self._state.to_json(),
         }
         try:
-            atomic_write(cache, json.dumps(doc, allow_nan=False))
+            atomic_write(cache, json.dumps(doc, allow_nan=False), root=cache.parent, explicit=False)
         except OSError as exc:
             log.info("outcomes: cannot write the profile cache %s (%s)", cache, exc)
 

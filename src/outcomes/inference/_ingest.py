@@ -21,6 +21,7 @@ from typing import IO, Any
 import msgspec
 
 from outcomes import _validate
+from outcomes._safejson import bounded_lines
 from outcomes._validate import (
     Count64,
     Id,
@@ -245,12 +246,13 @@ def _writer_counts(tracker: OutcomeTracker) -> tuple[int, int]:
     return stats.written, stats.failed + stats.dropped
 
 
-def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> IngestReport:
+def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -> IngestReport:
     """Apply every good line through ``tracker``; report bad ones by line number.
 
     ``tracker`` should be strict (``OutcomeTracker(store, strict=True)``) so that invalid
-    values are reported rather than logged. When the tracker has a writer, it is flushed
-    at the end and the report says how many receipts were committed and lost.
+    values are reported rather than logged. ``None`` stands for a line that was too long
+    to read (see :func:`ingest_stream`). When the tracker has a writer, it is flushed at
+    the end and the report says how many receipts were committed and lost.
     """
     report = IngestReport()
     clock = _ReplayClock(tracker.clock)
@@ -260,7 +262,7 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> Inges
     try:
         for number, raw in enumerate(lines, start=1):
             report.lines = number
-            if len(raw) > MAX_LINE_BYTES:
+            if raw is None or len(raw) > MAX_LINE_BYTES:
                 report.problem(number, f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
             if not raw.strip():
@@ -288,5 +290,9 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str]) -> Inges
 
 
 def ingest_stream(tracker: OutcomeTracker, stream: IO[bytes]) -> IngestReport:
-    """Ingest a byte stream of JSON lines (a file or stdin)."""
-    return ingest_lines(tracker, stream)
+    """Ingest a byte stream of JSON lines (a file or stdin).
+
+    The line limit is enforced while reading: an over-long line is skipped without ever
+    being held in memory whole, whatever its length.
+    """
+    return ingest_lines(tracker, (raw for _, raw, _ in bounded_lines(stream, MAX_LINE_BYTES)))

@@ -17,6 +17,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from outcomes._ids import new_id
+from outcomes._redact import refuse_secret
 from outcomes.errors import ValidationError
 from outcomes.inference._compat import LedgerBuffer
 from outcomes.inference._context import TrackerContext
@@ -118,11 +119,13 @@ class CallLifecycle:
         try:
             if task not in self._tasks_ok:
                 validate_task(task)
+                refuse_secret(task, "task")
                 if len(self._tasks_ok) < 10_000:
                     self._tasks_ok.add(task)
             if model_id not in self._models_ok:
                 # Look-alike ids (bidi overrides, zero-width, full-width letters) are refused
-                # or NFKC-normalized; ids already in their normal form are remembered.
+                # or NFKC-normalized, credentials refused; ids already in their normal form
+                # are remembered.
                 checked = check_label(model_id, "model_id", optional=False)
                 if checked == model_id and len(self._models_ok) < 10_000:
                     self._models_ok.add(model_id)

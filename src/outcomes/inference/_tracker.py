@@ -51,7 +51,7 @@ from outcomes.inference._validate import setting
 from outcomes.inference._view import ModelProfile
 from outcomes.records import Call, CodeVerdict, ConversationVerdict, Receipt, Signal
 from outcomes.registry import ModelRegistry
-from outcomes.store import BackgroundWriter, Store
+from outcomes.store import BackgroundWriter, FlushResult, Store
 
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 
@@ -383,12 +383,12 @@ class OutcomeTracker:
         """
         return self._view.snapshot(view)
 
-    def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> bool:
+    def refresh_view(self, view: View = "shared", *, timeout: float | None = 10.0) -> FlushResult:
         """Build and publish ``view`` now, after flushing the writer for the shared view
-        (and keep the view fresh from then on). Returns the flush's result (``True`` for
-        the local view)."""
+        (and keep the view fresh from then on). Returns the flush's result (a true one
+        for the local view)."""
         self._view.snapshot(view)
-        ok = True
+        ok = FlushResult(True)
         if view == "shared" and self.writer is not None:
             ok = self.writer.flush(timeout)
         self._view.refresh([view])
@@ -426,10 +426,12 @@ class OutcomeTracker:
         return self._files.load(path)
 
     # -- persistence -------------------------------------------------------------------
-    def flush(self, timeout: float | None = 10.0) -> bool:
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
         """Wait until every receipt so far is committed to the store, then publish the
-        snapshots requested so far (decisions after ``flush`` see these receipts)."""
-        ok = True if self.writer is None else self.writer.flush(timeout)
+        snapshots requested so far (decisions after ``flush`` see these receipts). False
+        on timeout or when receipts were lost since the previous flush (``.dropped``,
+        ``.failed``)."""
+        ok = FlushResult(True) if self.writer is None else self.writer.flush(timeout)
         if self._view.active():
             self._view.refresh()
         return ok

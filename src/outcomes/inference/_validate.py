@@ -6,6 +6,7 @@ import math
 import re
 
 from outcomes import config
+from outcomes._redact import refuse_secret
 from outcomes._validate import check_label as _check_label
 from outcomes.errors import ValidationError
 
@@ -34,7 +35,7 @@ def check_label(value: object, where: str, *, optional: bool = True) -> str | No
         return None
     if not isinstance(value, str):
         raise ValidationError(f"{where} must be a non-empty string of <= 256 chars", where=where)
-    return _check_label(value, where)
+    return refuse_secret(_check_label(value, where), where)
 
 
 _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
@@ -43,10 +44,10 @@ _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
 def check_trace_id(value: object, where: str = "trace_id") -> str:
     if not isinstance(value, str) or not _TRACE_RE.match(value):
         raise ValidationError(
-            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric, got {value!r}",
+            f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric",
             where=where,
         )
-    return value
+    return refuse_secret(value, where)
 
 
 def check_count(value: object, where: str) -> int:

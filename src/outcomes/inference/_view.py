@@ -321,8 +321,14 @@ class ModelProfile:
         return sorted(self._by_task)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``outcomes models --json`` object for this profile."""
-        interval = self.success_interval()
+        """The ``outcomes models --json`` object for this profile.
+
+        Each rate comes with the interval that belongs to it, so the two never disagree:
+        ``success_rate`` (observed) with ``success_interval`` (Wilson 95%, which always
+        contains it), ``success_mean`` (Beta posterior mean) with ``posterior_interval``.
+        """
+        interval = self.wilson_interval()
+        posterior = self.success_interval()
         return {
             "model_id": self.model_id,
             "task": self.task,
@@ -334,6 +340,7 @@ class ModelProfile:
             "success_rate": self.observed_success_rate,
             "success_mean": self.success_mean,
             "success_interval": None if interval is None else [interval[0], interval[1]],
+            "posterior_interval": None if posterior is None else [posterior[0], posterior[1]],
             "quality": self.quality,
             "quality_n": self.quality_count,
             "ema_quality": self.ema_quality,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from outcomes import _validate
+from outcomes._safejson import bounded_lines
 from outcomes.errors import ValidationError
 from outcomes.records import LEDGER_FORMAT_VERSION, Receipt
 from outcomes.store import Store
@@ -90,25 +91,6 @@ class ImportReport:
         }
 
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield (line number, raw bytes, ended with newline), reading with bounded memory."""
-    number = 0
-    while True:
-        raw = stream.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            # Skip the rest of an over-long line without holding it in memory.
-            while True:
-                rest = stream.readline(MAX_LINE_BYTES)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield number, b"", False
-            continue
-        yield number, raw, raw.endswith(b"\n")
-
-
 def import_jsonl(
     store: Store,
     stream: IO[bytes],
@@ -141,15 +123,15 @@ def import_jsonl(
             report.problems.append(LineProblem(number, reason))
 
     pending_last: tuple[int, str] | None = None
-    for number, raw, ended in _lines(stream):
+    for number, raw, ended in bounded_lines(stream, MAX_LINE_BYTES):
         report.lines = number
         if pending_last is not None:  # a line without newline that was not the last
             problem(*pending_last)
             pending_last = None
-        if not raw and not ended:
+        if raw is None:
             problem(number, f"line longer than {MAX_LINE_BYTES} bytes")
             continue
-        if raw.isspace():
+        if not raw.strip():
             continue
         try:
             receipt = decode_line(raw)

@@ -9,11 +9,11 @@ filled from the price table (registry or ``--prices`` file) using token estimate
 from __future__ import annotations
 
 import gzip
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from outcomes._safejson import loads
 from outcomes.errors import ImportFormatError, ValidationError
 from outcomes.registry import ModelRegistry
 
@@ -85,10 +85,7 @@ def load_matrix(path: str | Path, *, registry: ModelRegistry | None = None) -> M
         if not line.strip():
             continue
         where = f"{path.name} line {number}"
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ValidationError(f"invalid JSON ({exc})", where=where) from None
+        obj = loads(line, where=where)
         if not isinstance(obj, dict) or not isinstance(obj.get("outcomes"), dict):
             raise ValidationError("expected an object with an 'outcomes' object", where=where)
         for key in ("prompt_id", "task"):

@@ -8,7 +8,6 @@ only the outcome and cost of the model it chose. References computed in hindsigh
 from __future__ import annotations
 
 import itertools
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from outcomes._safejson import load_file
 from outcomes.routing._matrix import Matrix, Row
 from outcomes.routing._policies import (
     BetaBandit,
@@ -77,6 +77,10 @@ class Result:
         }
 
 
+MAX_LATENCY_FILE_BYTES = 512 << 20
+"""An llmperf run file larger than this is refused unread."""
+
+
 class LatencyModel:
     """Real latency and errors per model from llmperf runs (one run file per model)."""
 
@@ -89,7 +93,7 @@ class LatencyModel:
         self.sources: list[str] = []
         for i, _ in enumerate(models):
             f = files[i % len(files)]
-            data = json.loads(f.read_text())
+            data = load_file(f, max_bytes=MAX_LATENCY_FILE_BYTES)
             recs = data if isinstance(data, list) else data.get("results", data.get("data", []))
             seq = [
                 (float(r.get("end_to_end_latency_s") or 0.0), r.get("error_code") is not None)

@@ -11,7 +11,7 @@ from typing import Any
 
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import new_id
-from outcomes._redact import redact
+from outcomes._redact import redact, refuse_secret
 from outcomes.errors import ValidationError
 from outcomes.shadow._config import DEFAULT_RETENTION_DAYS, ShadowConfig, shadow_config
 from outcomes.shadow._records import (
@@ -22,7 +22,7 @@ from outcomes.shadow._records import (
 )
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.shadow._scorers import Scorer, seed_confidence
-from outcomes.store import BackgroundWriter, Store
+from outcomes.store import BackgroundWriter, FlushResult, Store
 
 logger = logging.getLogger("outcomes.shadow")
 
@@ -56,10 +56,8 @@ def _recall(value: str | None) -> str | None:
 
 def _label(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value or len(value) > 256:
-        raise ValidationError(
-            f"must be a non-empty string of <= 256 chars, got {value!r}", where=name
-        )
-    return value
+        raise ValidationError("must be a non-empty string of <= 256 chars", where=name)
+    return refuse_secret(value, name)
 
 
 MAX_SIGNALS = 64
@@ -410,6 +408,7 @@ class ShadowRecorder:
             self._store, retention_days=retention_days, interval=interval, clock=self._clock
         )
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until queued records are committed (no-op without a writer)."""
-        return self._writer.flush(timeout) if self._writer is not None else True
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until queued records are committed (no-op without a writer); false when
+        records were lost since the previous flush."""
+        return self._writer.flush(timeout) if self._writer is not None else FlushResult(True)

@@ -52,14 +52,18 @@ def beta_posterior(
 
 
 def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float] | None:
-    """Wilson score interval for a proportion; ``None`` when ``n == 0``."""
+    """Wilson score interval for a proportion; ``None`` when ``n == 0``.
+
+    It always contains the observed proportion ``successes / n`` (also after rounding),
+    so it is the interval to show next to an observed rate.
+    """
     if n <= 0:
         return None
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 DECAY_EPOCH = 1_704_067_200.0

@@ -31,7 +31,7 @@ from outcomes.store._query import (
 from outcomes.store._schema import CORE_MIGRATIONS
 from outcomes.store._sql import SqlStore
 from outcomes.store._sqlite import SQLiteStore, path_from_url
-from outcomes.store._writer import BackgroundWriter, WriterStats
+from outcomes.store._writer import BackgroundWriter, FlushResult, WriterStats
 
 
 def open_store(
@@ -47,16 +47,23 @@ def open_store(
     database, ``memory://`` a fresh in-memory store. ``durable`` defaults to
     ``OUTCOMES_WRITER_DURABLE``. Raises :class:`~outcomes.errors.StoreUnavailableError`
     for an unknown scheme or an unreachable server and
-    :class:`~outcomes.errors.StoreCorruptError` for a damaged file (left untouched).
+    :class:`~outcomes.errors.StoreCorruptError` for a damaged file (left untouched). The
+    default SQLite file under ``$OUTCOMES_HOME`` must not be a symlink nor resolve outside
+    that folder (:class:`~outcomes.errors.StoreUnavailableError` otherwise); a URL given
+    explicitly or in ``OUTCOMES_DB_URL`` is opened as named.
     """
-    resolved = config.db_url(url)
+    resolved, managed = config.db_target(url)
     if durable is None:
         durable = config.WriterSettings.from_env().durable
     if resolved.startswith("memory:"):
         return MemoryStore()
     if resolved.startswith("sqlite:"):
         return SQLiteStore(
-            path_from_url(resolved), durable=durable, auto_migrate=auto_migrate, create=create
+            path_from_url(resolved),
+            durable=durable,
+            auto_migrate=auto_migrate,
+            create=create,
+            managed_root=managed,
         )
     if resolved.startswith(("postgresql:", "postgres:")):
         return PostgresStore(resolved, durable=durable, auto_migrate=auto_migrate)
@@ -70,6 +77,7 @@ __all__ = [
     "BackgroundWriter",
     "Column",
     "Condition",
+    "FlushResult",
     "MemoryImpl",
     "MemoryStore",
     "MemoryTables",

@@ -5,17 +5,23 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from outcomes import config
+from outcomes._files import FILE_MODE, check_path, ensure_home
 from outcomes._table import Table
-from outcomes.errors import StoreCorruptError, StoreError, StoreUnavailableError
+from outcomes.errors import (
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
+    UnsafePathError,
+)
 from outcomes.store._base import StoreKind
 from outcomes.store._sql import SqlStore
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
 
 
@@ -34,10 +40,14 @@ def path_from_url(url: str) -> Path:
 class SQLiteStore(SqlStore):
     """A :class:`~outcomes.store.Store` in one SQLite file, safe to share between processes.
 
-    The folder is created ``0700`` and the database ``0600``. An existing file that is not
-    a healthy database raises :class:`~outcomes.errors.StoreCorruptError` and is left
-    untouched. ``durable=True`` makes every commit survive power loss
-    (``synchronous=FULL``); the default survives a crash of the process.
+    A new database is created ``0600`` (SQLite gives its ``-wal`` and ``-shm`` files the
+    same mode), in a folder created ``0700`` if missing; an existing file's mode is never
+    changed. With ``managed_root`` (the folder ``outcomes`` manages, set when the path
+    was not named by the user) a path that is a symlink or resolves outside it is
+    refused. A dangling symlink is always refused. An existing file that is not a healthy
+    database raises :class:`~outcomes.errors.StoreCorruptError` and is left untouched.
+    ``durable=True`` makes every commit survive power loss (``synchronous=FULL``); the
+    default survives a crash of the process.
     """
 
     dialect: ClassVar[StoreKind] = "sqlite"
@@ -57,10 +67,15 @@ class SQLiteStore(SqlStore):
         durable: bool = False,
         auto_migrate: bool = True,
         create: bool = True,
+        managed_root: str | os.PathLike[str] | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
         self._busy_timeout = config.busy_timeout(busy_timeout)
         self._durable = durable
+        try:
+            check_path(self.path, root=managed_root, explicit=managed_root is None)
+        except UnsafePathError as exc:
+            raise StoreUnavailableError(f"refusing to open the store: {exc}") from None
         if not self.path.exists():
             if not create:
                 raise StoreUnavailableError(f"no database at {self.path}")
@@ -73,9 +88,12 @@ class SQLiteStore(SqlStore):
 
     def _create_file(self) -> None:
         parent = self.path.parent
-        if not parent.exists():
-            parent.mkdir(parents=True, mode=0o700)
-        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            # The store's own folder is part of the store: created 0700 when missing.
+            ensure_home(parent)
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, FILE_MODE)
+        except (UnsafePathError, OSError) as exc:
+            raise StoreUnavailableError(f"cannot create the store: {exc}") from None
         os.close(fd)
 
     @property
@@ -106,18 +124,7 @@ class SQLiteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._translate_error(exc) from exc
-        self._tighten_permissions()
         return conn
-
-    def _tighten_permissions(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            p = Path(f"{self.path}{suffix}")
-            try:
-                mode = stat.S_IMODE(p.stat().st_mode)
-                if mode & 0o077:
-                    p.chmod(mode & 0o700)
-            except OSError:
-                continue
 
     @contextlib.contextmanager
     def _write_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:

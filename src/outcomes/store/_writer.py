@@ -3,10 +3,15 @@
 ``submit`` appends to a bounded in-memory queue and returns; a daemon thread drains the
 queue in batches into ``store.write`` on a flush interval or when a batch is full.
 ``flush(timeout)`` returns once everything submitted before it is committed (or the
-timeout passes); ``close(timeout)`` flushes and stops. Writers flush at interpreter exit
-and start afresh, empty, in a forked child. Nothing here raises into the caller of
-``submit``: a full queue drops the record, counts it and warns once; a failing store is
-retried, then the failing records are isolated, logged and counted.
+timeout passes) with a :class:`FlushResult` that is false when anything was lost since
+the previous flush; ``close(timeout)`` flushes and stops. Writers flush at interpreter
+exit and start afresh, empty, in a forked child. Nothing here raises into the caller of
+``submit``: with ``overflow="drop"`` (the default) a full queue drops the record, counts
+it and warns once; with ``overflow="block"`` the caller waits for room (up to
+``block_timeout``), so nothing is lost. A failing store is retried, then the failing
+records are isolated, logged and counted. A writer thread that dies is restarted by the
+next ``submit`` or ``flush``, and its error is reported by that ``flush`` and by
+``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from outcomes.config import WriterSettings
 from outcomes.store._base import Store
+from outcomes.store._losses import note_losses
 
 logger = logging.getLogger("outcomes.writer")
 
@@ -39,7 +45,13 @@ class _FlushMarker:
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
-    """Counters of a writer since it was created."""
+    """Counters of a writer since it was created.
+
+    ``dropped``: records refused because the queue was full (or the writer closed);
+    ``failed``: records the store refused; ``restarts``: times the thread died and was
+    restarted, ``last_error`` its last error; ``blocked``: submits that had to wait for
+    room (``overflow="block"``).
+    """
 
     submitted: int
     written: int
@@ -47,6 +59,29 @@ class WriterStats:
     dropped: int
     failed: int
     queued: int
+    restarts: int = 0
+    blocked: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlushResult:
+    """What one :meth:`BackgroundWriter.flush` found.
+
+    ``committed``: everything submitted before the call is committed (no timeout).
+    ``dropped``/``failed``: records lost since the previous flush (queue full, store
+    refused them); ``error``: the writer thread died since then (it was restarted).
+    True only when everything was committed and nothing was lost, so ``if
+    writer.flush():`` keeps meaning "all my records are stored".
+    """
+
+    committed: bool
+    dropped: int = 0
+    failed: int = 0
+    error: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.committed and not self.dropped and not self.failed and self.error is None
 
 
 class BackgroundWriter:
@@ -76,6 +111,17 @@ class BackgroundWriter:
         self._duplicates = 0
         self._dropped = 0
         self._failed = 0
+        self._restarts = 0
+        self._deaths = 0
+        self._blocked = 0
+        self._error: str | None = None
+        self._room = threading.Event()
+        self._in_hand: list[Any] = []
+        self._dying: threading.Thread | None = None
+        self._marker_in_hand: _FlushMarker | None = None
+        # What the previous flush (and the previous loss note) had already reported.
+        self._flushed_losses: tuple[int, int, str | None] = (0, 0, None)
+        self._noted_losses = (0, 0, 0)
         self._pid = os.getpid()
 
     def _after_fork_in_child(self) -> None:
@@ -85,17 +131,19 @@ class BackgroundWriter:
 
     # -- hot path ---------------------------------------------------------------------
     def submit(self, record: Any) -> bool:
-        """Queue one record for writing. Never blocks, never raises.
+        """Queue one record for writing. Never raises; blocks only with ``overflow="block"``.
 
-        Returns ``False`` when the record was dropped (queue full or writer closed).
+        Returns ``False`` when the record was dropped (queue full, or still full after
+        ``block_timeout`` in blocking mode, or writer closed).
         """
         queue = self._queue
-        if len(queue) >= self.settings.queue_size or self._closed:
+        if (len(queue) >= self.settings.queue_size and not self._wait_for_room()) or self._closed:
             self._drop(1)
             return False
         queue.append(record)
         self._submitted += 1
-        if self._thread is None:
+        thread = self._thread
+        if thread is None or thread is self._dying:  # attribute tests: no lock, no syscall
             self._start()
         wake = self._wake
         if len(queue) >= self.settings.batch_size and not wake.is_set():
@@ -110,6 +158,26 @@ class BackgroundWriter:
                 accepted += 1
         return accepted
 
+    def _wait_for_room(self) -> bool:
+        """Blocking mode: wait until the queue has room; ``False`` when it did not come."""
+        settings = self.settings
+        if settings.overflow != "block" or self._closed:
+            return False
+        self._blocked += 1
+        deadline = time.monotonic() + settings.block_timeout
+        while len(self._queue) >= settings.queue_size:
+            if not self._running():
+                self._start()
+            self._wake.set()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            # The writer sets ``_room`` after each batch; the short cap also covers a
+            # wake-up lost between clear() and wait().
+            self._room.wait(min(left, 0.05))
+            self._room.clear()
+        return True
+
     def _drop(self, n: int) -> None:
         self._dropped += n
         if not self._warned_full:
@@ -121,20 +189,42 @@ class BackgroundWriter:
             )
 
     # -- control ----------------------------------------------------------------------
+    def _running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive() and thread is not self._dying
+
     def _start(self) -> None:
         with self._state_lock:
-            if self._thread is not None or self._closed:
+            thread = self._thread
+            if self._running() or (self._closed and not self._queue):
                 return
+            if thread is not None:
+                # The previous thread died (its error is in ``_error``): start another so
+                # that what is queued still reaches the store.
+                self._restarts += 1
             self._thread = threading.Thread(target=self._run, name="outcomes-writer", daemon=True)
             self._thread.start()
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until everything submitted so far is committed. Returns ``False`` on timeout."""
-        if self._thread is None:
+    def flush(self, timeout: float | None = 10.0) -> FlushResult:
+        """Wait until everything submitted so far is committed; say what was lost since
+        the previous flush. The result is false on timeout or when anything was lost."""
+        committed = self._wait_committed(timeout)
+        dropped, failed, error = self._dropped, self._failed, self._error
+        last_dropped, last_failed, last_error = self._flushed_losses
+        self._flushed_losses = (dropped, failed, error)
+        return FlushResult(
+            committed=committed,
+            dropped=dropped - last_dropped,
+            failed=failed - last_failed,
+            error=error if error is not last_error else None,
+        )
+
+    def _wait_committed(self, timeout: float | None) -> bool:
+        if not self._running():
             if not self._queue:
                 return True
             self._start()
-            if self._thread is None:  # closed meanwhile
+            if not self._running():  # closed meanwhile
                 return not self._queue
         marker = _FlushMarker()
         self._queue.append(marker)
@@ -142,15 +232,20 @@ class BackgroundWriter:
         return marker.done.wait(timeout)
 
     def close(self, timeout: float | None = 10.0) -> bool:
-        """Flush, then stop the thread. Further submits are dropped. Idempotent."""
+        """Flush, then stop the thread. Further submits are dropped. Idempotent.
+
+        Returns whether everything submitted was committed (losses are in :meth:`stats`).
+        """
         if self._closed:
             return not self._queue
-        ok = self.flush(timeout)
+        ok = self._wait_committed(timeout)
         self._closed = True
         self._wake.set()
+        self._room.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        self._note_losses()
         _live_writers.discard(self)
         return ok
 
@@ -178,37 +273,80 @@ class BackgroundWriter:
             dropped=self._dropped,
             failed=self._failed,
             queued=sum(1 for r in self._queue if not isinstance(r, _FlushMarker)),
+            restarts=self._restarts,
+            blocked=self._blocked,
+            last_error=self._error,
+        )
+
+    def _note_losses(self) -> None:
+        """Leave a note for ``outcomes doctor`` when records were lost since the last note."""
+        now = (self._dropped, self._failed, self._deaths)
+        if now == self._noted_losses:
+            return
+        before = self._noted_losses
+        self._noted_losses = now
+        url = getattr(self.store, "url", None)
+        note_losses(
+            store=url if isinstance(url, str) else type(self.store).__name__,
+            dropped=now[0] - before[0],
+            failed=now[1] - before[1],
+            deaths=now[2] - before[2],
+            error=self._error,
         )
 
     # -- the thread -------------------------------------------------------------------
     def _run(self) -> None:
-        interval = self.settings.flush_interval
-        while True:
-            self._wake.wait(interval)
-            self._wake.clear()
-            self._drain()
-            if self._closed and not self._queue:
-                return
+        try:
+            interval = self.settings.flush_interval
+            while True:
+                self._wake.wait(interval)
+                self._wake.clear()
+                self._drain()
+                if self._dropped != self._noted_losses[0] or self._failed != self._noted_losses[1]:
+                    self._note_losses()
+                if self._closed and not self._queue:
+                    return
+        except BaseException as exc:
+            # Never die in silence: the next submit or flush restarts the thread, that
+            # flush reports the error, and doctor shows the note.
+            self._dying = threading.current_thread()
+            self._error = f"{type(exc).__name__}: {exc}"
+            logger.error("outcomes writer thread died (%s); it restarts on next use", self._error)
+            self._deaths += 1
+            self._failed += len(self._in_hand)
+            self._in_hand.clear()
+            marker, self._marker_in_hand = self._marker_in_hand, None
+            if marker is not None:
+                marker.done.set()
+            self._room.set()
+            self._note_losses()
 
     def _drain(self) -> None:
         queue = self._queue
         batch_size = self.settings.batch_size
-        batch: list[Any] = []
+        # Kept on self so that a thread dying mid-write can still count the records it
+        # held and release the flush waiting on them (see _run).
+        batch = self._in_hand
         while True:
             try:
                 item = queue.popleft()
             except IndexError:
                 break
             if isinstance(item, _FlushMarker):
+                self._marker_in_hand = item
                 self._write(batch)
-                batch = []
+                batch.clear()
+                self._marker_in_hand = None
                 item.done.set()
                 continue
             batch.append(item)
             if len(batch) >= batch_size:
                 self._write(batch)
-                batch = []
+                batch.clear()
+                self._room.set()
         self._write(batch)
+        batch.clear()
+        self._room.set()
 
     def _write(self, batch: list[Any]) -> None:
         if not batch:

@@ -31,6 +31,7 @@ from outcomes.trajectory._store import TrajectoryStore
 logger = logging.getLogger("outcomes.trajectory.outbox")
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def urllib_sender(url: str, body: bytes, headers: dict[str, str], timeout: float
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            answer.read()
+            answer.read(MAX_ANSWER_BYTES)  # the body is ignored: never read it whole
             return Response(answer.status)
     except urllib.error.HTTPError as exc:
         retry_after: float | None = None

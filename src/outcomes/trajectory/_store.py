@@ -17,6 +17,7 @@ from typing import Any
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._ids import derived_id, new_id
+from outcomes._redact import refuse_secret
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.records import Receipt, validate_task
 from outcomes.stats import wilson_interval
@@ -61,7 +62,7 @@ def validate_run_id(run_id: str) -> str:
             "starting with a letter or digit",
             where="run",
         )
-    return run_id
+    return refuse_secret(run_id, "run_id")
 
 
 @dataclass(frozen=True, slots=True)
