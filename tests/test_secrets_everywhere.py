@@ -323,3 +323,32 @@ def test_every_planted_kind_is_caught_by_redaction_in_free_text(kind: str) -> No
     out = redact(f"request failed: {text} (retrying)", limit=10_000)
     for part in parts:
         assert part not in out
+
+
+def test_refused_input_is_not_echoed_into_logs_or_terminal_reports(
+    outcomes_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        for kind in KINDS:
+            tracker = OutcomeTracker()
+            tracker.record_start("m", SECRETS[kind][0], "r")  # an invalid task name
+            tracker.record_start("m", "code", "r", trace_id=SECRETS[kind][0])
+    assert caplog.records  # the refusals were logged...
+    assert not leaks(tmp_path, [caplog.text])  # ...without the values
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(_ingest_lines()) + "\n")
+    ledger = tmp_path / "ledger.jsonl"
+    bad = [{"v": 1, "receipt_id": SECRETS[k][0], "timestamp": "x"} for k in KINDS]
+    ledger.write_text("\n".join(json.dumps(b) for b in bad) + "\n")
+    shown = [
+        runner.invoke(app, ["ingest", str(events)]).output,
+        runner.invoke(app, ["ledger", "import", str(ledger)]).output,
+    ]
+    events.unlink()
+    ledger.unlink()
+    assert "line " in shown[0]  # the refused lines were reported...
+    assert "line " in shown[1]
+    assert not leaks(tmp_path, shown)  # ...without their secrets

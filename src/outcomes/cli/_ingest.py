@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from outcomes._redact import scrub_stored
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -68,7 +69,8 @@ def ingest(
             names = ", ".join(sorted(report.extra_names))
             console.print(f"{report.extra_fields} unknown fields dropped ({names})", markup=False)
         for p in report.problems:
-            err_console.print(f"line {p.line}: {p.reason}", highlight=False, markup=False)
+            reason = scrub_stored(p.reason)  # a refused line may hold a credential
+            err_console.print(f"line {p.line}: {reason}", highlight=False, markup=False)
     if lost:
         err_console.print(f"{lost} records were not stored (see outcomes doctor)", markup=False)
     raise typer.Exit(EXIT_PROBLEMS if report.invalid or lost else EXIT_OK)

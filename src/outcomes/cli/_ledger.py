@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from outcomes._files import atomic_open
+from outcomes._redact import scrub_stored
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -119,7 +120,8 @@ def import_(
         f"{', torn last line skipped' if report.torn_last_line else ''})"
     )
     for p in report.problems:
-        console.print(f"  line {p.line}: {p.reason}", highlight=False)
+        reason = scrub_stored(p.reason)  # a refused line may hold a credential
+        console.print(f"  line {p.line}: {reason}", highlight=False, markup=False)
     if report.invalid > len(report.problems):
         console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
     raise typer.Exit(code)

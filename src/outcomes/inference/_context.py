@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from outcomes._clock import Clock
+from outcomes._redact import scrub_secrets
 from outcomes.errors import ValidationError
 
 log = logging.getLogger("outcomes.inference")
@@ -53,7 +54,9 @@ class TrackerContext:
             raise ValidationError(str(exc)) from exc
         if what not in self._warned:
             self._warned.add(what)
-            log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, exc)
+            # The error may quote the refused value: a log is no place for a credential.
+            reason = scrub_secrets(str(exc))
+            log.warning("outcomes: %s ignored: %s (further ones are not logged)", what, reason)
 
     def after_fork_in_child(self) -> None:
         # Another thread of the parent may have held the lock at fork time; that thread

@@ -365,3 +365,34 @@ def test_staged_but_uncommitted_code_counts(
     report = adoption.check(repo.root)
     assert verdicts(sink) == {"t1": "applied"}
     assert report.findings[0].source == "index"
+
+
+def test_a_damaged_stored_line_sequence_falls_back_to_shares(
+    repo: Repo, adoption: CodeAdoption, sink: ListSink
+) -> None:
+    repo.write("geo.py", BASE)
+    repo.commit("base")
+    s = adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    assert s.line_sequence
+    assert s.baseline_filter
+    adoption.store.update(
+        CodeSuggestion.__table__,
+        s.suggestion_id,
+        {"line_sequence": [["not a hash", 1, 2]], "baseline_filter": "64:7:%%"},
+    )
+    repo.write("geo.py", BASE + NEW_FUNC)
+    repo.commit("adopt")
+    adoption.check(repo.root)
+    assert verdicts(sink) == {"t1": "applied"}
+
+
+def test_a_one_constant_edit_of_a_suggestion_reads_modified(
+    repo: Repo, adoption: CodeAdoption, sink: ListSink, clock: FakeClock
+) -> None:
+    repo.write("geo.py", BASE)
+    repo.commit("base")
+    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    repo.write("geo.py", BASE + NEW_FUNC.replace("2 * radius", "3 * radius"))
+    repo.commit("adopt with a change")
+    adoption.check(repo.root)
+    assert verdicts(sink) == {"t1": "modified"}

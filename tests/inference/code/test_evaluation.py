@@ -1,11 +1,15 @@
-"""Code adoption measured on real code changes (standard libraries of installed Pythons)."""
+"""Code adoption measured on real code changes: standard libraries of installed Pythons,
+this repository's history, and the history of public repositories in Python, JavaScript
+and Go (cases rebuilt from local clones by ``benchmarks/code_cases/build_cases.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from benchmarks.bench_code import CLASSES, LANGUAGES, TARGET, cases, score
 from benchmarks.bench_signals import evaluate_code, git_file_pairs, stdlib_dirs
+from benchmarks.code_cases.build_cases import DATA, REPOS, Case, build, write
 
 from outcomes.inference.code import structure_available
 
@@ -34,3 +38,28 @@ def test_verdicts_on_this_repositorys_own_history_meet_the_floor() -> None:
     for cls in ("applied", "modified", "ignored"):
         assert result.accuracy(cls) >= 0.85, (cls, dict(result.confusion[cls]))
     assert result.accuracy() >= 2 * result.accuracy(reference=True)
+
+
+def _history_cases(split: str) -> list[Case]:
+    """The cases of ``split``, rebuilt from local clones when they are not built yet."""
+    rows = cases(split)
+    if not rows:
+        present = [r for r in REPOS if r.split == split and r.mirror.exists()]
+        for repo in present:
+            write(build(repo, repo.mirror, 80, 20), DATA / f"{repo.name.replace('/', '+')}.jsonl")
+        rows = cases(split)
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["dev", "holdout"])
+def test_verdicts_on_real_repository_history_meet_the_target(split: str) -> None:
+    rows = _history_cases(split)
+    if not rows:
+        pytest.skip("no history cases: python -m benchmarks.code_cases.build_cases --all")
+    s = score(rows)
+    for lang in LANGUAGES:
+        for cls in CLASSES:
+            acc = s.accuracy(lang, cls)
+            if acc is not None:
+                assert acc >= TARGET, (split, lang, cls, dict(s.confusion[(lang, cls)]))

@@ -20,6 +20,8 @@ from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
 from outcomes.inference.code import _git
 from outcomes.inference.code._assess import Assessment, SuggestionPrint, assess, decide, fingerprint
+from outcomes.inference.code._compare import SuggestedLine
+from outcomes.inference.code._fingerprint import LineFilter
 from outcomes.inference.code._records import (
     PENDING,
     RESOLVED,
@@ -84,13 +86,31 @@ def _symbols_json(symbols: Iterable[Symbol]) -> list[dict[str, Any]]:
 
 
 def _print_of(s: CodeSuggestion) -> SuggestionPrint:
+    sequence, baseline = _lines_of(s)
     return SuggestionPrint(
         frozenset(s.lines),
         frozenset(s.shingles),
         tuple(Symbol.from_json(d) for d in s.symbols),
         tuple(Symbol.from_json(d) for d in s.baseline_symbols),
         structural=s.language != "text" and bool(s.symbols),
+        sequence=sequence,
+        baseline=baseline,
     )
+
+
+def _lines_of(s: CodeSuggestion) -> tuple[tuple[SuggestedLine, ...], LineFilter | None]:
+    """The stored line sequence and baseline filter; none for rows stored before them or
+    damaged ones (the suggestion is then judged on its line and shingle shares alone)."""
+    if not s.line_sequence or not s.baseline_filter:
+        return (), None
+    try:
+        return (
+            tuple(SuggestedLine.from_json(item) for item in s.line_sequence),
+            LineFilter.decode(s.baseline_filter),
+        )
+    except (ValueError, TypeError) as exc:
+        log.warning("suggestion %s: unreadable line sequence (%s)", s.suggestion_id, exc)
+        return (), None
 
 
 class CodeAdoption:
@@ -171,6 +191,8 @@ class CodeAdoption:
             symbols=_symbols_json(sp.symbols),
             baseline_symbols=_symbols_json(sp.baseline_symbols),
             status=PENDING if (sp.lines or sp.shingles) else UNDECIDABLE,
+            line_sequence=[item.to_json() for item in sp.sequence],
+            baseline_filter=sp.baseline.encode() if sp.baseline is not None else None,
         )
         self.store.write([record])
         return record
@@ -268,7 +290,7 @@ class CodeAdoption:
             if best is None or _rank(a) > _rank(best[2]):
                 best = (path, source, a)
         assert best is not None
-        if (best[2].score or 0.0) < 0.8:
+        if decide(best[2], expired=True) is not CodeVerdict.APPLIED:
             # The code may have landed in another file (moved, or split out).
             want = language_of(s.path)
             others = sorted(p for p in changes.paths if p != path and language_of(p) == want)
@@ -416,9 +438,14 @@ class CodeAdoption:
         return list(findings)
 
 
-def _rank(a: Assessment) -> tuple[float, int]:
+_VERDICT_RANK = {CodeVerdict.APPLIED: 2, CodeVerdict.MODIFIED: 1}
+
+
+def _rank(a: Assessment) -> tuple[int, float, int]:
+    """Which version shows the suggestion best: the strongest verdict, then the share."""
     acted = sum(1 for _, v in a.structure if v is not CodeVerdict.SYMBOL_REMOVED)
-    return (a.score or 0.0, acted)
+    verdict = decide(a, expired=True)
+    return (_VERDICT_RANK.get(verdict, 0) if verdict else 0, a.score or 0.0, acted)
 
 
 def to_signal(f: CodeFinding) -> Signal:

@@ -52,6 +52,10 @@ class CodeSuggestion:
     resolved_at: float | None = None
     resolved_commit: str | None = None
     survival: dict[str, Any] = field(default_factory=dict)
+    line_sequence: list[list[Any]] | None = None
+    """Every non-trivial line in order: ``[hash, sketch, weight, novel]`` (no text)."""
+    baseline_filter: str | None = None
+    """A Bloom filter of the file's line hashes when the suggestion was made."""
 
     __table__: ClassVar[Table[CodeSuggestion]]
 
@@ -68,6 +72,7 @@ CodeSuggestion.__table__ = Table.of(
     confidence="float",
     resolved_at="float",
     survival="json",
+    line_sequence="json",
 )
 
 

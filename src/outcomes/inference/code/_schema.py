@@ -51,4 +51,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX code_findings_timestamp ON code_findings (timestamp)",
         ),
     ),
+    Migration(
+        "inference_code.0002_line_sequence",
+        (
+            # The suggestion's lines in order (hash, token sketch, weight, novel) and a
+            # Bloom filter of the file's lines at suggestion time: what tells an edited
+            # line from a missing one and a line the human added from an old one.
+            "ALTER TABLE code_suggestions ADD COLUMN line_sequence {json}",
+            "ALTER TABLE code_suggestions ADD COLUMN baseline_filter TEXT",
+        ),
+    ),
 )
