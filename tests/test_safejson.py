@@ -80,7 +80,13 @@ def test_cli_ingest_and_bench_router_give_one_clear_line_for_deep_json(
     result = runner.invoke(app, ["ingest", str(deep), "--json"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert "nested deeper" in result.output
+    # The event decoder refuses a bracket where an object must be, before any descent.
+    assert json.loads(result.output)["problems"][0]["reason"]
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"event": "start", "x": ' + "[" * 30_000 + "]" * 30_000 + "}\n")
+    result = runner.invoke(app, ["ingest", str(nested), "--json"])
+    assert result.exit_code == 1
+    assert "nested too deeply" in json.loads(result.output)["problems"][0]["reason"]
     result = runner.invoke(app, ["bench", "router", "--dataset", str(deep)])
     assert result.exit_code == 2
     assert "nested deeper" in " ".join(result.output.split())

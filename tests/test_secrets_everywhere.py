@@ -7,7 +7,6 @@ never store it."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import random
 import string
@@ -136,7 +135,7 @@ def _record(table: Table[Any], text: str, key: str) -> Any:
             values[column.name] = 1
         else:
             values[column.name] = 1_700_000_000.0
-    names = {f.name for f in dataclasses.fields(table.record_type)}
+    names = set(table.column_names)  # every column is a field (dataclass or msgspec Struct)
     return table.record_type(**{k: v for k, v in values.items() if k in names})
 
 

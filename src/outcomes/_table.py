@@ -13,13 +13,34 @@ import json
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
+
+import msgspec
 
 from outcomes._redact import scrub_columns, scrub_json
 
 R = TypeVar("R")
 
 ColumnType = Literal["text", "int", "float", "bool", "json"]
+
+_PORTABLE: dict[Any, ColumnType] = {str: "text", int: "int", float: "float", bool: "bool"}
+
+
+def _column_type(annotation: Any) -> ColumnType:
+    """The portable column type of a field annotation (``Annotated`` and ``| None`` peeled)."""
+    tp = annotation
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, UnionType):
+            rest = [a for a in get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return "json"
+            tp = rest[0]
+        else:
+            return _PORTABLE.get(tp, "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +99,23 @@ class Table(Generic[R]):
 
     @classmethod
     def of(cls, name: str, record_type: type[R], key: str, **types: ColumnType) -> Table[R]:
-        """Build a table from a dataclass: every field is a column, typed by ``types``.
+        """Build a table from a record type: every field is a column, in field order.
 
-        Fields not named in ``types`` are ``text``.
+        For a ``msgspec.Struct`` the column types derive from the field annotations
+        (``int``, ``float``, ``bool``, ``str``; anything else is ``json``). For a
+        dataclass they are given by ``types`` and fields not named there are ``text``.
+        ``types`` overrides a derived type.
         """
-        fields = dataclasses.fields(record_type)  # type: ignore[arg-type]
-        unknown = set(types) - {f.name for f in fields}
+        if isinstance(record_type, type) and issubclass(record_type, msgspec.Struct):
+            derived = {f.name: _column_type(f.type) for f in msgspec.structs.fields(record_type)}
+        else:
+            fields = dataclasses.fields(record_type)  # type: ignore[arg-type]
+            derived = {f.name: "text" for f in fields}
+        unknown = set(types) - set(derived)
         if unknown:
             raise ValueError(f"table {name}: types for unknown fields {sorted(unknown)}")
-        columns = tuple(Column(f.name, types.get(f.name, "text")) for f in fields)
+        derived.update(types)
+        columns = tuple(Column(n, t) for n, t in derived.items())
         return cls(name=name, record_type=record_type, columns=columns, key=key)
 
     @property

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import msgspec
+from msgspec.structs import force_setattr
+
 from outcomes._redact import redact
 from outcomes._table import Table
-
-_TASK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+from outcomes._validate import (
+    Count64,
+    Id,
+    Label,
+    NonNegative,
+    Probability,
+    TaskName,
+    Text,
+    Timestamp,
+    check_task,
+)
 
 
 class Task(StrEnum):
@@ -37,11 +48,7 @@ def validate_task(name: str) -> str:
     A task name is 1-64 characters of letters, digits and ``_ . : / -``, starting with a
     letter or digit: a label, never free text.
     """
-    if not isinstance(name, str) or not _TASK_RE.match(name):
-        raise ValueError(
-            f"invalid task name {name!r}: use 1-64 letters, digits or _.:/- (e.g. 'code')"
-        )
-    return name
+    return check_task(name)
 
 
 class ConversationVerdict(StrEnum):
@@ -152,8 +159,7 @@ class Signal:
             object.__setattr__(self, "detail", redact(self.detail))
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(msgspec.Struct, frozen=True, gc=False, tag_field="v", tag=1):
     """The durable record of one resolved outcome, one line of the ledger.
 
     ``success`` is ``True``/``False``, or ``None`` when the outcome is unknown
@@ -164,86 +170,61 @@ class Receipt:
     ``superseded_success``, ``superseded_quality`` and ``superseded_at`` repeat the outcome
     of the receipt named by ``supersedes``, so that a profile is a fold of receipts one at
     a time (no join): a superseding receipt takes back the old outcome and books the new.
+
+    This class is the one declaration of the receipt's fields: the ``receipts`` table
+    (:attr:`__table__`), the ledger's JSON line (``"v": 1`` then the fields in this
+    order, see ``docs/ledger.md``) and the profile fold's columns derive from it. The
+    field types carry the constraints that :func:`outcomes._validate.decode` checks at
+    the edges (ledger import, verify); code inside the library builds receipts with
+    keywords from values it already checked, and construction does not re-validate.
     """
 
-    receipt_id: str
-    trace_id: str
-    model_id: str
-    task: str
-    timestamp: float
+    receipt_id: Id
+    trace_id: Id
+    model_id: Label
+    task: TaskName
+    timestamp: Timestamp
     success: bool | None = None
-    quality: float | None = None
-    latency_ms: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
-    error: str | None = None
-    routing_reason: str = ""
-    project_id: str | None = None
-    intent: str | None = None
-    kind: str = "inference"
-    source: str = "complete"
-    supersedes: str | None = None
-    signal_id: str | None = None
-    propensity: float | None = None
+    quality: Probability | None = None
+    latency_ms: NonNegative = 0.0
+    input_tokens: Count64 = 0
+    output_tokens: Count64 = 0
+    cost_usd: NonNegative | None = None
+    error: Text | None = None
+    routing_reason: Text = ""
+    project_id: Label | None = None
+    intent: Label | None = None
+    kind: Label = "inference"
+    source: Label = "complete"
+    supersedes: Id | None = None
+    signal_id: Id | None = None
+    propensity: Probability | None = None
     superseded_success: bool | None = None
-    superseded_quality: float | None = None
-    superseded_at: float | None = None
+    superseded_quality: Probability | None = None
+    superseded_at: Timestamp | None = None
 
     __table__: ClassVar[Table[Receipt]]
 
     def __post_init__(self) -> None:
+        # Free text is scrubbed and capped however the receipt was built (keywords, a
+        # decoded ledger line, a row read back), so no path can store a planted secret.
         if self.routing_reason:
-            object.__setattr__(self, "routing_reason", _redact_reason(self.routing_reason))
+            force_setattr(self, "routing_reason", _redact_reason(self.routing_reason))
         if self.error is not None:
-            object.__setattr__(self, "error", redact(self.error))
+            force_setattr(self, "error", redact(self.error))
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ledger line for this receipt (see ``docs/ledger.md``)."""
-        out: dict[str, Any] = {"v": LEDGER_FORMAT_VERSION}
-        for name in RECEIPT_FIELDS:
-            value = getattr(self, name)
-            if value is None and name in _OMIT_WHEN_NONE:
-                continue
-            out[name] = value
+        """Return the ledger line of this receipt as a dict (see ``docs/ledger.md``)."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
         return out
 
 
 LEDGER_FORMAT_VERSION = 1
-"""Version of the receipt JSON line format (``"v"`` in every line)."""
+"""Version of the receipt JSON line format (``"v"`` in every line, the Struct's tag)."""
 
-Receipt.__table__ = Table.of(
-    "receipts",
-    Receipt,
-    key="receipt_id",
-    timestamp="float",
-    success="bool",
-    quality="float",
-    latency_ms="float",
-    input_tokens="int",
-    output_tokens="int",
-    cost_usd="float",
-    propensity="float",
-    superseded_success="bool",
-    superseded_quality="float",
-    superseded_at="float",
-)
+Receipt.__table__ = Table.of("receipts", Receipt, key="receipt_id")
 
-RECEIPT_FIELDS: tuple[str, ...] = Receipt.__table__.column_names
-_OMIT_WHEN_NONE = frozenset(
-    {
-        "error",
-        "project_id",
-        "intent",
-        "supersedes",
-        "signal_id",
-        "propensity",
-        "cost_usd",
-        "superseded_success",
-        "superseded_quality",
-        "superseded_at",
-    }
-)
+RECEIPT_FIELDS: tuple[str, ...] = Receipt.__struct_fields__
 
 
 def is_finite_or_none(value: float | None) -> bool:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from outcomes.components import MIGRATIONS, ComponentEvent, ComponentTracker, OutcomeType
 from outcomes.errors import ConfigError, StoreError, ValidationError
-from outcomes.store import BackgroundWriter, Migration, MigrationStatus, Store
+from outcomes.store import BackgroundWriter, Migration, MigrationStatus, Query, Row, Store
 from outcomes.store._base import Condition
 from outcomes.testing import FakeClock, MemoryStore
 
@@ -193,6 +193,12 @@ class _BlockingStore:
 
     def count(self, table: Any, *, where: Sequence[Condition] = ()) -> int:
         return self.inner.count(table, where=where)
+
+    def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
+        return self.inner.query(query, params)
+
+    def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
+        return self.inner.iter_query(query, params)
 
     def delete(self, table: Any, *, where: Sequence[Condition] = ()) -> int:
         return self.inner.delete(table, where=where)

@@ -43,11 +43,18 @@ class BlockingStore(MemoryStore):
         self.release = threading.Event()
         self.blocked = threading.Event()
 
-    def scan(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def _stuck(self) -> None:
         if self.block.is_set():
             self.blocked.set()
             self.release.wait(10)
+
+    def scan(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self._stuck()
         return super().scan(*args, **kwargs)
+
+    def iter_query(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self._stuck()
+        return super().iter_query(*args, **kwargs)
 
 
 def test_the_first_request_gets_the_empty_snapshot_then_commits_are_published() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from outcomes._ids import new_id
 from outcomes.errors import ValidationError
 from outcomes.ledger import export_jsonl, import_jsonl, parse_receipt
-from outcomes.records import Receipt
+from outcomes.records import RECEIPT_FIELDS, Receipt
 from outcomes.store import MemoryStore, Store
 from outcomes.testing import receipts
 
@@ -74,14 +74,17 @@ def test_export_since_filters_by_timestamp() -> None:
     assert [json.loads(line)["trace_id"] for line in lines] == [f"trace-{i}" for i in range(5, 10)]
 
 
-def test_lines_carry_the_format_version_and_omit_absent_optionals() -> None:
+def test_lines_carry_the_format_version_then_every_field_in_order() -> None:
     store = MemoryStore()
-    store.write([make(0, quality=None, project_id=None, cost_usd=None)])
+    r = make(0, quality=None, project_id=None, cost_usd=None)
+    store.write([r])
     line = json.loads(exported(store))
+    assert list(line) == ["v", *RECEIPT_FIELDS]
     assert line["v"] == 1
-    assert "project_id" not in line
-    assert "cost_usd" not in line
-    assert line["quality"] is None  # the outcome fields are always present
+    assert (line["project_id"], line["cost_usd"], line["quality"]) == (None, None, None)
+    # A line that leaves the absent optionals out reads as the same receipt.
+    short = {k: v for k, v in line.items() if v is not None}
+    assert parse_receipt(short) == r
 
 
 def test_torn_last_line_and_garbage_lines_are_skipped_and_reported(store: Store) -> None:
@@ -96,7 +99,7 @@ def test_torn_last_line_and_garbage_lines_are_skipped_and_reported(store: Store)
         + b'{"receipt_id": "x", "trace_id": "t", "model_id": "m", "task": "code",'
         + b' "timestamp": NaN}\n'
         + b'{"receipt_id": "y", "trace_id": "t", "model_id": "m", "task": "code",'
-        + b' "timestamp": 1, "input_tokens": "12"}\n'
+        + b' "timestamp": 1700000000, "input_tokens": "12"}\n'
         + b"[1, 2, 3]\n"
         + b"\n"
         + good[2]

@@ -46,7 +46,7 @@ def test_prune_rejects_negative_values(store: Store) -> None:
 
 
 def test_verify_passes_on_a_healthy_store(store: Store) -> None:
-    store.write([r(i, float(i), quality=0.5) for i in range(5)])
+    store.write([r(i, 1_700_000_000.0 + i, quality=0.5) for i in range(5)])
     report = verify(store)
     assert report.ok, report.problems
     assert report.receipts == 5
@@ -55,7 +55,7 @@ def test_verify_passes_on_a_healthy_store(store: Store) -> None:
 def test_verify_reports_rows_damaged_behind_our_back(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
     store = SQLiteStore(db)
-    store.write([r(1, 1.0, quality=0.5), r(2, 2.0)])
+    store.write([r(1, 1_700_000_001.0, quality=0.5), r(2, 1_700_000_002.0)])
     store.close()
     conn = sqlite3.connect(db)
     conn.execute("UPDATE receipts SET quality = 7.5, input_tokens = -3 WHERE receipt_id = 't1'")
@@ -67,9 +67,9 @@ def test_verify_reports_rows_damaged_behind_our_back(tmp_path: Path) -> None:
     store.close()
     assert not report.ok
     text = " ".join(p.detail for p in report.problems)
-    assert "quality=7.5 out of range" in text
-    assert "input_tokens=-3" in text
-    assert "latency_ms is not a number" in text
+    assert "quality=7.5: Expected `float` <= 1.0" in text
+    assert "input_tokens=-3: Expected `int` >= 0" in text
+    assert "latency_ms='garbage': Expected `float`, got `str`" in text
 
 
 def test_verify_notes_capability_migrations_not_yet_applied(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_truncated_database_is_reported_not_overwritten(tmp_path: Path) -> None:
     except StoreCorruptError:
         pass  # reported at open
     else:
-        assert store.integrity_problems(), "a truncated file must fail the integrity check"
+        assert store.verify(), "a truncated file must fail the integrity check"
         store.close()
     assert db.read_bytes() == before
 
@@ -171,7 +171,7 @@ def test_sigkill_mid_stream_keeps_every_acknowledged_receipt(tmp_path: Path) -> 
     assert proc.returncode == -signal.SIGKILL
     assert acknowledged >= 5_000, err
     store = SQLiteStore(db)
-    assert store.integrity_problems() == []
+    assert store.verify() == []
     ids = {r.receipt_id for r in store.scan(Receipt.__table__)}
     store.close()
     missing = [i for i in range(acknowledged) if f"r{i}" not in ids]

@@ -22,7 +22,7 @@ from outcomes.cli._common import (
 from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
-from outcomes.store import SQLiteStore, open_store, path_from_url
+from outcomes.store import open_store, path_from_url
 from outcomes.store._losses import read_losses
 
 app = new_app()
@@ -97,10 +97,9 @@ def _doctor(db: str | None) -> tuple[dict[str, Any], list[str]]:
             info.setdefault("notes", []).append(
                 f"the database has migrations this version does not know: {list(st.unknown)}"
             )
-        if isinstance(store, SQLiteStore):
-            integrity = store.integrity_problems()
-            info["integrity"] = "ok" if not integrity else integrity[:10]
-            problems.extend(f"integrity: {p}" for p in integrity[:10])
+        integrity = store.verify()
+        info["integrity"] = "ok" if not integrity else integrity[:10]
+        problems.extend(f"integrity: {p}" for p in integrity[:10])
         if not st.pending or "core.0001_receipts" not in st.pending:
             info["receipts"] = store.count(Receipt.__table__)
     except OutcomesError as exc:

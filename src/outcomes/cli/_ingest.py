@@ -65,6 +65,9 @@ def ingest(
             f"{report.invalid} bad lines skipped",
             highlight=False,
         )
+        if report.extra_fields:
+            names = ", ".join(sorted(report.extra_names))
+            console.print(f"{report.extra_fields} unknown fields dropped ({names})", markup=False)
         for p in report.problems:
             reason = scrub_stored(p.reason)  # a refused line may hold a credential
             err_console.print(f"line {p.line}: {reason}", highlight=False, markup=False)

@@ -12,6 +12,7 @@ import typer
 from outcomes._files import atomic_open
 from outcomes._redact import scrub_stored
 from outcomes.cli._common import (
+    EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
     DbOption,
@@ -108,9 +109,11 @@ def import_(
                 raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from exc
             with fh:
                 report = import_jsonl(store, fh)
+    # Skipped lines are a problem the caller must see: exit 1 (docs/cli.md), not 0.
+    code = EXIT_PROBLEMS if report.skipped else EXIT_OK
     if json:
         print_json(report.as_dict())
-        return
+        raise typer.Exit(code)
     console.print(
         f"imported {report.imported} receipts from {report.lines} lines "
         f"({report.duplicates} already present, {report.invalid} invalid"
@@ -121,6 +124,7 @@ def import_(
         console.print(f"  line {p.line}: {reason}", highlight=False, markup=False)
     if report.invalid > len(report.problems):
         console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
+    raise typer.Exit(code)
 
 
 @app.command("prune")

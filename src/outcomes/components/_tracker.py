@@ -23,6 +23,7 @@ from outcomes.components._conflicts import (
     install_sessions,
 )
 from outcomes.components._files import read_events, write_events
+from outcomes.components._queries import OUTCOME_COUNTS, OUTCOME_ROWS
 from outcomes.components._records import (
     DEFAULT_MIN_REMOVALS,
     INSTALL_OUTCOMES,
@@ -39,7 +40,7 @@ from outcomes.components._records import (
 )
 from outcomes.components._schema import MIGRATIONS
 from outcomes.errors import ConfigError
-from outcomes.store import BackgroundWriter, FlushResult, MemoryStore, SqlStore, Store
+from outcomes.store import BackgroundWriter, FlushResult, MemoryStore, Store
 
 _TABLE = ComponentEvent.__table__
 _SUCCESS = OutcomeType.INSTALL_SUCCESS.value
@@ -354,36 +355,14 @@ class ComponentTracker:
 
     # -- internals ---------------------------------------------------------------------
     def _rows(self, outcomes: tuple[str, ...]) -> Iterator[Row]:
-        store = self.store
-        if isinstance(store, SqlStore):
-            marks = ", ".join("?" for _ in outcomes)
-            sql = (
-                "SELECT component_id, outcome, timestamp, session_id FROM component_events "
-                f"WHERE outcome IN ({marks}) ORDER BY seq"
-            )
-            for cid, outcome, ts, session in store.iterate(sql, outcomes):
-                yield cid, outcome, float(ts), session
-            return
-        for e in store.scan(_TABLE, where=[("outcome", "in", outcomes)]):
-            yield e.component_id, e.outcome, e.timestamp, e.session_id
+        for cid, outcome, ts, session in self.store.iter_query(OUTCOME_ROWS, (outcomes,)):
+            yield cid, outcome, float(ts), session
 
     def _fold_store(self) -> dict[str, _Counts]:
         counts: dict[str, _Counts] = {}
-        store = self.store
-        if isinstance(store, SqlStore):
-            rows = store.iterate(
-                "SELECT component_id, outcome, COUNT(*), MIN(timestamp), MAX(timestamp) "
-                "FROM component_events GROUP BY component_id, outcome"
-            )
-            for cid, outcome, n, first, last in rows:
-                entry = counts.get(cid)
-                if entry is None:
-                    entry = counts[cid] = _Counts()
-                entry.add(outcome, int(n), float(first), float(last))
-        else:
-            for e in store.scan(_TABLE):
-                entry = counts.get(e.component_id)
-                if entry is None:
-                    entry = counts[e.component_id] = _Counts()
-                entry.add(e.outcome, 1, e.timestamp, e.timestamp)
+        for cid, outcome, n, first, last in self.store.iter_query(OUTCOME_COUNTS):
+            entry = counts.get(cid)
+            if entry is None:
+                entry = counts[cid] = _Counts()
+            entry.add(outcome, int(n), float(first), float(last))
         return counts

@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from outcomes._files import atomic_write, check_path, clean_stale_tmp
 from outcomes._safejson import load_file
 from outcomes.errors import OutcomesError
-from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
+from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
+from outcomes.inference._queries import FOLD_ROWS
 from outcomes.inference._view import ModelProfile
 from outcomes.records import Receipt
-from outcomes.store import SqlStore, Store
+from outcomes.store import Store
 
 log = logging.getLogger("outcomes.inference")
 
@@ -30,53 +31,26 @@ INFERENCE_KIND = "inference"
 
 T = TypeVar("T")
 
-_COLUMNS = (
-    "model_id, task, project_id, timestamp, success, quality, latency_ms, input_tokens, "
-    "output_tokens, cost_usd, error, source, supersedes, superseded_success, "
-    "superseded_quality, superseded_at, seq"
-)
+_N = len(FOLD_FIELDS)
 
 
-def _rows_sql(store: SqlStore, after_seq: int) -> Iterator[tuple[Any, ...]]:
-    return store.iterate(
-        f"SELECT {_COLUMNS} FROM receipts WHERE kind = ? AND seq > ? ORDER BY seq",
-        (INFERENCE_KIND, after_seq),
-    )
-
-
-def _fold_sql(state: ProfileState, store: SqlStore, after_seq: int) -> tuple[int, int]:
-    """Fold rows with ``seq > after_seq``; returns the last seq seen and how many rows."""
+def _fold_from(state: ProfileState, store: Store, after_seq: int) -> tuple[int, int]:
+    """Fold the inference receipts inserted after ``after_seq`` (streamed, every store);
+    returns the last seq seen and how many receipts were folded."""
     last = after_seq
     n = 0
     fold = state.fold_values
-    for row in _rows_sql(store, after_seq):
-        (m, t, p, ts, ok, q, lat, i, o, c, err, src, sup, sok, sq, sat, seq) = row
-        fold(
-            m, t, p, ts, None if ok is None else bool(ok), q, lat, i, o, c, err, src, sup,
-            None if sok is None else bool(sok), sq, sat,
-        )  # fmt: skip
-        last = seq
+    for row in store.iter_query(FOLD_ROWS, (INFERENCE_KIND, after_seq)):
+        fold(*row[:_N])
+        last = row[_N]
         n += 1
     return last, n
-
-
-def _fold_scan(state: ProfileState, store: Store, skip: int) -> int:
-    """Fold receipts after the first ``skip`` (memory store); returns how many were seen."""
-    seen = 0
-    for r in store.scan(Receipt.__table__, where=[("kind", "=", INFERENCE_KIND)]):
-        seen += 1
-        if seen > skip:
-            state.fold(r)
-    return seen
 
 
 def rebuild(store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileState:
     """Fold every inference receipt in ``store`` into a new state (streamed)."""
     state = ProfileState(half_life=half_life)
-    if isinstance(store, SqlStore):
-        _fold_sql(state, store, 0)
-    else:
-        _fold_scan(state, store, 0)
+    _fold_from(state, store, 0)
     return state
 
 
@@ -94,7 +68,7 @@ class ProfileBook:
     sequence). Thread-safe. ``excluded`` and cooldowns are per process and live in the
     tracker, not here.
 
-    ``cache`` (SQL stores only) names a file that keeps the folded state between runs
+    ``cache`` (database stores only) names a file that keeps the folded state between runs
     (the CLI uses ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer
     receipts. The cache is derived data: it is used only when it belongs to the same
     store and half-life and the receipts it covers are all still there (same count up
@@ -110,14 +84,14 @@ class ProfileBook:
     ) -> None:
         self.store = store
         self.half_life = half_life
-        self.cache = cache if isinstance(store, SqlStore) else None
+        self.cache = cache if store.kind != "memory" else None
         self._state = ProfileState(half_life=half_life)
         self._cursor = 0
         self._count = 0
         self._cache_checked = False
         self._lock = threading.RLock()
 
-    def _load_cache(self, store: SqlStore, cache: Path) -> None:
+    def _load_cache(self, store: Store, cache: Path) -> None:
         try:
             # The cache sits in the folder outcomes manages: never read through a link.
             clean_stale_tmp(cache)
@@ -133,11 +107,10 @@ class ProfileBook:
             ):
                 return
             cursor, count = int(doc["cursor"]), int(doc["count"])
-            rows = store.fetch(
-                "SELECT count(*) FROM receipts WHERE kind = ? AND seq <= ?",
-                (INFERENCE_KIND, cursor),
+            covered = store.count(
+                Receipt.__table__, where=[("kind", "=", INFERENCE_KIND), ("seq", "<=", cursor)]
             )
-            if int(rows[0][0]) != count:
+            if covered != count:
                 return  # receipts were pruned or replaced: fold from scratch
             state = ProfileState.from_json(doc["state"])
         except FileNotFoundError:
@@ -147,7 +120,7 @@ class ProfileBook:
             return
         self._state, self._cursor, self._count = state, cursor, count
 
-    def _save_cache(self, store: SqlStore, cache: Path) -> None:
+    def _save_cache(self, store: Store, cache: Path) -> None:
         doc = {
             "format": CACHE_FORMAT,
             "version": CACHE_VERSION,
@@ -166,17 +139,14 @@ class ProfileBook:
         """Fold new receipts and return the (live) state."""
         with self._lock:
             store = self.store
-            if isinstance(store, SqlStore):
-                if self.cache is not None and not self._cache_checked:
-                    self._cache_checked = True
-                    self._load_cache(store, self.cache)
-                before = self._cursor
-                self._cursor, n = _fold_sql(self._state, store, self._cursor)
-                self._count += n
-                if self.cache is not None and self._cursor != before:
-                    self._save_cache(store, self.cache)
-            else:
-                self._cursor = _fold_scan(self._state, store, self._cursor)
+            if self.cache is not None and not self._cache_checked:
+                self._cache_checked = True
+                self._load_cache(store, self.cache)
+            before = self._cursor
+            self._cursor, n = _fold_from(self._state, store, self._cursor)
+            self._count += n
+            if self.cache is not None and self._cursor != before:
+                self._save_cache(store, self.cache)
             return self._state
 
     def state(self) -> ProfileState:

@@ -1,69 +1,100 @@
 """Feed the tracker from outside Python: JSON lines of lifecycle events.
 
 One JSON object per line, ``"event"`` one of ``start``, ``complete``, ``failure``,
-``signal`` (see ``docs/ingest.md``). Events may carry a ``timestamp`` (Unix seconds) so a
-log replay keeps its own time. Bad lines are reported with their 1-based line number and
-skipped; good ones are kept. Idempotent: receipt ids derive from trace and signal ids, so
+``signal`` (see ``docs/ingest.md``): a tagged union of frozen ``msgspec`` Structs,
+decoded and checked by :mod:`outcomes._validate` in one step (types, ranges, 64-bit
+counts, finite numbers, sane timestamps, the id/label character rule). Fields a line
+carries that its event does not know are dropped and counted, not fatal, so a newer
+writer can add fields. Events may carry a ``timestamp`` (Unix seconds) so a log replay
+keeps its own time. Bad lines are reported with their 1-based line number and skipped;
+good ones are kept. Idempotent: receipt ids derive from trace and signal ids, so
 ingesting the same file twice adds nothing the second time.
 """
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from outcomes._safejson import bounded_lines, loads
+import msgspec
+
+from outcomes import _validate
+from outcomes._safejson import bounded_lines
+from outcomes._validate import (
+    Count64,
+    Id,
+    Label,
+    NonNegative,
+    Probability,
+    TaskName,
+    Text,
+    Timestamp,
+)
 from outcomes.errors import ValidationError
 from outcomes.inference._tracker import OutcomeTracker
 from outcomes.records import Signal
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_PROBLEMS = 100
+MAX_EXTRA_NAMES = 20
+"""Distinct unknown field names kept by name in a report (all are counted)."""
 
-_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
-    "start": {
-        "trace_id": (str, True),
-        "model_id": (str, True),
-        "task": (str, True),
-        "routing_reason": (str, False),
-        "project_id": (str, False),
-        "intent": (str, False),
-        "propensity": ((int, float), False),
-    },
-    "complete": {
-        "trace_id": (str, True),
-        "latency_ms": ((int, float), True),
-        "input_tokens": (int, False),
-        "output_tokens": (int, False),
-        "cost_usd": ((int, float), False),
-        "model_id": (str, False),
-        "task": (str, False),
-        "routing_reason": (str, False),
-        "project_id": (str, False),
-        "intent": (str, False),
-    },
-    "failure": {
-        "trace_id": (str, True),
-        "error": (str, True),
-        "retry_after": ((int, float), False),
-        "latency_ms": ((int, float), False),
-        "model_id": (str, False),
-        "task": (str, False),
-        "routing_reason": (str, False),
-        "project_id": (str, False),
-        "intent": (str, False),
-    },
-    "signal": {
-        "trace_id": (str, True),
-        "signal_id": (str, True),
-        "kind": (str, True),
-        "verdict": (str, True),
-        "confidence": ((int, float), False),
-    },
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event",
+             forbid_unknown_fields=True):  # fmt: skip
+    """Fields every event has. ``v`` is accepted for lines written with a version."""
+
+    trace_id: Id
+    timestamp: Timestamp | None = None
+    v: int | None = None
+
+
+class _Call(_Event, frozen=True, kw_only=True):
+    """What opens a call: needed on ``start``, and on ``complete``/``failure`` lines of a
+    call started in another run."""
+
+    model_id: Label | None = None
+    task: TaskName | None = None
+    routing_reason: Text | None = None
+    project_id: Label | None = None
+    intent: Label | None = None
+
+
+class StartEvent(_Call, frozen=True, kw_only=True, tag="start"):
+    model_id: Label
+    task: TaskName
+    propensity: Probability | None = None
+
+
+class CompleteEvent(_Call, frozen=True, kw_only=True, tag="complete"):
+    latency_ms: NonNegative
+    input_tokens: Count64 = 0
+    output_tokens: Count64 = 0
+    cost_usd: NonNegative | None = None
+
+
+class FailureEvent(_Call, frozen=True, kw_only=True, tag="failure"):
+    error: Text
+    retry_after: NonNegative | None = None
+    latency_ms: NonNegative | None = None
+
+
+class SignalEvent(_Event, frozen=True, kw_only=True, tag="signal"):
+    signal_id: Id
+    kind: Label
+    verdict: Label
+    confidence: Probability | None = None
+
+
+Event = StartEvent | CompleteEvent | FailureEvent | SignalEvent
+"""One ingest line, by its ``"event"`` tag."""
+
+_BY_TAG: dict[str, type[_Event]] = {
+    str(cls.__struct_config__.tag): cls
+    for cls in (StartEvent, CompleteEvent, FailureEvent, SignalEvent)
 }
-_COMMON = {"event", "timestamp", "v"}
 
 
 @dataclass
@@ -74,13 +105,25 @@ class IngestProblem:
 
 @dataclass
 class IngestReport:
-    """What an ingest did. ``ignored`` counts valid events that changed nothing
-    (a duplicate signal, a second completion of one call)."""
+    """What an ingest did.
+
+    ``applied`` counts events that changed something, ``ignored`` valid events that
+    changed nothing (a duplicate signal, a second completion of one call), ``invalid``
+    lines skipped. ``extra_fields`` counts fields dropped because their event does not
+    know them (by name in ``extra_names``, the first :data:`MAX_EXTRA_NAMES`).
+    ``receipts_stored`` and ``receipts_lost`` say what the writer committed of the
+    receipts this ingest produced (new ones; duplicates of stored ones are neither), once
+    :func:`ingest_lines` has flushed it; ``receipts_lost`` is never silently non-zero.
+    """
 
     lines: int = 0
     applied: int = 0
     ignored: int = 0
     invalid: int = 0
+    extra_fields: int = 0
+    extra_names: Counter[str] = field(default_factory=Counter)
+    receipts_stored: int = 0
+    receipts_lost: int = 0
     problems: list[IngestProblem] = field(default_factory=list)
 
     def problem(self, line: int, reason: str) -> None:
@@ -88,12 +131,22 @@ class IngestReport:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(IngestProblem(line, reason))
 
+    def dropped(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.extra_fields += 1
+            if name in self.extra_names or len(self.extra_names) < MAX_EXTRA_NAMES:
+                self.extra_names[name] += 1
+
     def to_json(self) -> dict[str, Any]:
         return {
             "lines": self.lines,
             "applied": self.applied,
             "ignored": self.ignored,
             "invalid": self.invalid,
+            "extra_fields": self.extra_fields,
+            "extra_names": dict(self.extra_names),
+            "receipts_stored": self.receipts_stored,
+            "receipts_lost": self.receipts_lost,
             "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
         }
 
@@ -109,85 +162,88 @@ class _ReplayClock:
         return self.at if self.at is not None else float(self.fallback.now())
 
 
-def _check(obj: Mapping[str, Any]) -> str:
-    event = obj.get("event")
-    if event not in _FIELDS:
-        raise ValidationError(
-            f"'event' must be one of {sorted(_FIELDS)}, got {event!r}", where="event"
-        )
-    spec = _FIELDS[event]
-    unknown = set(obj) - set(spec) - _COMMON
-    if unknown:
-        raise ValidationError(f"unknown field(s) {sorted(unknown)} for a {event} event")
-    for name, (kind, required) in spec.items():
-        if name not in obj or obj[name] is None:
-            if required:
-                raise ValidationError(f"field {name!r} is required", where=name)
-            continue
-        value = obj[name]
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise ValidationError(f"field {name!r} has the wrong type", where=name)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(f"field {name!r} must be finite", where=name)
-    ts = obj.get("timestamp")
-    if ts is not None and (
-        isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts) or ts < 0
-    ):
-        raise ValidationError("field 'timestamp' must be Unix seconds >= 0", where="timestamp")
-    return str(event)
+def decode_event(line: bytes | str) -> tuple[Event, tuple[str, ...]]:
+    """Decode one ingest line into its event; returns it and the names of the fields it
+    carried that the event does not know (dropped).
 
-
-def apply_event(tracker: OutcomeTracker, obj: Mapping[str, Any]) -> bool:
-    """Apply one validated event; returns whether it changed anything.
-
-    Raises :class:`ValidationError` for an invalid event (the tracker must be strict).
+    Raises :class:`ValidationError` naming the field at fault.
     """
-    event = _check(obj)
-    trace_id = obj["trace_id"]
-    if event == "start":
+    try:
+        return _validate.decode(line, Event), ()  # type: ignore[arg-type]
+    except ValidationError as exc:
+        if not exc.reason.startswith("Object contains unknown field"):
+            raise
+    # The rare line with extra fields: decode it loosely, keep what the event knows.
+    return _from_object(_validate.decode(line, dict))
+
+
+def _from_object(data: Mapping[str, Any]) -> tuple[Event, tuple[str, ...]]:
+    """The event of a parsed JSON object, and the names of the fields it does not know."""
+    cls = _BY_TAG.get(str(data.get("event")))
+    known = set() if cls is None else {*cls.__struct_fields__, "event"}
+    extras = tuple(sorted(k for k in data if cls is not None and k not in known))
+    kept = {k: v for k, v in data.items() if cls is None or k in known}
+    event: Event = _validate.convert(kept, Event)  # type: ignore[arg-type]
+    return event, extras
+
+
+def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bool:
+    """Apply one event (decoded, or a parsed JSON object that is checked here); returns
+    whether it changed anything.
+
+    Raises :class:`ValidationError` for an invalid event, one the tracker refuses (the
+    tracker must be strict) or a completion of an unknown call without ``model_id`` and
+    ``task``.
+    """
+    if isinstance(event, Mapping):
+        event, _ = _from_object(event)
+    trace_id = event.trace_id
+    if isinstance(event, StartEvent):
         tracker.record_start(
-            obj["model_id"], obj["task"], obj.get("routing_reason") or "",
-            project_id=obj.get("project_id"), intent=obj.get("intent"),
-            propensity=obj.get("propensity"), trace_id=trace_id,
+            event.model_id, event.task, event.routing_reason or "",
+            project_id=event.project_id, intent=event.intent,
+            propensity=event.propensity, trace_id=trace_id,
         )  # fmt: skip
         return True
-    if event in ("complete", "failure") and tracker.get_pending(trace_id) is None:
+    if isinstance(event, SignalEvent):
+        signal = Signal(
+            event.signal_id, trace_id, event.kind, event.verdict, tracker.clock.now(),
+            event.confidence,
+        )  # fmt: skip
+        return tracker.record_signal(signal)
+    if tracker.get_pending(trace_id) is None:
         if tracker.is_resolved(trace_id):
             return False  # a repeat of a call already resolved in this run
-        if "model_id" not in obj or "task" not in obj:
+        if event.model_id is None or event.task is None:
             raise ValidationError(
                 f"unknown trace {trace_id!r}: send its start first, or give model_id and task",
                 where="trace_id",
             )
         tracker.record_start(
-            obj["model_id"], obj["task"], obj.get("routing_reason") or "",
-            project_id=obj.get("project_id"), intent=obj.get("intent"), trace_id=trace_id,
+            event.model_id, event.task, event.routing_reason or "",
+            project_id=event.project_id, intent=event.intent, trace_id=trace_id,
         )  # fmt: skip
-    if event == "complete":
+    if isinstance(event, CompleteEvent):
         call = tracker.get_pending(trace_id)
         if call is not None and call.completed_at is not None:
             return False
-        latency = obj["latency_ms"]
-        cost = obj.get("cost_usd")
         tracker.record_complete(
-            trace_id, float(latency), obj.get("input_tokens", 0), obj.get("output_tokens", 0),
-            cost_usd=None if cost is None else float(cost),
+            trace_id, float(event.latency_ms), event.input_tokens, event.output_tokens,
+            cost_usd=event.cost_usd,
         )  # fmt: skip
         return True
-    if event == "failure":
-        retry = obj.get("retry_after")
-        latency = obj.get("latency_ms")
-        tracker.record_failure(
-            trace_id, obj["error"], retry_after=None if retry is None else float(retry),
-            latency_ms=None if latency is None else float(latency),
-        )  # fmt: skip
-        return True
-    confidence = obj.get("confidence")
-    signal = Signal(
-        obj["signal_id"], trace_id, obj["kind"], obj["verdict"], tracker.clock.now(),
-        None if confidence is None else float(confidence),
-    )  # fmt: skip
-    return tracker.record_signal(signal)
+    tracker.record_failure(
+        trace_id, event.error, retry_after=event.retry_after, latency_ms=event.latency_ms
+    )
+    return True
+
+
+def _writer_counts(tracker: OutcomeTracker) -> tuple[int, int]:
+    """(committed new, lost) receipts of the tracker's writer so far."""
+    if tracker.writer is None:
+        return 0, 0
+    stats = tracker.writer.stats()
+    return stats.written, stats.failed + stats.dropped
 
 
 def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -> IngestReport:
@@ -195,11 +251,13 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -
 
     ``tracker`` should be strict (``OutcomeTracker(store, strict=True)``) so that invalid
     values are reported rather than logged. ``None`` stands for a line that was too long
-    to read (see :func:`ingest_stream`).
+    to read (see :func:`ingest_stream`). When the tracker has a writer, it is flushed at
+    the end and the report says how many receipts were committed and lost.
     """
     report = IngestReport()
     clock = _ReplayClock(tracker.clock)
     own_clock = tracker.clock
+    written_before, lost_before = _writer_counts(tracker)
     tracker.clock = clock
     try:
         for number, raw in enumerate(lines, start=1):
@@ -207,26 +265,27 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -
             if raw is None or len(raw) > MAX_LINE_BYTES:
                 report.problem(number, f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
+            if not raw.strip():
+                continue
             try:
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                if not text.strip():
-                    continue
-                obj = loads(text)
-                if not isinstance(obj, dict):
-                    raise ValidationError("expected a JSON object")
-                ts = obj.get("timestamp")
-                clock.at = None
-                if isinstance(ts, int | float) and not isinstance(ts, bool):
-                    clock.at = float(ts)
-                if apply_event(tracker, obj):
-                    report.applied += 1
-                else:
-                    report.ignored += 1
-            except (ValidationError, ValueError, TypeError, UnicodeDecodeError) as exc:
-                reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
-                report.problem(number, reason)
+                event, extras = decode_event(raw)
+                clock.at = event.timestamp
+                changed = apply_event(tracker, event)
+            except ValidationError as exc:
+                report.problem(number, str(exc))
+                continue
+            report.dropped(extras)
+            if changed:
+                report.applied += 1
+            else:
+                report.ignored += 1
     finally:
         tracker.clock = own_clock
+    if tracker.writer is not None:
+        tracker.flush(None)
+        written, lost = _writer_counts(tracker)
+        report.receipts_stored = written - written_before
+        report.receipts_lost = lost - lost_before
     return report
 
 

@@ -25,7 +25,7 @@ from typing import Literal, TypeVar
 
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._fold import ProfileBook, profiles_of
-from outcomes.inference._profiles import FastReceipt, ProfileState
+from outcomes.inference._profiles import ProfileState
 from outcomes.inference._refresher import Refresher
 from outcomes.inference._snapshot import EMPTY_SNAPSHOT, ProfileSnapshot, build_snapshot
 from outcomes.inference._view import ModelProfile
@@ -59,7 +59,7 @@ class ProfileView:
         self._ctx = ctx
         self.store = store
         self._state = ProfileState(half_life=half_life)
-        self._unfolded: deque[Receipt | FastReceipt] = deque()
+        self._unfolded: deque[Receipt] = deque()
         self._lock = threading.Lock()
         """Guards the local state; held for folds and reads, never during I/O."""
         self.dirty = False
@@ -87,7 +87,7 @@ class ProfileView:
         return self._refresher.interval
 
     # -- the recording hot path --------------------------------------------------------
-    def add(self, r: Receipt | FastReceipt) -> None:
+    def add(self, r: Receipt) -> None:
         """Queue one receipt for the local fold (folded on the next read)."""
         q = self._unfolded
         q.append(r)

@@ -15,10 +15,12 @@ depends on order, so it cannot be part of the mergeable state; it is kept as the
 
 from __future__ import annotations
 
+import inspect
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from outcomes.records import RECEIPT_FIELDS, Receipt
 from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, Histogram
@@ -32,50 +34,6 @@ _LN2 = math.log(2.0)
 
 Key = tuple[str, str, str | None]
 """(model_id, task, project_id)."""
-
-
-class FastReceipt(NamedTuple):
-    """The hot path's twin of :class:`Receipt`: same fields, same table, cheap to build.
-
-    Only built from values that are already valid and redacted (the tracker's completion
-    path); :meth:`full` gives the frozen :class:`Receipt`.
-    """
-
-    receipt_id: str
-    trace_id: str
-    model_id: str
-    task: str
-    timestamp: float
-    success: bool | None = None
-    quality: float | None = None
-    latency_ms: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
-    error: str | None = None
-    routing_reason: str = ""
-    project_id: str | None = None
-    intent: str | None = None
-    kind: str = "inference"
-    source: str = "complete"
-    supersedes: str | None = None
-    signal_id: str | None = None
-    propensity: float | None = None
-    superseded_success: bool | None = None
-    superseded_quality: float | None = None
-    superseded_at: float | None = None
-
-    def full(self) -> Receipt:
-        return Receipt(*self)
-
-
-FastReceipt.__table__ = Receipt.__table__  # type: ignore[attr-defined]
-if FastReceipt._fields != RECEIPT_FIELDS:  # pragma: no cover - guards against drift
-    raise ImportError("FastReceipt fields differ from Receipt fields")
-
-
-def as_receipt(r: Receipt | FastReceipt) -> Receipt:
-    return r.full() if isinstance(r, FastReceipt) else r
 
 
 def is_rate_limit(error: str | None) -> bool:
@@ -126,13 +84,16 @@ class OutcomeStats:
     def book(
         self, success: bool | None, quality: float | None, at: float, sign: int, h: float
     ) -> None:
-        """Add (``sign=1``) or take back (``sign=-1``) one outcome."""
-        if success is True:
-            self.successes += sign
-        elif success is False:
-            self.failures += sign
-        else:
+        """Add (``sign=1``) or take back (``sign=-1``) one outcome.
+
+        ``success`` may be a SQL boolean read back as 0/1: only its truth and None-ness count.
+        """
+        if success is None:
             self.inconclusive += sign
+        elif success:
+            self.successes += sign
+        else:
+            self.failures += sign
         if success is not None:
             lw = (at - DECAY_EPOCH) / h * _LN2
             if success:
@@ -335,13 +296,9 @@ class ProfileState:
             st = self.parts[key] = OutcomeStats()
         return st
 
-    def fold(self, r: Receipt | FastReceipt) -> None:
+    def fold(self, r: Receipt) -> None:
         """Fold one receipt into the state."""
-        self.fold_values(
-            r.model_id, r.task, r.project_id, r.timestamp, r.success, r.quality,
-            r.latency_ms, r.input_tokens, r.output_tokens, r.cost_usd, r.error, r.source,
-            r.supersedes, r.superseded_success, r.superseded_quality, r.superseded_at,
-        )  # fmt: skip
+        self.fold_values(*fold_values_of(r))
 
     def fold_values(
         self,
@@ -362,7 +319,11 @@ class ProfileState:
         superseded_quality: float | None,
         superseded_at: float | None,
     ) -> None:
-        """Fold one receipt given as values (the fast path for rows streamed from SQL)."""
+        """Fold one receipt given as values (the fast path for rows streamed from SQL).
+
+        The parameters are receipt fields by name, in this order: :data:`FOLD_FIELDS`
+        is read from this signature, and the store's fold query selects those columns.
+        """
         h = self.half_life
         st = self.parts.get((model_id, task, project_id))
         if st is None:
@@ -392,7 +353,7 @@ class ProfileState:
             self.task_ema[tk] = (
                 self.task_ema.get(tk, EMA_PRIOR) * (1 - EMA_ALPHA) + quality * EMA_ALPHA
             )
-        elif success is False and source == "failure":
+        elif success is not None and not success and source == "failure":
             factor = RATE_LIMIT_FACTOR if is_rate_limit(error) else 1 - EMA_ALPHA
             self.ema[model_id] = self.ema.get(model_id, EMA_PRIOR) * factor
             tk = (model_id, task)
@@ -495,3 +456,10 @@ class ProfileState:
         state.ema = {str(k): float(v) for k, v in data.get("ema", {}).items()}
         state.task_ema = {(str(m), str(t)): float(v) for m, t, v in data.get("task_ema", [])}
         return state
+
+
+FOLD_FIELDS: tuple[str, ...] = tuple(inspect.signature(ProfileState.fold_values).parameters)[1:]
+"""The receipt fields a fold reads, in :meth:`ProfileState.fold_values` order."""
+if not set(FOLD_FIELDS) <= set(RECEIPT_FIELDS):  # pragma: no cover - guards against drift
+    raise ImportError("ProfileState.fold_values must take receipt fields only")
+fold_values_of = operator.attrgetter(*FOLD_FIELDS)

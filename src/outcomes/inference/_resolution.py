@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from outcomes._ids import derived_id, new_id
 from outcomes.errors import ValidationError
@@ -118,7 +119,7 @@ class SignalResolution:
             p = self._calls.pending.pop(trace_id, None)
             prior: Receipt | None = None
             if p is not None:
-                prior = None if p[RECEIPT] is None else p[RECEIPT].full()
+                prior = p[RECEIPT]
             else:
                 found = self._final_receipt(trace_id, signal_id)
                 if found is None or now - found.timestamp > ctx.late_window:
@@ -197,7 +198,8 @@ def _first_receipt(
 ) -> Receipt:
     """The receipt of a signal that settles a call before it completed."""
     return Receipt(
-        rid, trace_id, p[MODEL], p[TASK], now, success, quality, 0.0, 0, 0, None, None,
-        p[REASON], p[PROJECT], p[INTENT], INFERENCE_KIND, "signal", None, signal_id,
-        p[PROPENSITY],
+        receipt_id=rid, trace_id=trace_id, model_id=p[MODEL], task=p[TASK], timestamp=now,
+        success=success, quality=quality, routing_reason=p[REASON], project_id=p[PROJECT],
+        intent=p[INTENT], kind=INFERENCE_KIND, source="signal", signal_id=signal_id,
+        propensity=p[PROPENSITY],
     )  # fmt: skip

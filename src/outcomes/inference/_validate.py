@@ -7,6 +7,7 @@ import re
 
 from outcomes import config
 from outcomes._redact import refuse_secret
+from outcomes._validate import check_label as _check_label
 from outcomes.errors import ValidationError
 
 _RETRY_AFTER_RE = re.compile(r"retry[-_ ]?after\D{0,4}(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -26,11 +27,15 @@ def retry_after_from(error: str) -> float | None:
 
 
 def check_label(value: object, where: str, *, optional: bool = True) -> str | None:
+    """Return ``value`` as a valid label (NFKC-normalized), or None when it is None and
+    ``optional``; raise :class:`ValidationError` otherwise (see
+    :func:`outcomes._validate.check_label`: 1-256 characters, no control, bidi, zero-width
+    or other invisible character)."""
     if value is None and optional:
         return None
-    if not isinstance(value, str) or not value or len(value) > 256:
+    if not isinstance(value, str):
         raise ValidationError(f"{where} must be a non-empty string of <= 256 chars", where=where)
-    return refuse_secret(value, where)
+    return refuse_secret(_check_label(value, where), where)
 
 
 _TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Annotated, Any
+from typing import IO, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic import ValidationError as PydanticValidationError
-
+from outcomes import _validate
 from outcomes._safejson import bounded_lines
 from outcomes.errors import ValidationError
-from outcomes.records import LEDGER_FORMAT_VERSION, Receipt, validate_task
+from outcomes.records import LEDGER_FORMAT_VERSION, Receipt
 from outcomes.store import Store
 
 IMPORT_BATCH = 5_000
@@ -21,74 +17,44 @@ MAX_LINE_BYTES = 1 << 20
 """Lines longer than this are rejected unread (a receipt line is a few hundred bytes)."""
 MAX_REPORTED_PROBLEMS = 50
 
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-_Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_CONTROL)]
-_Label = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROL)]
-_Text = Annotated[str, StringConstraints(max_length=100_000)]
-_Finite = Annotated[float, Field(allow_inf_nan=False)]
+_encode = _validate.encode
 
 
-class _ReceiptLine(BaseModel):
-    """Validation model of one ledger line (see docs/ledger.md)."""
-
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-
-    v: int = LEDGER_FORMAT_VERSION
-    receipt_id: _Id
-    trace_id: _Id
-    model_id: _Label
-    task: _Label
-    timestamp: _Finite
-    success: bool | None = None
-    quality: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
-    latency_ms: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
-    input_tokens: Annotated[int, Field(ge=0, le=2**53)] = 0
-    output_tokens: Annotated[int, Field(ge=0, le=2**53)] = 0
-    cost_usd: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
-    error: _Text | None = None
-    routing_reason: _Text = ""
-    project_id: _Label | None = None
-    intent: _Label | None = None
-    kind: _Label = "inference"
-    source: _Label = "import"
-    supersedes: _Id | None = None
-    signal_id: _Id | None = None
-    propensity: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
-    superseded_success: bool | None = None
-    superseded_quality: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
-    superseded_at: _Finite | None = None
+def _explain(exc: ValidationError) -> ValidationError:
+    """Say what a failure of the ``"v"`` tag means for a ledger line."""
+    if exc.where == "v":
+        return ValidationError(
+            f"unsupported ledger format version ({exc.reason}; this version reads "
+            f"{LEDGER_FORMAT_VERSION})",
+            where="v",
+        )
+    return exc
 
 
-def _reject_constants(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
+def decode_line(line: bytes | str) -> Receipt:
+    """Decode and validate one ledger line (JSON text) into a :class:`Receipt`.
+
+    Raises :class:`~outcomes.errors.ValidationError` naming the first bad field.
+    """
+    try:
+        return _validate.decode(line, Receipt)
+    except ValidationError as exc:
+        raise _explain(exc) from None
 
 
 def parse_receipt(data: Any, *, where: str | None = None) -> Receipt:
-    """Validate one decoded ledger object and build its :class:`Receipt`.
+    """Validate one decoded ledger object (a dict) and build its :class:`Receipt`.
 
     Raises :class:`~outcomes.errors.ValidationError` naming the first bad field.
     """
     if not isinstance(data, dict):
         raise ValidationError(f"expected a JSON object, got {type(data).__name__}", where=where)
-    version = data.get("v", LEDGER_FORMAT_VERSION)
-    if version != LEDGER_FORMAT_VERSION:
-        raise ValidationError(
-            f"unsupported ledger format version {version!r} (this version reads "
-            f"{LEDGER_FORMAT_VERSION})",
-            where=where,
-        )
     try:
-        line = _ReceiptLine.model_validate(data)
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "line"
-        raise ValidationError(f"field {loc!r}: {first['msg']}", where=where) from None
-    try:
-        validate_task(line.task)
-    except ValueError as exc:
-        raise ValidationError(str(exc), where=where) from None
-    values = line.model_dump(exclude={"v"})
-    return Receipt(**values)
+        return _validate.convert(data, Receipt)
+    except ValidationError as exc:
+        explained = _explain(exc)
+        full = ".".join(p for p in (where, explained.where) if p) or None
+        raise ValidationError(explained.reason, where=full) from None
 
 
 @dataclass
@@ -165,25 +131,15 @@ def import_jsonl(
         if raw is None:
             problem(number, f"line longer than {MAX_LINE_BYTES} bytes")
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problem(number, f"invalid UTF-8 at byte {exc.start}")
-            continue
-        if not text.strip():
+        if not raw.strip():
             continue
         try:
-            data = json.loads(text, parse_constant=_reject_constants)
-        except (ValueError, RecursionError) as exc:
-            if not ended:
-                pending_last = (number, f"invalid JSON: {exc}")
-            else:
-                problem(number, f"invalid JSON: {exc}")
-            continue
-        try:
-            receipt = parse_receipt(data)
+            receipt = decode_line(raw)
         except ValidationError as exc:
-            problem(number, exc.reason)
+            if not ended and exc.reason.startswith("invalid JSON"):
+                pending_last = (number, str(exc))
+            else:
+                problem(number, str(exc))
             continue
         batch.append(receipt)
         if len(batch) >= batch_size:
@@ -196,8 +152,9 @@ def import_jsonl(
     return report
 
 
-def _dumps(receipt: Receipt) -> str:
-    return json.dumps(receipt.to_json(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def encode_line(receipt: Receipt) -> bytes:
+    """The ledger line of ``receipt`` (JSON, no newline): ``"v"`` first, then every field."""
+    return _encode(receipt)
 
 
 def export_jsonl(
@@ -217,7 +174,7 @@ def export_jsonl(
     count = 0
     chunk: list[str] = []
     for receipt in store.scan(Receipt.__table__, where=where):
-        chunk.append(_dumps(receipt))
+        chunk.append(_encode(receipt).decode("utf-8"))
         count += 1
         if len(chunk) >= 1_000:
             out.write("\n".join(chunk) + "\n")
@@ -235,9 +192,8 @@ def receipts_from_lines(lines: Iterable[str]) -> Iterator[Receipt]:
     """Parse ledger lines strictly (raises on the first bad one); for tests and tools."""
     for number, line in enumerate(lines, 1):
         if line.strip():
-            data = json.loads(line)
-            yield parse_receipt(data, where=f"line {number}")
-
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            try:
+                yield decode_line(line)
+            except ValidationError as exc:
+                where = f"line {number}" + (f".{exc.where}" if exc.where else "")
+                raise ValidationError(exc.reason, where=where) from None

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from outcomes import _validate
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
 from outcomes.records import Receipt
-from outcomes.store import Migration, SQLiteStore, Store
+from outcomes.store import Migration, Store
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -68,7 +69,7 @@ def prune(
     if older_than is not None:
         if older_than < 0 or not math.isfinite(older_than):
             raise ValidationError(f"older_than must be >= 0 seconds, got {older_than}")
-        deleted += store.delete(table, where=[("timestamp", "<", clock.now() - older_than)])
+        deleted += store.prune(table, column="timestamp", before=clock.now() - older_than)
     if keep is not None:
         if keep < 0:
             raise ValidationError(f"keep must be >= 0, got {keep}")
@@ -78,7 +79,7 @@ def prune(
             newest = list(store.scan(table, order_by="timestamp", descending=True, limit=keep))
             if len(newest) == keep:
                 cutoff = newest[-1].timestamp
-                deleted += store.delete(table, where=[("timestamp", "<", cutoff)])
+                deleted += store.prune(table, column="timestamp", before=cutoff)
     return deleted
 
 
@@ -116,32 +117,12 @@ _MAX_ROW_PROBLEMS = 20
 
 
 def _row_problems(r: Receipt) -> list[str]:
-    out: list[str] = []
+    """What is wrong with a stored receipt, by the rules ``ledger import`` applies.
 
-    def bad_number(name: str, value: Any, low: float | None, high: float | None) -> None:
-        if value is None:
-            return
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            out.append(f"{name} is not a number ({value!r})")
-        elif not math.isfinite(value):
-            out.append(f"{name} is not finite")
-        elif (low is not None and value < low) or (high is not None and value > high):
-            out.append(f"{name}={value!r} out of range")
-
-    for name in ("receipt_id", "trace_id", "model_id", "task"):
-        value = getattr(r, name)
-        if not isinstance(value, str) or not value:
-            out.append(f"{name} missing")
-    bad_number("timestamp", r.timestamp, 0, None)
-    bad_number("quality", r.quality, 0.0, 1.0)
-    bad_number("latency_ms", r.latency_ms, 0.0, None)
-    bad_number("input_tokens", r.input_tokens, 0, None)
-    bad_number("output_tokens", r.output_tokens, 0, None)
-    bad_number("cost_usd", r.cost_usd, 0.0, None)
-    bad_number("propensity", r.propensity, 0.0, 1.0)
-    if r.success not in (True, False, None):
-        out.append(f"success={r.success!r} is not a boolean")
-    return out
+    Import and verify share one rule set (the receipt's field types), so a receipt that
+    imports cleanly always verifies, and one that verify flags could not be imported.
+    """
+    return [f"{name}={getattr(r, name, None)!r}: {why}" for name, why in _validate.problems(r)]
 
 
 def _bucket(success: bool | None) -> str:
@@ -151,9 +132,12 @@ def _bucket(success: bool | None) -> str:
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     """Check the store's integrity: the database file, the schema, and every receipt."""
     report = VerifyReport(store=store.url)
-    if isinstance(store, SQLiteStore):
-        for line in store.integrity_problems():
-            report.problems.append(Problem("sqlite_integrity", line))
+    try:
+        engine_problems = store.verify()
+    except Exception as exc:
+        engine_problems = [str(exc)]
+    for line in engine_problems:
+        report.problems.append(Problem(f"{store.kind}_integrity", line))
     try:
         status = store.migration_status(known)
     except Exception as exc:

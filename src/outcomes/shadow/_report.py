@@ -29,6 +29,15 @@ import numpy as np
 import numpy.typing as npt
 
 from outcomes.shadow._discrimination import auc, decomposition
+from outcomes.shadow._queries import (
+    CALIBRATION_BUCKETS,
+    CALIBRATION_ROWS,
+    CALIBRATION_ROWS_IN,
+    FINE,
+    LOG_EPS,
+    PAIRED_ROWS,
+    PAIRED_ROWS_IN,
+)
 from outcomes.shadow._recalibration import (
     FOLDS,
     CrossFit,
@@ -37,7 +46,6 @@ from outcomes.shadow._recalibration import (
     cross_fit,
     normal_interval,
 )
-from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._results import (
     CalibrationGroup,
     ReliabilityBin,
@@ -47,7 +55,7 @@ from outcomes.shadow._results import (
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.shadow._verdict import Evidence
 from outcomes.shadow._verdict import verdict as decide
-from outcomes.store import SqlStore, Store
+from outcomes.store import Store
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -55,10 +63,6 @@ MIN_LABELED = 200
 """Paired labeled rows a group needs before the report gives ``switch`` or ``keep``."""
 ECE_BINS = 10
 HIST_BUCKETS = 10
-FINE = 1_000
-"""Aggregates are kept per score bucket of width 1/FINE: medians are resolved to the
-mean score of their bucket and ECE bins never split a bucket."""
-LOG_EPS = 1e-15
 BOOTSTRAP_MAX_ROWS = 10_000
 """Up to this many paired rows the difference interval is a paired bootstrap; above it
 the normal interval of the mean (what the bootstrap converges to) keeps memory bounded."""
@@ -66,7 +70,6 @@ BOOTSTRAP_RESAMPLES = 2_000
 NULL_SIMULATIONS = 2_000
 DEFAULT_SEED = 20_240_601
 
-_TABLE = ShadowObservation.__table__.name
 _SCORES = {"caller": "caller_confidence", "derived": "derived_confidence"}
 
 
@@ -203,26 +206,10 @@ def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str
     acc = _Accumulator()
     chunk: list[tuple[Any, ...]] = []
     rows: Iterable[tuple[Any, ...]]
-    if isinstance(store, SqlStore):
-        rows = store.iterate(
-            f"SELECT namespace, source, COALESCE(caller_confidence, -1.0), derived_confidence, "
-            f"COALESCE(CAST(outcome AS INTEGER), -1), id FROM {_TABLE}"
-            + ("" if namespace is None else " WHERE namespace = ?"),
-            [] if namespace is None else [namespace],
-        )
+    if namespace is None:
+        rows = store.iter_query(CALIBRATION_ROWS)
     else:
-        where: list[Any] = [] if namespace is None else [("namespace", "=", namespace)]
-        rows = (
-            (
-                o.namespace,
-                o.source,
-                -1.0 if o.caller_confidence is None else o.caller_confidence,
-                o.derived_confidence,
-                -1 if o.outcome is None else int(o.outcome),
-                o.id,
-            )
-            for o in store.scan(ShadowObservation.__table__, where=where)
-        )
+        rows = store.iter_query(CALIBRATION_ROWS_IN, (namespace,))
     for row in rows:
         chunk.append(row)
         if len(chunk) >= CHUNK_ROWS:
@@ -233,15 +220,15 @@ def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str
 
 
 def _load_cross_fit(
-    store: SqlStore, groups: dict[tuple[str, str], _Group], namespace: str | None
+    store: Store, groups: dict[tuple[str, str], _Group], namespace: str | None
 ) -> None:
     """Cross-fitting sums and bootstrap rows of the SQL path: one pass over paired rows."""
     cross = CrossFitSums(FINE, BOOTSTRAP_MAX_ROWS)
     keys: dict[tuple[str, str], int] = {}
-    rows = store.iterate(
-        f"SELECT namespace, source, id, caller_confidence, derived_confidence, {_Y} "
-        f"FROM {_TABLE} WHERE {_PAIRED}" + ("" if namespace is None else " AND namespace = ?"),
-        [] if namespace is None else [namespace],
+    rows = (
+        store.iter_query(PAIRED_ROWS)
+        if namespace is None
+        else store.iter_query(PAIRED_ROWS_IN, (namespace,))
     )
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
         ns, src, ids, caller, derived, y = zip(*chunk, strict=True)
@@ -262,48 +249,12 @@ def _load_cross_fit(
         groups[key].rows = cross.row_arrays(i)
 
 
-_Y = "CASE WHEN outcome THEN 1.0 ELSE 0.0 END"
-_PAIRED = "outcome IS NOT NULL AND caller_confidence IS NOT NULL"
-_DIFF = (
-    f"(derived_confidence - {_Y}) * (derived_confidence - {_Y}) "
-    f"- (caller_confidence - {_Y}) * (caller_confidence - {_Y})"
-)
-
-
-def _sql_groups(store: SqlStore, namespace: str | None) -> dict[tuple[str, str], _Group]:
-    ns_and = "" if namespace is None else " AND namespace = ?"
-    params: list[Any] = [] if namespace is None else [namespace]
-    floor = "CAST({col} * {n} AS INTEGER)" if store.kind == "sqlite" else "FLOOR({col} * {n})"
-    bucket = "CASE WHEN {col} >= 1 THEN {top} ELSE " + floor + " END"
-    lo, hi = repr(LOG_EPS), repr(1 - LOG_EPS)
-    clip = f"CASE WHEN ps < {lo} THEN {lo} WHEN ps > {hi} THEN {hi} ELSE ps END"
-    log_loss = "-(y * LN(c) + (1 - y) * LN(1 - c))"
-    fence = " OFFSET 0" if store.kind == "postgresql" else " LIMIT -1 OFFSET 0"
+def _sql_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
+    """The same sums as :class:`_Accumulator`, computed by the database (one GROUP BY pass
+    per score, ``shadow.calibration_buckets_*``)."""
     groups: dict[tuple[str, str], _Group] = {}
-    for name, col in (("derived", "derived_confidence"), ("caller", "caller_confidence")):
-        extra = ""
-        if name == "derived":
-            # Group-level counts ride along on the pass over the never-null derived score.
-            extra = (
-                ", COUNT(outcome), SUM(CASE WHEN caller_confidence IS NULL THEN 1 ELSE 0 END)"
-                ", COALESCE(SUM(d), 0), COALESCE(SUM(d * d), 0)"
-            )
-        # ps / y / d are NULL on rows that are not paired, so the sums skip them; the
-        # inner query is computed once per row (OFFSET 0 stops PostgreSQL inlining it).
-        sql = (
-            f"SELECT namespace, source, b, COUNT(*), SUM(s), COUNT(ps), "
-            f"COALESCE(SUM(ps), 0), COALESCE(SUM(y), 0), COALESCE(SUM(ps * (1 - ps)), 0), "
-            f"COALESCE(SUM((ps - y) * (ps - y)), 0), COALESCE(SUM({log_loss}), 0){extra} "
-            f"FROM (SELECT namespace, source, s, ps, y, outcome, caller_confidence, d, b, "
-            f"{clip} AS c FROM (SELECT namespace, source, {col} AS s, "
-            f"CASE WHEN {_PAIRED} THEN {col} END AS ps, "
-            f"CASE WHEN {_PAIRED} THEN {_Y} END AS y, outcome, caller_confidence, "
-            f"CASE WHEN {_PAIRED} THEN {_DIFF} END AS d, "
-            f"{bucket.format(col=col, top=FINE - 1, n=FINE)} AS b "
-            f"FROM {_TABLE} WHERE {col} IS NOT NULL{ns_and}{fence}) t1{fence}) t2 "
-            f"GROUP BY namespace, source, b"
-        )
-        for row in store.iterate(sql, params):
+    for name, query in CALIBRATION_BUCKETS.items():
+        for row in store.iter_query(query, (namespace, namespace)):
             key = (row[0], row[1])
             g = groups.get(key)
             if g is None:
@@ -486,7 +437,7 @@ def calibration_report(
     store.migrate(MIGRATIONS)
     # PostgreSQL aggregates fastest on the server; SQLite and memory stream the rows in
     # vectorized chunks (one pass, no sort: faster than SQLite's GROUP BY sorter).
-    if store.kind == "postgresql" and isinstance(store, SqlStore):
+    if store.kind == "postgresql":
         groups = _sql_groups(store, namespace)
     else:
         groups = _streamed_groups(store, namespace)

@@ -20,6 +20,14 @@ from outcomes.store._base import (
 )
 from outcomes.store._memory import MemoryStore
 from outcomes.store._postgres import PostgresStore
+from outcomes.store._query import (
+    MemoryImpl,
+    MemoryTables,
+    Query,
+    Row,
+    register_query,
+    registered_queries,
+)
 from outcomes.store._schema import CORE_MIGRATIONS
 from outcomes.store._sql import SqlStore
 from outcomes.store._sqlite import SQLiteStore, path_from_url
@@ -70,10 +78,14 @@ __all__ = [
     "Column",
     "Condition",
     "FlushResult",
+    "MemoryImpl",
     "MemoryStore",
+    "MemoryTables",
     "Migration",
     "MigrationStatus",
     "PostgresStore",
+    "Query",
+    "Row",
     "SQLiteStore",
     "SqlStore",
     "Store",
@@ -82,4 +94,6 @@ __all__ = [
     "WriterStats",
     "open_store",
     "path_from_url",
+    "register_query",
+    "registered_queries",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from outcomes._table import Table
+from outcomes.store._query import Query, Row
 
 R = TypeVar("R")
 
@@ -51,13 +52,61 @@ class MigrationStatus:
         return self.applied[-1][0] if self.applied else None
 
 
-@runtime_checkable
-class Store(Protocol):
-    """A place where records live. Three implementations: memory, SQLite, PostgreSQL.
+class WriteSide(Protocol):
+    """Typed records in: batches, updates by key, deletes by condition."""
 
-    Every operation is generic over a :class:`~outcomes._table.Table`; the conformance
-    suite in ``tests/store`` runs each behaviour against every implementation.
-    """
+    def write(self, records: Sequence[Any]) -> int:
+        """Insert records (of any mix of stored types) in one transaction.
+
+        A record whose key already exists is skipped, which makes delivery idempotent.
+        Returns how many records were new. Raises :class:`~outcomes.errors.StoreError`.
+        """
+        ...
+
+    def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
+        """Set columns of the record with ``key``; returns whether it existed."""
+        ...
+
+    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        """Delete matching records; returns how many. An empty ``where`` deletes all."""
+        ...
+
+
+class ReadSide(Protocol):
+    """Records and answers out: cursored scans, counts and named queries."""
+
+    def scan(
+        self,
+        table: Table[R],
+        *,
+        where: Sequence[Condition] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        after_seq: int | None = None,
+    ) -> Iterator[R]:
+        """Stream matching records, by ``order_by`` (default: insertion order).
+
+        ``after_seq`` keeps only records inserted after that insertion sequence (the
+        ``seq`` a named query can return), so a reader can follow a table.
+        """
+        ...
+
+    def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        """Count matching records."""
+        ...
+
+    def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a named query (see :class:`~outcomes.store.Query`); all rows at once."""
+        ...
+
+    def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
+        """Run a named query, streaming its rows with bounded memory."""
+        ...
+
+
+class AdminSide(Protocol):
+    """The store itself: where it is, its schema, its health, retention, its connections."""
 
     @property
     def kind(self) -> StoreKind:
@@ -69,38 +118,6 @@ class Store(Protocol):
         """Where the store is, with any password hidden."""
         ...
 
-    def write(self, records: Sequence[Any]) -> int:
-        """Insert records (of any mix of stored types) in one transaction.
-
-        A record whose key already exists is skipped, which makes delivery idempotent.
-        Returns how many records were new. Raises :class:`~outcomes.errors.StoreError`.
-        """
-        ...
-
-    def scan(
-        self,
-        table: Table[R],
-        *,
-        where: Sequence[Condition] = (),
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-    ) -> Iterator[R]:
-        """Stream matching records, by ``order_by`` (default: insertion order)."""
-        ...
-
-    def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
-        """Count matching records."""
-        ...
-
-    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
-        """Delete matching records; returns how many. An empty ``where`` deletes all."""
-        ...
-
-    def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
-        """Set columns of the record with ``key``; returns whether it existed."""
-        ...
-
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         """Apply the core migrations and ``migrations`` not yet applied; returns their names."""
         ...
@@ -109,9 +126,31 @@ class Store(Protocol):
         """Applied, pending and unknown migrations (``known`` adds to the core list)."""
         ...
 
+    def verify(self) -> list[str]:
+        """Problems the storage engine finds in itself (SQLite's ``integrity_check``);
+        empty when healthy. Record-level checks belong to the wings (``ledger verify``)."""
+        ...
+
+    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
+        """Retention: delete the records whose ``column`` (a time) is below ``before``;
+        returns how many. The one place old data leaves a table in bulk."""
+        ...
+
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
+
+
+@runtime_checkable
+class Store(WriteSide, ReadSide, AdminSide, Protocol):
+    """A place where records live. Three implementations: memory, SQLite, PostgreSQL.
+
+    Three small sides: :class:`WriteSide` (typed batches), :class:`ReadSide` (cursored
+    scans, counts, named queries) and :class:`AdminSide` (schema, health, retention).
+    Every operation is generic over a :class:`~outcomes._table.Table`; SQL lives in the
+    stores and in the wings' named queries, never in a wing's code path. The
+    conformance suite in ``tests/store`` runs each behaviour against every implementation.
+    """
 
 
 def check_where(table: Table[Any], where: Sequence[Condition]) -> None:

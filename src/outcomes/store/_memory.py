@@ -18,6 +18,7 @@ from outcomes.store._base import (
     check_finite,
     check_where,
 )
+from outcomes.store._query import Query, Row
 from outcomes.store._schema import CORE_MIGRATIONS
 
 R = TypeVar("R")
@@ -50,6 +51,13 @@ def _matches(row: Sequence[Any], index: Mapping[str, int], where: Sequence[Condi
         elif not _COMPARE[op](current, value):
             return False
     return True
+
+
+def _index(table: Table[Any]) -> dict[str, int]:
+    """Column positions of a row with its seq appended (conditions may name ``seq``)."""
+    index = {c.name: i for i, c in enumerate(table.columns)}
+    index["seq"] = len(table.columns)
+    return index
 
 
 class _TableData:
@@ -113,15 +121,17 @@ class MemoryStore:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        after_seq: int | None = None,
     ) -> Iterator[R]:
         check_where(table, where)
         check_column(table, order_by)
-        index = {c.name: i for i, c in enumerate(table.columns)}
+        index = _index(table)
+        low = -1 if after_seq is None else int(after_seq)
         with self._lock:
             items = [
                 (seq, row)
                 for seq, row in self._data(table).rows.values()
-                if _matches(row, index, where)
+                if seq > low and _matches((*row, seq), index, where)
             ]
         if order_by is not None and order_by != "seq":
             col = index[order_by]
@@ -137,18 +147,36 @@ class MemoryStore:
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        index = {c.name: i for i, c in enumerate(table.columns)}
+        index = _index(table)
         with self._lock:
             return sum(
-                1 for _, row in self._data(table).rows.values() if _matches(row, index, where)
+                1
+                for seq, row in self._data(table).rows.values()
+                if _matches((*row, seq), index, where)
             )
+
+    def rows(self, table: Table[R]) -> Iterator[tuple[int, R]]:
+        """(seq, record) of ``table`` in insertion order: what named queries read here."""
+        with self._lock:
+            # Keys are never re-inserted, so dict order is insertion (seq) order.
+            items = list(self._data(table).rows.values())
+        from_row = table.from_row
+        return ((seq, from_row(row)) for seq, row in items)
+
+    def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self.iter_query(query, params))
+
+    def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
+        return iter(query.memory(self, tuple(params)))
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        index = {c.name: i for i, c in enumerate(table.columns)}
+        index = _index(table)
         with self._lock:
             data = self._data(table)
-            doomed = [k for k, (_, row) in data.rows.items() if _matches(row, index, where)]
+            doomed = [
+                k for k, (seq, row) in data.rows.items() if _matches((*row, seq), index, where)
+            ]
             for key in doomed:
                 del data.rows[key]
         return len(doomed)
@@ -174,6 +202,13 @@ class MemoryStore:
             check_finite(table, new_row)
             data.rows[key] = (seq, new_row)
         return True
+
+    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
+        check_column(table, column)
+        return self.delete(table, where=[(column, "<", before)])
+
+    def verify(self) -> list[str]:
+        return []
 
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         # Memory tables need no DDL; the bookkeeping keeps `db status` truthful.

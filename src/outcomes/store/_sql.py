@@ -23,6 +23,7 @@ from outcomes.store._base import (
     check_finite,
     check_where,
 )
+from outcomes.store._query import Query, Row
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
 
 logger = logging.getLogger("outcomes.store")
@@ -220,6 +221,8 @@ class SqlStore:
         result: int = self._run_write(work)
         return result
 
+    # The three raw-SQL methods below are the store's own tools (migrations, tests); wings
+    # never call them: they declare named queries (store/_query.py) instead.
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement (``?`` placeholders) in a transaction; returns rowcount."""
 
@@ -253,9 +256,12 @@ class SqlStore:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        after_seq: int | None = None,
     ) -> Iterator[R]:
         check_where(table, where)
         check_column(table, order_by)
+        if after_seq is not None:
+            where = [*where, ("seq", ">", int(after_seq))]
         clause, params = render_where(where)
         direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
         seq_dir = "DESC" if descending else "ASC"
@@ -268,6 +274,14 @@ class SqlStore:
         from_row = table.from_row
         for row in self.iterate(sql, params):
             yield from_row(row)
+
+    def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
+        sql, values = query.render(self.dialect, params)
+        return self.fetch(sql, values)
+
+    def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
+        sql, values = query.render(self.dialect, params)
+        return self.iterate(sql, values)
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
@@ -302,6 +316,13 @@ class SqlStore:
         params.append(key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self.execute(sql, params) > 0
+
+    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
+        check_column(table, column)
+        return self.delete(table, where=[(column, "<", before)])
+
+    def verify(self) -> list[str]:
+        return []
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

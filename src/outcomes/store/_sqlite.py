@@ -174,7 +174,7 @@ class SQLiteStore(SqlStore):
         rows = self.fetch("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
         return bool(rows)
 
-    def integrity_problems(self) -> list[str]:
+    def verify(self) -> list[str]:
         """Run SQLite's ``integrity_check``; returns its complaints (empty when healthy)."""
         try:
             rows = self.fetch("PRAGMA integrity_check")

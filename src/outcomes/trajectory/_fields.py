@@ -1,7 +1,9 @@
-"""The wire types a step field can have, each knowing how to check a value and describe itself.
+"""The wire types a step field can have, each knowing its msgspec type and its JSON Schema.
 
 One vocabulary drives three things so they cannot drift apart: validation of steps read
-from JSON (with the path of the offending value), the JSON Schema, and serialization.
+from JSON (each type gives the constrained ``msgspec`` type that the one validator,
+:mod:`outcomes._validate`, checks, with the path of the offending value), the published
+JSON Schema, and serialization.
 Python annotations map onto it (``int`` -> :data:`I53`, ``float`` -> :data:`F64`...);
 ``Annotated[int, U32]`` picks a narrower wire type, as the built-in kinds do: their fields
 are ``u32`` / ``usize`` / ``f32`` in the Rust builder whose JSON we must stay readable by
@@ -12,15 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
-import math
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
-from outcomes.errors import ValidationError
+import msgspec
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer JavaScript holds exactly; ``usize`` fields are capped here."""
@@ -40,15 +41,20 @@ MAX_LIST_ITEMS = 10_000
 
 
 class FieldType:
-    """A wire type: ``check`` validates a value, ``schema`` describes it, ``dump`` encodes it."""
+    """A wire type: ``wire_type`` is what the validator decodes, ``schema`` describes it,
+    ``dump`` encodes it."""
 
     __slots__ = ()
 
     name = "any"
 
-    def check(self, value: Any, where: str) -> Any:
-        """Return ``value`` normalised, or raise :class:`ValidationError` naming ``where``."""
+    def wire_type(self) -> Any:
+        """The constrained ``msgspec`` type of this field (``Annotated[int, Meta(...)]``...)."""
         raise NotImplementedError
+
+    def to_record(self) -> Callable[[Any], Any] | None:
+        """A converter from the decoded value to the record's, or ``None`` when equal."""
+        return None
 
     def schema(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -56,24 +62,6 @@ class FieldType:
     def dump(self) -> Callable[[Any], Any] | None:
         """A converter from the Python value to JSON, or ``None`` when it already is JSON."""
         return None
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 class IntType(FieldType):
@@ -84,16 +72,8 @@ class IntType(FieldType):
         self.minimum = minimum
         self.maximum = maximum
 
-    def check(self, value: Any, where: str) -> int:
-        # bool is an int in Python but not on the wire; 2.0 is a float (serde rejects it too).
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"expected an integer, got {_type_name(value)}", where=where)
-        if not self.minimum <= value <= self.maximum:
-            raise ValidationError(
-                f"integer {value} out of range [{self.minimum}, {self.maximum}] ({self.name})",
-                where=where,
-            )
-        return value
+    def wire_type(self) -> Any:
+        return Annotated[int, msgspec.Meta(ge=self.minimum, le=self.maximum)]
 
     def schema(self) -> dict[str, Any]:
         return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
@@ -107,18 +87,9 @@ class FloatType(FieldType):
         self.max_abs = max_abs
         self.minimum = -max_abs if minimum is None else minimum
 
-    def check(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationError(f"expected a number, got {_type_name(value)}", where=where)
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValidationError(f"must be a finite number, got {value!r}", where=where)
-        if not self.minimum <= number <= self.max_abs:
-            raise ValidationError(
-                f"{value!r} out of range [{self.minimum:g}, {self.max_abs:g}] ({self.name})",
-                where=where,
-            )
-        return number
+    def wire_type(self) -> Any:
+        # Both bounds are finite, so NaN and infinities fail them.
+        return Annotated[float, msgspec.Meta(ge=self.minimum, le=self.max_abs)]
 
     def schema(self) -> dict[str, Any]:
         return {"type": "number", "minimum": self.minimum, "maximum": self.max_abs}
@@ -135,15 +106,8 @@ class StrType(FieldType):
         self.max_chars = max_chars
         self.name = name
 
-    def check(self, value: Any, where: str) -> str:
-        if not isinstance(value, str):
-            raise ValidationError(f"expected a string, got {_type_name(value)}", where=where)
-        if len(value) > self.max_chars:
-            raise ValidationError(
-                f"string of {len(value)} characters exceeds the cap of {self.max_chars}",
-                where=where,
-            )
-        return value
+    def wire_type(self) -> Any:
+        return Annotated[str, msgspec.Meta(max_length=self.max_chars)]
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "maxLength": self.max_chars}
@@ -154,10 +118,8 @@ class BoolType(FieldType):
 
     name = "bool"
 
-    def check(self, value: Any, where: str) -> bool:
-        if not isinstance(value, bool):
-            raise ValidationError(f"expected true or false, got {_type_name(value)}", where=where)
-        return value
+    def wire_type(self) -> Any:
+        return bool
 
     def schema(self) -> dict[str, Any]:
         return {"type": "boolean"}
@@ -170,11 +132,8 @@ class EnumType(FieldType):
         self.enum = enum
         self.name = enum.__name__
 
-    def check(self, value: Any, where: str) -> StrEnum:
-        allowed = [m.value for m in self.enum]
-        if not isinstance(value, str) or value not in allowed:
-            raise ValidationError(f"expected one of {allowed}, got {value!r}", where=where)
-        return self.enum(value)
+    def wire_type(self) -> Any:
+        return self.enum
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": [m.value for m in self.enum]}
@@ -195,15 +154,14 @@ class ListType(FieldType):
         self.max_items = max_items
         self.name = f"list[{item.name}]"
 
-    def check(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list | tuple):
-            raise ValidationError(f"expected an array, got {_type_name(value)}", where=where)
-        if len(value) > self.max_items:
-            raise ValidationError(
-                f"array of {len(value)} items exceeds the cap of {self.max_items}", where=where
-            )
-        check = self.item.check
-        return [check(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    def wire_type(self) -> Any:
+        return Annotated[list[self.item.wire_type()], msgspec.Meta(max_length=self.max_items)]  # type: ignore[misc]
+
+    def to_record(self) -> Callable[[Any], Any] | None:
+        inner = self.item.to_record()
+        if inner is None:
+            return None
+        return lambda values: [inner(v) for v in values]
 
     def schema(self) -> dict[str, Any]:
         return {"type": "array", "items": self.item.schema(), "maxItems": self.max_items}
@@ -218,17 +176,22 @@ class ListType(FieldType):
 class ObjectType(FieldType):
     """A nested record (such as ``RecalledVerdict``): a dataclass whose fields are all typed."""
 
-    __slots__ = ("cls", "fields", "name")
+    __slots__ = ("_struct", "cls", "fields", "name")
 
     def __init__(self, cls: type[Any], name: str) -> None:
         self.cls = cls
         self.name = name
         self.fields = fields_of(cls)
+        self._struct: type[msgspec.Struct] | None = None
 
-    def check(self, value: Any, where: str) -> Any:
-        if not isinstance(value, dict):
-            raise ValidationError(f"expected an object, got {_type_name(value)}", where=where)
-        return self.cls(**check_fields(self.fields, value, where, allowed_extra=()))
+    def wire_type(self) -> Any:
+        if self._struct is None:
+            self._struct = wire_struct(self.name, self.fields)
+        return self._struct
+
+    def to_record(self) -> Callable[[Any], Any]:
+        build = record_builder(self.cls, self.fields)
+        return build
 
     def schema(self) -> dict[str, Any]:
         return {"$ref": f"#/definitions/{self.name}"}
@@ -345,34 +308,45 @@ def fields_of(cls: type[Any], skip: frozenset[str] = frozenset()) -> tuple[Field
     return tuple(specs)
 
 
-def check_fields(
-    specs: tuple[FieldSpec, ...],
-    data: dict[str, Any],
-    where: str,
-    *,
-    allowed_extra: tuple[str, ...],
-) -> dict[str, Any]:
-    """Validate ``data`` against ``specs``; return constructor keyword arguments."""
-    known = {s.name for s in specs}
-    for key in data:
-        if key not in known and key not in allowed_extra:
-            raise ValidationError(
-                f"unknown field (expected {sorted(known)})", where=f"{where}.{key}"
-            )
-    out: dict[str, Any] = {}
+def wire_struct(
+    name: str, specs: tuple[FieldSpec, ...], extra: tuple[tuple[str, Any, Any], ...] = ()
+) -> type[msgspec.Struct]:
+    """A ``msgspec`` Struct with the fields of ``specs`` (and ``extra`` (name, type,
+    default) fields), refusing unknown fields: what :mod:`outcomes._validate` decodes a
+    step or nested object into before the record itself is built."""
+    fields: list[tuple[str, Any, Any]] = []
     for spec in specs:
-        path = f"{where}.{spec.name}"
-        if spec.name not in data:
-            if spec.required:
-                raise ValidationError("missing required field", where=path)
-            out[spec.name] = spec.default_value()
-            continue
-        value = data[spec.name]
-        if value is None and spec.omit_if_none:
-            out[spec.name] = None
-            continue
-        out[spec.name] = spec.type.check(value, path)
-    return out
+        tp = spec.type.wire_type()
+        if spec.omit_if_none:
+            tp = tp | None
+        if spec.required:
+            fields.append((spec.name, tp, msgspec.NODEFAULT))
+        elif spec.default_factory is not None:
+            fields.append((spec.name, tp, msgspec.field(default_factory=spec.default_factory)))
+        else:
+            fields.append((spec.name, tp, spec.default))
+    fields.extend(extra)
+    return msgspec.defstruct(
+        f"{name}_wire", fields, kw_only=True, forbid_unknown_fields=True, frozen=True
+    )
+
+
+def record_builder(
+    cls: type[Any], specs: tuple[FieldSpec, ...], extra: tuple[str, ...] = ()
+) -> Callable[[Any], Any]:
+    """``decoded Struct -> cls(...)``: the record built from a value :func:`wire_struct`'s
+    type decoded (nested objects converted to their own record types)."""
+    names = tuple(s.name for s in specs) + extra
+    converters = {s.name: c for s in specs if (c := s.type.to_record()) is not None}
+
+    def build(value: Any) -> Any:
+        kwargs = {n: getattr(value, n) for n in names}
+        for n, convert in converters.items():
+            if kwargs[n] is not None:
+                kwargs[n] = convert(kwargs[n])
+        return cls(**kwargs)
+
+    return build
 
 
 def make_dumper(

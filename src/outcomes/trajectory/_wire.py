@@ -15,17 +15,21 @@ import dataclasses
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+
+from outcomes import _validate
 from outcomes.errors import ImportFormatError, ValidationError
 from outcomes.trajectory._fields import (
-    NON_NEGATIVE,
     FieldSpec,
-    check_fields,
     fields_of,
     make_dumper,
+    record_builder,
+    wire_struct,
 )
 from outcomes.trajectory._steps import (
     BUILTIN_STEPS,
@@ -52,13 +56,20 @@ _RESERVED = frozenset({"kind", "seq", *TIMING_FIELDS})
 
 @dataclass(frozen=True, slots=True)
 class StepKind:
-    """A registered step kind: its name, class, wire fields (timing fields excluded) and
-    ``dump(step, seq, seed_shape) -> dict``."""
+    """A registered step kind: its name, class, wire fields (timing fields excluded),
+    ``dump(step, seq, seed_shape) -> dict``, the ``msgspec`` type its objects decode into
+    (``wire``) and ``build(decoded) -> step``."""
 
     kind: str
     cls: type[Step]
     fields: tuple[FieldSpec, ...]
     dump: Callable[..., dict[str, Any]]
+    wire: type[msgspec.Struct]
+    build: Callable[[Any], Step]
+
+
+_TIMING = Annotated[float, msgspec.Meta(ge=0.0, le=sys.float_info.max)] | None
+_TIMING_FIELDS = tuple((name, _TIMING, None) for name in TIMING_FIELDS)
 
 
 def _describe(cls: type[Step]) -> StepKind:
@@ -78,7 +89,14 @@ def _describe(cls: type[Step]) -> StepKind:
     clash = {f.name for f in fields} & _RESERVED
     if clash:
         raise TypeError(f"{cls.__name__}: field names {sorted(clash)} are reserved")
-    return StepKind(kind=kind, cls=cls, fields=fields, dump=make_dumper(fields, kind=kind))
+    return StepKind(
+        kind=kind,
+        cls=cls,
+        fields=fields,
+        dump=make_dumper(fields, kind=kind),
+        wire=wire_struct(kind, fields, _TIMING_FIELDS),
+        build=record_builder(cls, fields, TIMING_FIELDS),
+    )
 
 
 class StepRegistry:
@@ -234,15 +252,10 @@ def step_from_wire(item: Any, index: int, registry: StepRegistry = DEFAULT_REGIS
         rest = {k: v for k, v in item.items() if k not in ("kind", "seq")}
         _check_json_value(rest, where, 0)
         return UnknownStep(kind=kind, fields=rest)
-    data = {k: v for k, v in item.items() if k not in _RESERVED}
-    extra = {k for k in item if k not in data and k not in ("kind", "seq")}
-    kwargs = check_fields(info.fields, data, where, allowed_extra=())
-    for name in extra:
-        value = item[name]
-        if value is not None:
-            kwargs[name] = NON_NEGATIVE.check(value, f"{where}.{name}")
+    data = {k: v for k, v in item.items() if k not in ("kind", "seq")}
+    decoded = _validate.convert(data, info.wire, where=where)
     try:
-        return info.cls(**kwargs)
+        return info.build(decoded)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"invalid {kind} step: {exc}", where=where) from exc
 

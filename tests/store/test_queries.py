@@ -1,0 +1,182 @@
+"""Every registered named query gives the same answer on memory, SQLite and PostgreSQL.
+
+The same records (receipts of two kinds with supersession and unknown outcomes,
+component events, shadow observations with and without labels and caller scores) are
+written to a memory store and to the store under test; each query runs with each of its
+parameter sets on both and the answers must match: row for row where the query's order
+is part of its contract, as multisets otherwise, floats to 1e-9.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from outcomes.components import _queries as component_queries
+from outcomes.components._records import ComponentEvent
+from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
+from outcomes.inference import _queries as inference_queries
+from outcomes.records import Receipt
+from outcomes.shadow import _queries as shadow_queries
+from outcomes.shadow._records import ShadowObservation
+from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
+from outcomes.store import MemoryStore, Query, Store, registered_queries
+
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries)
+
+PARAMS: dict[str, list[tuple[Any, ...]]] = {
+    "inference.fold_rows": [("inference", 0), ("inference", 7), ("trajectory", 0), ("x", 0)],
+    "components.outcome_rows": [
+        (("install_success", "install_failure"),),
+        (["removed_by_user"],),
+        ((),),
+    ],
+    "components.outcome_counts": [()],
+    "shadow.calibration_rows": [()],
+    "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
+    "shadow.paired_rows": [()],
+    "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],
+    "shadow.calibration_buckets_caller": [(None, None), ("ns-b", "ns-b")],
+    "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
+}
+"""Parameter sets per query name. A registered query missing here fails the suite."""
+
+
+def _records() -> list[Any]:
+    rng = random.Random(7)
+    out: list[Any] = []
+    t0 = 1_760_000_000.0
+    for i in range(40):
+        kind = "inference" if i % 5 else "trajectory"
+        success = [True, False, None][i % 3]
+        out.append(
+            Receipt(
+                receipt_id=f"r{i:03d}",
+                trace_id=f"t{i:03d}",
+                model_id=["gpt-4o", "Qwen", "claude"][i % 3],
+                task=["code", "generate"][i % 2],
+                timestamp=t0 + i,
+                success=success,
+                quality=None if i % 4 else round(rng.random(), 3),
+                latency_ms=float(rng.randint(0, 900)),
+                input_tokens=rng.randint(0, 10_000),
+                output_tokens=rng.randint(0, 2**40),
+                cost_usd=None if i % 6 == 0 else rng.random() / 100,
+                error="429 Too Many Requests" if success is False else None,
+                project_id=None if i % 2 else "p",
+                kind=kind,
+                source="signal" if i % 7 == 6 else "complete",
+                supersedes=f"r{i - 1:03d}" if i % 7 == 6 else None,
+                superseded_success=True if i % 7 == 6 else None,
+                superseded_at=t0 + i - 1 if i % 7 == 6 else None,
+            )
+        )
+    outcomes = ("install_success", "install_failure", "used_in_session", "removed_by_user")
+    for i in range(30):
+        out.append(
+            ComponentEvent(
+                event_id=f"e{i:03d}",
+                component_id=["plugin-a", "Plugin-B", "skill-c"][i % 3],
+                outcome=outcomes[i % 4],
+                timestamp=t0 + rng.random() * 1000,
+                session_id=None if i % 5 == 0 else f"s{i // 4}",
+            )
+        )
+    for i in range(60):
+        caller = None if i % 6 == 0 else rng.choice([0.0, 0.25, 0.999, 1.0, rng.random()])
+        out.append(
+            ShadowObservation(
+                id=f"o{i:03d}",
+                memory_id=f"m{i}",
+                namespace=["ns-a", "ns-b"][i % 2],
+                source=["src-1", "src-2"][(i // 2) % 2],
+                caller_confidence=caller,
+                derived_confidence=rng.choice([0.0, 0.5, 1.0, rng.random()]),
+                signals={"k": i},
+                recall_outcome=None,
+                observed_at=t0 + i,
+                outcome=None if i % 5 == 0 else bool(i % 3),
+            )
+        )
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def _rows_match(got: Sequence[tuple[Any, ...]], want: Sequence[tuple[Any, ...]]) -> bool:
+    return len(got) == len(want) and all(
+        len(g) == len(w) and all(_same(x, y) for x, y in zip(g, w, strict=True))
+        for g, w in zip(got, want, strict=True)
+    )
+
+
+def _canonical(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        # bools as ints (SQLite reads them back so), floats rounded for a stable sort
+        return tuple(
+            (0, "")
+            if v is None
+            else (1, round(float(v), 6))
+            if isinstance(v, int | float)
+            else (2, str(v))
+            for v in row
+        )
+
+    return sorted(rows, key=key)
+
+
+def test_every_registered_query_has_parameter_sets_here() -> None:
+    names = {q.name for q in registered_queries()}
+    assert names, "no query registered"
+    assert names == set(PARAMS), f"missing: {names - set(PARAMS)}; stale: {set(PARAMS) - names}"
+
+
+@pytest.mark.parametrize("query", registered_queries(), ids=lambda q: q.name)
+def test_query_answers_alike_on_every_store(store: Store, query: Query) -> None:
+    reference = MemoryStore()
+    for s in (reference, store):
+        s.migrate(COMPONENT_MIGRATIONS + SHADOW_MIGRATIONS)
+        assert s.write(_records()) == len(_records())
+    for params in PARAMS[query.name]:
+        want = reference.query(query, params)
+        got = store.query(query, params)
+        streamed = list(store.iter_query(query, params))
+        if query.ordered:
+            assert _rows_match(got, want), (query.name, params, got[:3], want[:3])
+        else:
+            assert _rows_match(_canonical(got), _canonical(want)), (query.name, params)
+        if query.ordered:
+            assert _rows_match(streamed, got)
+        else:
+            assert _rows_match(_canonical(streamed), _canonical(got))
+    if query.name == "inference.fold_rows":
+        assert len(reference.query(query, ("inference", 0))) == 32
+
+
+def test_sequence_parameters_expand_and_an_empty_one_matches_nothing(store: Store) -> None:
+    store.migrate(COMPONENT_MIGRATIONS)
+    store.write([r for r in _records() if isinstance(r, ComponentEvent)])
+    q = component_queries.OUTCOME_ROWS
+    both = store.query(q, (("install_success", "install_failure"),))
+    assert {row[1] for row in both} == {"install_success", "install_failure"}
+    assert store.query(q, ((),)) == []
+    assert store.query(q, (frozenset({"removed_by_user"}),)) == store.query(
+        q, (["removed_by_user"],)
+    )
+
+
+def test_a_query_name_is_registered_once() -> None:
+    from outcomes.store import register_query
+
+    first = registered_queries()[0]
+    assert register_query(first) is first
+    with pytest.raises(ValueError, match="already registered"):
+        register_query(Query(first.name, "SELECT 1", lambda tables, params: []))
