@@ -16,6 +16,7 @@ from outcomes.store._sql import SCAN_BATCH, SqlStore
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
+_ROLLUP_LOCK_KEY = 0x6F7574726F6C6C73  # "outrolls"
 
 
 def _driver() -> Any:
@@ -125,6 +126,11 @@ class PostgresStore(SqlStore):
 
     def _lock_for_migrations(self, cur: Any) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+
+    def _lock_for_rollups(self, cur: Any) -> None:
+        # Writers of receipts read, merge and write rollup rows: one at a time per
+        # database (several hosts included), so every merge sees the previous commit.
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK_KEY])
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         return (self._psycopg.Error,)

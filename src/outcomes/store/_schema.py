@@ -7,6 +7,7 @@ Wings keep their own migration lists next to their code and apply them through
 from __future__ import annotations
 
 from outcomes.store._base import Migration
+from outcomes.store._rollups import ROLLUP_DDL, rebuild_sql
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 
@@ -47,4 +48,5 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX receipts_model_task ON receipts (model_id, task)",
         ),
     ),
+    Migration("core.0002_rollups", ROLLUP_DDL, run=rebuild_sql),
 )
