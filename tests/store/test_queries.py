@@ -20,13 +20,14 @@ from outcomes.components import _queries as component_queries
 from outcomes.components._records import ComponentEvent
 from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
+from outcomes.ledger import _queries as ledger_queries
 from outcomes.records import Receipt
 from outcomes.shadow import _queries as shadow_queries
 from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
-_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries)
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, ledger_queries)
 
 PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.fold_rows": [("inference", 0), ("inference", 7), ("trajectory", 0), ("x", 0)],
@@ -35,6 +36,11 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         (["removed_by_user"],),
         ((),),
     ],
+    "inference.rollup_cells": [()],
+    "inference.rollup_ema": [()],
+    "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
+    "ledger.cell_totals": [()],
+    "ledger.other_kind_rows": [()],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],

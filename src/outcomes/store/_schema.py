@@ -48,5 +48,14 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX receipts_model_task ON receipts (model_id, task)",
         ),
     ),
-    Migration("core.0002_rollups", ROLLUP_DDL, run=rebuild_sql),
+    Migration(
+        "core.0002_rollups",
+        (
+            *ROLLUP_DDL,
+            # Rollups cover the inference receipts; `ledger stats` reads the other kinds
+            # (few) through this partial index.
+            "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
+        ),
+        run=rebuild_sql,
+    ),
 )
