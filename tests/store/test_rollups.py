@@ -148,12 +148,15 @@ def test_profiles_from_rollups_equal_profiles_folded_from_receipts(
         )
     # ledger stats from the rollups equals the scan it replaced (since=0 forces the scan).
     fast, scanned = summarize(store), summarize(store, since=0.0)
-    assert [(r["model_id"], r["task"]) for r in fast] == [(r["model_id"], r["task"]) for r in scanned]
+    assert [(r["model_id"], r["task"]) for r in fast] == [
+        (r["model_id"], r["task"]) for r in scanned
+    ]
     for a, b in zip(fast, scanned, strict=True):
         for k in ("calls", "receipts", "successes", "failures", "unknown"):
             assert a[k] == b[k], (k, a, b)
         for k in ("mean_latency_ms", "cost_usd"):
-            assert (a[k] is None) == (b[k] is None) and (a[k] is None or close(a[k], b[k]))
+            assert (a[k] is None) == (b[k] is None)
+            assert a[k] is None or close(a[k], b[k])
     # Rebuilding the rollups from the receipts gives the same profiles.
     assert rebuild_rollups(store) == folded.receipts
     assert_same_state(from_rollups(store), folded)
@@ -182,7 +185,8 @@ def test_migrating_an_existing_database_builds_its_rollups(tmp_path: Any) -> Non
 
     path = tmp_path / "old.db"
     store = SQLiteStore(path)
-    rows = receipts_of(([(0, 0, 1, True, 0.5, 250.0, 10, 0.1, 0.0)] * 3, [(1, False, None, 60.0)], [5], False))
+    one_call = (0, 0, 1, True, 0.5, 250.0, 10, 0.1, 0.0)
+    rows = receipts_of(([one_call] * 3, [(1, False, None, 60.0)], [5], False))
     store.write(rows)
     want = rebuild(store)
     # Make it look like a database written before rollups existed.

@@ -91,11 +91,12 @@ class ProfileBook:
     tracker, not here.
 
     With the default half-life a read is the store's rollups (no receipt is read and
-    the cache is not used). ``cache`` (database stores only, other half-lives) names a file that keeps the folded state between runs
-    (the CLI uses ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer
-    receipts. The cache is derived data: it is used only when it belongs to the same
-    store and half-life and the receipts it covers are all still there (same count up
-    to its cursor, so a prune invalidates it); otherwise it is rebuilt and overwritten.
+    the cache is not used). ``cache`` (database stores only, other half-lives) names a
+    file that keeps the folded state between runs (the CLI uses
+    ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer receipts. The
+    cache is derived data: it is used only when it belongs to the same store and
+    half-life and the receipts it covers are all still there (same count up to its
+    cursor, so a prune invalidates it); otherwise it is rebuilt and overwritten.
     """
 
     def __init__(

@@ -104,7 +104,7 @@ def timeseries(
     if not (math.isfinite(since) and math.isfinite(until)) or since > until:
         raise ValueError(f"need finite since <= until, got {since!r} and {until!r}")
     low = int(since // BUCKET_S) * BUCKET_S
-    high = int(math.ceil(until / BUCKET_S)) * BUCKET_S
+    high = math.ceil(until / BUCKET_S) * BUCKET_S
     acc: dict[tuple[int, str, str], OutcomeStats] = {}
     for row in store.iter_query(ROLLUP_HOUR_ROWS, (low, high)):
         m, t, p, hour = row[0], row[1], project_of(row[2]), int(row[3])

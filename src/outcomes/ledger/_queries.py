@@ -37,7 +37,15 @@ CELL_TOTALS = register_query(
 """Per (model, task), from the rollups: receipts, calls, successes, failures,
 inconclusive, total latency (ms), total known cost."""
 
-_COLUMNS = ("model_id", "task", "success", "supersedes", "superseded_success", "latency_ms", "cost_usd")
+_COLUMNS = (
+    "model_id",
+    "task",
+    "success",
+    "supersedes",
+    "superseded_success",
+    "latency_ms",
+    "cost_usd",
+)
 
 
 def _other_kinds(tables: MemoryTables, params: Row) -> Iterator[Row]:

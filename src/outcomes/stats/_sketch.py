@@ -61,8 +61,7 @@ class LatencySketch:
             b[i] = b.get(i, 0) + count
         self.total += value * count
         self.n += count
-        if value > self.max_value:
-            self.max_value = value
+        self.max_value = max(self.max_value, value)
 
     def merge(self, other: LatencySketch) -> None:
         b = self.buckets

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from outcomes._table import Table
+from outcomes.records import Receipt
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -18,7 +19,6 @@ from outcomes.store._base import (
     check_finite,
     check_where,
 )
-from outcomes.records import Receipt
 from outcomes.store._query import Query, Row
 from outcomes.store._rollups import (
     ROLLUP_CELLS,

@@ -27,15 +27,15 @@ Rows are read, merged and written back inside the write transaction: SQLite's
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import (
     DEFAULT_HALF_LIFE_S,
-    FOLD_FIELDS,
     EMA_PRIOR,
+    FOLD_FIELDS,
     OutcomeStats,
     ProfileState,
 )
@@ -112,7 +112,9 @@ _STAT_TYPES = tuple(t for _, t in STAT_COLUMNS)
 ROLLUP_HOURLY = _table(
     "rollup_hourly", (*HOURLY_KEY, *STAT_NAMES), ("text", "text", "text", "int", *_STAT_TYPES)
 )
-ROLLUP_CELLS = _table("rollup_cells", (*CELL_KEY, *STAT_NAMES), ("text", "text", "text", *_STAT_TYPES))
+ROLLUP_CELLS = _table(
+    "rollup_cells", (*CELL_KEY, *STAT_NAMES), ("text", "text", "text", *_STAT_TYPES)
+)
 ROLLUP_EMA = _table("rollup_ema", (*EMA_KEY, "value"), ("text", "text", "float"))
 """The rollup tables as :class:`Table` shapes (what the memory store keeps and named
 queries' Python implementations read; rows are plain tuples in column order)."""
@@ -212,7 +214,7 @@ class Delta:
 
     def merged(
         self,
-        current: dict[tuple[Any, ...], Sequence[Any]],
+        current: Mapping[tuple[Any, ...], Sequence[Any]],
         which: str,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
@@ -229,7 +231,7 @@ class Delta:
             out.append((*key, *stats_values(st, n)))
         return out
 
-    def ema_rows(self, current: dict[tuple[str, str], float]) -> list[tuple[str, str, float]]:
+    def ema_rows(self, current: Mapping[tuple[str, str], float]) -> list[tuple[str, str, float]]:
         """``rollup_ema`` rows after folding this batch's receipts, in order, onto
         ``current`` ((model, task or '') -> value)."""
         state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
@@ -343,7 +345,9 @@ def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 5_000) -> int:
     last, total = 0, 0
     while True:
         cur.execute(
-            sql(f"SELECT seq, {cols} FROM receipts WHERE kind = ? AND seq > ? ORDER BY seq LIMIT ?"),
+            sql(
+                f"SELECT seq, {cols} FROM receipts WHERE kind = ? AND seq > ? ORDER BY seq LIMIT ?"
+            ),
             [INFERENCE, last, batch],
         )
         rows = cur.fetchall()
@@ -368,5 +372,5 @@ def apply_rows(
         for row in delta.merged(current, which):
             rows[tuple(row[:width])] = row
     values = {k: float(v[2]) for k, v in ema.items() if k[0] in delta.models}
-    for row in delta.ema_rows(values):  # type: ignore[arg-type]
+    for row in delta.ema_rows(values):
         ema[(row[0], row[1])] = row

@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, TypeVar
 
 from outcomes._table import Table
-from outcomes.records import Receipt
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
+from outcomes.records import Receipt
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -236,7 +236,9 @@ class SqlStore:
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
-        cur.execute(self._sql(f"SELECT receipt_id FROM receipts WHERE receipt_id IN ({marks})"), ids)
+        cur.execute(
+            self._sql(f"SELECT receipt_id FROM receipts WHERE receipt_id IN ({marks})"), ids
+        )
         return {str(r[0]) for r in cur.fetchall()}
 
     def rebuild_rollups(self) -> int:
