@@ -40,6 +40,7 @@ from outcomes.stats._profiles import (
     ProfileState,
 )
 from outcomes.stats._sketch import LatencySketch
+from outcomes.store._rollup_fold import EmaArgs, fold_batch
 
 ROLLUP_HALF_LIFE_S = DEFAULT_HALF_LIFE_S
 """The half-life of the decayed sums rollups keep (the profiles' default)."""
@@ -172,7 +173,7 @@ class Delta:
     def __init__(self) -> None:
         self.hours: dict[tuple[str, str, str, int], tuple[OutcomeStats, int]] = {}
         self.cells: dict[tuple[str, str, str], tuple[OutcomeStats, int]] = {}
-        self.ema: list[tuple[str, str, bool | None, float | None, str | None, str]] = []
+        self.ema: list[EmaArgs] = []
         self.models: set[str] = set()
 
     def __bool__(self) -> bool:
@@ -182,34 +183,15 @@ class Delta:
     def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
         delta = cls()
-        states: dict[int, ProfileState] = {}
-        counts: dict[tuple[str, str, str | None, int], int] = {}
-        idx = _FOLD_IDX
-        for row in rows:
-            if row[_KIND] != INFERENCE:
-                continue
-            at = row[_SUP_AT] if row[_SUP] is not None and row[_SUP_AT] is not None else row[_TS]
-            hour = int(at // BUCKET_S) * BUCKET_S
-            state = states.get(hour)
-            if state is None:
-                state = states[hour] = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
-            values = [row[i] for i in idx]
-            state.fold_values(*values)
-            k = (values[0], values[1], values[2], hour)
-            counts[k] = counts.get(k, 0) + 1
-            # model, task, success, quality, error, source: fold_ema's arguments.
-            delta.ema.append((values[0], values[1], values[4], values[5], values[10], values[11]))
-            delta.models.add(values[0])
-        for hour, state in states.items():
-            for (m, t, p), st in state.parts.items():
-                n = counts[(m, t, p, hour)]
-                delta.hours[(m, t, p or "", hour)] = (st, n)
-                cell = delta.cells.get((m, t, p or ""))
-                if cell is None:
-                    delta.cells[(m, t, p or "")] = (st.copy(), n)
-                else:
-                    cell[0].merge(st)
-                    delta.cells[(m, t, p or "")] = (cell[0], cell[1] + n)
+        delta.hours, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        for (m, t, p, _), (st, n) in delta.hours.items():
+            delta.models.add(m)
+            cell = delta.cells.get((m, t, p))
+            if cell is None:
+                delta.cells[(m, t, p)] = (st.copy(), n)
+            else:
+                cell[0].merge(st)
+                delta.cells[(m, t, p)] = (cell[0], cell[1] + n)
         return delta
 
     def merged(
