@@ -63,7 +63,9 @@ def prune(
 
     ``keep`` keeps the ``keep`` most recent receipts (by timestamp; receipts tied with the
     oldest kept one are kept too). ``older_than`` (seconds) deletes receipts older than
-    that. Both may be given. This is the only way receipts leave the ledger.
+    that. Both may be given. This is the only way receipts leave the ledger. The
+    store's rollups (the summaries profiles and ``ledger stats`` read) keep what they
+    summarized; ``outcomes profiles rebuild`` refolds them from the receipts left.
     """
     table = Receipt.__table__
     deleted = 0
