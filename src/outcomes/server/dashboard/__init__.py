@@ -38,6 +38,13 @@ _HEADERS = {
 }
 
 
+_ICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" '
+    b'rx="3" fill="#123"/><path d="M3 12l3-4 3 2 4-6" stroke="#E69F00" stroke-width="2" '
+    b'fill="none"/></svg>'
+)
+
+
 def _json(data: Any, status: int = 200) -> Response:
     def finite(v: Any) -> Any:
         # NaN/inf are not JSON: an undefined number reads as null, as in the CLI's --json.
@@ -106,7 +113,7 @@ class _Dashboard:
             return _error(503, "store_unavailable", f"store unavailable: {exc}", None)
 
     def routes(self) -> list[Route]:
-        routes = [Route("/", self.home, methods=["GET"])]
+        routes = [Route("/", self.home, methods=["GET"]), Route("/favicon.ico", self.icon)]
         for key, fn in _data.PAGES.items():
             render = _pages.RENDERERS[key]
             title = _pages.TITLES[key]
@@ -136,6 +143,10 @@ class _Dashboard:
             return self._data(request, lambda f: fn(self.src, f))
 
         return endpoint
+
+    def icon(self, request: Request) -> Response:
+        # Browsers ask for it on every page; answering keeps their consoles free of 404s.
+        return Response(_ICON, media_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
 
     def home(self, request: Request) -> Response:
         root = str(request.scope.get("root_path", "")).rstrip("/")

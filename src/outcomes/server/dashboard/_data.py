@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 HOUR, DAY = 3600, 86_400
 _FINE = 300
-_MAX_HOURS = 14 * 24
+_MAX_HOURS = 96
 _SERVER_ERROR = re.compile(r"\b5\d\d\b|server error|unavailable|overloaded", re.IGNORECASE)
 
 
@@ -164,7 +164,7 @@ def _filters_json(f: Filters) -> Data:
 
 def _series_rows(src: Source, f: Filters, model: str = "") -> tuple[int, list[tuple[Any, ...]]]:
     """Rows of the series query with a bucket width that suits the data's span: 5 minutes
-    for a few hours of data, hours up to two weeks, days beyond (hours summed in Python)."""
+    for a few hours of data, hours up to four days, days beyond (hours summed in Python)."""
     since, until = f.window(src.now())
     params = (since, until, f.task, f.project, model)
     rows = src.store.query(SERIES, series_params(HOUR, *params))

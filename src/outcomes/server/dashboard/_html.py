@@ -31,7 +31,7 @@ body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-seri
 background:var(--bg)}
 header{background:#123;color:#fff;padding:.5rem 1.25rem;display:flex;gap:1.5rem;align-items:center;
 flex-wrap:wrap}
-header a{color:#cfe3ff;text-decoration:none;padding:.2rem .1rem}
+header a{color:#cfe3ff;text-decoration:none;padding:.2rem .1rem;margin-right:1rem}
 header a[aria-current=page]{color:#fff;border-bottom:2px solid #E69F00}
 header .brand{font-weight:700;color:#fff}
 main{padding:1rem 1.25rem;max-width:1400px}

@@ -53,12 +53,14 @@ def _head(ctx: Ctx, data_path: str, d: Data) -> str:
     )
 
 
-def _board_rows(ctx: Ctx, rows: list[Data]) -> list[list[Any]]:
+def _board_rows(ctx: Ctx, rows: list[Data], *, by_task: bool = False) -> list[list[Any]]:
     out = []
     for r in rows:
         status = "excluded" if r["excluded"] else ("cooling down" if r["cooling_until"] else "")
         out.append([
-            link(ctx.page(f"models/{path_part(r['model_id'])}"), r["model_id"]),
+            link(ctx.page(f"models/{path_part(r['model_id'])}", task=r["task"]), r["task"])
+            if by_task
+            else link(ctx.page(f"models/{path_part(r['model_id'])}"), r["model_id"]),
             n(r["calls"]), Cell(pct(r["success_rate"]), "n"), Cell(interval(r["success_interval"]), "n"),
             Cell(pct(r["quality"]), "n"), n(r["latency_p50_ms"]), n(r["latency_p95_ms"]),
             Cell(usd(r["cost_per_success"]), "n"), status,
@@ -111,7 +113,7 @@ def model_page(ctx: Ctx, d: Data) -> str:
     body = [_head(ctx, f"models/{path_part(d['model_id'])}", d)]
     if not d["known"]:
         body.append('<p class="note">No calls of this model match these filters.</p>')
-    body.append(table("per task", _BOARD, _board_rows(ctx, d["by_task"])))
+    body.append(table("per task", ("task", *_BOARD[1:]), _board_rows(ctx, d["by_task"], by_task=True)))
     width = d["series"]["bucket_s"]
     unit = {300: "5 minutes", 3600: "hour", 86_400: "day"}.get(width, f"{width} s")
     body.append(f"<h2>Trends (per {esc(unit)})</h2>")

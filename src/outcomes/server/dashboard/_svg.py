@@ -237,9 +237,10 @@ def scatter_chart(
     tx: Callable[[float], float] = math.log10 if log_x else float
     xs = [tx(d.x) for d in dots]
     ys = [v for d in dots for v in (d.y, d.low, d.high) if v is not None]
-    fr = _Frame(xs, ys)
-    pad = (fr.xhi - fr.xlo) * 0.06
+    fr = _Frame(xs, ys, y0=None)
+    pad, ypad = (fr.xhi - fr.xlo) * 0.06, (fr.yhi - fr.ylo) * 0.08
     fr.xlo, fr.xhi = fr.xlo - pad, fr.xhi + pad
+    fr.ylo, fr.yhi = fr.ylo - ypad, fr.yhi + ypad
     x_fmt = (lambda v: fmt_number(10**v)) if log_x else fmt_number
     out = _open("scatter", title, desc)
     out += fr.axes(x_label + (" (log scale)" if log_x else ""), y_label, x_fmt)
