@@ -221,7 +221,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
     fparams = (since, until, f.task, f.task, f.project, f.project, model_id, model_id)
     recent = src.store.query(RECENT, (*fparams, 1, f.limit))
     kinds: Counter[str] = Counter()
-    for _m, text, n, _pn, _ps in src.store.query(GROUPS, (1, *fparams, 1, 1)):
+    for _m, text, n, _pn, _ps in src.store.query(GROUPS, (1, *fparams, 1)):
         kinds[failure_kind(text or "")] += int(n)
     return {
         "page": "model",

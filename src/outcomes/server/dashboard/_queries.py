@@ -43,7 +43,7 @@ def _matching(tables: MemoryTables, f: Row) -> Iterator[tuple[int, Receipt]]:
 
 
 _SERIES_SELECT = (
-    "SELECT model_id, {bucket} AS bucket, "
+    "SELECT model_id, bucket, "
     "SUM(CASE WHEN supersedes IS NULL THEN 1 ELSE 0 END), "
     "SUM(CASE WHEN success THEN 1 ELSE 0 END) "
     "- SUM(CASE WHEN superseded_success THEN 1 ELSE 0 END), "
@@ -54,7 +54,11 @@ _SERIES_SELECT = (
     "SUM(CASE WHEN supersedes IS NULL AND latency_ms > 0 THEN latency_ms ELSE 0 END), "
     "SUM(CASE WHEN supersedes IS NULL AND latency_ms > 0 THEN 1 ELSE 0 END), "
     "SUM(CASE WHEN supersedes IS NULL THEN COALESCE(cost_usd, 0) ELSE 0 END) "
-    f"FROM receipts WHERE {_FILTER} GROUP BY model_id, {{bucket}}"
+    # Bucketed in a subquery: PostgreSQL does not match a GROUP BY expression to the
+    # SELECT's when each binds its own parameter.
+    "FROM (SELECT model_id, supersedes, success, superseded_success, quality, "
+    "superseded_quality, latency_ms, cost_usd, {bucket} AS bucket "
+    f"FROM receipts WHERE {_FILTER}) AS picked GROUP BY model_id, bucket"
 )
 
 
@@ -89,8 +93,8 @@ SERIES = register_query(
         ordered=False,
     )
 )
-"""Params ``(bucket_s, since, until, task, task, project, project, model, model)`` (the
-bucket width is bound once per use of the expression: see :func:`series_params`): per
+"""Params ``(bucket_s, since, until, task, task, project, project, model, model)`` (see
+:func:`series_params`): per
 (model, bucket index): calls, successes, failures, quality sum, quality count, latency
 sum (ms), latency count, cost sum (USD). Bucket ``b`` covers ``[b * bucket_s, (b + 1) *
 bucket_s)``."""
@@ -99,8 +103,7 @@ bucket_s)``."""
 def series_params(
     bucket_s: int, since: float, until: float, task: str, project: str, model: str
 ) -> Row:
-    # The bucket expression appears twice (SELECT and GROUP BY): bind its width twice.
-    return (bucket_s, *_filter_params(since, until, task, project, model), bucket_s)
+    return (bucket_s, *_filter_params(since, until, task, project, model))
 
 
 def _failed(r: Receipt) -> bool:
@@ -160,25 +163,26 @@ def _groups(tables: MemoryTables, params: Row) -> Iterator[Row]:
 GROUPS = register_query(
     Query(
         "dashboard.groups",
-        "SELECT model_id, CASE WHEN ? = 1 THEN error ELSE routing_reason END AS text, "
-        "COUNT(*), COUNT(propensity), COALESCE(SUM(propensity), 0) "
+        "SELECT model_id, text, COUNT(*), COUNT(propensity), COALESCE(SUM(propensity), 0) "
+        "FROM (SELECT model_id, propensity, "
+        "CASE WHEN ? = 1 THEN error ELSE routing_reason END AS text "
         f"FROM receipts WHERE {_FILTER} AND CASE WHEN ? = 1 "
         "THEN (NOT success AND error IS NOT NULL) "
-        "ELSE (supersedes IS NULL AND routing_reason <> '') END "
-        "GROUP BY model_id, CASE WHEN ? = 1 THEN error ELSE routing_reason END",
+        "ELSE (supersedes IS NULL AND routing_reason <> '') END) AS picked "
+        "GROUP BY model_id, text",
         _groups,
         ordered=False,
     )
 )
-"""Params ``(by_error, <eight filter values>, by_error, by_error)``: per (model, error
-text) of failed receipts when ``by_error`` is 1, per (model, routing reason) of routed
-calls' first receipts when 0: (model_id, text, count, count with a propensity, sum of
-propensities)."""
+"""Params ``(by_error, <eight filter values>, by_error)`` (see :func:`groups_params`): per
+(model, error text) of failed receipts when ``by_error`` is 1, per (model, routing
+reason) of routed calls' first receipts when 0: (model_id, text, count, count with a
+propensity, sum of propensities)."""
 
 
 def groups_params(by_error: bool, since: float, until: float, task: str, project: str) -> Row:
     flag = 1 if by_error else 0
-    return (flag, *_filter_params(since, until, task, project, ""), flag, flag)
+    return (flag, *_filter_params(since, until, task, project, ""), flag)
 
 
 def _fold_between(tables: MemoryTables, params: Row) -> Iterator[Row]:
