@@ -292,8 +292,8 @@ def code_page(ctx: Ctx, d: Data) -> str:
     surv = [(s["checkpoint"], s["mean_share"]) for s in d["survival"] if s["mean_share"] is not None]
     steps = [svg.Series("share surviving", [(float(i), v) for i, (_, v) in enumerate(surv)])]
     body.append(pair(
-        svg.line_chart("Survival curve (checkpoint 0 = " + ", ".join(
-            f"{i}: {k}" for i, (k, _) in enumerate(surv)) + ")", steps, y_label="share kept",
+        svg.line_chart("Share of adopted code kept at each checkpoint (" + ", ".join(
+            f"{i} = {k}" for i, (k, _) in enumerate(surv)) + ")", steps, y_label="share kept",
             x_label="checkpoint", time_axis=False, step=True, y_range=(0.0, 1.0)),
         table("survival per checkpoint", ("checkpoint", "suggestions", "mean share kept"), [
             [s["checkpoint"], n(s["suggestions"]), Cell(pct(s["mean_share"]), "n")]
