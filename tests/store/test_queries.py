@@ -21,10 +21,10 @@ from outcomes.components._records import ComponentEvent
 from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
 from outcomes.records import Receipt
+from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
 from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
-from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)

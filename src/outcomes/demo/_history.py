@@ -30,9 +30,13 @@ def run(ctx: DemoContext) -> None:
     clock = FakeClock(ctx.started - DAYS * 86_400)
     tracker = OutcomeTracker(ctx.store, writer=ctx.writer, clock=clock)
     router = Router(
-        registry=_registry(), tracker=tracker, weights=Weights(1.0, 0.15),
-        seed=ctx.seed, refresh_s=0.0, view="local",
-    )  # fmt: skip
+        registry=_registry(),
+        tracker=tracker,
+        weights=Weights(1.0, 0.15),
+        seed=ctx.seed,
+        refresh_s=0.0,
+        view="local",
+    )
     sim = Simulator(ctx.rng)
     n = max(ctx.calls // 4, 300)
     step = DAYS * 86_400 / n
@@ -49,23 +53,30 @@ def run(ctx: DemoContext) -> None:
                 continue
             model = by_id[decision.model_id or ""]
             trace = tracker.record_start(
-                model.model_id, task, decision.reason, project_id=PROJECT,
+                model.model_id,
+                task,
+                decision.reason,
+                project_id=PROJECT,
                 propensity=decision.propensity,
-            )  # fmt: skip
+            )
             result = sim.call(model, task)
             down = model.model_id == OUTAGE_MODEL and day == OUTAGE_DAY
             if down and ctx.rng.random() < 0.6:
-                tracker.record_failure(trace, "upstream 503: service unavailable",
-                                       latency_ms=result.latency_ms)  # fmt: skip
+                tracker.record_failure(
+                    trace, "upstream 503: service unavailable", latency_ms=result.latency_ms
+                )
                 router.report(model.model_id, ok=False)
             elif result.error is not None:
                 tracker.record_failure(trace, result.error, latency_ms=result.latency_ms)
                 router.report(model.model_id, ok=False)
             else:
                 tracker.record_complete(
-                    trace, result.latency_ms, result.input_tokens, result.output_tokens,
+                    trace,
+                    result.latency_ms,
+                    result.input_tokens,
+                    result.output_tokens,
                     cost_usd=result.cost_usd,
-                )  # fmt: skip
+                )
                 verdict = "accepted" if result.good else "rejected"
                 tracker.record_inferred_outcome(trace, verdict, 0.9, signal_id=f"h{i}")
                 router.report(model.model_id, ok=True)
@@ -78,7 +89,9 @@ def run(ctx: DemoContext) -> None:
     for d in range(DAYS):
         table.add_column(f"day {d + 1}", justify="right")
     for m in FLEET:
-        cells = [f"{100 * day.get(m.model_id, 0) / (sum(day.values()) or 1):.0f}%" for day in per_day]
+        cells = [
+            f"{100 * day.get(m.model_id, 0) / (sum(day.values()) or 1):.0f}%" for day in per_day
+        ]
         table.add_row(m.model_id, *cells)
     ctx.console.print(table)
     ctx.console.print(f"see the trends with: outcomes serve (project {PROJECT}, the last 7 days)")

@@ -107,14 +107,17 @@ def test_every_page_renders_its_charts_with_the_expected_series(base_url: str, p
         drawn = [c for c in charts if c["marks"] > 0]
         assert len(drawn) >= minimum, (name, charts)
         for c in drawn:
-            assert c["width"] > 100 and c["title"] and c["series"]
+            assert c["width"] > 100
+            assert c["title"]
+            assert c["series"]
         assert page.locator("table").count() >= 1
     page.goto(f"{base_url}/models")
     scatter = _charts(page)[0]
     assert {"gpt-4o", "claude-3-5-sonnet", "gpt-4o-mini"} <= set(scatter["series"])
     page.goto(f"{base_url}/routing")
     share = _charts(page)[0]
-    assert share["kind"] == "stacked" and "qwen2.5-coder-7b-local" in share["series"]
+    assert share["kind"] == "stacked"
+    assert "qwen2.5-coder-7b-local" in share["series"]
 
 
 def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: Any) -> None:
@@ -129,9 +132,11 @@ def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: 
     # A model link keeps the filters; the model page draws five trends.
     page.locator("table a").first.click()
     page.wait_for_load_state()
-    assert "since=7d" in page.url and "project=demo-history" in page.url
+    assert "since=7d" in page.url
+    assert "project=demo-history" in page.url
     trends = [c for c in _charts(page) if c["kind"] == "line"]
-    assert len(trends) == 5 and all(c["marks"] > 0 for c in trends)
+    assert len(trends) == 5
+    assert all(c["marks"] > 0 for c in trends)
     # The JSON call behind the page answers.
     page.locator("a.api-link").click()
     page.wait_for_load_state()
@@ -143,7 +148,8 @@ def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: 
     page.locator("table a").first.click()
     page.wait_for_url("**/trajectories/**")
     timeline = _charts(page)[0]
-    assert timeline["kind"] == "timeline" and timeline["marks"] > 5
+    assert timeline["kind"] == "timeline"
+    assert timeline["marks"] > 5
 
 
 def test_pages_are_usable_without_javascript(base_url: str) -> None:

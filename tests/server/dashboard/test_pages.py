@@ -39,9 +39,8 @@ def test_every_page_renders_charts_with_text_alternatives_and_links_its_data(
         assert re.search(r"<title id=\"c\d+t\">[^<]+</title><desc id=\"c\d+d\">[^<]+</desc>", chart)
     assert "<table" in r.text
     assert f'href="/v1/dashboard/{page}"' in r.text
-    assert "<script" not in r.text and "http://" not in r.text.replace(
-        'xmlns="http://www.w3.org/2000/svg"', ""
-    )
+    assert "<script" not in r.text
+    assert "http://" not in r.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
     data = client.get(f"/v1/dashboard/{page}")
     assert data.status_code == 200
     assert data.json()["page"] == page
@@ -56,7 +55,11 @@ def test_models_page_shows_the_same_numbers_as_the_stored_profiles(
     assert {r["model_id"] for r in board} == set(expected)
     for row in board:
         p = expected[row["model_id"]]
-        assert (row["calls"], row["successes"], row["failures"]) == (p.calls, p.successes, p.failures)
+        assert (row["calls"], row["successes"], row["failures"]) == (
+            p.calls,
+            p.successes,
+            p.failures,
+        )
         assert row["latency_p95_ms"] == pytest.approx(p.latency_p95_ms)
         assert row["cost_per_success"] == pytest.approx(p.cost_per_success)
     lows = [r["success_interval"][0] for r in board if r["success_interval"]]
@@ -91,13 +94,15 @@ def test_routing_page_draws_each_model_share_and_lists_reasons_with_propensities
 ) -> None:
     data = client.get("/v1/dashboard/routing?project=demo-history").json()
     assert set(data["share"]["models"]) <= _series(client.get("/routing?project=demo-history").text)
-    assert data["reasons"] and all(r["mean_propensity"] is not None for r in data["reasons"])
+    assert data["reasons"]
+    assert all(r["mean_propensity"] is not None for r in data["reasons"])
     assert all(0 < d["propensity"] <= 1 for d in data["decisions"])
 
 
 def test_model_page_has_five_trends_and_failures_by_kind(client: TestClient) -> None:
     data = client.get("/v1/dashboard/models/gpt-4o").json()
-    assert data["known"] and data["by_task"]
+    assert data["known"]
+    assert data["by_task"]
     assert data["failures_by_kind"].get("server_error", 0) > 0
     assert all(f["kind"] in {"rate_limit", "timeout", "server_error", "other"}
                for f in data["recent_failures"])  # fmt: skip
@@ -122,11 +127,14 @@ def test_a_run_page_shows_its_steps_in_order_with_a_timeline(client: TestClient)
 
 def test_components_calibration_and_code_pages_carry_their_evidence(client: TestClient) -> None:
     comps = client.get("/v1/dashboard/components").json()
-    assert comps["components"] and "pairs_tested" in comps["conflicts"]
+    assert comps["components"]
+    assert "pairs_tested" in comps["conflicts"]
     cal = client.get("/v1/dashboard/calibration").json()
-    assert cal["groups"] and cal["groups"][0]["verdict"]
+    assert cal["groups"]
+    assert cal["groups"][0]["verdict"]
     code = client.get("/v1/dashboard/code").json()
-    assert code["suggestions"] > 0 and sum(code["verdicts"].values()) == code["suggestions"]
+    assert code["suggestions"] > 0
+    assert sum(code["verdicts"].values()) == code["suggestions"]
 
 
 @pytest.mark.parametrize(
@@ -148,16 +156,19 @@ def test_bad_filters_get_a_clear_error_naming_the_parameter(
     assert r.json()["error"]["where"] == where
     page = client.get(f"/models?{query}")
     assert page.status_code == 400
-    assert "Invalid filter" in page.text and "reset filters" in page.text
+    assert "Invalid filter" in page.text
+    assert "reset filters" in page.text
 
 
 def test_hostile_ids_in_paths_are_escaped_not_rendered(client: TestClient) -> None:
     r = client.get("/models/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert r.status_code == 200
-    assert "<script>" not in r.text and "&lt;script&gt;" in r.text
+    assert "<script>" not in r.text
+    assert "&lt;script&gt;" in r.text
     assert "No calls of this model" in r.text
     run = client.get("/trajectories/%3Cimg%20src%3Dx%3E")
-    assert "<img" not in run.text and "No stored trajectory" in run.text
+    assert "<img" not in run.text
+    assert "No stored trajectory" in run.text
 
 
 def test_filters_are_kept_in_links_and_the_root_redirects_to_models(client: TestClient) -> None:
@@ -165,7 +176,8 @@ def test_filters_are_kept_in_links_and_the_root_redirects_to_models(client: Test
     assert 'href="/v1/dashboard/models?since=7d&amp;project=demo-history"' in r.text
     assert re.search(r'href="/models/[^"?]+\?since=7d&amp;project=demo-history"', r.text)
     home = client.get("/?since=7d", follow_redirects=False)
-    assert home.status_code == 307 and home.headers["location"] == "/models?since=7d"
+    assert home.status_code == 307
+    assert home.headers["location"] == "/models?since=7d"
 
 
 def test_a_mounted_dashboard_links_under_its_mount_point(tracker: OutcomeTracker) -> None:

@@ -89,20 +89,27 @@ class _Dashboard:
         return _pages.Ctx(root, self.api, f, tasks, projects)
 
     def _page(
-        self, request: Request, current: str, title: str, make: Callable[[Filters], _data.Data],
+        self,
+        request: Request,
+        current: str,
+        title: str,
+        make: Callable[[Filters], _data.Data],
         render: _pages.Render,
     ) -> Response:
         try:
             f = self._filters(request)
         except ValidationError as exc:
             root = str(request.scope.get("root_path", "")).rstrip("/")
-            body = notes([f"Invalid filter: {exc}"]) + f'<p><a href="{esc(root)}/{current}">reset filters</a></p>'
+            body = (
+                notes([f"Invalid filter: {exc}"])
+                + f'<p><a href="{esc(root)}/{current}">reset filters</a></p>'
+            )
             return HTMLResponse(frame(title, current, root, body), 400, headers=_HEADERS)
         ctx = self._ctx(request, f)
         html = frame(title, current, ctx.root, render(ctx, make(f)))
         return HTMLResponse(html, headers=_HEADERS)
 
-    def _data(self, request: Request, make: Callable[[Filters], _data.Data]) -> Response:
+    def _json_call(self, request: Request, make: Callable[[Filters], _data.Data]) -> Response:
         try:
             f = self._filters(request)
         except ValidationError as exc:
@@ -117,18 +124,29 @@ class _Dashboard:
         for key, fn in _data.PAGES.items():
             render = _pages.RENDERERS[key]
             title = _pages.TITLES[key]
-            routes.append(Route(f"/{key}", self._list_page(key, title, fn, render), methods=["GET"]))
-            routes.append(Route(f"{self.api}/dashboard/{key}", self._list_data(fn), methods=["GET"]))
+            routes.append(
+                Route(f"/{key}", self._list_page(key, title, fn, render), methods=["GET"])
+            )
+            routes.append(
+                Route(f"{self.api}/dashboard/{key}", self._list_data(fn), methods=["GET"])
+            )
         routes += [
             Route("/models/{model_id:path}", self.model, methods=["GET"]),
-            Route(f"{self.api}/dashboard/models/{{model_id:path}}", self.model_json, methods=["GET"]),
+            Route(
+                f"{self.api}/dashboard/models/{{model_id:path}}", self.model_json, methods=["GET"]
+            ),
             Route("/trajectories/{run_id:path}", self.run, methods=["GET"]),
-            Route(f"{self.api}/dashboard/trajectories/{{run_id:path}}", self.run_json, methods=["GET"]),
-        ]  # fmt: skip
+            Route(
+                f"{self.api}/dashboard/trajectories/{{run_id:path}}", self.run_json, methods=["GET"]
+            ),
+        ]
         return routes
 
     def _list_page(
-        self, key: str, title: str, fn: Callable[[_data.Source, Filters], _data.Data],
+        self,
+        key: str,
+        title: str,
+        fn: Callable[[_data.Source, Filters], _data.Data],
         render: _pages.Render,
     ) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
@@ -140,13 +158,15 @@ class _Dashboard:
         self, fn: Callable[[_data.Source, Filters], _data.Data]
     ) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
-            return self._data(request, lambda f: fn(self.src, f))
+            return self._json_call(request, lambda f: fn(self.src, f))
 
         return endpoint
 
     def icon(self, request: Request) -> Response:
         # Browsers ask for it on every page; answering keeps their consoles free of 404s.
-        return Response(_ICON, media_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
+        return Response(
+            _ICON, media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+        )
 
     def home(self, request: Request) -> Response:
         root = str(request.scope.get("root_path", "")).rstrip("/")
@@ -156,24 +176,30 @@ class _Dashboard:
     def model(self, request: Request) -> Response:
         model_id = request.path_params["model_id"]
         return self._page(
-            request, "models", f"Model {model_id}",
-            lambda f: _data.model_data(self.src, f, model_id), _pages.model_page,
-        )  # fmt: skip
+            request,
+            "models",
+            f"Model {model_id}",
+            lambda f: _data.model_data(self.src, f, model_id),
+            _pages.model_page,
+        )
 
     def model_json(self, request: Request) -> Response:
         model_id = request.path_params["model_id"]
-        return self._data(request, lambda f: _data.model_data(self.src, f, model_id))
+        return self._json_call(request, lambda f: _data.model_data(self.src, f, model_id))
 
     def run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
         return self._page(
-            request, "trajectories", f"Run {run_id}",
-            lambda f: _data.trajectory_data(self.src, f, run_id), _pages.trajectory_page,
-        )  # fmt: skip
+            request,
+            "trajectories",
+            f"Run {run_id}",
+            lambda f: _data.trajectory_data(self.src, f, run_id),
+            _pages.trajectory_page,
+        )
 
     def run_json(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        return self._data(request, lambda f: _data.trajectory_data(self.src, f, run_id))
+        return self._json_call(request, lambda f: _data.trajectory_data(self.src, f, run_id))
 
 
 def create_dashboard_app(

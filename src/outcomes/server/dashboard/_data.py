@@ -191,18 +191,20 @@ def _series(src: Source, f: Filters, model: str = "") -> Data:
     for m in sorted(per):
         points = []
         for b in xs:
-            r = per[m].get(b)
-            if r is None:
+            row = per[m].get(b)
+            if row is None:
                 continue
-            calls, succ, fail, qsum, qn, lsum, ln, cost = (v or 0 for v in r[2:])
-            points.append({
-                "t": b * width,
-                "calls": int(calls),
-                "success_rate": succ / (succ + fail) if succ + fail > 0 else None,
-                "quality": qsum / qn if qn > 0 else None,
-                "latency_ms": lsum / ln if ln > 0 else None,
-                "cost_usd": float(cost),
-            })  # fmt: skip
+            calls, succ, fail, qsum, qn, lsum, ln, cost = (v or 0 for v in row[2:])
+            points.append(
+                {
+                    "t": b * width,
+                    "calls": int(calls),
+                    "success_rate": succ / (succ + fail) if succ + fail > 0 else None,
+                    "quality": qsum / qn if qn > 0 else None,
+                    "latency_ms": lsum / ln if ln > 0 else None,
+                    "cost_usd": float(cost),
+                }
+            )
         out[m] = points
     return {"bucket_s": width, "buckets": [b * width for b in xs], "models": out}
 
@@ -233,10 +235,16 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         "series": _series(src, f, model_id),
         "failures_by_kind": dict(sorted(kinds.items())),
         "recent_failures": [
-            {"timestamp": r[0], "trace_id": r[1], "task": r[3], "kind": failure_kind(r[8] or ""),
-             "error": r[8], "latency_ms": r[9]}
+            {
+                "timestamp": r[0],
+                "trace_id": r[1],
+                "task": r[3],
+                "kind": failure_kind(r[8] or ""),
+                "error": r[8],
+                "latency_ms": r[9],
+            }
             for r in recent
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -250,7 +258,9 @@ def routing_data(src: Source, f: Filters) -> Data:
     for model_id, text, n, pn, ps in src.store.query(
         GROUPS, groups_params(False, since, until, f.task, f.project)
     ):
-        r = reasons.setdefault(text, {"reason": text, "calls": 0, "models": {}, "_pn": 0, "_ps": 0.0})
+        r = reasons.setdefault(
+            text, {"reason": text, "calls": 0, "models": {}, "_pn": 0, "_ps": 0.0}
+        )
         r["calls"] += int(n)
         r["models"][model_id] = int(n)
         r["_pn"] += int(pn)
@@ -268,11 +278,17 @@ def routing_data(src: Source, f: Filters) -> Data:
         "notes": _filter_note(f),
         "share": series,
         "decisions": [
-            {"timestamp": r[0], "trace_id": r[1], "model_id": r[2], "task": r[3],
-             "reason": r[5], "propensity": r[6],
-             "success": None if r[7] is None else bool(r[7])}
+            {
+                "timestamp": r[0],
+                "trace_id": r[1],
+                "model_id": r[2],
+                "task": r[3],
+                "reason": r[5],
+                "propensity": r[6],
+                "success": None if r[7] is None else bool(r[7]),
+            }
             for r in decisions
-        ],  # fmt: skip
+        ],
         "reasons": reason_rows,
         "cooldowns": [
             {"model_id": m, "until": t, "seconds_left": max(t - now, 0.0)}
@@ -312,14 +328,22 @@ def components_data(src: Source, f: Filters) -> Data:
     reports = tracker.report()
     analysis = tracker.find_conflicts()
     rows = [
-        {"component_id": r.component_id, "attempts": r.attempts, "successes": r.successes,
-         "failures": r.failures, "success_rate": r.success_rate,
-         "success_interval": list(r.success_interval) if r.success_interval else None,
-         "usage": r.usage_count, "removals": r.removal_count, "deprecated": r.deprecated,
-         "problematic": r.problematic, "frequently_removed": r.frequently_removed,
-         "prob_rate_below_half": r.prob_rate_below_half}
+        {
+            "component_id": r.component_id,
+            "attempts": r.attempts,
+            "successes": r.successes,
+            "failures": r.failures,
+            "success_rate": r.success_rate,
+            "success_interval": list(r.success_interval) if r.success_interval else None,
+            "usage": r.usage_count,
+            "removals": r.removal_count,
+            "deprecated": r.deprecated,
+            "problematic": r.problematic,
+            "frequently_removed": r.frequently_removed,
+            "prob_rate_below_half": r.prob_rate_below_half,
+        }
         for r in reports
-    ]  # fmt: skip
+    ]
     rows.sort(key=lambda r: (not r["problematic"], not r["frequently_removed"], -r["attempts"]))
     return {
         "page": "components",
@@ -364,7 +388,11 @@ def code_data(src: Source, f: Filters) -> Data:
         ],
         "symbol_verdicts": dict(sorted(symbols.items())),
         "survival": [
-            {"checkpoint": name, "suggestions": len(v), "mean_share": sum(v) / len(v) if v else None}
+            {
+                "checkpoint": name,
+                "suggestions": len(v),
+                "mean_share": sum(v) / len(v) if v else None,
+            }
             for name, v in survival.items()
         ],
     }
@@ -377,18 +405,25 @@ def trajectories_data(src: Source, f: Filters) -> Data:
     ts = src.reader("trajectories", TrajectoryStore)
     since, _ = f.window(src.now())
     runs = [
-        r for r in ts.list_runs(limit=f.limit)
+        r
+        for r in ts.list_runs(limit=f.limit)
         if r.created_at >= since and (not f.project or r.project_id == f.project)
-    ]  # fmt: skip
+    ]
     return {
         "page": "trajectories",
         "filters": _filters_json(f),
         "notes": _ignored(f, "runs carry no task or tag") if (f.task or f.tag) else [],
         "runs": [
-            {"run_id": r.run_id, "created_at": r.created_at, "pipeline": r.pipeline,
-             "project_id": r.project_id, "steps": r.step_count, "issues": len(r.issue_ids)}
+            {
+                "run_id": r.run_id,
+                "created_at": r.created_at,
+                "pipeline": r.pipeline,
+                "project_id": r.project_id,
+                "steps": r.step_count,
+                "issues": len(r.issue_ids),
+            }
             for r in runs
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -421,18 +456,22 @@ def trajectory_data(src: Source, f: Filters, run_id: str) -> Data:
     wire = ts.get_json(run_id) or []
     calls = ts.call_receipts(run_id) if header is not None else {}
     verdicts = ts.verdicts(run_id) if header is not None else {}
-    t0 = min((w["started_at"] for w in wire if isinstance(w.get("started_at"), float)), default=None)
+    t0 = min(
+        (w["started_at"] for w in wire if isinstance(w.get("started_at"), float)), default=None
+    )
     steps = []
     for w in wire:
         started = w.get("started_at")
-        steps.append({
-            "seq": w.get("seq"),
-            "kind": w.get("kind"),
-            "offset_ms": (started - t0) * 1000 if isinstance(started, float) and t0 else None,
-            "duration_ms": w.get("duration_ms"),
-            "trace_id": w.get("trace_id"),
-            "details": _step_summary(w),
-        })  # fmt: skip
+        steps.append(
+            {
+                "seq": w.get("seq"),
+                "kind": w.get("kind"),
+                "offset_ms": (started - t0) * 1000 if isinstance(started, float) and t0 else None,
+                "duration_ms": w.get("duration_ms"),
+                "trace_id": w.get("trace_id"),
+                "details": _step_summary(w),
+            }
+        )
     return {
         "page": "trajectory",
         "run_id": run_id,
@@ -443,12 +482,22 @@ def trajectory_data(src: Source, f: Filters, run_id: str) -> Data:
         "project_id": header.project_id if header else None,
         "steps": steps,
         "calls": {
-            t: [{"model_id": r.model_id, "success": r.success, "quality": r.quality,
-                 "latency_ms": r.latency_ms, "source": r.source} for r in rs]
+            t: [
+                {
+                    "model_id": r.model_id,
+                    "success": r.success,
+                    "quality": r.quality,
+                    "latency_ms": r.latency_ms,
+                    "source": r.source,
+                }
+                for r in rs
+            ]
             for t, rs in calls.items()
-        },  # fmt: skip
-        "verdicts": {k: {"verdict": r.intent, "success": r.success, "at": r.timestamp}
-                     for k, r in verdicts.items()},  # fmt: skip
+        },
+        "verdicts": {
+            k: {"verdict": r.intent, "success": r.success, "at": r.timestamp}
+            for k, r in verdicts.items()
+        },
     }
 
 

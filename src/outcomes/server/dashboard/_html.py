@@ -105,9 +105,14 @@ def n(value: float | int | None, digits: int = 3) -> Cell:
     return Cell(esc(num(value, digits)), "n")
 
 
-def table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, cls: str = "") -> str:
+def table(
+    caption: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, cls: str = ""
+) -> str:
     """A table; cells are :class:`Cell` (trusted markup) or values (escaped)."""
-    out = [f'<div class="scroll"><table class="{esc(cls)}"><caption>{esc(caption)}</caption><thead><tr>']
+    out = [
+        f'<div class="scroll"><table class="{esc(cls)}">'
+        f"<caption>{esc(caption)}</caption><thead><tr>"
+    ]
     out += [f'<th scope="col">{esc(h)}</th>' for h in headers]
     out.append("</tr></thead><tbody>")
     count = 0
@@ -116,12 +121,18 @@ def table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *
         out.append("<tr>")
         for cell in row:
             if isinstance(cell, Cell):
-                out.append(f'<td class="{cell.cls}">{cell.html}</td>' if cell.cls else f"<td>{cell.html}</td>")
+                out.append(
+                    f'<td class="{cell.cls}">{cell.html}</td>'
+                    if cell.cls
+                    else f"<td>{cell.html}</td>"
+                )
             else:
                 out.append(f"<td>{esc(cell)}</td>")
         out.append("</tr>")
     if not count:
-        out.append(f'<tr><td colspan="{len(headers)}" class="muted">nothing for these filters</td></tr>')
+        out.append(
+            f'<tr><td colspan="{len(headers)}" class="muted">nothing for these filters</td></tr>'
+        )
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -167,14 +178,18 @@ def frame(title: str, current: str, root: str, body: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{esc(title)} · outcomes</title><style>{CSS}</style></head><body>"
-        f'<header><a class="brand" href="{esc(root)}/">outcomes</a><nav aria-label="pages">{nav}</nav>'
+        f'<header><a class="brand" href="{esc(root)}/">outcomes</a>'
+        f'<nav aria-label="pages">{nav}</nav>'
         f"</header><main><h1>{esc(title)}</h1>{body}</main></body></html>"
     )
 
 
 def api_link(href: str) -> str:
     """The JSON call behind a page, as a link people (and scripts) can follow."""
-    return f'<p class="api">Data: <a class="api-link" href="{esc(href)}"><code>GET {esc(href)}</code></a></p>'
+    return (
+        f'<p class="api">Data: <a class="api-link" href="{esc(href)}">'
+        f"<code>GET {esc(href)}</code></a></p>"
+    )
 
 
 def notes(items: Sequence[str]) -> str:

@@ -123,8 +123,18 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
     ]
     picked.sort(key=lambda t: (t[0], t[1]), reverse=True)
     for _, _, r in picked[:limit]:
-        yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
-               r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
+        yield (
+            r.timestamp,
+            r.trace_id,
+            r.model_id,
+            r.task,
+            r.project_id,
+            r.routing_reason,
+            r.propensity,
+            r.success,
+            r.error,
+            r.latency_ms,
+        )
 
 
 RECENT = register_query(

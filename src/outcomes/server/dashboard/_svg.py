@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from itertools import count
+from itertools import count, pairwise
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000")
 """Okabe-Ito: eight colours told apart with deuteranopia, protanopia and tritanopia."""
@@ -121,11 +121,10 @@ class _Frame:
         return TOP + self.ph - (v - self.ylo) / (self.yhi - self.ylo) * self.ph
 
     def axes(self, x_label: str, y_label: str, x_fmt: Callable[[float], str]) -> list[str]:
-        out = [f'<g class="axes" font-size="11" fill="#333">']
+        out = ['<g class="axes" font-size="11" fill="#333">']
         bottom, right = TOP + self.ph, LEFT + self.pw
         out.append(
-            f'<path d="M{LEFT},{TOP}V{bottom}H{right}" fill="none" stroke="#666" '
-            'stroke-width="1"/>'
+            f'<path d="M{LEFT},{TOP}V{bottom}H{right}" fill="none" stroke="#666" stroke-width="1"/>'
         )
         for t in nice_ticks(self.ylo, self.yhi):
             y = _f(self.y(t))
@@ -163,7 +162,9 @@ def _legend(names: Sequence[str], top: int = TOP) -> list[str]:
     for i, name in enumerate(names[:16]):
         y = top + 6 + i * 15
         color = PALETTE[i % len(PALETTE)]
-        out.append(f'<rect x="{W - RIGHT + 10}" y="{y - 8}" width="10" height="10" fill="{color}"/>')
+        out.append(
+            f'<rect x="{W - RIGHT + 10}" y="{y - 8}" width="10" height="10" fill="{color}"/>'
+        )
         out.append(f'<text x="{W - RIGHT + 24}" y="{y + 1}">{escape(name[:22])}</text>')
     out.append("</g>")
     return out
@@ -191,7 +192,9 @@ def line_chart(
     if not series:
         return _empty("line", title, "no data")
     xs = [p[0] for s in series for p in s.points]
-    ys = [p[1] for s in series for p in s.points] + [v for s in series for b in s.band for v in b[1:]]
+    ys = [p[1] for s in series for p in s.points] + [
+        v for s in series for b in s.band for v in b[1:]
+    ]
     if y_range is not None:
         ys = [*ys, *y_range]
     fr = _Frame(xs, ys)
@@ -231,7 +234,11 @@ def scatter_chart(
         return _empty("scatter", title, "no data")
     desc = "; ".join(
         f"{d.label}: {x_label} {fmt_number(d.x)}, {y_label} {fmt_number(d.y)}"
-        + (f" [{fmt_number(d.low)}, {fmt_number(d.high)}]" if d.low is not None and d.high is not None else "")
+        + (
+            f" [{fmt_number(d.low)}, {fmt_number(d.high)}]"
+            if d.low is not None and d.high is not None
+            else ""
+        )
         for d in dots
     )
     tx: Callable[[float], float] = math.log10 if log_x else float
@@ -275,7 +282,7 @@ def stacked_bars(
         return _empty("stacked", title, "no data")
     totals = [sum(v[i] for _, v in series) for i in range(len(xs))]
     desc = "; ".join(f"{n}: {fmt_number(sum(v))} in total" for n, v in series)
-    step = min((b - a for a, b in zip(xs, xs[1:], strict=False)), default=1.0) or 1.0
+    step = min((b - a for a, b in pairwise(xs)), default=1.0) or 1.0
     fr = _Frame([xs[0] - step / 2, xs[-1] + step / 2], [0.0, 1.0 if share else max(totals)])
     span = fr.xhi - fr.xlo
     x_fmt = (lambda v: fmt_time(v, span)) if time_axis else fmt_number
@@ -316,7 +323,9 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, x_label: str) ->
         y = TOP + i * 22
         w = max(v / top * width, 1.0)
         out.append(f'<g class="series" data-series="{escape(name)}" font-size="11">')
-        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{escape(name[:24])}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{escape(name[:24])}</text>'
+        )
         out.append(
             f'<rect x="{left}" y="{y + 2}" width="{_f(w)}" height="16" '
             f'fill="{PALETTE[i % len(PALETTE)]}"/>'
@@ -345,7 +354,9 @@ def timeline(title: str, spans: Sequence[Span], *, x_label: str = "ms since star
         x0 = left + s.start / end * width
         w = max(s.length / end * width, 2.0)
         out.append(f'<g class="series" data-series="{escape(s.group)}" font-size="10">')
-        out.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{escape(s.label[:26])}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{escape(s.label[:26])}</text>'
+        )
         out.append(
             f'<rect x="{_f(x0)}" y="{y + 2}" width="{_f(w)}" height="12" fill="{color}">'
             f"<title>{escape(s.label)}: {escape(fmt_number(s.length))} ms</title></rect></g>"
