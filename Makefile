@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 screenshots: $(STAMP)
-	$(BIN)/python -m outcomes.server.dashboard._screenshots docs/img
+	$(BIN)/python -m tests.server.dashboard.screenshots docs/img
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
