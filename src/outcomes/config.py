@@ -60,6 +60,14 @@ ENV_TRAJECTORY_ENDPOINT = "OUTCOMES_TRAJECTORY_ENDPOINT"
 """``http(s)://`` URL that finished trajectories are POSTed to through a local outbox
 (retries with backoff, survives restarts). Unset (default): trajectories stay local."""
 
+ENV_TRAJECTORY_TOKEN_FILE = "OUTCOMES_TRAJECTORY_TOKEN_FILE"
+"""File holding the bearer token the trajectory outbox sends (``Authorization: Bearer``)
+to its endpoint, e.g. the token of an ``outcomes serve`` it delivers to. Unset: no token."""
+
+ENV_SERVER_TOKEN_FILE = "OUTCOMES_SERVER_TOKEN_FILE"
+"""File holding the bearer token ``outcomes serve`` requires (``--token-file`` wins).
+Unset: no token, and the server binds only to a loopback address."""
+
 ENV_QUALITY_HALF_LIFE = "OUTCOMES_QUALITY_HALF_LIFE"
 """Seconds after which a model's old quality verdicts weigh half as much as new ones
 (models drift). Default 1209600 (14 days)."""
