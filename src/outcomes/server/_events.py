@@ -33,7 +33,8 @@ NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-s
 
 @dataclass
 class WriteReport:
-    """What a write request did, per item (``index`` is 0-based in the batch)."""
+    """What a write request did, per item: ``index`` is the item's 0-based position in
+    the array, or its line number minus one in NDJSON (blank lines are skipped)."""
 
     received: int = 0
     accepted: int = 0
@@ -64,11 +65,15 @@ def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[by
     A JSON array is split by the decoder without building the items (``msgspec.Raw``);
     raises :class:`ApiError` (422) when the body as a whole is not an array or lines.
     """
+    try:
+        body.decode("utf-8")  # C speed; a body that is not UTF-8 is not JSON at all
+    except UnicodeDecodeError as bad:
+        raise ApiError(422, f"invalid UTF-8 at byte {bad.start}") from None
     media = content_type.split(";", 1)[0].strip().lower()
     stripped = body.lstrip()
     if media in NDJSON_TYPES or (media != "application/json" and not stripped.startswith(b"[")):
-        lines = [line for line in body.split(b"\n") if line.strip()]
-        check_items(len(lines), limits)
+        lines = body.split(b"\n")  # blank lines are kept (and skipped): index = line - 1
+        check_items(sum(1 for line in lines if line.strip()), limits)
         return lines
     if not stripped.startswith(b"["):
         raise ApiError(422, "the body must be a JSON array of events, or NDJSON lines")
@@ -94,7 +99,7 @@ class _At:
 def apply_items(tracker: OutcomeTracker, lock: threading.Lock, items: list[bytes]) -> WriteReport:
     """Decode and apply each item under ``lock`` (the tracker's clock is swapped while a
     batch replays its own timestamps); returns the per-item report. Does not flush."""
-    report = WriteReport(received=len(items))
+    report = WriteReport()
     with lock:
         own = tracker.clock
         clock = _At(own)
@@ -110,6 +115,9 @@ def apply_items(tracker: OutcomeTracker, lock: threading.Lock, items: list[bytes
 def _apply_one(
     tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport
 ) -> None:
+    if not raw.strip():
+        return
+    report.received += 1
     if len(raw) > MAX_LINE_BYTES:
         report.reject(index, f"event longer than {MAX_LINE_BYTES} bytes")
         return

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect, Request
 
+from outcomes import config
 from outcomes.errors import ConfigError
 from outcomes.server._errors import ApiError
 
@@ -33,6 +34,13 @@ class ServerLimits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_items: int = DEFAULT_MAX_ITEMS
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+
+    @classmethod
+    def from_env(cls) -> ServerLimits:
+        """Limits from ``OUTCOMES_SERVER_REQUEST_TIMEOUT`` and ``..._MAX_BODY_BYTES``."""
+        timeout = config.env_float(config.ENV_SERVER_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_S)
+        size = config.env_float(config.ENV_SERVER_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)
+        return cls(max_body_bytes=int(size), request_timeout_s=timeout)
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1 or self.max_items < 1:

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from outcomes import config
 from outcomes.errors import ConfigError
 from outcomes.server._app import create_app
+from outcomes.server._limits import ServerLimits
 from outcomes.store import open_store
 
 log = logging.getLogger("outcomes.server")
@@ -73,7 +74,7 @@ def app_from_env() -> Starlette:
     """The app of one worker, from ``OUTCOMES_DB_URL`` and ``OUTCOMES_SERVER_TOKEN_FILE``."""
     token_file = os.environ.get(config.ENV_SERVER_TOKEN_FILE)
     token = read_token(token_file) if token_file else None
-    return create_app(open_store(None), token=token)
+    return create_app(open_store(None), token=token, limits=ServerLimits.from_env())
 
 
 def serve(
