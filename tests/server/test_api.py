@@ -62,8 +62,13 @@ def test_events_json_array_are_committed_before_the_answer(
 def test_events_ndjson_with_a_bad_line_keeps_the_good_ones(
     client: TestClient, tracker: OutcomeTracker
 ) -> None:
-    lines = [json.dumps(complete("a")), '{"event": "complete", "trace_id": "b", "latency_ms": 1}', "",
-             json.dumps(complete("c", latency_ms=-1)), json.dumps(complete("d", color="red"))]  # fmt: skip
+    lines = [
+        json.dumps(complete("a")),
+        '{"event": "complete", "trace_id": "b", "latency_ms": 1}',
+        "",
+        json.dumps(complete("c", latency_ms=-1)),
+        json.dumps(complete("d", color="red")),
+    ]
     answer = client.post(
         "/v1/events", content="\n".join(lines), headers={"content-type": "application/x-ndjson"}
     )
