@@ -78,7 +78,8 @@ class ServerProcess:
         self.proc.wait(10)
 
     def stop(self) -> int:
-        """SIGTERM (graceful: drains and commits), then wait; returns the exit code."""
+        """SIGTERM (graceful: drains and commits), then wait; returns the exit code
+        (uvicorn re-raises the signal once shut down: -15 is a clean exit too)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
