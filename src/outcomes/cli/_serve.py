@@ -19,6 +19,9 @@ def serve(
         None, "--token-file", help="File with the bearer token every request must carry."
     ),
     db: str | None = DbOption,
+    check: bool = typer.Option(
+        False, "--check", help="Check the settings, token and store, then exit without serving."
+    ),
 ) -> None:
     """Serve the HTTP API (docs/server.md). Needs the [server] extra.
 
@@ -33,6 +36,6 @@ def serve(
             EXIT_USAGE,
         ) from None
     try:
-        run(db=db, host=host, port=port, workers=workers, token_file=token_file)
+        run(db=db, host=host, port=port, workers=workers, token_file=token_file, check=check)
     except ConfigError as exc:
         raise fail(str(exc), EXIT_USAGE) from None

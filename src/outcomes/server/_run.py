@@ -85,9 +85,15 @@ def serve(
     workers: int = 1,
     token_file: str | None = None,
     log_level: str = "info",
+    check: bool = False,
 ) -> None:
     """Run the service until SIGINT/SIGTERM; then finish requests in flight and commit
-    what was accepted (uvicorn's graceful shutdown, then the app's lifespan)."""
+    what was accepted (uvicorn's graceful shutdown, then the app's lifespan).
+
+    ``check=True`` validates the settings, reads the token and opens (and migrates) the
+    store, then returns without serving. Raises :class:`ConfigError` for bad settings and
+    the store's errors when it cannot be opened.
+    """
     import uvicorn
 
     token_file = token_file or os.environ.get(config.ENV_SERVER_TOKEN_FILE) or None
@@ -95,11 +101,14 @@ def serve(
     check_bind(host, token)
     if workers < 1:
         raise ConfigError("--workers must be >= 1")
+    open_store(db).close()  # fail now, in the parent, if the store cannot be opened
+    if check:
+        return
+    # The workers read these (uvicorn starts them afresh): the URL, and the token's path.
     if db is not None:
         os.environ[config.ENV_DB_URL] = db
     if token_file is not None:
         os.environ[config.ENV_SERVER_TOKEN_FILE] = str(Path(token_file).resolve())
-    open_store(None).close()  # fail now, in the parent, if the store cannot be opened
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
     uvicorn.run(
         "outcomes.server._run:app_from_env",
