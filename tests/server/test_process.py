@@ -124,11 +124,29 @@ def test_slow_client_gets_408_and_others_are_served(
         with server.client() as client:  # another client is not held up meanwhile
             assert client.get("/healthz").status_code == 200
         began = time.monotonic()
-        answer = slow.recv(65536).decode()
+        head, body = read_answer(slow)
         assert time.monotonic() - began < 5
-    head, _, body = answer.partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 408")
     assert json.loads(body)["error"]["code"] == "request_timeout"
+
+
+def read_answer(sock: socket.socket) -> tuple[str, str]:
+    """An HTTP/1.1 answer's head and body, read until Content-Length bytes arrived."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head.decode(), body.decode()
 
 
 def test_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
