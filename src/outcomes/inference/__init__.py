@@ -14,6 +14,7 @@ import typing as _typing
 
 from outcomes._lazy import attach as _attach
 from outcomes.inference._conversation_schema import MIGRATIONS as _CONVERSATION_MIGRATIONS
+from outcomes.inference._feedback_schema import MIGRATIONS as _FEEDBACK_MIGRATIONS
 from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 
 if _typing.TYPE_CHECKING:
@@ -86,8 +87,8 @@ else:
         },
     )
 
-SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS)
-"""Migrations of the code-adoption and conversation-verdict tables."""
+SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS, *_FEEDBACK_MIGRATIONS)
+"""Migrations of the code-adoption, conversation-verdict, feedback and call-tag tables."""
 
 __all__ = [
     "EMA_ALPHA",
