@@ -72,7 +72,10 @@ class ProfileFilter:
             validate_task(self.task)
         check_label(self.project_id, "project")
         if self.tag is not None:
-            check_tags([self.tag])
+            try:
+                check_tags([self.tag])
+            except ValidationError as exc:
+                raise ValidationError(exc.reason, where="tag") from None
         if self.since is not None and (
             isinstance(self.since, bool)
             or not isinstance(self.since, int | float)
