@@ -85,7 +85,8 @@ def test_plot_writes_a_picture_and_refuses_unknown_formats(db: str, tmp_path: Pa
     code, _ = invoke("models", "--db", db, "--tag", "pilot", "--plot", str(svg))
     assert code == 0
     text = svg.read_text("utf-8")
-    assert "alpha" in text and "beta" in text
+    assert "alpha" in text
+    assert "beta" in text
     code, out = invoke("models", "--db", db, "--plot", str(tmp_path / "models.txt"))
     assert code == 2
     assert ".png, .svg or .pdf" in out

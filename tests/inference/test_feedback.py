@@ -261,7 +261,7 @@ def test_filters_without_a_store_are_refused_clearly() -> None:
     tracker = OutcomeTracker(clock=FakeClock())
     with pytest.raises(ValidationError, match="store"):
         tracker.shared_profiles(tag="x")
-    with pytest.raises(ValidationError, match="^tag: 'not a tag' must be"):
+    with pytest.raises(ValidationError, match=r"^tag: 'not a tag' must be"):
         ProfileFilter(tag="not a tag")
 
 
