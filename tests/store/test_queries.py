@@ -23,12 +23,14 @@ from outcomes.inference import _queries as inference_queries
 from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
 from outcomes.inference._feedback_schema import TraceTag
 from outcomes.records import Receipt
+from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
 from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
-_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries)
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)
+_T0 = 1_760_000_000.0
 
 PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.fold_rows": [("inference", 0), ("inference", 7), ("trajectory", 0), ("x", 0)],
@@ -54,6 +56,22 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.calibration_buckets_caller": [(None, None), ("ns-b", "ns-b")],
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
+    "dashboard.series": [
+        dashboard_queries.series_params(3600, 0.0, 2e9, "", "", ""),
+        dashboard_queries.series_params(10, _T0 + 5, _T0 + 30, "code", "", ""),
+        dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
+    ],
+    "dashboard.recent": [
+        (0.0, 2e9, "", "", "", "", "", "", 1, 50),
+        (0.0, 2e9, "", "", "", "", "", "", 0, 5),
+        (_T0 + 3, _T0 + 20, "generate", "generate", "p", "p", "claude", "claude", 0, 50),
+    ],
+    "dashboard.groups": [
+        dashboard_queries.groups_params(True, 0.0, 2e9, "", ""),
+        dashboard_queries.groups_params(False, 0.0, 2e9, "", ""),
+        dashboard_queries.groups_params(False, _T0 + 2, _T0 + 25, "code", "p"),
+    ],
+    "dashboard.fold_rows_between": [(0.0, 2e9), (_T0 + 10, _T0 + 20)],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 
@@ -79,6 +97,8 @@ def _records() -> list[Any]:
                 output_tokens=rng.randint(0, 2**40),
                 cost_usd=None if i % 6 == 0 else rng.random() / 100,
                 error="429 Too Many Requests" if success is False else None,
+                routing_reason=["", "rule-a", "rule-b"][i % 3 if i % 4 else 0],
+                propensity=None if i % 5 == 1 else round(rng.random(), 3),
                 project_id=None if i % 2 else "p",
                 kind=kind,
                 source="signal" if i % 7 == 6 else "complete",
