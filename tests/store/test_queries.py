@@ -20,6 +20,8 @@ from outcomes.components import _queries as component_queries
 from outcomes.components._records import ComponentEvent
 from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
+from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
+from outcomes.inference._feedback_schema import TraceTag
 from outcomes.records import Receipt
 from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
@@ -32,6 +34,16 @@ _T0 = 1_760_000_000.0
 
 PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.fold_rows": [("inference", 0), ("inference", 7), ("trajectory", 0), ("x", 0)],
+    "inference.fold_rows_since": [
+        ("inference", "inference", 0.0),
+        ("inference", "inference", 1_760_000_020.0),
+        ("trajectory", "trajectory", 1_760_000_005.0),
+    ],
+    "inference.fold_rows_tagged": [("inference", "ui"), ("inference", "none-such")],
+    "inference.fold_rows_tagged_since": [
+        ("inference", "inference", 1_760_000_010.0, "ui"),
+        ("inference", "inference", 0.0, "beta"),
+    ],
     "components.outcome_rows": [
         (("install_success", "install_failure"),),
         (["removed_by_user"],),
@@ -93,6 +105,9 @@ def _records() -> list[Any]:
                 superseded_at=t0 + i - 1 if i % 7 == 6 else None,
             )
         )
+    for i in range(0, 40, 3):
+        for tag in ("ui", "beta")[: 1 + i % 2]:
+            out.append(TraceTag(f"g{i:03d}{tag}", f"t{i:03d}", tag, t0 + 50 + i))
     outcomes = ("install_success", "install_failure", "used_in_session", "removed_by_user")
     for i in range(30):
         out.append(
@@ -161,7 +176,7 @@ def test_every_registered_query_has_parameter_sets_here() -> None:
 def test_query_answers_alike_on_every_store(store: Store, query: Query) -> None:
     reference = MemoryStore()
     for s in (reference, store):
-        s.migrate(COMPONENT_MIGRATIONS + SHADOW_MIGRATIONS)
+        s.migrate(COMPONENT_MIGRATIONS + SHADOW_MIGRATIONS + FEEDBACK_MIGRATIONS)
         assert s.write(_records()) == len(_records())
     for params in PARAMS[query.name]:
         want = reference.query(query, params)
