@@ -69,7 +69,6 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
             _T0 + 3, _T0 + 20, 100, "generate", "p", "claude", only_failures=False, limit=50
         ),
     ],
-    "dashboard.fold_rows_between": [(0.0, 2e9), (_T0 + 10, _T0 + 20)],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 

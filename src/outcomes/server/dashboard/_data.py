@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
-from outcomes.inference._profiles import FOLD_FIELDS
+from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._queries import (
-    FOLD_BETWEEN,
     RECENT,
     SERIES,
     recent_params,
@@ -86,17 +85,14 @@ class Source:
 
 
 def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
-    """``fn`` run on the profile state of the filters' time range: the shared incremental
-    fold (under its lock: it is live) for all time, a fresh fold of the range otherwise."""
-    since, until = f.window(src.now())
-    if since <= 0:
+    """``fn`` run on the profile state of the filters' calls: the shared incremental fold
+    (under its lock: it is live) for all time and no tag, else a fresh fold of the calls
+    the time range and tag select (whole supersession chains, see ``ProfileFilter``)."""
+    since, _ = f.window(src.now())
+    if since <= 0 and not f.tag:
         return src.book.read(fn)
-    state = ProfileState(half_life=src.book.half_life)
-    n = len(FOLD_FIELDS)
-    fold = state.fold_values
-    for row in src.store.iter_query(FOLD_BETWEEN, (since, until)):
-        fold(*row[:n])
-    return fn(state)
+    flt = ProfileFilter(tag=f.tag or None, since=since if since > 0 else None)
+    return fn(fold_matching(src.store, flt, half_life=src.book.half_life))
 
 
 def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) -> Data:
@@ -131,9 +127,9 @@ def _rank(rows: list[Data]) -> list[Data]:
     )
 
 
-def _filter_note(f: Filters) -> list[str]:
-    if f.tag:
-        return [f"tag {f.tag!r}: tags are not stored with receipts yet; filter not applied"]
+def _filter_note(f: Filters, where: str = "") -> list[str]:
+    if f.tag and where:
+        return [f"tag {f.tag!r} applies to the leaderboards only, not to {where}"]
     return []
 
 
@@ -230,7 +226,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         "model_id": model_id,
         "known": per_task is not None,
         "filters": _filters_json(f),
-        "notes": _filter_note(f),
+        "notes": _filter_note(f, "trends and failures"),
         "by_task": per_task or [],
         "series": _series(src, f, model_id),
         "failures_by_kind": dict(sorted(kinds.items())),
@@ -279,7 +275,7 @@ def routing_data(src: Source, f: Filters) -> Data:
     return {
         "page": "routing",
         "filters": _filters_json(f),
-        "notes": _filter_note(f),
+        "notes": _filter_note(f, "traffic shares and decisions"),
         "share": series,
         "decisions": [
             {

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from outcomes.inference._profiles import FOLD_FIELDS, fold_values_of
 from outcomes.records import Receipt
 from outcomes.store import MemoryTables, Query, Row, register_query
 
@@ -166,22 +165,3 @@ def recent_params(
 ) -> Row:  # fmt: skip
     return (since, until, scan, task, task, project, project, model, model,
             1 if only_failures else 0, limit)  # fmt: skip
-
-
-def _fold_between(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until = params
-    for seq, r in tables.rows(Receipt.__table__):
-        if r.kind == "inference" and since <= r.timestamp < until:
-            yield (*fold_values_of(r), seq)
-
-
-FOLD_BETWEEN = register_query(
-    Query(
-        "dashboard.fold_rows_between",
-        f"SELECT {', '.join(FOLD_FIELDS)}, seq FROM receipts "
-        "WHERE kind = 'inference' AND timestamp >= ? AND timestamp < ? ORDER BY seq",
-        _fold_between,
-    )
-)
-"""Params ``(since, until)``: the inference receipts stamped in the range, as the profile
-fold's values + ``seq``, in insertion order (a leaderboard for a time range)."""
