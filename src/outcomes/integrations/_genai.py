@@ -83,7 +83,7 @@ _OUTPUT_KEYS = (
 _STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _COST_KEYS = ("llm.cost.total", "gen_ai.usage.cost")
 _TASK_RE = re.compile(TASK_PATTERN)
-_SAFE_TYPE = re.compile(r"[^A-Za-z0-9_.:-]")
+_TYPE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_ERROR_TYPE_CHARS = 64
 
 
@@ -169,9 +169,13 @@ def error_text(error_type: str | None, status: int | None, error_status: bool) -
     if error_type is None and not error_status and (status is None or status < 400):
         return None
     kind_of = (error_type or "").lower()
-    name = _SAFE_TYPE.sub("_", error_type or "")[:MAX_ERROR_TYPE_CHARS].strip("_")
+    # A type name only, unqualified like the integrations' (``openai.RateLimitError`` ->
+    # ``RateLimitError``): what someone put after it ("RateLimitError: <prompt>") is cut.
+    token = re.split(r"[\s:]", error_type or "", maxsplit=1)[0].rsplit(".", 1)[-1]
+    m = _TYPE_NAME.match(token)
+    name = m.group(0)[:MAX_ERROR_TYPE_CHARS] if m else ""
     parts = [name or ("HTTPError" if status is not None and status >= 400 else "SpanError")]
-    if status is not None and status >= 400:
+    if status is not None and status >= 400 and parts[0] != str(status):
         parts.append(str(status))
     if status == 429 or "ratelimit" in kind_of.replace("_", "").replace(" ", ""):
         if status != 429:
