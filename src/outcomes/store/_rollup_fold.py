@@ -72,6 +72,24 @@ class _Cell:
             if quality > 0:
                 d[2 * off + 1].append(lw + math.log(quality))
 
+    def absorb(self, other: _Cell) -> None:
+        """Add ``other``'s receipts (the sums of logs stay lists until :meth:`stats`)."""
+        self.n += other.n
+        self.calls += other.calls
+        self.tin += other.tin
+        self.tout += other.tout
+        self.costed += other.costed
+        self.qn += other.qn
+        self.lat_ms += other.lat_ms
+        self.cost += other.cost
+        self.qsum += other.qsum
+        self.last_at = max(self.last_at, other.last_at)
+        for i in range(3):
+            self.counts[i] += other.counts[i]
+        self.lat.merge(other.lat)
+        for mine, theirs in zip(self.decay, other.decay, strict=True):
+            mine.extend(theirs)
+
     def stats(self) -> OutcomeStats:
         lse = [_logsumexp(v) for v in self.decay]
         ok, bad, unknown = self.counts
@@ -96,10 +114,15 @@ def _logsumexp(values: list[float]) -> float:
 
 def fold_batch(
     rows: Iterable[Sequence[Any]], half_life: float, bucket_s: int
-) -> tuple[dict[HourKey, tuple[OutcomeStats, int]], list[EmaArgs]]:
-    """Fold the ``inference`` rows: per hour key, (stats, receipts); and the arguments of
-    :meth:`ProfileState.fold_ema` per receipt, in order. A superseding receipt is keyed
-    by the hour of the receipt it replaces (``superseded_at``)."""
+) -> tuple[
+    dict[HourKey, tuple[OutcomeStats, int]],
+    dict[tuple[str, str, str], tuple[OutcomeStats, int]],
+    list[EmaArgs],
+]:
+    """Fold the ``inference`` rows: per hour key and per cell key, (stats, receipts);
+    and the arguments of :meth:`ProfileState.fold_ema` for the receipts that move the
+    EMA, in order. A superseding receipt is keyed by the hour of the receipt it replaces
+    (``superseded_at``)."""
     cells: dict[HourKey, _Cell] = {}
     ema: list[EmaArgs] = []
     scale = _LN2 / half_life
@@ -140,4 +163,11 @@ def fold_batch(
         c.book(success, quality, (ts - DECAY_EPOCH) * scale, 1)
         if quality is not None or (success is not None and not success and source == "failure"):
             ema.append((model, task, success, quality, error, source))  # what moves the EMA
-    return {k: (c.stats(), c.n) for k, c in cells.items()}, ema
+    totals: dict[tuple[str, str, str], _Cell] = {}
+    for (m, t, p, _), c in cells.items():
+        total = totals.get((m, t, p))
+        if total is None:
+            total = totals[(m, t, p)] = _Cell()
+        total.absorb(c)
+    hours = {k: (c.stats(), c.n) for k, c in cells.items()}
+    return hours, {k: (c.stats(), c.n) for k, c in totals.items()}, ema

@@ -183,15 +183,8 @@ class Delta:
     def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
         delta = cls()
-        delta.hours, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
-        for (m, t, p, _), (st, n) in delta.hours.items():
-            delta.models.add(m)
-            cell = delta.cells.get((m, t, p))
-            if cell is None:
-                delta.cells[(m, t, p)] = (st.copy(), n)
-            else:
-                cell[0].merge(st)
-                delta.cells[(m, t, p)] = (cell[0], cell[1] + n)
+        delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.models = {k[0] for k in delta.cells}
         return delta
 
     def merged(

@@ -98,6 +98,12 @@ class SqlStore:
     def _insert_sql(self, table: Table[Any]) -> str:
         raise NotImplementedError
 
+    def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
+        """Insert ``rows`` (skipping existing keys) in the open transaction; returns how
+        many were new."""
+        cur.executemany(self._insert_sql(table), rows)
+        return max(int(cur.rowcount), 0)
+
     def _sql(self, sql: str) -> str:
         """Translate ``?`` placeholders to the driver's style."""
         return sql
@@ -225,8 +231,7 @@ class SqlStore:
                 if table is RECEIPTS:
                     self._lock_for_rollups(cur)
                     fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
-                cur.executemany(self._insert_sql(table), rows)
-                inserted += max(cur.rowcount, 0)
+                inserted += self._insert_rows(cur, table, rows)
                 if table is RECEIPTS:
                     apply_sql(cur, self._sql, Delta.of(fresh))
             return inserted
