@@ -427,9 +427,11 @@ def code_data(src: Source, f: Filters) -> Data:
             if name in survival and isinstance(share, int | float):
                 survival[name].append(float(share))
     symbols: Counter[str] = Counter()
+    symbol_days: dict[int, Counter[str]] = defaultdict(Counter)
     for finding in adoption.findings(limit=10_000):
         if finding.scope == "symbol" and finding.timestamp >= since:
             symbols[finding.verdict] += 1
+            symbol_days[int(finding.timestamp // DAY) * DAY][finding.verdict] += 1
     verdicts = sorted({v for c in per_day.values() for v in c})
     return {
         "page": "code",
@@ -443,6 +445,21 @@ def code_data(src: Source, f: Filters) -> Data:
             {"day": d, **{v: per_day[d].get(v, 0) for v in verdicts}} for d in sorted(per_day)
         ],
         "symbol_verdicts": dict(sorted(symbols.items())),
+        "symbol_per_day": [
+            {"day": d, **{v: symbol_days[d].get(v, 0) for v in sorted(symbols)}}
+            for d in sorted(symbol_days)
+        ],
+        "recent": [
+            {
+                "created_at": s.created_at,
+                "path": s.path,
+                "language": s.language,
+                "verdict": s.verdict or s.status,
+                "confidence": s.confidence,
+                "survival": dict(s.survival),
+            }
+            for s in suggestions[: f.limit]
+        ],
         "survival": [
             {
                 "checkpoint": name,

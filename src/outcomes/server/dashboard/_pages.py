@@ -469,11 +469,24 @@ def code_page(ctx: Ctx, d: Data) -> str:
             ),
         )
     )
+    body.append(
+        table(
+            "newest suggestions (only hashes of the code are stored)",
+            ("created (UTC)", "path", "language", "verdict", "confidence", "survival"),
+            [
+                [when(r["created_at"]), r["path"], r["language"], r["verdict"],
+                 n(r["confidence"]), ", ".join(f"{k}: {pct(v)}" for k, v in r["survival"].items())]
+                for r in d["recent"]
+            ],
+        )
+    )  # fmt: skip
     sym = sorted(d["symbol_verdicts"].items())
+    sxs = [float(p["day"]) for p in d["symbol_per_day"]]
+    sseries = [(v, [float(p.get(v, 0)) for p in d["symbol_per_day"]]) for v, _ in sym]
     body.append("<h2>Per symbol</h2>")
     body.append(
         pair(
-            svg.bar_chart("Symbol verdicts", sym, x_label="symbols"),
+            svg.stacked_bars("Symbol verdicts per day", sxs, sseries, y_label="symbols"),
             table("symbol verdicts", ("verdict", "symbols"), [[k, n(v)] for k, v in sym]),
         )
     )
@@ -481,6 +494,8 @@ def code_page(ctx: Ctx, d: Data) -> str:
     surv = [
         (s["checkpoint"], s["mean_share"]) for s in d["survival"] if s["mean_share"] is not None
     ]
+    if surv:  # every adopted suggestion is wholly there when it is resolved
+        surv.insert(0, ("adopted", 1.0))
     steps = [svg.Series("share surviving", [(float(i), v) for i, (_, v) in enumerate(surv)])]
     body.append(
         pair(
