@@ -43,6 +43,8 @@ T = TypeVar("T")
 
 HOUR, DAY = 3600, 86_400
 _FINE = 300
+REPORT_TTL_S = 30.0
+"""The calibration report and the conflict scan are recomputed at most this often."""
 SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
 among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
@@ -122,6 +124,20 @@ class Source:
         self.book = ProfileBook(store)
         self._lock = threading.Lock()
         self._readers: dict[str, Any] = {}
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def cached(self, name: str, fn: Callable[[], T], ttl: float = REPORT_TTL_S) -> T:
+        """``fn()``, computed at most once per ``ttl`` seconds (per process): for reports that
+        resample (bootstraps, exact tests) and cost far more than a page should."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]  # type: ignore[no-any-return]
+        value = fn()
+        with self._lock:
+            self._cache[name] = (now, value)
+        return value
 
     def reader(self, name: str, make: Callable[[Store], Any]) -> Any:
         with self._lock:
@@ -358,8 +374,10 @@ def calibration_data(src: Source, f: Filters) -> Data:
     """The calibration report per (namespace, source) and the off-policy estimates."""
     from outcomes.shadow import calibration_report, offpolicy_report, report_json
 
-    groups = report_json(calibration_report(src.store))
-    estimates = [e.as_dict() for e in offpolicy_report(src.store)]
+    groups = src.cached("calibration", lambda: report_json(calibration_report(src.store)))
+    estimates = src.cached(
+        "offpolicy", lambda: [e.as_dict() for e in offpolicy_report(src.store)]
+    )
     return {
         "page": "calibration",
         "filters": _filters_json(f),
@@ -382,7 +400,7 @@ def components_data(src: Source, f: Filters) -> Data:
     tracker = src.reader("components", ComponentTracker)
     tracker.refresh()
     reports = tracker.report()
-    analysis = tracker.find_conflicts()
+    conflicts = src.cached("conflicts", lambda: tracker.find_conflicts().to_json())
     rows = [
         {
             "component_id": r.component_id,
@@ -407,7 +425,7 @@ def components_data(src: Source, f: Filters) -> Data:
         "notes": _ignored(f, "component events carry no task, project or tag"),
         "components": rows[: max(f.limit, 50)],
         "component_count": len(rows),
-        "conflicts": analysis.to_json(),
+        "conflicts": conflicts,
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outcomes.server.dashboard import _svg as svg
+from outcomes.server.dashboard._data import REPORT_TTL_S
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._html import (
     Cell,
@@ -298,7 +299,7 @@ def _ok(value: bool | None) -> Cell:
 
 
 def calibration_page(ctx: Ctx, d: Data) -> str:
-    body = [_head(ctx, "calibration", d)]
+    body = [_head(ctx, "calibration", d), _fresh()]
     if not d["groups"]:
         body.append('<p class="note">No shadow observations stored yet.</p>')
     for g in d["groups"]:
@@ -368,6 +369,10 @@ def calibration_page(ctx: Ctx, d: Data) -> str:
     return "".join(body)
 
 
+def _fresh() -> str:
+    return f'<p class="muted">Recomputed at most every {REPORT_TTL_S:.0f} s.</p>'
+
+
 def _f(v: float | None) -> str:
     return "—" if v is None else f"{v:+.4f}"
 
@@ -417,7 +422,7 @@ def components_page(ctx: Ctx, d: Data) -> str:
         )
     )
     conf = d["conflicts"]
-    body.append("<h2>Conflicts</h2>")
+    body.append("<h2>Conflicts</h2>" + _fresh())
     body.append(
         f"<p>{conf['pairs_tested']:,} pairs tested over {conf['sessions']:,} sessions "
         f"({conf['outage_sessions']:,} outage sessions left out); kept: joint failures ≥ "
