@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes import config
 from outcomes.cli._common import (
     EXIT_USAGE,
@@ -20,6 +18,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError
 from outcomes.inference import ModelProfile, ProfileBook
 
@@ -31,8 +30,8 @@ app = new_app(
     invoke_without_command=True,
 )
 
-TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
-ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
+TaskOption = Option(None, "--task", help="Only this task (default: all tasks together).")
+ProjectOption = Option(None, "--project", help="Only calls of this project id.")
 
 
 CACHE_FILENAME = "profiles.cache.json"
@@ -98,7 +97,7 @@ def leaderboard_table(
 
 @app.callback()
 def models(
-    ctx: typer.Context,
+    ctx: Context,
     task: str | None = TaskOption,
     project: str | None = ProjectOption,
     db: str | None = DbOption,
@@ -126,7 +125,7 @@ def models(
 
 @app.command("show")
 def show(
-    model: str = typer.Argument(..., help="Model id."),
+    model: str = Argument(..., help="Model id."),
     project: str | None = ProjectOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
