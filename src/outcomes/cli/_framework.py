@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import re
 import sys
 import types
 import typing
@@ -235,6 +236,14 @@ def _help_of(param: Param) -> str:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so that tests and the root decide."""
 
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        # ``--min-lift -1e3`` and ``--x -inf`` pass a value, as in other tools: argparse
+        # alone takes only ``-1`` and ``-1.5`` for numbers, anything else for an option.
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+        )
+
     def error(self, message: str) -> typing.NoReturn:
         raise UsageError(message, self.format_usage(), self.prog)
 
@@ -276,7 +285,7 @@ def _add(parser: _Parser, p: Param) -> None:
         off = [b for _, *rest in pairs for b in rest]
         parser.add_argument(*on, dest=p.name, action="store_true", help=_help_of(p))
         if off:
-            parser.add_argument(*off, dest=p.name, action="store_false", help=argparse.SUPPRESS)
+            parser.add_argument(*off, dest=p.name, action="store_false", help=f"Not {on[0]}.")
         parser.set_defaults(**{p.name: bool(p.default)})
         return
     parser.add_argument(
@@ -456,9 +465,17 @@ class App:
         return 0
 
     def _help(self, prog: str) -> str:
+        import shutil
+        import textwrap
+
         rows = [(n, t.summary) for n in self.names() if (t := self.get(n)) is not None]
         width = max((len(n) for n, _ in rows), default=0)
-        listing = "\n".join(f"  {n.ljust(width)}  {s}".rstrip() for n, s in rows)
+        room = max(shutil.get_terminal_size().columns - width - 4, 30)
+        listing = "\n".join(
+            f"  {n.ljust(width)}  "
+            + "\n".join(textwrap.wrap(s, room)).replace("\n", "\n" + " " * (width + 4))
+            for n, s in rows
+        )
         callback = self.registered_callback or Command("", lambda: None)
         parser = callback.parser(prog, f"commands:\n{listing}")
         parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
