@@ -90,6 +90,27 @@ def test_suggest_reads_code_from_stdin(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["status"] == "pending"
 
 
+def test_suggest_refuses_oversized_stdin_with_a_clear_error(tmp_path: Path) -> None:
+    from outcomes.inference.code import MAX_SUGGESTION_CHARS
+
+    repo = Repo(tmp_path / "repo")
+    repo.write("geo.py", BASE)
+    repo.commit("base")
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    target = str(repo.root / "geo.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "outcomes.cli", "code", "suggest", "t-9", target, "--db", db],
+        input="x = 1\n" * (MAX_SUGGESTION_CHARS // 6 + 1000),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"exceeds {MAX_SUGGESTION_CHARS}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_post_commit_hook_runs_the_check(tmp_path: Path) -> None:
     repo, db, trace = _setup(tmp_path)
     from outcomes.inference.code import install_hook, uninstall_hook

@@ -69,6 +69,21 @@ def test_the_demo_ignores_the_real_store_url_in_the_environment(tmp_path: Path) 
     assert _receipts(home / "demo.db") == 20
 
 
+def test_the_demo_refuses_a_demo_db_that_is_a_symlink(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    other = tmp_path / "other-app.db"
+    other.write_bytes(b"")
+    other.chmod(0o644)
+    (home / "demo.db").symlink_to(other)
+    proc = _outcomes(home, "demo", "--calls", "20", "--only", "ledger")
+    assert proc.returncode != 0
+    assert "symlink" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert other.read_bytes() == b""
+    assert other.stat().st_mode & 0o777 == 0o644
+
+
 def test_the_library_imports_neither_the_demo_nor_the_test_helpers() -> None:
     import ast
 

@@ -23,6 +23,7 @@ from outcomes.errors import ValidationError
 from outcomes.inference import OutcomeTracker
 from outcomes.inference.code import (
     FALLBACK_MESSAGE,
+    MAX_SUGGESTION_CHARS,
     CheckReport,
     CodeAdoption,
     CodeFinding,
@@ -155,7 +156,9 @@ def suggest(
     as_json: bool = JsonOption,
 ) -> None:
     """Remember a suggestion (code read from stdin) as fingerprints; the text is not stored."""
-    code = sys.stdin.read()
+    # Read at most one character past the limit, so a huge pipe costs bounded memory and
+    # still gets the "exceeds" error from CodeAdoption.suggest.
+    code = sys.stdin.read(MAX_SUGGESTION_CHARS + 1)
     with opened_store(db) as store:
         try:
             s = CodeAdoption(store).suggest(trace_id, file.resolve(), code, repo=repo)

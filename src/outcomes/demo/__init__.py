@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from outcomes import config
+from outcomes._files import check_path
+from outcomes.errors import StoreUnavailableError, UnsafePathError
 from outcomes.store import BackgroundWriter, Store
 
 if TYPE_CHECKING:
@@ -45,9 +47,20 @@ PARTS: list[tuple[str, str]] = [
 def demo_url(explicit: str | None = None) -> str:
     """Where the demo writes: ``explicit``, else ``demo.db`` in the home folder.
 
-    ``OUTCOMES_DB_URL`` is deliberately not consulted: it names the real store.
+    ``OUTCOMES_DB_URL`` is deliberately not consulted: it names the real store. The
+    default file gets the same link policy as ``outcomes.db`` (docs/security.md): a
+    ``demo.db`` that is a symlink, or resolves outside the home folder, is refused with
+    :class:`~outcomes.errors.StoreUnavailableError` rather than filled with simulated data.
     """
-    return explicit or f"sqlite:///{config.home() / DEMO_DB_FILENAME}"
+    if explicit:
+        return explicit
+    home = config.home()
+    path = home / DEMO_DB_FILENAME
+    try:
+        check_path(path, root=home, explicit=False)
+    except UnsafePathError as exc:
+        raise StoreUnavailableError(f"refusing to write the demo: {exc}") from None
+    return f"sqlite:///{path}"
 
 
 @dataclass

@@ -16,10 +16,20 @@ from outcomes._redact import cap
 from outcomes.errors import OutcomesError
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing._decision import (
+    MAX_REASON_CHARS,
+    Candidate,
+    Decision,
+    NoModelAvailable,
+    _Eligible,
+    _Explain,
+    _lists,
+    _Pool,
+    _unscored,
+)
 from outcomes.routing._select import (
     SMALL,
     Policy,
-    Prepared,
     Selection,
     Weights,
     as_arrays,
@@ -28,188 +38,7 @@ from outcomes.routing._select import (
     select_lists,
 )
 
-MAX_REASON_CHARS = 120
-
-
-class NoModelAvailable(OutcomesError, RuntimeError):
-    """Every candidate was filtered out; ``decision.candidates`` says why for each."""
-
-    def __init__(self, message: str, decision: Decision) -> None:
-        super().__init__(message)
-        self.decision = decision
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One model in a decision: its score parts, or why it was filtered out."""
-
-    model_id: str
-    filtered: str | None = None
-    """Why the model was not eligible (``None`` when it was scored)."""
-    successes: float = 0.0
-    failures: float = 0.0
-    prior_alpha: float = 1.0
-    prior_beta: float = 1.0
-    quality: float | None = None
-    cost_penalty: float | None = None
-    latency_penalty: float | None = None
-    score: float | None = None
-    expected_cost_usd: float | None = None
-    p95_latency_ms: float | None = None
-
-
-class _Explain:
-    """What a decision needs to explain itself, turned into candidates and fallbacks only
-    when asked (the hot path never builds them)."""
-
-    __slots__ = (
-        "_cand", "_fb", "chosen", "filtered", "pool", "propensities", "rest", "scored", "sel",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        pool: _Pool | None,
-        scored: Sequence[int],
-        sel: Selection | None,
-        chosen: int,
-        rest: Sequence[int],
-        filtered: Sequence[tuple[Any, ...]],
-        propensities: dict[int, float] | None = None,
-    ) -> None:
-        self.pool = pool
-        self.propensities = propensities
-        """The pool's memo of propensities by pick, when the decision used the pool's
-        unblocked candidate set (their posteriors are fixed until the next refresh, so
-        the probability of each pick is too)."""
-        self.scored = scored
-        """Pool positions of the scored arms, in selection order."""
-        self.sel = sel
-        self.chosen = chosen
-        """Index into ``scored`` of the pick."""
-        self.rest = rest
-        """Pool positions of the degraded arms left as a last resort."""
-        self.filtered = filtered
-        """Unscored rows (model, reason, counts) of filtered and degraded models."""
-        self._fb: tuple[str, ...] | None = None
-        self._cand: tuple[Candidate, ...] | None = None
-
-    def fallbacks(self) -> tuple[str, ...]:
-        if self._fb is None:
-            pool, sel = self.pool, self.sel
-            if pool is None or sel is None:
-                self._fb = ()
-            else:
-                score = sel.score
-                order = sorted(range(len(self.scored)), key=score.__getitem__, reverse=True)
-                ids = pool.ids
-                self._fb = tuple(ids[self.scored[i]] for i in order if i != self.chosen) + tuple(
-                    ids[j] for j in self.rest
-                )
-        return self._fb
-
-    def candidates(self) -> tuple[Candidate, ...]:
-        if self._cand is None:
-            out: list[Candidate] = []
-            pool, sel = self.pool, self.sel
-            if pool is not None and sel is not None:
-                for k, j in enumerate(self.scored):
-                    parts = (
-                        sel.quality[k],
-                        sel.cost_penalty[k],
-                        sel.latency_penalty[k],
-                        sel.score[k],
-                        pool.costs[j],
-                        pool.p95s[j],
-                    )
-                    out.append(Candidate(*(pool.rows[j] + parts)))
-            for row in self.filtered:
-                out.append(Candidate(*row))
-            self._cand = tuple(out)
-        return self._cand
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the router chose and why."""
-
-    task: str
-    model_id: str | None
-    policy: str
-    reason: str
-    """A bounded routing reason for the tracker (never prompt text)."""
-    degraded_fallback: bool = False
-    """True when only degraded models were left and the best of them was used."""
-    _explain: _Explain | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def propensity(self) -> float:
-        """Probability with which this policy picks ``model_id`` in this state (log it;
-        computed on first access)."""
-        ex = self._explain
-        if ex is None or ex.sel is None:
-            return 0.0
-        memo = ex.propensities
-        if memo is None:
-            return ex.sel.propensity
-        p = memo.get(ex.chosen)
-        if p is None:
-            p = memo[ex.chosen] = ex.sel.propensity
-        return p
-
-    @property
-    def fallbacks(self) -> tuple[str, ...]:
-        """Other eligible models, best first, then degraded ones, for retries."""
-        return self._explain.fallbacks() if self._explain is not None else ()
-
-    @property
-    def candidates(self) -> tuple[Candidate, ...]:
-        """Every candidate: the scored ones (in the order of the candidate list), then
-        the filtered and degraded ones with their reasons."""
-        return self._explain.candidates() if self._explain is not None else ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "model_id": self.model_id,
-            "policy": self.policy,
-            "propensity": self.propensity,
-            "fallbacks": list(self.fallbacks),
-            "reason": self.reason,
-            "degraded_fallback": self.degraded_fallback,
-            "candidates": [
-                {k: getattr(c, k) for k in Candidate.__dataclass_fields__} for c in self.candidates
-            ],
-        }
-
-
-@dataclass(slots=True)
-class _Pool:
-    """Candidates for one (task, tokens, constraints, candidate list) between two profile
-    refreshes: everything about them that does not change from one decision to the next."""
-
-    ids: list[str]
-    rows: list[tuple[Any, ...]]
-    """(model, reason, successes, failures, prior alpha, prior beta) per eligible model;
-    reason is the degradation note for degraded ones."""
-    alphas: list[float]
-    betas: list[float]
-    costs: list[float | None]
-    p95s: list[float | None]
-    ok: list[int]
-    """Positions of the healthy eligible models."""
-    degraded: list[int]
-    static_filtered: list[tuple[Any, ...]]
-    """Unscored rows of models filtered by task, context, cost or latency."""
-    position: dict[str, int]
-    ok_lists: tuple[list[float], list[float], list[float | None], list[float | None]]
-    ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-    ok_prepared: Prepared | None = None
-    propensities: dict[int, float] = field(default_factory=dict)
-    """Propensity of each pick from the unblocked set, filled as decisions read them."""
-    ok_names: list[str] = field(default_factory=list)
-    infos: list[ModelInfo | None] = field(default_factory=list)
-    """The registry entries the pool was built from (``None`` for an unknown model): a
-    decision compares them with the registry's current ones and rebuilds on a change."""
+__all__ = ["Candidate", "Decision", "NoModelAvailable", "Router"]
 
 
 @dataclass
@@ -376,13 +205,31 @@ class Router:
     ) -> Decision:
         """Choose a model for ``task``.
 
-        Phase 1 filters on task, context window (``input_tokens + output_tokens``),
-        ``max_cost_usd`` per call, ``max_p95_ms``, session exclusion, cooldown and
-        degradation, keeping each reason. Phase 2 scores the rest with ``weights``;
-        phase 3 selects with ``policy``. If only degraded models are left, the best of
+        Phase 1 (:meth:`_filter`) filters on task, context window (``input_tokens +
+        output_tokens``), ``max_cost_usd`` per call, ``max_p95_ms``, session exclusion,
+        cooldown and degradation, keeping each reason. Phase 2 and 3 (:meth:`_select`)
+        score the rest with ``weights`` and select with ``policy``; :meth:`_record` turns
+        the pick into a :class:`Decision`. If only degraded models are left, the best of
         them is used and the decision says so. Raises :class:`NoModelAvailable` when
         nothing is left.
         """
+        pool = self._pool_for(
+            task, candidates, input_tokens, output_tokens, max_cost_usd, max_p95_ms
+        )
+        eligible = self._filter(task, pool)
+        return self._record(task, pool, eligible, self._select(pool, eligible))
+
+    def _pool_for(
+        self,
+        task: str,
+        candidates: Sequence[str] | None,
+        input_tokens: int,
+        output_tokens: int,
+        max_cost_usd: float | None,
+        max_p95_ms: float | None,
+    ) -> _Pool:
+        """The cached candidate pool of these arguments, rebuilt when profiles were
+        re-read or a registry entry changed (phase 1's static part)."""
         self._profiles(task)  # re-reads profiles when due, which drops the pools
         models = self.registry.models
         listed = None if candidates is None else tuple(candidates)
@@ -399,28 +246,26 @@ class Router:
                 task, ids, input_tokens, output_tokens, max_cost_usd, max_p95_ms
             )
             pool.infos = infos
-        now = self.clock.now()
-        blocked = self._blocked(pool, now)
-        lists = pool.ok_lists
-        arrays = pool.ok_arrays
-        prepared = pool.ok_prepared
-        ok, degraded = pool.ok, pool.degraded
-        dynamic: list[tuple[Any, ...]] = []
-        if blocked:
-            ok = [j for j in ok if j not in blocked]
-            degraded = [j for j in degraded if j not in blocked]
+        return pool
+
+    def _filter(self, task: str, pool: _Pool) -> _Eligible:
+        """Phase 1's dynamic part: drop what is blocked right now; fall back to the
+        degraded models when no healthy one is left; raise when nothing is."""
+        blocked = self._blocked(pool, self.clock.now())
+        if not blocked:
+            eligible = _Eligible(pool.ok, pool.degraded, pool.ok_lists, [], False)
+            eligible.arrays, eligible.prepared = pool.ok_arrays, pool.ok_prepared
+        else:
+            ok = [j for j in pool.ok if j not in blocked]
+            degraded = [j for j in pool.degraded if j not in blocked]
             dynamic = [_unscored(pool, j, reason) for j, reason in sorted(blocked.items())]
-            lists = _lists(pool, ok)
-            arrays = prepared = None
-        used_degraded = False
-        scored, rest = ok, degraded
-        if not ok and degraded:
-            scored, rest, used_degraded = degraded, [], True
-            lists = _lists(pool, degraded)
-            arrays = prepared = None
-        n_filtered = len(pool.static_filtered) + len(dynamic)
-        if not scored:
-            unscored = pool.static_filtered + dynamic + [_unscored(pool, j) for j in rest]
+            eligible = _Eligible(ok, degraded, _lists(pool, ok), dynamic, False)
+        if not eligible.scored and eligible.rest:
+            eligible = _Eligible(
+                eligible.rest, [], _lists(pool, eligible.rest), eligible.dynamic, True
+            )
+        if not eligible.scored:
+            unscored = pool.static_filtered + eligible.dynamic
             decision = Decision(
                 task,
                 None,
@@ -433,27 +278,36 @@ class Router:
                 + "; ".join(f"{c.model_id}: {c.filtered}" for c in decision.candidates),
                 decision,
             )
-        if arrays is not None:
-            sel = select_arrays(
+        return eligible
+
+    def _select(self, pool: _Pool, eligible: _Eligible) -> Selection:
+        """Phases 2 and 3: score the eligible models and pick one with ``policy`` (the
+        same functions the replay benchmark runs; see :mod:`outcomes.routing._select`)."""
+        if eligible.arrays is not None:
+            return select_arrays(
                 pool.ok_names,
-                *arrays,
+                *eligible.arrays,
                 self.weights,
                 policy=self.policy,
                 rng=self._rng,
                 epsilon=self.epsilon,
             )
-        else:
-            sel = select_lists(
-                *lists,
-                self.weights,
-                policy=self.policy,
-                rng=self._rng,
-                pyrng=self._pyrng,
-                epsilon=self.epsilon,
-                prepared=prepared,
-            )
+        return select_lists(
+            *eligible.lists,
+            self.weights,
+            policy=self.policy,
+            rng=self._rng,
+            pyrng=self._pyrng,
+            epsilon=self.epsilon,
+            prepared=eligible.prepared,
+        )
+
+    def _record(self, task: str, pool: _Pool, eligible: _Eligible, sel: Selection) -> Decision:
+        """The decision of a pick: its bounded reason, and what explains it on demand."""
+        scored, rest = eligible.scored, eligible.rest
         chosen = pool.ids[scored[sel.index]]
-        if used_degraded:
+        n_filtered = len(pool.static_filtered) + len(eligible.dynamic)
+        if eligible.used_degraded:
             reason = f"{self.policy} {task}: {chosen} (only degraded models left)"
         elif n_filtered:
             reason = f"{self.policy} {task}: {chosen} ({n_filtered} filtered)"
@@ -462,26 +316,13 @@ class Router:
         if len(reason) > MAX_REASON_CHARS:
             reason = cap(reason, MAX_REASON_CHARS)
         unscored = (
-            pool.static_filtered + dynamic + [_unscored(pool, j) for j in rest]
+            pool.static_filtered + eligible.dynamic + [_unscored(pool, j) for j in rest]
             if n_filtered or rest
             else []
         )
-        return Decision(
-            task,
-            chosen,
-            self.policy,
-            reason,
-            used_degraded,
-            _Explain(
-                pool,
-                scored,
-                sel,
-                sel.index,
-                rest,
-                unscored,
-                pool.propensities if scored is pool.ok else None,
-            ),
-        )
+        memo = pool.propensities if scored is pool.ok else None
+        explain = _Explain(pool, scored, sel, sel.index, rest, unscored, memo)
+        return Decision(task, chosen, self.policy, reason, eligible.used_degraded, explain)
 
     def _blocked(self, pool: _Pool, now: float) -> dict[int, str] | None:
         """Pool positions blocked right now (session exclusion, cooldown, breaker) with
@@ -623,33 +464,3 @@ class Router:
             ok = True
         finally:
             self.report(decision.model_id, ok)
-
-
-def _unscored(pool: _Pool, j: int, reason: str | None = None) -> tuple[Any, ...]:
-    """The unscored candidate row of pool position ``j`` (with ``reason`` if given)."""
-    model_id, note, s, f, a0, b0 = pool.rows[j]
-    return (
-        model_id,
-        reason or note,
-        s,
-        f,
-        a0,
-        b0,
-        None,
-        None,
-        None,
-        None,
-        pool.costs[j],
-        pool.p95s[j],
-    )
-
-
-def _lists(
-    pool: _Pool, positions: Sequence[int]
-) -> tuple[list[float], list[float], list[float | None], list[float | None]]:
-    return (
-        [pool.alphas[j] for j in positions],
-        [pool.betas[j] for j in positions],
-        [pool.costs[j] for j in positions],
-        [pool.p95s[j] for j in positions],
-    )

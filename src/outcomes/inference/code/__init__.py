@@ -15,6 +15,7 @@ from outcomes._lazy import attach as _attach
 if _typing.TYPE_CHECKING:
     from outcomes.inference.code._adoption import (
         DEFAULT_TTL,
+        MAX_SUGGESTION_CHARS,
         CheckReport,
         CodeAdoption,
         ListSink,
@@ -46,6 +47,7 @@ else:
         {
             "outcomes.inference.code._adoption": (
                 "DEFAULT_TTL",
+                "MAX_SUGGESTION_CHARS",
                 "CheckReport",
                 "CodeAdoption",
                 "ListSink",
@@ -78,6 +80,7 @@ __all__ = [
     "APPLIED_AT",
     "DEFAULT_TTL",
     "FALLBACK_MESSAGE",
+    "MAX_SUGGESTION_CHARS",
     "MIGRATIONS",
     "MODIFIED_AT",
     "Assessment",
