@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "models",
     "route",
     "ingest",
+    "serve",
     "import-legacy",
     "signals",
     "db",
