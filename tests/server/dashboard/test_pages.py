@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.server.dashboard import create_dashboard_app
 from outcomes.server.dashboard._data import failure_kind
+from outcomes.store import MemoryStore
 
 PAGES = ("models", "routing", "calibration", "components", "code", "trajectories")
 
@@ -191,9 +193,22 @@ def test_a_mounted_dashboard_links_under_its_mount_point(tracker: OutcomeTracker
         assert c.get("/dash/api/dashboard/routing").status_code == 200
 
 
-def test_the_tag_filter_says_it_is_not_applied_yet(client: TestClient) -> None:
-    data = client.get("/v1/dashboard/models?tag=beta").json()
-    assert any("tag" in n for n in data["notes"])
+def test_the_tag_filter_selects_the_tagged_calls() -> None:
+    tracker = OutcomeTracker(MemoryStore())
+    for model, tags in (("tagged-model", ["beta"]), ("other-model", None)):
+        trace = tracker.record_start(model, "code", "test")
+        tracker.record_complete(trace, 120.0, 10, 10)
+        tracker.feedback(trace, thumbs=True, tags=tags)
+    tracker.flush()
+    with TestClient(create_dashboard_app(tracker)) as client:
+        everything = client.get("/v1/dashboard/models").json()["leaderboard"]
+        assert {r["model_id"] for r in everything} == {"tagged-model", "other-model"}
+        board = client.get("/v1/dashboard/models?tag=beta").json()["leaderboard"]
+        assert [(r["model_id"], r["calls"]) for r in board] == [("tagged-model", 1)]
+        assert client.get("/v1/dashboard/models?tag=gamma").json()["leaderboard"] == []
+        routing = client.get("/v1/dashboard/routing?tag=beta").json()
+        assert any("leaderboards only" in n for n in routing["notes"])
+    tracker.close()
 
 
 @pytest.mark.parametrize(
@@ -210,3 +225,30 @@ def test_the_tag_filter_says_it_is_not_applied_yet(client: TestClient) -> None:
 )
 def test_failures_are_sorted_into_kinds(error: str, kind: str) -> None:
     assert failure_kind(error) == kind
+
+
+def test_routing_page_draws_the_replay_frontier_of_a_report_file(
+    tracker: OutcomeTracker, tmp_path: Path
+) -> None:
+    import json
+
+    from outcomes.routing._matrix import load_matrix
+    from outcomes.routing._replay import replay
+    from tests.routing.test_replay import write_matrix
+
+    report = replay(load_matrix(write_matrix(tmp_path / "m.jsonl.gz")), seed=3,
+                    cost_weights=(0.0, 0.5))  # fmt: skip
+    path = tmp_path / "replay.json"
+    path.write_text(json.dumps(report))
+    with TestClient(create_dashboard_app(tracker, replay=path)) as c:
+        data = c.get("/v1/dashboard/routing").json()["replay"]
+        assert "outcomes" in data["policies"]
+        assert set(data["single_models"]) == set(report["single_models"])
+        html = c.get("/routing").text
+        assert "quality/cost frontier" in html
+        assert {"outcomes", "single models"} <= _series(html)
+        path.write_text('{"policies": [{"name": "x", "cost_usd": "free"}]}')
+        broken = c.get("/routing")
+        assert broken.status_code == 200
+        assert "cannot be read" in broken.text
+        assert "cost_usd" in broken.text
