@@ -13,7 +13,7 @@ from outcomes.inference import OutcomeTracker
 from outcomes.integrations import last_call, last_trace_id, trace_id_of
 from outcomes.integrations.anthropic import instrument
 from tests.fakes.llm_server import FakeLLMServer, Reply
-from tests.integrations.conftest import ANSWER, PROMPT, db_bytes, stored
+from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
 MODEL = "claude-3-5-haiku"
 MESSAGES = [{"role": "user", "content": PROMPT}]
@@ -21,7 +21,7 @@ MESSAGES = [{"role": "user", "content": PROMPT}]
 
 def client_for(server: FakeLLMServer, tracker: OutcomeTracker, **kw: object) -> anthropic.Anthropic:
     client = anthropic.Anthropic(base_url=server.root_url, api_key="k", max_retries=0, **kw)  # type: ignore[arg-type]
-    return instrument(client, tracker)
+    return instrument(closing(client), tracker)
 
 
 def async_client_for(server: FakeLLMServer, tracker: OutcomeTracker) -> anthropic.AsyncAnthropic:
@@ -143,6 +143,7 @@ def test_the_async_client_records_create_and_stream(
             async for _ in s2.text_stream:
                 break
         ids.append(trace_id_of(s2))
+        await client.close()
         return ids
 
     ids = asyncio.run(scenario())
