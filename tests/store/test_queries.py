@@ -62,16 +62,13 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
     ],
     "dashboard.recent": [
-        (0.0, 2e9, "", "", "", "", "", "", 1, 50),
-        (0.0, 2e9, "", "", "", "", "", "", 0, 5),
-        (_T0 + 3, _T0 + 20, "generate", "generate", "p", "p", "claude", "claude", 0, 50),
+        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),
+        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=False, limit=5),
+        dashboard_queries.recent_params(0.0, 2e9, 12, "code", "", "", only_failures=True, limit=3),
+        dashboard_queries.recent_params(
+            _T0 + 3, _T0 + 20, 100, "generate", "p", "claude", only_failures=False, limit=50
+        ),
     ],
-    "dashboard.groups": [
-        dashboard_queries.groups_params(True, 0.0, 2e9, "", ""),
-        dashboard_queries.groups_params(False, 0.0, 2e9, "", ""),
-        dashboard_queries.groups_params(False, _T0 + 2, _T0 + 25, "code", "p"),
-    ],
-    "dashboard.fold_rows_between": [(0.0, 2e9), (_T0 + 10, _T0 + 20)],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.server.dashboard import create_dashboard_app
 from outcomes.server.dashboard._data import failure_kind
+from outcomes.store import MemoryStore
 
 PAGES = ("models", "routing", "calibration", "components", "code", "trajectories")
 
@@ -191,9 +192,22 @@ def test_a_mounted_dashboard_links_under_its_mount_point(tracker: OutcomeTracker
         assert c.get("/dash/api/dashboard/routing").status_code == 200
 
 
-def test_the_tag_filter_says_it_is_not_applied_yet(client: TestClient) -> None:
-    data = client.get("/v1/dashboard/models?tag=beta").json()
-    assert any("tag" in n for n in data["notes"])
+def test_the_tag_filter_selects_the_tagged_calls() -> None:
+    tracker = OutcomeTracker(MemoryStore())
+    for model, tags in (("tagged-model", ["beta"]), ("other-model", None)):
+        trace = tracker.record_start(model, "code", "test")
+        tracker.record_complete(trace, 120.0, 10, 10)
+        tracker.feedback(trace, thumbs=True, tags=tags)
+    tracker.flush()
+    with TestClient(create_dashboard_app(tracker)) as client:
+        everything = client.get("/v1/dashboard/models").json()["leaderboard"]
+        assert {r["model_id"] for r in everything} == {"tagged-model", "other-model"}
+        board = client.get("/v1/dashboard/models?tag=beta").json()["leaderboard"]
+        assert [(r["model_id"], r["calls"]) for r in board] == [("tagged-model", 1)]
+        assert client.get("/v1/dashboard/models?tag=gamma").json()["leaderboard"] == []
+        routing = client.get("/v1/dashboard/routing?tag=beta").json()
+        assert any("leaderboards only" in n for n in routing["notes"])
+    tracker.close()
 
 
 @pytest.mark.parametrize(

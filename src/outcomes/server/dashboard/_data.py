@@ -22,15 +22,13 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
-from outcomes.inference._profiles import FOLD_FIELDS
+from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._queries import (
-    FOLD_BETWEEN,
-    GROUPS,
     RECENT,
     SERIES,
-    groups_params,
+    recent_params,
     series_params,
 )
 from outcomes.store import Store
@@ -40,7 +38,10 @@ T = TypeVar("T")
 
 HOUR, DAY = 3600, 86_400
 _FINE = 300
-_MAX_HOURS = 96
+SAMPLE, SCAN = 1000, 20_000
+"""Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
+among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
+the store's size."""
 _SERVER_ERROR = re.compile(r"\b5\d\d\b|server error|unavailable|overloaded", re.IGNORECASE)
 
 
@@ -84,21 +85,20 @@ class Source:
 
 
 def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
-    """``fn`` run on the profile state of the filters' time range: the shared incremental
-    fold (under its lock: it is live) for all time, a fresh fold of the range otherwise."""
-    since, until = f.window(src.now())
-    if since <= 0:
+    """``fn`` run on the profile state of the filters' calls: the shared incremental fold
+    (under its lock: it is live) for all time and no tag, else a fresh fold of the calls
+    the time range and tag select (whole supersession chains, see ``ProfileFilter``)."""
+    since, _ = f.window(src.now())
+    if since <= 0 and not f.tag:
         return src.book.read(fn)
-    state = ProfileState(half_life=src.book.half_life)
-    n = len(FOLD_FIELDS)
-    fold = state.fold_values
-    for row in src.store.iter_query(FOLD_BETWEEN, (since, until)):
-        fold(*row[:n])
-    return fn(state)
+    flt = ProfileFilter(tag=f.tag or None, since=since if since > 0 else None)
+    return fn(fold_matching(src.store, flt, half_life=src.book.half_life))
 
 
 def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) -> Data:
-    j = p.to_json()
+    # Read field by field rather than ``to_json``: that also computes the Beta posterior's
+    # interval (a SciPy quantile per profile), which no page shows.
+    iv = p.wilson_interval()
     return {
         "model_id": p.model_id,
         "task": p.task,
@@ -106,13 +106,13 @@ def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) 
         "successes": p.successes,
         "failures": p.failures,
         "inconclusive": p.inconclusive,
-        "success_rate": j["success_rate"],
-        "success_interval": j["success_interval"],
-        "quality": j["quality"],
-        "latency_p50_ms": j["latency_ms"]["p50"],
-        "latency_p95_ms": j["latency_ms"]["p95"],
-        "cost_usd": j["cost_usd"],
-        "cost_per_success": j["cost_per_success"],
+        "success_rate": p.observed_success_rate,
+        "success_interval": None if iv is None else [iv[0], iv[1]],
+        "quality": p.quality,
+        "latency_p50_ms": p.latency_p50_ms,
+        "latency_p95_ms": p.latency_p95_ms,
+        "cost_usd": p.cost_usd,
+        "cost_per_success": p.cost_per_success,
         "excluded": p.model_id in excluded,
         "cooling_until": cooldowns.get(p.model_id),
     }
@@ -127,9 +127,9 @@ def _rank(rows: list[Data]) -> list[Data]:
     )
 
 
-def _filter_note(f: Filters) -> list[str]:
-    if f.tag:
-        return [f"tag {f.tag!r}: tags are not stored with receipts yet; filter not applied"]
+def _filter_note(f: Filters, where: str = "") -> list[str]:
+    if f.tag and where:
+        return [f"tag {f.tag!r} applies to the leaderboards only, not to {where}"]
     return []
 
 
@@ -163,22 +163,17 @@ def _filters_json(f: Filters) -> Data:
 
 
 def _series_rows(src: Source, f: Filters, model: str = "") -> tuple[int, list[tuple[Any, ...]]]:
-    """Rows of the series query with a bucket width that suits the data's span: 5 minutes
-    for a few hours of data, hours up to four days, days beyond (hours summed in Python)."""
+    """Rows of the series query with a bucket width that suits the data's span: days when
+    they cover more than three, else hours when more than three, else 5 minutes. Coarse
+    first, so a long history costs one query."""
     since, until = f.window(src.now())
     params = (since, until, f.task, f.project, model)
-    rows = src.store.query(SERIES, series_params(HOUR, *params))
-    buckets = {r[1] for r in rows}
-    if len(buckets) <= 3:
-        return _FINE, src.store.query(SERIES, series_params(_FINE, *params))
-    if len(buckets) <= _MAX_HOURS:
-        return HOUR, rows
-    days: dict[tuple[str, int], list[Any]] = {}
-    for r in rows:
-        acc = days.setdefault((r[0], r[1] * HOUR // DAY), [0] * 8)
-        for i, v in enumerate(r[2:]):
-            acc[i] += v or 0
-    return DAY, [(m, b, *a) for (m, b), a in days.items()]
+    rows: list[tuple[Any, ...]] = []
+    for width in (DAY, HOUR, _FINE):
+        rows = src.store.query(SERIES, series_params(width, *params))
+        if len({r[1] for r in rows}) > 3:
+            return width, rows
+    return _FINE, rows
 
 
 def _series(src: Source, f: Filters, model: str = "") -> Data:
@@ -220,20 +215,22 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         return [_row(p.for_task(t), {}, ()) for t in p.tasks]
 
     per_task = _with_state(src, f, read)
-    fparams = (since, until, f.task, f.task, f.project, f.project, model_id, model_id)
-    recent = src.store.query(RECENT, (*fparams, 1, f.limit))
-    kinds: Counter[str] = Counter()
-    for _m, text, n, _pn, _ps in src.store.query(GROUPS, (1, *fparams, 1)):
-        kinds[failure_kind(text or "")] += int(n)
+    sample = src.store.query(
+        RECENT,
+        recent_params(since, until, SCAN, f.task, f.project, model_id, only_failures=True,
+                      limit=SAMPLE),
+    )  # fmt: skip
+    kinds = Counter(failure_kind(r[8] or "") for r in sample)
     return {
         "page": "model",
         "model_id": model_id,
         "known": per_task is not None,
         "filters": _filters_json(f),
-        "notes": _filter_note(f),
+        "notes": _filter_note(f, "trends and failures"),
         "by_task": per_task or [],
         "series": _series(src, f, model_id),
         "failures_by_kind": dict(sorted(kinds.items())),
+        "failures_counted": len(sample),
         "recent_failures": [
             {
                 "timestamp": r[0],
@@ -243,7 +240,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
                 "error": r[8],
                 "latency_ms": r[9],
             }
-            for r in recent
+            for r in sample[: f.limit]
         ],
     }
 
@@ -252,19 +249,22 @@ def routing_data(src: Source, f: Filters) -> Data:
     """Traffic share over time, recent decisions with reasons and propensities, cooldowns."""
     since, until = f.window(src.now())
     series = _series(src, f)
-    fparams = (since, until, f.task, f.task, f.project, f.project, "", "")
-    decisions = src.store.query(RECENT, (*fparams, 0, f.limit))
+    decisions = src.store.query(
+        RECENT,
+        recent_params(since, until, SCAN, f.task, f.project, "", only_failures=False,
+                      limit=SAMPLE),
+    )  # fmt: skip
     reasons: dict[str, Data] = {}
-    for model_id, text, n, pn, ps in src.store.query(
-        GROUPS, groups_params(False, since, until, f.task, f.project)
-    ):
+    for d in decisions:
+        text, model_id, propensity = d[5], d[2], d[6]
         r = reasons.setdefault(
             text, {"reason": text, "calls": 0, "models": {}, "_pn": 0, "_ps": 0.0}
         )
-        r["calls"] += int(n)
-        r["models"][model_id] = int(n)
-        r["_pn"] += int(pn)
-        r["_ps"] += float(ps)
+        r["calls"] += 1
+        r["models"][model_id] = r["models"].get(model_id, 0) + 1
+        if propensity is not None:
+            r["_pn"] += 1
+            r["_ps"] += float(propensity)
     reason_rows = []
     for r in sorted(reasons.values(), key=lambda r: (-r["calls"], r["reason"]))[: f.limit]:
         pn, ps = r.pop("_pn"), r.pop("_ps")
@@ -275,7 +275,7 @@ def routing_data(src: Source, f: Filters) -> Data:
     return {
         "page": "routing",
         "filters": _filters_json(f),
-        "notes": _filter_note(f),
+        "notes": _filter_note(f, "traffic shares and decisions"),
         "share": series,
         "decisions": [
             {
@@ -287,8 +287,9 @@ def routing_data(src: Source, f: Filters) -> Data:
                 "propensity": r[6],
                 "success": None if r[7] is None else bool(r[7]),
             }
-            for r in decisions
+            for r in decisions[: f.limit]
         ],
+        "decisions_counted": len(decisions),
         "reasons": reason_rows,
         "cooldowns": [
             {"model_id": m, "until": t, "seconds_left": max(t - now, 0.0)}

@@ -178,7 +178,7 @@ def model_page(ctx: Ctx, d: Data) -> str:
             ),
         )
     )
-    body.append("<h2>Failures by kind</h2>")
+    body.append(f"<h2>Failures by kind (newest {d['failures_counted']:,})</h2>")
     kinds = sorted(d["failures_by_kind"].items())
     body.append(
         pair(
@@ -229,7 +229,7 @@ def routing_page(ctx: Ctx, d: Data) -> str:
     body.append("<h2>Routing reasons</h2>")
     body.append(
         table(
-            "reasons, most used first",
+            f"reasons among the newest {d['decisions_counted']:,} routed calls, most used first",
             ("reason", "calls", "models", "mean propensity"),
             [
                 [

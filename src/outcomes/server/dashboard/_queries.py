@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from outcomes.inference._profiles import FOLD_FIELDS, fold_values_of
 from outcomes.records import Receipt
 from outcomes.store import MemoryTables, Query, Row, register_query
 
@@ -115,100 +114,54 @@ def _routed(r: Receipt) -> bool:
 
 
 def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    *f, only_failures, limit = params
-    picked = [
-        (r.timestamp, seq, r)
-        for seq, r in _matching(tables, tuple(f))
-        if (_failed(r) if only_failures else _routed(r))
-    ]
-    picked.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    for _, _, r in picked[:limit]:
-        yield (
-            r.timestamp,
-            r.trace_id,
-            r.model_id,
-            r.task,
-            r.project_id,
-            r.routing_reason,
-            r.propensity,
-            r.success,
-            r.error,
-            r.latency_ms,
-        )
+    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
+    newest = sorted(
+        ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
+         if since <= r.timestamp < until),
+        key=lambda t: (t[0], t[1]),
+        reverse=True,
+    )[:scan]  # fmt: skip
+    out = 0
+    for _, _, r in newest:
+        if r.kind != "inference" or (task and r.task != task):
+            continue
+        if (project and r.project_id != project) or (model and r.model_id != model):
+            continue
+        if not (_failed(r) if only_failures else _routed(r)):
+            continue
+        yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
+               r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
+        out += 1
+        if out >= limit:
+            return
 
 
 RECENT = register_query(
     Query(
         "dashboard.recent",
         "SELECT timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, "
-        f"success, error, latency_ms FROM receipts WHERE {_FILTER} AND CASE WHEN ? = 1 "
+        "success, error, latency_ms FROM (SELECT seq, timestamp, trace_id, model_id, task, "
+        "project_id, routing_reason, propensity, success, error, latency_ms, kind, supersedes "
+        "FROM receipts "
+        "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+        "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
+        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') AND CASE WHEN ? = 1 "
         "THEN (NOT success AND error IS NOT NULL) "
         "ELSE (supersedes IS NULL AND routing_reason <> '') END "
         "ORDER BY timestamp DESC, seq DESC LIMIT ?",
         _recent,
     )
 )
-"""Params: the eight filter values, then ``only_failures`` (1: failed receipts with an
-error; 0: first receipts of routed calls, i.e. with a routing reason), then ``limit``:
-the newest matching receipts as (timestamp, trace_id, model_id, task, project_id,
+"""Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
+(a bounded walk of the time index, whatever the store's size), the newest ``limit`` that
+match the filters and are failures with an error (``only_failures`` 1) or first receipts
+of routed calls (0), as (timestamp, trace_id, model_id, task, project_id,
 routing_reason, propensity, success, error, latency_ms)."""
 
 
-def _groups(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    by_error = params[0]
-    acc: dict[tuple[str, str], list[float]] = {}
-    for _, r in _matching(tables, params[1:9]):
-        if not (_failed(r) if by_error else _routed(r)):
-            continue
-        key = (r.model_id, (r.error or "") if by_error else r.routing_reason)
-        a = acc.setdefault(key, [0, 0, 0.0])
-        a[0] += 1
-        if r.propensity is not None:
-            a[1] += 1
-            a[2] += r.propensity
-    for (model_id, text), (n, pn, ps) in acc.items():
-        yield (model_id, text, int(n), int(pn), ps)
-
-
-GROUPS = register_query(
-    Query(
-        "dashboard.groups",
-        "SELECT model_id, text, COUNT(*), COUNT(propensity), COALESCE(SUM(propensity), 0) "
-        "FROM (SELECT model_id, propensity, "
-        "CASE WHEN ? = 1 THEN error ELSE routing_reason END AS text "
-        f"FROM receipts WHERE {_FILTER} AND CASE WHEN ? = 1 "
-        "THEN (NOT success AND error IS NOT NULL) "
-        "ELSE (supersedes IS NULL AND routing_reason <> '') END) AS picked "
-        "GROUP BY model_id, text",
-        _groups,
-        ordered=False,
-    )
-)
-"""Params ``(by_error, <eight filter values>, by_error)`` (see :func:`groups_params`): per
-(model, error text) of failed receipts when ``by_error`` is 1, per (model, routing
-reason) of routed calls' first receipts when 0: (model_id, text, count, count with a
-propensity, sum of propensities)."""
-
-
-def groups_params(by_error: bool, since: float, until: float, task: str, project: str) -> Row:
-    flag = 1 if by_error else 0
-    return (flag, *_filter_params(since, until, task, project, ""), flag)
-
-
-def _fold_between(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until = params
-    for seq, r in tables.rows(Receipt.__table__):
-        if r.kind == "inference" and since <= r.timestamp < until:
-            yield (*fold_values_of(r), seq)
-
-
-FOLD_BETWEEN = register_query(
-    Query(
-        "dashboard.fold_rows_between",
-        f"SELECT {', '.join(FOLD_FIELDS)}, seq FROM receipts "
-        "WHERE kind = 'inference' AND timestamp >= ? AND timestamp < ? ORDER BY seq",
-        _fold_between,
-    )
-)
-"""Params ``(since, until)``: the inference receipts stamped in the range, as the profile
-fold's values + ``seq``, in insertion order (a leaderboard for a time range)."""
+def recent_params(
+    since: float, until: float, scan: int, task: str, project: str, model: str,
+    *, only_failures: bool, limit: int,
+) -> Row:  # fmt: skip
+    return (since, until, scan, task, task, project, project, model, model,
+            1 if only_failures else 0, limit)  # fmt: skip
