@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
-from outcomes.server import _ops, _writes
+from outcomes.server import _ops, _reads, _writes
 from outcomes.server._errors import HANDLERS
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
@@ -38,6 +38,9 @@ def routes() -> list[Route]:
         Route("/readyz", _ops.readyz, methods=["GET"]),
         Route("/metrics", _ops.metrics, methods=["GET"]),
         Route("/v1/events", _writes.post_events, methods=["POST"]),
+        Route("/v1/models", _reads.list_models, methods=["GET"]),
+        Route("/v1/models/{model_id}", _reads.get_model, methods=["GET"]),
+        Route("/v1/route", _reads.post_route, methods=["POST"]),
     ]
 
 
