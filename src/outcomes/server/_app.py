@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
-from outcomes.server import _ops, _reads, _writes
+from outcomes.server import _ops, _reads, _wings, _writes
 from outcomes.server._errors import HANDLERS
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
@@ -41,6 +41,13 @@ def routes() -> list[Route]:
         Route("/v1/models", _reads.list_models, methods=["GET"]),
         Route("/v1/models/{model_id}", _reads.get_model, methods=["GET"]),
         Route("/v1/route", _reads.post_route, methods=["POST"]),
+        Route("/v1/components/events", _wings.post_component_events, methods=["POST"]),
+        Route("/v1/components", _wings.get_components, methods=["GET"]),
+        Route("/v1/shadow/observations", _wings.post_observations, methods=["POST"]),
+        Route("/v1/shadow/labels", _wings.post_labels, methods=["POST"]),
+        Route("/v1/shadow/report", _wings.shadow_report, methods=["GET"]),
+        Route("/v1/trajectories", _wings.post_trajectory, methods=["POST"]),
+        Route("/v1/trajectories/{run_id:path}", _wings.get_trajectory, methods=["GET"]),
     ]
 
 

@@ -42,6 +42,8 @@ class WriteReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_count: int = 0
     dropped_fields: int = 0
+    ids: list[dict[str, Any]] = field(default_factory=list)
+    """``{"index", "id"}`` of each accepted item that got an id (shadow observations)."""
 
     def reject(self, index: int, reason: str, where: str | None = None) -> None:
         self.rejected_count += 1
@@ -49,7 +51,8 @@ class WriteReport:
             self.rejected.append({"index": index, "reason": reason, "where": where})
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        ids = {"ids": self.ids} if self.ids else {}
+        return ids | {
             "received": self.received,
             "accepted": self.accepted,
             "ignored": self.ignored,
