@@ -4,7 +4,9 @@ and needs that client's extra installed.
 - :mod:`outcomes.integrations.openai` (``[openai]``): ``instrument(OpenAI())``;
 - :mod:`outcomes.integrations.anthropic` (``[anthropic]``): ``instrument(Anthropic())``;
 - :mod:`outcomes.integrations.litellm` (``[litellm]``): ``OutcomesLogger``, a LiteLLM
-  callback, and ``OutcomesRoutingStrategy``, a LiteLLM router strategy.
+  callback, and ``OutcomesRoutingStrategy``, a LiteLLM router strategy;
+- :mod:`outcomes.integrations.otel` (``[otel]``): ``OutcomesSpanExporter``, which records
+  the GenAI spans an application already emits.
 
 None of them stores prompt or answer text. The helpers here are shared by all of them:
 the trace id of the last recorded call (for feedback attached later) and the default
