@@ -86,3 +86,25 @@ def test_route_without_any_model_is_409_with_the_reasons(client: TestClient) -> 
     error = answer.json()["error"]
     assert error["code"] == "no_model_available"
     assert "gpt-4o: expected cost" in error["message"]
+
+
+def test_feedback_changes_the_leaderboard_and_tags_filter_it(client: TestClient) -> None:
+    client.post("/v1/events", json=calls("a", 2) + calls("b", 2))
+    feedback = [
+        {"trace_id": "a-code-None-True-0", "thumbs": False, "tags": ["beta"], "signal_id": "f1"},
+        {"trace_id": "a-code-None-True-1", "score": 7, "score_range": [0, 10]},
+        {"trace_id": "b-code-None-True-0", "score": 11, "score_range": [0, 10]},
+        {"trace_id": "b-code-None-True-1", "thumbs": "yes"},
+    ]
+    answer = client.post("/v1/feedback", json=feedback).json()
+    assert (answer["accepted"], answer["rejected"]) == (2, 2)
+    assert [p["index"] for p in answer["problems"]] == [2, 3]
+    again = client.post("/v1/feedback", json=feedback[:1]).json()
+    assert (again["accepted"], again["ignored"]) == (0, 1)  # signal_id: delivered once
+    tagged = client.get("/v1/models", params={"tag": "beta"}).json()["models"]
+    assert [(m["model_id"], m["failures"]) for m in tagged] == [("a", 1)]
+    recent = client.get("/v1/models", params={"since": "1h"}).json()["models"]
+    assert {m["model_id"] for m in recent} == {"a", "b"}
+    bad = client.get("/v1/models", params={"since": "yesterday"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["where"] == "since"

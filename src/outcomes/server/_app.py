@@ -38,6 +38,7 @@ def routes() -> list[Route]:
         Route("/readyz", _ops.readyz, methods=["GET"]),
         Route("/metrics", _ops.metrics, methods=["GET"]),
         Route("/v1/events", _writes.post_events, methods=["POST"]),
+        Route("/v1/feedback", _writes.post_feedback, methods=["POST"]),
         Route("/v1/models", _reads.list_models, methods=["GET"]),
         Route("/v1/models/{model_id}", _reads.get_model, methods=["GET"]),
         Route("/v1/route", _reads.post_route, methods=["POST"]),

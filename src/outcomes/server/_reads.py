@@ -9,6 +9,7 @@ the call's start, so its outcome can be reported against the returned ``trace_id
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import anyio.to_thread
@@ -37,16 +38,6 @@ def _order(p: ModelProfile) -> tuple[float, float, str]:
     return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
-def _query(request: Request, name: str, check: Any) -> str | None:
-    value = request.query_params.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return str(check(value, name))
-    except ValidationError as exc:
-        raise ApiError(422, exc.reason, code="invalid_query", where=name) from None
-
-
 async def shared_snapshot(service: Service) -> Any:
     """The shared profile snapshot, rebuilt first when this process committed records
     since the last rebuild (so a client reads its own writes) and on the first read;
@@ -60,31 +51,51 @@ async def shared_snapshot(service: Service) -> Any:
     return snapshot
 
 
-def _unsupported(request: Request) -> None:
-    for name in ("tag", "since"):
-        if request.query_params.get(name):
-            raise ApiError(
-                422, f"the {name!r} filter needs the rollup-backed reads of a later version",
-                code="unsupported_filter", where=name,
-            )  # fmt: skip
+def _filter(request: Request) -> Any:
+    """The :class:`~outcomes.inference.ProfileFilter` of the query (``since`` as a
+    duration such as ``7d`` or a Unix time)."""
+    from outcomes.inference import ProfileFilter, parse_since
+
+    params = request.query_params
+    since_text = params.get("since") or None
+    try:
+        since: float | None = None
+        if since_text is not None:
+            try:
+                since = float(since_text)
+            except ValueError:
+                since = parse_since(since_text, time.time())
+        return ProfileFilter(
+            task=params.get("task") or None, project_id=params.get("project") or None,
+            tag=params.get("tag") or None, since=since,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise ApiError(422, exc.reason, code="invalid_query", where=exc.where) from None
 
 
 async def list_models(request: Request) -> Response:
-    """``GET /v1/models?task=&project=``: the leaderboard, best posterior success first."""
+    """``GET /v1/models?task=&project=&tag=&since=``: the leaderboard, best posterior
+    success first. Without filters or with a task: the published snapshot; with a project:
+    the stored profiles (incremental); with a tag or ``since``: the matching calls are
+    folded afresh (``outcomes.inference.matching_profiles``)."""
+    from outcomes.inference import matching_profiles
+
     service = service_of(request)
-    task = _query(request, "task", _validate.check_task)
-    project = _query(request, "project", _validate.check_label)
-    _unsupported(request)
+    flt = _filter(request)
     tracker = service.tracker
-    if project is None:
-        snapshot = await shared_snapshot(service)
-        profiles = list(snapshot.profiles(task).values())
-        as_of, receipts = snapshot.taken_at, snapshot.receipts
-    else:
+    as_of: float | None = None
+    receipts: int | None = None
+    if flt.selects_calls:
+        store = service.store
+        profiles = await anyio.to_thread.run_sync(lambda: matching_profiles(store, flt))
+    elif flt.project_id is not None:
         profiles = await anyio.to_thread.run_sync(
-            lambda: tracker.shared_profiles(task=task, project_id=project, flush=False)
+            lambda: tracker.shared_profiles(task=flt.task, project_id=flt.project_id, flush=False)
         )
-        as_of, receipts = None, None
+    else:
+        snapshot = await shared_snapshot(service)
+        profiles = list(snapshot.profiles(flt.task).values())
+        as_of, receipts = snapshot.taken_at, snapshot.receipts
     profiles.sort(key=_order)
     return json_response(
         {"models": [p.to_json() for p in profiles], "as_of": as_of, "receipts": receipts}
