@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -69,10 +71,16 @@ def _error(status: int, code: str, message: str, where: str | None) -> Response:
 
 
 class _Dashboard:
-    def __init__(self, tracker: OutcomeTracker, api_prefix: str, clock: Callable[[], float]):
+    def __init__(
+        self,
+        tracker: OutcomeTracker,
+        api_prefix: str,
+        clock: Callable[[], float],
+        replay: Path | None,
+    ):
         if tracker.store is None:
             raise ValueError("the dashboard needs a tracker with a store")
-        self.src = _data.Source(tracker, tracker.store, clock)
+        self.src = _data.Source(tracker, tracker.store, clock, replay)
         self.api = api_prefix
 
     def _filters(self, request: Request) -> Filters:
@@ -206,6 +214,7 @@ def create_dashboard_app(
     tracker: OutcomeTracker,
     *,
     api_prefix: str = "/v1",
+    replay: str | os.PathLike[str] | None = None,
     clock: Callable[[], float] = _data.now,
 ) -> Starlette:
     """The dashboard's pages and their JSON calls over ``tracker``'s store (read-only).
@@ -214,13 +223,16 @@ def create_dashboard_app(
     ``/calibration``, ``/components``, ``/code``, ``/trajectories``,
     ``/trajectories/{run_id}``; each takes the filters ``since`` (``24h``, ``7d``...),
     ``task``, ``project``, ``tag`` and ``limit``, and its data is at
-    ``{api_prefix}/dashboard/<same path>``. ``clock`` (Unix seconds) is for tests.
+    ``{api_prefix}/dashboard/<same path>``. ``replay`` names a report of
+    ``outcomes bench router --json`` whose quality/cost frontier the routing page draws
+    (read on each request; a bad file is reported on the page). ``clock`` (Unix seconds)
+    is for tests.
     Authentication is the mounting service's job (``outcomes serve`` guards every route
     with its token). Raises ``ValueError`` for a tracker without a store.
     """
     if not api_prefix.startswith("/") or api_prefix.endswith("/"):
         raise ValueError(f"api_prefix must start with '/' and not end with one: {api_prefix!r}")
-    dash = _Dashboard(tracker, api_prefix, clock)
+    dash = _Dashboard(tracker, api_prefix, clock, Path(replay) if replay is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

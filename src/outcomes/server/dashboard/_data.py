@@ -19,8 +19,13 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
+from outcomes._safejson import read_limited
+from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
@@ -57,14 +62,63 @@ def failure_kind(error: str) -> str:
     return "other"
 
 
+class _Policy(msgspec.Struct):
+    name: str
+    cost_usd: float
+    quality: float
+
+
+class _Single(msgspec.Struct):
+    cost_usd: float
+    quality: float
+
+
+class _Replay(msgspec.Struct):
+    """The part of ``outcomes bench router --json``'s report the routing page draws."""
+
+    policies: list[_Policy]
+    single_models: dict[str, _Single]
+    aiq: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+MAX_REPLAY_BYTES = 16 << 20
+
+
+def load_replay(path: Path) -> Data:
+    """The quality/cost frontier of a replay report file, or ``{"error": ...}`` naming what
+    is wrong with it (the page shows that instead of failing)."""
+    try:
+        report = decode(read_limited(path, MAX_REPLAY_BYTES), _Replay, where=path.name)
+    except (OSError, ValueError) as exc:
+        return {"source": path.name, "error": str(exc)}
+    lines: dict[str, list[list[float]]] = defaultdict(list)
+    for p in report.policies:
+        lines[p.name].append([p.cost_usd, p.quality])
+    return {
+        "source": path.name,
+        "policies": {k: sorted(v) for k, v in sorted(lines.items())},
+        "single_models": {
+            k: [v.cost_usd, v.quality] for k, v in sorted(report.single_models.items())
+        },
+        "frontier_area": dict(sorted(report.aiq.items())),
+    }
+
+
 class Source:
     """What the pages read: the tracker's store, one shared profile fold, and the wings'
     readers, created on first use (each migrates its tables once)."""
 
-    def __init__(self, tracker: OutcomeTracker, store: Store, clock: Callable[[], float]):
+    def __init__(
+        self,
+        tracker: OutcomeTracker,
+        store: Store,
+        clock: Callable[[], float],
+        replay: Path | None = None,
+    ):
         self.tracker = tracker
         self.store = store
         self.now = clock
+        self.replay = replay
         self.book = ProfileBook(store)
         self._lock = threading.Lock()
         self._readers: dict[str, Any] = {}
@@ -296,6 +350,7 @@ def routing_data(src: Source, f: Filters) -> Data:
             for m, t in sorted(cooldowns.items())
         ],
         "excluded": sorted(excluded),
+        "replay": None if src.replay is None else load_replay(src.replay),
     }
 
 

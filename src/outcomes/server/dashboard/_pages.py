@@ -260,11 +260,35 @@ def routing_page(ctx: Ctx, d: Data) -> str:
             ],
         )
     )
+    if d.get("replay") is not None:
+        body.append(_replay(d["replay"]))
     body.append("<h2>Cooldowns and exclusions (this server process)</h2>")
     rows = [[c["model_id"], when(c["until"]), n(c["seconds_left"])] for c in d["cooldowns"]]
     rows += [[m, "excluded for the session", ""] for m in d["excluded"]]
     body.append(table("rate-limited models", ("model", "until (UTC)", "seconds left"), rows))
     return "".join(body)
+
+
+def _replay(r: Data) -> str:
+    head = f"<h2>Replay benchmark: quality/cost frontier ({esc(r['source'])})</h2>"
+    if "error" in r:
+        return head + notes([f"the replay report cannot be read: {r['error']}"])
+    lines = [svg.Series(name, [(c, q) for c, q in pts]) for name, pts in r["policies"].items()]
+    lines.append(
+        svg.Series("single models", [(c, q) for c, q in r["single_models"].values()], line=False)
+    )
+    chart = svg.line_chart(
+        "Quality versus total cost per policy (replayed)", lines,
+        y_label="mean quality", x_label="total cost (USD)", time_axis=False,
+    )  # fmt: skip
+    rows = [
+        [name, n(len(pts)), n(r["frontier_area"].get(name))] for name, pts in r["policies"].items()
+    ]
+    rows += [[f"single: {m}", n(c), n(q)] for m, (c, q) in r["single_models"].items()]
+    return head + pair(
+        chart, table("policies (points, frontier area) and single models (cost, quality)",
+                     ("policy / model", "points or cost", "area or quality"), rows),
+    )  # fmt: skip
 
 
 def _ok(value: bool | None) -> Cell:
@@ -280,7 +304,7 @@ def calibration_page(ctx: Ctx, d: Data) -> str:
     for g in d["groups"]:
         title = f"{g['namespace']} / {g['source']}"
         body.append(f"<h2>{esc(title)}: verdict {esc(g['verdict'])}</h2>")
-        lines = [svg.Series("perfect calibration", [(0.0, 0.0), (1.0, 1.0)])]
+        lines = [svg.Series("perfect calibration", [(0.0, 0.0), (1.0, 1.0)], dashed=True)]
         rows = []
         for score in ("caller", "derived"):
             bins = g["reliability"].get(score) or []
