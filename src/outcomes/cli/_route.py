@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from outcomes.cli._common import (
@@ -63,6 +64,7 @@ def route(
             seed=seed,
         )
         try:
+            check_models(candidates, registry, tracker.snapshot().by_task.get(None) or {})
             decision = router.decide(
                 task,
                 candidates=candidates or None,
@@ -87,6 +89,20 @@ def route(
         f"(p={decision.propensity:.3f}; fallbacks: {', '.join(decision.fallbacks[:4]) or '-'})"
     )
     console.print(candidates_table(decision, "candidates", digits=3))
+
+
+def check_models(
+    candidates: list[str], registry: ModelRegistry, recorded: Mapping[str, object]
+) -> None:
+    """Refuse a ``--model`` that is neither in the registry nor among the models with
+    recorded calls (a typo would otherwise be routed to as an unknown model), naming the
+    close ones."""
+    for name in candidates:
+        if name in registry or name in recorded:
+            continue
+        close = registry.suggest(name, also=recorded)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see outcomes models"
+        raise fail(f"--model: unknown model {name!r}{hint}", EXIT_USAGE)
 
 
 def candidates_table(decision: Decision, title: str, *, digits: int) -> Table:
