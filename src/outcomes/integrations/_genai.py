@@ -101,9 +101,16 @@ class GenAICall:
     project_id: str | None = None
 
 
+_MARKER_SET = frozenset(MARKERS)
+
+
 def is_genai(attributes: Mapping[str, Any]) -> bool:
-    """Whether a span with these attributes may be a model call."""
-    return any(key in attributes for key in MARKERS)
+    """Whether a span with these attributes may be a model call.
+
+    One pass over the keys: a lookup of a missing key in a ``Mapping`` that is not a
+    dict (the SDK's span attributes) raises and catches ``KeyError``, six times per span.
+    """
+    return not _MARKER_SET.isdisjoint(attributes)
 
 
 def span_trace_id(trace_id: int | str, span_id: int | str) -> str:
