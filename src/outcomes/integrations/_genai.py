@@ -3,7 +3,7 @@ service's OTLP receiver (no OpenTelemetry import here).
 
 A span is given as its attribute mapping, its timing, whether its status is ERROR, and
 the exception type of its first ``exception`` event if any. :func:`genai_call` answers
-``None`` for a span that is not a model call (cheaply: a handful of dictionary lookups)
+``None`` for a span that is not a model call (cheaply: one pass over its attribute names)
 and otherwise the call's fields. Three attribute vocabularies are read
 (``docs/integrations.md`` has the table):
 
