@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from outcomes.errors import OutcomesError, ValidationError
 from outcomes.inference import OutcomeTracker, ProfileState
-from outcomes.server.dashboard import _data, _pages
+from outcomes.server.dashboard import _data, _pages, _report_pages, _reports
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._html import esc, frame, notes
 
@@ -45,6 +45,18 @@ _ICON = (
     b'rx="3" fill="#123"/><path d="M3 12l3-4 3 2 4-6" stroke="#E69F00" stroke-width="2" '
     b'fill="none"/></svg>'
 )
+
+
+PAGES: dict[str, tuple[Callable[[_data.Source, Filters], _data.Data], _pages.Render]] = {
+    "models": (_data.models_data, _pages.models_page),
+    "routing": (_data.routing_data, _pages.routing_page),
+    "calibration": (_reports.calibration_data, _report_pages.calibration_page),
+    "components": (_reports.components_data, _report_pages.components_page),
+    "code": (_reports.code_data, _report_pages.code_page),
+    "trajectories": (_reports.trajectories_data, _report_pages.trajectories_page),
+}
+"""The list pages by path: their data function and their renderer (a model's and a run's
+pages take an id as well)."""
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -129,8 +141,7 @@ class _Dashboard:
 
     def routes(self) -> list[Route]:
         routes = [Route("/", self.home, methods=["GET"]), Route("/favicon.ico", self.icon)]
-        for key, fn in _data.PAGES.items():
-            render = _pages.RENDERERS[key]
+        for key, (fn, render) in PAGES.items():
             title = _pages.TITLES[key]
             routes.append(
                 Route(f"/{key}", self._list_page(key, title, fn, render), methods=["GET"])
@@ -201,13 +212,13 @@ class _Dashboard:
             request,
             "trajectories",
             f"Run {run_id}",
-            lambda f: _data.trajectory_data(self.src, f, run_id),
-            _pages.trajectory_page,
+            lambda f: _reports.trajectory_data(self.src, f, run_id),
+            _report_pages.trajectory_page,
         )
 
     def run_json(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        return self._json_call(request, lambda f: _data.trajectory_data(self.src, f, run_id))
+        return self._json_call(request, lambda f: _reports.trajectory_data(self.src, f, run_id))
 
 
 def create_dashboard_app(
