@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from outcomes._redact import scrub_stored
 from outcomes.errors import OutcomesError, ValidationError
 from outcomes.inference import OutcomeTracker, ProfileState
 from outcomes.server.dashboard import _data, _pages, _report_pages, _reports
@@ -125,8 +126,13 @@ class _Dashboard:
                 + f'<p><a href="{esc(root)}/{current}">reset filters</a></p>'
             )
             return HTMLResponse(frame(title, current, root, body), 400, headers=_HEADERS)
-        ctx = self._ctx(request, f)
-        html = frame(title, current, ctx.root, render(ctx, make(f)))
+        try:
+            ctx = self._ctx(request, f)
+            html = frame(title, current, ctx.root, render(ctx, make(f)))
+        except OutcomesError as exc:
+            root = str(request.scope.get("root_path", "")).rstrip("/")
+            body = notes([f"The store cannot be read: {scrub_stored(str(exc))}"])
+            return HTMLResponse(frame(title, current, root, body), 503, headers=_HEADERS)
         return HTMLResponse(html, headers=_HEADERS)
 
     def _json_call(self, request: Request, make: Callable[[Filters], _data.Data]) -> Response:
@@ -137,7 +143,9 @@ class _Dashboard:
         try:
             return _json(make(f))
         except OutcomesError as exc:
-            return _error(503, "store_unavailable", f"store unavailable: {exc}", None)
+            return _error(
+                503, "store_unavailable", f"store unavailable: {scrub_stored(str(exc))}", None
+            )
 
     def routes(self) -> list[Route]:
         routes = [Route("/", self.home, methods=["GET"]), Route("/favicon.ico", self.icon)]
