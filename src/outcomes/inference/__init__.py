@@ -20,6 +20,7 @@ from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 if _typing.TYPE_CHECKING:
     from outcomes.inference._calls import CallHandle, describe_error, usage_of
     from outcomes.inference._feedback import feedback_outcome
+    from outcomes.inference._feedback_schema import prune_feedback
     from outcomes.inference._filter import ProfileFilter, matching_profiles, parse_since
     from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
     from outcomes.inference._ingest import (
@@ -55,6 +56,7 @@ else:
         {
             "outcomes.inference._calls": ("CallHandle", "describe_error", "usage_of"),
             "outcomes.inference._feedback": ("feedback_outcome",),
+            "outcomes.inference._feedback_schema": ("prune_feedback",),
             "outcomes.inference._filter": ("ProfileFilter", "matching_profiles", "parse_since"),
             "outcomes.inference._fold": ("INFERENCE_KIND", "ProfileBook", "profiles_of", "rebuild"),
             "outcomes.inference._ingest": (
@@ -130,6 +132,7 @@ __all__ = [
     "outcome_of",
     "parse_since",
     "profiles_of",
+    "prune_feedback",
     "rebuild",
     "retry_after_from",
     "usage_of",
