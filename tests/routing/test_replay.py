@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from outcomes.cli._app import app
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
 from outcomes.routing._replay import dominates, hull_area, replay
 from outcomes.routing._select import Weights
+from outcomes.testing import cli
 from tests.conftest import require_datasets
 
 
@@ -125,8 +124,7 @@ def test_hull_area_and_dominance() -> None:
 def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
     path = write_matrix(tmp_path / "m.jsonl.gz")
     plot = tmp_path / "frontier.png"
-    result = CliRunner().invoke(
-        app,
+    result = cli.invoke(
         [
             "bench",
             "router",
@@ -152,7 +150,7 @@ def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
 
 
 def test_bench_router_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["bench", "router", "--dataset", str(tmp_path / "none.jsonl")])
+    result = cli.invoke(["bench", "router", "--dataset", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
 
 

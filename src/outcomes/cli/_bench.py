@@ -5,8 +5,6 @@ from __future__ import annotations
 import json as jsonlib
 from pathlib import Path
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_USAGE,
     JsonOption,
@@ -16,6 +14,7 @@ from outcomes.cli._common import (
     new_app,
     print_json,
 )
+from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.registry import ModelRegistry
 
@@ -24,20 +23,14 @@ app = new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
 
 @app.command("router")
 def bench_router(
-    dataset: Path = typer.Option(
-        ..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."
-    ),
-    split: str = typer.Option("test", "--split", help="test|train|all"),
-    seed: int = typer.Option(0, "--seed"),
-    cost_weight: list[float] = typer.Option([], "--cost-weight", help="Repeat for a sweep."),
-    latency_from: Path | None = typer.Option(None, "--latency-from", help="llmperf run folder."),
-    prices: Path | None = typer.Option(
-        None, "--prices", help="TOML price table for missing costs."
-    ),
-    plot: Path | None = typer.Option(
-        None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."
-    ),
-    no_contextual: bool = typer.Option(False, "--no-contextual"),
+    dataset: Path = Option(..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."),
+    split: str = Option("test", "--split", help="test|train|all"),
+    seed: int = Option(0, "--seed"),
+    cost_weight: list[float] = Option([], "--cost-weight", help="Repeat for a sweep."),
+    latency_from: Path | None = Option(None, "--latency-from", help="llmperf run folder."),
+    prices: Path | None = Option(None, "--prices", help="TOML price table for missing costs."),
+    plot: Path | None = Option(None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."),
+    no_contextual: bool = Option(False, "--no-contextual"),
     json: bool = JsonOption,
 ) -> None:
     """Replay an outcome matrix through every policy and the baselines (bandit feedback)."""

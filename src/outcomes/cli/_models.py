@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes import config
 from outcomes.cli._common import (
     EXIT_USAGE,
@@ -21,6 +19,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
     ModelProfile,
@@ -38,13 +37,13 @@ app = new_app(
     invoke_without_command=True,
 )
 
-TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
-ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
-TagOption = typer.Option(None, "--tag", help="Only calls tagged so by feedback.")
-SinceOption = typer.Option(
+TaskOption = Option(None, "--task", help="Only this task (default: all tasks together).")
+ProjectOption = Option(None, "--project", help="Only calls of this project id.")
+TagOption = Option(None, "--tag", help="Only calls tagged so by feedback.")
+SinceOption = Option(
     None, "--since", help="Only calls first recorded within this duration (90m, 12h, 7d, 2w)."
 )
-PlotOption = typer.Option(
+PlotOption = Option(
     None, "--plot", help="Also draw quality, p95 latency and cost per success to this PNG/SVG/PDF."
 )
 
@@ -123,7 +122,7 @@ def profile_filter(
 
 @app.callback()
 def models(
-    ctx: typer.Context,
+    ctx: Context,
     task: str | None = TaskOption,
     project: str | None = ProjectOption,
     tag: str | None = TagOption,
@@ -173,16 +172,22 @@ def draw_plot(profiles: list[ModelProfile], path: Path, *, title: str) -> None:
 
 @app.command("show")
 def show(
-    model: str = typer.Argument(..., help="Model id."),
+    model: str = Argument(..., help="Model id."),
     project: str | None = ProjectOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """One model: overall and per task, with its registry entry."""
     with opened_store(db) as store:
-        profile = ProfileBook(store, cache=profile_cache()).profile(model, project_id=project)
+        book = ProfileBook(store, cache=profile_cache())
+        profile = book.profile(model, project_id=project)
+        recorded = [] if profile is not None else book.read(lambda s: s.model_ids())
     if profile is None:
-        raise fail(f"no recorded calls for model {model!r}", EXIT_USAGE)
+        import difflib
+
+        close = difflib.get_close_matches(model, recorded, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise fail(f"no recorded calls for model {model!r}{hint}", EXIT_USAGE)
     from outcomes.registry import ModelRegistry
 
     try:
