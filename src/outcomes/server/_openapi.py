@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from outcomes import __version__
 from outcomes.inference._ingest import Event, FeedbackEvent
-from outcomes.server import _ops, _reads, _wings, _writes
+from outcomes.server import _ops, _otlp, _reads, _wings, _writes
 from outcomes.server._errors import CODES
 
 REF = "#/components/schemas/{name}"
@@ -155,6 +155,7 @@ OPERATIONS: tuple[Operation, ...] = (
         answer="",
     ),
     Operation("/v1/trajectories/{run_id}", "GET", _wings.get_trajectory, answer=""),
+    Operation("/v1/traces", "POST", _otlp.post_traces, answer=""),
 )
 
 _ENVELOPE = {
@@ -254,6 +255,19 @@ def _error_answer() -> dict[str, Any]:
 
 def _operation(op: Operation, by_type: dict[int, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": _summary(op.endpoint), "responses": {}}
+    if op.path == "/v1/traces":
+        out["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "OTLP/JSON ExportTraceServiceRequest",
+                    }
+                },
+            },
+        }
     if op.open:
         out["security"] = []
     params = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
