@@ -252,3 +252,21 @@ def test_routing_page_draws_the_replay_frontier_of_a_report_file(
         assert broken.status_code == 200
         assert "cannot be read" in broken.text
         assert "cost_usd" in broken.text
+
+
+def test_a_store_that_fails_gets_a_503_page_not_a_crash(tmp_path: Path) -> None:
+    from outcomes.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "x.db")
+    tracker = OutcomeTracker(store)
+    app = create_dashboard_app(tracker)
+    tracker.close()
+    store.close()
+    with TestClient(app) as c:
+        for page in ("models", "routing", "trajectories"):
+            r = c.get(f"/{page}")
+            assert r.status_code == 503
+            assert "The store cannot be read" in r.text
+            data = c.get(f"/v1/dashboard/{page}")
+            assert data.status_code == 503
+            assert data.json()["error"]["code"] == "store_unavailable"
