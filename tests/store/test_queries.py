@@ -22,6 +22,7 @@ from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
 from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
 from outcomes.inference._feedback_schema import TraceTag
+from outcomes.ledger import _queries as ledger_queries
 from outcomes.records import Receipt
 from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
@@ -29,6 +30,7 @@ from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, ledger_queries)
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)
 _T0 = 1_760_000_000.0
 
@@ -49,6 +51,11 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         (["removed_by_user"],),
         ((),),
     ],
+    "inference.rollup_cells": [()],
+    "inference.rollup_ema": [()],
+    "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
+    "ledger.cell_totals": [()],
+    "ledger.other_kind_rows": [()],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],

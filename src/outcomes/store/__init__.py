@@ -29,6 +29,16 @@ from outcomes.store._query import (
     register_query,
     registered_queries,
 )
+from outcomes.store._rollups import (
+    BUCKET_S,
+    ROLLUP_CELLS,
+    ROLLUP_EMA,
+    ROLLUP_HALF_LIFE_S,
+    ROLLUP_HOURLY,
+    STAT_COLUMNS,
+    project_of,
+    stats_of,
+)
 from outcomes.store._schema import CORE_MIGRATIONS
 from outcomes.store._sql import SqlStore
 from outcomes.store._sqlite import SQLiteStore, path_from_url
@@ -92,8 +102,23 @@ def open_store(
     )
 
 
+def rebuild_rollups(store: Store) -> int:
+    """Refold every stored inference receipt into ``store``'s rollups (what
+    ``outcomes profiles rebuild`` runs after a repair or a restore); returns how many
+    receipts were folded. Raises ``TypeError`` for a store without rollups."""
+    if isinstance(store, SqlStore | MemoryStore):
+        return store.rebuild_rollups()
+    raise TypeError(f"{type(store).__name__} keeps no rollups")
+
+
 __all__ = [
+    "BUCKET_S",
     "CORE_MIGRATIONS",
+    "ROLLUP_CELLS",
+    "ROLLUP_EMA",
+    "ROLLUP_HALF_LIFE_S",
+    "ROLLUP_HOURLY",
+    "STAT_COLUMNS",
     "BackgroundWriter",
     "Column",
     "Condition",
@@ -114,6 +139,9 @@ __all__ = [
     "WriterStats",
     "open_store",
     "path_from_url",
+    "project_of",
+    "rebuild_rollups",
     "register_query",
     "registered_queries",
+    "stats_of",
 ]
