@@ -106,6 +106,8 @@ def rebuild_rollups(store: Store) -> int:
     """Refold every stored inference receipt into ``store``'s rollups (what
     ``outcomes profiles rebuild`` runs after a repair or a restore); returns how many
     receipts were folded. Raises ``TypeError`` for a store without rollups."""
+    from outcomes.store._memory import MemoryStore
+
     if isinstance(store, SqlStore | MemoryStore):
         return store.rebuild_rollups()
     raise TypeError(f"{type(store).__name__} keeps no rollups")
