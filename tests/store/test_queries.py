@@ -65,8 +65,8 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
     "dashboard.series": [
         dashboard_queries.series_params(3600, 0.0, 2e9, "", "", ""),
-        dashboard_queries.series_params(10, _T0 + 5, _T0 + 30, "code", "", ""),
-        dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
+        dashboard_queries.series_params(86_400, _T0 - 7200, _T0 + 30, "code", "", ""),
+        dashboard_queries.series_params(7200, 0.0, 2e9, "", "p", "Qwen"),
     ],
     "dashboard.recent": [
         dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),
