@@ -292,3 +292,26 @@ def test_feedback_lines_through_ingest_with_extras_dropped_and_counted() -> None
     assert p is not None
     assert (p.successes, p.quality) == (1, pytest.approx(0.8))
     tracker.close()
+
+
+def test_retention_takes_feedback_with_the_receipts_it_describes(tmp_path: Any) -> None:
+    from outcomes.inference import prune_feedback
+    from outcomes.ledger import prune
+
+    store = SQLiteStore(tmp_path / "o.db")
+    clock = FakeClock(1_760_000_000.0)
+    tracker = OutcomeTracker(store, clock=clock)
+    old = completed(tracker)
+    tracker.feedback(old, thumbs=True, user_id="user-old", tags=["a"])
+    clock.advance(40 * 86_400)
+    new = completed(tracker)
+    tracker.feedback(new, thumbs=True, user_id="user-new", tags=["b"])
+    tracker.close()
+    assert prune(store, older_than=30 * 86_400, clock=clock) == 2
+    assert prune_feedback(store) == 2  # the old feedback row and its tag
+    assert [r.user_id for r in store.scan(FeedbackRecord.__table__)] == ["user-new"]
+    assert [t.tag for t in store.scan(TraceTag.__table__)] == ["b"]
+    assert prune(store, keep=0) == 2
+    assert prune_feedback(store) == 2
+    assert list(store.scan(FeedbackRecord.__table__)) == []
+    store.close()
