@@ -298,6 +298,9 @@ class FakeLLMServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: with Nagle's algorithm the body
+            # would wait for the client's delayed ACK (~40 ms per call on Linux).
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 server._serve(self)
