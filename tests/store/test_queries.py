@@ -56,6 +56,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
     "ledger.cell_totals": [()],
     "ledger.other_kind_rows": [()],
+    "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
