@@ -28,7 +28,7 @@ SELECT 'r' || lpad(i::text, 12, '0'), 't' || lpad(i::text, 12, '0'), 'model-' ||
     80.0 + (i * 7919) %% 2000 + ((i * 104729) %% 97) * ((i * 104729) %% 97),
     200 + (i * 31) %% 800, 100 + (i * 17) %% 600, 0.0004 + ((i * 13) %% 50) / 100000.0, '',
     'project-' || (i %% 3), 'inference', 'complete'
-FROM generate_series(0, %(n)s - 1) AS i
+FROM generate_series(0::bigint, %(n)s - 1) AS i
 """
 _SUPERSEDE = """
 INSERT INTO receipts (receipt_id, trace_id, model_id, task, timestamp, success, quality,

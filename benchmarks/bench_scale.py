@@ -10,6 +10,7 @@ same run:
   median of 3) against ``outcomes --version``: target within 2x;
 - the same commands at the largest N against the smallest: target within 1.5x;
 - the router's snapshot refresh (rollups -> ``ProfileState`` -> ``ProfileSnapshot``), ms;
+- ``outcomes ledger export`` against ``sqlite3 -json`` at the largest N (target >= 0.5x);
 - writes: ``Store.write`` with rollups maintained vs a raw ``executemany`` of the same
   rows into the same schema, batches of 1000 (the issue's target: >= 0.9x).
 
@@ -99,6 +100,24 @@ def _cli_s(args: list[str], env: dict[str, str], repeat: int = 3) -> float:
     return statistics.median(samples)
 
 
+def _export(ctx: Context, path: Path, n: int, env: dict[str, str], folder: Path) -> None:
+    """``outcomes ledger export`` vs ``sqlite3 -json`` of the same table, receipts/s."""
+    out = folder / "export.jsonl"
+    ours = _cli_s(["ledger", "export", "--db", f"sqlite:///{path}", "-o", str(out)], env, 1)
+    t = time.perf_counter()
+    with out.open("wb") as sink:
+        subprocess.run(
+            ["sqlite3", "-json", str(path), "SELECT * FROM receipts"], stdout=sink, check=True
+        )
+    ref = time.perf_counter() - t
+    out.unlink()
+    total = n + n // 20
+    ctx.report(
+        f"ledger export @{n:,}", total / ours, "receipts/s", reference_name="sqlite3 -json",
+        reference_value=total / ref, target=">= 0.5x", passed=ref / ours >= 0.5,
+    )  # fmt: skip
+
+
 def _snapshot_ms(path: Path) -> float:
     store = SQLiteStore(path)
     book = ProfileBook(store)
@@ -166,6 +185,8 @@ def run(ctx: Context) -> None:
                     name, value * 1000, "ms", reference_name="--version",
                     reference_value=version_s * 1000, target="<= 2x", passed=ratio <= 2.0,
                 )  # fmt: skip
+            if n == max(sizes):
+                _export(ctx, path, n, env, folder)
             snap = _snapshot_ms(path)
             ctx.report(f"snapshot refresh @{n:,}", snap, "ms", target="< 50 ms", passed=snap < 50)
             path.unlink()

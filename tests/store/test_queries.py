@@ -56,6 +56,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
     "ledger.cell_totals": [()],
     "ledger.other_kind_rows": [()],
+    "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
@@ -65,8 +66,8 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
     "dashboard.series": [
         dashboard_queries.series_params(3600, 0.0, 2e9, "", "", ""),
-        dashboard_queries.series_params(10, _T0 + 5, _T0 + 30, "code", "", ""),
-        dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
+        dashboard_queries.series_params(86_400, _T0 - 7200, _T0 + 30, "code", "", ""),
+        dashboard_queries.series_params(7200, 0.0, 2e9, "", "p", "Qwen"),
     ],
     "dashboard.recent": [
         dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),

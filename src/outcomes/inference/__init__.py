@@ -20,6 +20,7 @@ from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 if _typing.TYPE_CHECKING:
     from outcomes.inference._calls import CallHandle, describe_error, usage_of
     from outcomes.inference._feedback import feedback_outcome
+    from outcomes.inference._feedback_schema import prune_feedback
     from outcomes.inference._filter import ProfileFilter, matching_profiles, parse_since
     from outcomes.inference._fold import (
         INFERENCE_KIND,
@@ -69,6 +70,7 @@ else:
                 "rebuild",
             ),
             "outcomes.inference._feedback": ("feedback_outcome",),
+            "outcomes.inference._feedback_schema": ("prune_feedback",),
             "outcomes.inference._filter": ("ProfileFilter", "matching_profiles", "parse_since"),
             "outcomes.inference._ingest": (
                 "IngestProblem",
@@ -146,6 +148,7 @@ __all__ = [
     "outcome_of",
     "parse_since",
     "profiles_of",
+    "prune_feedback",
     "rebuild",
     "retry_after_from",
     "timeseries",

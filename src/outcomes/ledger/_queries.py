@@ -64,3 +64,25 @@ OTHER_KIND_ROWS = register_query(
 )
 """The receipts of kinds the rollups leave out (``kind <> 'inference'``, served by a
 partial index): model, task, success, supersedes, superseded_success, latency, cost."""
+
+
+_RECEIPT_COLUMNS = Receipt.__table__.column_names
+
+
+def _export_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until = params
+    for _, r in tables.rows(Receipt.__table__):
+        if since <= r.timestamp < until:
+            yield tuple(getattr(r, c) for c in _RECEIPT_COLUMNS)
+
+
+EXPORT_ROWS = register_query(
+    Query(
+        "ledger.export_rows",
+        f"SELECT {', '.join(_RECEIPT_COLUMNS)} FROM receipts "
+        "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq",
+        _export_rows,
+    )
+)
+"""Params ``(since, until)``: every receipt column, oldest first, for ``ledger export``
+(encoded from the row: no record is built and nothing stored is scrubbed again)."""

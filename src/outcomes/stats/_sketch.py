@@ -105,15 +105,21 @@ class LatencySketch:
 
     @staticmethod
     def decode_buckets(text: str | None) -> dict[int, int]:
-        """Parse :meth:`encode`'s text; raises ``ValueError`` naming a bad pair."""
-        out: dict[int, int] = {}
+        """Parse :meth:`encode`'s text; raises ``ValueError`` naming what is wrong."""
         if not text:
-            return out
-        for pair in text.split(","):
-            i, sep, c = pair.partition(":")
-            if not sep:
-                raise ValueError(f"bad sketch bucket {pair!r} (want index:count)")
-            out[int(i)] = out.get(int(i), 0) + int(c)
+            return {}
+        try:
+            # One split and one int() per number: what a snapshot refresh spends on.
+            nums = list(map(int, text.replace(":", ",").split(",")))
+        except ValueError:
+            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)") from None
+        if text.count(":") * 2 != len(nums) or text.count(",") + 1 != len(nums) // 2:
+            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)")
+        out = dict(zip(nums[::2], nums[1::2], strict=True))
+        if len(out) * 2 != len(nums):  # a repeated index: add its counts
+            out = {}
+            for i, c in zip(nums[::2], nums[1::2], strict=True):
+                out[i] = out.get(i, 0) + c
         return out
 
     @classmethod

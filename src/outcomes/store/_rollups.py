@@ -311,7 +311,7 @@ def apply_sql(cur: Any, sql: Callable[[str], str], delta: Delta) -> None:
     cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), delta.ema_rows(ema))
 
 
-def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 5_000) -> int:
+def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:
     """Empty the rollup tables and fold every stored receipt into them again, in
     insertion order, through ``cur`` (one transaction). Returns how many receipts."""
     for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):

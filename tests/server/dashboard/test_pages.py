@@ -91,6 +91,17 @@ def test_the_time_range_counts_only_recent_calls_and_the_trends_cover_the_week(
     )
 
 
+def test_the_trends_add_up_to_the_leaderboard(client: TestClient) -> None:
+    board = client.get("/v1/dashboard/models").json()["leaderboard"]
+    share = client.get("/v1/dashboard/routing").json()["share"]["models"]
+    for row in board:
+        points = share[row["model_id"]]
+        assert sum(p["calls"] for p in points) == row["calls"]
+    week = client.get("/v1/dashboard/models/gpt-4o?since=7d").json()
+    by_task = sum(r["calls"] for r in week["by_task"])
+    assert sum(p["calls"] for p in week["series"]["models"]["gpt-4o"]) == by_task
+
+
 def test_routing_page_draws_each_model_share_and_lists_reasons_with_propensities(
     client: TestClient,
 ) -> None:
