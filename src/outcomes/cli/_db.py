@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli._common import (
     DbOption,
     JsonOption,
@@ -10,7 +11,6 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
-from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = new_app(help="Schema migrations of the store.", no_args_is_help=True)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from outcomes import config
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -18,7 +19,6 @@ from outcomes.cli._common import (
     print_json,
 )
 from outcomes.cli._framework import Exit
-from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
 from outcomes.store import open_store, path_from_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from outcomes import config
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli._common import (
     EXIT_STORE,
     DbOption,
@@ -14,7 +15,6 @@ from outcomes.cli._common import (
     os_error_text,
     print_json,
 )
-from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = new_app()
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from outcomes._files import atomic_open
 from outcomes._redact import scrub_stored
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -23,7 +24,6 @@ from outcomes.cli._common import (
     print_json,
 )
 from outcomes.cli._framework import Argument, Exit, Option
-from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
     export_jsonl,
