@@ -249,7 +249,7 @@ class BetaBandit(ReplayPolicy):
             )
             score = 0.7 * q + 0.3 * cost_score
             return int(np.argmax(score)), math.nan
-        allowed = self._allowed()
+        allowed = self._allowed(row)
         if allowed is not None:
             sel = select_arrays(
                 [self.models[i] for i in allowed],
@@ -276,12 +276,18 @@ class BetaBandit(ReplayPolicy):
         )
         return sel.index, sel.propensity
 
-    def _allowed(self) -> np.ndarray | None:
-        """Indices of the models the breaker lets through, or None for all (also when it
-        would block every model: then the least bad choice is still a choice)."""
+    def _allowed(self, row: Row) -> np.ndarray | None:
+        """Indices of the models available for ``row`` that the breaker lets through, or
+        None for all (the breaker is ignored when it would block every model: then the
+        least bad choice is still a choice)."""
+        avail = None if row.available is None else np.asarray(row.available, dtype=bool)
         if self.breaker is None:
-            return None
+            return None if avail is None else np.flatnonzero(avail)
         mask = self.breaker.open()
+        if avail is not None:
+            mask = mask & avail
+            if not mask.any():
+                mask = avail
         if mask.all() or not mask.any():
             return None
         return np.flatnonzero(mask)
@@ -511,7 +517,7 @@ class Contextual(BetaBandit):
         cost = self.costs.expected(row) if self.costs is not None else self.prices
         top = float(cost.max())
         penalty = self.cost_weight * cost / top if top > 0 else np.zeros(len(cost))
-        allowed = self._allowed()
+        allowed = self._allowed(row)
         if allowed is not None:
             k = int(np.argmax((draw - penalty)[allowed]))
             prob = thompson_propensity(

@@ -28,6 +28,7 @@ from outcomes.routing._policies import (
     TextDifficulty,
     Uniform,
 )
+from outcomes.routing._replay_router import RouterPolicy
 from outcomes.routing._select import Weights
 
 DEFAULT_COST_WEIGHTS: tuple[float, ...] = (
@@ -239,7 +240,8 @@ def replay(
             f"split {split!r} has no prompts (splits: {sorted({r.split for r in matrix.rows})})"
         )
     train = [r for r in matrix.rows if r.split == "train"] if split == "test" else []
-    random.Random(seed).shuffle(stream)
+    if not matrix.ordered:
+        random.Random(seed).shuffle(stream)
     models = matrix.models
     # Mean cost per call of each model: a list price, known before any call (from the
     # train split when there is one).
@@ -288,13 +290,14 @@ def replay(
     ours_cfg: dict[str, Any] = {
         "seed": seed, "half_life": HALF_LIFE, "share": 5.0, "breaker": True,
     }  # fmt: skip
+    router_cfg: dict[str, Any] = {"seed": seed, "half_life": HALF_LIFE * len(matrix.tasks)}
     for w in cost_weights:
         weights = Weights(quality=1.0, cost=w)
         policies: list[ReplayPolicy] = [
-            BetaBandit(
-                "outcomes", models, prices, weights=weights, prior_cap=PRIOR_CAP, **ours_cfg
+            RouterPolicy(
+                "outcomes", models, prices, weights=weights, prior_cap=PRIOR_CAP, **router_cfg
             ),
-            BetaBandit("outcomes-cold", models, prices, weights=weights, **ours_cfg),
+            RouterPolicy("outcomes-cold", models, prices, weights=weights, **router_cfg),
             BetaBandit(
                 "epsilon-greedy",
                 models,

@@ -37,6 +37,7 @@ from outcomes.routing._select import (
     select_arrays,
     select_lists,
 )
+from outcomes.routing._source import ProfileSource
 
 __all__ = ["Candidate", "Decision", "NoModelAvailable", "Router"]
 
@@ -56,7 +57,8 @@ class Router:
     rate-limit exclusions and cooldowns; ``registry`` the candidates, their prices,
     context windows, tasks and optional priors. ``prior_strength`` is the pseudo-count of a
     registry prior (capped at ``max_prior``); other tasks of the same model lend at most
-    ``share_cap`` pseudo-counts to a task with little data (cold start).
+    ``share_cap`` pseudo-counts to a task with little data (cold start). ``profiles``
+    replaces the tracker as the source of statistics (the replay benchmark uses it).
     """
 
     registry: ModelRegistry = field(default_factory=ModelRegistry.load)
@@ -80,6 +82,14 @@ class Router:
     """The tracker's published snapshot is looked at again at most this often (seconds
     of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
     :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
+    min_evidence: float = 0.0
+    """With ``forget``: a (task, model) cell whose age-weighted evidence fell below
+    ``min(its raw count, min_evidence)`` keeps its age-weighted success rate at that much
+    evidence. Ageing then moves a cell's estimate towards its recent outcomes, but a
+    cell's confidence does not drain away while traffic goes to other models."""
+    profiles: ProfileSource | None = None
+    """Where decisions read profiles instead of ``tracker`` (rate limits still come from
+    the tracker): the replay benchmark's statistics, for instance."""
     view: Literal["shared", "local"] = "shared"
     """``shared``: profiles as stored, so every process sharing the store routes on the
     same evidence; ``local``: this process's tracker state only (what a single process has
@@ -147,29 +157,24 @@ class Router:
         """The profiles of ``view`` in the tracker's latest published snapshot (no lock,
         no I/O), looked at again every ``refresh_s`` seconds; a new snapshot drops the
         pools built from the previous one."""
-        if self.tracker is None:
+        source = self.profiles if self.profiles is not None else self.tracker
+        if source is None:
             return {}
         now = self.clock.now()
         if now - self._snapshot_at >= self.refresh_s:
             self._snapshot_at = now
-            published = self.tracker.snapshot(self.view).by_task
+            published = source.snapshot(self.view).by_task
             if published is not self._snapshot:
                 self._snapshot = published
                 self._pools = {}
         return self._snapshot.get(task) or {}
 
-    def _counts(self, model_id: str, task: str) -> tuple[float, float, float, float]:
-        """(successes, failures) for the task, and for all tasks of the model; weighed by
-        age when ``forget`` (at the tracker's clock, which stamped the receipts)."""
-        tracker = self.tracker
-        if tracker is None:
-            return 0.0, 0.0, 0.0, 0.0
-        p = self._profiles(task).get(model_id)
-        allp = self._profiles(None).get(model_id)
+    def _counts(self, p: Any, allp: Any, now: float) -> tuple[float, float, float, float]:
+        """(successes, failures) of a task's profile ``p``, and of the model's profile
+        over all tasks ``allp``; weighed by age at ``now`` when ``forget``."""
         if self.forget:
-            now = tracker.clock.now()
-            s, f = p.decayed_counts(now) if p is not None else (0.0, 0.0)
-            sa, fa = allp.decayed_counts(now) if allp is not None else (0.0, 0.0)
+            s, f = _aged(p, now, self.min_evidence)
+            sa, fa = _aged(allp, now, self.min_evidence)
             return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
@@ -377,9 +382,20 @@ class Router:
         ok: list[int] = []
         degraded: list[int] = []
         static_filtered: list[tuple[Any, ...]] = []
+        # One read of the profiles and of the clock that stamped them (the source's:
+        # ages are measured on it) for the whole pool.
+        profs = self._profiles(task)
+        all_profs = self._snapshot.get(None) or {}
+        source = self.profiles if self.profiles is not None else self.tracker
+        now = source.clock.now() if source is not None else 0.0
         for model_id in ids:
             info, s, f, a0, b0, cost, p95 = self._static_one(
-                model_id, task, input_tokens, output_tokens
+                model_id,
+                input_tokens,
+                output_tokens,
+                profs.get(model_id),
+                all_profs.get(model_id),
+                now,
             )
             reason = None
             if not info.serves(task):
@@ -429,12 +445,17 @@ class Router:
         return pool
 
     def _static_one(
-        self, model_id: str, task: str, input_tokens: int, output_tokens: int
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        prof: Any,
+        all_prof: Any,
+        now: float,
     ) -> tuple[Any, ...]:
         info = self.registry.get(model_id) or ModelInfo(model_id)
-        s, f, sa, fa = self._counts(model_id, task)
+        s, f, sa, fa = self._counts(prof, all_prof, now)
         a0, b0 = self._prior(info, s, f, sa, fa)
-        prof = self._profiles(task).get(model_id)
         cost = prof.cost_per_call if prof is not None and prof.cost_per_call else None
         if cost is None:
             cost = info.cost(input_tokens, output_tokens)
@@ -464,3 +485,18 @@ class Router:
             ok = True
         finally:
             self.report(decision.model_id, ok)
+
+
+def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
+    """A profile's age-weighted (successes, failures), raised to ``min(raw, floor)``
+    evidence at the same success rate (see ``Router.min_evidence``)."""
+    if profile is None:
+        return 0.0, 0.0
+    s, f = profile.decayed_counts(now)
+    if floor > 0:
+        n = s + f
+        want = min(float(profile.successes + profile.failures), floor)
+        if 0 < n < want:
+            k = want / n
+            return s * k, f * k
+    return s, f
