@@ -37,7 +37,7 @@ from outcomes.routing._select import Weights
 Config = tuple[float | None, float, float]
 """(half-life in decisions or None for no forgetting, min_evidence, share_cap)."""
 GRID: tuple[Config, ...] = tuple(
-    itertools.product((None, 5_000.0, 20_000.0), (0.0, 200.0), (0.0, 5.0))
+    itertools.product((None, 4_000.0, 20_000.0), (0.0, 200.0), (0.0, 5.0))
 )
 
 
@@ -186,6 +186,7 @@ def report(res: dict[str, dict[str, Any]], configs: Sequence[Config]) -> list[di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_router_family")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a 20,000-decision long stream")
     parser.add_argument("--grid", action="store_true", help="cross-validate GRID")
     parser.add_argument("--config", help="one config as JSON [half_life, min_evidence, share]")
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         configs = [RouterPolicy.DEFAULT]
     only = set(args.only.split(",")) if args.only else None
-    res = evaluate(range(args.seeds), configs, quick=args.quick, only=only)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    res = evaluate(seeds, configs, quick=args.quick, only=only)
     rows = report(res, configs)
     for row in rows:
         print(json.dumps(row))

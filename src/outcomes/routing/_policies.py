@@ -347,6 +347,9 @@ class TextDifficulty:
         self.idf: dict[str, np.ndarray] = {}
         self.scale: dict[str, float] = {}
         self.slope: dict[str, np.ndarray] = {}
+        self._scores: dict[tuple[str, str], float] = {}
+        """Scores by (task, prompt id): a replay scores the same prompts at every cost
+        weight (a number per prompt is kept, never its text)."""
 
     def _hashed(self, prompt: str) -> dict[int, float]:
         words = _WORD.findall(prompt.lower())[-self.max_words :]
@@ -410,6 +413,13 @@ class TextDifficulty:
 
     def score(self, row: Row) -> float:
         """Standardised predicted easiness of the prompt for its task (0 when unknown)."""
+        key = (row.task, row.prompt_id)
+        got = self._scores.get(key)
+        if got is None:
+            got = self._scores[key] = self._score(row)
+        return got
+
+    def _score(self, row: Row) -> float:
         coef = self.coef.get(row.task)
         if coef is None:
             return 0.0
@@ -504,6 +514,9 @@ class Contextual(BetaBandit):
         self.cost_weight = cost_weight
         self.text = text
         self.costs = costs
+        self.propensities = True
+        """Compute each pick's probability (a quadrature); the replay, which does not
+        read it, turns this off."""
 
     def choose(self, row: Row) -> tuple[int, float]:
         alpha, beta = self._counts(row.task)
@@ -520,10 +533,14 @@ class Contextual(BetaBandit):
         allowed = self._allowed(row)
         if allowed is not None:
             k = int(np.argmax((draw - penalty)[allowed]))
+            if not self.propensities:
+                return int(allowed[k]), math.nan
             prob = thompson_propensity(
                 mean[allowed], (alpha + beta)[allowed], -penalty[allowed], 1.0, k
             )
             return int(allowed[k]), prob
         pick = int(np.argmax(draw - penalty))
+        if not self.propensities:
+            return pick, math.nan
         prob = thompson_propensity(mean, alpha + beta, -penalty, 1.0, pick)
         return pick, prob

@@ -69,6 +69,13 @@ class Router:
     max_prior: float = 50.0
     share_cap: float = 5.0
     degrade_threshold: int = 5
+    degrade_rate: float = 0.1
+    """A model is degraded for a task (left out while a healthy one remains) when its
+    failures exceed its successes by ``degrade_threshold`` *and* fewer than this share
+    of its outcomes succeed: calls that mostly fail, not a weak model. A weak, cheap
+    model is what a cost weight may ask for; scoring, not a filter, weighs its quality
+    (replayed on RouterBench, a plain ``failures > successes + 5`` took the cheapest
+    model off the code task, and the frontier lost the always-cheapest point)."""
     forget: bool = True
     """Weigh outcomes by age (half-life of the tracker's profiles, default 14 days), so
     the router follows a model that got worse or better; ``False`` counts all equally."""
@@ -119,6 +126,8 @@ class Router:
         self._pyrng = random.Random(self.seed)
         if self.prior_strength < 0 or self.max_prior < 0 or self.share_cap < 0:
             raise ValueError("prior_strength, max_prior and share_cap must be >= 0")
+        if not 0.0 <= self.degrade_rate <= 1.0 or self.min_evidence < 0:
+            raise ValueError("degrade_rate must be in [0, 1] and min_evidence >= 0")
 
     # -- outage handling -------------------------------------------------------------
     def report(self, model_id: str, ok: bool) -> None:
@@ -171,16 +180,19 @@ class Router:
 
     def _counts(self, p: Any, allp: Any, now: float) -> tuple[float, float, float, float]:
         """(successes, failures) of a task's profile ``p``, and of the model's profile
-        over all tasks ``allp``; weighed by age at ``now`` when ``forget``."""
+        over all tasks ``allp`` (read only when other tasks may lend evidence); weighed
+        by age at ``now`` when ``forget``."""
+        share = self.share_cap > 0
         if self.forget:
-            s, f = _aged(p, now, self.min_evidence)
-            sa, fa = _aged(allp, now, self.min_evidence)
+            floor = self.min_evidence
+            s, f = _aged(p, now, floor) if p is not None else (0.0, 0.0)
+            sa, fa = _aged(allp, now, floor) if share and allp is not None else (s, f)
             return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
-        sa = float(allp.successes) if allp is not None else 0.0
-        fa = float(allp.failures) if allp is not None else 0.0
-        return s, f, sa, fa
+        if not share or allp is None:
+            return s, f, s, f
+        return s, f, float(allp.successes), float(allp.failures)
 
     def _prior(
         self, info: ModelInfo, s: float, f: float, sa: float, fa: float
@@ -413,7 +425,7 @@ class Router:
                 continue
             j = len(names)
             names.append(model_id)
-            if f > s + self.degrade_threshold:
+            if f > s + self.degrade_threshold and s < self.degrade_rate * (s + f):
                 note = f"degraded ({f:.0f} failures vs {s:.0f} successes)"
                 rows.append((model_id, note, s, f, a0, b0))
                 degraded.append(j)
@@ -490,8 +502,6 @@ class Router:
 def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
     """A profile's age-weighted (successes, failures), raised to ``min(raw, floor)``
     evidence at the same success rate (see ``Router.min_evidence``)."""
-    if profile is None:
-        return 0.0, 0.0
     s, f = profile.decayed_counts(now)
     if floor > 0:
         n = s + f
