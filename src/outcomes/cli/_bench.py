@@ -22,7 +22,7 @@ from outcomes.registry import ModelRegistry
 _POLICY_NAMES = (
     "random", "cheapest", "litellm-simple-shuffle", "litellm-cost-based",
     "litellm-latency-based", "litellm-adaptive-style", "outcomes", "outcomes-cold",
-    "epsilon-greedy", "outcomes-contextual",
+    "epsilon-greedy", "outcomes-contextual", "fixed-per-task",
 )  # fmt: skip
 """``routing._replay.ALL_POLICIES``, spelled out so that ``--help`` imports no numpy
 (a test checks the two agree)."""

@@ -69,6 +69,33 @@ class Fixed(ReplayPolicy):
         return self.index, 1.0
 
 
+class TaskFixed(ReplayPolicy):
+    """A fixed task-level router fitted offline: for each task, the model with the best
+    train-split ``quality - cost_weight * price / max_price``; the dearest best model for
+    tasks the train split lacks. It never learns online (the reference a bandit must
+    reach when the offline data are right)."""
+
+    name = "fixed-per-task"
+
+    def __init__(self, models: Sequence[str], prices: Sequence[float], cost_weight: float) -> None:
+        super().__init__(models, prices)
+        self.cost_weight = cost_weight
+        self.choice: dict[str, int] = {}
+        self.default = int(np.argmax(self.prices))
+
+    def warm_start(self, rows: Sequence[Row]) -> None:
+        top = float(self.prices.max()) or 1.0
+        by_task: dict[str, list[Row]] = {}
+        for r in rows:
+            by_task.setdefault(r.task, []).append(r)
+        for task, trows in by_task.items():
+            q = np.asarray([r.quality for r in trows]).mean(axis=0)
+            self.choice[task] = int(np.argmax(q - self.cost_weight * self.prices / top))
+
+    def choose(self, row: Row) -> tuple[int, float]:
+        return self.choice.get(row.task, self.default), 1.0
+
+
 class Uniform(ReplayPolicy):
     def __init__(
         self, name: str, models: Sequence[str], prices: Sequence[float], seed: int

@@ -25,6 +25,7 @@ from outcomes.routing._policies import (
     Fixed,
     LowestLatency,
     ReplayPolicy,
+    TaskFixed,
     TextDifficulty,
     Uniform,
 )
@@ -237,8 +238,10 @@ SWEPT_POLICIES: tuple[str, ...] = (
     "outcomes-cold",
     "epsilon-greedy",
     "outcomes-contextual",
+    "fixed-per-task",
 )
-"""Policies replayed at every cost weight."""
+"""Policies replayed at every cost weight (``fixed-per-task`` only when there is a
+train split to fit it on)."""
 ALL_POLICIES = FIXED_POLICIES + SWEPT_POLICIES
 
 
@@ -285,6 +288,7 @@ def _swept(
     seed: int,
     wanted: set[str],
     context: tuple[TextDifficulty, CostModel] | None,
+    context_rows: bool,
 ) -> list[ReplayPolicy]:
     """The policies of one cost weight: ours run the live router (see
     :mod:`outcomes.routing._replay_router`); epsilon-greedy and the contextual policy are
@@ -322,6 +326,8 @@ def _swept(
         )
         ctx.propensities = False
         out.append(ctx)
+    if "fixed-per-task" in wanted and context_rows:
+        out.append(TaskFixed(models, prices, w))
     return out
 
 
@@ -361,8 +367,10 @@ def replay(
         if on_progress is not None:
             on_progress("fitting the contextual text model on the train split", 0, 0)
         context = (TextDifficulty(seed=seed).fit(train), CostModel(prices).fit(train))
-    per_weight = len(wanted & set(SWEPT_POLICIES)) - (
-        1 if "outcomes-contextual" in wanted and context is None else 0
+    per_weight = (
+        len(wanted & set(SWEPT_POLICIES))
+        - ("outcomes-contextual" in wanted and context is None)
+        - ("fixed-per-task" in wanted and not train)
     )
     total = len(wanted & set(FIXED_POLICIES)) + per_weight * len(cost_weights)
     done = 0
@@ -380,7 +388,9 @@ def replay(
     fixed = [go(p, None) for p in _fixed(models, prices, seed, wanted)]
     swept: list[dict[str, Any]] = []
     for w in cost_weights:
-        swept.extend(go(p, w) for p in _swept(matrix, prices, w, seed, wanted, context))
+        swept.extend(
+            go(p, w) for p in _swept(matrix, prices, w, seed, wanted, context, bool(train))
+        )
     if on_progress is not None:
         on_progress("done", total, total)
     return _report(matrix, split, seed, len(train), latency_dir, stream, refs, fixed, swept)
@@ -419,7 +429,12 @@ def _report(
         "references": {k: v for k, v in refs.items() if k != "single_models"},
         "single_models": refs["single_models"],
         "aiq": aiq,
-        "checks": _checks(ours, fixed, swept, refs),
+        "checks": _checks(ours, fixed, swept, refs)
+        | (
+            {"aiq_outcomes_minus_fixed_per_task": aiq["outcomes"] - aiq["fixed-per-task"]}
+            if "outcomes" in aiq and "fixed-per-task" in aiq
+            else {}
+        ),
     }
 
 
