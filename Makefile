@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml tests/trajectory/js/package-lock.json | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code,openai]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code,openai,anthropic,litellm,otel,server,browser]'
 	npm ci --prefix tests/trajectory/js --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
@@ -31,6 +31,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.server.dashboard.screenshots docs/img
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

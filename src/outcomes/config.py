@@ -60,6 +60,21 @@ ENV_TRAJECTORY_ENDPOINT = "OUTCOMES_TRAJECTORY_ENDPOINT"
 """``http(s)://`` URL that finished trajectories are POSTed to through a local outbox
 (retries with backoff, survives restarts). Unset (default): trajectories stay local."""
 
+ENV_TRAJECTORY_TOKEN_FILE = "OUTCOMES_TRAJECTORY_TOKEN_FILE"
+"""File holding the bearer token the trajectory outbox sends (``Authorization: Bearer``)
+to its endpoint, e.g. the token of an ``outcomes serve`` it delivers to. Unset: no token."""
+
+ENV_SERVER_TOKEN_FILE = "OUTCOMES_SERVER_TOKEN_FILE"
+"""File holding the bearer token ``outcomes serve`` requires (``--token-file`` wins).
+Unset: no token, and the server binds only to a loopback address."""
+
+ENV_SERVER_REQUEST_TIMEOUT = "OUTCOMES_SERVER_REQUEST_TIMEOUT"
+"""Seconds one request to ``outcomes serve`` may take, body upload and commit included
+(default 30); past it a slow client gets 408 and a slow commit 504."""
+
+ENV_SERVER_MAX_BODY_BYTES = "OUTCOMES_SERVER_MAX_BODY_BYTES"
+"""Largest request body ``outcomes serve`` reads (default 8 MiB); larger ones get 413."""
+
 ENV_QUALITY_HALF_LIFE = "OUTCOMES_QUALITY_HALF_LIFE"
 """Seconds after which a model's old quality verdicts weigh half as much as new ones
 (models drift). Default 1209600 (14 days)."""
@@ -103,6 +118,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     ENV_LATE_SIGNAL_WINDOW: (0.0, 365 * _DAY),
     ENV_RATE_LIMIT_COOLDOWN: (0.0, 7 * _DAY),
     ENV_CONFIDENCE_SHADOW_SAMPLE_RATE: (0.0, 1.0),
+    ENV_SERVER_REQUEST_TIMEOUT: (0.01, 3_600.0),
+    ENV_SERVER_MAX_BODY_BYTES: (1, 1 << 30),
 }
 _CLAMPED = frozenset({ENV_CONFIDENCE_SHADOW_SAMPLE_RATE})
 """Settings clamped into their bounds (with a warning) instead of falling back: the

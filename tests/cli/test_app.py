@@ -20,7 +20,7 @@ from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
 
 CLI = Path(outcomes.cli.__file__).parent
-SHARED = {"_app", "_common", "_schema"}
+SHARED = {"_app", "_common", "_schema", "_plot"}
 """Modules of the CLI that hold no command."""
 
 

@@ -28,7 +28,7 @@ REQUIRED = {
     "task": "code",
 }
 # The demo runs no part unless asked: hostile values then cost nothing.
-BASE = {("demo",): ["--calls", "10", "--only", "none"]}
+BASE = {("demo",): ["--calls", "10", "--only", "none"], ("serve",): ["--check"]}
 
 
 def _leaves(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

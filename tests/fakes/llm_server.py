@@ -25,7 +25,9 @@ Design, so that other endpoints and faults slot in without touching the core:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +53,10 @@ class Reply:
     completion_tokens: int = 7
     error: str = "fake error"
     """The message of the error body sent with a status >= 400."""
+    drop_after: int | None = None
+    """Stream this many events, then close the connection (a stream cut mid-way)."""
+    model: str | None = None
+    """The model the answer names (default: the model asked for), e.g. a dated version."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,16 @@ class Recorded:
 
 @dataclass(frozen=True)
 class Response:
-    """A handler's answer: a JSON body, or server-sent events when ``events`` is set."""
+    """A handler's answer: a JSON body, or server-sent events when ``events`` is set.
+
+    An event is a JSON-able value (sent as ``data:``) or a ``(name, value)`` pair (sent as
+    ``event: name`` then ``data:``, as Anthropic does). ``done`` ends the stream with
+    ``data: [DONE]`` (OpenAI chat does; Anthropic and the Responses API do not).
+    """
 
     body: Any = None
     events: Sequence[Any] | None = None
+    done: bool = True
 
 
 Handler = Callable[[Recorded, Reply], Response]
@@ -82,7 +94,7 @@ Replies = Sequence[Reply] | Callable[[Recorded], Reply]
 def chat_completions(request: Recorded, reply: Reply) -> Response:
     """``POST /v1/chat/completions``, streaming (``"stream": true``) or not."""
     body = request.json or {}
-    model = body.get("model", "fake-model")
+    model = reply.model or body.get("model", "fake-model")
     ident = f"chatcmpl-fake-{int(time.time() * 1000)}"
     usage = {
         "prompt_tokens": reply.prompt_tokens,
@@ -120,6 +132,136 @@ def chat_completions(request: Recorded, reply: Reply) -> Response:
     )
 
 
+def _words(text: str) -> list[str]:
+    return [w if i == 0 else " " + w for i, w in enumerate(text.split(" "))]
+
+
+def responses(request: Recorded, reply: Reply) -> Response:
+    """``POST /v1/responses`` (the OpenAI Responses API), streaming or not."""
+    body = request.json or {}
+    model = reply.model or body.get("model", "fake-model")
+    usage = {
+        "input_tokens": reply.prompt_tokens,
+        "output_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": 0},
+    }
+    message = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": reply.content, "annotations": []}],
+    }
+    full = {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 0,
+        "model": model,
+        "status": "completed",
+        "output": [message],
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": usage,
+    }
+    if not body.get("stream"):
+        return Response(body=full)
+    started = {**full, "status": "in_progress", "output": [], "usage": None}
+    events: list[Any] = [
+        (
+            "response.created",
+            {"type": "response.created", "response": started, "sequence_number": 0},
+        )
+    ]
+    for i, piece in enumerate(_words(reply.content)):
+        events.append(
+            (
+                "response.output_text.delta",
+                {
+                    "type": "response.output_text.delta",
+                    "item_id": "msg_fake",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": piece,
+                    "logprobs": [],
+                    "sequence_number": i + 1,
+                },
+            )
+        )
+    done = {"type": "response.completed", "response": full, "sequence_number": len(events)}
+    events.append(("response.completed", done))
+    return Response(events=events, done=False)
+
+
+def embeddings(request: Recorded, reply: Reply) -> Response:
+    """``POST /v1/embeddings``: one 4-dimensional vector per input."""
+    body = request.json or {}
+    inputs = body.get("input", "")
+    count = len(inputs) if isinstance(inputs, list) else 1
+    return Response(
+        body={
+            "object": "list",
+            "model": reply.model or body.get("model", "fake-embed"),
+            "data": [
+                {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3, 0.4]}
+                for i in range(count)
+            ],
+            "usage": {"prompt_tokens": reply.prompt_tokens, "total_tokens": reply.prompt_tokens},
+        }
+    )
+
+
+def anthropic_messages(request: Recorded, reply: Reply) -> Response:
+    """``POST /v1/messages`` (Anthropic), streaming (named SSE events) or not."""
+    body = request.json or {}
+    model = reply.model or body.get("model", "fake-claude")
+    message = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": reply.content}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
+    }
+    if not body.get("stream"):
+        return Response(body=message)
+    start = {**message, "content": [], "stop_reason": None}
+    start["usage"] = {"input_tokens": reply.prompt_tokens, "output_tokens": 1}
+    events: list[Any] = [
+        ("message_start", {"type": "message_start", "message": start}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+    ]
+    for piece in _words(reply.content):
+        delta = {"type": "text_delta", "text": piece}
+        events.append(
+            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        )
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": reply.completion_tokens},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return Response(events=events, done=False)
+
+
 class FakeLLMServer:
     """The server; see the module docstring."""
 
@@ -131,6 +273,9 @@ class FakeLLMServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.route("POST", "/v1/chat/completions", chat_completions)
+        self.route("POST", "/v1/responses", responses)
+        self.route("POST", "/v1/embeddings", embeddings)
+        self.route("POST", "/v1/messages", anthropic_messages)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Serve ``method path`` with ``handler`` (replaces an existing route)."""
@@ -142,6 +287,11 @@ class FakeLLMServer:
         if self._httpd is None:
             raise RuntimeError("the server is not running")
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server's root (``http://127.0.0.1:PORT``): Anthropic's SDK adds ``/v1``."""
+        return self.base_url[: -len("/v1")]
 
     def start(self) -> FakeLLMServer:
         server = self
@@ -215,7 +365,7 @@ class FakeLLMServer:
             if response.events is None:
                 _send_json(http, reply.status, response.body, reply.headers)
             else:
-                _send_events(http, response.events, reply)
+                _send_events(http, response, reply)
 
 
 def _send_json(
@@ -228,21 +378,41 @@ def _send_json(
     for name, value in headers.items():
         http.send_header(name, value)
     http.end_headers()
-    http.wfile.write(data)
+    with contextlib.suppress(OSError):  # the client gave up waiting (a timeout test)
+        http.wfile.write(data)
 
 
-def _send_events(http: BaseHTTPRequestHandler, events: Sequence[Any], reply: Reply) -> None:
+def _send_events(http: BaseHTTPRequestHandler, response: Response, reply: Reply) -> None:
+    # Chunked, so that a connection cut mid-stream is an error for the client (an
+    # incomplete chunked body), not an ordinary end of the body.
     http.send_response(reply.status)
     http.send_header("Content-Type", "text/event-stream")
     http.send_header("Cache-Control", "no-cache")
+    http.send_header("Transfer-Encoding", "chunked")
     http.send_header("Connection", "close")
     for name, value in reply.headers.items():
         http.send_header(name, value)
     http.end_headers()
     http.close_connection = True
-    for event in [*events, "[DONE]"]:
-        if reply.chunk_delay_s:
-            time.sleep(reply.chunk_delay_s)
-        data = event if isinstance(event, str) else json.dumps(event)
-        http.wfile.write(f"data: {data}\n\n".encode())
+    events = [*(response.events or ()), *(["[DONE]"] if response.done else [])]
+    try:
+        for sent, event in enumerate(events):
+            if reply.drop_after is not None and sent >= reply.drop_after:
+                http.wfile.flush()
+                http.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if reply.chunk_delay_s:
+                time.sleep(reply.chunk_delay_s)
+            name, value = event if isinstance(event, tuple) else (None, event)
+            data = value if isinstance(value, str) else json.dumps(value)
+            head = f"event: {name}\n" if name else ""
+            _write_chunk(http, f"{head}data: {data}\n\n".encode())
+        http.wfile.write(b"0\r\n\r\n")
         http.wfile.flush()
+    except OSError:
+        pass  # the client went away (an abandoned stream): nothing left to send
+
+
+def _write_chunk(http: BaseHTTPRequestHandler, data: bytes) -> None:
+    http.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+    http.wfile.flush()

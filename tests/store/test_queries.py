@@ -20,16 +20,30 @@ from outcomes.components import _queries as component_queries
 from outcomes.components._records import ComponentEvent
 from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
+from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
+from outcomes.inference._feedback_schema import TraceTag
 from outcomes.records import Receipt
+from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
 from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
-_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries)
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)
+_T0 = 1_760_000_000.0
 
 PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.fold_rows": [("inference", 0), ("inference", 7), ("trajectory", 0), ("x", 0)],
+    "inference.fold_rows_since": [
+        ("inference", "inference", 0.0),
+        ("inference", "inference", 1_760_000_020.0),
+        ("trajectory", "trajectory", 1_760_000_005.0),
+    ],
+    "inference.fold_rows_tagged": [("inference", "ui"), ("inference", "none-such")],
+    "inference.fold_rows_tagged_since": [
+        ("inference", "inference", 1_760_000_010.0, "ui"),
+        ("inference", "inference", 0.0, "beta"),
+    ],
     "components.outcome_rows": [
         (("install_success", "install_failure"),),
         (["removed_by_user"],),
@@ -42,6 +56,19 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.calibration_buckets_caller": [(None, None), ("ns-b", "ns-b")],
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
+    "dashboard.series": [
+        dashboard_queries.series_params(3600, 0.0, 2e9, "", "", ""),
+        dashboard_queries.series_params(10, _T0 + 5, _T0 + 30, "code", "", ""),
+        dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
+    ],
+    "dashboard.recent": [
+        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),
+        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=False, limit=5),
+        dashboard_queries.recent_params(0.0, 2e9, 12, "code", "", "", only_failures=True, limit=3),
+        dashboard_queries.recent_params(
+            _T0 + 3, _T0 + 20, 100, "generate", "p", "claude", only_failures=False, limit=50
+        ),
+    ],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 
@@ -67,6 +94,8 @@ def _records() -> list[Any]:
                 output_tokens=rng.randint(0, 2**40),
                 cost_usd=None if i % 6 == 0 else rng.random() / 100,
                 error="429 Too Many Requests" if success is False else None,
+                routing_reason=["", "rule-a", "rule-b"][i % 3 if i % 4 else 0],
+                propensity=None if i % 5 == 1 else round(rng.random(), 3),
                 project_id=None if i % 2 else "p",
                 kind=kind,
                 source="signal" if i % 7 == 6 else "complete",
@@ -75,6 +104,9 @@ def _records() -> list[Any]:
                 superseded_at=t0 + i - 1 if i % 7 == 6 else None,
             )
         )
+    for i in range(0, 40, 3):
+        for tag in ("ui", "beta")[: 1 + i % 2]:
+            out.append(TraceTag(f"g{i:03d}{tag}", f"t{i:03d}", tag, t0 + 50 + i))
     outcomes = ("install_success", "install_failure", "used_in_session", "removed_by_user")
     for i in range(30):
         out.append(
@@ -143,7 +175,7 @@ def test_every_registered_query_has_parameter_sets_here() -> None:
 def test_query_answers_alike_on_every_store(store: Store, query: Query) -> None:
     reference = MemoryStore()
     for s in (reference, store):
-        s.migrate(COMPONENT_MIGRATIONS + SHADOW_MIGRATIONS)
+        s.migrate(COMPONENT_MIGRATIONS + SHADOW_MIGRATIONS + FEEDBACK_MIGRATIONS)
         assert s.write(_records()) == len(_records())
     for params in PARAMS[query.name]:
         want = reference.query(query, params)

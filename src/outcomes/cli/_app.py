@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "models",
     "route",
     "ingest",
+    "serve",
     "import-legacy",
     "signals",
     "db",

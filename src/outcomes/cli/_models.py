@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,14 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
-from outcomes.errors import ConfigError
-from outcomes.inference import ModelProfile, ProfileBook
+from outcomes.errors import ConfigError, ValidationError
+from outcomes.inference import (
+    ModelProfile,
+    ProfileBook,
+    ProfileFilter,
+    matching_profiles,
+    parse_since,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -33,6 +40,13 @@ app = new_app(
 
 TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
 ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
+TagOption = typer.Option(None, "--tag", help="Only calls tagged so by feedback.")
+SinceOption = typer.Option(
+    None, "--since", help="Only calls first recorded within this duration (90m, 12h, 7d, 2w)."
+)
+PlotOption = typer.Option(
+    None, "--plot", help="Also draw quality, p95 latency and cost per success to this PNG/SVG/PDF."
+)
 
 
 CACHE_FILENAME = "profiles.cache.json"
@@ -96,32 +110,65 @@ def leaderboard_table(
     return table
 
 
+def profile_filter(
+    task: str | None, project: str | None, tag: str | None, since: str | None
+) -> ProfileFilter:
+    """The filter the options name; a bad value exits 2 naming the option."""
+    try:
+        at = None if since is None else parse_since(since, time.time())
+        return ProfileFilter(task=task, project_id=project, tag=tag, since=at)
+    except ValidationError as exc:
+        raise fail(f"--{exc.where or 'option'}: {exc.reason}", EXIT_USAGE) from None
+
+
 @app.callback()
 def models(
     ctx: typer.Context,
     task: str | None = TaskOption,
     project: str | None = ProjectOption,
+    tag: str | None = TagOption,
+    since: str | None = SinceOption,
+    plot: Path | None = PlotOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Leaderboard of every model with recorded calls (best first)."""
     if ctx.invoked_subcommand is not None:
         return
+    flt = profile_filter(task, project, tag, since)
     with opened_store(db) as store:
         book = ProfileBook(store, cache=profile_cache())
-        profiles = sorted(book.profiles(task=task, project_id=project), key=sort_key)
+        profiles = sorted(matching_profiles(store, flt, book=book), key=sort_key)
+    if plot is not None:
+        draw_plot(profiles, plot, title=_title(task, project, tag, since))
     if json:
         print_json([p.to_json() for p in profiles])
         return
     if not profiles:
         console.print("no model calls recorded yet (see docs/inference.md)")
         return
-    title = (
+    console.print(leaderboard_table(profiles, title=_title(task, project, tag, since)))
+
+
+def _title(task: str | None, project: str | None, tag: str | None, since: str | None) -> str:
+    return (
         "models"
         + (f" · task {task}" if task else "")
         + (f" · project {project}" if project else "")
+        + (f" · tag {tag}" if tag else "")
+        + (f" · since {since}" if since else "")
     )
-    console.print(leaderboard_table(profiles, title=title))
+
+
+def draw_plot(profiles: list[ModelProfile], path: Path, *, title: str) -> None:
+    """Write the picture of ``profiles`` to ``path`` (needs the ``[plot]`` extra)."""
+    from outcomes.cli._plot import PlotError, plot_profiles
+
+    try:
+        plot_profiles(profiles, path, title=title)
+    except PlotError as exc:
+        raise fail(f"--plot: {exc}", EXIT_USAGE) from None
+    err_console.print(f"plot written to {path}", highlight=False, markup=False)
 
 
 @app.command("show")

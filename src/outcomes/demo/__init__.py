@@ -39,6 +39,7 @@ PARTS: list[tuple[str, str]] = [
     ("Trajectories", "outcomes.demo._trajectory"),
     ("Models", "outcomes.demo._models"),
     ("Routing", "outcomes.demo._routing"),
+    ("History", "outcomes.demo._history"),
     ("Shadow", "outcomes.demo._shadow"),
     ("Signals", "outcomes.demo._signals"),
 ]

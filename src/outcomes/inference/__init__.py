@@ -14,10 +14,13 @@ import typing as _typing
 
 from outcomes._lazy import attach as _attach
 from outcomes.inference._conversation_schema import MIGRATIONS as _CONVERSATION_MIGRATIONS
+from outcomes.inference._feedback_schema import MIGRATIONS as _FEEDBACK_MIGRATIONS
 from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 
 if _typing.TYPE_CHECKING:
     from outcomes.inference._calls import CallHandle, describe_error, usage_of
+    from outcomes.inference._feedback import feedback_outcome
+    from outcomes.inference._filter import ProfileFilter, matching_profiles, parse_since
     from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
     from outcomes.inference._ingest import (
         IngestProblem,
@@ -51,6 +54,8 @@ else:
         __name__,
         {
             "outcomes.inference._calls": ("CallHandle", "describe_error", "usage_of"),
+            "outcomes.inference._feedback": ("feedback_outcome",),
+            "outcomes.inference._filter": ("ProfileFilter", "matching_profiles", "parse_since"),
             "outcomes.inference._fold": ("INFERENCE_KIND", "ProfileBook", "profiles_of", "rebuild"),
             "outcomes.inference._ingest": (
                 "IngestProblem",
@@ -86,8 +91,8 @@ else:
         },
     )
 
-SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS)
-"""Migrations of the code-adoption and conversation-verdict tables."""
+SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS, *_FEEDBACK_MIGRATIONS)
+"""Migrations of the code-adoption, conversation-verdict, feedback and call-tag tables."""
 
 __all__ = [
     "EMA_ALPHA",
@@ -109,17 +114,21 @@ __all__ = [
     "OutcomeStats",
     "OutcomeTracker",
     "ProfileBook",
+    "ProfileFilter",
     "ProfileSnapshot",
     "ProfileState",
     "RuleClassifier",
     "TaskStats",
     "apply_event",
     "describe_error",
+    "feedback_outcome",
     "infer_from_action_sequence",
     "ingest_lines",
     "ingest_stream",
     "is_rate_limit",
+    "matching_profiles",
     "outcome_of",
+    "parse_since",
     "profiles_of",
     "rebuild",
     "retry_after_from",

@@ -1,7 +1,7 @@
 """Feed the tracker from outside Python: JSON lines of lifecycle events.
 
 One JSON object per line, ``"event"`` one of ``start``, ``complete``, ``failure``,
-``signal`` (see ``docs/ingest.md``): a tagged union of frozen ``msgspec`` Structs,
+``signal``, ``feedback`` (see ``docs/ingest.md``): a tagged union of frozen ``msgspec`` Structs,
 decoded and checked by :mod:`outcomes._validate` in one step (types, ranges, 64-bit
 counts, finite numbers, sane timestamps, the id/label character rule). Fields a line
 carries that its event does not know are dropped and counted, not fatal, so a newer
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 
@@ -88,12 +88,32 @@ class SignalEvent(_Event, frozen=True, kw_only=True, tag="signal"):
     confidence: Probability | None = None
 
 
-Event = StartEvent | CompleteEvent | FailureEvent | SignalEvent
+Finite = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
+"""A finite number (NaN and the infinities fail both bounds)."""
+Scalar = str | int | float | bool | None
+
+
+class FeedbackEvent(_Event, frozen=True, kw_only=True, tag="feedback"):
+    """Open feedback on a call (:meth:`OutcomeTracker.feedback`); ``score_range`` is a
+    pair ``[low, high]``, default ``[0, 1]``."""
+
+    score: Finite | None = None
+    score_range: tuple[Finite, Finite] | None = None
+    label: Label | None = None
+    thumbs: bool | None = None
+    user_id: Id | None = None
+    session_id: Id | None = None
+    tags: Annotated[list[str], msgspec.Meta(max_length=64)] | None = None
+    metadata: dict[str, Scalar] | None = None
+    signal_id: Id | None = None
+
+
+Event = StartEvent | CompleteEvent | FailureEvent | SignalEvent | FeedbackEvent
 """One ingest line, by its ``"event"`` tag."""
 
 _BY_TAG: dict[str, type[_Event]] = {
     str(cls.__struct_config__.tag): cls
-    for cls in (StartEvent, CompleteEvent, FailureEvent, SignalEvent)
+    for cls in (StartEvent, CompleteEvent, FailureEvent, SignalEvent, FeedbackEvent)
 }
 
 
@@ -211,6 +231,13 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
             event.confidence,
         )  # fmt: skip
         return tracker.record_signal(signal)
+    if isinstance(event, FeedbackEvent):
+        return tracker.feedback(
+            trace_id, score=event.score, score_range=event.score_range or (0.0, 1.0),
+            label=event.label, thumbs=event.thumbs, user_id=event.user_id,
+            session_id=event.session_id, tags=event.tags, metadata=event.metadata,
+            signal_id=event.signal_id,
+        )  # fmt: skip
     if tracker.get_pending(trace_id) is None:
         if tracker.is_resolved(trace_id):
             return False  # a repeat of a call already resolved in this run

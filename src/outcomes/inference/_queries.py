@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from outcomes.inference._feedback_schema import TraceTag
 from outcomes.inference._profiles import FOLD_FIELDS, fold_values_of
 from outcomes.records import Receipt
 from outcomes.store import MemoryTables, Query, Row, register_query
@@ -27,3 +28,64 @@ FOLD_ROWS = register_query(
 """Params ``(kind, after_seq)``: the receipts of ``kind`` inserted after ``after_seq``, as
 the values :meth:`ProfileState.fold_values` takes (``FOLD_FIELDS``) followed by ``seq``,
 in insertion order. Booleans may read back as 0/1 (the fold only tests their truth)."""
+
+_SELECT = f"SELECT {', '.join(FOLD_FIELDS)}, seq FROM receipts WHERE kind = ?"
+_SINCE = (
+    " AND trace_id IN (SELECT trace_id FROM receipts"
+    " WHERE kind = ? AND supersedes IS NULL AND timestamp >= ?)"
+)
+_TAG = " AND trace_id IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
+
+
+def _started_since(tables: MemoryTables, kind: str, since: float) -> set[str]:
+    return {
+        r.trace_id
+        for _, r in tables.rows(Receipt.__table__)
+        if r.kind == kind and r.supersedes is None and r.timestamp >= since
+    }
+
+
+def _tagged(tables: MemoryTables, tag: str) -> set[str]:
+    return {t.trace_id for _, t in tables.rows(TraceTag.__table__) if t.tag == tag}
+
+
+def _rows_of(tables: MemoryTables, kind: str, traces: set[str]) -> Iterator[Row]:
+    for seq, r in tables.rows(Receipt.__table__):
+        if r.kind == kind and r.trace_id in traces:
+            yield (*fold_values_of(r), seq)
+
+
+def _since_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    kind, kind2, since = params
+    return _rows_of(tables, kind, _started_since(tables, kind2, since))
+
+
+def _tag_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    kind, tag = params
+    return _rows_of(tables, kind, _tagged(tables, tag))
+
+
+def _tag_since_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    kind, kind2, since, tag = params
+    return _rows_of(tables, kind, _started_since(tables, kind2, since) & _tagged(tables, tag))
+
+
+FOLD_ROWS_SINCE = register_query(
+    Query("inference.fold_rows_since", _SELECT + _SINCE + " ORDER BY seq", _since_rows)
+)
+"""Params ``(kind, kind, since)``: fold rows (``FOLD_FIELDS`` + ``seq``) of the calls
+first recorded at or after ``since``."""
+
+FOLD_ROWS_TAGGED = register_query(
+    Query("inference.fold_rows_tagged", _SELECT + _TAG + " ORDER BY seq", _tag_rows)
+)
+"""Params ``(kind, tag)``: fold rows of the calls carrying ``tag``."""
+
+FOLD_ROWS_TAGGED_SINCE = register_query(
+    Query(
+        "inference.fold_rows_tagged_since",
+        _SELECT + _SINCE + _TAG + " ORDER BY seq",
+        _tag_since_rows,
+    )
+)
+"""Params ``(kind, kind, since, tag)``: both filters."""

@@ -38,6 +38,8 @@ from outcomes.records import CodeVerdict, ConversationVerdict, Receipt, Signal
 from outcomes.store import Store
 
 MAX_SEEN_SIGNALS = 100_000
+SIGNAL_SOURCES = frozenset({"signal", "feedback"})
+"""Receipt sources that record a verdict on a call (a signal, or open feedback)."""
 
 
 class SignalResolution:
@@ -107,10 +109,21 @@ class SignalResolution:
         return sum(1 for trace_id, o in outcomes if self.inferred(trace_id, o, None, None))
 
     # -- the resolution ----------------------------------------------------------------
+    def seen(self, signal_id: str) -> bool:
+        """Whether this process already applied the signal ``signal_id``."""
+        return signal_id in self._seen
+
     def resolve(
-        self, trace_id: str, success: bool | None, quality: float | None, signal_id: str | None
+        self,
+        trace_id: str,
+        success: bool | None,
+        quality: float | None,
+        signal_id: str | None,
+        *,
+        source: str = "signal",
     ) -> bool:
-        """Write the receipt of one verdict on ``trace_id``; returns whether it did."""
+        """Write the receipt of one verdict on ``trace_id`` (``source``: ``signal`` or
+        ``feedback``); returns whether it did."""
         ctx = self._ctx
         with ctx.lock:
             if signal_id is not None and signal_id in self._seen:
@@ -130,13 +143,13 @@ class SignalResolution:
             rid = derived_id("inference.signal", signal_id) if signal_id else new_id()
             if prior is None:
                 assert p is not None
-                r = _first_receipt(p, rid, trace_id, now, success, quality, signal_id)
+                r = _first_receipt(p, rid, trace_id, now, success, quality, signal_id, source)
             else:
                 if success is None and quality is None:
                     success, quality = prior.success, prior.quality
                 r = replace(
                     prior, receipt_id=rid, timestamp=now, success=success, quality=quality,
-                    source="signal", supersedes=prior.receipt_id, signal_id=signal_id,
+                    source=source, supersedes=prior.receipt_id, signal_id=signal_id,
                     superseded_success=prior.success, superseded_quality=prior.quality,
                     superseded_at=prior.timestamp,
                 )  # fmt: skip
@@ -180,7 +193,7 @@ class SignalResolution:
 
 def _repeats(prior: Receipt, success: bool | None, quality: float | None) -> bool:
     """Whether a verdict only repeats the call's latest signal (nothing to supersede)."""
-    if prior.source != "signal":
+    if prior.source not in SIGNAL_SOURCES:
         return False
     if success is None and quality is None:
         return True  # an inconclusive verdict keeps the outcome it finds
@@ -195,11 +208,12 @@ def _first_receipt(
     success: bool | None,
     quality: float | None,
     signal_id: str | None,
+    source: str,
 ) -> Receipt:
     """The receipt of a signal that settles a call before it completed."""
     return Receipt(
         receipt_id=rid, trace_id=trace_id, model_id=p[MODEL], task=p[TASK], timestamp=now,
         success=success, quality=quality, routing_reason=p[REASON], project_id=p[PROJECT],
-        intent=p[INTENT], kind=INFERENCE_KIND, source="signal", signal_id=signal_id,
+        intent=p[INTENT], kind=INFERENCE_KIND, source=source, signal_id=signal_id,
         propensity=p[PROPENSITY],
     )  # fmt: skip

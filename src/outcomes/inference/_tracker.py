@@ -36,6 +36,9 @@ from outcomes.inference import _calls
 from outcomes.inference._calls import CallHandle
 from outcomes.inference._compat import LedgerBuffer, ProfileFiles
 from outcomes.inference._context import TrackerContext
+from outcomes.inference._feedback import FeedbackDesk, Outcome
+from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
+from outcomes.inference._filter import ProfileFilter, matching_profiles
 from outcomes.inference._lifecycle import CallLifecycle
 from outcomes.inference._limits import DEFAULT_COOLDOWN_S, RateLimits
 from outcomes.inference._profile_view import DEFAULT_REFRESH_S, ProfileView, View
@@ -106,7 +109,7 @@ class OutcomeTracker:
         self.store = store
         self._own_writer = writer is None and store is not None
         if store is not None:
-            store.migrate()
+            store.migrate(FEEDBACK_MIGRATIONS)
             if writer is None:
                 writer = BackgroundWriter(store)
         self.writer = writer
@@ -121,6 +124,7 @@ class OutcomeTracker:
         registry = registry if registry is not None else ModelRegistry.builtin()
         self._calls = CallLifecycle(ctx, self._view, self._limits, self._ledger, submit, registry)
         self._signals = SignalResolution(ctx, self._calls, store)
+        self._feedback = FeedbackDesk(ctx, self._signals, submit)
         if writer is not None:
             writer.add_commit_hook(self._view.committed)
         _live_trackers.add(self)
@@ -301,6 +305,45 @@ class OutcomeTracker:
         """Outcomes implied by a chain of actions (see :func:`infer_from_action_sequence`)."""
         return infer_from_action_sequence(action_results)
 
+    def feedback(
+        self,
+        trace_id: str,
+        *,
+        score: float | None = None,
+        score_range: tuple[float, float] = (0.0, 1.0),
+        label: str | None = None,
+        thumbs: bool | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tags: Iterable[str] | None = None,
+        metadata: Mapping[str, str | int | float | bool | None] | None = None,
+        signal_id: str | None = None,
+    ) -> bool:
+        """Attach open feedback to a call: a ``score`` in ``score_range``, a categorical
+        ``label``, ``thumbs`` up (True) or down (False), the ``user_id``/``session_id`` it
+        came from (ids, <= 128 chars), ``tags`` (<= 20, each 1-64 letters, digits or
+        ``_.:/-``; profiles filter on them) and small flat ``metadata`` (<= 16 scalars).
+
+        The score, thumbs and label become the call's success and quality (see
+        :func:`outcomes.inference._feedback.feedback_outcome` and docs/integrations.md),
+        superseding its latest receipt like a signal; ``signal_id`` makes delivery
+        idempotent. Returns whether the feedback was taken (False for invalid input,
+        empty feedback or a repeated ``signal_id``); the stored row says whether the
+        call's outcome changed. Never raises unless the tracker is strict.
+        """
+        fields = {
+            "score": score, "score_range": score_range, "label": label, "thumbs": thumbs,
+            "user_id": user_id, "session_id": session_id, "tags": tags,
+            "metadata": metadata, "signal_id": signal_id,
+        }  # fmt: skip
+        return self._feedback.give(trace_id, fields)
+
+    @property
+    def feedback_labels(self) -> dict[str, Outcome]:
+        """The label vocabulary of :meth:`feedback`: lower-case label -> (success,
+        quality); edit it in place to add labels."""
+        return self._feedback.labels
+
     # -- rate limits -------------------------------------------------------------------
     def is_excluded(self, model_id: str) -> bool:
         """Whether ``model_id`` was rate-limited in this session (hard exclusion)."""
@@ -347,17 +390,28 @@ class OutcomeTracker:
         )
 
     def shared_profiles(
-        self, *, task: str | None = None, project_id: str | None = None, flush: bool = True
+        self,
+        *,
+        task: str | None = None,
+        project_id: str | None = None,
+        tag: str | None = None,
+        since: float | None = None,
+        flush: bool = True,
     ) -> list[ModelProfile]:
         """Profiles as stored, i.e. as every process sharing the store sees them (this
         process's exclusions and cooldowns added). Without a store: :meth:`profiles`.
-        Waits for the writer (unless ``flush=False``) and reads the store."""
+        Waits for the writer (unless ``flush=False``) and reads the store. ``tag`` keeps
+        the calls tagged so by :meth:`feedback`, ``since`` (Unix time) the calls first
+        recorded from then on (both need a store; see :class:`ProfileFilter`)."""
+        flt = ProfileFilter(task, project_id, tag, since)
         book = self._view.book()
         if book is None:
+            if flt.selects_calls:
+                raise ValidationError("tag and since filters read a store", where="tag")
             return self.profiles(task=task, project_id=project_id)
         if flush:
             self.flush()
-        out = book.profiles(task=task, project_id=project_id)
+        out = matching_profiles(book.store, flt, book=book)
         for p in out:
             p.excluded = self.is_excluded(p.model_id)
             p.cooldown_until = self.cooldown_until(p.model_id)

@@ -1,0 +1,122 @@
+"""Each dashboard page's JSON call over a store of many receipts vs a bare endpoint.
+
+The issue's target: at 1M receipts every page's API call answers in under 200 ms. The
+store is SQLite with N inference receipts (default 100k, ``--quick`` 10k,
+``OUTCOMES_BENCH_DASHBOARD_N`` to choose, e.g. 1000000) spread over 30 days, six models,
+five tasks, two projects, with failures, routing reasons, propensities and late signals
+that supersede. Each call goes through the ASGI app in process (Starlette's TestClient);
+the reference is a bare Starlette endpoint answering ``{}`` through the same client in the
+same run. The first models call folds every receipt into the shared profile book (cold);
+later calls fold only new receipts (warm): both are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks._harness import Context
+from outcomes.records import Receipt
+from outcomes.store import SQLiteStore
+
+MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "mistral-7b", "qwen")
+TASKS = ("code", "generate", "classify", "embed", "reasoning")
+DAYS = 30
+BATCH = 20_000
+
+
+def _fill(store: SQLiteStore, n: int, now: float) -> None:
+    start = now - DAYS * 86_400
+    step = DAYS * 86_400 / n
+    batch: list[Receipt] = []
+    for i in range(n):
+        late = i % 10 == 9
+        base = i - 1 if late else i
+        failed = i % 53 == 0
+        batch.append(
+            Receipt(
+                receipt_id=f"r{i:09d}",
+                trace_id=f"t{base:09d}",
+                model_id=MODELS[base % 6],
+                task=TASKS[base % 5],
+                timestamp=start + i * step,
+                success=False if failed else (i % 7 != 0),
+                quality=None if failed else (0.9 if i % 7 else 0.1),
+                latency_ms=0.0 if late else 100.0 + (i * 37) % 2000,
+                input_tokens=0 if late else 300 + i % 500,
+                output_tokens=0 if late else 100 + i % 400,
+                cost_usd=None if late else 0.0001 * (1 + base % 6),
+                error=("429 Too Many Requests" if i % 2 else "upstream 503") if failed else None,
+                routing_reason="" if late else f"router: thompson ({TASKS[base % 5]})",
+                project_id="a" if base % 3 else "b",
+                source="signal" if late else ("failure" if failed else "complete"),
+                supersedes=f"r{i - 1:09d}" if late else None,
+                propensity=None if late else 0.2 + (i % 7) / 10,
+                superseded_success=(i - 1) % 7 != 0 if late else None,
+                superseded_quality=None,
+                superseded_at=start + (i - 1) * step if late else None,
+            )
+        )
+        if len(batch) >= BATCH:
+            store.write(batch)
+            batch = []
+    if batch:
+        store.write(batch)
+
+
+def _median_ms(get: object, path: str, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = get(path)  # type: ignore[operator]
+        samples.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return statistics.median(samples)
+
+
+def run(ctx: Context) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from outcomes.inference import OutcomeTracker
+    from outcomes.server.dashboard import create_dashboard_app
+
+    n = int(os.environ.get("OUTCOMES_BENCH_DASHBOARD_N") or (10_000 if ctx.quick else 100_000))
+    now = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "bench.db")
+        t = time.perf_counter()
+        _fill(store, n, now)
+        ctx.report(f"fill {n:,} receipts", time.perf_counter() - t, "s")
+        tracker = OutcomeTracker(store)
+        bare = Starlette(routes=[Route("/bare", lambda request: JSONResponse({}))])
+        with TestClient(create_dashboard_app(tracker)) as client, TestClient(bare) as ref:
+            bare_ms = _median_ms(ref.get, "/bare", 50)
+            t = time.perf_counter()
+            client.get("/v1/dashboard/models")
+            cold = (time.perf_counter() - t) * 1000
+            ctx.report(f"models, cold fold of {n:,}", cold, "ms", notes="first call only")
+            repeat = 5 if ctx.quick else 7
+            for path in (
+                "models",
+                "models?since=7d",
+                "models?task=code&project=a",
+                "models/gpt-4o",
+                "models/gpt-4o?since=7d",
+                "routing",
+                "routing?since=24h",
+            ):
+                ms = _median_ms(client.get, f"/v1/dashboard/{path}", repeat)
+                ok = ms < 200 if n >= 1_000_000 else None
+                ctx.report(
+                    f"GET /v1/dashboard/{path} at {n:,}", ms, "ms", reference_name="bare endpoint",
+                    reference_value=bare_ms, target="< 200 ms at 1M" if n >= 1_000_000 else None,
+                    passed=ok,
+                )  # fmt: skip
+        tracker.close()
+        store.close()

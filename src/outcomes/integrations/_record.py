@@ -1,0 +1,272 @@
+"""One client call in flight, from the request to its one record.
+
+A :class:`Pending` is made when an instrumented method is called and settles exactly
+once: :meth:`Pending.succeed` (the answer, or a stream read to its end),
+:meth:`Pending.fail` (an exception) or :meth:`Pending.abandon` (a stream closed or
+dropped before its end). Settling writes the call to the tracker (``record_start`` with
+the model that answered, then ``record_complete`` or ``record_failure``) and publishes a
+:class:`CallInfo` for :func:`outcomes.integrations.last_call`.
+
+The tracker is told about the call only once it settles: the model that answered is
+known then, and a call that never settles (a stream nobody reads nor closes) leaves no
+half-recorded entry behind. Recording never raises into the host application: a failure
+to record is logged once and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from outcomes._ids import new_id
+from outcomes.errors import ValidationError
+from outcomes.inference import OutcomeTracker
+from outcomes.inference._validate import check_trace_id
+from outcomes.integrations._errors import ABANDONED, classify
+
+log = logging.getLogger("outcomes.integrations")
+
+CHARS_PER_TOKEN = 4
+"""The estimate of tokens when a stream reports no usage: one token per 4 characters of
+text (rounded up), the usual rule of thumb for English with OpenAI/Anthropic tokenizers.
+Calls recorded from an estimate say so in :attr:`CallInfo.usage_estimated`."""
+
+_DATED = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What an integration recorded about one call (no prompt or answer text).
+
+    ``ttft_ms`` is the time to the first token of a stream (``None`` for a call that was
+    not streamed or produced no token); ``usage_estimated`` says the token counts are the
+    :data:`CHARS_PER_TOKEN` estimate because the stream carried no usage; ``abandoned``
+    that the caller stopped reading a stream before its end (recorded as a failure with
+    the error ``StreamAbandoned abandoned``).
+    """
+
+    trace_id: str
+    model_id: str
+    task: str
+    latency_ms: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    ttft_ms: float | None = None
+    usage_estimated: bool = False
+    streamed: bool = False
+    error: str | None = None
+    abandoned: bool = False
+
+
+_last: ContextVar[CallInfo | None] = ContextVar("outcomes_last_call", default=None)
+_last_trace: ContextVar[str | None] = ContextVar("outcomes_last_trace_id", default=None)
+
+
+def last_call() -> CallInfo | None:
+    """The last call an integration recorded in this thread or task, or None."""
+    return _last.get()
+
+
+def last_trace_id() -> str | None:
+    """The trace id of the last call an integration made in this thread or asyncio task
+    (an answer just returned, a stream just opened or settled), or None."""
+    return _last_trace.get()
+
+
+def note_trace(trace_id: str) -> None:
+    _last_trace.set(trace_id)
+
+
+def warn_once(what: str, exc: BaseException | None = None) -> None:
+    if what not in _warned:
+        _warned.add(what)
+        log.warning("outcomes: %s%s (not logged again)", what, f": {exc!r}" if exc else "")
+
+
+def adopt_trace_id(value: object) -> str:
+    """The trace id for a new call: ``value`` if it is a valid outside id, else a new one."""
+    if value is None:
+        return new_id()
+    try:
+        return check_trace_id(value, "outcomes_trace_id")
+    except ValidationError as exc:
+        warn_once("an invalid outcomes_trace_id was replaced by a new id", exc)
+        return new_id()
+
+
+def estimate_tokens(chars: int) -> int:
+    """Tokens for ``chars`` characters of text (see :data:`CHARS_PER_TOKEN`)."""
+    return math.ceil(chars / CHARS_PER_TOKEN) if chars > 0 else 0
+
+
+def text_chars(value: object, depth: int = 0) -> int:
+    """Characters of text in a request's messages (strings under any nesting), for the
+    token estimate; the text itself is neither kept nor copied."""
+    if isinstance(value, str):
+        return len(value)
+    if depth > 8:
+        return 0
+    if isinstance(value, Mapping):
+        return sum(text_chars(v, depth + 1) for k, v in value.items() if k not in _NOT_TEXT)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        return sum(text_chars(v, depth + 1) for v in value)
+    return 0
+
+
+_NOT_TEXT = frozenset({"role", "type", "name", "id", "tool_call_id", "image_url", "cache_control"})
+
+
+def int_or_none(value: object) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None  # type: ignore[return-value]
+
+
+class Pending:
+    """One call between its request and its record; see the module docstring.
+
+    Stream observers update ``model``, the token counts (``usage_seen`` once the stream
+    reported usage), ``out_chars`` (for the estimate), ``first_token_at`` and
+    ``finished`` (the stream said it was complete) as events go by.
+    """
+
+    __slots__ = (
+        "finished",
+        "first_token_at",
+        "in_chars",
+        "input_tokens",
+        "model",
+        "out_chars",
+        "output_tokens",
+        "requested",
+        "settled",
+        "started",
+        "streamed",
+        "task",
+        "trace_id",
+        "tracker",
+    )
+
+    def __init__(
+        self, tracker: OutcomeTracker, task: str, requested: object, trace_id: object
+    ) -> None:
+        self.tracker = tracker
+        self.task = task
+        self.requested = requested if isinstance(requested, str) and requested else "unknown"
+        self.trace_id = adopt_trace_id(trace_id)
+        self.model: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.in_chars = 0
+        self.out_chars = 0
+        self.first_token_at: float | None = None
+        self.finished = False
+        self.settled = False
+        self.streamed = False
+        self.started = time.perf_counter()
+
+    def token(self, chars: int) -> None:
+        """A piece of answer of ``chars`` characters arrived (first one: time to first token)."""
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+        self.out_chars += chars
+
+    def _model_id(self) -> str:
+        model = self.model
+        return model if isinstance(model, str) and model else self.requested
+
+    def _cost(self, model: str, i: int, o: int) -> float | None:
+        # A dated answer ("gpt-4o-2024-08-06") is priced as its undated name, else as the
+        # model asked for; None lets the tracker price it (or leave it unknown).
+        registry = self.tracker.registry
+        if registry.get(model) is not None:
+            return None
+        for name in (_DATED.sub("", model), self.requested):
+            cost = registry.cost(name, i, o)
+            if cost is not None:
+                return cost
+        return None
+
+    def _info(self, model: str, elapsed_ms: float, **kw: Any) -> CallInfo:
+        ttft = self.first_token_at
+        info = CallInfo(
+            self.trace_id, model, self.task, elapsed_ms, streamed=self.streamed,
+            ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0, **kw,
+        )  # fmt: skip
+        _last.set(info)
+        _last_trace.set(self.trace_id)
+        return info
+
+    def succeed(self) -> CallInfo | None:
+        """Record the call as answered with the usage seen (or the estimate)."""
+        if self.settled:
+            return None
+        self.settled = True
+        elapsed_ms = (time.perf_counter() - self.started) * 1000.0
+        i, o, estimated = self.input_tokens, self.output_tokens, False
+        if o is None:
+            o, estimated = estimate_tokens(self.out_chars), True
+        if i is None:
+            i, estimated = estimate_tokens(self.in_chars), True
+        model = self._model_id()
+        try:
+            tracker = self.tracker
+            trace = tracker.record_start(model, self.task, trace_id=self.trace_id)
+            self.trace_id = trace
+            tracker.record_complete(trace, elapsed_ms, i, o, cost_usd=self._cost(model, i, o))
+        except Exception as exc:
+            warn_once("recording a call failed", exc)
+        return self._info(model, elapsed_ms, input_tokens=i, output_tokens=o,
+                          usage_estimated=estimated)  # fmt: skip
+
+    def fail(self, exc: BaseException) -> CallInfo | None:
+        """Record the call as failed with ``exc`` (type, status, kind; never its text)."""
+        if self.settled:
+            return None
+        error, retry_after = classify(exc)
+        return self._failed(error, retry_after, abandoned=False)
+
+    def abandon(self) -> CallInfo | None:
+        """Record a stream stopped before its end: a failure whose error is
+        :data:`~outcomes.integrations._errors.ABANDONED` (once, whatever the path)."""
+        if self.settled:
+            return None
+        return self._failed(ABANDONED, None, abandoned=True)
+
+    def close(self) -> CallInfo | None:
+        """The stream was closed: complete if it said it was done, else abandoned."""
+        return self.succeed() if self.finished else self.abandon()
+
+    def _failed(self, error: str, retry_after: float | None, *, abandoned: bool) -> CallInfo:
+        self.settled = True
+        elapsed_ms = (time.perf_counter() - self.started) * 1000.0
+        model = self._model_id()
+        try:
+            tracker = self.tracker
+            trace = tracker.record_start(model, self.task, trace_id=self.trace_id)
+            self.trace_id = trace
+            tracker.record_failure(trace, error, retry_after=retry_after, latency_ms=elapsed_ms)
+        except Exception as exc:
+            warn_once("recording a failed call failed", exc)
+        return self._info(model, elapsed_ms, error=error, abandoned=abandoned)
+
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "CallInfo",
+    "Pending",
+    "adopt_trace_id",
+    "estimate_tokens",
+    "int_or_none",
+    "last_call",
+    "last_trace_id",
+    "note_trace",
+    "text_chars",
+    "warn_once",
+]

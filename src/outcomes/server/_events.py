@@ -1,0 +1,135 @@
+"""``POST /v1/events``: the lifecycle events of ``outcomes ingest``, over HTTP.
+
+The body is a JSON array of event objects or NDJSON (one object per line), the same
+lines ``outcomes ingest`` reads (``docs/ingest.md``), decoded by the same decoder
+(:func:`outcomes.inference.decode_event`). Each item is accepted, ignored (valid but
+changing nothing: a repeat) or rejected with its reason; good items are kept whatever
+the others are. The answer is sent only once the writer has committed every receipt
+the request produced, so a 200 means stored: a client that gets no answer (timeout,
+lost connection, a killed server) sends the batch again, and the repeat adds nothing
+because receipt ids derive from trace and signal ids.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from outcomes import _validate
+from outcomes.errors import ValidationError
+from outcomes.inference import OutcomeTracker, apply_event
+from outcomes.inference._ingest import MAX_LINE_BYTES, decode_event
+from outcomes.server._errors import ApiError
+from outcomes.server._limits import ServerLimits, check_items
+
+MAX_REASONS = 1000
+"""Rejected items listed by index and reason in one answer (all are counted)."""
+
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+@dataclass
+class WriteReport:
+    """What a write request did, per item: ``index`` is the item's 0-based position in
+    the array, or its line number minus one in NDJSON (blank lines are skipped)."""
+
+    received: int = 0
+    accepted: int = 0
+    ignored: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected_count: int = 0
+    dropped_fields: int = 0
+
+    def reject(self, index: int, reason: str, where: str | None = None) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REASONS:
+            self.rejected.append({"index": index, "reason": reason, "where": where})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "ignored": self.ignored,
+            "rejected": self.rejected_count,
+            "dropped_fields": self.dropped_fields,
+            "problems": self.rejected,
+        }
+
+
+def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[bytes]:
+    """The raw JSON text of each item of a JSON array or NDJSON body.
+
+    A JSON array is split by the decoder without building the items (``msgspec.Raw``);
+    raises :class:`ApiError` (422) when the body as a whole is not an array or lines.
+    """
+    try:
+        body.decode("utf-8")  # C speed; a body that is not UTF-8 is not JSON at all
+    except UnicodeDecodeError as bad:
+        raise ApiError(422, f"invalid UTF-8 at byte {bad.start}") from None
+    media = content_type.split(";", 1)[0].strip().lower()
+    stripped = body.lstrip()
+    if media in NDJSON_TYPES or (media != "application/json" and not stripped.startswith(b"[")):
+        lines = body.split(b"\n")  # blank lines are kept (and skipped): index = line - 1
+        check_items(sum(1 for line in lines if line.strip()), limits)
+        return lines
+    if not stripped.startswith(b"["):
+        raise ApiError(422, "the body must be a JSON array of events, or NDJSON lines")
+    try:
+        raws = _validate.decode(body, list[msgspec.Raw])
+    except ValidationError as exc:
+        raise ApiError(422, exc.reason, where=exc.where) from None
+    check_items(len(raws), limits)
+    return [bytes(raw) for raw in raws]
+
+
+class _At:
+    """The tracker's clock while events apply: the event's own time when it has one."""
+
+    def __init__(self, fallback: Any) -> None:
+        self.fallback = fallback
+        self.at: float | None = None
+
+    def now(self) -> float:
+        return self.at if self.at is not None else float(self.fallback.now())
+
+
+def apply_items(tracker: OutcomeTracker, lock: threading.Lock, items: list[bytes]) -> WriteReport:
+    """Decode and apply each item under ``lock`` (the tracker's clock is swapped while a
+    batch replays its own timestamps); returns the per-item report. Does not flush."""
+    report = WriteReport()
+    with lock:
+        own = tracker.clock
+        clock = _At(own)
+        tracker.clock = clock
+        try:
+            for index, raw in enumerate(items):
+                _apply_one(tracker, clock, index, raw, report)
+        finally:
+            tracker.clock = own
+    return report
+
+
+def _apply_one(
+    tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport
+) -> None:
+    if not raw.strip():
+        return
+    report.received += 1
+    if len(raw) > MAX_LINE_BYTES:
+        report.reject(index, f"event longer than {MAX_LINE_BYTES} bytes")
+        return
+    try:
+        event, extras = decode_event(raw)
+        clock.at = event.timestamp
+        changed = apply_event(tracker, event)
+    except ValidationError as exc:
+        report.reject(index, exc.reason, exc.where)
+        return
+    report.dropped_fields += len(extras)
+    if changed:
+        report.accepted += 1
+    else:
+        report.ignored += 1

@@ -1,0 +1,99 @@
+"""What every handler shares: the tracker, its store, the limits and the metrics."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+
+from outcomes.inference import OutcomeTracker
+from outcomes.server._errors import ApiError
+from outcomes.server._limits import ServerLimits
+from outcomes.server._metrics import Metrics
+from outcomes.store import Store
+
+
+@dataclass
+class Service:
+    """The state behind one app. ``owns_tracker``: the app made the tracker (from a store)
+    and closes it, draining its writer, when the server shuts down."""
+
+    tracker: OutcomeTracker
+    limits: ServerLimits
+    metrics: Metrics
+    owns_tracker: bool = False
+    apply_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a batch applies: it replays event timestamps on the tracker's clock."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Wing objects made on first use (component tracker, shadow recorder, router)."""
+    extras_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def store(self) -> Store:
+        if self.tracker.store is None:
+            raise ApiError(503, "the service has no store", code="store_unavailable")
+        return self.tracker.store
+
+    def extra(self, name: str, make: Any) -> Any:
+        """The wing object ``name``, made by ``make()`` once (thread-safe)."""
+        value = self.extras.get(name)
+        if value is None:
+            with self.extras_lock:
+                value = self.extras.get(name)
+                if value is None:
+                    value = self.extras[name] = make()
+        return value
+
+    def losses(self) -> int:
+        """Records the writer has lost so far (dropped or refused by the store)."""
+        writer = self.tracker.writer
+        if writer is None:
+            return 0
+        stats = writer.stats()
+        return stats.dropped + stats.failed
+
+    async def commit(self, losses_before: int) -> None:
+        """Wait (off the event loop) until every record submitted so far is committed.
+
+        Raises 504 when the writer did not commit in time and 503 when any record was
+        lost since ``losses_before`` (:meth:`losses` taken before the request submitted
+        anything: a loss during a concurrent request is counted too, so a 200 is never
+        wrong); both mean "send it again" (writes are idempotent).
+        """
+        writer = self.tracker.writer
+        if writer is None:
+            return
+        result = await anyio.to_thread.run_sync(
+            writer.flush, self.limits.request_timeout_s, abandon_on_cancel=True
+        )
+        if not result.committed:
+            raise ApiError(504, "the store did not commit in time; send the batch again")
+        lost = self.losses() - losses_before
+        if lost:
+            raise ApiError(
+                503, f"{lost} records were not stored; send the batch again",
+                code="not_stored",
+            )  # fmt: skip
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Drain and stop what the app owns (graceful shutdown)."""
+        for value in self.extras.values():
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
+        if self.owns_tracker:
+            self.tracker.close(timeout)
+            if self.tracker.writer is not None:
+                self.tracker.writer.close(timeout)
+            if self.tracker.store is not None:
+                self.tracker.store.close()
+        elif self.tracker.writer is not None:
+            self.tracker.writer.flush(timeout)
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service

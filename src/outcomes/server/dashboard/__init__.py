@@ -1,0 +1,232 @@
+"""The read-only dashboard: pages of charts and tables over what a tracker's store holds.
+
+:func:`create_dashboard_app` returns a Starlette application that ``outcomes serve``
+mounts at ``/`` behind its API routes (and its token rule). Every page is server-rendered
+HTML with inline SVG charts: nothing is fetched from elsewhere, pages work without
+JavaScript, and each page links to the JSON call that returns its data
+(``{api_prefix}/dashboard/<page>``). See ``docs/dashboard.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from outcomes.errors import OutcomesError, ValidationError
+from outcomes.inference import OutcomeTracker, ProfileState
+from outcomes.server.dashboard import _data, _pages
+from outcomes.server.dashboard._filters import Filters
+from outcomes.server.dashboard._html import esc, frame, notes
+
+__all__ = ["create_dashboard_app"]
+
+_HEADERS = {
+    # Everything is inline and same-origin: forbid anything else outright.
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+_ICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" '
+    b'rx="3" fill="#123"/><path d="M3 12l3-4 3 2 4-6" stroke="#E69F00" stroke-width="2" '
+    b'fill="none"/></svg>'
+)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    def finite(v: Any) -> Any:
+        # NaN/inf are not JSON: an undefined number reads as null, as in the CLI's --json.
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    body = msgspec.json.encode(_walk(data, finite))
+    return Response(body, status_code=status, media_type="application/json", headers=_HEADERS)
+
+
+def _walk(v: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(v, dict):
+        return {k: _walk(x, fn) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_walk(x, fn) for x in v]
+    return fn(v)
+
+
+def _error(status: int, code: str, message: str, where: str | None) -> Response:
+    # The service's error envelope (docs/server.md), for the JSON calls.
+    body = {"error": {"status": status, "code": code, "message": message, "where": where}}
+    return _json(body, status)
+
+
+class _Dashboard:
+    def __init__(self, tracker: OutcomeTracker, api_prefix: str, clock: Callable[[], float]):
+        if tracker.store is None:
+            raise ValueError("the dashboard needs a tracker with a store")
+        self.src = _data.Source(tracker, tracker.store, clock)
+        self.api = api_prefix
+
+    def _filters(self, request: Request) -> Filters:
+        return Filters.parse(dict(request.query_params))
+
+    def _ctx(self, request: Request, f: Filters) -> _pages.Ctx:
+        def keys(state: ProfileState) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            tasks = sorted({k[1] for k in state.parts})
+            projects = sorted({k[2] for k in state.parts if k[2] is not None})
+            return tuple(tasks), tuple(projects)
+
+        tasks, projects = self.src.book.read(keys)
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return _pages.Ctx(root, self.api, f, tasks, projects)
+
+    def _page(
+        self,
+        request: Request,
+        current: str,
+        title: str,
+        make: Callable[[Filters], _data.Data],
+        render: _pages.Render,
+    ) -> Response:
+        try:
+            f = self._filters(request)
+        except ValidationError as exc:
+            root = str(request.scope.get("root_path", "")).rstrip("/")
+            body = (
+                notes([f"Invalid filter: {exc}"])
+                + f'<p><a href="{esc(root)}/{current}">reset filters</a></p>'
+            )
+            return HTMLResponse(frame(title, current, root, body), 400, headers=_HEADERS)
+        ctx = self._ctx(request, f)
+        html = frame(title, current, ctx.root, render(ctx, make(f)))
+        return HTMLResponse(html, headers=_HEADERS)
+
+    def _json_call(self, request: Request, make: Callable[[Filters], _data.Data]) -> Response:
+        try:
+            f = self._filters(request)
+        except ValidationError as exc:
+            return _error(400, "invalid_query", exc.reason, exc.where)
+        try:
+            return _json(make(f))
+        except OutcomesError as exc:
+            return _error(503, "store_unavailable", f"store unavailable: {exc}", None)
+
+    def routes(self) -> list[Route]:
+        routes = [Route("/", self.home, methods=["GET"]), Route("/favicon.ico", self.icon)]
+        for key, fn in _data.PAGES.items():
+            render = _pages.RENDERERS[key]
+            title = _pages.TITLES[key]
+            routes.append(
+                Route(f"/{key}", self._list_page(key, title, fn, render), methods=["GET"])
+            )
+            routes.append(
+                Route(f"{self.api}/dashboard/{key}", self._list_data(fn), methods=["GET"])
+            )
+        routes += [
+            Route("/models/{model_id:path}", self.model, methods=["GET"]),
+            Route(
+                f"{self.api}/dashboard/models/{{model_id:path}}", self.model_json, methods=["GET"]
+            ),
+            Route("/trajectories/{run_id:path}", self.run, methods=["GET"]),
+            Route(
+                f"{self.api}/dashboard/trajectories/{{run_id:path}}", self.run_json, methods=["GET"]
+            ),
+        ]
+        return routes
+
+    def _list_page(
+        self,
+        key: str,
+        title: str,
+        fn: Callable[[_data.Source, Filters], _data.Data],
+        render: _pages.Render,
+    ) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            return self._page(request, key, title, lambda f: fn(self.src, f), render)
+
+        return endpoint
+
+    def _list_data(
+        self, fn: Callable[[_data.Source, Filters], _data.Data]
+    ) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            return self._json_call(request, lambda f: fn(self.src, f))
+
+        return endpoint
+
+    def icon(self, request: Request) -> Response:
+        # Browsers ask for it on every page; answering keeps their consoles free of 404s.
+        return Response(
+            _ICON, media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+        )
+
+    def home(self, request: Request) -> Response:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        query = request.url.query
+        return RedirectResponse(f"{root}/models" + (f"?{query}" if query else ""), 307)
+
+    def model(self, request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        return self._page(
+            request,
+            "models",
+            f"Model {model_id}",
+            lambda f: _data.model_data(self.src, f, model_id),
+            _pages.model_page,
+        )
+
+    def model_json(self, request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        return self._json_call(request, lambda f: _data.model_data(self.src, f, model_id))
+
+    def run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        return self._page(
+            request,
+            "trajectories",
+            f"Run {run_id}",
+            lambda f: _data.trajectory_data(self.src, f, run_id),
+            _pages.trajectory_page,
+        )
+
+    def run_json(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        return self._json_call(request, lambda f: _data.trajectory_data(self.src, f, run_id))
+
+
+def create_dashboard_app(
+    tracker: OutcomeTracker,
+    *,
+    api_prefix: str = "/v1",
+    clock: Callable[[], float] = _data.now,
+) -> Starlette:
+    """The dashboard's pages and their JSON calls over ``tracker``'s store (read-only).
+
+    Pages: ``/models`` (also ``/``), ``/models/{model_id}``, ``/routing``,
+    ``/calibration``, ``/components``, ``/code``, ``/trajectories``,
+    ``/trajectories/{run_id}``; each takes the filters ``since`` (``24h``, ``7d``...),
+    ``task``, ``project``, ``tag`` and ``limit``, and its data is at
+    ``{api_prefix}/dashboard/<same path>``. ``clock`` (Unix seconds) is for tests.
+    Authentication is the mounting service's job (``outcomes serve`` guards every route
+    with its token). Raises ``ValueError`` for a tracker without a store.
+    """
+    if not api_prefix.startswith("/") or api_prefix.endswith("/"):
+        raise ValueError(f"api_prefix must start with '/' and not end with one: {api_prefix!r}")
+    dash = _Dashboard(tracker, api_prefix, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            dash.src.close()
+
+    return Starlette(routes=dash.routes(), lifespan=lifespan)
