@@ -10,17 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes import OutcomeTracker
 from outcomes._files import atomic_write, check_path, clean_stale_tmp, quarantine
-from outcomes.cli._app import app
 from outcomes.components import ComponentTracker
 from outcomes.errors import StoreUnavailableError, UnsafePathError
 from outcomes.records import Receipt
 from outcomes.store import MemoryStore, SQLiteStore, open_store
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 
 def _mode(path: Path) -> int:
@@ -46,7 +43,7 @@ def test_default_store_path_that_is_a_symlink_is_refused_and_the_target_untouche
     (outcomes_home / "outcomes.db").symlink_to(other)
     with pytest.raises(StoreUnavailableError, match="symlink"):
         open_store()
-    result = runner.invoke(app, ["init"])
+    result = cli.invoke(["init"])
     assert result.exit_code == 3
     assert "symlink" in " ".join(result.output.split())
     assert "Traceback" not in result.output
@@ -92,7 +89,7 @@ def test_a_dangling_symlink_is_a_clear_error(
     link.symlink_to(tmp_path / "gone.db")
     with pytest.raises(StoreUnavailableError, match="dangling"):
         open_store(f"sqlite:///{link}" if explicit else None)
-    result = runner.invoke(app, ["init"] + (["--db", f"sqlite:///{link}"] if explicit else []))
+    result = cli.invoke(["init"] + (["--db", f"sqlite:///{link}"] if explicit else []))
     assert result.exit_code == 3
     assert "dangling" in " ".join(result.output.split())
     assert not (tmp_path / "gone.db").exists()
@@ -138,25 +135,25 @@ def test_a_link_outcomes_did_not_expect_is_not_written_through(tmp_path: Path) -
 def test_ledger_export_is_owner_only_and_needs_an_existing_folder(
     outcomes_home: Path, tmp_path: Path
 ) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert cli.invoke(["init"]).exit_code == 0
     out = tmp_path / "full.jsonl"
     old = os.umask(0o022)
     try:
-        result = runner.invoke(app, ["ledger", "export", "-o", str(out)])
+        result = cli.invoke(["ledger", "export", "-o", str(out)])
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.output
     assert _mode(out) == 0o600
     missing = tmp_path / "a" / "b" / "c.jsonl"
-    result = runner.invoke(app, ["ledger", "export", "-o", str(missing)])
+    result = cli.invoke(["ledger", "export", "-o", str(missing)])
     assert result.exit_code == 2
     assert "does not exist" in " ".join(result.output.split())
     assert not (tmp_path / "a").exists()
 
 
 def test_profiles_rebuild_out_needs_an_existing_folder(outcomes_home: Path, tmp_path: Path) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    result = runner.invoke(app, ["profiles", "rebuild", "--out", str(tmp_path / "x" / "p.json")])
+    assert cli.invoke(["init"]).exit_code == 0
+    result = cli.invoke(["profiles", "rebuild", "--out", str(tmp_path / "x" / "p.json")])
     assert result.exit_code == 2
     assert not (tmp_path / "x").exists()
 

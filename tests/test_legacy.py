@@ -8,10 +8,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes import OutcomeTracker
-from outcomes.cli._app import app
 from outcomes.components import ComponentTracker
 from outcomes.config import DEPRECATED, ENV_CONFIDENCE_SHADOW_SAMPLE_RATE
 from outcomes.errors import ImportFormatError
@@ -19,8 +17,7 @@ from outcomes.legacy import LegacyFormat, detect_format, import_legacy
 from outcomes.records import Receipt
 from outcomes.shadow import ShadowConfig
 from outcomes.store import SQLiteStore
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 PROFILES = [
     {
@@ -169,14 +166,14 @@ def test_the_component_file_gives_the_same_counts(tmp_path: Path) -> None:
 def test_cli_import_legacy_for_every_format(outcomes_home: Path, tmp_path: Path) -> None:
     files = _write(tmp_path)
     for kind, path in files.items():
-        result = runner.invoke(app, ["import-legacy", str(path), "--json"])
+        result = cli.invoke(["import-legacy", str(path), "--json"])
         assert result.exit_code == 0, result.output
         report = json.loads(result.output)
         assert report["format"] == kind.value
         assert report["imported"] > 0
     bad = tmp_path / "bad.txt"
     bad.write_text("hello\n")
-    result = runner.invoke(app, ["import-legacy", str(bad)])
+    result = cli.invoke(["import-legacy", str(bad)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
 

@@ -9,14 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes import OutcomeTracker
-from outcomes.cli._app import app
 from outcomes.components import ComponentStats, ComponentTracker
 from outcomes.store import open_store
+from outcomes.testing import cli
 
-runner = CliRunner()
 COUNTS = [(2, 0), (0, 2), (1, 0), (4, 1), (1, 4), (30, 1), (0, 1), (7, 3)]
 SHOWN = re.compile(r"(\d+)% \[(\d+)-(\d+)\]")
 
@@ -53,7 +51,7 @@ def test_component_report_pairs_each_rate_with_its_interval(ok: int, bad: int) -
 
 
 def test_every_cli_view_shows_rates_inside_their_intervals(outcomes_home: Path) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert cli.invoke(["init"]).exit_code == 0
     store = open_store()
     tracker = OutcomeTracker(store)
     components = ComponentTracker(store)
@@ -66,14 +64,14 @@ def test_every_cli_view_shows_rates_inside_their_intervals(outcomes_home: Path) 
     tracker.close()
     components.close()
     store.close()
-    for row in json.loads(runner.invoke(app, ["models", "--json"]).output):
+    for row in json.loads(cli.invoke(["models", "--json"]).output):
         _inside(row["success_rate"], row["success_interval"])
         _inside(row["success_mean"], row["posterior_interval"])
-    for row in json.loads(runner.invoke(app, ["components", "report", "--json"]).output):
+    for row in json.loads(cli.invoke(["components", "report", "--json"]).output):
         _inside(row["success_rate"], row["success_interval"])
         _inside(row["posterior_mean"], row["posterior_interval"])
     for args in (["models"], ["components", "report"]):
-        shown = SHOWN.findall(runner.invoke(app, [*args], terminal_width=200).output)
+        shown = SHOWN.findall(cli.invoke([*args], terminal_width=200).output)
         assert len(shown) >= len(COUNTS) - 1, args
         for rate, low, high in shown:
             assert int(low) <= int(rate) <= int(high), (args, rate, low, high)

@@ -11,16 +11,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes._safejson import MAX_DEPTH, bounded_lines, load_file, loads
-from outcomes.cli._app import app
 from outcomes.errors import ValidationError
 from outcomes.inference import OutcomeTracker, ingest_stream
 from outcomes.routing._matrix import load_matrix
 from outcomes.store import MemoryStore
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 DEEP = [
     "[" * 30_000 + "]" * 30_000,
@@ -77,17 +74,17 @@ def test_cli_ingest_and_bench_router_give_one_clear_line_for_deep_json(
 ) -> None:
     deep = tmp_path / "deep.jsonl"
     deep.write_text(DEEP[0] + "\n")
-    result = runner.invoke(app, ["ingest", str(deep), "--json"])
+    result = cli.invoke(["ingest", str(deep), "--json"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     # The event decoder refuses a bracket where an object must be, before any descent.
     assert json.loads(result.output)["problems"][0]["reason"]
     nested = tmp_path / "nested.jsonl"
     nested.write_text('{"event": "start", "x": ' + "[" * 30_000 + "]" * 30_000 + "}\n")
-    result = runner.invoke(app, ["ingest", str(nested), "--json"])
+    result = cli.invoke(["ingest", str(nested), "--json"])
     assert result.exit_code == 1
     assert "nested too deeply" in json.loads(result.output)["problems"][0]["reason"]
-    result = runner.invoke(app, ["bench", "router", "--dataset", str(deep)])
+    result = cli.invoke(["bench", "router", "--dataset", str(deep)])
     assert result.exit_code == 2
     assert "nested deeper" in " ".join(result.output.split())
     with pytest.raises(ValidationError):

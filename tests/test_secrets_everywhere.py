@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes import OutcomeTracker
 from outcomes._table import Table
-from outcomes.cli._app import app
 from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.components import ComponentTracker
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt, Signal
 from outcomes.shadow import ShadowConfig, ShadowRecorder
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 from outcomes.trajectory import (
     FinalDecision,
     LlmCall,
@@ -33,8 +32,6 @@ from outcomes.trajectory import (
     RecalledVerdict,
     TrajectoryStore,
 )
-
-runner = CliRunner()
 
 ALNUM = string.ascii_letters + string.digits
 UPPER = string.ascii_uppercase + string.digits
@@ -242,11 +239,11 @@ def test_no_secret_planted_through_the_library_reaches_a_file(
     components.flush()
     shadow.flush()
     reports = [
-        runner.invoke(app, args).output
+        cli.invoke(args).output
         for args in (["models", "--json"], ["ledger", "stats", "--json"], ["doctor", "--json"])
     ]
     export = tmp_path / "export.jsonl"
-    assert runner.invoke(app, ["ledger", "export", "-o", str(export)]).exit_code == 0
+    assert cli.invoke(["ledger", "export", "-o", str(export)]).exit_code == 0
     tracker.save_to_file(tmp_path / "profiles.json")
     components.save(tmp_path / "components.json")
     found = leaks(tmp_path, reports)
@@ -290,7 +287,7 @@ def _ingest_lines() -> Iterator[str]:
 def test_no_secret_planted_through_ingest_or_ledger_import_reaches_a_file(
     outcomes_home: Path, tmp_path: Path
 ) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert cli.invoke(["init"]).exit_code == 0
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(_ingest_lines()) + "\n")
     ledger = tmp_path / "ledger.jsonl"
@@ -303,15 +300,15 @@ def test_no_secret_planted_through_ingest_or_ledger_import_reaches_a_file(
             lines.append(json.dumps(line))
     ledger.write_text("\n".join(lines) + "\n")
     reports = [
-        runner.invoke(app, ["ingest", str(events), "--json"]).output,
-        runner.invoke(app, ["ledger", "import", str(ledger), "--json"]).output,
-        runner.invoke(app, ["models", "--json"]).output,
+        cli.invoke(["ingest", str(events), "--json"]).output,
+        cli.invoke(["ledger", "import", str(ledger), "--json"]).output,
+        cli.invoke(["models", "--json"]).output,
     ]
     # The planted files themselves hold the secrets: only what outcomes wrote counts.
     events.unlink()
     ledger.unlink()
     export = tmp_path / "export.jsonl"
-    assert runner.invoke(app, ["ledger", "export", "-o", str(export)]).exit_code == 0
+    assert cli.invoke(["ledger", "export", "-o", str(export)]).exit_code == 0
     assert not leaks(tmp_path, reports)
 
 
@@ -337,15 +334,15 @@ def test_refused_input_is_not_echoed_into_logs_or_terminal_reports(
             tracker.record_start("m", "code", "r", trace_id=SECRETS[kind][0])
     assert caplog.records  # the refusals were logged...
     assert not leaks(tmp_path, [caplog.text])  # ...without the values
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert cli.invoke(["init"]).exit_code == 0
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(_ingest_lines()) + "\n")
     ledger = tmp_path / "ledger.jsonl"
     bad = [{"v": 1, "receipt_id": SECRETS[k][0], "timestamp": "x"} for k in KINDS]
     ledger.write_text("\n".join(json.dumps(b) for b in bad) + "\n")
     shown = [
-        runner.invoke(app, ["ingest", str(events)]).output,
-        runner.invoke(app, ["ledger", "import", str(ledger)]).output,
+        cli.invoke(["ingest", str(events)]).output,
+        cli.invoke(["ledger", "import", str(ledger)]).output,
     ]
     events.unlink()
     ledger.unlink()

@@ -12,6 +12,8 @@ a user-editable TOML file, by default ``$OUTCOMES_HOME/models.toml``::
     tasks = []            # empty = every task
     local = false
     prior = 0.7           # optional tier or benchmark score in [0, 1]
+    prices_as_of = "2025-06-01"   # when the prices were checked (YYYY-MM-DD)
+    retired = false       # true: kept for its prices, never routed to
 
 A field left out of a user entry keeps the built-in value for that model (or the default
 below for a new model). A bad file raises :class:`~outcomes.errors.ConfigError` naming the
@@ -24,6 +26,7 @@ file, the line of the entry and the field.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -38,9 +41,12 @@ from outcomes._safejson import read_limited
 from outcomes.errors import ConfigError, ValidationError
 
 MODELS_FILENAME = "models.toml"
-PRICES_AS_OF = "2025-06-01"
-"""When the built-in prices were last checked against the providers' price pages.
-Prices change: put your own in ``$OUTCOMES_HOME/models.toml``."""
+PRICES_AS_OF = "2025-10-15"
+"""When the built-in prices were last checked against the providers' price pages (each
+entry carries its own date, :attr:`ModelInfo.prices_as_of`). Prices change: put your own
+in ``$OUTCOMES_HOME/models.toml``."""
+
+_DATE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 MAX_REGISTRY_BYTES = 4 << 20
 """A models.toml larger than this is refused unread (a price table is a few KiB)."""
@@ -52,7 +58,10 @@ class ModelInfo:
 
     Prices are USD per one million tokens (``None`` = unknown, so cost is unknown);
     ``tasks`` empty means the model may serve any task; ``prior`` is an optional tier or
-    benchmark score in [0, 1] a router may start from before outcomes arrive.
+    benchmark score in [0, 1] a router may start from before outcomes arrive;
+    ``prices_as_of`` the date (``YYYY-MM-DD``) the prices were checked; ``retired`` marks
+    a model its provider shut down or deprecated: kept for its prices (imports, the
+    RouterBench replay), never chosen by a router.
     """
 
     model_id: str
@@ -63,6 +72,8 @@ class ModelInfo:
     tasks: tuple[str, ...] = ()
     local: bool = False
     prior: float | None = None
+    prices_as_of: str | None = None
+    retired: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_id, str) or not self.model_id.strip():
@@ -95,6 +106,12 @@ class ModelInfo:
             raise ValueError(f"tasks must be a list of task names, got {self.tasks!r}")
         if not isinstance(self.local, bool):
             raise ValueError(f"local must be true or false, got {self.local!r}")
+        if not isinstance(self.retired, bool):
+            raise ValueError(f"retired must be true or false, got {self.retired!r}")
+        if self.prices_as_of is not None and (
+            not isinstance(self.prices_as_of, str) or not _DATE_RE.match(self.prices_as_of)
+        ):
+            raise ValueError(f"prices_as_of must be a date YYYY-MM-DD, got {self.prices_as_of!r}")
 
     def serves(self, task: str) -> bool:
         """Whether this model may serve ``task`` (an empty ``tasks`` serves all)."""
@@ -119,47 +136,70 @@ def _m(
     *,
     local: bool = False,
     tasks: tuple[str, ...] = (),
+    asof: str | None = "2025-06-01",
+    retired: bool = False,
 ) -> ModelInfo:
-    return ModelInfo(model_id, provider, usd_in, usd_out, context, tasks, local, prior)
+    return ModelInfo(
+        model_id, provider, usd_in, usd_out, context, tasks, local, prior, asof, retired
+    )
+
+
+_RB = "2024-03-28"
+"""RouterBench's price table (Hu et al., 2024)."""
 
 
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
-    # Hosted models, list prices per 1M tokens as of PRICES_AS_OF.
-    _m("gpt-4o", "openai", 2.50, 10.00, 128_000, 0.85),
-    _m("gpt-4o-mini", "openai", 0.15, 0.60, 128_000, 0.70),
+    # Hosted models, list prices per 1M tokens (standard tier, short context) on the date
+    # each entry carries.
+    _m("gpt-5", "openai", 1.25, 10.00, 400_000, 0.92, asof="2025-08-07"),
+    _m("gpt-5-mini", "openai", 0.25, 2.00, 400_000, 0.85, asof="2025-08-07"),
+    _m("gpt-5-nano", "openai", 0.05, 0.40, 400_000, 0.70, asof="2025-08-07"),
     _m("gpt-4.1", "openai", 2.00, 8.00, 1_047_576, 0.88),
     _m("gpt-4.1-mini", "openai", 0.40, 1.60, 1_047_576, 0.78),
     _m("gpt-4.1-nano", "openai", 0.10, 0.40, 1_047_576, 0.60),
+    _m("gpt-4o", "openai", 2.50, 10.00, 128_000, 0.85),
+    _m("gpt-4o-mini", "openai", 0.15, 0.60, 128_000, 0.70),
+    _m("o3", "openai", 2.00, 8.00, 200_000, 0.90, asof="2025-06-10"),
+    _m("o4-mini", "openai", 1.10, 4.40, 200_000, 0.86),
     _m("o3-mini", "openai", 1.10, 4.40, 200_000, 0.85, tasks=("reasoning", "code", "generate")),
     _m("text-embedding-3-small", "openai", 0.02, 0.0, 8_191, 0.7, tasks=("embed",)),
     _m("text-embedding-3-large", "openai", 0.13, 0.0, 8_191, 0.8, tasks=("embed",)),
-    _m("claude-3-5-haiku", "anthropic", 0.80, 4.00, 200_000, 0.70),
-    _m("claude-3-5-sonnet", "anthropic", 3.00, 15.00, 200_000, 0.87),
-    _m("claude-3-7-sonnet", "anthropic", 3.00, 15.00, 200_000, 0.89),
-    _m("claude-sonnet-4", "anthropic", 3.00, 15.00, 200_000, 0.91),
+    _m("claude-opus-4-1", "anthropic", 15.00, 75.00, 200_000, 0.93, asof="2025-08-05"),
+    _m("claude-sonnet-4-5", "anthropic", 3.00, 15.00, 200_000, 0.92, asof="2025-09-29"),
+    _m("claude-haiku-4-5", "anthropic", 1.00, 5.00, 200_000, 0.80, asof="2025-10-15"),
     _m("claude-opus-4", "anthropic", 15.00, 75.00, 200_000, 0.93),
-    _m("gemini-2.0-flash", "google", 0.10, 0.40, 1_048_576, 0.72),
-    _m("gemini-2.5-flash", "google", 0.30, 2.50, 1_048_576, 0.80),
+    _m("claude-sonnet-4", "anthropic", 3.00, 15.00, 200_000, 0.91),
+    _m("claude-3-7-sonnet", "anthropic", 3.00, 15.00, 200_000, 0.89),
+    _m("claude-3-5-haiku", "anthropic", 0.80, 4.00, 200_000, 0.70),
+    # Retired by Anthropic on 2025-10-22.
+    _m("claude-3-5-sonnet", "anthropic", 3.00, 15.00, 200_000, 0.87, retired=True),
     _m("gemini-2.5-pro", "google", 1.25, 10.00, 1_048_576, 0.90),
+    _m("gemini-2.5-flash", "google", 0.30, 2.50, 1_048_576, 0.80),
+    _m("gemini-2.5-flash-lite", "google", 0.10, 0.40, 1_048_576, 0.65, asof="2025-07-22"),
+    _m("gemini-2.0-flash", "google", 0.10, 0.40, 1_048_576, 0.72),
     _m("mistral-large", "mistral", 2.00, 6.00, 128_000, 0.78),
+    _m("mistral-medium-3", "mistral", 0.40, 2.00, 128_000, 0.75),
     _m("mistral-small", "mistral", 0.10, 0.30, 32_000, 0.62),
     # Local models (no per-token price).
     _m("llama3.1:8b", "ollama", 0.0, 0.0, 128_000, 0.50, local=True),
     _m("qwen2.5-coder:7b", "ollama", 0.0, 0.0, 32_768, 0.55, local=True),
     # The 11 RouterBench models (../shared/datasets/README.md), at the per-token prices
-    # RouterBench used (Hu et al., 2024); priors left empty so benchmarks learn from data.
-    _m("gpt-4-1106-preview", "openai", 10.00, 30.00, 128_000),
-    _m("gpt-3.5-turbo-1106", "openai", 1.00, 2.00, 16_385),
-    _m("claude-v1", "anthropic", 8.00, 24.00, 100_000),
-    _m("claude-v2", "anthropic", 8.00, 24.00, 100_000),
-    _m("claude-instant-v1", "anthropic", 0.80, 2.40, 100_000),
-    _m("meta/llama-2-70b-chat", "together", 0.90, 0.90, 4_096),
-    _m("meta/code-llama-instruct-34b-chat", "together", 0.776, 0.776, 16_384),
-    _m("mistralai/mixtral-8x7b-chat", "together", 0.60, 0.60, 32_768),
-    _m("mistralai/mistral-7b-chat", "together", 0.20, 0.20, 8_192),
-    _m("zero-one-ai/Yi-34B-Chat", "together", 0.80, 0.80, 4_096),
-    _m("WizardLM/WizardLM-13B-V1.2", "together", 0.30, 0.30, 4_096),
-)
+    # RouterBench used; priors left empty so benchmarks learn from data. Their providers
+    # have shut them down or replaced them with newer snapshots: retired, so that a fresh
+    # install never routes to them (the replay builds its own registry from these prices).
+    _m("gpt-4-1106-preview", "openai", 10.00, 30.00, 128_000, asof=_RB, retired=True),
+    _m("gpt-3.5-turbo-1106", "openai", 1.00, 2.00, 16_385, asof=_RB, retired=True),
+    _m("claude-v1", "anthropic", 8.00, 24.00, 100_000, asof=_RB, retired=True),
+    _m("claude-v2", "anthropic", 8.00, 24.00, 100_000, asof=_RB, retired=True),
+    _m("claude-instant-v1", "anthropic", 0.80, 2.40, 100_000, asof=_RB, retired=True),
+    _m("meta/llama-2-70b-chat", "together", 0.90, 0.90, 4_096, asof=_RB, retired=True),
+    _m("meta/code-llama-instruct-34b-chat", "together", 0.776, 0.776, 16_384, asof=_RB,
+       retired=True),
+    _m("mistralai/mixtral-8x7b-chat", "together", 0.60, 0.60, 32_768, asof=_RB, retired=True),
+    _m("mistralai/mistral-7b-chat", "together", 0.20, 0.20, 8_192, asof=_RB, retired=True),
+    _m("zero-one-ai/Yi-34B-Chat", "together", 0.80, 0.80, 4_096, asof=_RB, retired=True),
+    _m("WizardLM/WizardLM-13B-V1.2", "together", 0.30, 0.30, 4_096, asof=_RB, retired=True),
+)  # fmt: skip
 """Defaults shipped with the library (prices as of :data:`PRICES_AS_OF`)."""
 
 _FIELDS = {
@@ -170,6 +210,8 @@ _FIELDS = {
     "tasks": list,
     "local": bool,
     "prior": float,
+    "prices_as_of": str,
+    "retired": bool,
 }
 
 
@@ -263,6 +305,14 @@ class ModelRegistry:
         """Models that may serve ``task``, by id."""
         return sorted((m for m in self.models.values() if m.serves(task)), key=lambda m: m.model_id)
 
+    def suggest(self, model_id: str, *, also: Iterable[str] = (), n: int = 3) -> list[str]:
+        """Ids close to ``model_id`` (a typo, another spelling), best first: among this
+        registry's current models and ``also`` (models with recorded calls)."""
+        known = {m.model_id for m in self.models.values() if not m.retired} | set(also)
+        by_lower = {k.lower(): k for k in sorted(known)}
+        close = difflib.get_close_matches(model_id.lower(), list(by_lower), n=n, cutoff=0.6)
+        return [by_lower[c] for c in close]
+
     def cost(self, model_id: str, input_tokens: int, output_tokens: int) -> float | None:
         """USD for one call, or ``None`` when the model or its price is unknown."""
         info = self.models.get(model_id)
@@ -282,6 +332,10 @@ class ModelRegistry:
                     out.append(f"{name} = {value!r}\n")
             out.append("tasks = [" + ", ".join(_quote(t) for t in m.tasks) + "]\n")
             out.append(f"local = {'true' if m.local else 'false'}\n")
+            if m.prices_as_of is not None:
+                out.append(f"prices_as_of = {_quote(m.prices_as_of)}\n")
+            if m.retired:
+                out.append("retired = true\n")
         return "".join(out)
 
 

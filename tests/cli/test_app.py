@@ -10,17 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 import outcomes.cli
-from outcomes.cli._app import COMMANDS, app, module_of
+from outcomes.cli._app import COMMANDS, clean_exit, module_of
+from outcomes.cli._framework import App
 from outcomes.errors import ConfigError, StoreUnavailableError, ValidationError
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 
 CLI = Path(outcomes.cli.__file__).parent
-SHARED = {"_app", "_common", "_schema", "_plot"}
+SHARED = {"_app", "_common", "_framework", "_schema", "_plot"}
 """Modules of the CLI that hold no command."""
 
 
@@ -32,20 +32,20 @@ def test_every_command_module_is_listed_and_every_listed_command_has_a_module() 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_each_module_defines_its_command_through_one_app(name: str) -> None:
     module = importlib.import_module(module_of(name))
-    assert isinstance(module.app, typer.Typer)
-    result = CliRunner().invoke(app, [name, "--help"])
+    assert isinstance(module.app, App)
+    result = cli.invoke([name, "--help"])
     assert result.exit_code == 0, result.output
     assert f"outcomes {name}" in result.output
 
 
 def test_root_help_lists_every_command_in_order() -> None:
-    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
-    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ")]
-    assert [name for name in listed if name in COMMANDS] == list(COMMANDS)
+    out = cli.invoke(["--help"], env={"COLUMNS": "200"}).stdout
+    listing = out.split("commands:\n", 1)[1]
+    assert [line.split()[0] for line in listing.splitlines()] == list(COMMANDS)
 
 
 def test_a_group_of_one_subcommand_stays_a_group() -> None:
-    result = CliRunner().invoke(app, ["profiles", "--help"])
+    result = cli.invoke(["profiles", "--help"])
     assert "rebuild" in result.output
 
 
@@ -64,13 +64,12 @@ def test_a_daily_command_loads_neither_routing_nor_numpy(tmp_path: Path) -> None
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     loaded = set(json.loads(out.splitlines()[-1]))
-    assert not loaded & {"numpy", "scipy", "outcomes.routing", "matplotlib", "tree_sitter"}
+    heavy = {"numpy", "scipy", "outcomes.routing", "matplotlib", "tree_sitter"}
+    assert not loaded & (heavy | {"rich", "typer", "click", "pydantic"})
 
 
-def _failing_app(error: Exception) -> typer.Typer:
-    from outcomes.cli._app import _LazyGroup
-
-    broken = typer.Typer(cls=_LazyGroup, add_completion=False)
+def _failing_app(error: Exception) -> App:
+    broken = App(on_error=clean_exit)
 
     @broken.callback()
     def _root() -> None:
@@ -85,11 +84,11 @@ def _failing_app(error: Exception) -> typer.Typer:
 
 def test_a_bug_is_one_line_and_code_70_and_its_traceback_is_on_request() -> None:
     broken = _failing_app(ZeroDivisionError("x"))
-    result = CliRunner().invoke(broken, ["boom"])
+    result = cli.invoke(["boom"], app=broken)
     assert result.exit_code == 70
     assert "Traceback" not in result.output
     assert "internal error (ZeroDivisionError: x)" in result.output
-    result = CliRunner().invoke(broken, ["boom"], env={"OUTCOMES_DEBUG": "1"})
+    result = cli.invoke(["boom"], app=broken, env={"OUTCOMES_DEBUG": "1"})
     assert result.exit_code == 70
     assert "Traceback" in result.output
 
@@ -104,7 +103,7 @@ def test_a_bug_is_one_line_and_code_70_and_its_traceback_is_on_request() -> None
     ],
 )
 def test_errors_no_command_expected_get_their_documented_code(error: Exception, code: int) -> None:
-    result = CliRunner().invoke(_failing_app(error), ["boom"])
+    result = cli.invoke(["boom"], app=_failing_app(error))
     assert result.exit_code == code
     assert result.output.startswith("error: ")
     assert len(result.output.strip().splitlines()) == 1

@@ -6,18 +6,14 @@ import json
 import random
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from outcomes.cli._app import app
 from outcomes.components import ComponentEvent, ComponentTracker
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 from outcomes.testing.components import SimComponent, simulate
-
-runner = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = cli.invoke(list(args))
     return result.exit_code, result.output
 
 

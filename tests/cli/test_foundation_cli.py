@@ -10,20 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from outcomes import __version__
-from outcomes.cli._app import app
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 KEY = "sk-test-" + "Q7" * 12
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = cli.invoke(list(args))
     return result.exit_code, result.output
 
 

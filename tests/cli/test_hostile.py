@@ -3,16 +3,14 @@ clear message and a documented exit code (docs/cli.md), never a traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from outcomes.cli._app import app
 from outcomes.cli._common import EXIT_INTERNAL
+from outcomes.cli._framework import Command
+from outcomes.testing import cli
 
 DOCUMENTED = {0, 1, 2, 3}
 
@@ -31,24 +29,15 @@ REQUIRED = {
 BASE = {("demo",): ["--calls", "10", "--only", "none"], ("serve",): ["--check"]}
 
 
-def _leaves(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    if hasattr(cmd, "list_commands"):
-        for name in cmd.list_commands(None):
-            yield from _leaves(cmd.get_command(None, name), (*path, name))
-        if not getattr(cmd, "invoke_without_command", False):
-            return
-    yield path, cmd
+LEAVES = list(app.walk())
 
 
-LEAVES = list(_leaves(typer.main.get_command(app)))
-
-
-def _ids(leaf: tuple[tuple[str, ...], Any]) -> str:
+def _ids(leaf: tuple[tuple[str, ...], Command]) -> str:
     return " ".join(leaf[0]) or "root"
 
 
 def _args(
-    path: tuple[str, ...], cmd: Any, garbage: Path, hostile: tuple[str, str] | None = None
+    path: tuple[str, ...], cmd: Command, garbage: Path, hostile: tuple[str, str] | None = None
 ) -> list[str]:
     """The command line: required parameters filled in, plus one hostile (name, value)."""
     args: list[str] = [*path, *BASE.get(path, [])]
@@ -59,14 +48,14 @@ def _args(
             value = REQUIRED.get(p.name, str(garbage))
         else:
             continue
-        args += [value] if p.param_type_name == "argument" else [p.opts[0], value]
+        args += [value] if p.kind == "argument" else [p.opts[0], value]
     return args
 
 
 def _run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
-    result = CliRunner().invoke(app, args, env=env, input="")
+    result = cli.invoke(args, env=env, input="")
     output = result.output  # stdout and stderr, interleaved
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
+    if result.exception is not None:
         raise AssertionError(f"{args}: uncaught {result.exception!r}\n{output}")
     return result.exit_code, output
 
@@ -132,7 +121,7 @@ def _hostile_envs(place: Path) -> dict[str, dict[str, str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("leaf", LEAVES, ids=_ids)
 def test_a_hostile_environment_gives_a_clear_error(
-    leaf: tuple[tuple[str, ...], Any], place: Path
+    leaf: tuple[tuple[str, ...], Command], place: Path
 ) -> None:
     path, cmd = leaf
     args = _args(path, cmd, place / "garbage")
@@ -159,12 +148,12 @@ HOSTILE_VALUES = (
 @pytest.mark.slow
 @pytest.mark.parametrize("leaf", LEAVES, ids=_ids)
 def test_hostile_arguments_give_a_clear_error(
-    leaf: tuple[tuple[str, ...], Any], place: Path
+    leaf: tuple[tuple[str, ...], Command], place: Path
 ) -> None:
     path, cmd = leaf
     env = {"OUTCOMES_HOME": str(place / "home")}
     for p in cmd.params:
-        if p.param_type_name == "option" and p.is_flag:
+        if p.kind == "option" and p.is_flag:
             continue
         for value in HOSTILE_VALUES:
             _check(_args(path, cmd, place / "garbage", (p.name, value)), env)

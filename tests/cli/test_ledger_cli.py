@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from outcomes.cli._app import app
 from outcomes.records import Receipt
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 
 
 def _store(tmp_path: Path, n: int = 5) -> tuple[str, Path]:
@@ -30,7 +28,7 @@ def _count(path: Path) -> int:
 
 def test_keep_zero_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
-    result = CliRunner().invoke(app, ["ledger", "prune", "--keep", "0", "--db", url])
+    result = cli.invoke(["ledger", "prune", "--keep", "0", "--db", url])
     assert result.exit_code == 2
     assert "--keep" in result.output
     assert _count(path) == 5
@@ -38,7 +36,7 @@ def test_keep_zero_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
 
 def test_all_empties_the_ledger(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
-    result = CliRunner().invoke(app, ["ledger", "prune", "--all", "--db", url, "--json"])
+    result = cli.invoke(["ledger", "prune", "--all", "--db", url, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"deleted": 5}
     assert _count(path) == 0
@@ -47,7 +45,7 @@ def test_all_empties_the_ledger(tmp_path: Path) -> None:
 def test_all_with_another_rule_is_refused(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
     for extra in (["--keep", "2"], ["--older-than", "1d"]):
-        result = CliRunner().invoke(app, ["ledger", "prune", "--all", *extra, "--db", url])
+        result = cli.invoke(["ledger", "prune", "--all", *extra, "--db", url])
         assert result.exit_code == 2
         assert "--all" in result.output
     assert _count(path) == 5
@@ -55,6 +53,6 @@ def test_all_with_another_rule_is_refused(tmp_path: Path) -> None:
 
 def test_keep_n_keeps_the_newest(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
-    result = CliRunner().invoke(app, ["ledger", "prune", "--keep", "2", "--db", url, "--json"])
+    result = cli.invoke(["ledger", "prune", "--keep", "2", "--db", url, "--json"])
     assert json.loads(result.output) == {"deleted": 3}
     assert _count(path) == 2

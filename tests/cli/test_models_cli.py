@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from outcomes.cli._app import app
 from outcomes.inference import OutcomeTracker, rebuild
 from outcomes.store import SQLiteStore
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 REQUIRED = {
     "model_id", "task", "calls", "successes", "failures", "inconclusive", "success_rate",
@@ -34,7 +30,7 @@ EVENTS = [
 
 
 def invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), input=stdin)
+    result = cli.invoke(list(args), input=stdin)
     return result.exit_code, result.output
 
 

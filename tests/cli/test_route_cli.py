@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from outcomes.cli._app import app
 from outcomes.inference import OutcomeTracker
 from outcomes.store import open_store
-
-runner = CliRunner()
+from outcomes.testing import cli
 
 
 def test_route_reads_the_stored_outcomes(tmp_path: Path) -> None:
@@ -28,7 +24,7 @@ def test_route_reads_the_stored_outcomes(tmp_path: Path) -> None:
     tracker.close()
     store.close()
     args = ["route", "--task", "code", "--policy", "greedy", "--db", db, "--json"]
-    result = runner.invoke(app, [*args, "--model", "gpt-4o", "--model", "gpt-4o-mini"])
+    result = cli.invoke([*args, "--model", "gpt-4o", "--model", "gpt-4o-mini"])
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     counts = {c["model_id"]: (c["successes"], c["failures"]) for c in decision["candidates"]}

@@ -9,18 +9,15 @@ from pathlib import Path
 
 import pytest
 from benchmarks.eval_calibration import base_rate_trap
-from typer.testing import CliRunner
 
-from outcomes.cli._app import app
 from outcomes.shadow import ShadowConfig, ShadowRecorder
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 from tests.shadow.test_report import synthetic
-
-runner = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = cli.invoke(list(args))
     return result.exit_code, result.output
 
 

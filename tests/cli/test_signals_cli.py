@@ -8,15 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from outcomes.cli._app import app
 from outcomes.inference import CodeAdoption, ConversationSignals, OutcomeTracker
 from outcomes.records import Receipt
 from outcomes.store import open_store
+from outcomes.testing import cli
 from tests.inference.code.conftest import Repo
-
-runner = CliRunner()
 
 BASE = "def area(r):\n    return 3.14159 * r * r\n"
 SUGGESTION = "def perimeter(r):\n    doubled = 2 * r\n    return 3.14159 * doubled\n"
@@ -44,11 +40,11 @@ def test_check_resolves_a_committed_suggestion_into_the_tracker(tmp_path: Path) 
     repo, db, trace = _setup(tmp_path)
     repo.write("geo.py", BASE + "\n\n" + SUGGESTION)
     repo.commit("adopt")
-    result = runner.invoke(app, ["code", "check", "--repo", str(repo.root), "--db", db, "--json"])
+    result = cli.invoke(["code", "check", "--repo", str(repo.root), "--db", db, "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert [f["verdict"] for f in out["findings"] if f["scope"] == "verdict"] == ["applied"]
-    again = runner.invoke(app, ["code", "check", "--repo", str(repo.root), "--db", db, "--json"])
+    again = cli.invoke(["code", "check", "--repo", str(repo.root), "--db", db, "--json"])
     assert json.loads(again.stdout)["findings"] == []
     store = open_store(db)
     receipts = [r for r in store.scan(Receipt.__table__) if r.trace_id == trace]
@@ -56,19 +52,19 @@ def test_check_resolves_a_committed_suggestion_into_the_tracker(tmp_path: Path) 
     code_receipts = [r for r in receipts if r.source == "signal" and r.quality == 1.0]
     assert len(code_receipts) == 1, "one applied verdict, counted once"
 
-    shown = runner.invoke(app, ["signals", "--db", db, "--json"])
+    shown = cli.invoke(["signals", "--db", db, "--json"])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
     assert data["pending"] == []
     assert {f["verdict"] for f in data["code"]} >= {"applied"}
     assert [c["verdict"] for c in data["conversation"]] == ["accepted"]
-    table = runner.invoke(app, ["signals", "--db", db])
+    table = cli.invoke(["signals", "--db", db])
     assert "applied" in table.stdout
 
 
 def test_signals_lists_pending_suggestions(tmp_path: Path) -> None:
     _, db, trace = _setup(tmp_path)
-    data = json.loads(runner.invoke(app, ["signals", "--db", db, "--json"]).stdout)
+    data = json.loads(cli.invoke(["signals", "--db", db, "--json"]).stdout)
     assert [(p["trace_id"], p["path"], p["status"]) for p in data["pending"]] == [
         (trace, "geo.py", "pending")
     ]
@@ -77,7 +73,7 @@ def test_signals_lists_pending_suggestions(tmp_path: Path) -> None:
 
 def test_check_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'o.db'}"
-    result = runner.invoke(app, ["code", "check", "--repo", str(tmp_path), "--db", db])
+    result = cli.invoke(["code", "check", "--repo", str(tmp_path), "--db", db])
     assert result.exit_code == 2
 
 
@@ -86,8 +82,7 @@ def test_suggest_reads_code_from_stdin(tmp_path: Path) -> None:
     repo.write("geo.py", BASE)
     repo.commit("base")
     db = f"sqlite:///{tmp_path / 'o.db'}"
-    result = runner.invoke(
-        app,
+    result = cli.invoke(
         ["code", "suggest", "t-9", str(repo.root / "geo.py"), "--db", db, "--json"],
         input=SUGGESTION,
     )
@@ -141,17 +136,17 @@ def test_install_hook_keeps_an_existing_hook(tmp_path: Path) -> None:
     hooks = repo.root / ".git" / "hooks"
     hooks.mkdir(parents=True, exist_ok=True)
     (hooks / "post-commit").write_text("#!/bin/sh\necho mine\n")
-    result = runner.invoke(app, ["code", "install-hook", "--repo", str(repo.root)])
+    result = cli.invoke(["code", "install-hook", "--repo", str(repo.root)])
     assert result.exit_code == 0, result.output
     text = (hooks / "post-commit").read_text()
     assert "echo mine" in text
     assert "outcomes.cli code check" in text
-    runner.invoke(app, ["code", "uninstall-hook", "--repo", str(repo.root)])
+    cli.invoke(["code", "uninstall-hook", "--repo", str(repo.root)])
     assert (hooks / "post-commit").read_text() == "#!/bin/sh\necho mine\n"
 
 
 def test_demo_part_shows_both_channels() -> None:
-    result = runner.invoke(app, ["demo", "--db", "memory://", "--only", "signals"])
+    result = cli.invoke(["demo", "--db", "memory://", "--only", "signals"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     for word in ("applied", "modified", "ignored", "accepted", "rejected", "inconclusive"):
@@ -163,7 +158,7 @@ def test_check_all_visits_every_known_repository(tmp_path: Path) -> None:
     repo, db, _ = _setup(tmp_path)
     repo.write("geo.py", BASE + SUGGESTION)
     repo.commit("adopt")
-    result = runner.invoke(app, ["code", "check", "--all", "--db", db, "--json"])
+    result = cli.invoke(["code", "check", "--all", "--db", db, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [r["repo"] for r in data] == [str(repo.root.resolve())]

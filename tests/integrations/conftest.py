@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -13,8 +16,29 @@ from outcomes.store import SQLiteStore
 from outcomes.testing import receipts
 from tests.fakes.llm_server import FakeLLMServer, Reply
 
+C = TypeVar("C")
+
 PROMPT = "SECRET-PROMPT-7f3a what is the capital of France"
 ANSWER = "SECRET-ANSWER-91c2 the capital of France is Paris"
+
+
+_opened: list[Any] = []
+
+
+def closing(client: C) -> C:
+    """Close ``client`` (sync or async SDK client) when the test ends."""
+    _opened.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _opened:
+        client: Any = _opened.pop()
+        result = client.close()
+        if inspect.isawaitable(result):
+            asyncio.run(result)
 
 
 @pytest.fixture

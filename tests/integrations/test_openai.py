@@ -14,14 +14,14 @@ from outcomes.inference import OutcomeTracker
 from outcomes.integrations import last_call, last_trace_id, trace_id_of
 from outcomes.integrations.openai import instrument
 from tests.fakes.llm_server import FakeLLMServer, Reply
-from tests.integrations.conftest import ANSWER, PROMPT, db_bytes, stored
+from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
 MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
 def client_for(server: FakeLLMServer, tracker: OutcomeTracker, **kw: object) -> openai.OpenAI:
     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0, **kw)  # type: ignore[arg-type]
-    return instrument(client, tracker)
+    return instrument(closing(client), tracker)
 
 
 def async_client_for(server: FakeLLMServer, tracker: OutcomeTracker) -> openai.AsyncOpenAI:
@@ -207,7 +207,7 @@ def test_a_server_error_and_a_timeout_are_told_apart(
 def test_a_refused_connection_is_recorded(tracker: OutcomeTracker) -> None:
     with FakeLLMServer() as gone:
         url = gone.base_url
-    client = instrument(openai.OpenAI(base_url=url, api_key="k", max_retries=0), tracker)
+    client = instrument(closing(openai.OpenAI(base_url=url, api_key="k", max_retries=0)), tracker)
     with pytest.raises(openai.APIConnectionError):
         client.embeddings.create(model="text-embedding-3-small", input="x")
     [r] = stored(tracker)
@@ -274,6 +274,7 @@ def test_the_async_client_records_answers_streams_and_abandoned_streams(
             break
         await half.close()
         ids.append(trace_id_of(half))
+        await client.close()
         return ids
 
     ids = asyncio.run(scenario())
@@ -305,6 +306,7 @@ def test_a_cancelled_async_stream_is_abandoned(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await client.close()
 
     asyncio.run(scenario())
     [r] = stored(tracker)
@@ -330,3 +332,18 @@ def test_no_prompt_or_answer_reaches_the_database(
     assert b"gpt-4o-mini" in data  # the file does hold what was recorded
     for secret in (b"SECRET-PROMPT", b"SECRET-ANSWER", b"capital of France"):
         assert secret not in data
+
+
+def test_feedback_attaches_to_the_trace_id_on_the_reply(
+    server: FakeLLMServer, tracker: OutcomeTracker
+) -> None:
+    client = client_for(server, tracker)
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    for _ in stream:
+        pass
+    assert tracker.feedback(trace_id_of(reply) or "", thumbs=False, user_id="u-42")
+    assert tracker.feedback(trace_id_of(stream) or "", score=4, score_range=(1, 5))
+    latest = {r.trace_id: r for r in stored(tracker)}  # the superseding receipts win
+    assert latest[trace_id_of(reply)].success is False
+    assert latest[trace_id_of(stream)].quality == pytest.approx(0.75)

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from outcomes.cli._app import app
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
 from outcomes.routing._replay import dominates, hull_area, replay
 from outcomes.routing._select import Weights
+from outcomes.testing import cli
 from tests.conftest import require_datasets
 
 
@@ -125,8 +124,7 @@ def test_hull_area_and_dominance() -> None:
 def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
     path = write_matrix(tmp_path / "m.jsonl.gz")
     plot = tmp_path / "frontier.png"
-    result = CliRunner().invoke(
-        app,
+    result = cli.invoke(
         [
             "bench",
             "router",
@@ -154,7 +152,7 @@ def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
 def test_bench_router_summary_first_full_table_on_request(tmp_path: Path) -> None:
     path = write_matrix(tmp_path / "m.jsonl.gz")
     args = ["bench", "router", "--dataset", str(path), "--cost-weight", "0", "--cost-weight", "1"]
-    short = CliRunner().invoke(app, [*args, "--policies", "outcomes,epsilon-greedy,random"])
+    short = cli.invoke([*args, "--policies", "outcomes,epsilon-greedy,random"])
     assert short.exit_code == 0, short.output
     assert "each policy at cost weight 0" in short.output
     assert "frontier area (AIQ)" in short.output
@@ -162,13 +160,13 @@ def test_bench_router_summary_first_full_table_on_request(tmp_path: Path) -> Non
     # Only the chosen policies ran, once per weight for the swept ones.
     assert "outcomes-cold" not in short.output
     assert "litellm" not in short.output
-    full = CliRunner().invoke(app, [*args, "--policies", "outcomes", "--full", "--json"])
-    rep = json.loads(full.output)
+    full = cli.invoke([*args, "--policies", "outcomes", "--full", "--json"])
+    rep = json.loads(full.stdout)
     assert [(p["name"], p["cost_weight"]) for p in rep["policies"]] == [
         ("outcomes", 0.0),
         ("outcomes", 1.0),
     ]
-    table = CliRunner().invoke(app, [*args, "--policies", "outcomes,cheapest", "--full"])
+    table = cli.invoke([*args, "--policies", "outcomes,cheapest", "--full"])
     assert table.exit_code == 0, table.output
     assert "checks:" in table.output
     assert "best_per_task (hindsight)" in table.output
@@ -177,9 +175,7 @@ def test_bench_router_summary_first_full_table_on_request(tmp_path: Path) -> Non
 @pytest.mark.parametrize("policies", ["outcomes,nope", ",", "greedy"])
 def test_bench_router_unknown_policies_are_named(tmp_path: Path, policies: str) -> None:
     path = write_matrix(tmp_path / "m.jsonl.gz")
-    result = CliRunner().invoke(
-        app, ["bench", "router", "--dataset", str(path), "--policies", policies]
-    )
+    result = cli.invoke(["bench", "router", "--dataset", str(path), "--policies", policies])
     assert result.exit_code == 2
     assert "polic" in result.output
 
@@ -192,7 +188,7 @@ def test_cli_policy_names_are_the_replays() -> None:
 
 
 def test_bench_router_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["bench", "router", "--dataset", str(tmp_path / "none.jsonl")])
+    result = cli.invoke(["bench", "router", "--dataset", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
 
 

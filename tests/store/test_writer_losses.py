@@ -215,19 +215,16 @@ def test_no_loss_note_when_the_home_folder_does_not_exist(outcomes_home: Path) -
 
 
 def test_doctor_shows_what_writers_lost(outcomes_home: Path) -> None:
-    from typer.testing import CliRunner
+    from outcomes.testing import cli
 
-    from outcomes.cli._app import app
-
-    runner = CliRunner()
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert cli.invoke(["init"]).exit_code == 0
     writer = BackgroundWriter(MemoryStore(), WriterSettings(queue_size=1, flush_interval=60))
     for i in range(4):
         writer.submit(receipt(i))
     writer.close()
-    result = runner.invoke(app, ["doctor", "--json"])
+    result = cli.invoke(["doctor", "--json"])
     info = json.loads(result.output)
     assert sum(n["dropped"] for n in info["writer_losses"]) == writer.stats().dropped > 0
-    result = runner.invoke(app, ["doctor"])
+    result = cli.invoke(["doctor"])
     assert "writer loss" in result.output
     assert "dropped" in result.output

@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 import outcomes
-from outcomes.cli._app import app
 from outcomes.store import SQLiteStore
+from outcomes.testing import cli
 from outcomes.trajectory import ChunksRetrieved, FinalDecision, LlmCall, SelfCheck
 
-runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = cli.invoke(list(args))
     return result.exit_code, result.output
 
 

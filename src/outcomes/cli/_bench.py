@@ -6,8 +6,6 @@ import json as jsonlib
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_USAGE,
     JsonOption,
@@ -16,6 +14,7 @@ from outcomes.cli._common import (
     new_app,
     print_json,
 )
+from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.registry import ModelRegistry
 
@@ -32,26 +31,20 @@ app = new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
 
 @app.command("router")
 def bench_router(
-    dataset: Path = typer.Option(
-        ..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."
-    ),
-    split: str = typer.Option("test", "--split", help="test|train|all"),
-    seed: int = typer.Option(0, "--seed"),
-    cost_weight: list[float] = typer.Option([], "--cost-weight", help="Repeat for a sweep."),
-    policies: str | None = typer.Option(
+    dataset: Path = Option(..., "--dataset", help="Outcome-matrix file (.jsonl or .jsonl.gz)."),
+    split: str = Option("test", "--split", help="test|train|all"),
+    seed: int = Option(0, "--seed"),
+    cost_weight: list[float] = Option([], "--cost-weight", help="Repeat for a sweep."),
+    policies: str | None = Option(
         None,
         "--policies",
         help="Comma-separated policies to run (default all): " + ", ".join(_POLICY_NAMES),
     ),
-    full: bool = typer.Option(False, "--full", help="Also print every policy at every weight."),
-    latency_from: Path | None = typer.Option(None, "--latency-from", help="llmperf run folder."),
-    prices: Path | None = typer.Option(
-        None, "--prices", help="TOML price table for missing costs."
-    ),
-    plot: Path | None = typer.Option(
-        None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."
-    ),
-    no_contextual: bool = typer.Option(False, "--no-contextual"),
+    full: bool = Option(False, "--full", help="Also print every policy at every weight."),
+    latency_from: Path | None = Option(None, "--latency-from", help="llmperf run folder."),
+    prices: Path | None = Option(None, "--prices", help="TOML price table for missing costs."),
+    plot: Path | None = Option(None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."),
+    no_contextual: bool = Option(False, "--no-contextual"),
     json: bool = JsonOption,
 ) -> None:
     """Replay an outcome matrix through routing policies and baselines (bandit feedback):

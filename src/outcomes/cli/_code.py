@@ -6,8 +6,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_USAGE,
     DbOption,
@@ -20,6 +18,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Option
 from outcomes.errors import ValidationError
 from outcomes.inference import OutcomeTracker
 from outcomes.inference.code import (
@@ -41,7 +40,7 @@ app = new_app(
     help="Code adoption from git: which suggestions ended up in the repo.", no_args_is_help=True
 )
 
-RepoOption = typer.Option(Path("."), "--repo", help="A path inside the git work tree.")
+RepoOption = Option(Path("."), "--repo", help="A path inside the git work tree.")
 
 
 def suggestion_json(s: CodeSuggestion) -> dict[str, Any]:
@@ -98,13 +97,13 @@ def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Tab
 def check(
     *,
     repo: Path = RepoOption,
-    all_repos: bool = typer.Option(
+    all_repos: bool = Option(
         False, "--all", help="Check every repository that has stored suggestions."
     ),
-    ttl_hours: float = typer.Option(
+    ttl_hours: float = Option(
         24.0, "--ttl-hours", min=0.001, help="Hours without a trace before 'ignored'."
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="Print nothing (for the git hook)."),
+    quiet: bool = Option(False, "--quiet", help="Print nothing (for the git hook)."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -150,9 +149,9 @@ def check(
 
 @app.command("suggest")
 def suggest(
-    trace_id: str = typer.Argument(..., help="Trace id of the call that made the suggestion."),
-    file: Path = typer.Argument(..., help="The file the suggestion is meant for."),
-    repo: Path | None = typer.Option(None, "--repo", help="The work tree (default: the file's)."),
+    trace_id: str = Argument(..., help="Trace id of the call that made the suggestion."),
+    file: Path = Argument(..., help="The file the suggestion is meant for."),
+    repo: Path | None = Option(None, "--repo", help="The work tree (default: the file's)."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -174,7 +173,7 @@ def suggest(
 @app.command("install-hook")
 def install(
     repo: Path = RepoOption,
-    db: str | None = typer.Option(
+    db: str | None = Option(
         None, "--db", help="Store URL the hook passes to 'code check' (default: environment)."
     ),
 ) -> None:

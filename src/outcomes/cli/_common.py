@@ -11,9 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import typer
-
 from outcomes._redact import scrub_stored
+from outcomes.cli._framework import App, Exit, Option
 from outcomes.errors import ConfigError, OutcomesError, ValidationError
 
 if TYPE_CHECKING:
@@ -52,28 +51,28 @@ class _LazyConsole:
 console = cast("Console", _LazyConsole(stderr=False))
 err_console = cast("Console", _LazyConsole(stderr=True))
 
-DbOption = typer.Option(
+DbOption = Option(
     None, "--db", help="Store URL (default: OUTCOMES_DB_URL, else SQLite in OUTCOMES_HOME)."
 )
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+JsonOption = Option(False, "--json", help="Print machine-readable JSON.")
 
 
-def new_app(**settings: Any) -> typer.Typer:
-    """The ``app`` of one command module (see :mod:`outcomes.cli._app`).
+def new_app(
+    *, help: str = "", invoke_without_command: bool = False, no_args_is_help: bool = False
+) -> App:
+    """The ``app`` of one command module (see :mod:`outcomes.cli._app`)."""
+    return App(
+        help=help, invoke_without_command=invoke_without_command, no_args_is_help=no_args_is_help
+    )
 
-    Shell completion is switched off here, not only on the root: the root loads each
-    module's ``app`` on its own and would otherwise give every command completion options.
-    """
-    return typer.Typer(add_completion=False, **settings)
 
-
-def fail(message: str, code: int) -> typer.Exit:
+def fail(message: str, code: int) -> Exit:
     """Print ``error: message`` on stderr and return the exit to raise."""
     from rich.markup import escape
 
     # soft_wrap: one line whatever the terminal's width, so scripts can grep it.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    return Exit(code)
 
 
 def exit_code_of(exc: OutcomesError) -> int:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_STORE,
     DbOption,
@@ -17,6 +15,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Option
 from outcomes.components import ComponentReport, ComponentTracker, ConflictAnalysis
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ app = new_app(
     no_args_is_help=True,
 )
 
-GapOption = typer.Option(
+GapOption = Option(
     60.0,
     "--session-gap",
     min=0.001,
@@ -110,10 +109,10 @@ def conflict_table(analysis: ConflictAnalysis, *, title: str = "conflicts") -> T
 
 @app.command("report")
 def report(
-    flagged: bool = typer.Option(
+    flagged: bool = Option(
         False, "--flagged", help="Only problematic, frequently removed or deprecated ones."
     ),
-    min_removals: int = typer.Option(
+    min_removals: int = Option(
         2, "--min-removals", min=1, help="Removals that make a component frequently removed."
     ),
     db: str | None = DbOption,
@@ -136,16 +135,16 @@ def report(
 
 @app.command("conflicts")
 def conflicts(
-    min_joint: int = typer.Option(
+    min_joint: int = Option(
         3, "--min-joint", min=1, help="Sessions in which both must have failed."
     ),
-    min_lift: float = typer.Option(
+    min_lift: float = Option(
         2.0, "--min-lift", min=0.0, help="Joint failures over what independence predicts."
     ),
-    fdr: float = typer.Option(
+    fdr: float = Option(
         0.05, "--fdr", min=1e-9, max=0.999, help="Benjamini-Hochberg false discovery rate."
     ),
-    raw: bool = typer.Option(
+    raw: bool = Option(
         False, "--raw", help="Show raw co-failure counts (>= 2 sessions) instead of tests."
     ),
     session_gap: float = GapOption,
@@ -188,13 +187,13 @@ def conflicts(
 
 @app.command("record")
 def record(
-    component: str = typer.Argument(..., help="The component id."),
-    outcome: str = typer.Argument(
+    component: str = Argument(..., help="The component id."),
+    outcome: str = Argument(
         ...,
         help="install_success, install_failure, used_in_session, removed_by_user or deprecated.",
     ),
-    session: str | None = typer.Option(None, "--session", help="The install session's id."),
-    context: str = typer.Option(
+    session: str | None = Option(None, "--session", help="The install session's id."),
+    context: str = Option(
         "", "--context", help="Free text such as an error (redacted, 256 characters)."
     ),
     db: str | None = DbOption,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-import typer
-
 from outcomes.cli._common import console, new_app, opened_store
+from outcomes.cli._framework import Option
 from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = new_app()
@@ -14,18 +13,16 @@ app = new_app()
 
 @app.command("demo")
 def demo(
-    calls: int = typer.Option(
-        2_000, "--calls", min=10, max=5_000_000, help="Simulated model calls."
-    ),
-    seed: int = typer.Option(7, "--seed", help="Seed of the simulated workload."),
-    store_url: str | None = typer.Option(
+    calls: int = Option(2_000, "--calls", min=10, max=5_000_000, help="Simulated model calls."),
+    seed: int = Option(7, "--seed", help="Seed of the simulated workload."),
+    store_url: str | None = Option(
         None,
         "--store",
         "--db",
         help="Store URL for the demo's data (default: demo.db in OUTCOMES_HOME, never the "
         "real outcomes.db).",
     ),
-    only: list[str] = typer.Option(
+    only: list[str] = Option(
         [], "--only", help="Run only these parts (by title, case-insensitive)."
     ),
 ) -> None:

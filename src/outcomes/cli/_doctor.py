@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from outcomes import config
 from outcomes.cli._common import (
     EXIT_OK,
@@ -19,6 +17,7 @@ from outcomes.cli._common import (
     new_app,
     print_json,
 )
+from outcomes.cli._framework import Exit
 from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
@@ -161,4 +160,4 @@ def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
             console.print(f"[dim]note: {note}[/]")
         if not problems:
             console.print("[green]no problems found[/]")
-    raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+    raise Exit(EXIT_PROBLEMS if problems else EXIT_OK)

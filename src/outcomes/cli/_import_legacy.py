@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -18,6 +16,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.errors import OutcomesError
 
 app = new_app()
@@ -25,8 +24,8 @@ app = new_app()
 
 @app.command("import-legacy")
 def import_legacy_cmd(
-    path: Path = typer.Argument(..., help="A file of the older tools (format detected)."),
-    out: Path | None = typer.Option(
+    path: Path = Argument(..., help="A file of the older tools (format detected)."),
+    out: Path | None = Option(
         None, "--out", help="Where a converted profile file goes (default: PATH.outcomes.json)."
     ),
     db: str | None = DbOption,
@@ -67,4 +66,4 @@ def import_legacy_cmd(
             console.print(
                 "load it with OutcomeTracker.load_from_file(...)", highlight=False, markup=False
             )
-    raise typer.Exit(EXIT_PROBLEMS if report.invalid else EXIT_OK)
+    raise Exit(EXIT_PROBLEMS if report.invalid else EXIT_OK)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
 from outcomes._redact import scrub_stored
 from outcomes.cli._common import (
     EXIT_OK,
@@ -20,6 +18,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Exit
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker, ingest_stream
 from outcomes.store import BackgroundWriter
@@ -29,7 +28,7 @@ app = new_app()
 
 @app.command("ingest")
 def ingest(
-    file: str = typer.Argument(..., help="JSON-lines file of lifecycle events, or - for stdin."),
+    file: str = Argument(..., help="JSON-lines file of lifecycle events, or - for stdin."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -73,4 +72,4 @@ def ingest(
             err_console.print(f"line {p.line}: {reason}", highlight=False, markup=False)
     if lost:
         err_console.print(f"{lost} records were not stored (see outcomes doctor)", markup=False)
-    raise typer.Exit(EXIT_PROBLEMS if report.invalid or lost else EXIT_OK)
+    raise Exit(EXIT_PROBLEMS if report.invalid or lost else EXIT_OK)

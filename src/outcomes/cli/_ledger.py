@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes._files import atomic_open
 from outcomes._redact import scrub_stored
 from outcomes.cli._common import (
@@ -24,6 +22,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
@@ -54,13 +53,11 @@ def _since(value: str | None) -> float | None:
 
 @app.command("export")
 def export(
-    since: str | None = typer.Option(
+    since: str | None = Option(
         None, "--since", help="Only receipts from then: 7d, 2026-11-01, or Unix seconds."
     ),
-    until: str | None = typer.Option(None, "--until", help="Only receipts before then."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here instead of stdout."
-    ),
+    until: str | None = Option(None, "--until", help="Only receipts before then."),
+    output: Path | None = Option(None, "--output", "-o", help="Write here instead of stdout."),
     db: str | None = DbOption,
 ) -> None:
     """Write receipts as JSON lines (docs/ledger.md), oldest first."""
@@ -76,7 +73,7 @@ def export(
                 # The reader went away (`... | head`): stop quietly, like other Unix tools.
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
-                raise typer.Exit(0) from None
+                raise Exit(0) from None
         else:
             # Owner-only, atomic, and into an existing folder only (no surprise folders).
             try:
@@ -94,7 +91,7 @@ def export(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="A JSONL file, or - for standard input."),
+    file: Path = Argument(..., help="A JSONL file, or - for standard input."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -113,7 +110,7 @@ def import_(
     code = EXIT_PROBLEMS if report.skipped else EXIT_OK
     if json:
         print_json(report.as_dict())
-        raise typer.Exit(code)
+        raise Exit(code)
     console.print(
         f"imported {report.imported} receipts from {report.lines} lines "
         f"({report.duplicates} already present, {report.invalid} invalid"
@@ -124,18 +121,18 @@ def import_(
         console.print(f"  line {p.line}: {reason}", highlight=False, markup=False)
     if report.invalid > len(report.problems):
         console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
-    raise typer.Exit(code)
+    raise Exit(code)
 
 
 @app.command("prune")
 def prune_cmd(
-    keep: int | None = typer.Option(
+    keep: int | None = Option(
         None, "--keep", min=1, help="Keep only the N most recent receipts (N >= 1)."
     ),
-    older_than: str | None = typer.Option(
+    older_than: str | None = Option(
         None, "--older-than", help="Delete receipts older than this, e.g. 30d."
     ),
-    everything: bool = typer.Option(False, "--all", help="Delete every receipt: empty the ledger."),
+    everything: bool = Option(False, "--all", help="Delete every receipt: empty the ledger."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -174,14 +171,12 @@ def verify_cmd(db: str | None = DbOption, json: bool = JsonOption) -> None:
         if report.ok:
             console.print("[green]ledger OK[/]")
     if not report.ok:
-        raise typer.Exit(EXIT_PROBLEMS)
+        raise Exit(EXIT_PROBLEMS)
 
 
 @app.command("stats")
 def stats(
-    since: str | None = typer.Option(
-        None, "--since", help="Only receipts from then (7d, ISO date)."
-    ),
+    since: str | None = Option(None, "--since", help="Only receipts from then (7d, ISO date)."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:

@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes import config
 from outcomes.cli._common import (
     EXIT_USAGE,
@@ -21,6 +19,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
     ModelProfile,
@@ -38,13 +37,13 @@ app = new_app(
     invoke_without_command=True,
 )
 
-TaskOption = typer.Option(None, "--task", help="Only this task (default: all tasks together).")
-ProjectOption = typer.Option(None, "--project", help="Only calls of this project id.")
-TagOption = typer.Option(None, "--tag", help="Only calls tagged so by feedback.")
-SinceOption = typer.Option(
+TaskOption = Option(None, "--task", help="Only this task (default: all tasks together).")
+ProjectOption = Option(None, "--project", help="Only calls of this project id.")
+TagOption = Option(None, "--tag", help="Only calls tagged so by feedback.")
+SinceOption = Option(
     None, "--since", help="Only calls first recorded within this duration (90m, 12h, 7d, 2w)."
 )
-PlotOption = typer.Option(
+PlotOption = Option(
     None, "--plot", help="Also draw quality, p95 latency and cost per success to this PNG/SVG/PDF."
 )
 
@@ -123,7 +122,7 @@ def profile_filter(
 
 @app.callback()
 def models(
-    ctx: typer.Context,
+    ctx: Context,
     task: str | None = TaskOption,
     project: str | None = ProjectOption,
     tag: str | None = TagOption,
@@ -173,7 +172,7 @@ def draw_plot(profiles: list[ModelProfile], path: Path, *, title: str) -> None:
 
 @app.command("show")
 def show(
-    model: str = typer.Argument(..., help="Model id."),
+    model: str = Argument(..., help="Model id."),
     project: str | None = ProjectOption,
     db: str | None = DbOption,
     json: bool = JsonOption,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import typer
-
 from outcomes._files import atomic_write
 from outcomes.cli._common import (
     EXIT_USAGE,
@@ -18,6 +16,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Option
 from outcomes.cli._models import profile_cache
 from outcomes.inference import rebuild
 from outcomes.inference._files import state_file_text
@@ -27,7 +26,7 @@ app = new_app(help="Model profiles: rebuild them from the stored receipts.", no_
 
 @app.command("rebuild")
 def rebuild_cmd(
-    out: Path | None = typer.Option(None, "--out", help="Also save the profiles to this file."),
+    out: Path | None = Option(None, "--out", help="Also save the profiles to this file."),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
-
-import typer
 
 from outcomes.cli._common import (
     EXIT_PROBLEMS,
@@ -18,6 +17,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Exit, Option
 from outcomes.errors import ConfigError
 from outcomes.registry import ModelRegistry
 
@@ -31,14 +31,14 @@ app = new_app()
 
 @app.command("route")
 def route(
-    task: str = typer.Option(..., "--task", help="Task to route (code, generate, ...)."),
-    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Max USD per call."),
-    max_p95_ms: float | None = typer.Option(None, "--max-p95-ms", min=0),
-    candidates: list[str] = typer.Option([], "--model", help="Limit to these models."),
-    policy: str = typer.Option("thompson", "--policy", help="thompson|greedy|ucb|epsilon"),
-    cost_weight: float = typer.Option(0.0, "--cost-weight", min=0),
-    latency_weight: float = typer.Option(0.0, "--latency-weight", min=0),
-    seed: int | None = typer.Option(None, "--seed", min=0),
+    task: str = Option(..., "--task", help="Task to route (code, generate, ...)."),
+    max_cost: float | None = Option(None, "--max-cost", min=0, help="Max USD per call."),
+    max_p95_ms: float | None = Option(None, "--max-p95-ms", min=0),
+    candidates: list[str] = Option([], "--model", help="Limit to these models."),
+    policy: str = Option("thompson", "--policy", help="thompson|greedy|ucb|epsilon"),
+    cost_weight: float = Option(0.0, "--cost-weight", min=0),
+    latency_weight: float = Option(0.0, "--latency-weight", min=0),
+    seed: int | None = Option(None, "--seed", min=0),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -64,6 +64,7 @@ def route(
             seed=seed,
         )
         try:
+            check_models(candidates, registry, tracker.snapshot().by_task.get(None) or {})
             decision = router.decide(
                 task,
                 candidates=candidates or None,
@@ -75,7 +76,7 @@ def route(
                 print_json(exc.decision.as_dict())
             else:
                 err_console.print(f"[red]{exc}[/]")
-            raise typer.Exit(EXIT_PROBLEMS) from exc
+            raise Exit(EXIT_PROBLEMS) from exc
         except ValueError as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
         finally:
@@ -88,6 +89,20 @@ def route(
         f"(p={decision.propensity:.3f}; fallbacks: {', '.join(decision.fallbacks[:4]) or '-'})"
     )
     console.print(candidates_table(decision, "candidates", digits=3))
+
+
+def check_models(
+    candidates: list[str], registry: ModelRegistry, recorded: Mapping[str, object]
+) -> None:
+    """Refuse a ``--model`` that is neither in the registry nor among the models with
+    recorded calls (a typo would otherwise be routed to as an unknown model), naming the
+    close ones."""
+    for name in candidates:
+        if name in registry or name in recorded:
+            continue
+        close = registry.suggest(name, also=recorded)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see outcomes models"
+        raise fail(f"--model: unknown model {name!r}{hint}", EXIT_USAGE)
 
 
 def candidates_table(decision: Decision, title: str, *, digits: int) -> Table:

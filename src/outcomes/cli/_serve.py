@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import typer
-
 from outcomes.cli._common import EXIT_USAGE, DbOption, fail, new_app
+from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError
 
 app = new_app()
@@ -12,14 +11,14 @@ app = new_app()
 
 @app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
-    port: int = typer.Option(8421, "--port", min=0, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
-    token_file: str | None = typer.Option(
+    host: str = Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = Option(8421, "--port", min=0, max=65535, help="TCP port."),
+    workers: int = Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    token_file: str | None = Option(
         None, "--token-file", help="File with the bearer token every request must carry."
     ),
     db: str | None = DbOption,
-    check: bool = typer.Option(
+    check: bool = Option(
         False, "--check", help="Check the settings, token and store, then exit without serving."
     ),
 ) -> None:

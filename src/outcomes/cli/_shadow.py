@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_USAGE,
     DbOption,
@@ -18,6 +16,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Option
 from outcomes.shadow import (
     DEFAULT_RETENTION_DAYS,
     CalibrationGroup,
@@ -184,11 +183,11 @@ def plot_reliability(groups: list[CalibrationGroup], path: Path) -> None:
 
 @app.command("report")
 def report(
-    namespace: str | None = typer.Option(None, "--namespace", help="Only this namespace."),
-    plot: Path | None = typer.Option(
+    namespace: str | None = Option(None, "--namespace", help="Only this namespace."),
+    plot: Path | None = Option(
         None, "--plot", help="Also write a reliability diagram (.png or .svg)."
     ),
-    min_labeled: int = typer.Option(
+    min_labeled: int = Option(
         200, "--min-labeled", min=1, help="Labeled rows a group needs for a verdict."
     ),
     db: str | None = DbOption,
@@ -219,7 +218,7 @@ def report(
 
 @app.command("decisions")
 def decisions(
-    point: str | None = typer.Option(None, "--point", help="Only this decision point."),
+    point: str | None = Option(None, "--point", help="Only this decision point."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -237,7 +236,7 @@ def decisions(
 
 @app.command("gc")
 def gc(
-    retention_days: float = typer.Option(
+    retention_days: float = Option(
         DEFAULT_RETENTION_DAYS,
         "--retention-days",
         help="Delete observations and decisions older than this; <= 0 keeps everything.",

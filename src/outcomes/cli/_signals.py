@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from outcomes.cli._code import finding_json, findings_table, suggestion_json
 from outcomes.cli._common import (
     EXIT_OK,
@@ -17,6 +15,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Exit, Option
 from outcomes.inference.code import CodeAdoption, CodeSuggestion
 from outcomes.inference.conversation import ConversationRecord, ConversationSignals
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 app = new_app()
 
-LimitOption = typer.Option(20, "--limit", min=1, max=10_000, help="Rows per section.")
+LimitOption = Option(20, "--limit", min=1, max=10_000, help="Rows per section.")
 
 
 def _conversation_json(c: ConversationRecord) -> dict[str, Any]:
@@ -87,4 +86,4 @@ def signals(
     console.print(pending_table(pending))
     console.print(findings_table(found))
     console.print(conversation_table(convo))
-    raise typer.Exit(EXIT_OK)
+    raise Exit(EXIT_OK)

@@ -8,8 +8,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from outcomes.cli._common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
@@ -22,6 +20,7 @@ from outcomes.cli._common import (
     opened_store,
     print_json,
 )
+from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.errors import ConfigError, ImportFormatError, ValidationError
 from outcomes.trajectory import (
     TrajectoryOutbox,
@@ -190,7 +189,7 @@ def schema() -> None:
 
 @app.command("show")
 def show(
-    run: str = typer.Argument(..., help="The run id."),
+    run: str = Argument(..., help="The run id."),
     db: str | None = DbOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -223,8 +222,8 @@ def show(
 
 @app.command("list")
 def list_(
-    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many runs."),
-    pipeline: str | None = typer.Option(None, "--pipeline", help="Only runs of this pipeline."),
+    limit: int = Option(50, "--limit", min=1, help="Show at most this many runs."),
+    pipeline: str | None = Option(None, "--pipeline", help="Only runs of this pipeline."),
     db: str | None = DbOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -265,10 +264,10 @@ def list_(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="A JSON array of steps, or - for standard input."),
-    run: str = typer.Option(..., "--run", help="The run id to store it under."),
-    pipeline: str = typer.Option("review", "--pipeline", help="Pipeline name."),
-    project: str | None = typer.Option(None, "--project", help="Project id."),
+    file: Path = Argument(..., help="A JSON array of steps, or - for standard input."),
+    run: str = Option(..., "--run", help="The run id to store it under."),
+    pipeline: str = Option("review", "--pipeline", help="Pipeline name."),
+    project: str | None = Option(None, "--project", help="Project id."),
     db: str | None = DbOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -296,9 +295,9 @@ def import_(
 
 @app.command("verdict")
 def verdict(
-    run: str = typer.Argument(..., help="The run id."),
-    issue: str = typer.Argument(..., help="An issue id the run's final_decision emitted."),
-    value: Verdict = typer.Argument(..., help="accepted, dismissed or fixed."),
+    run: str = Argument(..., help="The run id."),
+    issue: str = Argument(..., help="An issue id the run's final_decision emitted."),
+    value: Verdict = Argument(..., help="accepted, dismissed or fixed."),
     db: str | None = DbOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -313,7 +312,7 @@ def verdict(
 
 @app.command("delete")
 def delete(
-    run: str = typer.Argument(..., help="The run id."),
+    run: str = Argument(..., help="The run id."),
     db: str | None = DbOption,
 ) -> None:
     """Delete one run's trajectory (verdict receipts stay on the ledger)."""
@@ -326,7 +325,7 @@ def delete(
 
 @app.command("deliver")
 def deliver(
-    endpoint: str | None = typer.Option(
+    endpoint: str | None = Option(
         None, "--endpoint", help="Remote URL (default: OUTCOMES_TRAJECTORY_ENDPOINT)."
     ),
     db: str | None = DbOption,
@@ -354,4 +353,4 @@ def deliver(
     else:
         console.print(" · ".join(f"{k} {v}" for k, v in summary.items()))
     if summary["pending"] or summary["failed"]:
-        raise typer.Exit(EXIT_PROBLEMS)
+        raise Exit(EXIT_PROBLEMS)

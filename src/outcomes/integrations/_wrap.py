@@ -19,7 +19,7 @@ from outcomes.inference import OutcomeTracker
 from outcomes.integrations._record import Pending, warn_once
 from outcomes.integrations._stream import Observer, observe
 
-_MARK = "__outcomes_instrumented__"
+MARK = "__outcomes_instrumented__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Endpoint:
     is_stream: Callable[[Any, dict[str, Any]], bool]
 
 
-def _begin(
+def begin(
     tracker: OutcomeTracker, task: str | None, endpoint: Endpoint, kwargs: dict[str, Any]
 ) -> Pending:
     trace_id = kwargs.pop("outcomes_trace_id", None)
@@ -71,7 +71,7 @@ def _sync(
 ) -> Callable[..., Any]:
     @functools.wraps(create)
     def instrumented(*args: Any, **kwargs: Any) -> Any:
-        pending = _begin(tracker, task, endpoint, kwargs)
+        pending = begin(tracker, task, endpoint, kwargs)
         try:
             result = create(*args, **kwargs)
         except BaseException as exc:
@@ -90,7 +90,7 @@ def _async(
 ) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(create)
     async def instrumented(*args: Any, **kwargs: Any) -> Any:
-        pending = _begin(tracker, task, endpoint, kwargs)
+        pending = begin(tracker, task, endpoint, kwargs)
         try:
             result = await create(*args, **kwargs)
         except BaseException as exc:
@@ -112,10 +112,10 @@ def patch(
 ) -> bool:
     """Instrument ``resource.<name>`` in place; False when it is missing or already done."""
     method = getattr(resource, name, None)
-    if method is None or getattr(method, _MARK, False):
+    if method is None or getattr(method, MARK, False):
         return False
     wrapped = (_async if is_async else _sync)(method, tracker, task, endpoint)
-    setattr(wrapped, _MARK, True)
+    setattr(wrapped, MARK, True)
     setattr(resource, name, wrapped)
     return True
 
@@ -133,4 +133,4 @@ def stream_usage_tokens(usage: Any, names: tuple[str, str]) -> tuple[int | None,
     return (i if ok_i else None), (o if ok_o else None)
 
 
-__all__ = ["Endpoint", "patch", "stream_usage_tokens"]
+__all__ = ["MARK", "Endpoint", "begin", "patch", "stream_usage_tokens"]

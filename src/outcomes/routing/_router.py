@@ -410,7 +410,9 @@ class Router:
                 now,
             )
             reason = None
-            if not info.serves(task):
+            if info.retired:
+                reason = "retired (the registry marks it so: never routed to)"
+            elif not info.serves(task):
                 reason = f"does not serve task {task!r}"
             elif info.context_window is not None and need > info.context_window:
                 reason = f"context window {info.context_window} < {need} tokens"

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
-from outcomes.server import _ops, _writes
+from outcomes.server import _ops, _reads, _wings, _writes
 from outcomes.server._errors import HANDLERS
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
@@ -38,7 +39,22 @@ def routes() -> list[Route]:
         Route("/readyz", _ops.readyz, methods=["GET"]),
         Route("/metrics", _ops.metrics, methods=["GET"]),
         Route("/v1/events", _writes.post_events, methods=["POST"]),
+        Route("/v1/feedback", _writes.post_feedback, methods=["POST"]),
+        Route("/v1/models", _reads.list_models, methods=["GET"]),
+        Route("/v1/models/{model_id}", _reads.get_model, methods=["GET"]),
+        Route("/v1/route", _reads.post_route, methods=["POST"]),
+        Route("/v1/components/events", _wings.post_component_events, methods=["POST"]),
+        Route("/v1/components", _wings.get_components, methods=["GET"]),
+        Route("/v1/shadow/observations", _wings.post_observations, methods=["POST"]),
+        Route("/v1/shadow/labels", _wings.post_labels, methods=["POST"]),
+        Route("/v1/shadow/report", _wings.shadow_report, methods=["GET"]),
+        Route("/v1/trajectories", _wings.post_trajectory, methods=["POST"]),
+        Route("/v1/trajectories/{run_id:path}", _wings.get_trajectory, methods=["GET"]),
     ]
+
+
+def routes_of(table: list[BaseRoute]) -> list[Route]:
+    return [route for route in table if isinstance(route, Route)]
 
 
 def tracker_for(store: Store) -> OutcomeTracker:
@@ -54,6 +70,7 @@ def create_app(
     *,
     token: str | None = None,
     limits: ServerLimits | None = None,
+    dashboard: bool = True,
 ) -> Starlette:
     """The HTTP service on ``source``: a tracker (used as it is; its owner closes it) or
     a store (the app makes a strict tracker with a blocking writer and closes both, after
@@ -61,24 +78,42 @@ def create_app(
 
     ``token``: when set, every request but ``GET /healthz`` must carry
     ``Authorization: Bearer <token>``. ``limits``: body, batch and time limits.
+    ``dashboard``: mount the read-only dashboard (``outcomes.server.dashboard``) at ``/``
+    behind the API routes (and the same token rule).
     """
     if token is not None and not token.strip():
         raise ValueError("token must not be empty")
     limits = limits if limits is not None else ServerLimits()
     owns = not isinstance(source, OutcomeTracker)
     tracker = tracker_for(source) if not isinstance(source, OutcomeTracker) else source
+    if tracker.store is not None:
+        # Every wing's schema now, so /readyz can say "all applied" (and the first write
+        # to a wing does not wait for its migration).
+        tracker.store.migrate(ALL_MIGRATIONS)
     service = Service(tracker=tracker, limits=limits, metrics=Metrics(tracker), owns_tracker=owns)
-    table = routes()
+    table: list[BaseRoute] = list(routes())
+    pages: Starlette | None = None
+    if dashboard and tracker.store is not None:
+        from outcomes.server.dashboard import create_dashboard_app
+
+        # The dashboard's routes join ours after the API's (not a Mount at "/"): a path
+        # that neither knows still gets the API's JSON 404 envelope.
+        pages = create_dashboard_app(tracker)
+        table.extend(pages.routes)
+    route_of: dict[Any, str] = {route.endpoint: route.path for route in routes_of(table)}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        # A mounted app's lifespan does not run by itself: run the dashboard's inside ours.
+        async with contextlib.AsyncExitStack() as stack:
+            if pages is not None:
+                await stack.enter_async_context(pages.router.lifespan_context(pages))
+            yield
         log.info("shutting down: committing what was accepted")
         service.close()
 
     app = Starlette(routes=table, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.service = service
-    route_of = {route.endpoint: route.path for route in table}
     app.add_middleware(
         ServiceMiddleware, token=token, limits=limits, metrics=service.metrics, route_of=route_of
     )

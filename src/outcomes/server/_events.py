@@ -13,6 +13,7 @@ because receipt ids derive from trace and signal ids.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ import msgspec
 from outcomes import _validate
 from outcomes.errors import ValidationError
 from outcomes.inference import OutcomeTracker, apply_event
-from outcomes.inference._ingest import MAX_LINE_BYTES, decode_event
+from outcomes.inference._ingest import MAX_LINE_BYTES, Event, FeedbackEvent, decode_event
 from outcomes.server._errors import ApiError
 from outcomes.server._limits import ServerLimits, check_items
 
@@ -42,6 +43,8 @@ class WriteReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_count: int = 0
     dropped_fields: int = 0
+    ids: list[dict[str, Any]] = field(default_factory=list)
+    """``{"index", "id"}`` of each accepted item that got an id (shadow observations)."""
 
     def reject(self, index: int, reason: str, where: str | None = None) -> None:
         self.rejected_count += 1
@@ -49,7 +52,8 @@ class WriteReport:
             self.rejected.append({"index": index, "reason": reason, "where": where})
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        ids = {"ids": self.ids} if self.ids else {}
+        return ids | {
             "received": self.received,
             "accepted": self.accepted,
             "ignored": self.ignored,
@@ -96,7 +100,20 @@ class _At:
         return self.at if self.at is not None else float(self.fallback.now())
 
 
-def apply_items(tracker: OutcomeTracker, lock: threading.Lock, items: list[bytes]) -> WriteReport:
+Decoder = Callable[[bytes], tuple[Event, tuple[str, ...]]]
+
+
+def decode_feedback(raw: bytes) -> tuple[Event, tuple[str, ...]]:
+    """A ``POST /v1/feedback`` item: a feedback event, its ``"event"`` tag optional."""
+    return _validate.decode(raw, FeedbackEvent), ()
+
+
+def apply_items(
+    tracker: OutcomeTracker,
+    lock: threading.Lock,
+    items: list[bytes],
+    decode: Decoder = decode_event,
+) -> WriteReport:
     """Decode and apply each item under ``lock`` (the tracker's clock is swapped while a
     batch replays its own timestamps); returns the per-item report. Does not flush."""
     report = WriteReport()
@@ -106,15 +123,16 @@ def apply_items(tracker: OutcomeTracker, lock: threading.Lock, items: list[bytes
         tracker.clock = clock
         try:
             for index, raw in enumerate(items):
-                _apply_one(tracker, clock, index, raw, report)
+                _apply_one(tracker, clock, index, raw, report, decode)
         finally:
             tracker.clock = own
     return report
 
 
 def _apply_one(
-    tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport
-) -> None:
+    tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport,
+    decode: Decoder,
+) -> None:  # fmt: skip
     if not raw.strip():
         return
     report.received += 1
@@ -122,7 +140,7 @@ def _apply_one(
         report.reject(index, f"event longer than {MAX_LINE_BYTES} bytes")
         return
     try:
-        event, extras = decode_event(raw)
+        event, extras = decode(raw)
         clock.at = event.timestamp
         changed = apply_event(tracker, event)
     except ValidationError as exc:

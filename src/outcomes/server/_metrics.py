@@ -59,7 +59,8 @@ class Metrics:
     """The service's metrics: a registry, request counters and the tracker's figures."""
 
     def __init__(self, tracker: OutcomeTracker) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        # auto_describe off: describing would collect, i.e. start the snapshot refresher.
+        self.registry = CollectorRegistry(auto_describe=False)
         self.requests = Counter(
             "outcomes_http_requests", "HTTP requests answered.",
             ["method", "route", "status"], registry=self.registry,

@@ -6,6 +6,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.server._errors import ApiError
 from outcomes.server._metrics import CONTENT_TYPE
@@ -22,7 +23,7 @@ async def readyz(request: Request) -> Response:
     service = service_of(request)
     store = service.store
     try:
-        status = await anyio.to_thread.run_sync(store.migration_status)
+        status = await anyio.to_thread.run_sync(store.migration_status, ALL_MIGRATIONS)
     except (OutcomesError, OSError) as exc:
         raise ApiError(503, f"store unreachable: {exc}", code="not_ready") from None
     if status.pending or status.unknown:

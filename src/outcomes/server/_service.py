@@ -29,7 +29,10 @@ class Service:
     """Held while a batch applies: it replays event timestamps on the tracker's clock."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Wing objects made on first use (component tracker, shadow recorder, router)."""
-    extras_lock: threading.Lock = field(default_factory=threading.Lock)
+    extras_lock: threading.RLock = field(default_factory=threading.RLock)
+    stale: bool = True
+    """Set when this process committed records since the profile snapshot was last
+    rebuilt for a read: the next read rebuilds it first, so a client reads its own writes."""
 
     @property
     def store(self) -> Store:
@@ -71,6 +74,7 @@ class Service:
         )
         if not result.committed:
             raise ApiError(504, "the store did not commit in time; send the batch again")
+        self.stale = True
         lost = self.losses() - losses_before
         if lost:
             raise ApiError(

@@ -6,7 +6,8 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from outcomes.server._events import apply_items, split_items
+from outcomes.inference._ingest import decode_event
+from outcomes.server._events import Decoder, apply_items, decode_feedback, split_items
 from outcomes.server._limits import read_body
 from outcomes.server._middleware import READ_DONE
 from outcomes.server._service import Service, service_of
@@ -20,12 +21,25 @@ async def body_of(request: Request, service: Service) -> bytes:
 
 async def post_events(request: Request) -> Response:
     """``POST /v1/events``: a JSON array or NDJSON of ingest events (see ``_events``)."""
+    return await _tracker_write(request, "events", decode_event)
+
+
+async def post_feedback(request: Request) -> Response:
+    """``POST /v1/feedback``: items of :meth:`OutcomeTracker.feedback`'s arguments
+    (``trace_id`` plus ``score``/``score_range``/``label``/``thumbs``/``user_id``/
+    ``session_id``/``tags``/``metadata``/``signal_id``), the ingest ``feedback`` line."""
+    return await _tracker_write(request, "feedback", decode_feedback)
+
+
+async def _tracker_write(request: Request, name: str, decode: Decoder) -> Response:
     service = service_of(request)
     body = await body_of(request, service)
     items = split_items(body, request.headers.get("content-type", ""), service.limits)
     before = service.losses()
-    report = await anyio.to_thread.run_sync(apply_items, service.tracker, service.apply_lock, items)
-    service.metrics.rejected.labels("events").inc(report.rejected_count)
+    report = await anyio.to_thread.run_sync(
+        apply_items, service.tracker, service.apply_lock, items, decode
+    )
+    service.metrics.rejected.labels(name).inc(report.rejected_count)
     await service.commit(before)
-    service.metrics.accepted.labels("events").inc(report.accepted)
+    service.metrics.accepted.labels(name).inc(report.accepted)
     return JSONResponse(report.to_json())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import urllib.error
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes._redact import redact
 from outcomes.errors import ConfigError
@@ -77,8 +79,28 @@ class DeliveryReport:
     failed: int = 0
 
 
+def _token_from_env() -> str | None:
+    """The bearer token in the file named by ``OUTCOMES_TRAJECTORY_TOKEN_FILE``, if set."""
+    path = os.environ.get(config.ENV_TRAJECTORY_TOKEN_FILE)
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read(4097).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {config.ENV_TRAJECTORY_TOKEN_FILE}={path}: {exc}") from None
+    if not token or len(token) > 4096 or any(c.isspace() for c in token):
+        raise ConfigError(f"{config.ENV_TRAJECTORY_TOKEN_FILE}={path} must hold one token")
+    return token
+
+
 class TrajectoryOutbox:
     """Delivers the outbox entries of ``trajectories.outbox_endpoint``.
+
+    The endpoint is meant to be ``outcomes serve``'s ``POST /v1/trajectories``
+    (``OUTCOMES_TRAJECTORY_ENDPOINT=https://host/v1/trajectories``); ``token`` (default:
+    the file named by ``OUTCOMES_TRAJECTORY_TOKEN_FILE``) is sent as
+    ``Authorization: Bearer``.
 
     ``base_delay`` seconds doubles per failed attempt up to ``max_delay``, times a jitter
     factor in [0.5, 1]; after ``max_attempts`` failures an entry is marked failed (kept,
@@ -97,6 +119,7 @@ class TrajectoryOutbox:
         timeout: float = 10.0,
         batch_size: int = 50,
         rng: random.Random | None = None,
+        token: str | None = None,
     ) -> None:
         if trajectories.outbox_endpoint is None:
             raise ConfigError(
@@ -118,6 +141,7 @@ class TrajectoryOutbox:
         self.timeout = timeout
         self.batch_size = batch_size
         self._rng = rng if rng is not None else random.Random()
+        self._token = token if token is not None else _token_from_env()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -179,6 +203,8 @@ class TrajectoryOutbox:
                 "Idempotency-Key": entry.run_id,
                 "X-Outcomes-Schema-Version": str(SCHEMA_VERSION),
             }
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
             answer = self.sender(self.endpoint, payload, headers, self.timeout)
             attempts = entry.attempts + 1
             now = self.clock.now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -224,3 +225,48 @@ def test_the_tag_filter_selects_the_tagged_calls() -> None:
 )
 def test_failures_are_sorted_into_kinds(error: str, kind: str) -> None:
     assert failure_kind(error) == kind
+
+
+def test_routing_page_draws_the_replay_frontier_of_a_report_file(
+    tracker: OutcomeTracker, tmp_path: Path
+) -> None:
+    import json
+
+    from outcomes.routing._matrix import load_matrix
+    from outcomes.routing._replay import replay
+    from tests.routing.test_replay import write_matrix
+
+    report = replay(load_matrix(write_matrix(tmp_path / "m.jsonl.gz")), seed=3,
+                    cost_weights=(0.0, 0.5))  # fmt: skip
+    path = tmp_path / "replay.json"
+    path.write_text(json.dumps(report))
+    with TestClient(create_dashboard_app(tracker, replay=path)) as c:
+        data = c.get("/v1/dashboard/routing").json()["replay"]
+        assert "outcomes" in data["policies"]
+        assert set(data["single_models"]) == set(report["single_models"])
+        html = c.get("/routing").text
+        assert "quality/cost frontier" in html
+        assert {"outcomes", "single models"} <= _series(html)
+        path.write_text('{"policies": [{"name": "x", "cost_usd": "free"}]}')
+        broken = c.get("/routing")
+        assert broken.status_code == 200
+        assert "cannot be read" in broken.text
+        assert "cost_usd" in broken.text
+
+
+def test_a_store_that_fails_gets_a_503_page_not_a_crash(tmp_path: Path) -> None:
+    from outcomes.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "x.db")
+    tracker = OutcomeTracker(store)
+    app = create_dashboard_app(tracker)
+    tracker.close()
+    store.close()
+    with TestClient(app) as c:
+        for page in ("models", "routing", "trajectories"):
+            r = c.get(f"/{page}")
+            assert r.status_code == 503
+            assert "The store cannot be read" in r.text
+            data = c.get(f"/v1/dashboard/{page}")
+            assert data.status_code == 503
+            assert data.json()["error"]["code"] == "store_unavailable"

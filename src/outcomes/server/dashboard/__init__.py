@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from outcomes._redact import scrub_stored
 from outcomes.errors import OutcomesError, ValidationError
 from outcomes.inference import OutcomeTracker, ProfileState
-from outcomes.server.dashboard import _data, _pages
+from outcomes.server.dashboard import _data, _pages, _report_pages, _reports
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._html import esc, frame, notes
 
@@ -43,6 +46,18 @@ _ICON = (
     b'rx="3" fill="#123"/><path d="M3 12l3-4 3 2 4-6" stroke="#E69F00" stroke-width="2" '
     b'fill="none"/></svg>'
 )
+
+
+PAGES: dict[str, tuple[Callable[[_data.Source, Filters], _data.Data], _pages.Render]] = {
+    "models": (_data.models_data, _pages.models_page),
+    "routing": (_data.routing_data, _pages.routing_page),
+    "calibration": (_reports.calibration_data, _report_pages.calibration_page),
+    "components": (_reports.components_data, _report_pages.components_page),
+    "code": (_reports.code_data, _report_pages.code_page),
+    "trajectories": (_reports.trajectories_data, _report_pages.trajectories_page),
+}
+"""The list pages by path: their data function and their renderer (a model's and a run's
+pages take an id as well)."""
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -69,10 +84,16 @@ def _error(status: int, code: str, message: str, where: str | None) -> Response:
 
 
 class _Dashboard:
-    def __init__(self, tracker: OutcomeTracker, api_prefix: str, clock: Callable[[], float]):
+    def __init__(
+        self,
+        tracker: OutcomeTracker,
+        api_prefix: str,
+        clock: Callable[[], float],
+        replay: Path | None,
+    ):
         if tracker.store is None:
             raise ValueError("the dashboard needs a tracker with a store")
-        self.src = _data.Source(tracker, tracker.store, clock)
+        self.src = _data.Source(tracker, tracker.store, clock, replay)
         self.api = api_prefix
 
     def _filters(self, request: Request) -> Filters:
@@ -105,8 +126,13 @@ class _Dashboard:
                 + f'<p><a href="{esc(root)}/{current}">reset filters</a></p>'
             )
             return HTMLResponse(frame(title, current, root, body), 400, headers=_HEADERS)
-        ctx = self._ctx(request, f)
-        html = frame(title, current, ctx.root, render(ctx, make(f)))
+        try:
+            ctx = self._ctx(request, f)
+            html = frame(title, current, ctx.root, render(ctx, make(f)))
+        except OutcomesError as exc:
+            root = str(request.scope.get("root_path", "")).rstrip("/")
+            body = notes([f"The store cannot be read: {scrub_stored(str(exc))}"])
+            return HTMLResponse(frame(title, current, root, body), 503, headers=_HEADERS)
         return HTMLResponse(html, headers=_HEADERS)
 
     def _json_call(self, request: Request, make: Callable[[Filters], _data.Data]) -> Response:
@@ -117,12 +143,13 @@ class _Dashboard:
         try:
             return _json(make(f))
         except OutcomesError as exc:
-            return _error(503, "store_unavailable", f"store unavailable: {exc}", None)
+            return _error(
+                503, "store_unavailable", f"store unavailable: {scrub_stored(str(exc))}", None
+            )
 
     def routes(self) -> list[Route]:
         routes = [Route("/", self.home, methods=["GET"]), Route("/favicon.ico", self.icon)]
-        for key, fn in _data.PAGES.items():
-            render = _pages.RENDERERS[key]
+        for key, (fn, render) in PAGES.items():
             title = _pages.TITLES[key]
             routes.append(
                 Route(f"/{key}", self._list_page(key, title, fn, render), methods=["GET"])
@@ -193,19 +220,20 @@ class _Dashboard:
             request,
             "trajectories",
             f"Run {run_id}",
-            lambda f: _data.trajectory_data(self.src, f, run_id),
-            _pages.trajectory_page,
+            lambda f: _reports.trajectory_data(self.src, f, run_id),
+            _report_pages.trajectory_page,
         )
 
     def run_json(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        return self._json_call(request, lambda f: _data.trajectory_data(self.src, f, run_id))
+        return self._json_call(request, lambda f: _reports.trajectory_data(self.src, f, run_id))
 
 
 def create_dashboard_app(
     tracker: OutcomeTracker,
     *,
     api_prefix: str = "/v1",
+    replay: str | os.PathLike[str] | None = None,
     clock: Callable[[], float] = _data.now,
 ) -> Starlette:
     """The dashboard's pages and their JSON calls over ``tracker``'s store (read-only).
@@ -214,13 +242,16 @@ def create_dashboard_app(
     ``/calibration``, ``/components``, ``/code``, ``/trajectories``,
     ``/trajectories/{run_id}``; each takes the filters ``since`` (``24h``, ``7d``...),
     ``task``, ``project``, ``tag`` and ``limit``, and its data is at
-    ``{api_prefix}/dashboard/<same path>``. ``clock`` (Unix seconds) is for tests.
+    ``{api_prefix}/dashboard/<same path>``. ``replay`` names a report of
+    ``outcomes bench router --json`` whose quality/cost frontier the routing page draws
+    (read on each request; a bad file is reported on the page). ``clock`` (Unix seconds)
+    is for tests.
     Authentication is the mounting service's job (``outcomes serve`` guards every route
     with its token). Raises ``ValueError`` for a tracker without a store.
     """
     if not api_prefix.startswith("/") or api_prefix.endswith("/"):
         raise ValueError(f"api_prefix must start with '/' and not end with one: {api_prefix!r}")
-    dash = _Dashboard(tracker, api_prefix, clock)
+    dash = _Dashboard(tracker, api_prefix, clock, Path(replay) if replay is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

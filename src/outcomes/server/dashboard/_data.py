@@ -1,15 +1,12 @@
-"""Every page's data, as JSON-ready dicts: the one place the dashboard reads the store.
+"""The model and routing pages' data, as JSON-ready dicts: the one place receipts are read.
 
-Each ``*_data`` function answers one page (and its ``/v1/dashboard/<page>`` JSON call)
-from the wings' own reads: the profile fold for leaderboards, the dashboard's named
-queries (``_queries.py``) for time series and recent receipts, the calibration and
-off-policy reports, the component tracker, code adoption and the trajectory store. When
-the rollup-backed reads of the scale work are available, they replace the fold and the
-series query here and nowhere else.
+Each ``*_data`` function answers one page (and its ``/v1/dashboard/<page>`` JSON call):
+leaderboards from the profile fold, time series and recent receipts from the dashboard's
+named queries (``_queries.py``). Rollup-backed reads replace those here and nowhere
+else. The other wings' pages are in ``_reports.py``; :class:`Source` serves both.
 
-No function returns prompt or answer text: receipts never hold any, error texts and
-routing reasons were scrubbed when stored, and trajectory steps are shown as their
-numbers and short labels only.
+No function returns prompt or answer text: receipts never hold any, and error texts and
+routing reasons were scrubbed when stored.
 """
 
 from __future__ import annotations
@@ -19,8 +16,13 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
+from outcomes._safejson import read_limited
+from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
@@ -38,6 +40,8 @@ T = TypeVar("T")
 
 HOUR, DAY = 3600, 86_400
 _FINE = 300
+REPORT_TTL_S = 30.0
+"""The calibration report and the conflict scan are recomputed at most this often."""
 SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
 among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
@@ -57,17 +61,80 @@ def failure_kind(error: str) -> str:
     return "other"
 
 
+class _Policy(msgspec.Struct):
+    name: str
+    cost_usd: float
+    quality: float
+
+
+class _Single(msgspec.Struct):
+    cost_usd: float
+    quality: float
+
+
+class _Replay(msgspec.Struct):
+    """The part of ``outcomes bench router --json``'s report the routing page draws."""
+
+    policies: list[_Policy]
+    single_models: dict[str, _Single]
+    aiq: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+MAX_REPLAY_BYTES = 16 << 20
+
+
+def load_replay(path: Path) -> Data:
+    """The quality/cost frontier of a replay report file, or ``{"error": ...}`` naming what
+    is wrong with it (the page shows that instead of failing)."""
+    try:
+        report = decode(read_limited(path, MAX_REPLAY_BYTES), _Replay, where=path.name)
+    except (OSError, ValueError) as exc:
+        return {"source": path.name, "error": str(exc)}
+    lines: dict[str, list[list[float]]] = defaultdict(list)
+    for p in report.policies:
+        lines[p.name].append([p.cost_usd, p.quality])
+    return {
+        "source": path.name,
+        "policies": {k: sorted(v) for k, v in sorted(lines.items())},
+        "single_models": {
+            k: [v.cost_usd, v.quality] for k, v in sorted(report.single_models.items())
+        },
+        "frontier_area": dict(sorted(report.aiq.items())),
+    }
+
+
 class Source:
     """What the pages read: the tracker's store, one shared profile fold, and the wings'
     readers, created on first use (each migrates its tables once)."""
 
-    def __init__(self, tracker: OutcomeTracker, store: Store, clock: Callable[[], float]):
+    def __init__(
+        self,
+        tracker: OutcomeTracker,
+        store: Store,
+        clock: Callable[[], float],
+        replay: Path | None = None,
+    ):
         self.tracker = tracker
         self.store = store
         self.now = clock
+        self.replay = replay
         self.book = ProfileBook(store)
         self._lock = threading.Lock()
         self._readers: dict[str, Any] = {}
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def cached(self, name: str, fn: Callable[[], T], ttl: float = REPORT_TTL_S) -> T:
+        """``fn()``, computed at most once per ``ttl`` seconds (per process): for reports that
+        resample (bootstraps, exact tests) and cost far more than a page should."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]  # type: ignore[no-any-return]
+        value = fn()
+        with self._lock:
+            self._cache[name] = (now, value)
+        return value
 
     def reader(self, name: str, make: Callable[[Store], Any]) -> Any:
         with self._lock:
@@ -296,221 +363,8 @@ def routing_data(src: Source, f: Filters) -> Data:
             for m, t in sorted(cooldowns.items())
         ],
         "excluded": sorted(excluded),
+        "replay": None if src.replay is None else load_replay(src.replay),
     }
-
-
-def calibration_data(src: Source, f: Filters) -> Data:
-    """The calibration report per (namespace, source) and the off-policy estimates."""
-    from outcomes.shadow import calibration_report, offpolicy_report, report_json
-
-    groups = report_json(calibration_report(src.store))
-    estimates = [e.as_dict() for e in offpolicy_report(src.store)]
-    return {
-        "page": "calibration",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "the calibration report covers every stored observation"),
-        "groups": groups,
-        "offpolicy": estimates,
-    }
-
-
-def _ignored(f: Filters, why: str) -> list[str]:
-    if f.since or f.task or f.project or f.tag:
-        return [f"filters not applied on this page: {why}"]
-    return []
-
-
-def components_data(src: Source, f: Filters) -> Data:
-    """Every component's report (problematic and frequently removed first) and conflicts."""
-    from outcomes.components import ComponentTracker
-
-    tracker = src.reader("components", ComponentTracker)
-    tracker.refresh()
-    reports = tracker.report()
-    analysis = tracker.find_conflicts()
-    rows = [
-        {
-            "component_id": r.component_id,
-            "attempts": r.attempts,
-            "successes": r.successes,
-            "failures": r.failures,
-            "success_rate": r.success_rate,
-            "success_interval": list(r.success_interval) if r.success_interval else None,
-            "usage": r.usage_count,
-            "removals": r.removal_count,
-            "deprecated": r.deprecated,
-            "problematic": r.problematic,
-            "frequently_removed": r.frequently_removed,
-            "prob_rate_below_half": r.prob_rate_below_half,
-        }
-        for r in reports
-    ]
-    rows.sort(key=lambda r: (not r["problematic"], not r["frequently_removed"], -r["attempts"]))
-    return {
-        "page": "components",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "component events carry no task, project or tag"),
-        "components": rows[: max(f.limit, 50)],
-        "component_count": len(rows),
-        "conflicts": analysis.to_json(),
-    }
-
-
-def code_data(src: Source, f: Filters) -> Data:
-    """Verdicts per suggestion over time and per symbol, and survival at each checkpoint."""
-    from outcomes.inference.code import CodeAdoption
-    from outcomes.inference.code._records import SURVIVAL_MILESTONES
-
-    adoption = src.reader("code", CodeAdoption)
-    since, _ = f.window(src.now())
-    suggestions = [s for s in adoption.suggestions(limit=10_000) if s.created_at >= since]
-    per_day: dict[int, Counter[str]] = defaultdict(Counter)
-    survival: dict[str, list[float]] = {name: [] for name, _ in SURVIVAL_MILESTONES}
-    for s in suggestions:
-        per_day[int(s.created_at // DAY) * DAY][s.verdict or s.status] += 1
-        for name, share in s.survival.items():
-            if name in survival and isinstance(share, int | float):
-                survival[name].append(float(share))
-    symbols: Counter[str] = Counter()
-    for finding in adoption.findings(limit=10_000):
-        if finding.scope == "symbol" and finding.timestamp >= since:
-            symbols[finding.verdict] += 1
-    verdicts = sorted({v for c in per_day.values() for v in c})
-    return {
-        "page": "code",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "only the time range applies to code suggestions")
-        if (f.task or f.project or f.tag)
-        else [],
-        "suggestions": len(suggestions),
-        "verdicts": dict(Counter(s.verdict or s.status for s in suggestions)),
-        "per_day": [
-            {"day": d, **{v: per_day[d].get(v, 0) for v in verdicts}} for d in sorted(per_day)
-        ],
-        "symbol_verdicts": dict(sorted(symbols.items())),
-        "survival": [
-            {
-                "checkpoint": name,
-                "suggestions": len(v),
-                "mean_share": sum(v) / len(v) if v else None,
-            }
-            for name, v in survival.items()
-        ],
-    }
-
-
-def trajectories_data(src: Source, f: Filters) -> Data:
-    """The newest runs (project and time range applied)."""
-    from outcomes.trajectory import TrajectoryStore
-
-    ts = src.reader("trajectories", TrajectoryStore)
-    since, _ = f.window(src.now())
-    runs = [
-        r
-        for r in ts.list_runs(limit=f.limit)
-        if r.created_at >= since and (not f.project or r.project_id == f.project)
-    ]
-    return {
-        "page": "trajectories",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "runs carry no task or tag") if (f.task or f.tag) else [],
-        "runs": [
-            {
-                "run_id": r.run_id,
-                "created_at": r.created_at,
-                "pipeline": r.pipeline,
-                "project_id": r.project_id,
-                "steps": r.step_count,
-                "issues": len(r.issue_ids),
-            }
-            for r in runs
-        ],
-    }
-
-
-_STEP_SCALARS = 6
-_SHORT = 60
-
-
-def _step_summary(body: dict[str, Any]) -> dict[str, Any]:
-    """A step's numbers, booleans and short labels; lists as their length. Long strings
-    (excerpts) are left out: the page shows what the pipeline decided, not the text."""
-    out: dict[str, Any] = {}
-    for k, v in body.items():
-        if k in {"kind", "seq", "started_at", "duration_ms", "trace_id"}:
-            continue
-        if isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= _SHORT):
-            out[k] = v
-        elif isinstance(v, list):
-            out[k] = f"{len(v)} items"
-        if len(out) >= _STEP_SCALARS:
-            break
-    return out
-
-
-def trajectory_data(src: Source, f: Filters, run_id: str) -> Data:
-    """One run: its ordered steps with kinds and timings, linked calls and verdicts."""
-    from outcomes.trajectory import TrajectoryStore
-
-    ts = src.reader("trajectories", TrajectoryStore)
-    header = ts.run(run_id)
-    wire = ts.get_json(run_id) or []
-    calls = ts.call_receipts(run_id) if header is not None else {}
-    verdicts = ts.verdicts(run_id) if header is not None else {}
-    t0 = min(
-        (w["started_at"] for w in wire if isinstance(w.get("started_at"), float)), default=None
-    )
-    steps = []
-    for w in wire:
-        started = w.get("started_at")
-        steps.append(
-            {
-                "seq": w.get("seq"),
-                "kind": w.get("kind"),
-                "offset_ms": (started - t0) * 1000 if isinstance(started, float) and t0 else None,
-                "duration_ms": w.get("duration_ms"),
-                "trace_id": w.get("trace_id"),
-                "details": _step_summary(w),
-            }
-        )
-    return {
-        "page": "trajectory",
-        "run_id": run_id,
-        "found": header is not None,
-        "filters": _filters_json(f),
-        "pipeline": header.pipeline if header else None,
-        "created_at": header.created_at if header else None,
-        "project_id": header.project_id if header else None,
-        "steps": steps,
-        "calls": {
-            t: [
-                {
-                    "model_id": r.model_id,
-                    "success": r.success,
-                    "quality": r.quality,
-                    "latency_ms": r.latency_ms,
-                    "source": r.source,
-                }
-                for r in rs
-            ]
-            for t, rs in calls.items()
-        },
-        "verdicts": {
-            k: {"verdict": r.intent, "success": r.success, "at": r.timestamp}
-            for k, r in verdicts.items()
-        },
-    }
-
-
-PAGES: dict[str, Callable[[Source, Filters], Data]] = {
-    "models": models_data,
-    "routing": routing_data,
-    "calibration": calibration_data,
-    "components": components_data,
-    "code": code_data,
-    "trajectories": trajectories_data,
-}
-"""The list pages by path name; a model's and a run's pages take an id as well."""
 
 
 def now() -> float:

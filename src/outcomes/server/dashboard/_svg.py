@@ -21,8 +21,13 @@ from dataclasses import dataclass, field
 from html import escape
 from itertools import count, pairwise
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000")
-"""Okabe-Ito: eight colours told apart with deuteranopia, protanopia and tritanopia."""
+PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#882255", "#44AA99", "#999933", "#AA4499",
+)  # fmt: skip
+"""Okabe-Ito first (eight colours told apart with deuteranopia, protanopia and
+tritanopia), then four of Paul Tol's muted scheme for larger fleets."""
+REFERENCE = "#888888"
 
 W, H = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 150, 14, 34
@@ -33,11 +38,14 @@ _ids = count(1)
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One named line: ``points`` are (x, y); ``band`` optional (x, low, high)."""
+    """One named line: ``points`` are (x, y); ``band`` optional (x, low, high); ``line``
+    False draws the points alone; ``dashed`` for a reference line (a diagonal)."""
 
     name: str
     points: Sequence[tuple[float, float]]
     band: Sequence[tuple[float, float, float]] = field(default_factory=tuple)
+    line: bool = True
+    dashed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +165,11 @@ def _open(kind: str, title: str, desc: str, height: int = H) -> list[str]:
     ]
 
 
-def _legend(names: Sequence[str], top: int = TOP) -> list[str]:
+def _legend(names: Sequence[str], top: int = TOP, colors: Sequence[str] | None = None) -> list[str]:
     out = ['<g class="legend" font-size="11">']
     for i, name in enumerate(names[:16]):
         y = top + 6 + i * 15
-        color = PALETTE[i % len(PALETTE)]
+        color = colors[i] if colors is not None else PALETTE[i % len(PALETTE)]
         out.append(
             f'<rect x="{W - RIGHT + 10}" y="{y - 8}" width="10" height="10" fill="{color}"/>'
         )
@@ -202,8 +210,8 @@ def line_chart(
     x_fmt = (lambda v: fmt_time(v, span)) if time_axis else fmt_number
     out = _open("line", title, desc)
     out += fr.axes(x_label, y_label, x_fmt)
-    for i, s in enumerate(series):
-        color = PALETTE[i % len(PALETTE)]
+    colors = [REFERENCE if s.dashed else PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
+    for s, color in zip(series, colors, strict=True):
         out.append(f'<g class="series" data-series="{escape(s.name)}">')
         if s.band:
             upper = " ".join(f"{_f(fr.x(x))},{_f(fr.y(hi))}" for x, _, hi in s.band)
@@ -214,14 +222,21 @@ def line_chart(
             if j and step:
                 d.append(f"H{_f(fr.x(x))}")
             d.append(f"{'L' if j else 'M'}{_f(fr.x(x))},{_f(fr.y(y))}")
-        out.append(f'<path d="{"".join(d)}" fill="none" stroke="{color}" stroke-width="2"/>')
+        if s.line:
+            dash = ' stroke-dasharray="5 4"' if s.dashed else ""
+            out.append(
+                f'<path d="{"".join(d)}" fill="none" stroke="{color}" stroke-width="2"{dash}/>'
+            )
+        if s.dashed:
+            out.append("</g>")
+            continue
         for x, y in s.points:
             out.append(
                 f'<circle cx="{_f(fr.x(x))}" cy="{_f(fr.y(y))}" r="2.5" fill="{color}">'
                 f"<title>{escape(s.name)}: {escape(fmt_number(y))}</title></circle>"
             )
         out.append("</g>")
-    out += _legend([s.name for s in series])
+    out += _legend([s.name for s in series], colors=colors)
     return "".join([*out, "</svg>"])
 
 

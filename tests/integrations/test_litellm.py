@@ -1,0 +1,232 @@
+"""The LiteLLM integration: the logger and the routing strategy inside real LiteLLM calls
+(``mock_response`` and the fake server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# LiteLLM fetches its price map from the internet unless told not to; tests stay offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import contextlib
+
+import litellm
+
+from outcomes.inference import OutcomeTracker
+from outcomes.integrations.litellm import (
+    NoHealthyDeployment,
+    OutcomesLogger,
+    OutcomesRoutingStrategy,
+)
+from outcomes.records import Receipt
+from tests.fakes.llm_server import FakeLLMServer
+from tests.integrations.conftest import ANSWER, PROMPT, db_bytes, stored
+
+MESSAGES = [{"role": "user", "content": PROMPT}]
+
+# LiteLLM's own models warn about themselves under pydantic; nothing of ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*is using the `ReadOnly` qualifier:UserWarning",
+    "ignore:.*are using the `ReadOnly` qualifier:UserWarning",
+)
+
+
+@pytest.fixture(autouse=True)
+def _callbacks() -> Iterator[None]:
+    # LiteLLM copies ``litellm.callbacks`` into lists of its own on first use and never
+    # drops them: each test starts and ends with none registered.
+    reset = litellm.logging_callback_manager._reset_all_callbacks
+    reset()
+    yield
+    reset()
+
+
+def wait_for(tracker: OutcomeTracker, count: int, timeout: float = 15.0) -> list[Receipt]:
+    """LiteLLM runs sync callbacks on a thread of its own: wait until ``count`` arrived."""
+    deadline = time.monotonic() + timeout
+    got = stored(tracker)
+    while len(got) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        got = stored(tracker)
+    return got
+
+
+def logging_to(tracker: OutcomeTracker) -> OutcomesLogger:
+    logger = OutcomesLogger(tracker)
+    litellm.callbacks = [logger]
+    return logger
+
+
+def test_a_sync_call_is_recorded_with_litellms_cost_and_call_id(tracker: OutcomeTracker) -> None:
+    logging_to(tracker)
+    reply: Any = litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER)
+    [r] = wait_for(tracker, 1)
+    assert (r.model_id, r.task, r.success) == ("gpt-4o-mini", "generate", True)
+    assert r.input_tokens > 0
+    assert r.output_tokens > 0
+    assert r.cost_usd == pytest.approx(reply._hidden_params["response_cost"])
+    assert r.trace_id == reply._hidden_params["litellm_call_id"]
+    time.sleep(0.3)
+    assert len(stored(tracker)) == 1  # recorded once
+
+
+def test_async_and_streaming_calls_are_recorded_once_each(tracker: OutcomeTracker) -> None:
+    logging_to(tracker)
+
+    async def scenario() -> None:
+        await litellm.acompletion(model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER)
+        stream: Any = await litellm.acompletion(
+            model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER, stream=True
+        )
+        async for _ in stream:
+            pass
+        await asyncio.sleep(0.3)
+
+    asyncio.run(scenario())
+    got = wait_for(tracker, 2)
+    time.sleep(0.3)
+    got = stored(tracker)
+    assert len(got) == 2
+    assert all(r.success and r.output_tokens > 0 for r in got)
+
+
+def test_an_outside_trace_id_and_task_come_from_metadata(tracker: OutcomeTracker) -> None:
+    logging_to(tracker)
+    litellm.completion(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        mock_response=ANSWER,
+        metadata={"outcomes_trace_id": "ticket-77", "outcomes_task": "support"},
+    )
+    [r] = wait_for(tracker, 1)
+    assert (r.trace_id, r.task) == ("ticket-77", "support")
+
+
+def test_a_rate_limit_is_a_failure_that_starts_a_cooldown(tracker: OutcomeTracker) -> None:
+    logging_to(tracker)
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(
+            model="gpt-4o-mini", messages=MESSAGES, mock_response="litellm.RateLimitError"
+        )
+    [r] = wait_for(tracker, 1)
+    assert r.success is False
+    assert r.error is not None
+    assert "429 rate_limit" in r.error
+    assert tracker.cooldown_until("gpt-4o-mini") is not None
+
+
+def test_calls_to_the_local_server_are_recorded_with_its_usage(
+    tracker: OutcomeTracker, server: FakeLLMServer
+) -> None:
+    logging_to(tracker)
+    litellm.completion(
+        model="openai/gpt-4o-mini", messages=MESSAGES, api_base=server.base_url, api_key="k"
+    )
+    [r] = wait_for(tracker, 1)
+    assert (r.input_tokens, r.output_tokens, r.success) == (11, 7, True)
+
+
+def deployments(*specs: tuple[str, str, object]) -> list[dict[str, Any]]:
+    return [
+        {
+            "model_name": "group",
+            "litellm_params": {"model": model, "mock_response": reply, "api_key": "k"},
+            "model_info": {"id": ident},
+        }
+        for ident, model, reply in specs
+    ]
+
+
+def routed(
+    tracker: OutcomeTracker, model_list: list[dict[str, Any]], **router_kw: Any
+) -> tuple[litellm.Router, OutcomesRoutingStrategy]:
+    router = litellm.Router(model_list=model_list, num_retries=0, **router_kw)
+    strategy = OutcomesRoutingStrategy(router, tracker, seed=7).install()
+    strategy.router.refresh_s = 0.0
+    return router, strategy
+
+
+def run_calls(router: litellm.Router, n: int, between: Callable[[int], None] | None = None) -> None:
+    async def scenario() -> None:
+        for i in range(n):
+            with contextlib.suppress(Exception):
+                await router.acompletion(model="group", messages=MESSAGES)
+            if between is not None:
+                between(i)
+        await asyncio.sleep(0.2)
+
+    asyncio.run(scenario())
+
+
+def test_the_strategy_logs_its_propensity_and_learns_from_the_calls_it_routed(
+    tracker: OutcomeTracker,
+) -> None:
+    model_list = deployments(
+        ("A", "openai/broken-model", Exception("upstream broke")),
+        ("B", "openai/gpt-4o-mini", ANSWER),
+        ("C", "openai/gpt-4o", ANSWER),
+    )
+    router, _ = routed(tracker, model_list, disable_cooldowns=True)
+    assert any(isinstance(c, OutcomesLogger) for c in litellm.callbacks)
+    run_calls(router, 60, between=lambda _i: tracker.flush())
+    got = wait_for(tracker, 60)
+    assert len(got) == 60
+    assert all(r.propensity is not None and 0 < r.propensity <= 1 for r in got)
+    assert all(r.routing_reason for r in got)
+    picks = [r.model_id for r in got]
+    first, last = picks[:15].count("openai/broken-model"), picks[-30:].count("openai/broken-model")
+    assert first >= 1  # it was tried
+    assert last <= 2  # and then avoided: its failures were recorded and read back
+    broken = [r for r in got if r.model_id == "openai/broken-model"]
+    assert all(r.success is False for r in broken)
+
+
+def test_the_strategy_respects_litellm_cooldowns(tracker: OutcomeTracker) -> None:
+    model_list = deployments(
+        ("A", "openai/limited-model", "litellm.RateLimitError"),
+        ("B", "openai/gpt-4o-mini", ANSWER),
+    )
+    router, strategy = routed(tracker, model_list)
+    # the outcomes side must not be what avoids A: forget the tracker's own cooldown
+    run_calls(router, 12, between=lambda _i: tracker.clear_exclusion())
+    got = wait_for(tracker, 12)
+    limited = [r for r in got if r.model_id == "openai/limited-model"]
+    assert len(limited) == 1  # tried once, then cooled down by LiteLLM
+    assert limited[0].error is not None
+    assert "429" in limited[0].error
+    assert [d["model_info"]["id"] for d in strategy._healthy_sync("group")] == ["B"]
+
+
+def test_the_sync_router_path_uses_the_strategy(tracker: OutcomeTracker) -> None:
+    model_list = deployments(("A", "openai/gpt-4o-mini", ANSWER), ("B", "openai/gpt-4o", ANSWER))
+    router, _ = routed(tracker, model_list)
+    for _ in range(4):
+        router.completion(model="group", messages=MESSAGES)
+    got = wait_for(tracker, 4)
+    assert len(got) == 4
+    assert all(r.propensity is not None for r in got)
+
+
+def test_no_healthy_deployment_is_a_clear_error(tracker: OutcomeTracker) -> None:
+    strategy = OutcomesRoutingStrategy(object(), tracker)
+    with pytest.raises(NoHealthyDeployment, match="no healthy deployment"):
+        strategy.choose([], {})
+
+
+def test_no_prompt_or_answer_reaches_the_database(tracker: OutcomeTracker, db_path: Path) -> None:
+    logging_to(tracker)
+    litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER)
+    with pytest.raises(litellm.InternalServerError):
+        litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response=Exception(PROMPT))
+    assert len(wait_for(tracker, 2)) == 2
+    data = db_bytes(db_path)
+    assert b"gpt-4o-mini" in data
+    for secret in (b"SECRET-PROMPT", b"SECRET-ANSWER", b"capital of France"):
+        assert secret not in data
