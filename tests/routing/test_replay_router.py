@@ -115,3 +115,37 @@ def test_a_model_that_appears_mid_stream_is_only_offered_once_available() -> Non
         seen_new.append(m == 1)
     assert not any(seen_new[:100])
     assert np.mean(seen_new[150:]) > 0.8
+
+
+def _calls_after_drift(before: int, half_life: float | None, seed: int = 0) -> int:
+    """'a' is right 80% of the time for ``before`` decisions, then 40%; 'b' steadily
+    60%. How many calls does 'a' still get in the 1,500 decisions after the change?"""
+    pol = RouterPolicy(
+        "outcomes",
+        ("a", "b"),
+        (0.0, 0.0),
+        weights=Weights(),
+        seed=seed,
+        half_life=half_life,
+        min_evidence=200.0,
+    )
+    rng = random.Random(seed)
+    calls = 0
+    for i in range(before + 1500):
+        pa = 0.8 if i < before else 0.4
+        q = (float(rng.random() < pa), float(rng.random() < 0.6))
+        row = _row(i, "t", q)
+        m, _ = pol.choose(row)
+        pol.update(row, m, q[m], 0.0, 0.0)
+        calls += i >= before and m == 0
+    return calls
+
+
+def test_traffic_leaves_a_degraded_model_within_a_bounded_number_of_its_calls() -> None:
+    """With forgetting, the calls a model gets after it got worse do not grow with how
+    long it was good; without, they do (its old successes keep it ahead)."""
+    short, long = _calls_after_drift(1000, 300.0), _calls_after_drift(4000, 300.0)
+    assert long <= 1.5 * short + 50
+    assert long < 800  # of 1,500: it lost the lead within a few hundred of its calls
+    never = _calls_after_drift(4000, None)
+    assert never > 2 * long
