@@ -334,7 +334,13 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
     assert forgetting.decide("code").model_id == "steady"
     assert remembering.decide("code").model_id == "old-star"
     star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
-    assert star.successes == pytest.approx(4.0, abs=0.01)  # 200 a month ago weigh ~0
+    # 200 a month ago weigh ~0: the rate is the recent 4 in 20 ...
+    assert star.successes / (star.successes + star.failures) == pytest.approx(0.2, abs=0.001)
+    # ... held at min(220 outcomes, min_evidence=200) of evidence, not drained to 20.
+    assert star.successes + star.failures == pytest.approx(200.0)
+    forgetting.min_evidence = 0.0  # the age-weighted counts themselves
+    star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
+    assert star.successes == pytest.approx(4.0, abs=0.01)
     assert star.failures == pytest.approx(16.0, abs=0.01)
 
 

@@ -137,8 +137,10 @@ def price_registry(models: Sequence[str], prices: Sequence[float]) -> ModelRegis
 
 
 class RouterPolicy(ReplayPolicy):
-    DEFAULT: tuple[float | None, float, float] = (6_000.0, 0.0, 5.0)
-    """(half-life in decisions, min_evidence, share_cap) of the default configuration."""
+    DEFAULT: tuple[float | None, float, float] = (4_000.0, 200.0, 5.0)
+    """(half-life in decisions, min_evidence, share_cap) the replay runs: chosen by
+    leave-one-matrix-out cross-validation over the development family
+    (``python -m benchmarks.eval_router_family --grid``; docs/routing.md)."""
 
     """A replay policy that is the live :class:`Router` (see the module docstring).
 
@@ -158,7 +160,7 @@ class RouterPolicy(ReplayPolicy):
         policy: Policy = "thompson",
         half_life: float | None = None,
         share: float = 5.0,
-        min_evidence: float = 0.0,
+        min_evidence: float = 200.0,
         prior_cap: float = 0.0,
         degrade_threshold: int = 5,
         breaker: bool = True,

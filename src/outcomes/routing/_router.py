@@ -89,7 +89,7 @@ class Router:
     """The tracker's published snapshot is looked at again at most this often (seconds
     of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
     :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
-    min_evidence: float = 0.0
+    min_evidence: float = 200.0
     """With ``forget``: a (task, model) cell whose age-weighted evidence fell below
     ``min(its raw count, min_evidence)`` keeps its age-weighted success rate at that much
     evidence. Ageing then moves a cell's estimate towards its recent outcomes, but a
