@@ -409,17 +409,7 @@ class Router:
                 all_profs.get(model_id),
                 now,
             )
-            reason = None
-            if info.retired:
-                reason = "retired (the registry marks it so: never routed to)"
-            elif not info.serves(task):
-                reason = f"does not serve task {task!r}"
-            elif info.context_window is not None and need > info.context_window:
-                reason = f"context window {info.context_window} < {need} tokens"
-            elif max_cost_usd is not None and cost is not None and cost > max_cost_usd:
-                reason = f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
-            elif max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
-                reason = f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
+            reason = _static_reason(info, task, need, cost, p95, max_cost_usd, max_p95_ms)
             if reason is not None:
                 static_filtered.append(
                     (model_id, reason, s, f, a0, b0, None, None, None, None, cost, p95)
@@ -499,6 +489,29 @@ class Router:
             ok = True
         finally:
             self.report(decision.model_id, ok)
+
+
+def _static_reason(
+    info: ModelInfo,
+    task: str,
+    need: int,
+    cost: float | None,
+    p95: float | None,
+    max_cost_usd: float | None,
+    max_p95_ms: float | None,
+) -> str | None:
+    """Why phase 1 leaves a model out whatever happens between refreshes, or ``None``."""
+    if info.retired:
+        return "retired (the registry marks it so: never routed to)"
+    if not info.serves(task):
+        return f"does not serve task {task!r}"
+    if info.context_window is not None and need > info.context_window:
+        return f"context window {info.context_window} < {need} tokens"
+    if max_cost_usd is not None and cost is not None and cost > max_cost_usd:
+        return f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
+    if max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
+        return f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
+    return None
 
 
 def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
