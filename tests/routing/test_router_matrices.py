@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from benchmarks.router_matrices import DRIFT_DROP, NEWCOMER_EDGE, family, rb_close, rb_no_top2
 
 from outcomes.routing._matrix import Matrix, load_matrix
@@ -55,3 +56,17 @@ def test_routerbench_derived_matrices() -> None:
     fam = family(0)
     assert {"rb-no-top2", "rb-close", "rb-mbpp", "rb-arc_challenge", "rb-winogrande"} <= set(fam)
     assert {r.task for r in fam["rb-mbpp"]().rows} == {"mbpp"}
+
+
+@pytest.mark.slow
+def test_replay_benchmark_quick_run_reports_against_reading_the_file() -> None:
+    from benchmarks import bench_replay
+    from benchmarks._harness import Context
+
+    require_datasets()
+    ctx = Context(quick=True, current="replay")
+    bench_replay.run(ctx)
+    (result,) = ctx.results
+    assert result.unit == "s"
+    assert result.reference_value is not None
+    assert 0 < result.reference_value < result.value
