@@ -37,13 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for smoke tests")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--n",
+        help="sizes for the benchmarks that take them, comma-separated (scale: 100000,1000000)",
+    )
     args = parser.parse_args(argv)
     names = args.names or _modules()
     unknown = set(names) - set(_modules())
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     console = Console()
-    ctx = Context(quick=args.quick)
+    sizes = [int(x) for x in args.n.split(",")] if args.n else None
+    ctx = Context(quick=args.quick, sizes=sizes)
     for name in names:
         ctx.current = name
         console.print(f"[bold]running[/] bench_{name} ...")

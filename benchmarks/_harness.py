@@ -45,6 +45,8 @@ class Context:
     """Passed to every ``run``; ``quick`` asks for smaller sizes (used by the test suite)."""
 
     quick: bool = False
+    sizes: list[int] | None = None
+    """``--n``: sizes for the benchmarks that take them (``None``: their defaults)."""
     results: list[Result] = field(default_factory=list)
     current: str = ""
 

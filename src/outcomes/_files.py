@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +120,8 @@ def _atomic(
 ) -> Iterator[IO[Any]]:
     target = check_path(path, root=root, explicit=explicit)
     parent = _parent_of(target)
+    import tempfile  # here, not at import: the read-only commands never write a file
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
         encoding = None if "b" in mode else "utf-8"
@@ -176,6 +176,8 @@ def quarantine(path: str | os.PathLike[str]) -> Path:
     source = Path(path)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     while True:
+        import secrets  # here, not at import (it loads OpenSSL's hashing): a rare path
+
         aside = source.with_name(f"{source.name}.corrupt-{stamp}-{secrets.token_hex(4)}")
         if not os.path.lexists(aside):
             break

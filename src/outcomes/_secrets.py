@@ -23,6 +23,7 @@ names, exception names, paths) rarely mix all three character classes and sit lo
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -106,9 +107,13 @@ _NAMED: tuple[tuple[str, str], ...] = (
     ),
 )
 
-_COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern)) for name, pattern in _NAMED
-)
+
+@functools.cache
+def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The named detectors, compiled when a text first passes the cheap look below:
+    compiling them costs more than starting Python, and most commands' text never does."""
+    return tuple((name, re.compile(pattern)) for name, pattern in _NAMED)
+
 
 # A cheap first look: text holding none of these fragments cannot match a named pattern
 # (each pattern needs one of them). Substring tests run at C speed, where one regular
@@ -171,7 +176,7 @@ def find_named(text: str) -> str | None:
     """The name of the first named detector that matches ``text``, or ``None``."""
     if not may_hold_secret(text):
         return None
-    for name, pattern in _COMPILED:
+    for name, pattern in _compiled():
         if pattern.search(text):
             return name
     return None
@@ -193,7 +198,7 @@ def substitute_named(text: str, replacement: str) -> str:
         keep = match.groupdict().get("keep")
         return (keep or "") + replacement
 
-    for _, pattern in _COMPILED:
+    for _, pattern in _compiled():
         text = pattern.sub(sub, text)
     return text
 

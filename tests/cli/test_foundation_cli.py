@@ -141,7 +141,7 @@ def test_ledger_prune_and_its_argument_errors(tmp_path: Path) -> None:
     assert invoke("ledger", "prune", "--older-than", "soon", "--db", url)[0] == 2
     code, out = invoke("ledger", "prune", "--keep", "4", "--db", url, "--json")
     assert code == 0
-    assert json.loads(out) == {"deleted": 6}
+    assert json.loads(out) == {"deleted": 6, "feedback_deleted": 0}
 
 
 def test_ledger_verify_exit_codes(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def test_all_empties_the_ledger(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
     result = cli.invoke(["ledger", "prune", "--all", "--db", url, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"deleted": 5}
+    assert json.loads(result.output) == {"deleted": 5, "feedback_deleted": 0}
     assert _count(path) == 0
 
 
@@ -54,5 +54,5 @@ def test_all_with_another_rule_is_refused(tmp_path: Path) -> None:
 def test_keep_n_keeps_the_newest(tmp_path: Path) -> None:
     url, path = _store(tmp_path)
     result = cli.invoke(["ledger", "prune", "--keep", "2", "--db", url, "--json"])
-    assert json.loads(result.output) == {"deleted": 3}
+    assert json.loads(result.output) == {"deleted": 3, "feedback_deleted": 0}
     assert _count(path) == 2

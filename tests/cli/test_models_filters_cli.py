@@ -93,3 +93,9 @@ def test_plot_writes_a_picture_and_refuses_unknown_formats(db: str, tmp_path: Pa
     code, out = invoke("models", "--db", db, "--tag", "nobody", "--plot", str(png))
     assert code == 2
     assert "nothing to draw" in out
+
+
+def test_models_show_of_an_unknown_model_names_the_close_recorded_ones(db: str) -> None:
+    code, out = invoke("models", "show", "alpah", "--db", db)
+    assert code == 2
+    assert "no recorded calls for model 'alpah'; did you mean alpha?" in out

@@ -12,13 +12,15 @@ Design, so that other endpoints and faults slot in without touching the core:
 * **routes**: ``(method, path) -> handler``; a handler takes the :class:`Recorded`
   request and the :class:`Reply` scripted for it and returns a :class:`Response` (a JSON
   body, or a list of server-sent events for streaming). :meth:`FakeLLMServer.route` adds
-  one (embeddings, responses, Anthropic messages ...). Chat completions, streaming and
-  not, are built in.
+  or replaces one. Built in, streaming and not: OpenAI chat completions, responses and
+  embeddings under :attr:`FakeLLMServer.base_url`, Anthropic messages (named SSE events)
+  under :attr:`FakeLLMServer.root_url`.
 * **replies**: what the server does for each request, in order: a list of
   :class:`Reply` (the last one repeats), or a function of the request. A reply carries
   the model text and the fault knobs: HTTP status and headers (429 with Retry-After,
-  500), a delay before the answer, a delay between streamed chunks, or dropping the
-  connection without an answer.
+  500), a delay before the answer, a delay between streamed chunks (a slow first token),
+  dropping the connection without an answer, or cutting a stream after N events (sent
+  chunked, so the client sees an incomplete body, not a normal end).
 * **requests**: every request is recorded (method, path, headers, parsed JSON) so tests
   can assert what a client sent, and what it did not.
 """
@@ -298,6 +300,9 @@ class FakeLLMServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: with Nagle's algorithm the body
+            # would wait for the client's delayed ACK (~40 ms per call on Linux).
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 server._serve(self)

@@ -7,10 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from outcomes import OutcomeTracker
 from outcomes.errors import ValidationError
-from outcomes.inference._feedback import feedback_outcome
+from outcomes.inference._feedback import DEFAULT_LABELS, feedback_outcome
 from outcomes.inference._feedback_schema import FeedbackRecord, TraceTag
 from outcomes.inference._filter import ProfileFilter, matching_profiles, parse_since
 from outcomes.inference._ingest import ingest_lines
@@ -292,3 +294,52 @@ def test_feedback_lines_through_ingest_with_extras_dropped_and_counted() -> None
     assert p is not None
     assert (p.successes, p.quality) == (1, pytest.approx(0.8))
     tracker.close()
+
+
+def test_retention_takes_feedback_with_the_receipts_it_describes(tmp_path: Any) -> None:
+    from outcomes.inference import prune_feedback
+    from outcomes.ledger import prune
+
+    store = SQLiteStore(tmp_path / "o.db")
+    clock = FakeClock(1_760_000_000.0)
+    tracker = OutcomeTracker(store, clock=clock)
+    old = completed(tracker)
+    tracker.feedback(old, thumbs=True, user_id="user-old", tags=["a"])
+    clock.advance(40 * 86_400)
+    new = completed(tracker)
+    tracker.feedback(new, thumbs=True, user_id="user-new", tags=["b"])
+    tracker.close()
+    assert prune(store, older_than=30 * 86_400, clock=clock) == 2
+    assert prune_feedback(store) == 2  # the old feedback row and its tag
+    assert [r.user_id for r in store.scan(FeedbackRecord.__table__)] == ["user-new"]
+    assert [t.tag for t in store.scan(TraceTag.__table__)] == ["b"]
+    assert prune(store, keep=0) == 2
+    assert prune_feedback(store) == 2
+    assert list(store.scan(FeedbackRecord.__table__)) == []
+    store.close()
+
+
+@given(
+    lo=st.floats(-1e6, 1e6),
+    width=st.floats(1e-3, 1e6),
+    at=st.floats(0.0, 1.0),
+    thumbs=st.none() | st.booleans(),
+    label=st.none() | st.sampled_from(sorted(DEFAULT_LABELS)) | st.text(max_size=8),
+)
+def test_any_valid_feedback_maps_into_a_valid_outcome(
+    lo: float, width: float, at: float, thumbs: bool | None, label: str | None
+) -> None:
+    hi = lo + width
+    score = min(hi, lo + at * width)
+    success, quality = feedback_outcome(
+        score=score, score_range=(lo, hi), thumbs=thumbs, label=label
+    )
+    assert quality is not None
+    assert 0.0 <= quality <= 1.0
+    if thumbs is not None:
+        assert success is thumbs
+    elif label is not None and label.lower() in DEFAULT_LABELS:
+        said = DEFAULT_LABELS[label.lower()][0]
+        assert success is (said if said is not None else quality >= 0.5)
+    else:
+        assert success is (quality >= 0.5)

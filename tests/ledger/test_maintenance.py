@@ -86,7 +86,10 @@ def test_verify_reports_a_missing_core_schema(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "o.db", auto_migrate=False)
     report = verify(store)
     store.close()
-    assert [p.detail for p in report.problems] == ["migration core.0001_receipts not applied"]
+    assert [p.detail for p in report.problems] == [
+        "migration core.0001_receipts not applied",
+        "migration core.0002_rollups not applied",
+    ]
 
 
 def test_parse_since_accepts_durations_dates_and_numbers() -> None:

@@ -22,6 +22,7 @@ from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
 from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
 from outcomes.inference._feedback_schema import TraceTag
+from outcomes.ledger import _queries as ledger_queries
 from outcomes.records import Receipt
 from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
@@ -29,6 +30,7 @@ from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.store import MemoryStore, Query, Store, registered_queries
 
+_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, ledger_queries)
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)
 _T0 = 1_760_000_000.0
 
@@ -49,6 +51,12 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         (["removed_by_user"],),
         ((),),
     ],
+    "inference.rollup_cells": [()],
+    "inference.rollup_ema": [()],
+    "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
+    "ledger.cell_totals": [()],
+    "ledger.other_kind_rows": [()],
+    "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
@@ -58,8 +66,8 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "shadow.calibration_buckets_derived": [(None, None), ("ns-a", "ns-a")],
     "dashboard.series": [
         dashboard_queries.series_params(3600, 0.0, 2e9, "", "", ""),
-        dashboard_queries.series_params(10, _T0 + 5, _T0 + 30, "code", "", ""),
-        dashboard_queries.series_params(7, 0.0, 2e9, "", "p", "Qwen"),
+        dashboard_queries.series_params(86_400, _T0 - 7200, _T0 + 30, "code", "", ""),
+        dashboard_queries.series_params(7200, 0.0, 2e9, "", "p", "Qwen"),
     ],
     "dashboard.recent": [
         dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),

@@ -13,7 +13,6 @@ them all), so ``outcomes models --json`` does not pay for routing, numpy or git.
 from __future__ import annotations
 
 import importlib
-import traceback
 
 from outcomes import __version__, config
 from outcomes.cli._common import EXIT_INTERNAL, EXIT_STORE, exit_code_of, fail, os_error_text
@@ -65,6 +64,8 @@ def clean_exit(exc: Exception) -> Exit:
     if isinstance(exc, OSError):
         return fail(os_error_text(exc), EXIT_STORE)
     if config.env_flag(config.ENV_DEBUG):
+        import traceback
+
         traceback.print_exception(exc)
     return fail(
         f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it "

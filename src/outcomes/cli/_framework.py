@@ -28,10 +28,9 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,16 +59,19 @@ class UsageError(Exception):
         sys.stderr.write(f"Try '{self.prog} --help' for help.\nerror: {self}\n")
 
 
-@dataclass
 class Context:
     """What a group's callback learns about the command line: the subcommand that follows
     (``None`` when the group itself was asked for)."""
 
-    invoked_subcommand: str | None = None
+    __slots__ = ("invoked_subcommand",)
+
+    def __init__(self, invoked_subcommand: str | None = None) -> None:
+        self.invoked_subcommand = invoked_subcommand
 
 
-@dataclass(frozen=True)
-class _Declared:
+# Named tuples and plain classes rather than dataclasses here: this module loads on every
+# command, and a dataclass costs far more to define than to use.
+class _Declared(NamedTuple):
     """What ``Option(...)`` or ``Argument(...)`` declared, before the annotation is known."""
 
     kind: str
@@ -108,8 +110,7 @@ def Argument(
     return _Declared("argument", default, (), help, min, max, None)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One parameter of a command as parsed: its name, its type and how it is spelt."""
 
     name: str
@@ -304,14 +305,19 @@ def _first_line(text: str | None) -> str:
     return inspect.cleandoc(text or "").split("\n\n", 1)[0].replace("\n", " ")
 
 
-@dataclass
 class Command:
     """One command: a function and the parameters its signature declares."""
 
-    name: str
-    func: Callable[..., Any]
-    help: str = ""
-    _spec: tuple[list[Param], str | None] | None = field(default=None, repr=False)
+    __slots__ = ("_spec", "func", "help", "name")
+
+    def __init__(self, name: str, func: Callable[..., Any], help: str = "") -> None:
+        self.name = name
+        self.func = func
+        self.help = help
+        self._spec: tuple[list[Param], str | None] | None = None
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r})"
 
     @property
     def params(self) -> list[Param]:

@@ -147,12 +147,16 @@ def prune_cmd(
         seconds = parse_duration(older_than) if older_than is not None else None
     except ValidationError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
+    from outcomes.inference import prune_feedback
+
     with opened_store(db) as store:
         deleted = prune(store, keep=0 if everything else keep, older_than=seconds)
+        feedback = prune_feedback(store)
     if json:
-        print_json({"deleted": deleted})
+        print_json({"deleted": deleted, "feedback_deleted": feedback})
     else:
-        console.print(f"deleted {deleted} receipts")
+        extra = f" and {feedback} feedback rows and tags" if feedback else ""
+        console.print(f"deleted {deleted} receipts{extra}")
 
 
 @app.command("verify")

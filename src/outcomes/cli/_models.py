@@ -179,9 +179,15 @@ def show(
 ) -> None:
     """One model: overall and per task, with its registry entry."""
     with opened_store(db) as store:
-        profile = ProfileBook(store, cache=profile_cache()).profile(model, project_id=project)
+        book = ProfileBook(store, cache=profile_cache())
+        profile = book.profile(model, project_id=project)
+        recorded = [] if profile is not None else book.read(lambda s: s.model_ids())
     if profile is None:
-        raise fail(f"no recorded calls for model {model!r}", EXIT_USAGE)
+        import difflib
+
+        close = difflib.get_close_matches(model, recorded, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise fail(f"no recorded calls for model {model!r}{hint}", EXIT_USAGE)
     from outcomes.registry import ModelRegistry
 
     try:

@@ -20,6 +20,7 @@ from outcomes.cli._framework import Option
 from outcomes.cli._models import profile_cache
 from outcomes.inference import rebuild
 from outcomes.inference._files import state_file_text
+from outcomes.store import rebuild_rollups
 
 app = new_app(help="Model profiles: rebuild them from the stored receipts.", no_args_is_help=True)
 
@@ -30,15 +31,16 @@ def rebuild_cmd(
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """Fold every stored receipt into fresh profiles (streamed, constant memory).
+    """Rebuild the store's rollups from every stored receipt, and fold fresh profiles.
 
-    Also drops the cache that ``outcomes models`` keeps between runs.
+    Also drops the cache that ``outcomes models`` kept between runs.
     """
     cache = profile_cache()
     if cache is not None:
         cache.unlink(missing_ok=True)
     started = time.perf_counter()
     with opened_store(db) as store:
+        rebuild_rollups(store)
         state = rebuild(store)
     seconds = time.perf_counter() - started
     if out is not None:

@@ -20,8 +20,15 @@ from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 if _typing.TYPE_CHECKING:
     from outcomes.inference._calls import CallHandle, describe_error, usage_of
     from outcomes.inference._feedback import feedback_outcome
+    from outcomes.inference._feedback_schema import prune_feedback
     from outcomes.inference._filter import ProfileFilter, matching_profiles, parse_since
-    from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of, rebuild
+    from outcomes.inference._fold import (
+        INFERENCE_KIND,
+        ProfileBook,
+        from_rollups,
+        profiles_of,
+        rebuild,
+    )
     from outcomes.inference._ingest import (
         IngestProblem,
         IngestReport,
@@ -38,6 +45,7 @@ if _typing.TYPE_CHECKING:
     )
     from outcomes.inference._signals import InferredOutcome, infer_from_action_sequence, outcome_of
     from outcomes.inference._snapshot import ProfileSnapshot
+    from outcomes.inference._timeseries import TimePoint, timeseries
     from outcomes.inference._tracker import OutcomeTracker
     from outcomes.inference._validate import retry_after_from
     from outcomes.inference._view import ModelProfile, TaskStats
@@ -54,9 +62,16 @@ else:
         __name__,
         {
             "outcomes.inference._calls": ("CallHandle", "describe_error", "usage_of"),
+            "outcomes.inference._fold": (
+                "INFERENCE_KIND",
+                "ProfileBook",
+                "from_rollups",
+                "profiles_of",
+                "rebuild",
+            ),
             "outcomes.inference._feedback": ("feedback_outcome",),
+            "outcomes.inference._feedback_schema": ("prune_feedback",),
             "outcomes.inference._filter": ("ProfileFilter", "matching_profiles", "parse_since"),
-            "outcomes.inference._fold": ("INFERENCE_KIND", "ProfileBook", "profiles_of", "rebuild"),
             "outcomes.inference._ingest": (
                 "IngestProblem",
                 "IngestReport",
@@ -77,6 +92,7 @@ else:
                 "outcome_of",
             ),
             "outcomes.inference._snapshot": ("ProfileSnapshot",),
+            "outcomes.inference._timeseries": ("TimePoint", "timeseries"),
             "outcomes.inference._tracker": ("OutcomeTracker",),
             "outcomes.inference._validate": ("retry_after_from",),
             "outcomes.inference._view": ("ModelProfile", "TaskStats"),
@@ -119,9 +135,11 @@ __all__ = [
     "ProfileState",
     "RuleClassifier",
     "TaskStats",
+    "TimePoint",
     "apply_event",
     "describe_error",
     "feedback_outcome",
+    "from_rollups",
     "infer_from_action_sequence",
     "ingest_lines",
     "ingest_stream",
@@ -130,7 +148,9 @@ __all__ = [
     "outcome_of",
     "parse_since",
     "profiles_of",
+    "prune_feedback",
     "rebuild",
     "retry_after_from",
+    "timeseries",
     "usage_of",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from outcomes._table import Table
-from outcomes.store import Migration
+from outcomes.store import Migration, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +97,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 """Applied by the tracker when it binds to a store."""
+
+
+def prune_feedback(store: Store) -> int:
+    """Retention for feedback: delete the feedback rows and call tags older than the
+    oldest receipt left (all of them when no receipt is left), so that user and session
+    ids never outlive the receipts they describe. Run after the receipts were pruned;
+    returns how many rows were deleted."""
+    from outcomes.records import Receipt
+
+    store.migrate(MIGRATIONS)
+    oldest = next(iter(store.scan(Receipt.__table__, order_by="timestamp", limit=1)), None)
+    deleted = 0
+    for table in (FeedbackRecord.__table__, TraceTag.__table__):
+        if oldest is None:
+            deleted += store.delete(table)
+        else:
+            deleted += store.prune(table, column="timestamp", before=oldest.timestamp)
+    return deleted

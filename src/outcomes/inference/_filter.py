@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 
 from outcomes.errors import ValidationError
-from outcomes.inference._feedback import check_tags
 from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
 from outcomes.inference._queries import (
@@ -73,6 +72,10 @@ class ProfileFilter:
         check_label(self.project_id, "project")
         if self.tag is not None:
             try:
+                # Imported here: the feedback module loads the whole call lifecycle, which a
+                # leaderboard without --tag (outcomes models --json) does not need.
+                from outcomes.inference._feedback import check_tags
+
                 check_tags([self.tag])
             except ValidationError as exc:
                 raise ValidationError(exc.reason, where="tag") from None

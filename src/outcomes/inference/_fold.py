@@ -1,4 +1,9 @@
-"""Profiles from the store: a streamed fold of the inference receipts.
+"""Profiles from the store: its rollups, or a streamed fold of the inference receipts.
+
+:func:`from_rollups` reads the rollup cells the store keeps as it writes receipts
+(``outcomes.store._rollups``): a read costs one row per (model, task, project) cell,
+whatever the number of receipts. It is what a :class:`ProfileBook` with the default
+half-life reads.
 
 :func:`rebuild` folds every inference receipt of a store into a fresh
 :class:`~outcomes.inference.ProfileState` in constant memory (rows are streamed; the state
@@ -20,10 +25,10 @@ from outcomes._files import atomic_write, check_path, clean_stale_tmp
 from outcomes._safejson import load_file
 from outcomes.errors import OutcomesError
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
-from outcomes.inference._queries import FOLD_ROWS
+from outcomes.inference._queries import FOLD_ROWS, ROLLUP_CELL_ROWS, ROLLUP_EMA_ROWS
 from outcomes.inference._view import ModelProfile
 from outcomes.records import Receipt
-from outcomes.store import Store
+from outcomes.store import ROLLUP_HALF_LIFE_S, Store, project_of, stats_of
 
 log = logging.getLogger("outcomes.inference")
 
@@ -54,6 +59,23 @@ def rebuild(store: Store, *, half_life: float = DEFAULT_HALF_LIFE_S) -> ProfileS
     return state
 
 
+def from_rollups(store: Store) -> ProfileState:
+    """The profiles of every inference receipt in ``store``, read from its rollups (one
+    row per cell; half-life :data:`~outcomes.store.ROLLUP_HALF_LIFE_S`). Equal to
+    :func:`rebuild` up to float rounding (the EMA follows commit order)."""
+    state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
+    for row in store.iter_query(ROLLUP_CELL_ROWS):
+        st, n = stats_of(row[3:])
+        state.parts[(row[0], row[1], project_of(row[2]))] = st
+        state.receipts += n
+    for model_id, task, value in store.query(ROLLUP_EMA_ROWS):
+        if task:
+            state.task_ema[(model_id, task)] = float(value)
+        else:
+            state.ema[model_id] = float(value)
+    return state
+
+
 CACHE_FORMAT = "outcomes.profile-cache"
 MAX_CACHE_BYTES = 256 << 20
 """A cache larger than this is ignored unread (it is rebuilt from the store)."""
@@ -68,11 +90,13 @@ class ProfileBook:
     sequence). Thread-safe. ``excluded`` and cooldowns are per process and live in the
     tracker, not here.
 
-    ``cache`` (database stores only) names a file that keeps the folded state between runs
-    (the CLI uses ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer
-    receipts. The cache is derived data: it is used only when it belongs to the same
-    store and half-life and the receipts it covers are all still there (same count up
-    to its cursor, so a prune invalidates it); otherwise it is rebuilt and overwritten.
+    With the default half-life a read is the store's rollups (no receipt is read and
+    the cache is not used). ``cache`` (database stores only, other half-lives) names a
+    file that keeps the folded state between runs (the CLI uses
+    ``$OUTCOMES_HOME/profiles.cache.json``): a later run folds only newer receipts. The
+    cache is derived data: it is used only when it belongs to the same store and
+    half-life and the receipts it covers are all still there (same count up to its
+    cursor, so a prune invalidates it); otherwise it is rebuilt and overwritten.
     """
 
     def __init__(
@@ -135,10 +159,19 @@ class ProfileBook:
         except OSError as exc:
             log.info("outcomes: cannot write the profile cache %s (%s)", cache, exc)
 
+    @property
+    def on_rollups(self) -> bool:
+        """Whether reads come from the store's rollups (the default half-life) rather
+        than from a fold of its receipts."""
+        return self.half_life == ROLLUP_HALF_LIFE_S
+
     def refresh(self) -> ProfileState:
-        """Fold new receipts and return the (live) state."""
+        """Fold new receipts (or read the rollups) and return the (live) state."""
         with self._lock:
             store = self.store
+            if self.on_rollups:
+                self._state = from_rollups(store)
+                return self._state
             if self.cache is not None and not self._cache_checked:
                 self._cache_checked = True
                 self._load_cache(store, self.cache)

@@ -21,8 +21,9 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from outcomes._ids import new_id
 from outcomes.errors import ValidationError
@@ -39,10 +40,13 @@ Calls recorded from an estimate say so in :attr:`CallInfo.usage_estimated`."""
 
 _DATED = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 _warned: set[str] = set()
+_UNSET = object()
+_price_names: dict[tuple[int, str, str], object] = {}
+"""(registry, answering model, requested model) -> the registry name that prices the
+call (None: the tracker prices the answering model itself)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CallInfo:
+class CallInfo(msgspec.Struct, frozen=True, gc=False):
     """What an integration recorded about one call (no prompt or answer text).
 
     ``ttft_ms`` is the time to the first token of a stream (``None`` for a call that was
@@ -90,15 +94,16 @@ def warn_once(what: str, exc: BaseException | None = None) -> None:
         log.warning("outcomes: %s%s (not logged again)", what, f": {exc!r}" if exc else "")
 
 
-def adopt_trace_id(value: object) -> str:
-    """The trace id for a new call: ``value`` if it is a valid outside id, else a new one."""
+def adopt_trace_id(value: object) -> str | None:
+    """``value`` if it is a valid outside trace id; None (a new id will be made) when it
+    is None or invalid (logged once)."""
     if value is None:
-        return new_id()
+        return None
     try:
         return check_trace_id(value, "outcomes_trace_id")
     except ValidationError as exc:
         warn_once("an invalid outcomes_trace_id was replaced by a new id", exc)
-        return new_id()
+        return None
 
 
 def estimate_tokens(chars: int) -> int:
@@ -159,7 +164,9 @@ class Pending:
         self.tracker = tracker
         self.task = task
         self.requested = requested if isinstance(requested, str) and requested else "unknown"
-        self.trace_id = adopt_trace_id(trace_id)
+        self.trace_id: str | None = adopt_trace_id(trace_id)
+        """The call's id: the outside one, else made when first needed (:meth:`ensure_id`)
+        or by the tracker when the call settles."""
         self.model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -170,6 +177,12 @@ class Pending:
         self.settled = False
         self.streamed = False
         self.started = time.perf_counter()
+
+    def ensure_id(self) -> str:
+        """The call's trace id, made now if it has none yet (a stream shows it at once)."""
+        if self.trace_id is None:
+            self.trace_id = new_id()
+        return self.trace_id
 
     def token(self, chars: int) -> None:
         """A piece of answer of ``chars`` characters arrived (first one: time to first token)."""
@@ -185,22 +198,27 @@ class Pending:
         # A dated answer ("gpt-4o-2024-08-06") is priced as its undated name, else as the
         # model asked for; None lets the tracker price it (or leave it unknown).
         registry = self.tracker.registry
-        if registry.get(model) is not None:
-            return None
-        for name in (_DATED.sub("", model), self.requested):
-            cost = registry.cost(name, i, o)
-            if cost is not None:
-                return cost
-        return None
+        key = (id(registry), model, self.requested)
+        name = _price_names.get(key, _UNSET)
+        if name is _UNSET:
+            name = None
+            if registry.get(model) is None:
+                for candidate in (_DATED.sub("", model), self.requested):
+                    if registry.get(candidate) is not None:
+                        name = candidate
+                        break
+            if len(_price_names) < 10_000:
+                _price_names[key] = name
+        return None if name is None else registry.cost(str(name), i, o)
 
     def _info(self, model: str, elapsed_ms: float, **kw: Any) -> CallInfo:
         ttft = self.first_token_at
         info = CallInfo(
-            self.trace_id, model, self.task, elapsed_ms, streamed=self.streamed,
+            self.ensure_id(), model, self.task, elapsed_ms, streamed=self.streamed,
             ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0, **kw,
         )  # fmt: skip
         _last.set(info)
-        _last_trace.set(self.trace_id)
+        _last_trace.set(info.trace_id)
         return info
 
     def succeed(self) -> CallInfo | None:

@@ -107,8 +107,8 @@ def observe(stream: Any, pending: Pending, observer: Observer, *, is_async: bool
 
         stream.close = close
     weakref.finalize(stream, pending.close)
-    stream.outcomes_trace_id = pending.trace_id
-    note_trace(pending.trace_id)
+    stream.outcomes_trace_id = trace_id = pending.ensure_id()
+    note_trace(trace_id)
     return stream
 
 

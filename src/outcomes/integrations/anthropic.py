@@ -100,7 +100,7 @@ class _StreamManager:
             self._pending.succeed()
         else:
             observe(raw, self._pending, _event, is_async=is_async)
-        stream.outcomes_trace_id = self._pending.trace_id
+        stream.outcomes_trace_id = self._pending.ensure_id()
         return stream
 
     def __enter__(self) -> Any:

@@ -162,6 +162,12 @@ class OutcomesRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     the task of routed calls (a request's ``metadata["outcomes_task"]`` overrides it).
     Deployments sharing one model id are told apart uniformly at random (the propensity
     is divided accordingly).
+
+    The candidates are the group's deployments minus those LiteLLM has cooling down
+    (about 0.1 ms); ``full_checks=True`` asks LiteLLM's own ``select(kind="healthy")``
+    instead, which also applies its pre-call checks (context window, rpm/tpm, team
+    scoping) and costs about six times as much (async calls only; the sync path always
+    uses the cooldown filter).
     """
 
     def __init__(
@@ -172,8 +178,10 @@ class OutcomesRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         task: str = "generate",
         router: Router | None = None,
         seed: int | None = None,
+        full_checks: bool = False,
     ) -> None:
         self.litellm_router = litellm_router
+        self.full_checks = full_checks
         self.tracker = resolve_tracker(tracker)
         self.task = task
         self.router = router if router is not None else Router(tracker=self.tracker, seed=seed)
@@ -204,7 +212,10 @@ class OutcomesRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         specific_deployment: bool | None = False,
         request_kwargs: dict[str, object] | None = None,
     ) -> Any:
-        healthy = await self.litellm_router.select(model, request_kwargs, kind="healthy")
+        if self.full_checks:
+            healthy = await self.litellm_router.select(model, request_kwargs, kind="healthy")
+        else:
+            healthy = self._healthy_sync(model)
         return self.choose(healthy, request_kwargs)
 
     def get_available_deployment(
@@ -218,7 +229,7 @@ class OutcomesRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         return self.choose(self._healthy_sync(model), request_kwargs)
 
     def _healthy_sync(self, model: str) -> list[Mapping[str, Any]]:
-        # LiteLLM has no synchronous "healthy" selection: the group minus cooled-down ids.
+        """The group's deployments minus those LiteLLM has cooling down."""
         router = self.litellm_router
         group = list(router.registry().deployments(model) or [])
         ids = [str((d.get("model_info") or {}).get("id")) for d in group]

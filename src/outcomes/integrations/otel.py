@@ -83,7 +83,9 @@ class OutcomesSpanExporter(SpanExporter):
             if not attributes or not is_genai(attributes):
                 continue
             try:
-                self._record(span, attributes)
+                # A plain dict once: the SDK's attribute mapping pays a raised KeyError
+                # for every missing key the mapping looks up.
+                self._record(span, dict(attributes))
             except Exception as exc:  # never into the application's export thread
                 log.warning("outcomes: a GenAI span was not recorded: %r", type(exc).__name__)
         return SpanExportResult.SUCCESS

@@ -12,6 +12,7 @@ from typing import Any
 from outcomes import _validate
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
+from outcomes.ledger._queries import CELL_TOTALS, OTHER_KIND_ROWS
 from outcomes.records import Receipt
 from outcomes.store import Migration, Store
 
@@ -62,7 +63,9 @@ def prune(
 
     ``keep`` keeps the ``keep`` most recent receipts (by timestamp; receipts tied with the
     oldest kept one are kept too). ``older_than`` (seconds) deletes receipts older than
-    that. Both may be given. This is the only way receipts leave the ledger.
+    that. Both may be given. This is the only way receipts leave the ledger. The
+    store's rollups (the summaries profiles and ``ledger stats`` read) keep what they
+    summarized; ``outcomes profiles rebuild`` refolds them from the receipts left.
     """
     table = Receipt.__table__
     deleted = 0
@@ -126,7 +129,8 @@ def _row_problems(r: Receipt) -> list[str]:
 
 
 def _bucket(success: bool | None) -> str:
-    return "successes" if success else "failures" if success is False else "unknown"
+    # A SQL boolean may read back as 0/1: only its truth and None-ness count.
+    return "successes" if success else "unknown" if success is None else "failures"
 
 
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
@@ -184,23 +188,41 @@ def summarize(
     outcome; ``receipts`` is the number of ledger lines behind those numbers.
     With ``by_task=False`` the rows are per model and ``task`` is ``None``.
     """
-    where: list[Any] = [("timestamp", ">=", since)] if since is not None else []
     acc: dict[tuple[str, str], Counter[str]] = {}
     sums: dict[tuple[str, str], list[float]] = {}
-    for r in store.scan(Receipt.__table__, where=where):
-        key = (r.model_id, r.task if by_task else "")
+
+    def cell(key: tuple[str, str]) -> tuple[Counter[str], list[float]]:
         c = acc.get(key)
         if c is None:
             c = acc[key] = Counter()
             sums[key] = [0.0, 0.0]
+        return c, sums[key]
+
+    if since is None:
+        # Every inference receipt is in the rollups; only other kinds are read.
+        for model, task, n, calls, ok, bad, unknown, lat, cost in store.query(CELL_TOTALS):
+            c, s = cell((model, task if by_task else ""))
+            c.update(receipts=int(n), calls=int(calls), successes=int(ok), failures=int(bad))
+            c["unknown"] += int(unknown)
+            s[0] += float(lat)
+            s[1] += float(cost)
+        rows_in = store.iter_query(OTHER_KIND_ROWS)
+    else:
+        rows_in = (
+            (r.model_id, r.task, r.success, r.supersedes, r.superseded_success, r.latency_ms,
+             r.cost_usd)
+            for r in store.scan(Receipt.__table__, where=[("timestamp", ">=", since)])
+        )  # fmt: skip
+    for model, task, success, supersedes, superseded_success, latency, cost in rows_in:
+        c, s = cell((model, task if by_task else ""))
         c["receipts"] += 1
-        c[_bucket(r.success)] += 1
-        if r.supersedes is not None:
-            c[_bucket(r.superseded_success)] -= 1
+        c[_bucket(success)] += 1
+        if supersedes is not None:
+            c[_bucket(superseded_success)] -= 1
             continue
         c["calls"] += 1
-        sums[key][0] += r.latency_ms
-        sums[key][1] += r.cost_usd or 0.0
+        s[0] += latency
+        s[1] += cost or 0.0
     rows = []
     for (model, task), c in sorted(acc.items()):
         n = c["calls"]

@@ -29,6 +29,7 @@ from outcomes.legacy._detect import (
     is_legacy_profiles,
 )
 from outcomes.records import Receipt
+from outcomes.stats._sketch import LatencySketch
 from outcomes.store import Store
 
 MAX_FILE_BYTES = 1 << 30
@@ -94,10 +95,7 @@ def _cell(calls: int, ok: int, bad: int, latency_ms: float, last_at: float) -> O
             "successes": ok,
             "failures": bad,
             "inconclusive": max(calls - ok - bad, 0),
-            "latency_counts": [0] * (len(OutcomeStats().latency.counts)),
-            "latency_total_s": 0.0,
-            "latency_n": 0,
-            "latency_max_s": 0.0,
+            "latency": LatencySketch().to_json(),
             "latency_ms_total": latency_ms,
             "input_tokens": 0,
             "output_tokens": 0,

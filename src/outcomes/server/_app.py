@@ -13,13 +13,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
-from outcomes.server import _ops, _reads, _wings, _writes
+from outcomes.server import _openapi
 from outcomes.server._errors import HANDLERS
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
@@ -33,24 +34,10 @@ Endpoint = Callable[..., Any]
 
 
 def routes() -> list[Route]:
-    """Every route of the API, in the order ``/openapi.json`` lists them."""
-    return [
-        Route("/healthz", _ops.healthz, methods=["GET"]),
-        Route("/readyz", _ops.readyz, methods=["GET"]),
-        Route("/metrics", _ops.metrics, methods=["GET"]),
-        Route("/v1/events", _writes.post_events, methods=["POST"]),
-        Route("/v1/feedback", _writes.post_feedback, methods=["POST"]),
-        Route("/v1/models", _reads.list_models, methods=["GET"]),
-        Route("/v1/models/{model_id}", _reads.get_model, methods=["GET"]),
-        Route("/v1/route", _reads.post_route, methods=["POST"]),
-        Route("/v1/components/events", _wings.post_component_events, methods=["POST"]),
-        Route("/v1/components", _wings.get_components, methods=["GET"]),
-        Route("/v1/shadow/observations", _wings.post_observations, methods=["POST"]),
-        Route("/v1/shadow/labels", _wings.post_labels, methods=["POST"]),
-        Route("/v1/shadow/report", _wings.shadow_report, methods=["GET"]),
-        Route("/v1/trajectories", _wings.post_trajectory, methods=["POST"]),
-        Route("/v1/trajectories/{run_id:path}", _wings.get_trajectory, methods=["GET"]),
-    ]
+    """Every route of the API, from the one table of operations (``_openapi.py``)."""
+    from outcomes.server._openapi import OPERATIONS
+
+    return [Route(op.path, op.endpoint, methods=[op.method]) for op in OPERATIONS]
 
 
 def routes_of(table: list[BaseRoute]) -> list[Route]:
@@ -114,6 +101,8 @@ def create_app(
 
     app = Starlette(routes=table, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.service = service
+    extra = [(r.path, r.endpoint) for r in routes_of(list(pages.routes))] if pages else []
+    app.state.openapi = msgspec.json.encode(_openapi.build(extra))
     app.add_middleware(
         ServiceMiddleware, token=token, limits=limits, metrics=service.metrics, route_of=route_of
     )

@@ -94,12 +94,27 @@ async def list_models(request: Request) -> Response:
         )
     else:
         snapshot = await shared_snapshot(service)
-        profiles = list(snapshot.profiles(flt.task).values())
-        as_of, receipts = snapshot.taken_at, snapshot.receipts
+        return _snapshot_answer(service, snapshot, flt.task)
     profiles.sort(key=_order)
     return json_response(
         {"models": [p.to_json() for p in profiles], "as_of": as_of, "receipts": receipts}
     )
+
+
+def _snapshot_answer(service: Service, snapshot: Any, task: str | None) -> Response:
+    """The leaderboard of one snapshot, encoded once per snapshot and task: a snapshot
+    never changes, and the intervals of every profile cost more than the request."""
+    key = (id(snapshot), task)
+    cached = service.extras.get("models_answer")
+    if cached is None or cached[0] != key or cached[1] is not snapshot:
+        profiles = sorted(snapshot.profiles(task).values(), key=_order)
+        body = msgspec.json.encode({
+            "models": [p.to_json() for p in profiles],
+            "as_of": snapshot.taken_at,
+            "receipts": snapshot.receipts,
+        })  # fmt: skip
+        cached = service.extras["models_answer"] = (key, snapshot, body)
+    return Response(cached[2], media_type="application/json")
 
 
 async def get_model(request: Request) -> Response:

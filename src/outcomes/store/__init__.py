@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import typing as _typing
+
 from outcomes import config
+from outcomes._lazy import attach as _attach
 from outcomes._table import Column, Table
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._base import (
@@ -18,8 +21,6 @@ from outcomes.store._base import (
     Store,
     StoreKind,
 )
-from outcomes.store._memory import MemoryStore
-from outcomes.store._postgres import PostgresStore
 from outcomes.store._query import (
     MemoryImpl,
     MemoryTables,
@@ -28,10 +29,35 @@ from outcomes.store._query import (
     register_query,
     registered_queries,
 )
+from outcomes.store._rollups import (
+    BUCKET_S,
+    ROLLUP_CELLS,
+    ROLLUP_EMA,
+    ROLLUP_HALF_LIFE_S,
+    ROLLUP_HOURLY,
+    STAT_COLUMNS,
+    project_of,
+    stats_of,
+)
 from outcomes.store._schema import CORE_MIGRATIONS
 from outcomes.store._sql import SqlStore
 from outcomes.store._sqlite import SQLiteStore, path_from_url
-from outcomes.store._writer import BackgroundWriter, FlushResult, WriterStats
+
+# The memory and PostgreSQL stores and the background writer load when first used: a
+# command that reads a SQLite file (``outcomes models --json``) pays for none of them.
+if _typing.TYPE_CHECKING:
+    from outcomes.store._memory import MemoryStore
+    from outcomes.store._postgres import PostgresStore
+    from outcomes.store._writer import BackgroundWriter, FlushResult, WriterStats
+else:
+    __getattr__, __dir__ = _attach(
+        __name__,
+        {
+            "outcomes.store._memory": ("MemoryStore",),
+            "outcomes.store._postgres": ("PostgresStore",),
+            "outcomes.store._writer": ("BackgroundWriter", "FlushResult", "WriterStats"),
+        },
+    )
 
 
 def open_store(
@@ -56,6 +82,8 @@ def open_store(
     if durable is None:
         durable = config.WriterSettings.from_env().durable
     if resolved.startswith("memory:"):
+        from outcomes.store._memory import MemoryStore
+
         return MemoryStore()
     if resolved.startswith("sqlite:"):
         return SQLiteStore(
@@ -66,14 +94,33 @@ def open_store(
             managed_root=managed,
         )
     if resolved.startswith(("postgresql:", "postgres:")):
+        from outcomes.store._postgres import PostgresStore
+
         return PostgresStore(resolved, durable=durable, auto_migrate=auto_migrate)
     raise StoreUnavailableError(
         f"unknown store URL {resolved!r}: use sqlite:///path, postgresql://... or memory://"
     )
 
 
+def rebuild_rollups(store: Store) -> int:
+    """Refold every stored inference receipt into ``store``'s rollups (what
+    ``outcomes profiles rebuild`` runs after a repair or a restore); returns how many
+    receipts were folded. Raises ``TypeError`` for a store without rollups."""
+    from outcomes.store._memory import MemoryStore
+
+    if isinstance(store, SqlStore | MemoryStore):
+        return store.rebuild_rollups()
+    raise TypeError(f"{type(store).__name__} keeps no rollups")
+
+
 __all__ = [
+    "BUCKET_S",
     "CORE_MIGRATIONS",
+    "ROLLUP_CELLS",
+    "ROLLUP_EMA",
+    "ROLLUP_HALF_LIFE_S",
+    "ROLLUP_HOURLY",
+    "STAT_COLUMNS",
     "BackgroundWriter",
     "Column",
     "Condition",
@@ -94,6 +141,9 @@ __all__ = [
     "WriterStats",
     "open_store",
     "path_from_url",
+    "project_of",
+    "rebuild_rollups",
     "register_query",
     "registered_queries",
+    "stats_of",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -29,11 +29,15 @@ class Migration:
     ``{json}`` expand to the dialect's auto-increment primary key, 64-bit integer, double,
     boolean and JSON-text types. Each migration runs in one transaction together with the
     row that records it. Names are ``<namespace>.<NNNN>_<what>`` and never change once
-    released.
+    released. ``run`` (optional) is a data step run after the statements in the same
+    transaction, given the cursor and the function that translates ``?`` placeholders
+    for the driver (a backfill of a derived table, for instance); the memory store, which
+    starts empty, skips it.
     """
 
     name: str
     statements: tuple[str, ...]
+    run: Callable[[Any, Callable[[str], str]], object] | None = None
 
     def render(self, types: Mapping[str, str]) -> list[str]:
         return [s.format_map(types) for s in self.statements]

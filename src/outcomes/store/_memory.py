@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from outcomes._table import Table
+from outcomes.records import Receipt
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -19,9 +20,19 @@ from outcomes.store._base import (
     check_where,
 )
 from outcomes.store._query import Query, Row
+from outcomes.store._rollups import (
+    ROLLUP_CELLS,
+    ROLLUP_EMA,
+    ROLLUP_HOURLY,
+    Delta,
+    apply_rows,
+)
 from outcomes.store._schema import CORE_MIGRATIONS
 
 R = TypeVar("R")
+
+_RECEIPTS = Receipt.__table__
+_KIND = _RECEIPTS.column_names.index("kind")
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -104,6 +115,7 @@ class MemoryStore:
             prepared.append((table, table.key_of(record), row))
         inserted = 0
         with self._lock:
+            fresh: list[tuple[Any, ...]] = []
             for table, key, row in prepared:
                 data = self._data(table)
                 if key in data.rows:
@@ -111,7 +123,40 @@ class MemoryStore:
                 data.rows[key] = (data.next_seq, row)
                 data.next_seq += 1
                 inserted += 1
+                if table is _RECEIPTS:
+                    fresh.append(row)
+            if fresh:
+                self._roll(Delta.of(fresh))
         return inserted
+
+    def _roll(self, delta: Delta) -> None:
+        """Keep the rollups as the SQL stores do (rows keyed by their primary key)."""
+        views = []
+        for table, keys in ((ROLLUP_HOURLY, delta.hours), (ROLLUP_CELLS, delta.cells)):
+            rows = self._data(table).rows
+            views.append({k: rows[k][1] for k in keys if k in rows})
+        ema = self._data(ROLLUP_EMA).rows
+        views.append({k: row for k, (_, row) in ema.items() if k[0] in delta.models})
+        apply_rows(delta, *views)
+        for table, view in zip((ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA), views, strict=True):
+            data = self._data(table)
+            for key, row in view.items():
+                old = data.rows.get(key)
+                if old is None:
+                    data.rows[key] = (data.next_seq, row)
+                    data.next_seq += 1
+                elif old[1] is not row:
+                    data.rows[key] = (old[0], row)
+
+    def rebuild_rollups(self) -> int:
+        """Refold every stored receipt into the rollups; returns how many receipts."""
+        with self._lock:
+            for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
+                self._tables.pop(table.name, None)
+            rows = [row for _, row in self._data(_RECEIPTS).rows.values()]
+            delta = Delta.of(rows)
+            self._roll(delta)
+            return sum(1 for r in rows if r[_KIND] == "inference")
 
     def scan(
         self,

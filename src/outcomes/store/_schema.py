@@ -7,6 +7,7 @@ Wings keep their own migration lists next to their code and apply them through
 from __future__ import annotations
 
 from outcomes.store._base import Migration
+from outcomes.store._rollups import ROLLUP_DDL, rebuild_sql
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 
@@ -46,5 +47,15 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX receipts_trace ON receipts (trace_id)",
             "CREATE INDEX receipts_model_task ON receipts (model_id, task)",
         ),
+    ),
+    Migration(
+        "core.0002_rollups",
+        (
+            *ROLLUP_DDL,
+            # Rollups cover the inference receipts; `ledger stats` reads the other kinds
+            # (few) through this partial index.
+            "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
+        ),
+        run=rebuild_sql,
     ),
 )

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
+from outcomes.records import Receipt
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -24,11 +25,14 @@ from outcomes.store._base import (
     check_where,
 )
 from outcomes.store._query import Query, Row
+from outcomes.store._rollups import Delta, apply_sql, new_receipt_rows, rebuild_sql
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
 
 logger = logging.getLogger("outcomes.store")
 
 R = TypeVar("R")
+
+RECEIPTS = Receipt.__table__
 
 SCAN_BATCH = 2_000
 """Rows fetched per round trip while streaming a scan (bounds memory)."""
@@ -94,12 +98,22 @@ class SqlStore:
     def _insert_sql(self, table: Table[Any]) -> str:
         raise NotImplementedError
 
+    def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
+        """Insert ``rows`` (skipping existing keys) in the open transaction; returns how
+        many were new."""
+        cur.executemany(self._insert_sql(table), rows)
+        return max(int(cur.rowcount), 0)
+
     def _sql(self, sql: str) -> str:
         """Translate ``?`` placeholders to the driver's style."""
         return sql
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
+
+    def _lock_for_rollups(self, cur: Any) -> None:
+        """Serialize writers of receipts, whose transactions read and write the rollups
+        (no-op where ``BEGIN IMMEDIATE`` already does)."""
 
     def _translate_error(self, exc: Exception) -> Exception:
         return StoreError(f"{self.dialect} store error: {exc}")
@@ -214,9 +228,31 @@ class SqlStore:
         def work(cur: Any) -> int:
             inserted = 0
             for table, rows in groups.values():
-                cur.executemany(self._insert_sql(table), rows)
-                inserted += max(cur.rowcount, 0)
+                if table is RECEIPTS:
+                    self._lock_for_rollups(cur)
+                    fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
+                inserted += self._insert_rows(cur, table, rows)
+                if table is RECEIPTS:
+                    apply_sql(cur, self._sql, Delta.of(fresh))
             return inserted
+
+        result: int = self._run_write(work)
+        return result
+
+    def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
+        marks = ", ".join("?" for _ in ids)
+        cur.execute(
+            self._sql(f"SELECT receipt_id FROM receipts WHERE receipt_id IN ({marks})"), ids
+        )
+        return {str(r[0]) for r in cur.fetchall()}
+
+    def rebuild_rollups(self) -> int:
+        """Refold every stored receipt into the rollup tables (one transaction); returns
+        how many receipts were folded."""
+
+        def work(cur: Any) -> int:
+            self._lock_for_rollups(cur)
+            return rebuild_sql(cur, self._sql)
 
         result: int = self._run_write(work)
         return result
@@ -343,6 +379,8 @@ class SqlStore:
                     return False
                 for statement in m.render(self.TYPES):
                     cur.execute(statement)
+                if m.run is not None:
+                    m.run(cur, self._sql)
                 cur.execute(
                     self._sql(f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)"),
                     [m.name, time.time()],

@@ -91,6 +91,37 @@ def test_the_time_range_counts_only_recent_calls_and_the_trends_cover_the_week(
     )
 
 
+def test_a_time_range_covering_everything_gives_the_all_time_leaderboard(
+    client: TestClient,
+) -> None:
+    # All time reads the shared profile fold; a range reads the hourly rollups.
+    everything = {
+        r["model_id"]: r for r in client.get("/v1/dashboard/models").json()["leaderboard"]
+    }
+    ranged = client.get("/v1/dashboard/models?since=30d").json()["leaderboard"]
+    assert {r["model_id"] for r in ranged} == set(everything)
+    for row in ranged:
+        want = everything[row["model_id"]]
+        for key in ("calls", "successes", "failures", "inconclusive"):
+            assert row[key] == want[key], (row["model_id"], key)
+        for key in ("quality", "latency_p50_ms", "latency_p95_ms", "cost_per_success"):
+            if want[key] is None:
+                assert row[key] is None, (row["model_id"], key)
+            else:
+                assert row[key] == pytest.approx(want[key], rel=1e-9), (row["model_id"], key)
+
+
+def test_the_trends_add_up_to_the_leaderboard(client: TestClient) -> None:
+    board = client.get("/v1/dashboard/models").json()["leaderboard"]
+    share = client.get("/v1/dashboard/routing").json()["share"]["models"]
+    for row in board:
+        points = share[row["model_id"]]
+        assert sum(p["calls"] for p in points) == row["calls"]
+    week = client.get("/v1/dashboard/models/gpt-4o?since=7d").json()
+    by_task = sum(r["calls"] for r in week["by_task"])
+    assert sum(p["calls"] for p in week["series"]["models"]["gpt-4o"]) == by_task
+
+
 def test_routing_page_draws_each_model_share_and_lists_reasons_with_propensities(
     client: TestClient,
 ) -> None:

@@ -11,6 +11,7 @@ routing reasons were scrubbed when stored.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from outcomes._safejson import read_limited
 from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
+from outcomes.inference._queries import ROLLUP_HOUR_ROWS
 from outcomes.inference._view import ModelProfile
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._queries import (
@@ -33,13 +35,15 @@ from outcomes.server.dashboard._queries import (
     recent_params,
     series_params,
 )
-from outcomes.store import Store
+from outcomes.store import BUCKET_S, Store, project_of, stats_of
+from outcomes.store._rollups import ROLLUP_HALF_LIFE_S, STAT_NAMES
 
 Data = dict[str, Any]
 T = TypeVar("T")
 
 HOUR, DAY = 3600, 86_400
-_FINE = 300
+_END = 2**62
+"""An hour past any stored one (rollup hours are integers)."""
 REPORT_TTL_S = 30.0
 """The calibration report and the conflict scan are recomputed at most this often."""
 SAMPLE, SCAN = 1000, 20_000
@@ -158,8 +162,49 @@ def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
     since, _ = f.window(src.now())
     if since <= 0 and not f.tag:
         return src.book.read(fn)
-    flt = ProfileFilter(tag=f.tag or None, since=since if since > 0 else None)
+    if not f.tag:
+        return fn(_rollup_state(src.store, since))
+    flt = ProfileFilter(tag=f.tag, since=since if since > 0 else None)
     return fn(fold_matching(src.store, flt, half_life=src.book.half_life))
+
+
+def _rollup_state(store: Store, since: float) -> ProfileState:
+    """The profile state of the calls made since ``since`` (rounded down to the hour),
+    from the hourly rollups: a cost set by hours and cells, not receipts. Each cell's hours
+    are combined column by column first (sums, maxima, log-sum-exp of the decayed sums,
+    one sketch decode), then read back once: the same as merging them one by one, at a
+    fraction of the cost."""
+    hours: dict[tuple[str, str, str], list[tuple[Any, ...]]] = defaultdict(list)
+    low = int(since // BUCKET_S) * BUCKET_S
+    for row in store.iter_query(ROLLUP_HOUR_ROWS, (low, _END)):
+        hours[(row[0], row[1], row[2])].append(row[4:])
+    state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
+    for (model_id, task, project), rows in hours.items():
+        state.parts[(model_id, task, project_of(project))] = stats_of(_combine(rows))[0]
+    return state
+
+
+def _combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for name, column in zip(STAT_NAMES, zip(*rows, strict=True), strict=True):
+        if name in _MAXED:
+            out.append(max(column))
+        elif name == "latency_sketch":
+            out.append(",".join(c for c in column if c))
+        elif name in _LOGGED:
+            logs = [float(c) for c in column if c is not None]
+            top = max(logs, default=None)
+            out.append(
+                None if top is None else top + math.log(sum(math.exp(v - top) for v in logs))
+            )
+        else:
+            out.append(sum(column))
+    return tuple(out)
+
+
+_MAXED = frozenset({"latency_max_s", "last_at"})
+_LOGGED = frozenset({"dw_pos", "dwq_pos", "dw_neg", "dwq_neg", "ds_pos", "ds_neg", "df_pos",
+                     "df_neg"})  # fmt: skip
 
 
 def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) -> Data:
@@ -230,17 +275,14 @@ def _filters_json(f: Filters) -> Data:
 
 
 def _series_rows(src: Source, f: Filters, model: str = "") -> tuple[int, list[tuple[Any, ...]]]:
-    """Rows of the series query with a bucket width that suits the data's span: days when
-    they cover more than three, else hours when more than three, else 5 minutes. Coarse
-    first, so a long history costs one query."""
+    """Rows of the series query by day when they cover more than three days, else by hour
+    (the rollups' resolution). Coarse first, so a long history costs one query."""
     since, until = f.window(src.now())
     params = (since, until, f.task, f.project, model)
-    rows: list[tuple[Any, ...]] = []
-    for width in (DAY, HOUR, _FINE):
-        rows = src.store.query(SERIES, series_params(width, *params))
-        if len({r[1] for r in rows}) > 3:
-            return width, rows
-    return _FINE, rows
+    rows = src.store.query(SERIES, series_params(DAY, *params))
+    if len({r[1] for r in rows}) > 3:
+        return DAY, rows
+    return HOUR, src.store.query(SERIES, series_params(HOUR, *params))
 
 
 def _series(src: Source, f: Filters, model: str = "") -> Data:

@@ -1,108 +1,75 @@
-"""The dashboard's named queries over receipts (run by every store; see ``outcomes.store.Query``).
+"""The dashboard's named queries (run by every store; see ``outcomes.store.Query``).
 
-They group or pick receipts inside a time range, which the profile fold cannot answer.
-Filters are positional parameters; an empty string for ``task``, ``project`` or ``model``
-means "any" (a typed sentinel rather than ``NULL``: PostgreSQL cannot infer the type of a
-bare ``? IS NULL`` parameter). Times are Unix seconds, ``since`` inclusive, ``until``
-exclusive.
-
-A superseding receipt (a late signal) adds no call: it takes back the outcome it
-replaces and books its own, in the bucket of its own timestamp.
+``dashboard.series`` sums the hourly rollups per model and bucket (trends and traffic
+shares, at a cost independent of the number of receipts); ``dashboard.recent`` picks the
+newest matching receipts from a bounded walk of the time index (recent failures and
+routing decisions, which no rollup keeps). Filters are positional parameters; an empty
+string for ``task``, ``project`` or ``model`` means "any" (a typed sentinel rather than
+``NULL``: PostgreSQL cannot infer the type of a bare ``? IS NULL`` parameter). Times are
+Unix seconds, ``since`` inclusive, ``until`` exclusive.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from outcomes.records import Receipt
-from outcomes.store import MemoryTables, Query, Row, register_query
-
-_FILTER = (
-    "kind = 'inference' AND timestamp >= ? AND timestamp < ? "
-    "AND (task = ? OR ? = '') AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '')"
-)
-
-
-def _filter_params(since: float, until: float, task: str, project: str, model: str) -> Row:
-    """The eight values :data:`_FILTER` binds, in order."""
-    return (since, until, task, task, project, project, model, model)
-
-
-def _matching(tables: MemoryTables, f: Row) -> Iterator[tuple[int, Receipt]]:
-    since, until, task, _, project, _, model, _ = f
-    for seq, r in tables.rows(Receipt.__table__):
-        if r.kind != "inference" or not since <= r.timestamp < until:
-            continue
-        if (task and r.task != task) or (project and r.project_id != project):
-            continue
-        if model and r.model_id != model:
-            continue
-        yield seq, r
-
-
-_SERIES_SELECT = (
-    "SELECT model_id, bucket, "
-    "SUM(CASE WHEN supersedes IS NULL THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN success THEN 1 ELSE 0 END) "
-    "- SUM(CASE WHEN superseded_success THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN NOT success THEN 1 ELSE 0 END) "
-    "- SUM(CASE WHEN NOT superseded_success THEN 1 ELSE 0 END), "
-    "SUM(COALESCE(quality, 0)) - SUM(COALESCE(superseded_quality, 0)), "
-    "COUNT(quality) - COUNT(superseded_quality), "
-    "SUM(CASE WHEN supersedes IS NULL AND latency_ms > 0 THEN latency_ms ELSE 0 END), "
-    "SUM(CASE WHEN supersedes IS NULL AND latency_ms > 0 THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN supersedes IS NULL THEN COALESCE(cost_usd, 0) ELSE 0 END) "
-    # Bucketed in a subquery: PostgreSQL does not match a GROUP BY expression to the
-    # SELECT's when each binds its own parameter.
-    "FROM (SELECT model_id, supersedes, success, superseded_success, quality, "
-    "superseded_quality, latency_ms, cost_usd, {bucket} AS bucket "
-    f"FROM receipts WHERE {_FILTER}) AS picked GROUP BY model_id, bucket"
-)
+from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    width = params[0]
+    width, since, until, task, _, project, _, model, _ = params
     acc: dict[tuple[str, int], list[Any]] = {}
-    for _, r in _matching(tables, params[1:9]):
-        key = (r.model_id, int(r.timestamp // width))
-        a = acc.setdefault(key, [0, 0, 0, 0.0, 0, 0.0, 0, 0.0])
-        if r.supersedes is None:
-            a[0] += 1
-            if r.latency_ms > 0:
-                a[5] += r.latency_ms
-                a[6] += 1
-            a[7] += r.cost_usd or 0.0
-        a[1] += (r.success is True) - (r.superseded_success is True)
-        a[2] += (r.success is False) - (r.superseded_success is False)
-        a[3] += (r.quality or 0.0) - (r.superseded_quality or 0.0)
-        a[4] += (r.quality is not None) - (r.superseded_quality is not None)
+    for _, r in tables.rows(ROLLUP_HOURLY):
+        row = dict(zip(ROLLUP_HOURLY.column_names, r, strict=True))
+        if not since <= row["hour"] < until:
+            continue
+        if (task and row["task"] != task) or (project and row["project_key"] != project):
+            continue
+        if model and row["model_id"] != model:
+            continue
+        a = acc.setdefault((row["model_id"], row["hour"] // width), [0] * len(_SUMMED))
+        for i, name in enumerate(_SUMMED):
+            a[i] += row[name]
     for (model_id, bucket), a in acc.items():
         yield (model_id, bucket, *a)
 
 
+_SUMMED = (
+    "calls", "successes", "failures", "quality_sum", "quality_n", "latency_ms_total",
+    "latency_n", "cost_usd",
+)  # fmt: skip
+
 SERIES = register_query(
     Query(
         "dashboard.series",
-        _SERIES_SELECT.format(bucket="CAST(timestamp / ? AS INTEGER)"),
+        f"SELECT model_id, bucket, {', '.join(f'SUM({c})' for c in _SUMMED)} "
+        # Bucketed in a subquery: PostgreSQL does not match a GROUP BY expression to the
+        # SELECT's when each binds its own parameter.
+        f"FROM (SELECT model_id, {', '.join(_SUMMED)}, hour / ? AS bucket FROM rollup_hourly "
+        "WHERE hour >= ? AND hour < ? AND (task = ? OR ? = '') "
+        "AND (project_key = ? OR ? = '') AND (model_id = ? OR ? = '')) AS picked "
+        "GROUP BY model_id, bucket",
         _series,
-        dialects={
-            "postgresql": _SERIES_SELECT.format(bucket="CAST(FLOOR(timestamp / ?) AS BIGINT)")
-        },
         ordered=False,
     )
 )
-"""Params ``(bucket_s, since, until, task, task, project, project, model, model)`` (see
-:func:`series_params`): per
-(model, bucket index): calls, successes, failures, quality sum, quality count, latency
-sum (ms), latency count, cost sum (USD). Bucket ``b`` covers ``[b * bucket_s, (b + 1) *
-bucket_s)``."""
+"""Params :func:`series_params`: from the hourly rollups (one row per model, task,
+project and hour, whatever the number of receipts), per (model, bucket index): calls,
+successes, failures, quality sum, quality count, latency sum (ms), latency count, cost
+sum (USD). Bucket ``b`` covers ``[b * bucket_s, (b + 1) * bucket_s)``; ``bucket_s`` is a
+whole number of hours and the range is rounded out to whole hours. A late signal counts
+in the hour of the call it resolves."""
 
 
 def series_params(
     bucket_s: int, since: float, until: float, task: str, project: str, model: str
 ) -> Row:
-    return (bucket_s, *_filter_params(since, until, task, project, model))
+    low = int(since // BUCKET_S) * BUCKET_S
+    high = math.ceil(until / BUCKET_S) * BUCKET_S
+    return (bucket_s, low, high, task, task, project, project, model, model)
 
 
 def _failed(r: Receipt) -> bool:

@@ -1,0 +1,148 @@
+"""The PostgreSQL half of ``bench_scale`` (see its docstring); skipped without a server."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks._harness import Context
+from benchmarks.bench_store import _receipts
+from outcomes.records import Receipt
+from outcomes.store import PostgresStore, rebuild_rollups
+
+DB = "outcomes_bench_scale"
+T0 = 1_780_000_000
+SPAN_S = 30 * 86_400
+_GENERATE = """
+INSERT INTO receipts (receipt_id, trace_id, model_id, task, timestamp, success, quality,
+    latency_ms, input_tokens, output_tokens, cost_usd, routing_reason, project_id, kind,
+    source)
+SELECT 'r' || lpad(i::text, 12, '0'), 't' || lpad(i::text, 12, '0'), 'model-' || (i %% 8),
+    CASE i %% 3 WHEN 0 THEN 'generate' WHEN 1 THEN 'code' ELSE 'classify' END,
+    %(t0)s + i * %(step)s,
+    CASE WHEN i %% 11 = 0 THEN NULL WHEN (i * 7 + i / 8) %% 10 < 2 THEN false ELSE true END,
+    CASE WHEN i %% 2 = 0 THEN ((i * 37) %% 100) / 100.0 END,
+    80.0 + (i * 7919) %% 2000 + ((i * 104729) %% 97) * ((i * 104729) %% 97),
+    200 + (i * 31) %% 800, 100 + (i * 17) %% 600, 0.0004 + ((i * 13) %% 50) / 100000.0, '',
+    'project-' || (i %% 3), 'inference', 'complete'
+FROM generate_series(0::bigint, %(n)s - 1) AS i
+"""
+_SUPERSEDE = """
+INSERT INTO receipts (receipt_id, trace_id, model_id, task, timestamp, success, quality,
+    latency_ms, input_tokens, output_tokens, routing_reason, project_id, kind, source,
+    supersedes, superseded_success, superseded_quality, superseded_at)
+SELECT 's' || substr(receipt_id, 2), trace_id, model_id, task, timestamp + 3600,
+    NOT coalesce(success, false), 0.9, 0, 0, 0, '', project_id, kind, 'signal', receipt_id,
+    success, quality, timestamp
+FROM receipts WHERE seq %% 20 = 0 AND supersedes IS NULL
+"""
+
+
+def _url() -> str | None:
+    return os.environ.get("OUTCOMES_BENCH_POSTGRES_URL") or os.environ.get(
+        "OUTCOMES_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+
+
+def _with_db(url: str, db: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def run_postgres(
+    ctx: Context,
+    sizes: list[int],
+    n_writes: int,
+    env: dict[str, str],
+    version_s: float,
+    cli_s: Callable[[list[str], dict[str, str]], float],
+) -> None:
+    base = _url()
+    try:
+        import psycopg
+
+        with psycopg.connect(base, connect_timeout=3):
+            pass
+    except Exception as exc:
+        ctx.report("postgresql", 0, "", notes=f"skipped: {exc}")
+        return
+    url = _with_db(base, DB)
+    try:
+        for n in sizes:
+            _admin(base, f"DROP DATABASE IF EXISTS {DB}")
+            _admin(base, f"CREATE DATABASE {DB}")
+            PostgresStore(url).close()  # the schema
+            t = time.perf_counter()
+            with psycopg.connect(url) as conn:
+                conn.execute(_GENERATE, {"t0": T0, "step": SPAN_S / n, "n": n})
+                conn.execute(_SUPERSEDE, {})
+            ctx.report(f"pg generate {n:,} by SQL", time.perf_counter() - t, "s")
+            store = PostgresStore(url, durable=False)
+            t = time.perf_counter()
+            rebuild_rollups(store)
+            ctx.report(f"pg rebuild rollups {n:,}", n / (time.perf_counter() - t), "receipts/s")
+            store.close()
+            reads = {
+                "models --json": ["models", "--json", "--db", url],
+                "ledger stats --json": ["ledger", "stats", "--json", "--db", url],
+            }
+            for name, args in reads.items():
+                value = cli_s(args, env)
+                ctx.report(
+                    f"pg {name} @{n:,}", value * 1000, "ms", reference_name="--version",
+                    reference_value=version_s * 1000, target="<= 2x",
+                    passed=value <= 2 * version_s,
+                )  # fmt: skip
+        _admin(base, f"DROP DATABASE IF EXISTS {DB}")
+        _admin(base, f"CREATE DATABASE {DB}")
+        _writes(ctx, url, n_writes)
+    finally:
+        _admin(base, f"DROP DATABASE IF EXISTS {DB}")
+
+
+def _writes(ctx: Context, url: str, n: int) -> None:
+    import psycopg
+
+    receipts = _receipts(n)
+    rows = [Receipt.__table__.to_row(r) for r in receipts]
+    cols = Receipt.__table__.column_names
+    sql = (
+        f"INSERT INTO raw_receipts ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+        "ON CONFLICT (receipt_id) DO NOTHING"
+    )
+    store_s, raw_s = [], []
+    for k in range(3):
+        store = PostgresStore(url, schema=f"w{k}", durable=False)
+        t = time.perf_counter()
+        for i in range(0, n, 1000):
+            store.write(receipts[i : i + 1000])
+        store_s.append(time.perf_counter() - t)
+        store.drop_schema()
+        store.close()
+        PostgresStore(url, schema=f"raw{k}", durable=False).close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET synchronous_commit = off")
+            conn.execute("DROP TABLE IF EXISTS raw_receipts")
+            conn.execute(f"CREATE TABLE raw_receipts (LIKE raw{k}.receipts INCLUDING ALL)")
+            t = time.perf_counter()
+            for i in range(0, n, 1000):
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(sql, rows[i : i + 1000])
+            raw_s.append(time.perf_counter() - t)
+            conn.execute(f"DROP SCHEMA raw{k} CASCADE; DROP TABLE raw_receipts")
+    ours, raw = n / statistics.median(store_s), n / statistics.median(raw_s)
+    ctx.report(
+        f"pg Store.write (COPY, rollups) ({n:,})", ours, "receipts/s",
+        reference_name="raw executemany", reference_value=raw, target=">= 3x",
+        passed=ours >= 3 * raw,
+    )  # fmt: skip

@@ -1,0 +1,272 @@
+"""Integration overhead: added time per instrumented client call, and the LiteLLM routing
+strategy's selection time.
+
+1. OpenAI SDK against the local fake server (127.0.0.1): the same chat call through a
+   bare client and through an instrumented one, **paired** (bare, instrumented, bare, ...
+   so a busy spell of the machine slows both alike). Reported: the median of the paired
+   differences as a share of the bare call's median (target <= 2%), non-streaming and
+   streaming. The difference of two HTTP round trips is noisy; the recording work alone
+   (the wrapper around a create() that returns a ready response, no I/O) is reported too,
+   as a share of the same bare call: that is the added time without the noise.
+2. LiteLLM ``mock_response``: ``acompletion`` with and without :class:`OutcomesLogger`
+   registered, in alternating chunks of 5 calls (LiteLLM's callbacks cannot be toggled per call),
+   against a no-op callback too: LiteLLM builds its logging payload only when a callback
+   is registered.
+3. Selection inside LiteLLM: ``Router.select(group)`` with
+   :class:`OutcomesRoutingStrategy` installed against a Router on LiteLLM's default
+   ``simple-shuffle``, same deployments, interleaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import Context
+from outcomes.inference import OutcomeTracker
+from outcomes.store import SQLiteStore
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download at import
+
+MESSAGES = [{"role": "user", "content": "benchmark prompt, a short one"}]
+
+
+def _paired_ms(
+    bare: Callable[[], object], instrumented: Callable[[], object], n: int
+) -> tuple[float, float, float]:
+    """(median bare ms, median instrumented ms, median of paired differences ms)."""
+    clock = time.perf_counter
+    b: list[float] = []
+    i: list[float] = []
+    for k in range(n):
+        order = (bare, instrumented) if k % 2 == 0 else (instrumented, bare)
+        for fn in order:
+            t0 = clock()
+            fn()
+            dt = (clock() - t0) * 1000.0
+            (b if fn is bare else i).append(dt)
+    diffs = [x - y for x, y in zip(i, b, strict=True)]
+    return statistics.median(b), statistics.median(i), statistics.median(diffs)
+
+
+def _openai(ctx: Context, tracker: OutcomeTracker, n: int) -> None:
+    import openai
+    from tests.fakes.llm_server import FakeLLMServer, Reply
+
+    from outcomes.integrations.openai import instrument
+
+    with FakeLLMServer([Reply(content="a short answer of a few words")]) as server:
+        bare = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        inst = instrument(
+            openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0), tracker
+        )
+
+        def call(client: Any) -> Callable[[], object]:
+            return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+        def stream(client: Any) -> Callable[[], object]:
+            def run() -> None:
+                for _ in client.chat.completions.create(
+                    model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                    stream_options={"include_usage": True},
+                ):  # fmt: skip
+                    pass
+
+            return run
+
+        for fn in (call(bare), call(inst), stream(bare), stream(inst)):
+            for _ in range(20):
+                fn()  # warm connections and imports
+        for label, make in (("chat", call), ("chat stream", stream)):
+            mb, mi, md = _paired_ms(make(bare), make(inst), n)
+            ctx.report(
+                f"openai {label}: added time per call (median paired diff)",
+                md / mb * 100.0, "% of bare",
+                reference_name=f"bare call {mb:.3f} ms", reference_value=None,
+                target="<= 2%", passed=md / mb <= 0.02,
+                notes=f"bare {mb:.3f} ms, instrumented {mi:.3f} ms, diff {md * 1000:.1f} us",
+            )  # fmt: skip
+        reply = call(bare)()
+        mb = statistics.median(_times(call(bare), n // 2))
+        bare.close()
+        inst.close()
+
+    # The recording work alone: the wrapper around a create() that returns at once.
+    from outcomes.integrations._wrap import patch
+    from outcomes.integrations.openai import CHAT
+
+    class Ready:
+        def create(self, **kwargs: Any) -> Any:
+            return reply
+
+    stub = Ready()
+    patch(stub, "create", tracker, None, CHAT, is_async=False)
+    raw = Ready()
+    per = statistics.median(
+        _times(lambda: stub.create(model="gpt-4o-mini", messages=MESSAGES), 20_000, ns=True)
+    )
+    ref = statistics.median(
+        _times(lambda: raw.create(model="gpt-4o-mini", messages=MESSAGES), 20_000, ns=True)
+    )
+    added_ms = (per - ref) / 1e6
+    ctx.report(
+        "openai chat: recording work per call (no I/O)", added_ms / mb * 100.0, "% of bare",
+        target="<= 2%", passed=added_ms / mb <= 0.02,
+        notes=f"{(per - ref) / 1000:.1f} us per call; bare HTTP call {mb:.3f} ms",
+    )  # fmt: skip
+
+
+def _times(fn: Callable[[], object], n: int, *, ns: bool = False) -> list[float]:
+    out: list[float] = []
+    clock = time.perf_counter_ns
+    for _ in range(n):
+        t0 = clock()
+        fn()
+        dt = clock() - t0
+        out.append(float(dt) if ns else dt / 1e6)
+    return out
+
+
+def _litellm_logger(ctx: Context, tracker: OutcomeTracker, chunks: int) -> None:
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+
+    from outcomes.integrations.litellm import OutcomesLogger
+
+    class NoOp(CustomLogger):  # type: ignore[misc]
+        """A callback that does nothing, with the same four methods as OutcomesLogger:
+        LiteLLM's own cost of having such a callback."""
+
+        def log_success_event(self, *args: Any) -> None:
+            return None
+
+        def log_failure_event(self, *args: Any) -> None:
+            return None
+
+        async def async_log_success_event(self, *args: Any) -> None:
+            return None
+
+        async def async_log_failure_event(self, *args: Any) -> None:
+            return None
+
+    reset = litellm.logging_callback_manager._reset_all_callbacks
+    setups: list[Any] = [None, NoOp(), OutcomesLogger(tracker)]
+
+    async def chunk(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await litellm.acompletion(model="gpt-4o-mini", messages=MESSAGES, mock_response="ok")
+            out.append((time.perf_counter() - t0) * 1000.0)
+        return out
+
+    async def scenario() -> list[list[float]]:
+        out: list[list[float]] = [[] for _ in setups]
+        await chunk(20)
+        for k in range(chunks):
+            order = list(enumerate(setups))
+            if k % 2:
+                order.reverse()
+            for j, callback in order:
+                reset()
+                if callback is not None:
+                    litellm.callbacks = [callback]
+                out[j].extend(await chunk(5))
+                await asyncio.sleep(0.01)  # let the logging tasks of the chunk finish
+        reset()
+        return out
+
+    bare, noop, ours = (statistics.median(x) for x in asyncio.run(scenario()))
+    ctx.report(
+        "litellm mock_response: OutcomesLogger vs a no-op callback", (ours - noop) / noop * 100.0,
+        "% of call", target="<= 2%", passed=(ours - noop) / noop <= 0.02,
+        notes=f"no-op callback {noop:.3f} ms, OutcomesLogger {ours:.3f} ms (chunks of 5)",
+    )  # fmt: skip
+    ctx.report(
+        "litellm mock_response: OutcomesLogger vs no callback", (ours - bare) / bare * 100.0,
+        "% of bare", notes=f"bare {bare:.3f} ms: LiteLLM's logging machinery runs only "
+        "when a callback is registered, and is most of this",
+    )  # fmt: skip
+
+
+def _litellm_strategy(ctx: Context, tracker: OutcomeTracker, n: int) -> None:
+    import litellm
+
+    from outcomes.integrations.litellm import OutcomesRoutingStrategy
+
+    model_list = [
+        {
+            "model_name": "group",
+            "litellm_params": {"model": f"openai/model-{i}", "mock_response": "ok", "api_key": "k"},
+            "model_info": {"id": f"d{i}"},
+        }
+        for i in range(5)
+    ]
+    shuffle = litellm.Router(model_list=model_list, routing_strategy="simple-shuffle")
+    ours = litellm.Router(model_list=model_list)
+    OutcomesRoutingStrategy(ours, tracker, seed=1).install()
+    full = litellm.Router(model_list=model_list)
+    OutcomesRoutingStrategy(full, tracker, seed=1, full_checks=True).install()
+    litellm.logging_callback_manager._reset_all_callbacks()
+    strategy = OutcomesRoutingStrategy(ours, tracker, seed=1)
+    candidates = [f"openai/model-{i}" for i in range(5)]
+
+    async def timed(router: Any) -> float:
+        t0 = time.perf_counter_ns()
+        await router.select("group", {})
+        return (time.perf_counter_ns() - t0) / 1000.0
+
+    async def scenario() -> list[list[float]]:
+        routers = (shuffle, ours, full)
+        out: list[list[float]] = [[] for _ in routers]
+        for _ in range(50):
+            for router in routers:
+                await timed(router)
+        for k in range(n):
+            order = list(enumerate(routers))
+            if k % 2:
+                order.reverse()
+            for j, router in order:
+                out[j].append(await timed(router))
+        return out
+
+    a, b, c = (statistics.median(x) for x in asyncio.run(scenario()))
+    ctx.report(
+        "litellm Router.select: OutcomesRoutingStrategy (5 deployments)", b, "us",
+        reference_name="simple-shuffle", reference_value=a,
+        notes="median; candidates = the group minus LiteLLM's cooldowns",
+    )  # fmt: skip
+    ctx.report(
+        "litellm Router.select: OutcomesRoutingStrategy full_checks=True", c, "us",
+        reference_name="simple-shuffle", reference_value=a,
+        notes="median; candidates from LiteLLM's select(kind='healthy')",
+    )  # fmt: skip
+    decide = [0.0] * min(n, 2000)
+    for k in range(len(decide)):
+        t0 = time.perf_counter_ns()
+        strategy.router.decide("generate", candidates=candidates).propensity  # noqa: B018
+        decide[k] = (time.perf_counter_ns() - t0) / 1000.0
+    ctx.report(
+        "outcomes decide() + propensity alone (5 candidates)", statistics.median(decide), "us",
+        reference_name="simple-shuffle select", reference_value=a,
+    )  # fmt: skip
+
+
+def run(ctx: Context) -> None:
+    n = 150 if ctx.quick else 300
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "bench.db")
+        tracker = OutcomeTracker(store)
+        try:
+            _openai(ctx, tracker, n)
+            _litellm_logger(ctx, tracker, 20 if ctx.quick else 40)
+            _litellm_strategy(ctx, tracker, 300 if ctx.quick else 1000)
+        finally:
+            tracker.close()
+            store.close()

@@ -1,0 +1,165 @@
+"""A mergeable quantile sketch with a bounded relative error (DDSketch's log buckets).
+
+A value ``x > 0`` falls in bucket ``i = ceil(log(x) / log(gamma))`` with
+``gamma = (1 + a) / (1 - a)``; the bucket is reported as ``2 * gamma**i / (gamma + 1)``,
+which is within ``a`` (relative) of every value the bucket holds. Any quantile read from
+the sketch is therefore within ``a`` of the matching sample quantile, whatever the spread
+of the values, which fixed bounds cannot promise (OpenTelemetry's doubling latency
+buckets put a p95 up to 26% off on a realistic spread). Buckets are plain ``index ->
+count`` pairs: sketches merge by adding counts, in any order, in Python or by ``SUM`` in
+SQL. This is the algorithm of Masson, Rim and Lee, "DDSketch" (VLDB 2019), written here
+because the reference package pulls protobuf along for a 100-line data structure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+RELATIVE_ACCURACY = 0.01
+"""Every quantile is within 1% (relative) of the sample quantile it estimates."""
+GAMMA = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
+_LOG_GAMMA = math.log(GAMMA)
+MIN_VALUE = 1e-9
+"""Values at or below this count in the zero bucket (reported as 0)."""
+
+
+def bucket_of(value: float) -> int:
+    """The bucket index of ``value`` (> MIN_VALUE)."""
+    return math.ceil(math.log(value) / _LOG_GAMMA)
+
+
+def bucket_value(index: int) -> float:
+    """The value reported for bucket ``index`` (within the accuracy of all it holds)."""
+    return 2.0 * GAMMA**index / (GAMMA + 1.0)
+
+
+@dataclass(slots=True)
+class LatencySketch:
+    """Counts per log bucket, plus the exact count, total and maximum.
+
+    ``buckets`` maps a bucket index to its count; ``zero`` counts values <=
+    :data:`MIN_VALUE`. ``quantile`` has a relative error of at most
+    :data:`RELATIVE_ACCURACY` against the sample quantile of rank ``q * (n - 1)``.
+    """
+
+    buckets: dict[int, int] = field(default_factory=dict)
+    zero: int = 0
+    total: float = 0.0
+    n: int = 0
+    max_value: float = 0.0
+
+    def add(self, value: float, count: int = 1) -> None:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"sketch values must be finite and >= 0, got {value!r}")
+        if value <= MIN_VALUE:
+            self.zero += count
+        else:
+            i = math.ceil(math.log(value) / _LOG_GAMMA)
+            b = self.buckets
+            b[i] = b.get(i, 0) + count
+        self.total += value * count
+        self.n += count
+        self.max_value = max(self.max_value, value)
+
+    def merge(self, other: LatencySketch) -> None:
+        b = self.buckets
+        for i, c in other.buckets.items():
+            b[i] = b.get(i, 0) + c
+        self.zero += other.zero
+        self.total += other.total
+        self.n += other.n
+        self.max_value = max(self.max_value, other.max_value)
+
+    def copy(self) -> LatencySketch:
+        return LatencySketch(dict(self.buckets), self.zero, self.total, self.n, self.max_value)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n if self.n else None
+
+    def quantile(self, q: float) -> float | None:
+        """Estimate the ``q`` quantile (0..1); ``None`` when empty."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError("q must be in [0, 1]")
+        if self.n <= 0:
+            return None
+        rank = q * (self.n - 1)
+        seen = self.zero
+        if seen > rank:
+            return 0.0
+        for i in sorted(self.buckets):
+            seen += self.buckets[i]
+            if seen > rank:
+                return min(bucket_value(i), self.max_value)
+        return self.max_value
+
+    def items(self) -> list[tuple[int, int]]:
+        """(bucket, count) pairs with a non-zero count, by bucket."""
+        return sorted((i, c) for i, c in self.buckets.items() if c)
+
+    def encode(self) -> str:
+        """A compact text form, ``"i:c,i:c"`` by bucket (what a rollup row stores)."""
+        return ",".join(f"{i}:{c}" for i, c in self.items())
+
+    @staticmethod
+    def decode_buckets(text: str | None) -> dict[int, int]:
+        """Parse :meth:`encode`'s text; raises ``ValueError`` naming what is wrong."""
+        if not text:
+            return {}
+        try:
+            # One split and one int() per number: what a snapshot refresh spends on.
+            nums = list(map(int, text.replace(":", ",").split(",")))
+        except ValueError:
+            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)") from None
+        if text.count(":") * 2 != len(nums) or text.count(",") + 1 != len(nums) // 2:
+            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)")
+        out = dict(zip(nums[::2], nums[1::2], strict=True))
+        if len(out) * 2 != len(nums):  # a repeated index: add its counts
+            out = {}
+            for i, c in zip(nums[::2], nums[1::2], strict=True):
+                out[i] = out.get(i, 0) + c
+        return out
+
+    @classmethod
+    def from_fixed(
+        cls, bounds: Iterable[float], counts: Iterable[int], total: float, n: int, max_value: float
+    ) -> LatencySketch:
+        """Approximate a fixed-bucket histogram (a state saved before sketches): each
+        bucket's count goes to the geometric middle of its bounds."""
+        sketch = cls(total=total, n=n, max_value=max_value)
+        low = 0.0
+        edges = list(bounds)
+        for k, c in enumerate(counts):
+            if not c:
+                low = edges[k] if k < len(edges) else low
+                continue
+            high = edges[k] if k < len(edges) else max(max_value, low)
+            mid = math.sqrt(low * high) if low > 0 else high / 2.0
+            if mid <= MIN_VALUE:
+                sketch.zero += int(c)
+            else:
+                i = bucket_of(mid)
+                sketch.buckets[i] = sketch.buckets.get(i, 0) + int(c)
+            low = high
+        return sketch
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "buckets": self.encode(),
+            "zero": self.zero,
+            "total_s": self.total,
+            "n": self.n,
+            "max_s": self.max_value,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> LatencySketch:
+        return cls(
+            cls.decode_buckets(str(data.get("buckets") or "")),
+            int(data.get("zero", 0)),  # type: ignore[call-overload]
+            float(data.get("total_s", 0.0)),  # type: ignore[arg-type]
+            int(data.get("n", 0)),  # type: ignore[call-overload]
+            float(data.get("max_s", 0.0)),  # type: ignore[arg-type]
+        )

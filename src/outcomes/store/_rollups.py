@@ -1,0 +1,337 @@
+"""Rollups: the profile fold of the inference receipts, kept by the store as it writes them.
+
+Three tables, maintained by :meth:`Store.write` in the transaction that inserts the
+receipts (so a reader sees receipts and rollups change together, and never scans
+receipts):
+
+- ``rollup_hourly``: one row per (model, task, project, hour) with the
+  :class:`~outcomes.stats._profiles.OutcomeStats` of the receipts of that hour: counts,
+  sums, forward-decayed sums (log domain, fixed epoch) and the latency sketch's buckets;
+- ``rollup_cells``: the same per (model, task, project) over all time (what profiles read);
+- ``rollup_ema``: the order-dependent ``ema_quality`` per model (task ``''``) and per
+  (model, task), folded in the order the writer commits.
+
+A receipt that supersedes another is booked in the hour of the receipt it replaces
+(``superseded_at``), so an hour's success rate is that of the calls made in it. Only
+receipts the insert actually added are folded (a re-delivered receipt counts once).
+Decayed sums use :data:`ROLLUP_HALF_LIFE_S`; a reader with another half-life folds the
+receipts instead. ``project_key`` is ``''`` for receipts without a project.
+
+Why writer-maintained rather than triggers: the fold (log-domain decayed sums, the
+sketch, supersession's take-back) exists once, in Python, and both engines and the
+memory store run that same code; SQL triggers would repeat it twice in two dialects.
+Rows are read, merged and written back inside the write transaction: SQLite's
+``BEGIN IMMEDIATE`` serializes writers, PostgreSQL locks the rows (``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from outcomes._table import Column, Table
+from outcomes.records import Receipt
+from outcomes.stats._profiles import (
+    DEFAULT_HALF_LIFE_S,
+    OutcomeStats,
+    ProfileState,
+)
+from outcomes.stats._sketch import LatencySketch
+from outcomes.store._rollup_fold import EmaArgs, fold_batch
+
+ROLLUP_HALF_LIFE_S = DEFAULT_HALF_LIFE_S
+"""The half-life of the decayed sums rollups keep (the profiles' default)."""
+BUCKET_S = 3600
+"""Rollup time bucket: one hour."""
+INFERENCE = "inference"
+
+_RECEIPT_COLUMNS = Receipt.__table__.column_names
+_ID, _KIND = _RECEIPT_COLUMNS.index("receipt_id"), _RECEIPT_COLUMNS.index("kind")
+_CHUNK = 200
+
+STAT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("receipts", "int"), ("calls", "int"), ("successes", "int"), ("failures", "int"),
+    ("inconclusive", "int"), ("latency_n", "int"), ("latency_zero", "int"),
+    ("latency_total_s", "float"), ("latency_max_s", "float"), ("latency_sketch", "text"),
+    ("latency_ms_total", "float"), ("input_tokens", "int"), ("output_tokens", "int"),
+    ("cost_usd", "float"), ("costed_calls", "int"), ("quality_n", "int"),
+    ("quality_sum", "float"), ("dw_pos", "float"), ("dwq_pos", "float"), ("dw_neg", "float"),
+    ("dwq_neg", "float"), ("ds_pos", "float"), ("ds_neg", "float"), ("df_pos", "float"),
+    ("df_neg", "float"), ("last_at", "float"),
+)  # fmt: skip
+"""The columns after the key of both rollup tables, in order (decayed sums: NULL = -inf)."""
+STAT_NAMES = tuple(n for n, _ in STAT_COLUMNS)
+HOURLY_KEY = ("model_id", "task", "project_key", "hour")
+CELL_KEY = ("model_id", "task", "project_key")
+EMA_KEY = ("model_id", "task")
+
+
+def _ddl_columns() -> str:
+    out = []
+    for name, kind in STAT_COLUMNS:
+        if name.startswith(("dw", "ds", "df")):
+            out.append(f"{name} {{real}}")
+        elif kind == "text":
+            out.append(f"{name} TEXT NOT NULL DEFAULT ''")
+        else:
+            out.append(f"{name} {{{'int' if kind == 'int' else 'real'}}} NOT NULL DEFAULT 0")
+    return ",\n    ".join(out)
+
+
+ROLLUP_DDL: tuple[str, ...] = (
+    "CREATE TABLE rollup_hourly (model_id TEXT NOT NULL, task TEXT NOT NULL, "
+    "project_key TEXT NOT NULL, hour {int} NOT NULL,\n    "
+    + _ddl_columns()
+    + ",\n    PRIMARY KEY (model_id, task, project_key, hour))",
+    "CREATE INDEX rollup_hourly_hour ON rollup_hourly (hour)",
+    "CREATE TABLE rollup_cells (model_id TEXT NOT NULL, task TEXT NOT NULL, "
+    "project_key TEXT NOT NULL,\n    "
+    + _ddl_columns()
+    + ",\n    PRIMARY KEY (model_id, task, project_key))",
+    "CREATE TABLE rollup_ema (model_id TEXT NOT NULL, task TEXT NOT NULL, "
+    "value {real} NOT NULL, PRIMARY KEY (model_id, task))",
+)
+"""The rollup tables (``{int}``/``{real}`` expand per dialect, see ``Migration``)."""
+
+
+def _table(name: str, names: Sequence[str], types: Sequence[str]) -> Table[Any]:
+    row_type = NamedTuple(  # type: ignore[misc]
+        f"{name}_row", [(n, object) for n in names]
+    )
+    columns = tuple(Column(n, t) for n, t in zip(names, types, strict=True))  # type: ignore[arg-type]
+    return Table(name=name, record_type=row_type, columns=columns, key=names[0])
+
+
+_STAT_TYPES = tuple(t for _, t in STAT_COLUMNS)
+ROLLUP_HOURLY = _table(
+    "rollup_hourly", (*HOURLY_KEY, *STAT_NAMES), ("text", "text", "text", "int", *_STAT_TYPES)
+)
+ROLLUP_CELLS = _table(
+    "rollup_cells", (*CELL_KEY, *STAT_NAMES), ("text", "text", "text", *_STAT_TYPES)
+)
+ROLLUP_EMA = _table("rollup_ema", (*EMA_KEY, "value"), ("text", "text", "float"))
+"""The rollup tables as :class:`Table` shapes (what the memory store keeps and named
+queries' Python implementations read; rows are plain tuples in column order)."""
+
+
+def _log(v: float) -> float | None:
+    return None if v == -math.inf else v
+
+
+def _unlog(v: Any) -> float:
+    return -math.inf if v is None else float(v)
+
+
+def stats_values(st: OutcomeStats, receipts: int) -> tuple[Any, ...]:
+    """``st`` as the stat columns of a rollup row (see :data:`STAT_COLUMNS`)."""
+    lat = st.latency
+    return (
+        receipts, st.calls, st.successes, st.failures, st.inconclusive, lat.n, lat.zero,
+        lat.total, lat.max_value, lat.encode(), st.latency_ms_total, st.input_tokens,
+        st.output_tokens, st.cost_usd, st.costed_calls, st.quality_n, st.quality_sum,
+        _log(st.dw_pos), _log(st.dwq_pos), _log(st.dw_neg), _log(st.dwq_neg),
+        _log(st.ds_pos), _log(st.ds_neg), _log(st.df_pos), _log(st.df_neg), st.last_at,
+    )  # fmt: skip
+
+
+def stats_of(values: Sequence[Any]) -> tuple[OutcomeStats, int]:
+    """The stat columns of a rollup row back as (``OutcomeStats``, receipts)."""
+    (receipts, calls, ok, bad, unknown, lat_n, lat_zero, lat_total, lat_max, sketch, lat_ms,
+     tin, tout, cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, ds_p, ds_n, df_p, df_n,
+     last_at) = values  # fmt: skip
+    latency = LatencySketch(
+        LatencySketch.decode_buckets(sketch), int(lat_zero), float(lat_total), int(lat_n),
+        float(lat_max),
+    )  # fmt: skip
+    st = OutcomeStats(
+        calls=int(calls), successes=int(ok), failures=int(bad), inconclusive=int(unknown),
+        latency=latency, latency_ms_total=float(lat_ms), input_tokens=int(tin),
+        output_tokens=int(tout), cost_usd=float(cost), costed_calls=int(costed),
+        quality_n=int(qn), quality_sum=float(qsum), dw_pos=_unlog(dw_p), dwq_pos=_unlog(dwq_p),
+        dw_neg=_unlog(dw_n), dwq_neg=_unlog(dwq_n), ds_pos=_unlog(ds_p), ds_neg=_unlog(ds_n),
+        df_pos=_unlog(df_p), df_neg=_unlog(df_n), last_at=float(last_at),
+    )  # fmt: skip
+    return st, int(receipts)
+
+
+def project_of(key: str) -> str | None:
+    return key or None
+
+
+class Delta:
+    """What a batch of new receipt rows adds to the rollups (folded in Python)."""
+
+    __slots__ = ("cells", "ema", "hours", "models")
+
+    def __init__(self) -> None:
+        self.hours: dict[tuple[str, str, str, int], tuple[OutcomeStats, int]] = {}
+        self.cells: dict[tuple[str, str, str], tuple[OutcomeStats, int]] = {}
+        self.ema: list[EmaArgs] = []
+        self.models: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.hours)
+
+    @classmethod
+    def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
+        """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
+        delta = cls()
+        delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.models = {k[0] for k in delta.cells}
+        return delta
+
+    def merged(
+        self,
+        current: Mapping[tuple[Any, ...], Sequence[Any]],
+        which: str,
+    ) -> list[tuple[Any, ...]]:
+        """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
+        this delta to ``current`` (key -> stat columns of the rows already stored)."""
+        mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
+        out = []
+        for key in sorted(mine):
+            st, n = mine[key]
+            old = current.get(key)
+            if old is not None:
+                base, m = stats_of(old)
+                base.merge(st)
+                st, n = base, n + m
+            out.append((*key, *stats_values(st, n)))
+        return out
+
+    def ema_rows(self, current: Mapping[tuple[str, str], float]) -> list[tuple[str, str, float]]:
+        """``rollup_ema`` rows after folding this batch's receipts, in order, onto
+        ``current`` ((model, task or '') -> value)."""
+        state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
+        for (m, t), v in current.items():
+            if t:
+                state.task_ema[(m, t)] = v
+            else:
+                state.ema[m] = v
+        for args in self.ema:
+            state.fold_ema(*args)
+        rows = [(m, "", v) for m, v in state.ema.items()]
+        rows += [(m, t, v) for (m, t), v in state.task_ema.items()]
+        return sorted(rows)
+
+
+def new_receipt_rows(
+    rows: Sequence[Sequence[Any]], known: Callable[[list[str]], set[str]]
+) -> list[Sequence[Any]]:
+    """The rows an ``INSERT ... DO NOTHING`` adds: first of each id, minus ``known`` ids
+    (``known(ids)`` returns those already stored)."""
+    seen: set[str] = set()
+    first = []
+    for row in rows:
+        rid = row[_ID]
+        if rid not in seen:
+            seen.add(rid)
+            first.append(row)
+    ids = [r[_ID] for r in first if r[_KIND] == INFERENCE]
+    stored: set[str] = set()
+    for i in range(0, len(ids), _CHUNK * 4):
+        stored |= known(ids[i : i + _CHUNK * 4])
+    return [r for r in first if r[_ID] not in stored]
+
+
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _upsert(table: Table[Any], key: Sequence[str]) -> str:
+    cols = table.column_names
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
+    )
+
+
+def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
+    one = "(" + ", ".join("?" for _ in key) + ")"
+    return (
+        f"SELECT {', '.join(table.column_names)} FROM {table.name} "
+        f"WHERE ({', '.join(key)}) IN (VALUES {', '.join(one for _ in range(n))})"
+    )
+
+
+_UPSERTS = {
+    "hours": (ROLLUP_HOURLY, HOURLY_KEY),
+    "cells": (ROLLUP_CELLS, CELL_KEY),
+}
+
+
+def _current(
+    cur: Any, sql: Callable[[str], str], table: Table[Any], key: Sequence[str], keys: list[Any]
+) -> dict[tuple[Any, ...], Sequence[Any]]:
+    out: dict[tuple[Any, ...], Sequence[Any]] = {}
+    width = len(key)
+    for part in chunks(keys):
+        cur.execute(sql(_select_keys(table, key, len(part))), [v for k in part for v in k])
+        for row in cur.fetchall():
+            out[tuple(row[:width])] = row[width:]
+    return out
+
+
+def apply_sql(cur: Any, sql: Callable[[str], str], delta: Delta) -> None:
+    """Add ``delta`` to the rollup tables through ``cur`` (inside the write transaction,
+    with writers serialized); ``sql`` translates ``?`` placeholders for the driver."""
+    if not delta:
+        return
+    for which, (table, key) in _UPSERTS.items():
+        keys = sorted(getattr(delta, which))
+        current = _current(cur, sql, table, key, keys)
+        cur.executemany(sql(_upsert(table, key)), delta.merged(current, which))
+    models = sorted(delta.models)
+    ema: dict[tuple[str, str], float] = {}
+    for part in chunks(models):
+        cur.execute(
+            sql(f"SELECT model_id, task, value FROM rollup_ema WHERE model_id IN "
+                f"({', '.join('?' for _ in part)})"),
+            list(part),
+        )  # fmt: skip
+        for m, t, v in cur.fetchall():
+            ema[(m, t)] = float(v)
+    cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), delta.ema_rows(ema))
+
+
+def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:
+    """Empty the rollup tables and fold every stored receipt into them again, in
+    insertion order, through ``cur`` (one transaction). Returns how many receipts."""
+    for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
+        cur.execute(f"DELETE FROM {table.name}")
+    cols = ", ".join(_RECEIPT_COLUMNS)
+    last, total = 0, 0
+    while True:
+        cur.execute(
+            sql(
+                f"SELECT seq, {cols} FROM receipts WHERE kind = ? AND seq > ? ORDER BY seq LIMIT ?"
+            ),
+            [INFERENCE, last, batch],
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return total
+        last = int(rows[-1][0])
+        total += len(rows)
+        apply_sql(cur, sql, Delta.of([r[1:] for r in rows]))
+
+
+def apply_rows(
+    delta: Delta,
+    hourly: dict[tuple[Any, ...], tuple[Any, ...]],
+    cells: dict[tuple[Any, ...], tuple[Any, ...]],
+    ema: dict[tuple[Any, ...], tuple[Any, ...]],
+) -> None:
+    """Add ``delta`` to rollups kept as dictionaries (key -> full row): the memory store."""
+    if not delta:
+        return
+    for which, rows, width in (("hours", hourly, 4), ("cells", cells, 3)):
+        current = {k: v[width:] for k, v in rows.items() if k in getattr(delta, which)}
+        for row in delta.merged(current, which):
+            rows[tuple(row[:width])] = row
+    values = {k: float(v[2]) for k, v in ema.items() if k[0] in delta.models}
+    for row in delta.ema_rows(values):
+        ema[(row[0], row[1])] = row
