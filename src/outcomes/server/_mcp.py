@@ -66,21 +66,11 @@ class _Desk:
             self.tracker.writer.close()
 
 
-def build(store: Store) -> Any:
-    """The MCP server (``mcp.server.mcpserver.MCPServer``) with the outcomes tools."""
-    from mcp.server.mcpserver import MCPServer
+class _Tools(_Desk):
+    """The tools (each method's signature and docstring are its MCP schema)."""
 
-    desk = _Desk(store)
-    server = MCPServer(
-        "outcomes",
-        instructions=(
-            "Record what happened after a model call (record_call_outcome, record_feedback), "
-            "ask which model to use (route), and read the leaderboard and reports."
-        ),
-    )
-
-    @server.tool()
     def record_call_outcome(
+        self,
         trace_id: str,
         model_id: str,
         task: str,
@@ -108,10 +98,10 @@ def build(store: Store) -> Any:
             }
         else:
             payload |= {"event": "failure", "error": error or "failed"}
-        return {"recorded": desk.apply(payload), "trace_id": trace_id}
+        return {"recorded": self.apply(payload), "trace_id": trace_id}
 
-    @server.tool()
     def record_feedback(
+        self,
         trace_id: str,
         score: float | None = None,
         score_range: list[float] | None = None,
@@ -131,23 +121,22 @@ def build(store: Store) -> Any:
             "tags": tags,
             "signal_id": signal_id,
         }
-        return {"recorded": desk.apply(payload, feedback=True), "trace_id": trace_id}
+        return {"recorded": self.apply(payload, feedback=True), "trace_id": trace_id}
 
-    @server.tool()
     def record_component_event(
-        component_id: str, outcome: str, context: str = "", session_id: str | None = None
+        self, component_id: str, outcome: str, context: str = "", session_id: str | None = None
     ) -> dict[str, Any]:
         """Record what happened to a component: install_success, install_failure,
         used_in_session, removed_by_user or deprecated."""
-        tracker = desk.components()
+        tracker = self.components()
         tracker.record_outcome(component_id, outcome, context, session_id=session_id)
         if not tracker.flush(30.0):
             raise ValidationError("the store did not commit the event; try again")
         stats = tracker.get_stats(component_id)
         return {"recorded": True, "attempts": stats.successes + stats.failures if stats else 0}
 
-    @server.tool()
     def route(
+        self,
         task: str,
         candidates: list[str] | None = None,
         max_cost_usd: float | None = None,
@@ -167,7 +156,7 @@ def build(store: Store) -> Any:
             msgspec.json.encode({k: v for k, v in body.items() if v is not None}), RouteRequest
         )
         try:
-            decision = desk.router().decide(
+            decision = self.router().decide(
                 req.task,
                 candidates=req.candidates,
                 max_cost_usd=req.max_cost_usd,
@@ -175,44 +164,64 @@ def build(store: Store) -> Any:
             )
         except NoModelAvailable as exc:
             raise ValidationError(str(exc)) from None
-        trace_id = desk.tracker.record_start(
+        trace_id = self.tracker.record_start(
             decision.model_id, req.task, decision.reason, propensity=decision.propensity
         )
         out: dict[str, Any] = msgspec.to_builtins({**decision.as_dict(), "trace_id": trace_id})
         return out
 
-    @server.tool()
     def model_leaderboard(
-        task: str | None = None, project: str | None = None
+        self, task: str | None = None, project: str | None = None
     ) -> list[dict[str, Any]]:
         """Every model with recorded calls, best first: calls, success rate with its 95%
         interval, quality, p50/p95 latency, cost per success."""
         from outcomes.inference import ProfileFilter, matching_profiles
 
         flt = ProfileFilter(task=task, project_id=project)
-        desk.tracker.flush(30.0)
-        profiles = matching_profiles(desk.store, flt)
+        self.tracker.flush(30.0)
+        profiles = matching_profiles(self.store, flt)
         profiles.sort(key=lambda p: (-p.success_mean, p.model_id))
         return [p.to_json() for p in profiles]
 
-    @server.tool()
-    def component_report(component_id: str | None = None) -> list[dict[str, Any]]:
+    def component_report(self, component_id: str | None = None) -> list[dict[str, Any]]:
         """Components with counts, success rates with intervals, and whether problematic."""
-        tracker = desk.components()
+        tracker = self.components()
         tracker.refresh()
         reports = tracker.report()
         return [r.to_json() for r in reports if component_id in (None, r.component_id)]
 
-    @server.tool()
-    def calibration_report(namespace: str | None = None) -> list[dict[str, Any]]:
+    def calibration_report(self, namespace: str | None = None) -> list[dict[str, Any]]:
         """Shadow calibration: the caller's vs the derived confidence per namespace and
         source, with the verdict (switch, keep, insufficient_data)."""
         from outcomes.shadow import calibration_report as report
         from outcomes.shadow._report import report_json
 
-        return report_json(report(desk.store, namespace=namespace))
+        return report_json(report(self.store, namespace=namespace))
 
-    server.outcomes_desk = desk  # type: ignore[attr-defined]
+
+TOOLS = (
+    "record_call_outcome",
+    "record_feedback",
+    "record_component_event",
+    "route",
+    "model_leaderboard",
+    "component_report",
+    "calibration_report",
+)
+
+
+def build(store: Store) -> Any:
+    """The MCP server (``mcp.server.mcpserver.MCPServer``) with the outcomes tools."""
+    from mcp.server.mcpserver import MCPServer
+
+    tools = _Tools(store)
+    server = MCPServer("outcomes", instructions=(
+        "Record what happened after a model call (record_call_outcome, record_feedback), "
+        "ask which model to use (route), and read the leaderboard and reports."
+    ))  # fmt: skip
+    for name in TOOLS:
+        server.tool()(getattr(tools, name))
+    server.outcomes_desk = tools  # type: ignore[attr-defined]
     return server
 
 
