@@ -241,3 +241,49 @@ def test_a_query_name_is_registered_once() -> None:
     assert register_query(first) is first
     with pytest.raises(ValueError, match="already registered"):
         register_query(Query(first.name, "SELECT 1", lambda tables, params: []))
+
+
+def test_dashboard_cells_over_every_hour_equal_the_all_time_cells(store: Store) -> None:
+    # Receipts of each cell spread over many hours (late signals among them): merged in
+    # the database, the hours must give back the all-time cell the writer keeps.
+    from outcomes.inference._queries import ROLLUP_CELL_ROWS
+
+    rng = random.Random(3)
+    receipts = []
+    for i in range(300):
+        late = i % 9 == 8
+        receipts.append(
+            Receipt(
+                receipt_id=f"h{i:04d}",
+                trace_id=f"h{i - 1 if late else i:04d}",
+                model_id=["m1", "m2"][(i - late) % 2],
+                task="code",
+                timestamp=_T0 + i * 1800.0 + (100 if late else 0),
+                success=i % 4 != 0,
+                quality=None if i % 3 else round(rng.random(), 3),
+                latency_ms=float(rng.randint(0, 5000)),
+                cost_usd=rng.random() / 100,
+                project_id=None if i % 5 else "p",
+                source="signal" if late else "complete",
+                supersedes=f"h{i - 1:04d}" if late else None,
+                superseded_success=False if late else None,
+                superseded_at=_T0 + (i - 1) * 1800.0 if late else None,
+            )
+        )
+    store.write(receipts)
+    merged = {
+        r[:3]: r[3:]
+        for r in store.query(dashboard_queries.CELLS, dashboard_queries.cells_params(0, 2**62))
+    }
+    cells = {r[:3]: r[3:] for r in store.query(ROLLUP_CELL_ROWS, ())}
+    assert set(merged) == set(cells)
+    assert len(cells) == 4
+    for key, want in cells.items():
+        got = merged[key]
+        for name, a, b in zip(STAT_NAMES, got, want, strict=True):
+            if name == "latency_sketch":
+                assert LatencySketch.decode_buckets(a) == LatencySketch.decode_buckets(b), key
+            elif isinstance(b, float) or isinstance(a, float):
+                assert a == pytest.approx(b, rel=1e-12), (key, name)
+            else:
+                assert a == b, (key, name)

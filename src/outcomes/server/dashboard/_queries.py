@@ -118,9 +118,7 @@ def _aggregate(name: str, kind: str, concat: str) -> str:
     if name in _LOGGED:
         # log-sum-exp against the cell's largest term; a term e^-700 below it counts 0.
         shifted = f"h.{name} - t.{name}"
-        return (
-            f"MAX(h.{name}) + LN(SUM(CASE WHEN {shifted} < -700 THEN 0 ELSE EXP({shifted}) END))"
-        )
+        return f"MAX(h.{name}) + LN(SUM(CASE WHEN {shifted} < -700 THEN 0 ELSE EXP({shifted}) END))"
     return f"CAST(SUM(h.{name}) AS BIGINT)" if kind == "int" else f"SUM(h.{name})"
 
 
