@@ -5,20 +5,12 @@ from __future__ import annotations
 import json as jsonlib
 from pathlib import Path
 
-from outcomes.cli._common import (
-    EXIT_USAGE,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.registry import ModelRegistry
 
-app = new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
+app = cli.new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
 
 
 @app.command("router")
@@ -31,7 +23,7 @@ def bench_router(
     prices: Path | None = Option(None, "--prices", help="TOML price table for missing costs."),
     plot: Path | None = Option(None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."),
     no_contextual: bool = Option(False, "--no-contextual"),
-    json: bool = JsonOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Replay an outcome matrix through every policy and the baselines (bandit feedback)."""
     from outcomes.routing._matrix import load_matrix
@@ -47,14 +39,14 @@ def bench_router(
             cost_weights=tuple(cost_weight) or DEFAULT_COST_WEIGHTS,
             latency_dir=latency_from,
             contextual=not no_contextual,
-            on_progress=None if json else (lambda s: err_console.print(f"[dim]running {s}[/]")),
+            on_progress=None if json else (lambda s: cli.err_console.print(f"[dim]running {s}[/]")),
         )
     except (ValidationError, ConfigError, ValueError, FileNotFoundError) as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
     if plot is not None:
         _plot(report, plot)
     if json:
-        print_json(report)
+        cli.print_json(report)
         return
     from rich.table import Table
 
@@ -82,12 +74,12 @@ def bench_router(
             "",
             "",
         )
-    console.print(table)
-    console.print(
+    cli.console.print(table)
+    cli.console.print(
         "AIQ (area under the quality/cost hull): "
         + ", ".join(f"{k} {v:.3f}" for k, v in report["aiq"].items())
     )
-    console.print(f"checks: {jsonlib.dumps(report['checks'])}")
+    cli.console.print(f"checks: {jsonlib.dumps(report['checks'])}")
 
 
 def _plot(report: dict[str, object], path: Path) -> None:
