@@ -16,7 +16,7 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +54,14 @@ class Recorder(Protocol):
         retry_after: float | None = None,
         latency_ms: float | None = None,
     ) -> None: ...
+
+
+class StartOptions(TypedDict, total=False):
+    """The options of ``record_start`` that ``call`` and ``acall`` pass on unchanged."""
+
+    project_id: str | None
+    intent: str | None
+    propensity: float | None
 
 
 class CallHandle:
@@ -142,7 +150,7 @@ class RecordedCall:
     form does exactly what the sync one does.
     """
 
-    __slots__ = ("_handle", "_start", "_t0", "_tracker")
+    __slots__ = ("_handle", "_options", "_start", "_t0", "_tracker")
 
     def __init__(
         self,
@@ -150,21 +158,16 @@ class RecordedCall:
         model_id: str,
         task: str,
         routing_reason: str = "",
-        *,
-        project_id: str | None = None,
-        intent: str | None = None,
-        propensity: float | None = None,
+        **options: Unpack[StartOptions],
     ) -> None:
         self._tracker = tracker
-        self._start = (model_id, task, routing_reason, project_id, intent, propensity)
+        self._start = (model_id, task, routing_reason)
+        self._options = options
         self._handle: CallHandle | None = None
         self._t0 = 0.0
 
     def __enter__(self) -> CallHandle:
-        model_id, task, reason, project_id, intent, propensity = self._start
-        trace_id = self._tracker.record_start(
-            model_id, task, reason, project_id=project_id, intent=intent, propensity=propensity
-        )
+        trace_id = self._tracker.record_start(*self._start, **self._options)
         self._handle = CallHandle(trace_id)
         self._t0 = time.perf_counter()
         return self._handle

@@ -26,13 +26,13 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
 from outcomes.inference import _calls
-from outcomes.inference._calls import RecordedCall
+from outcomes.inference._calls import RecordedCall, StartOptions
 from outcomes.inference._compat import LedgerBuffer, ProfileFiles
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._feedback import FeedbackDesk, Outcome
@@ -511,26 +511,17 @@ class OutcomeTracker:
 
     # -- ergonomics (see _calls.py) ----------------------------------------------------
     def call(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str = "",
-        *,
-        project_id: str | None = None,
-        intent: str | None = None,
-        propensity: float | None = None,
+        self, model_id: str, task: str, routing_reason: str = "", **options: Unpack[StartOptions]
     ) -> RecordedCall:
         """Record one call around a block, with ``with`` or ``async with`` (see
-        :class:`outcomes.inference._calls.RecordedCall`)::
+        :class:`outcomes.inference._calls.RecordedCall`); ``options``: ``project_id``,
+        ``intent`` and ``propensity``, as for :meth:`record_start`::
 
         with tracker.call("gpt-4o-mini", "generate") as c:
             resp = client.chat(...)
             c.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
         """
-        return RecordedCall(
-            self, model_id, task, routing_reason,
-            project_id=project_id, intent=intent, propensity=propensity,
-        )  # fmt: skip
+        return RecordedCall(self, model_id, task, routing_reason, **options)
 
     acall = call
     """The async spelling of :meth:`call`: ``async with tracker.acall(...) as c`` (recording
