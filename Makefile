@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml tests/trajectory/js/package-lock.json clients/typescript/package-lock.json | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code,openai,anthropic,litellm,otel,server,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,plot,bench,code,openai,anthropic,litellm,otel,server,browser,mcp]'
 	npm ci --prefix tests/trajectory/js --no-audit --no-fund --loglevel=error
 	npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
 	touch $(STAMP)

@@ -26,7 +26,11 @@ REQUIRED = {
     "task": "code",
 }
 # The demo runs no part unless asked: hostile values then cost nothing.
-BASE = {("demo",): ["--calls", "10", "--only", "none"], ("serve",): ["--check"]}
+BASE = {
+    ("demo",): ["--calls", "10", "--only", "none"],
+    ("serve",): ["--check"],
+    ("mcp",): ["--check"],
+}
 
 
 LEAVES = list(app.walk())

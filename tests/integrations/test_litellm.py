@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import contextlib
 
 import litellm
+import openai
 
 from outcomes.inference import OutcomeTracker
 from outcomes.integrations.litellm import (
@@ -27,7 +28,7 @@ from outcomes.integrations.litellm import (
 )
 from outcomes.records import Receipt
 from tests.fakes.llm_server import FakeLLMServer
-from tests.integrations.conftest import ANSWER, PROMPT, db_bytes, stored
+from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
 MESSAGES = [{"role": "user", "content": PROMPT}]
 
@@ -126,8 +127,14 @@ def test_calls_to_the_local_server_are_recorded_with_its_usage(
     tracker: OutcomeTracker, server: FakeLLMServer
 ) -> None:
     logging_to(tracker)
+    # Our own SDK client, closed by the test (LiteLLM would cache one and keep its socket).
+    client = closing(openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0))
     litellm.completion(
-        model="openai/gpt-4o-mini", messages=MESSAGES, api_base=server.base_url, api_key="k"
+        model="openai/gpt-4o-mini",
+        messages=MESSAGES,
+        api_base=server.base_url,
+        api_key="k",
+        client=client,
     )
     [r] = wait_for(tracker, 1)
     assert (r.input_tokens, r.output_tokens, r.success) == (11, 7, True)

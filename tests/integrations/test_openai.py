@@ -347,3 +347,28 @@ def test_feedback_attaches_to_the_trace_id_on_the_reply(
     latest = {r.trace_id: r for r in stored(tracker)}  # the superseding receipts win
     assert latest[trace_id_of(reply)].success is False
     assert latest[trace_id_of(stream)].quality == pytest.approx(0.75)
+
+
+def test_a_failed_response_is_a_failure_streamed_or_not(
+    server: FakeLLMServer, tracker: OutcomeTracker
+) -> None:
+    from tests.fakes.llm_server import Recorded, Response, responses
+
+    def failing(request: Recorded, reply: Reply) -> Response:
+        answer = responses(request, reply)
+        if answer.events is None:
+            return Response(body={**answer.body, "status": "failed"})
+        *head, (_, last) = answer.events
+        failed = {**last, "type": "response.failed"}
+        failed["response"] = {**last["response"], "status": "failed"}
+        return Response(events=[*head, ("response.failed", failed)], done=False)
+
+    server.route("POST", "/v1/responses", failing)
+    client = client_for(server, tracker)
+    client.responses.create(model="gpt-4o", input=PROMPT)
+    for _ in client.responses.create(model="gpt-4o", input=PROMPT, stream=True):
+        pass
+    assert [(r.success, r.error) for r in stored(tracker)] == [
+        (False, "ResponseFailed failed"),
+        (False, "ResponseFailed failed"),
+    ]

@@ -13,7 +13,7 @@ import pytest
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
-from outcomes.routing._replay import dominates, hull_area, replay
+from outcomes.routing._replay import ALL_POLICIES, dominates, hull_area, replay
 from outcomes.routing._select import Weights
 from outcomes.testing import cli
 from tests.conftest import require_datasets
@@ -149,6 +149,44 @@ def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_bench_router_summary_first_full_table_on_request(tmp_path: Path) -> None:
+    path = write_matrix(tmp_path / "m.jsonl.gz")
+    args = ["bench", "router", "--dataset", str(path), "--cost-weight", "0", "--cost-weight", "1"]
+    short = cli.invoke([*args, "--policies", "outcomes,epsilon-greedy,random"])
+    assert short.exit_code == 0, short.output
+    assert "each policy at cost weight 0" in short.output
+    assert "frontier area (AIQ)" in short.output
+    assert "--full" in short.output
+    # Only the chosen policies ran, once per weight for the swept ones.
+    assert "outcomes-cold" not in short.output
+    assert "litellm" not in short.output
+    full = cli.invoke([*args, "--policies", "outcomes", "--full", "--json"])
+    rep = json.loads(full.stdout)
+    assert [(p["name"], p["cost_weight"]) for p in rep["policies"]] == [
+        ("outcomes", 0.0),
+        ("outcomes", 1.0),
+    ]
+    table = cli.invoke([*args, "--policies", "outcomes,cheapest", "--full"])
+    assert table.exit_code == 0, table.output
+    assert "checks:" in table.output
+    assert "best_per_task (hindsight)" in table.output
+
+
+@pytest.mark.parametrize("policies", ["outcomes,nope", ",", "greedy"])
+def test_bench_router_unknown_policies_are_named(tmp_path: Path, policies: str) -> None:
+    path = write_matrix(tmp_path / "m.jsonl.gz")
+    result = cli.invoke(["bench", "router", "--dataset", str(path), "--policies", policies])
+    assert result.exit_code == 2
+    assert "polic" in result.output
+
+
+def test_cli_policy_names_are_the_replays() -> None:
+    from outcomes.cli._bench import _POLICY_NAMES
+    from outcomes.routing._replay import ALL_POLICIES
+
+    assert _POLICY_NAMES == ALL_POLICIES
+
+
 def test_bench_router_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = cli.invoke(["bench", "router", "--dataset", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
@@ -239,7 +277,9 @@ def test_contextual_policy_routes_hard_prompts_to_the_strong_model() -> None:
 @pytest.mark.slow
 def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     data = require_datasets() / "routerbench" / "routerbench_0shot.jsonl.gz"
-    rep = replay(load_matrix(data), split="test", seed=0)
+    # Every policy the checks read (not outcomes-cold nor fixed-per-task: a shorter run).
+    wanted = set(ALL_POLICIES) - {"outcomes-cold", "fixed-per-task"}
+    rep = replay(load_matrix(data), split="test", seed=0, policies=wanted)
     aiq = rep["aiq"]
     assert aiq["outcomes"] > aiq["single_model_hull"]
     assert aiq["outcomes-contextual"] > aiq["single_model_hull"]

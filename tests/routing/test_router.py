@@ -292,7 +292,8 @@ def test_router_settings_apply_from_the_next_decision() -> None:
     record(tracker, "x", "generate", ok=30, bad=34)  # Beta(40, 36) beats y's Beta(1, 1)
     r = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, refresh_s=3600)
     assert r.decide("generate").model_id == "x"
-    r.degrade_threshold = 3  # 34 failures > 30 successes + 3
+    r.degrade_rate = 0.5  # under half of x's outcomes succeed ...
+    r.degrade_threshold = 3  # ... and 34 failures > 30 successes + 3
     d = r.decide("generate")
     assert d.model_id == "y"
     assert "degraded" in (next(c for c in d.candidates if c.model_id == "x").filtered or "")
@@ -333,7 +334,13 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
     assert forgetting.decide("code").model_id == "steady"
     assert remembering.decide("code").model_id == "old-star"
     star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
-    assert star.successes == pytest.approx(4.0, abs=0.01)  # 200 a month ago weigh ~0
+    # 200 a month ago weigh ~0: the rate is the recent 4 in 20 ...
+    assert star.successes / (star.successes + star.failures) == pytest.approx(0.2, abs=0.001)
+    # ... held at min(220 outcomes, min_evidence=200) of evidence, not drained to 20.
+    assert star.successes + star.failures == pytest.approx(200.0)
+    forgetting.min_evidence = 0.0  # the age-weighted counts themselves
+    star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
+    assert star.successes == pytest.approx(4.0, abs=0.01)
     assert star.failures == pytest.approx(16.0, abs=0.01)
 
 
@@ -371,3 +378,24 @@ def test_many_candidates_with_degraded_ones_pick_only_healthy_ones() -> None:
     d = r.decide("generate")
     assert d.propensity == pytest.approx(1 / 30)
     assert d.fallbacks[-30:] == tuple(f"m{i:03d}" for i in range(0, 60, 2))
+
+
+def test_a_weak_cheap_model_is_not_degraded_and_serves_a_cost_weight() -> None:
+    """Degraded means calls that mostly fail: a model right 35% of the time stays a
+    candidate, and a strong cost weight picks it because it is cheapest."""
+    clock = FakeClock()
+    tracker = tracked(clock)
+    reg = ModelRegistry()
+    reg.add(ModelInfo("cheap", "p", 0.1, 0.1))
+    reg.add(ModelInfo("dear", "p", 10.0, 10.0))
+    record(tracker, "cheap", "code", ok=35, bad=65)
+    record(tracker, "dear", "code", ok=70, bad=30)
+    r = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, refresh_s=0, seed=0)
+    assert r.decide("code").model_id == "dear"
+    r.weights = Weights(1.0, 5.0)
+    d = r.decide("code")
+    assert d.model_id == "cheap"
+    assert not d.degraded_fallback
+    assert all(c.filtered is None for c in d.candidates)
+    with pytest.raises(ValueError, match="degrade_rate"):
+        Router(registry=reg, degrade_rate=1.5)

@@ -174,3 +174,19 @@ def test_metrics_count_requests_and_writes(client: TestClient, tracker: OutcomeT
     assert "outcomes_writer_queue_depth 0.0" in text
     assert 'outcomes_model_calls_total{model="gpt-4o"} 1.0' in text
     assert 'outcomes_http_request_duration_seconds_count{route="/v1/events"} 1.0' in text
+
+
+def test_readyz_is_503_when_the_store_is_unreachable(tracker: OutcomeTracker) -> None:
+    from outcomes.errors import StoreUnavailableError
+
+    assert tracker.store is not None
+
+    def down(*args: object) -> object:
+        raise StoreUnavailableError("connection refused")
+
+    with make_client(tracker) as c:
+        tracker.store.migration_status = down  # type: ignore[method-assign]
+        answer = c.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "not_ready"
+    assert "connection refused" in answer.json()["error"]["message"]

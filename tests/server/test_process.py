@@ -163,3 +163,21 @@ def test_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "refusing to bind 0.0.0.0 without a token" in done.stderr
+
+
+def test_several_workers_serve_one_store(
+    tmp_path: Path, server_factory: type[ServerProcess]
+) -> None:
+    db = tmp_path / "workers.db"
+    server = server_factory(f"sqlite:///{db}", tmp_path, token=True)
+    server.args += ["--workers", "2"]
+    server.start()
+    sent = 0
+    for k in range(12):
+        with server.client() as client:  # new connections: spread over the workers
+            answer = client.post("/v1/events", json=batch(f"k{k}", 20))
+            assert answer.json()["accepted"] == 20
+            sent += 20
+    assert server.stop() in (0, -15)
+    assert len(stored_traces(db)) == sent
+    assert server.log.read_text().count("Application startup complete") == 2

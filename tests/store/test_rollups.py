@@ -12,13 +12,14 @@ import math
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from outcomes.inference import from_rollups, rebuild, timeseries
 from outcomes.inference._profiles import OutcomeStats, ProfileState
 from outcomes.ledger._maintenance import summarize
 from outcomes.records import Receipt
-from outcomes.store import Store, rebuild_rollups
+from outcomes.store import SQLiteStore, Store, rebuild_rollups
 from outcomes.store._sql import SqlStore
 
 T0 = 1_760_000_000.0
@@ -201,3 +202,79 @@ def test_migrating_an_existing_database_builds_its_rollups(tmp_path: Any) -> Non
         assert_same_state(from_rollups(reopened), want)
     finally:
         reopened.close()
+
+
+def _write_from_another_process(args: tuple[str, str | None, int]) -> int:
+    """Write receipts to a shared store: the process's own calls, a shared set every
+    process re-delivers, and late signals for its own calls (spawned; returns how many
+    receipts it wrote)."""
+    import random
+
+    from outcomes.store import PostgresStore, open_store
+
+    url, schema, seed = args
+    rng = random.Random(seed)
+    store = open_store(url) if schema is None else PostgresStore(url, schema=schema)
+    shared = receipts_of(([(i % 3, i % 2, i % 3, True, 0.5, 100.0 * i, i, None, i * 60.0)
+                           for i in range(40)], [], [7], False))  # fmt: skip
+    own = [
+        Receipt(
+            receipt_id=f"p{seed}-{i}",
+            trace_id=f"p{seed}-t{i}",
+            model_id=rng.choice(MODELS),
+            task=rng.choice(TASKS),
+            project_id=rng.choice(PROJECTS),
+            timestamp=T0 + rng.uniform(0, 3 * 86_400),
+            success=rng.choice([True, False, None]),
+            quality=rng.choice([None, rng.random()]),
+            latency_ms=rng.uniform(0, 5000),
+        )
+        for i in range(300)
+    ]
+    late = [
+        Receipt(
+            receipt_id=f"p{seed}-s{i}",
+            trace_id=r.trace_id,
+            model_id=r.model_id,
+            task=r.task,
+            project_id=r.project_id,
+            timestamp=r.timestamp + 7200,
+            success=False,
+            source="signal",
+            supersedes=r.receipt_id,
+            superseded_success=r.success,
+            superseded_quality=r.quality,
+            superseded_at=r.timestamp,
+        )
+        for i, r in enumerate(own[::5])
+    ]
+    batch = own + shared + late
+    for i in range(0, len(batch), rng.randint(5, 40)):
+        store.write(batch[i : i + 40])
+    store.close()
+    return len(batch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_several_processes_writing_one_store_keep_exact_rollups(kind: str, tmp_path: Any) -> None:
+    import multiprocessing
+
+    from tests.conftest import POSTGRES_URL, make_postgres_store
+
+    if kind == "sqlite":
+        url, schema = f"sqlite:///{tmp_path / 'shared.db'}", None
+        store: Store = SQLiteStore(tmp_path / "shared.db")
+    else:
+        pg = make_postgres_store()
+        url, schema, store = POSTGRES_URL, pg.schema, pg
+    try:
+        with multiprocessing.get_context("spawn").Pool(3) as pool:
+            pool.map(_write_from_another_process, [(url, schema, s) for s in (1, 2, 3)])
+        folded = rebuild(store)
+        assert folded.receipts == 3 * (300 + 60) + 40
+        assert_same_state(from_rollups(store), folded)
+    finally:
+        if kind == "postgresql":
+            pg.drop_schema()
+        store.close()

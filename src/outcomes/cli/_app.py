@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "route",
     "ingest",
     "serve",
+    "mcp",
     "import-legacy",
     "signals",
     "db",

@@ -142,6 +142,7 @@ class Pending:
     """
 
     __slots__ = (
+        "error",
         "finished",
         "first_token_at",
         "in_chars",
@@ -174,6 +175,8 @@ class Pending:
         self.out_chars = 0
         self.first_token_at: float | None = None
         self.finished = False
+        self.error: str | None = None
+        """Set by an observer when the answer itself says it failed (``response.failed``)."""
         self.settled = False
         self.streamed = False
         self.started = time.perf_counter()
@@ -222,9 +225,12 @@ class Pending:
         return info
 
     def succeed(self) -> CallInfo | None:
-        """Record the call as answered with the usage seen (or the estimate)."""
+        """Record the call as answered with the usage seen (or the estimate); as failed
+        when the answer said so (:attr:`error`)."""
         if self.settled:
             return None
+        if self.error is not None:
+            return self._failed(self.error, None, abandoned=False)
         self.settled = True
         elapsed_ms = (time.perf_counter() - self.started) * 1000.0
         i, o, estimated = self.input_tokens, self.output_tokens, False

@@ -23,6 +23,9 @@ from outcomes.integrations._wrap import Endpoint, patch, stream_usage_tokens
 
 C = TypeVar("C")
 
+RESPONSE_FAILED = "ResponseFailed failed"
+"""The error of a Responses API answer whose status is ``failed`` (no exception raised)."""
+
 _CHAT_USAGE = ("prompt_tokens", "completion_tokens")
 _RESPONSES_USAGE = ("input_tokens", "output_tokens")
 
@@ -78,6 +81,8 @@ def _chat_chunk(chunk: Any, pending: Pending) -> None:
 def _responses_response(result: Any, pending: Pending) -> None:
     _model(pending, result)
     _usage(pending, getattr(result, "usage", None), _RESPONSES_USAGE)
+    if getattr(result, "status", None) == "failed":
+        pending.error = RESPONSE_FAILED
 
 
 _DELTAS = frozenset(
@@ -103,6 +108,8 @@ def _responses_event(event: Any, pending: Pending) -> None:
         _usage(pending, getattr(response, "usage", None), _RESPONSES_USAGE)
         if kind in _DONE:
             pending.finished = True
+        if kind == "response.failed":
+            pending.error = RESPONSE_FAILED
 
 
 def _embeddings_response(result: Any, pending: Pending) -> None:

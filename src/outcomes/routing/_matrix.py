@@ -31,6 +31,10 @@ class Row:
     cost: tuple[float, ...]
     failed: tuple[bool, ...]
     output_chars: tuple[float, ...]
+    available: tuple[bool, ...] | None = None
+    """Which models could be called for this prompt (``None``: all). Only generated
+    matrices set it (a model that appears mid-stream); a file's missing model is a
+    failed call instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,9 @@ class Matrix:
     rows: tuple[Row, ...]
     missing_costs: int
     """How many costs came from the price table."""
+    ordered: bool = False
+    """Replay the rows in file order (drift, a model appearing): the seed then varies
+    only the policies' draws. Files are shuffled per seed."""
 
     def split(self, name: str) -> list[Row]:
         if name == "all":

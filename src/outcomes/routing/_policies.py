@@ -69,6 +69,33 @@ class Fixed(ReplayPolicy):
         return self.index, 1.0
 
 
+class TaskFixed(ReplayPolicy):
+    """A fixed task-level router fitted offline: for each task, the model with the best
+    train-split ``quality - cost_weight * price / max_price``; the dearest best model for
+    tasks the train split lacks. It never learns online (the reference a bandit must
+    reach when the offline data are right)."""
+
+    name = "fixed-per-task"
+
+    def __init__(self, models: Sequence[str], prices: Sequence[float], cost_weight: float) -> None:
+        super().__init__(models, prices)
+        self.cost_weight = cost_weight
+        self.choice: dict[str, int] = {}
+        self.default = int(np.argmax(self.prices))
+
+    def warm_start(self, rows: Sequence[Row]) -> None:
+        top = float(self.prices.max()) or 1.0
+        by_task: dict[str, list[Row]] = {}
+        for r in rows:
+            by_task.setdefault(r.task, []).append(r)
+        for task, trows in by_task.items():
+            q = np.asarray([r.quality for r in trows]).mean(axis=0)
+            self.choice[task] = int(np.argmax(q - self.cost_weight * self.prices / top))
+
+    def choose(self, row: Row) -> tuple[int, float]:
+        return self.choice.get(row.task, self.default), 1.0
+
+
 class Uniform(ReplayPolicy):
     def __init__(
         self, name: str, models: Sequence[str], prices: Sequence[float], seed: int
@@ -249,7 +276,7 @@ class BetaBandit(ReplayPolicy):
             )
             score = 0.7 * q + 0.3 * cost_score
             return int(np.argmax(score)), math.nan
-        allowed = self._allowed()
+        allowed = self._allowed(row)
         if allowed is not None:
             sel = select_arrays(
                 [self.models[i] for i in allowed],
@@ -276,12 +303,18 @@ class BetaBandit(ReplayPolicy):
         )
         return sel.index, sel.propensity
 
-    def _allowed(self) -> np.ndarray | None:
-        """Indices of the models the breaker lets through, or None for all (also when it
-        would block every model: then the least bad choice is still a choice)."""
+    def _allowed(self, row: Row) -> np.ndarray | None:
+        """Indices of the models available for ``row`` that the breaker lets through, or
+        None for all (the breaker is ignored when it would block every model: then the
+        least bad choice is still a choice)."""
+        avail = None if row.available is None else np.asarray(row.available, dtype=bool)
         if self.breaker is None:
-            return None
+            return None if avail is None else np.flatnonzero(avail)
         mask = self.breaker.open()
+        if avail is not None:
+            mask = mask & avail
+            if not mask.any():
+                mask = avail
         if mask.all() or not mask.any():
             return None
         return np.flatnonzero(mask)
@@ -341,6 +374,9 @@ class TextDifficulty:
         self.idf: dict[str, np.ndarray] = {}
         self.scale: dict[str, float] = {}
         self.slope: dict[str, np.ndarray] = {}
+        self._scores: dict[tuple[str, str], float] = {}
+        """Scores by (task, prompt id): a replay scores the same prompts at every cost
+        weight (a number per prompt is kept, never its text)."""
 
     def _hashed(self, prompt: str) -> dict[int, float]:
         words = _WORD.findall(prompt.lower())[-self.max_words :]
@@ -404,6 +440,13 @@ class TextDifficulty:
 
     def score(self, row: Row) -> float:
         """Standardised predicted easiness of the prompt for its task (0 when unknown)."""
+        key = (row.task, row.prompt_id)
+        got = self._scores.get(key)
+        if got is None:
+            got = self._scores[key] = self._score(row)
+        return got
+
+    def _score(self, row: Row) -> float:
         coef = self.coef.get(row.task)
         if coef is None:
             return 0.0
@@ -498,6 +541,9 @@ class Contextual(BetaBandit):
         self.cost_weight = cost_weight
         self.text = text
         self.costs = costs
+        self.propensities = True
+        """Compute each pick's probability (a quadrature); the replay, which does not
+        read it, turns this off."""
 
     def choose(self, row: Row) -> tuple[int, float]:
         alpha, beta = self._counts(row.task)
@@ -511,13 +557,17 @@ class Contextual(BetaBandit):
         cost = self.costs.expected(row) if self.costs is not None else self.prices
         top = float(cost.max())
         penalty = self.cost_weight * cost / top if top > 0 else np.zeros(len(cost))
-        allowed = self._allowed()
+        allowed = self._allowed(row)
         if allowed is not None:
             k = int(np.argmax((draw - penalty)[allowed]))
+            if not self.propensities:
+                return int(allowed[k]), math.nan
             prob = thompson_propensity(
                 mean[allowed], (alpha + beta)[allowed], -penalty[allowed], 1.0, k
             )
             return int(allowed[k]), prob
         pick = int(np.argmax(draw - penalty))
+        if not self.propensities:
+            return pick, math.nan
         prob = thompson_propensity(mean, alpha + beta, -penalty, 1.0, pick)
         return pick, prob

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,11 @@ from outcomes.routing._policies import (
     Fixed,
     LowestLatency,
     ReplayPolicy,
+    TaskFixed,
     TextDifficulty,
     Uniform,
 )
+from outcomes.routing._replay_router import RouterPolicy
 from outcomes.routing._select import Weights
 
 DEFAULT_COST_WEIGHTS: tuple[float, ...] = (
@@ -40,8 +42,8 @@ PRIOR_CAP = 100.0
 """Pseudo-count cap per (task, model) of the offline priors learned from the train split.
 Chosen on the train split alone (priors from one half, replay on the other, three
 splits): regret and frontier area improve up to ~100 and are flat beyond."""
-HALF_LIFE = 2_000.0
-"""Forgetting of the default policy, in decisions of the same task."""
+CONTEXTUAL_HALF_LIFE = 2_000.0
+"""Forgetting of the contextual policy (the replay's own), in decisions of the same task."""
 
 
 @dataclass
@@ -222,6 +224,113 @@ def dominates(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-9) -> bool:
     return bool(better or cheaper)
 
 
+FIXED_POLICIES: tuple[str, ...] = (
+    "random",
+    "cheapest",
+    "litellm-simple-shuffle",
+    "litellm-cost-based",
+    "litellm-latency-based",
+    "litellm-adaptive-style",
+)
+"""Policies without a cost weight: replayed once."""
+SWEPT_POLICIES: tuple[str, ...] = (
+    "outcomes",
+    "outcomes-cold",
+    "epsilon-greedy",
+    "outcomes-contextual",
+    "fixed-per-task",
+)
+"""Policies replayed at every cost weight (``fixed-per-task`` only when there is a
+train split to fit it on)."""
+ALL_POLICIES = FIXED_POLICIES + SWEPT_POLICIES
+
+
+def _check_policies(names: Collection[str] | None) -> set[str]:
+    if names is None:
+        return set(ALL_POLICIES)
+    unknown = sorted(set(names) - set(ALL_POLICIES))
+    if unknown:
+        raise ValueError(
+            f"unknown policy {', '.join(map(repr, unknown))}; choose from {', '.join(ALL_POLICIES)}"
+        )
+    if not names:
+        raise ValueError("no policy chosen")
+    return set(names)
+
+
+def _fixed(
+    models: Sequence[str], prices: Sequence[float], seed: int, wanted: set[str]
+) -> list[ReplayPolicy]:
+    cheapest = int(np.argmin(prices))
+    every: list[ReplayPolicy] = [
+        Uniform("random", models, prices, seed),
+        Fixed("cheapest", models, prices, cheapest),
+        Uniform("litellm-simple-shuffle", models, prices, seed + 1),
+        Fixed("litellm-cost-based", models, prices, cheapest),
+        LowestLatency(models, prices, seed),
+        BetaBandit(
+            "litellm-adaptive-style",
+            models,
+            prices,
+            weights=Weights(),
+            seed=seed,
+            cap=200.0,
+            litellm_score=True,
+        ),
+    ]
+    return [p for p in every if p.name in wanted]
+
+
+def _swept(
+    matrix: Matrix,
+    prices: Sequence[float],
+    w: float,
+    seed: int,
+    wanted: set[str],
+    context: tuple[TextDifficulty, CostModel] | None,
+    context_rows: bool,
+) -> list[ReplayPolicy]:
+    """The policies of one cost weight: ours run the live router (see
+    :mod:`outcomes.routing._replay_router`); epsilon-greedy and the contextual policy are
+    the replay's own."""
+    models = matrix.models
+    weights = Weights(quality=1.0, cost=w)
+    half_life, min_evidence, share = RouterPolicy.DEFAULT
+    ours: dict[str, Any] = {
+        "weights": weights, "seed": seed, "half_life": half_life,
+        "min_evidence": min_evidence, "share": share,
+    }  # fmt: skip
+    out: list[ReplayPolicy] = []
+    if "outcomes" in wanted:
+        out.append(RouterPolicy("outcomes", models, prices, prior_cap=PRIOR_CAP, **ours))
+    if "outcomes-cold" in wanted:
+        out.append(RouterPolicy("outcomes-cold", models, prices, **ours))
+    if "epsilon-greedy" in wanted:
+        out.append(
+            BetaBandit(
+                "epsilon-greedy", models, prices, weights=weights, policy="epsilon", seed=seed
+            )
+        )
+    if "outcomes-contextual" in wanted and context is not None:
+        ctx = Contextual(
+            models,
+            prices,
+            cost_weight=w,
+            text=context[0],
+            costs=context[1],
+            prior_cap=PRIOR_CAP,
+            seed=seed,
+            half_life=CONTEXTUAL_HALF_LIFE,
+            share=5.0,
+            breaker=True,
+        )
+        ctx.propensities = False
+        out.append(ctx)
+    if "fixed-per-task" in wanted and context_rows:
+        out.append(TaskFixed(models, prices, w))
+    return out
+
+
 def replay(
     matrix: Matrix,
     *,
@@ -230,94 +339,74 @@ def replay(
     cost_weights: Sequence[float] = DEFAULT_COST_WEIGHTS,
     latency_dir: Path | None = None,
     contextual: bool = True,
-    on_progress: Callable[[str], None] | None = None,
+    policies: Collection[str] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every policy on ``split`` of ``matrix``; returns the report (see docs/routing.md)."""
+    """Run the chosen ``policies`` (default: all of :data:`ALL_POLICIES`) on ``split`` of
+    ``matrix``; returns the report (see docs/routing.md). ``on_progress(label, done,
+    total)`` is called before each policy run."""
+    wanted = _check_policies(policies)
+    if not contextual:
+        wanted.discard("outcomes-contextual")
     stream = matrix.split(split)
     if not stream:
         raise ValueError(
             f"split {split!r} has no prompts (splits: {sorted({r.split for r in matrix.rows})})"
         )
     train = [r for r in matrix.rows if r.split == "train"] if split == "test" else []
-    random.Random(seed).shuffle(stream)
+    if not matrix.ordered:
+        random.Random(seed).shuffle(stream)
     models = matrix.models
     # Mean cost per call of each model: a list price, known before any call (from the
     # train split when there is one).
     prices = np.array([r.cost for r in (train or matrix.rows)]).mean(axis=0)
     refs = _hindsight(stream, models)
     ref_total = refs["best_per_task"]["quality_total"]
-
-    def latency() -> LatencyModel | None:
-        return LatencyModel(latency_dir, models, seed) if latency_dir is not None else None
+    context = None
+    if "outcomes-contextual" in wanted and train:
+        if on_progress is not None:
+            on_progress("fitting the contextual text model on the train split", 0, 0)
+        context = (TextDifficulty(seed=seed).fit(train), CostModel(prices).fit(train))
+    per_weight = (
+        len(wanted & set(SWEPT_POLICIES))
+        - ("outcomes-contextual" in wanted and context is None)
+        - ("fixed-per-task" in wanted and not train)
+    )
+    total = len(wanted & set(FIXED_POLICIES)) + per_weight * len(cost_weights)
+    done = 0
 
     def go(policy: ReplayPolicy, w: float | None) -> dict[str, Any]:
+        nonlocal done
         if on_progress is not None:
-            on_progress(f"{policy.name} (cost weight {w})" if w is not None else policy.name)
+            label = f"{policy.name} (cost weight {w:g})" if w is not None else policy.name
+            on_progress(label, done, total)
         policy.warm_start(train)
-        return _run(policy, stream, latency(), w).as_dict(ref_total)
+        lat = LatencyModel(latency_dir, models, seed) if latency_dir is not None else None
+        done += 1
+        return _run(policy, stream, lat, w).as_dict(ref_total)
 
-    text: TextDifficulty | None = None
-    costs: CostModel | None = None
-    if contextual and train:
-        if on_progress is not None:
-            on_progress("fitting the contextual text model on the train split")
-        text = TextDifficulty(seed=seed).fit(train)
-        costs = CostModel(prices).fit(train)
-    cheapest = int(np.argmin(prices))
-    fixed = [
-        go(Uniform("random", models, prices, seed), None),
-        go(Fixed("cheapest", models, prices, cheapest), None),
-        go(Uniform("litellm-simple-shuffle", models, prices, seed + 1), None),
-        go(Fixed("litellm-cost-based", models, prices, cheapest), None),
-        go(LowestLatency(models, prices, seed), None),
-        go(
-            BetaBandit(
-                "litellm-adaptive-style",
-                models,
-                prices,
-                weights=Weights(),
-                seed=seed,
-                cap=200.0,
-                litellm_score=True,
-            ),
-            None,
-        ),
-    ]
+    fixed = [go(p, None) for p in _fixed(models, prices, seed, wanted)]
     swept: list[dict[str, Any]] = []
-    # What our policies share: forgetting, cross-task sharing, the breaker.
-    ours_cfg: dict[str, Any] = {
-        "seed": seed, "half_life": HALF_LIFE, "share": 5.0, "breaker": True,
-    }  # fmt: skip
     for w in cost_weights:
-        weights = Weights(quality=1.0, cost=w)
-        policies: list[ReplayPolicy] = [
-            BetaBandit(
-                "outcomes", models, prices, weights=weights, prior_cap=PRIOR_CAP, **ours_cfg
-            ),
-            BetaBandit("outcomes-cold", models, prices, weights=weights, **ours_cfg),
-            BetaBandit(
-                "epsilon-greedy",
-                models,
-                prices,
-                weights=weights,
-                policy="epsilon",
-                seed=seed,
-                epsilon=0.1,
-            ),
-        ]
-        if text is not None:
-            policies.append(
-                Contextual(
-                    models,
-                    prices,
-                    cost_weight=w,
-                    text=text,
-                    costs=costs,
-                    prior_cap=PRIOR_CAP,
-                    **ours_cfg,
-                )
-            )
-        swept.extend(go(policy, w) for policy in policies)
+        swept.extend(
+            go(p, w) for p in _swept(matrix, prices, w, seed, wanted, context, bool(train))
+        )
+    if on_progress is not None:
+        on_progress("done", total, total)
+    return _report(matrix, split, seed, len(train), latency_dir, stream, refs, fixed, swept)
+
+
+def _report(
+    matrix: Matrix,
+    split: str,
+    seed: int,
+    train: int,
+    latency_dir: Path | None,
+    stream: Sequence[Row],
+    refs: dict[str, Any],
+    fixed: list[dict[str, Any]],
+    swept: list[dict[str, Any]],
+) -> dict[str, Any]:
     c_max = max(v["cost_usd"] for v in refs["single_models"].values())
     single_pts = [(v["cost_usd"], v["quality"]) for v in refs["single_models"].values()]
     aiq = {"single_model_hull": hull_area(single_pts, c_max)}
@@ -325,13 +414,12 @@ def replay(
         pts = [(p["cost_usd"], p["quality"]) for p in swept if p["name"] == name]
         aiq[name] = hull_area(pts, c_max)
     ours = [p for p in swept if p["name"] == "outcomes"]
-    checks = _checks(ours, fixed, swept, refs)
     return {
         "dataset": {
-            "models": list(models),
+            "models": list(matrix.models),
             "split": split,
             "prompts": len(stream),
-            "train_prompts": len(train),
+            "train_prompts": train,
             "tasks": matrix.tasks,
             "seed": seed,
             "costs_from_price_table": matrix.missing_costs,
@@ -341,7 +429,12 @@ def replay(
         "references": {k: v for k, v in refs.items() if k != "single_models"},
         "single_models": refs["single_models"],
         "aiq": aiq,
-        "checks": checks,
+        "checks": _checks(ours, fixed, swept, refs)
+        | (
+            {"aiq_outcomes_minus_fixed_per_task": aiq["outcomes"] - aiq["fixed-per-task"]}
+            if "outcomes" in aiq and "fixed-per-task" in aiq
+            else {}
+        ),
     }
 
 

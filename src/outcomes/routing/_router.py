@@ -37,6 +37,7 @@ from outcomes.routing._select import (
     select_arrays,
     select_lists,
 )
+from outcomes.routing._source import ProfileSource
 
 __all__ = ["Candidate", "Decision", "NoModelAvailable", "Router"]
 
@@ -56,7 +57,8 @@ class Router:
     rate-limit exclusions and cooldowns; ``registry`` the candidates, their prices,
     context windows, tasks and optional priors. ``prior_strength`` is the pseudo-count of a
     registry prior (capped at ``max_prior``); other tasks of the same model lend at most
-    ``share_cap`` pseudo-counts to a task with little data (cold start).
+    ``share_cap`` pseudo-counts to a task with little data (cold start). ``profiles``
+    replaces the tracker as the source of statistics (the replay benchmark uses it).
     """
 
     registry: ModelRegistry = field(default_factory=ModelRegistry.load)
@@ -67,6 +69,13 @@ class Router:
     max_prior: float = 50.0
     share_cap: float = 5.0
     degrade_threshold: int = 5
+    degrade_rate: float = 0.1
+    """A model is degraded for a task (left out while a healthy one remains) when its
+    failures exceed its successes by ``degrade_threshold`` *and* fewer than this share
+    of its outcomes succeed: calls that mostly fail, not a weak model. A weak, cheap
+    model is what a cost weight may ask for; scoring, not a filter, weighs its quality
+    (replayed on RouterBench, a plain ``failures > successes + 5`` took the cheapest
+    model off the code task, and the frontier lost the always-cheapest point)."""
     forget: bool = True
     """Weigh outcomes by age (half-life of the tracker's profiles, default 14 days), so
     the router follows a model that got worse or better; ``False`` counts all equally."""
@@ -80,6 +89,14 @@ class Router:
     """The tracker's published snapshot is looked at again at most this often (seconds
     of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
     :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
+    min_evidence: float = 200.0
+    """With ``forget``: a (task, model) cell whose age-weighted evidence fell below
+    ``min(its raw count, min_evidence)`` keeps its age-weighted success rate at that much
+    evidence. Ageing then moves a cell's estimate towards its recent outcomes, but a
+    cell's confidence does not drain away while traffic goes to other models."""
+    profiles: ProfileSource | None = None
+    """Where decisions read profiles instead of ``tracker`` (rate limits still come from
+    the tracker): the replay benchmark's statistics, for instance."""
     view: Literal["shared", "local"] = "shared"
     """``shared``: profiles as stored, so every process sharing the store routes on the
     same evidence; ``local``: this process's tracker state only (what a single process has
@@ -109,6 +126,8 @@ class Router:
         self._pyrng = random.Random(self.seed)
         if self.prior_strength < 0 or self.max_prior < 0 or self.share_cap < 0:
             raise ValueError("prior_strength, max_prior and share_cap must be >= 0")
+        if not 0.0 <= self.degrade_rate <= 1.0 or self.min_evidence < 0:
+            raise ValueError("degrade_rate must be in [0, 1] and min_evidence >= 0")
 
     # -- outage handling -------------------------------------------------------------
     def report(self, model_id: str, ok: bool) -> None:
@@ -147,35 +166,33 @@ class Router:
         """The profiles of ``view`` in the tracker's latest published snapshot (no lock,
         no I/O), looked at again every ``refresh_s`` seconds; a new snapshot drops the
         pools built from the previous one."""
-        if self.tracker is None:
+        source = self.profiles if self.profiles is not None else self.tracker
+        if source is None:
             return {}
         now = self.clock.now()
         if now - self._snapshot_at >= self.refresh_s:
             self._snapshot_at = now
-            published = self.tracker.snapshot(self.view).by_task
+            published = source.snapshot(self.view).by_task
             if published is not self._snapshot:
                 self._snapshot = published
                 self._pools = {}
         return self._snapshot.get(task) or {}
 
-    def _counts(self, model_id: str, task: str) -> tuple[float, float, float, float]:
-        """(successes, failures) for the task, and for all tasks of the model; weighed by
-        age when ``forget`` (at the tracker's clock, which stamped the receipts)."""
-        tracker = self.tracker
-        if tracker is None:
-            return 0.0, 0.0, 0.0, 0.0
-        p = self._profiles(task).get(model_id)
-        allp = self._profiles(None).get(model_id)
+    def _counts(self, p: Any, allp: Any, now: float) -> tuple[float, float, float, float]:
+        """(successes, failures) of a task's profile ``p``, and of the model's profile
+        over all tasks ``allp`` (read only when other tasks may lend evidence); weighed
+        by age at ``now`` when ``forget``."""
+        share = self.share_cap > 0
         if self.forget:
-            now = tracker.clock.now()
-            s, f = p.decayed_counts(now) if p is not None else (0.0, 0.0)
-            sa, fa = allp.decayed_counts(now) if allp is not None else (0.0, 0.0)
+            floor = self.min_evidence
+            s, f = _aged(p, now, floor) if p is not None else (0.0, 0.0)
+            sa, fa = _aged(allp, now, floor) if share and allp is not None else (s, f)
             return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
-        sa = float(allp.successes) if allp is not None else 0.0
-        fa = float(allp.failures) if allp is not None else 0.0
-        return s, f, sa, fa
+        if not share or allp is None:
+            return s, f, s, f
+        return s, f, float(allp.successes), float(allp.failures)
 
     def _prior(
         self, info: ModelInfo, s: float, f: float, sa: float, fa: float
@@ -377,21 +394,22 @@ class Router:
         ok: list[int] = []
         degraded: list[int] = []
         static_filtered: list[tuple[Any, ...]] = []
+        # One read of the profiles and of the clock that stamped them (the source's:
+        # ages are measured on it) for the whole pool.
+        profs = self._profiles(task)
+        all_profs = self._snapshot.get(None) or {}
+        source = self.profiles if self.profiles is not None else self.tracker
+        now = source.clock.now() if source is not None else 0.0
         for model_id in ids:
             info, s, f, a0, b0, cost, p95 = self._static_one(
-                model_id, task, input_tokens, output_tokens
+                model_id,
+                input_tokens,
+                output_tokens,
+                profs.get(model_id),
+                all_profs.get(model_id),
+                now,
             )
-            reason = None
-            if info.retired:
-                reason = "retired (the registry marks it so: never routed to)"
-            elif not info.serves(task):
-                reason = f"does not serve task {task!r}"
-            elif info.context_window is not None and need > info.context_window:
-                reason = f"context window {info.context_window} < {need} tokens"
-            elif max_cost_usd is not None and cost is not None and cost > max_cost_usd:
-                reason = f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
-            elif max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
-                reason = f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
+            reason = _static_reason(info, task, need, cost, p95, max_cost_usd, max_p95_ms)
             if reason is not None:
                 static_filtered.append(
                     (model_id, reason, s, f, a0, b0, None, None, None, None, cost, p95)
@@ -399,7 +417,7 @@ class Router:
                 continue
             j = len(names)
             names.append(model_id)
-            if f > s + self.degrade_threshold:
+            if f > s + self.degrade_threshold and s < self.degrade_rate * (s + f):
                 note = f"degraded ({f:.0f} failures vs {s:.0f} successes)"
                 rows.append((model_id, note, s, f, a0, b0))
                 degraded.append(j)
@@ -431,12 +449,17 @@ class Router:
         return pool
 
     def _static_one(
-        self, model_id: str, task: str, input_tokens: int, output_tokens: int
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        prof: Any,
+        all_prof: Any,
+        now: float,
     ) -> tuple[Any, ...]:
         info = self.registry.get(model_id) or ModelInfo(model_id)
-        s, f, sa, fa = self._counts(model_id, task)
+        s, f, sa, fa = self._counts(prof, all_prof, now)
         a0, b0 = self._prior(info, s, f, sa, fa)
-        prof = self._profiles(task).get(model_id)
         cost = prof.cost_per_call if prof is not None and prof.cost_per_call else None
         if cost is None:
             cost = info.cost(input_tokens, output_tokens)
@@ -466,3 +489,39 @@ class Router:
             ok = True
         finally:
             self.report(decision.model_id, ok)
+
+
+def _static_reason(
+    info: ModelInfo,
+    task: str,
+    need: int,
+    cost: float | None,
+    p95: float | None,
+    max_cost_usd: float | None,
+    max_p95_ms: float | None,
+) -> str | None:
+    """Why phase 1 leaves a model out whatever happens between refreshes, or ``None``."""
+    if info.retired:
+        return "retired (the registry marks it so: never routed to)"
+    if not info.serves(task):
+        return f"does not serve task {task!r}"
+    if info.context_window is not None and need > info.context_window:
+        return f"context window {info.context_window} < {need} tokens"
+    if max_cost_usd is not None and cost is not None and cost > max_cost_usd:
+        return f"expected cost ${cost:.6f} > max ${max_cost_usd:.6f}"
+    if max_p95_ms is not None and p95 is not None and p95 > max_p95_ms:
+        return f"p95 latency {p95:.0f} ms > max {max_p95_ms:.0f} ms"
+    return None
+
+
+def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
+    """A profile's age-weighted (successes, failures), raised to ``min(raw, floor)``
+    evidence at the same success rate (see ``Router.min_evidence``)."""
+    s, f = profile.decayed_counts(now)
+    if floor > 0:
+        n = s + f
+        want = min(float(profile.successes + profile.failures), floor)
+        if 0 < n < want:
+            k = want / n
+            return s * k, f * k
+    return s, f

@@ -34,8 +34,6 @@ from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import (
     DEFAULT_HALF_LIFE_S,
-    EMA_PRIOR,
-    FOLD_FIELDS,
     OutcomeStats,
     ProfileState,
 )
@@ -49,11 +47,7 @@ BUCKET_S = 3600
 INFERENCE = "inference"
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
-_FOLD_IDX = tuple(_RECEIPT_COLUMNS.index(f) for f in FOLD_FIELDS)
 _ID, _KIND = _RECEIPT_COLUMNS.index("receipt_id"), _RECEIPT_COLUMNS.index("kind")
-_TS, _SUP = _RECEIPT_COLUMNS.index("timestamp"), _RECEIPT_COLUMNS.index("supersedes")
-_SUP_AT = _RECEIPT_COLUMNS.index("superseded_at")
-_MODEL, _TASK = _RECEIPT_COLUMNS.index("model_id"), _RECEIPT_COLUMNS.index("task")
 _CHUNK = 200
 
 STAT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -244,14 +238,6 @@ def new_receipt_rows(
 def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def ema_prior() -> float:
-    return EMA_PRIOR
-
-
-def receipt_model_task(row: Sequence[Any]) -> tuple[str, str]:
-    return row[_MODEL], row[_TASK]
 
 
 def _upsert(table: Table[Any], key: Sequence[str]) -> str:

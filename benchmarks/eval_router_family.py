@@ -1,0 +1,220 @@
+"""The router's constants, chosen across a family of matrices and never on one.
+
+``python -m benchmarks.eval_router_family [--seeds 5] [--quick] [--grid] [--json FILE]``
+
+Replays every matrix of :mod:`benchmarks.router_matrices` cold (no offline priors) at
+cost weight 0 through the live ``Router`` (:class:`RouterPolicy`), and plain
+epsilon-greedy (0.1) as the reference, for each seed. Regret is against the best model
+per task in hindsight, in % of its quality. With ``--grid`` every configuration of
+:data:`GRID` is replayed and chosen by leave-one-matrix-out cross-validation: for each
+matrix, the configuration with the lowest mean regret on the *other* matrices is scored
+on it. Also reported: on ``drift``, how many calls the degraded model still gets after
+the change (per task; bounded means it does not grow with the stream); on ``newcomer``,
+the new model's share of the last quarter of its tasks' decisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.router_matrices import family
+from outcomes.routing._matrix import Matrix
+from outcomes.routing._policies import BetaBandit, ReplayPolicy
+from outcomes.routing._replay import _hindsight
+from outcomes.routing._replay_router import RouterPolicy
+from outcomes.routing._select import Weights
+
+Config = tuple[float | None, float, float]
+"""(half-life in decisions or None for no forgetting, min_evidence, share_cap)."""
+GRID: tuple[Config, ...] = tuple(
+    itertools.product((None, 4_000.0, 20_000.0), (0.0, 200.0), (0.0, 5.0))
+)
+
+
+def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
+    picks = np.empty(len(order), dtype=np.int64)
+    rows = m.rows
+    for k, i in enumerate(order):
+        r = rows[i]
+        j, _ = policy.choose(r)
+        q = r.quality[j]
+        policy.update(r, j, q, r.cost[j], 0.0)
+        picks[k] = j
+    return picks
+
+
+def _order(m: Matrix, seed: int) -> list[int]:
+    idx = list(range(len(m.rows)))
+    if not m.ordered:
+        np.random.default_rng(seed).shuffle(idx)
+    return idx
+
+
+def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, float]:
+    q = np.asarray([m.rows[i].quality for i in order])
+    got = float(q[np.arange(len(order)), picks].sum())
+    ref = _hindsight([m.rows[i] for i in order], m.models)["best_per_task"]["quality_total"]
+    out = {"regret_pct": 100.0 * (ref - got) / ref}
+    tasks = np.asarray([m.rows[i].task for i in order])
+    half = len(order) // 2
+    if m.models[-1].endswith("-new"):
+        tail = np.arange(len(order)) >= len(order) * 3 // 4
+        out["newcomer_share_last_quarter"] = float((picks[tail] == len(m.models) - 1).mean())
+    if m.models[0].startswith("drift-"):
+        calls = []
+        for t in sorted(set(tasks.tolist())):
+            mask = tasks == t
+            before = q[:half][mask[:half]].mean(axis=0)
+            worst = int(np.argmax(before))  # the model that degrades is the best before
+            after = mask & (np.arange(len(order)) >= half)
+            calls.append(int((picks[after] == worst).sum()))
+        out["degraded_calls_after_change"] = float(np.mean(calls))
+        out["decisions_after_change_per_task"] = float((len(order) - half) / len(calls))
+    return out
+
+
+def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
+    half_life, floor, share = cfg
+    prices = np.zeros(len(m.models))
+    return RouterPolicy(
+        "outcomes-cold",
+        m.models,
+        prices,
+        weights=Weights(),
+        seed=seed,
+        half_life=half_life,
+        min_evidence=floor,
+        share=share,
+    )
+
+
+def epsilon(m: Matrix, seed: int) -> BetaBandit:
+    prices = np.zeros(len(m.models))
+    return BetaBandit(
+        "epsilon-greedy", m.models, prices, weights=Weights(), policy="epsilon", seed=seed
+    )
+
+
+def evaluate(
+    seeds: Sequence[int],
+    configs: Sequence[Config],
+    *,
+    quick: bool,
+    only: set[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """matrix -> {"epsilon": [per seed], str(config): [per seed]} of result dicts."""
+    out: dict[str, dict[str, Any]] = {}
+    for seed in seeds:
+        for name, build in family(seed, quick=quick).items():
+            if only is not None and name not in only:
+                continue
+            m = build()
+            order = _order(m, seed)
+            res = out.setdefault(name, {})
+            started = time.perf_counter()
+            res.setdefault("epsilon", []).append(
+                _stats(m, order, _play(epsilon(m, seed), m, order))
+            )
+            for cfg in configs:
+                picks = _play(ours(m, seed, cfg), m, order)
+                res.setdefault(str(cfg), []).append(_stats(m, order, picks))
+            print(
+                f"seed {seed} {name}: {len(order)} decisions x {len(configs) + 1} policies "
+                f"in {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+            )
+    return out
+
+
+def _mean(values: list[dict[str, float]], key: str = "regret_pct") -> float:
+    return statistics.fmean(v[key] for v in values)
+
+
+def _se(values: list[dict[str, float]], key: str = "regret_pct") -> float:
+    xs = [v[key] for v in values]
+    return statistics.stdev(xs) / len(xs) ** 0.5 if len(xs) > 1 else 0.0
+
+
+def leave_one_out(res: dict[str, dict[str, Any]], configs: Sequence[Config]) -> dict[str, str]:
+    """matrix -> the configuration chosen on all the other matrices."""
+    chosen = {}
+    for held in res:
+        others = [m for m in res if m != held]
+        chosen[held] = min(
+            (str(c) for c in configs),
+            key=lambda c: statistics.fmean(_mean(res[m][c]) for m in others),
+        )
+    return chosen
+
+
+def report(res: dict[str, dict[str, Any]], configs: Sequence[Config]) -> list[dict[str, Any]]:
+    chosen = leave_one_out(res, configs) if len(configs) > 1 else {m: str(configs[0]) for m in res}
+    rows = []
+    for name, r in res.items():
+        c = chosen[name]
+        row: dict[str, Any] = {
+            "matrix": name,
+            "config": c,
+            "regret_pct": [round(v["regret_pct"], 2) for v in r[c]],
+            "mean": round(_mean(r[c]), 2),
+            "se": round(_se(r[c]), 2),
+            "epsilon_mean": round(_mean(r["epsilon"]), 2),
+            "epsilon_se": round(_se(r["epsilon"]), 2),
+        }
+        row["target_3pct"] = max(row["regret_pct"]) <= 3.0
+        row["not_worse_than_epsilon_by_1se"] = row["mean"] <= row["epsilon_mean"] + max(
+            row["se"], row["epsilon_se"]
+        )
+        for key in ("degraded_calls_after_change", "newcomer_share_last_quarter"):
+            if key in r[c][0]:
+                row[key] = round(_mean(r[c], key), 3)
+                row[f"epsilon_{key}"] = round(_mean(r["epsilon"], key), 3)
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_router_family")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a 20,000-decision long stream")
+    parser.add_argument("--grid", action="store_true", help="cross-validate GRID")
+    parser.add_argument("--config", help="one config as JSON [half_life, min_evidence, share]")
+    parser.add_argument("--only", help="comma-separated matrix names")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.grid:
+        configs: list[Config] = list(GRID)
+    elif args.config:
+        h, floor, share = json.loads(args.config)
+        configs = [(h, float(floor), float(share))]
+    else:
+        configs = [RouterPolicy.DEFAULT]
+    only = set(args.only.split(",")) if args.only else None
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    res = evaluate(seeds, configs, quick=args.quick, only=only)
+    rows = report(res, configs)
+    for row in rows:
+        print(json.dumps(row))
+    if args.grid:
+        overall = {
+            str(c): round(statistics.fmean(_mean(res[m][str(c)]) for m in res), 3) for c in configs
+        }
+        print(json.dumps({"mean_regret_pct_over_matrices": overall}))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "raw": res}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
