@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from outcomes import OutcomeTracker
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes._table import Table
-from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.components import ComponentTracker
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt, Signal

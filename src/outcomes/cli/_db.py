@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli import _common as cli
-from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = cli.new_app(help="Schema migrations of the store.", no_args_is_help=True)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
-from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = cli.new_app()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from outcomes import config
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli import _common as cli
 from outcomes.cli._framework import Exit
-from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
 from outcomes.store import open_store, path_from_url

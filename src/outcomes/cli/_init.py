@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from outcomes import config
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli import _common as cli
-from outcomes.cli._schema import ALL_MIGRATIONS
 
 app = cli.new_app()
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from outcomes._files import atomic_open
 from outcomes._redact import scrub_stored
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Exit, Option
-from outcomes.cli._schema import ALL_MIGRATIONS
 from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
     export_jsonl,

@@ -17,7 +17,7 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from outcomes.cli._schema import ALL_MIGRATIONS
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
 from outcomes.server import _openapi

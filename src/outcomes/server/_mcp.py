@@ -26,7 +26,7 @@ class _Desk:
     """The wing objects behind the tools, on one store."""
 
     def __init__(self, store: Store) -> None:
-        from outcomes.cli._schema import ALL_MIGRATIONS
+        from outcomes._schema import ALL_MIGRATIONS
 
         store.migrate(ALL_MIGRATIONS)
         self.store = store

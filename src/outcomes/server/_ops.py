@@ -6,7 +6,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from outcomes.cli._schema import ALL_MIGRATIONS
+from outcomes._schema import ALL_MIGRATIONS
 from outcomes.errors import OutcomesError
 from outcomes.server._errors import ApiError
 from outcomes.server._metrics import CONTENT_TYPE

@@ -1,7 +1,9 @@
-"""Every migration list the CLI knows, so ``outcomes db migrate`` builds the whole schema.
+"""Every migration list there is, so ``outcomes db migrate`` and ``outcomes serve`` build
+the whole schema.
 
 The core applies its own migrations on open; each wing applies its list when it binds to
-a store. This module is the faces' view of all of them, in application order.
+a store. This module is the faces' view of all of them, in application order: it imports
+every wing, so only faces (``cli``, ``server``, ``demo``) import it, never a wing or the core.
 """
 
 from __future__ import annotations
