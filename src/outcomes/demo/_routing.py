@@ -29,6 +29,19 @@ def _registry() -> ModelRegistry:
     return registry
 
 
+def fleet_router(tracker: OutcomeTracker, seed: int) -> Router:
+    """The router both routing demos run: the fleet at list prices, quality first with a
+    small cost weight, deciding from this process's fold (no refresh wait)."""
+    return Router(
+        registry=_registry(),
+        tracker=tracker,
+        weights=Weights(1.0, 0.15),
+        seed=seed,
+        refresh_s=0.0,
+        view="local",
+    )
+
+
 def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
     """Each model's share of the traffic in each quarter of the run."""
     table = Table(title=f"traffic share as the router learns ({calls} calls, code + generate)")
@@ -46,18 +59,10 @@ def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
 
 
 def run(ctx: DemoContext) -> None:
-    registry = _registry()
     by_id = {m.model_id: m for m in FLEET}
     # A fresh in-memory tracker: the router starts knowing nothing but list prices.
     tracker = OutcomeTracker(MemoryStore())
-    router = Router(
-        registry=registry,
-        tracker=tracker,
-        weights=Weights(1.0, 0.15),
-        seed=ctx.seed,
-        refresh_s=0.0,
-        view="local",
-    )
+    router = fleet_router(tracker, ctx.seed)
     sim = Simulator(ctx.rng)
     n = max(ctx.calls // 2, 200)
     quarters: list[dict[str, int]] = [{}, {}, {}, {}]
