@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from outcomes.demo import DemoContext
-from outcomes.demo._routing import fleet_router
+from outcomes.demo._routing import fleet_router, record_answer
 from outcomes.inference import OutcomeTracker
 from outcomes.routing import NoModelAvailable
 from outcomes.testing import FakeClock
@@ -63,16 +63,7 @@ def run(ctx: DemoContext) -> None:
                 tracker.record_failure(trace, result.error, latency_ms=result.latency_ms)
                 router.report(model.model_id, ok=False)
             else:
-                tracker.record_complete(
-                    trace,
-                    result.latency_ms,
-                    result.input_tokens,
-                    result.output_tokens,
-                    cost_usd=result.cost_usd,
-                )
-                verdict = "accepted" if result.good else "rejected"
-                tracker.record_inferred_outcome(trace, verdict, 0.9, signal_id=f"h{i}")
-                router.report(model.model_id, ok=True)
+                record_answer(tracker, router, model.model_id, trace, result, signal_id=f"h{i}")
             per_day[day][model.model_id] = per_day[day].get(model.model_id, 0) + 1
             if i % 100 == 99:
                 advance(100)
