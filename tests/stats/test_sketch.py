@@ -74,3 +74,16 @@ def test_negative_or_non_finite_values_are_refused() -> None:
         with pytest.raises(ValueError, match="finite and >= 0"):
             LatencySketch().add(bad)
     assert LatencySketch().quantile(0.5) is None
+
+
+def test_long_joined_texts_decode_to_the_summed_counts_and_bad_ones_are_refused() -> None:
+    # Many rollup rows' sketches joined (the dashboard's time ranges) are parsed by NumPy.
+    pairs = [(i % 300 - 100, i % 50 + 1) for i in range(3000)]
+    text = ",".join(f"{i}:{c}" for i, c in pairs)
+    want: dict[int, int] = {}
+    for i, c in pairs:
+        want[i] = want.get(i, 0) + c
+    assert LatencySketch.decode_buckets(text) == want
+    for bad in (",x:1", ",1.5:2", ",3", ":4", ",,", ",1:2:3"):
+        with pytest.raises(ValueError, match="bad sketch buckets"):
+            LatencySketch.decode_buckets(text + bad)
