@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import StoreKind
-from outcomes.store._sql import SCAN_BATCH, SqlStore
+from outcomes.store._rollups import unique_rows
+from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
@@ -138,14 +139,36 @@ class PostgresStore(SqlStore):
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
             f"SELECT {cols} FROM {table.name} WITH NO DATA"
         )
-        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        self._copy(cur, stage, table, rows)
         cur.execute(
             f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} "
             f"ON CONFLICT ({table.key}) DO NOTHING"
         )
         return max(int(cur.rowcount), 0)
+
+    def _insert_receipts(
+        self, cur: Any, rows: list[tuple[Any, ...]]
+    ) -> tuple[int, Sequence[Sequence[Any]]]:
+        # Optimistic: a batch is almost always new receipts, so it is copied straight into
+        # ``receipts`` (no staging table, no look-up of stored ids) inside a savepoint.
+        # A re-delivered receipt breaks the unique key: back to the savepoint, and the
+        # idempotent path (look-up, staging table, ON CONFLICT DO NOTHING) runs instead.
+        # Writers of receipts hold the rollup lock, so none can slip in between.
+        if len(rows) < COPY_MIN_ROWS:
+            return super()._insert_receipts(cur, rows)
+        first = unique_rows(rows)
+        try:
+            with cur.connection.transaction():
+                self._copy(cur, RECEIPTS.name, RECEIPTS, first)
+        except self._psycopg.errors.UniqueViolation:
+            return super()._insert_receipts(cur, rows)
+        return len(first), first
+
+    def _copy(self, cur: Any, target: str, table: Table[Any], rows: Sequence[Any]) -> None:
+        cols = ", ".join(table.column_names)
+        with cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         # One array parameter instead of a placeholder per id: far less to parse.
