@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import StoreKind
-from outcomes.store._rollups import unique_rows
+from outcomes.store._rollups import Delta, unique_rows
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -146,29 +146,35 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
-    def _insert_receipts(
-        self, cur: Any, rows: list[tuple[Any, ...]]
-    ) -> tuple[int, Sequence[Sequence[Any]]]:
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
         # Optimistic: a batch is almost always new receipts, so it is copied straight into
         # ``receipts`` (no staging table, no look-up of stored ids) inside a savepoint.
         # A re-delivered receipt breaks the unique key: back to the savepoint, and the
         # idempotent path (look-up, staging table, ON CONFLICT DO NOTHING) runs instead.
-        # Writers of receipts hold the rollup lock, so none can slip in between.
+        # Writers of receipts hold the rollup lock, so none can slip in between. The
+        # rollup fold runs before the COPY is finished: the server is still taking the
+        # rows in meanwhile (two processes, two cores).
         if len(rows) < COPY_MIN_ROWS:
             return super()._insert_receipts(cur, rows)
         first = unique_rows(rows)
         try:
             with cur.connection.transaction():
-                self._copy(cur, RECEIPTS.name, RECEIPTS, first)
+                delta = self._copy(cur, RECEIPTS.name, RECEIPTS, first, fold=True)
         except self._psycopg.errors.UniqueViolation:
             return super()._insert_receipts(cur, rows)
-        return len(first), first
+        assert delta is not None
+        return len(first), delta
 
-    def _copy(self, cur: Any, target: str, table: Table[Any], rows: Sequence[Any]) -> None:
+    def _copy(
+        self, cur: Any, target: str, table: Table[Any], rows: Sequence[Any], *, fold: bool = False
+    ) -> Delta | None:
+        """``COPY`` ``rows`` into ``target``; with ``fold``, returns ``Delta.of(rows)``,
+        computed while the server ingests them."""
         cols = ", ".join(table.column_names)
         with cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+            return Delta.of(rows) if fold else None
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         # One array parameter instead of a placeholder per id: far less to parse.

@@ -230,9 +230,9 @@ class SqlStore:
             for table, rows in groups.values():
                 if table is RECEIPTS:
                     self._lock_for_rollups(cur)
-                    added, fresh = self._insert_receipts(cur, rows)
+                    added, delta = self._insert_receipts(cur, rows)
                     inserted += added
-                    apply_sql(cur, self._sql, Delta.of(fresh))
+                    apply_sql(cur, self._sql, delta)
                 else:
                     inserted += self._insert_rows(cur, table, rows)
             return inserted
@@ -240,13 +240,11 @@ class SqlStore:
         result: int = self._run_write(work)
         return result
 
-    def _insert_receipts(
-        self, cur: Any, rows: list[tuple[Any, ...]]
-    ) -> tuple[int, Sequence[Sequence[Any]]]:
-        """Insert receipt rows (rollup lock held); returns (how many were new, the new
-        rows, which the rollups fold)."""
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
+        """Insert receipt rows (rollup lock held); returns (how many were new, what the
+        new ones add to the rollups)."""
         fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
-        return self._insert_rows(cur, RECEIPTS, rows), fresh
+        return self._insert_rows(cur, RECEIPTS, rows), Delta.of(fresh)
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
