@@ -82,9 +82,7 @@ def test_copy_batch_with_redelivered_receipts_counts_each_once() -> None:
         ]
         assert store.write(again + again[:5]) == n // 2
         assert store.count(Receipt.__table__) == n + n // 2
-        assert store.fetch("SELECT receipts, calls FROM rollup_cells") == [
-            (n + n // 2, n + n // 2)
-        ]
+        assert store.fetch("SELECT receipts, calls FROM rollup_cells") == [(n + n // 2, n + n // 2)]
         assert store.write(first) == 0
         assert store.fetch("SELECT sum(receipts) FROM rollup_hourly") == [(n + n // 2,)]
     finally:

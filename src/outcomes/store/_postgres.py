@@ -139,7 +139,9 @@ class PostgresStore(SqlStore):
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
             f"SELECT {cols} FROM {table.name} WITH NO DATA"
         )
-        self._copy(cur, stage, table, rows)
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         cur.execute(
             f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} "
             f"ON CONFLICT ({table.key}) DO NOTHING"
@@ -157,24 +159,18 @@ class PostgresStore(SqlStore):
         if len(rows) < COPY_MIN_ROWS:
             return super()._insert_receipts(cur, rows)
         first = unique_rows(rows)
+        cols = ", ".join(RECEIPTS.column_names)
         try:
-            with cur.connection.transaction():
-                delta = self._copy(cur, RECEIPTS.name, RECEIPTS, first, fold=True)
+            with (
+                cur.connection.transaction(),
+                cur.copy(f"COPY receipts ({cols}) FROM STDIN") as copy,
+            ):
+                for row in first:
+                    copy.write_row(row)
+                delta = Delta.of(first)
         except self._psycopg.errors.UniqueViolation:
             return super()._insert_receipts(cur, rows)
-        assert delta is not None
         return len(first), delta
-
-    def _copy(
-        self, cur: Any, target: str, table: Table[Any], rows: Sequence[Any], *, fold: bool = False
-    ) -> Delta | None:
-        """``COPY`` ``rows`` into ``target``; with ``fold``, returns ``Delta.of(rows)``,
-        computed while the server ingests them."""
-        cols = ", ".join(table.column_names)
-        with cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-            return Delta.of(rows) if fold else None
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         # One array parameter instead of a placeholder per id: far less to parse.
