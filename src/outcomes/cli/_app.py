@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 from outcomes import __version__, config
-from outcomes.cli._common import EXIT_INTERNAL, EXIT_STORE, exit_code_of, fail, os_error_text
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import App, Exit, Option
 from outcomes.errors import OutcomesError
 
@@ -61,17 +61,17 @@ def clean_exit(exc: Exception) -> Exit:
     error from the file system, one of ours that a command did not expect, or a bug.
     """
     if isinstance(exc, OutcomesError):
-        return fail(str(exc), exit_code_of(exc))
+        return cli.fail(str(exc), cli.exit_code_of(exc))
     if isinstance(exc, OSError):
-        return fail(os_error_text(exc), EXIT_STORE)
+        return cli.fail(cli.os_error_text(exc), cli.EXIT_STORE)
     if config.env_flag(config.ENV_DEBUG):
         import traceback
 
         traceback.print_exception(exc)
-    return fail(
+    return cli.fail(
         f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it "
         f"(set {config.ENV_DEBUG}=1 to see where it happened)",
-        EXIT_INTERNAL,
+        cli.EXIT_INTERNAL,
     )
 
 

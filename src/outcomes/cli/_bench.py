@@ -6,14 +6,7 @@ import json as jsonlib
 from pathlib import Path
 from typing import Any
 
-from outcomes.cli._common import (
-    EXIT_USAGE,
-    JsonOption,
-    console,
-    fail,
-    new_app,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.registry import ModelRegistry
@@ -26,7 +19,7 @@ _POLICY_NAMES = (
 """``routing._replay.ALL_POLICIES``, spelled out so that ``--help`` imports no numpy
 (a test checks the two agree)."""
 
-app = new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
+app = cli.new_app(help="Benchmarks on real outcome data.", no_args_is_help=True)
 
 
 @app.command("router")
@@ -45,7 +38,7 @@ def bench_router(
     prices: Path | None = Option(None, "--prices", help="TOML price table for missing costs."),
     plot: Path | None = Option(None, "--plot", help="Write the quality/cost frontier (PNG/SVG)."),
     no_contextual: bool = Option(False, "--no-contextual"),
-    json: bool = JsonOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Replay an outcome matrix through routing policies and baselines (bandit feedback):
     a one-screen summary, ``--full`` for the whole table, ``--json`` for everything."""
@@ -84,17 +77,17 @@ def bench_router(
                 on_progress=step,
             )
     except (ValidationError, ConfigError, ValueError, FileNotFoundError) as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
     if plot is not None:
         _plot(report, plot)
     if json:
-        print_json(report)
+        cli.print_json(report)
         return
     _summary(report, dataset.name)
     if full:
         _full_table(report, dataset.name)
     else:
-        console.print("[dim]--full: every policy at every cost weight; --json: everything[/]")
+        cli.console.print("[dim]--full: every policy at every cost weight; --json: everything[/]")
 
 
 def _summary(report: dict[str, Any], name: str) -> None:
@@ -104,11 +97,11 @@ def _summary(report: dict[str, Any], name: str) -> None:
     from rich.table import Table
 
     ds, ref = report["dataset"], report["references"]
-    console.print(
+    cli.console.print(
         f"[bold]replay of {escape(name)}[/]: {ds['prompts']} prompts (split {ds['split']}), "
         f"{len(ds['models'])} models, {len(ds['tasks'])} tasks, seed {ds['seed']}"
     )
-    console.print(
+    cli.console.print(
         f"hindsight: oracle {ref['oracle']['quality']:.3f} @ ${ref['oracle']['cost_usd']:.2f}"
         f" | best single ({escape(ref['best_single']['model'])}) "
         f"{ref['best_single']['quality']:.3f} @ ${ref['best_single']['cost_usd']:.2f}"
@@ -129,8 +122,8 @@ def _summary(report: dict[str, Any], name: str) -> None:
             f"{p['cost_usd']:.2f}",
             f"{p['regret_pct']:.1f}%",
         )
-    console.print(table)
-    console.print(
+    cli.console.print(table)
+    cli.console.print(
         "frontier area (AIQ): " + ", ".join(f"{k} {v:.3f}" for k, v in report["aiq"].items())
     )
     checks = report["checks"]
@@ -139,7 +132,7 @@ def _summary(report: dict[str, Any], name: str) -> None:
     ):
         left = checks["baselines_not_dominated"]
         matched = set(checks["baselines_matched_not_dominated"])
-        console.print(
+        cli.console.print(
             "baselines not dominated by an outcomes point: "
             + (", ".join(f"{b}{' (matched)' if b in matched else ''}" for b in left) or "none")
         )
@@ -172,8 +165,8 @@ def _full_table(report: dict[str, Any], name: str) -> None:
             "",
             "",
         )
-    console.print(table)
-    console.print(f"checks: {jsonlib.dumps(report['checks'])}")
+    cli.console.print(table)
+    cli.console.print(f"checks: {jsonlib.dumps(report['checks'])}")
 
 
 def _plot(report: dict[str, object], path: Path) -> None:

@@ -6,18 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outcomes.cli._common import (
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    num,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Option
 from outcomes.errors import ValidationError
 from outcomes.inference import OutcomeTracker
@@ -36,7 +25,7 @@ from outcomes.inference.code import (
 if TYPE_CHECKING:
     from rich.table import Table
 
-app = new_app(
+app = cli.new_app(
     help="Code adoption from git: which suggestions ended up in the repo.", no_args_is_help=True
 )
 
@@ -89,7 +78,7 @@ def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Tab
         source = (f.source or "-").replace("commit:", "")[:8]
         verdict = f.verdict if f.scope != "survival" else f"survival {f.verdict}"
         symbol = f.symbol or ("(whole suggestion)" if f.scope == "verdict" else "-")
-        table.add_row(f.trace_id[-8:], f.path, symbol, verdict, num(f.confidence), source)
+        table.add_row(f.trace_id[-8:], f.path, symbol, verdict, cli.num(f.confidence), source)
     return table
 
 
@@ -104,14 +93,14 @@ def check(
         24.0, "--ttl-hours", min=0.001, help="Hours without a trace before 'ignored'."
     ),
     quiet: bool = Option(False, "--quiet", help="Print nothing (for the git hook)."),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    as_json: bool = cli.JsonOption,
 ) -> None:
     """Compare pending suggestions with the work tree, index and new commits; emit verdicts."""
     if not structure_available("python") and not quiet and not as_json:
-        err_console.print(f"[yellow]note:[/] {FALLBACK_MESSAGE}", highlight=False)
+        cli.err_console.print(f"[yellow]note:[/] {FALLBACK_MESSAGE}", highlight=False)
     reports: list[CheckReport] = []
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         tracker = OutcomeTracker(store)
         try:
             adoption = CodeAdoption(store, sink=tracker, ttl=ttl_hours * 3600)
@@ -124,8 +113,8 @@ def check(
                     reports.append(adoption.check(target))
                 except ValidationError as exc:
                     if not all_repos:
-                        raise fail(str(exc), EXIT_USAGE) from exc
-                    err_console.print(f"[yellow]skipped[/] {target}: {exc}", highlight=False)
+                        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
+                    cli.err_console.print(f"[yellow]skipped[/] {target}: {exc}", highlight=False)
         finally:
             tracker.close()
     if quiet:
@@ -140,11 +129,13 @@ def check(
             }
             for r in reports
         ]
-        print_json(data if all_repos else data[0])
+        cli.print_json(data if all_repos else data[0])
         return
     for report in reports:
-        console.print(findings_table(list(report.findings), title=f"new verdicts in {report.repo}"))
-        console.print(f"{report.pending} suggestion(s) still pending")
+        cli.console.print(
+            findings_table(list(report.findings), title=f"new verdicts in {report.repo}")
+        )
+        cli.console.print(f"{report.pending} suggestion(s) still pending")
 
 
 @app.command("suggest")
@@ -152,22 +143,24 @@ def suggest(
     trace_id: str = Argument(..., help="Trace id of the call that made the suggestion."),
     file: Path = Argument(..., help="The file the suggestion is meant for."),
     repo: Path | None = Option(None, "--repo", help="The work tree (default: the file's)."),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    as_json: bool = cli.JsonOption,
 ) -> None:
     """Remember a suggestion (code read from stdin) as fingerprints; the text is not stored."""
     # Read at most one character past the limit, so a huge pipe costs bounded memory and
     # still gets the "exceeds" error from CodeAdoption.suggest.
     code = sys.stdin.read(MAX_SUGGESTION_CHARS + 1)
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         try:
             s = CodeAdoption(store).suggest(trace_id, file.resolve(), code, repo=repo)
         except ValidationError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+            raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
     if as_json:
-        print_json(suggestion_json(s))
+        cli.print_json(suggestion_json(s))
         return
-    console.print(f"tracking {s.path} for {s.trace_id} ({s.language}, {len(s.lines)} novel lines)")
+    cli.console.print(
+        f"tracking {s.path} for {s.trace_id} ({s.language}, {len(s.lines)} novel lines)"
+    )
 
 
 @app.command("install-hook")
@@ -181,8 +174,8 @@ def install(
     try:
         path = install_hook(repo, db=db)
     except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    console.print(f"installed post-commit hook: {path}")
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
+    cli.console.print(f"installed post-commit hook: {path}")
 
 
 @app.command("uninstall-hook")
@@ -191,5 +184,5 @@ def uninstall(repo: Path = RepoOption) -> None:
     try:
         removed = uninstall_hook(repo)
     except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    console.print("removed" if removed else "no outcomes hook installed")
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
+    cli.console.print("removed" if removed else "no outcomes hook installed")

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from outcomes.cli._common import (
-    EXIT_STORE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Option
 from outcomes.components import ComponentReport, ComponentTracker, ConflictAnalysis
 
@@ -22,7 +12,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-app = new_app(
+app = cli.new_app(
     help="Component outcomes: installs, usage, removals, deprecations, conflicts.",
     no_args_is_help=True,
 )
@@ -115,22 +105,25 @@ def report(
     min_removals: int = Option(
         2, "--min-removals", min=1, help="Removals that make a component frequently removed."
     ),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Per-component install success with 95% intervals, usage, removals and flags."""
-    with opened_store(db) as store, ComponentTracker(store, min_removals=min_removals) as tracker:
+    with (
+        cli.opened_store(db) as store,
+        ComponentTracker(store, min_removals=min_removals) as tracker,
+    ):
         reports = tracker.report()
     if flagged:
         reports = [r for r in reports if r.flags]
     if json:
-        print_json([r.to_json() for r in reports])
+        cli.print_json([r.to_json() for r in reports])
         return
     if not reports:
-        console.print("no component outcomes recorded" + (" are flagged" if flagged else ""))
+        cli.console.print("no component outcomes recorded" + (" are flagged" if flagged else ""))
         return
     reports.sort(key=lambda r: (not r.flags, r.component_id))
-    console.print(report_table(reports))
+    cli.console.print(report_table(reports))
 
 
 @app.command("conflicts")
@@ -148,18 +141,18 @@ def conflicts(
         False, "--raw", help="Show raw co-failure counts (>= 2 sessions) instead of tests."
     ),
     session_gap: float = GapOption,
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Pairs that fail together more often than chance (Fisher exact test, BH-corrected)."""
 
     from rich.table import Table
 
-    with opened_store(db) as store, ComponentTracker(store, session_gap=session_gap) as tracker:
+    with cli.opened_store(db) as store, ComponentTracker(store, session_gap=session_gap) as tracker:
         if raw:
             pairs = tracker.get_co_failure_pairs()
             if json:
-                print_json(
+                cli.print_json(
                     [{"component_a": a, "component_b": b, "sessions": n} for a, b, n in pairs]
                 )
                 return
@@ -168,21 +161,21 @@ def conflicts(
                 table.add_column(col)
             for a, b, n in pairs:
                 table.add_row(a, b, str(n))
-            console.print(table)
+            cli.console.print(table)
             return
         analysis = tracker.find_conflicts(min_joint=min_joint, min_lift=min_lift, fdr=fdr)
     if json:
-        print_json(analysis.to_json())
+        cli.print_json(analysis.to_json())
         return
     if not analysis.conflicts:
-        console.print(
+        cli.console.print(
             f"no conflicts: {analysis.pairs_tested} co-failing pairs tested over "
             f"{analysis.sessions} sessions, {analysis.outage_sessions} of them outages "
             f"(needs >= {min_joint} joint failures, "
             f"lift >= {min_lift:g}, BH q <= {fdr:g})"
         )
         return
-    console.print(conflict_table(analysis))
+    cli.console.print(conflict_table(analysis))
 
 
 @app.command("record")
@@ -196,23 +189,23 @@ def record(
     context: str = Option(
         "", "--context", help="Free text such as an error (redacted, 256 characters)."
     ),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Record one outcome (for shell scripts and hooks)."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         tracker = ComponentTracker(store)
         try:
             tracker.record_outcome(component, outcome, context, session_id=session)
         finally:
             tracker.close()
         if tracker.writer.stats().written + tracker.writer.stats().duplicates < 1:
-            raise fail("the store did not accept the event (see the log)", EXIT_STORE)
+            raise cli.fail("the store did not accept the event (see the log)", cli.EXIT_STORE)
         stats = tracker.get_stats(component)
     if json:
-        print_json(
+        cli.print_json(
             {"component_id": component, "outcome": outcome, "session_id": session}
             | ({"stats": ComponentReport.from_stats(stats).to_json()} if stats else {})
         )
         return
-    err_console.print(f"recorded {outcome} for {component}", highlight=False)
+    cli.err_console.print(f"recorded {outcome} for {component}", highlight=False)

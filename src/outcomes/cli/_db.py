@@ -3,42 +3,35 @@
 from __future__ import annotations
 
 from outcomes._schema import ALL_MIGRATIONS
-from outcomes.cli._common import (
-    DbOption,
-    JsonOption,
-    console,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 
-app = new_app(help="Schema migrations of the store.", no_args_is_help=True)
+app = cli.new_app(help="Schema migrations of the store.", no_args_is_help=True)
 
 
 @app.command("migrate")
-def migrate(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def migrate(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Apply every pending migration (core and all capabilities)."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         applied = store.migrate(ALL_MIGRATIONS)
         status = store.migration_status(ALL_MIGRATIONS)
     if json:
-        print_json({"applied": applied, "schema_version": status.schema_version})
+        cli.print_json({"applied": applied, "schema_version": status.schema_version})
         return
     if applied:
         for name in applied:
-            console.print(f"applied [bold]{name}[/]")
+            cli.console.print(f"applied [bold]{name}[/]")
     else:
-        console.print("nothing to apply; the schema is up to date")
+        cli.console.print("nothing to apply; the schema is up to date")
 
 
 @app.command("status")
-def status(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def status(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Show applied, pending and unknown migrations."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         st = store.migration_status(ALL_MIGRATIONS)
         url = store.url
     if json:
-        print_json(
+        cli.print_json(
             {
                 "store": url,
                 "schema_version": st.schema_version,
@@ -59,4 +52,4 @@ def status(db: str | None = DbOption, json: bool = JsonOption) -> None:
         )
     for name in st.pending:
         table.add_row(name, "[red]pending[/]")
-    console.print(table)
+    cli.console.print(table)

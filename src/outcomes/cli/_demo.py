@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from outcomes._schema import ALL_MIGRATIONS
-from outcomes.cli._common import console, new_app, opened_store
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("demo")
@@ -31,16 +31,16 @@ def demo(
 
     url = parts.demo_url(store_url)
     start = time.perf_counter()
-    with opened_store(url) as store:
+    with cli.opened_store(url) as store:
         # Every capability's tables, whichever parts run: the demo's store is a whole
         # store that `ledger verify`, `doctor` or `models --db` can read as it is.
         store.migrate(ALL_MIGRATIONS)
-        console.print(
+        cli.console.print(
             f"[bold]outcomes demo[/] writes to its own store: {store.url}", highlight=False
         )
-        parts.run(store, console, calls=calls, seed=seed, only=only)
-    console.print(f"[dim]demo finished in {time.perf_counter() - start:.1f}s[/]")
-    console.print(
+        parts.run(store, cli.console, calls=calls, seed=seed, only=only)
+    cli.console.print(f"[dim]demo finished in {time.perf_counter() - start:.1f}s[/]")
+    cli.console.print(
         f"the demo's data is in {url}; see it with: outcomes models --db {url}",
         highlight=False,
         markup=False,

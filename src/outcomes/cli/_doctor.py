@@ -9,22 +9,14 @@ from typing import Any
 
 from outcomes import config
 from outcomes._schema import ALL_MIGRATIONS
-from outcomes.cli._common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    DbOption,
-    JsonOption,
-    console,
-    new_app,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Exit
 from outcomes.errors import OutcomesError
 from outcomes.records import Receipt
 from outcomes.store import open_store, path_from_url
 from outcomes.store._losses import read_losses
 
-app = new_app()
+app = cli.new_app()
 
 
 def _mode(path: Path) -> str | None:
@@ -126,13 +118,13 @@ def _describe_loss(note: dict[str, Any]) -> str:
 
 
 @app.command("doctor")
-def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def doctor(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Check the store: where it is, schema version, migrations, permissions, integrity."""
     info, problems = _doctor(db)
     info["problems"] = problems
     info["ok"] = not problems
     if json:
-        print_json(info)
+        cli.print_json(info)
     else:
         from rich.table import Table
 
@@ -151,13 +143,13 @@ def doctor(db: str | None = DbOption, json: bool = JsonOption) -> None:
             f"queue {w['queue_size']}, batch {w['batch_size']}, "
             f"every {w['flush_interval_s']}s, durable={w['durable']}",
         )
-        console.print(table)
+        cli.console.print(table)
         for loss in info["writer_losses"]:
-            console.print(f"[yellow]writer loss:[/] {_describe_loss(loss)}", highlight=False)
+            cli.console.print(f"[yellow]writer loss:[/] {_describe_loss(loss)}", highlight=False)
         for p in problems:
-            console.print(f"[red]problem:[/] {p}", soft_wrap=True)
+            cli.console.print(f"[red]problem:[/] {p}", soft_wrap=True)
         for note in info.get("notes", []):
-            console.print(f"[dim]note: {note}[/]")
+            cli.console.print(f"[dim]note: {note}[/]")
         if not problems:
-            console.print("[green]no problems found[/]")
-    raise Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+            cli.console.print("[green]no problems found[/]")
+    raise Exit(cli.EXIT_PROBLEMS if problems else cli.EXIT_OK)

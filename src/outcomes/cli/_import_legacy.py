@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from outcomes.cli._common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.errors import OutcomesError
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("import-legacy")
@@ -28,8 +17,8 @@ def import_legacy_cmd(
     out: Path | None = Option(
         None, "--out", help="Where a converted profile file goes (default: PATH.outcomes.json)."
     ),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Import a model-profile JSON, a receipt ledger or a component tracker JSON of the
     tools outcomes replaces (docs/cli.md). Exit 1 when some items were skipped."""
@@ -38,32 +27,32 @@ def import_legacy_cmd(
     try:
         kind = detect_format(path)
     except OSError as exc:
-        raise fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+        raise cli.fail(f"cannot read {path}: {exc.strerror or exc}", cli.EXIT_USAGE) from None
     except OutcomesError as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from None
     try:
         if kind is LegacyFormat.PROFILES:
             report = import_legacy(path, out=out)
         else:
-            with opened_store(db) as store:
+            with cli.opened_store(db) as store:
                 report = import_legacy(path, store=store)
     except OSError as exc:
-        raise fail(f"cannot import {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+        raise cli.fail(f"cannot import {path}: {exc.strerror or exc}", cli.EXIT_USAGE) from None
     except OutcomesError as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from None
     if json:
-        print_json(report.to_json())
+        cli.print_json(report.to_json())
     else:
         where = f" into {report.written_to}" if report.written_to else ""
-        console.print(
+        cli.console.print(
             f"legacy {report.format.value}: imported {report.imported}{where} "
             f"({report.duplicates} already present, {report.invalid} skipped)",
             highlight=False,
         )
         for item, reason in report.problems:
-            console.print(f"  item {item}: {reason}", highlight=False, markup=False)
+            cli.console.print(f"  item {item}: {reason}", highlight=False, markup=False)
         if report.format is LegacyFormat.PROFILES:
-            console.print(
+            cli.console.print(
                 "load it with OutcomeTracker.load_from_file(...)", highlight=False, markup=False
             )
-    raise Exit(EXIT_PROBLEMS if report.invalid else EXIT_OK)
+    raise Exit(cli.EXIT_PROBLEMS if report.invalid else cli.EXIT_OK)

@@ -5,32 +5,20 @@ from __future__ import annotations
 import sys
 
 from outcomes._redact import scrub_stored
-from outcomes.cli._common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Exit
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker, ingest_stream
 from outcomes.store import BackgroundWriter
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("ingest")
 def ingest(
     file: str = Argument(..., help="JSON-lines file of lifecycle events, or - for stdin."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Record lifecycle events (start/complete/failure/signal) from JSON lines.
 
@@ -38,7 +26,7 @@ def ingest(
     Records wait for room in the writer's queue (never dropped). Exit 0 when every line
     was good and stored, 1 when some were skipped or not stored, 2 for an unreadable file.
     """
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         # A bulk path waits for room in the writer's queue instead of dropping records.
         writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
         tracker = OutcomeTracker(store, writer=writer, strict=True)
@@ -50,26 +38,28 @@ def ingest(
                     with open(file, "rb") as stream:
                         report = ingest_stream(tracker, stream)
                 except OSError as exc:
-                    raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from None
+                    raise cli.fail(f"cannot read {file}: {exc.strerror}", cli.EXIT_USAGE) from None
         finally:
             tracker.close()
             committed = writer.close(timeout=None)
     stats = writer.stats()
     lost = stats.dropped + stats.failed + (0 if committed else stats.queued)
     if json:
-        print_json({**report.to_json(), "lost": lost})
+        cli.print_json({**report.to_json(), "lost": lost})
     else:
-        console.print(
+        cli.console.print(
             f"{report.applied} events recorded, {report.ignored} changed nothing, "
             f"{report.invalid} bad lines skipped",
             highlight=False,
         )
         if report.extra_fields:
             names = ", ".join(sorted(report.extra_names))
-            console.print(f"{report.extra_fields} unknown fields dropped ({names})", markup=False)
+            cli.console.print(
+                f"{report.extra_fields} unknown fields dropped ({names})", markup=False
+            )
         for p in report.problems:
             reason = scrub_stored(p.reason)  # a refused line may hold a credential
-            err_console.print(f"line {p.line}: {reason}", highlight=False, markup=False)
+            cli.err_console.print(f"line {p.line}: {reason}", highlight=False, markup=False)
     if lost:
-        err_console.print(f"{lost} records were not stored (see outcomes doctor)", markup=False)
-    raise Exit(EXIT_PROBLEMS if report.invalid or lost else EXIT_OK)
+        cli.err_console.print(f"{lost} records were not stored (see outcomes doctor)", markup=False)
+    raise Exit(cli.EXIT_PROBLEMS if report.invalid or lost else cli.EXIT_OK)

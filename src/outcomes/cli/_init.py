@@ -4,38 +4,30 @@ from __future__ import annotations
 
 from outcomes import config
 from outcomes._schema import ALL_MIGRATIONS
-from outcomes.cli._common import (
-    EXIT_STORE,
-    DbOption,
-    JsonOption,
-    console,
-    fail,
-    new_app,
-    opened_store,
-    os_error_text,
-    print_json,
-)
+from outcomes.cli import _common as cli
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("init")
-def init(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def init(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Create the home folder and the store, and apply every migration."""
     home = config.home()
     if home.exists() and not home.is_dir():
-        raise fail(f"{config.ENV_HOME} is {home}, which is not a folder", EXIT_STORE)
+        raise cli.fail(f"{config.ENV_HOME} is {home}, which is not a folder", cli.EXIT_STORE)
     try:
         home.mkdir(parents=True, mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise fail(os_error_text(exc), EXIT_STORE) from exc
-    with opened_store(db) as store:
+        raise cli.fail(cli.os_error_text(exc), cli.EXIT_STORE) from exc
+    with cli.opened_store(db) as store:
         applied = store.migrate(ALL_MIGRATIONS)
         url = store.url
         version = store.migration_status(ALL_MIGRATIONS).schema_version
     if json:
-        print_json({"store": url, "home": str(home), "applied": applied, "schema_version": version})
+        cli.print_json(
+            {"store": url, "home": str(home), "applied": applied, "schema_version": version}
+        )
         return
-    console.print(f"store ready: [bold]{url}[/] (schema {version})")
+    cli.console.print(f"store ready: [bold]{url}[/] (schema {version})")
     if applied:
-        console.print(f"applied {len(applied)} migrations")
+        cli.console.print(f"applied {len(applied)} migrations")

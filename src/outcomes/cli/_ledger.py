@@ -10,19 +10,7 @@ from typing import TYPE_CHECKING
 from outcomes._files import atomic_open
 from outcomes._redact import scrub_stored
 from outcomes._schema import ALL_MIGRATIONS
-from outcomes.cli._common import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.errors import UnsafePathError, ValidationError
 from outcomes.ledger import (
@@ -39,7 +27,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-app = new_app(help="The append-only receipt ledger.", no_args_is_help=True)
+app = cli.new_app(help="The append-only receipt ledger.", no_args_is_help=True)
 
 
 def _since(value: str | None) -> float | None:
@@ -48,7 +36,7 @@ def _since(value: str | None) -> float | None:
     try:
         return parse_since(value)
     except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
 
 
 @app.command("export")
@@ -58,13 +46,13 @@ def export(
     ),
     until: str | None = Option(None, "--until", help="Only receipts before then."),
     output: Path | None = Option(None, "--output", "-o", help="Write here instead of stdout."),
-    db: str | None = DbOption,
+    db: str | None = cli.DbOption,
 ) -> None:
     """Write receipts as JSON lines (docs/ledger.md), oldest first."""
     start, end = _since(since), _since(until)
     if output is not None and (not output.name or output.is_dir()):
-        raise fail(f"--output must name a file, got {str(output)!r}", EXIT_USAGE)
-    with opened_store(db) as store:
+        raise cli.fail(f"--output must name a file, got {str(output)!r}", cli.EXIT_USAGE)
+    with cli.opened_store(db) as store:
         if output is None:
             try:
                 count = export_jsonl(store, sys.stdout, since=start, until=end)
@@ -80,47 +68,47 @@ def export(
                 with atomic_open(output) as fh:
                     count = export_jsonl(store, fh, since=start, until=end)
             except OSError as exc:
-                raise fail(
+                raise cli.fail(
                     str(exc)
                     if isinstance(exc, UnsafePathError)
                     else f"cannot write {output}: {exc.strerror}",
-                    EXIT_USAGE,
+                    cli.EXIT_USAGE,
                 ) from None
-    err_console.print(f"exported {count} receipts", highlight=False)
+    cli.err_console.print(f"exported {count} receipts", highlight=False)
 
 
 @app.command("import")
 def import_(
     file: Path = Argument(..., help="A JSONL file, or - for standard input."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Import receipts; bad and torn lines are skipped and reported, duplicates ignored."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         if str(file) == "-":
             report = import_jsonl(store, sys.stdin.buffer)
         else:
             try:
                 fh = open(file, "rb")  # noqa: SIM115
             except OSError as exc:
-                raise fail(f"cannot read {file}: {exc.strerror}", EXIT_USAGE) from exc
+                raise cli.fail(f"cannot read {file}: {exc.strerror}", cli.EXIT_USAGE) from exc
             with fh:
                 report = import_jsonl(store, fh)
     # Skipped lines are a problem the caller must see: exit 1 (docs/cli.md), not 0.
-    code = EXIT_PROBLEMS if report.skipped else EXIT_OK
+    code = cli.EXIT_PROBLEMS if report.skipped else cli.EXIT_OK
     if json:
-        print_json(report.as_dict())
+        cli.print_json(report.as_dict())
         raise Exit(code)
-    console.print(
+    cli.console.print(
         f"imported {report.imported} receipts from {report.lines} lines "
         f"({report.duplicates} already present, {report.invalid} invalid"
         f"{', torn last line skipped' if report.torn_last_line else ''})"
     )
     for p in report.problems:
         reason = scrub_stored(p.reason)  # a refused line may hold a credential
-        console.print(f"  line {p.line}: {reason}", highlight=False, markup=False)
+        cli.console.print(f"  line {p.line}: {reason}", highlight=False, markup=False)
     if report.invalid > len(report.problems):
-        console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
+        cli.console.print(f"  ... {report.invalid - len(report.problems)} more invalid lines")
     raise Exit(code)
 
 
@@ -133,64 +121,64 @@ def prune_cmd(
         None, "--older-than", help="Delete receipts older than this, e.g. 30d."
     ),
     everything: bool = Option(False, "--all", help="Delete every receipt: empty the ledger."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Apply retention: the only way receipts leave the ledger."""
     # `--keep 0` once meant "no pruning" and now would mean "delete everything": it is
     # refused (by min=1 above) so that emptying the ledger is never an accident.
     if everything and (keep is not None or older_than is not None):
-        raise fail("--all deletes every receipt; give it alone", EXIT_USAGE)
+        raise cli.fail("--all deletes every receipt; give it alone", cli.EXIT_USAGE)
     if not everything and keep is None and older_than is None:
-        raise fail("give --keep N and/or --older-than DURATION (or --all)", EXIT_USAGE)
+        raise cli.fail("give --keep N and/or --older-than DURATION (or --all)", cli.EXIT_USAGE)
     try:
         seconds = parse_duration(older_than) if older_than is not None else None
     except ValidationError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
     from outcomes.inference import prune_feedback
 
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         deleted = prune(store, keep=0 if everything else keep, older_than=seconds)
         feedback = prune_feedback(store)
     if json:
-        print_json({"deleted": deleted, "feedback_deleted": feedback})
+        cli.print_json({"deleted": deleted, "feedback_deleted": feedback})
     else:
         extra = f" and {feedback} feedback rows and tags" if feedback else ""
-        console.print(f"deleted {deleted} receipts{extra}")
+        cli.console.print(f"deleted {deleted} receipts{extra}")
 
 
 @app.command("verify")
-def verify_cmd(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def verify_cmd(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Check the store's integrity; exit code 1 when problems are found."""
-    with opened_store(db, create=False, migrate=False) as store:
+    with cli.opened_store(db, create=False, migrate=False) as store:
         report = verify(store, known=ALL_MIGRATIONS)
     if json:
-        print_json(report.as_dict())
+        cli.print_json(report.as_dict())
     else:
-        console.print(f"checked {report.receipts} receipts in {report.store}")
+        cli.console.print(f"checked {report.receipts} receipts in {report.store}")
         for p in report.problems:
-            console.print(f"[red]{p.check}:[/] {p.detail}", highlight=False)
+            cli.console.print(f"[red]{p.check}:[/] {p.detail}", highlight=False)
         for note in report.notes:
-            console.print(f"[dim]note: {note}[/]", highlight=False)
+            cli.console.print(f"[dim]note: {note}[/]", highlight=False)
         if report.ok:
-            console.print("[green]ledger OK[/]")
+            cli.console.print("[green]ledger OK[/]")
     if not report.ok:
-        raise Exit(EXIT_PROBLEMS)
+        raise Exit(cli.EXIT_PROBLEMS)
 
 
 @app.command("stats")
 def stats(
     since: str | None = Option(None, "--since", help="Only receipts from then (7d, ISO date)."),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Receipts per model and task: outcomes, mean latency, cost."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         rows = summarize(store, since=_since(since))
     if json:
-        print_json(rows)
+        cli.print_json(rows)
         return
-    console.print(ledger_table(rows))
+    cli.console.print(ledger_table(rows))
 
 
 def ledger_table(rows: list[dict[str, object]], title: str = "receipts by model and task") -> Table:

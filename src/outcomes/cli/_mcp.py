@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from outcomes.cli._common import EXIT_USAGE, DbOption, fail, new_app, opened_store
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("mcp")
 def mcp(
-    db: str | None = DbOption,
+    db: str | None = cli.DbOption,
     check: bool = Option(
         False, "--check", help="Check the SDK and the store, then exit without serving."
     ),
@@ -22,10 +22,10 @@ def mcp(
 
         from outcomes.server import _mcp
     except ImportError as exc:
-        raise fail(
-            f"outcomes mcp needs the mcp extra: pip install 'outcomes[mcp]' ({exc})", EXIT_USAGE
+        raise cli.fail(
+            f"outcomes mcp needs the mcp extra: pip install 'outcomes[mcp]' ({exc})", cli.EXIT_USAGE
         ) from None
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         if check:
             return
         _mcp.run(store)

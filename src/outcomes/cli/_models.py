@@ -7,18 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outcomes import config
-from outcomes.cli._common import (
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    num,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
@@ -32,7 +21,7 @@ from outcomes.inference import (
 if TYPE_CHECKING:
     from rich.table import Table
 
-app = new_app(
+app = cli.new_app(
     help="Model leaderboard from outcomes: success with intervals, quality, latency, cost.",
     invoke_without_command=True,
 )
@@ -102,9 +91,9 @@ def leaderboard_table(
             f"{label} [red]({flags})[/]" if flags else label,
             str(p.calls),
             _success(p),
-            num(p.quality, ".2f"),
-            f"{num(p.latency_p50_ms, '.0f')}/{num(p.latency_p95_ms, '.0f')}",
-            num(p.cost_per_success, ".2g"),
+            cli.num(p.quality, ".2f"),
+            f"{cli.num(p.latency_p50_ms, '.0f')}/{cli.num(p.latency_p95_ms, '.0f')}",
+            cli.num(p.cost_per_success, ".2g"),
         )
     return table
 
@@ -117,7 +106,7 @@ def profile_filter(
         at = None if since is None else parse_since(since, time.time())
         return ProfileFilter(task=task, project_id=project, tag=tag, since=at)
     except ValidationError as exc:
-        raise fail(f"--{exc.where or 'option'}: {exc.reason}", EXIT_USAGE) from None
+        raise cli.fail(f"--{exc.where or 'option'}: {exc.reason}", cli.EXIT_USAGE) from None
 
 
 @app.callback()
@@ -128,25 +117,25 @@ def models(
     tag: str | None = TagOption,
     since: str | None = SinceOption,
     plot: Path | None = PlotOption,
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Leaderboard of every model with recorded calls (best first)."""
     if ctx.invoked_subcommand is not None:
         return
     flt = profile_filter(task, project, tag, since)
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         book = ProfileBook(store, cache=profile_cache())
         profiles = sorted(matching_profiles(store, flt, book=book), key=sort_key)
     if plot is not None:
         draw_plot(profiles, plot, title=_title(task, project, tag, since))
     if json:
-        print_json([p.to_json() for p in profiles])
+        cli.print_json([p.to_json() for p in profiles])
         return
     if not profiles:
-        console.print("no model calls recorded yet (see docs/inference.md)")
+        cli.console.print("no model calls recorded yet (see docs/inference.md)")
         return
-    console.print(leaderboard_table(profiles, title=_title(task, project, tag, since)))
+    cli.console.print(leaderboard_table(profiles, title=_title(task, project, tag, since)))
 
 
 def _title(task: str | None, project: str | None, tag: str | None, since: str | None) -> str:
@@ -166,19 +155,19 @@ def draw_plot(profiles: list[ModelProfile], path: Path, *, title: str) -> None:
     try:
         plot_profiles(profiles, path, title=title)
     except PlotError as exc:
-        raise fail(f"--plot: {exc}", EXIT_USAGE) from None
-    err_console.print(f"plot written to {path}", highlight=False, markup=False)
+        raise cli.fail(f"--plot: {exc}", cli.EXIT_USAGE) from None
+    cli.err_console.print(f"plot written to {path}", highlight=False, markup=False)
 
 
 @app.command("show")
 def show(
     model: str = Argument(..., help="Model id."),
     project: str | None = ProjectOption,
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """One model: overall and per task, with its registry entry."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         book = ProfileBook(store, cache=profile_cache())
         profile = book.profile(model, project_id=project)
         recorded = [] if profile is not None else book.read(lambda s: s.model_ids())
@@ -187,17 +176,17 @@ def show(
 
         close = difflib.get_close_matches(model, recorded, n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise fail(f"no recorded calls for model {model!r}{hint}", EXIT_USAGE)
+        raise cli.fail(f"no recorded calls for model {model!r}{hint}", cli.EXIT_USAGE)
     from outcomes.registry import ModelRegistry
 
     try:
         info = ModelRegistry.load().get(model)
     except ConfigError as exc:
-        err_console.print(f"[yellow]warning:[/] {exc}", highlight=False)
+        cli.err_console.print(f"[yellow]warning:[/] {exc}", highlight=False)
         info = None
     per_task = [profile.for_task(t) for t in profile.tasks]
     if json:
-        print_json(
+        cli.print_json(
             {
                 "model": profile.to_json(),
                 "tasks": [p.to_json() for p in per_task],
@@ -215,12 +204,12 @@ def show(
             }
         )
         return
-    console.print(leaderboard_table([profile, *per_task], title=model, by="task"))
-    console.print(
+    cli.console.print(leaderboard_table([profile, *per_task], title=model, by="task"))
+    cli.console.print(
         f"ema quality (order-dependent, as the earlier tracker) {profile.ema_quality:.3f}; "
         f"quality per 1k tokens {profile.quality_per_1k_tokens:.4f}; "
-        f"cost per call {num(profile.cost_per_call, '.6f', 'unknown')} USD",
+        f"cost per call {cli.num(profile.cost_per_call, '.6f', 'unknown')} USD",
         highlight=False,
     )
     if info is None:
-        console.print("not in the model registry (prices unknown unless calls reported cost)")
+        cli.console.print("not in the model registry (prices unknown unless calls reported cost)")

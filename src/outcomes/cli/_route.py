@@ -5,18 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from outcomes.cli._common import (
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Exit, Option
 from outcomes.errors import ConfigError
 from outcomes.registry import ModelRegistry
@@ -26,7 +15,7 @@ if TYPE_CHECKING:
 
     from outcomes.routing import Decision
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("route")
@@ -39,8 +28,8 @@ def route(
     cost_weight: float = Option(0.0, "--cost-weight", min=0),
     latency_weight: float = Option(0.0, "--latency-weight", min=0),
     seed: int | None = Option(None, "--seed", min=0),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json: bool = cli.JsonOption,
 ) -> None:
     """Show which model the router would pick for TASK now, and why."""
     from outcomes.inference import OutcomeTracker
@@ -50,10 +39,10 @@ def route(
         registry = ModelRegistry.load()
         weights = Weights(1.0, cost_weight, latency_weight)
     except (ConfigError, ValueError) as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
     if policy not in ("thompson", "greedy", "ucb", "epsilon"):
-        raise fail(f"unknown policy {policy!r}", EXIT_USAGE)
-    with opened_store(db) as store:
+        raise cli.fail(f"unknown policy {policy!r}", cli.EXIT_USAGE)
+    with cli.opened_store(db) as store:
         tracker = OutcomeTracker(store)
         tracker.refresh_view()  # decisions never wait for the stored history: wait here
         router = Router(
@@ -73,22 +62,22 @@ def route(
             )
         except NoModelAvailable as exc:
             if json:
-                print_json(exc.decision.as_dict())
+                cli.print_json(exc.decision.as_dict())
             else:
-                err_console.print(f"[red]{exc}[/]")
-            raise Exit(EXIT_PROBLEMS) from exc
+                cli.err_console.print(f"[red]{exc}[/]")
+            raise Exit(cli.EXIT_PROBLEMS) from exc
         except ValueError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+            raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
         finally:
             tracker.close()
     if json:
-        print_json(decision.as_dict())
+        cli.print_json(decision.as_dict())
         return
-    console.print(
+    cli.console.print(
         f"[bold]{decision.model_id}[/] for {task} "
         f"(p={decision.propensity:.3f}; fallbacks: {', '.join(decision.fallbacks[:4]) or '-'})"
     )
-    console.print(candidates_table(decision, "candidates", digits=3))
+    cli.console.print(candidates_table(decision, "candidates", digits=3))
 
 
 def check_models(
@@ -102,7 +91,7 @@ def check_models(
             continue
         close = registry.suggest(name, also=recorded)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see outcomes models"
-        raise fail(f"--model: unknown model {name!r}{hint}", EXIT_USAGE)
+        raise cli.fail(f"--model: unknown model {name!r}{hint}", cli.EXIT_USAGE)
 
 
 def candidates_table(decision: Decision, title: str, *, digits: int) -> Table:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from outcomes.cli._common import EXIT_USAGE, DbOption, fail, new_app
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 from outcomes.errors import ConfigError
 
-app = new_app()
+app = cli.new_app()
 
 
 @app.command("serve")
@@ -17,7 +17,7 @@ def serve(
     token_file: str | None = Option(
         None, "--token-file", help="File with the bearer token every request must carry."
     ),
-    db: str | None = DbOption,
+    db: str | None = cli.DbOption,
     check: bool = Option(
         False, "--check", help="Check the settings, token and store, then exit without serving."
     ),
@@ -30,11 +30,11 @@ def serve(
     try:
         from outcomes.server._run import serve as run
     except ImportError as exc:
-        raise fail(
+        raise cli.fail(
             f"outcomes serve needs the server extra: pip install 'outcomes[server]' ({exc})",
-            EXIT_USAGE,
+            cli.EXIT_USAGE,
         ) from None
     try:
         run(db=db, host=host, port=port, workers=workers, token_file=token_file, check=check)
     except ConfigError as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
+        raise cli.fail(str(exc), cli.EXIT_USAGE) from None

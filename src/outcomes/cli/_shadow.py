@@ -5,17 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outcomes.cli._common import (
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    fail,
-    new_app,
-    num,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Option
 from outcomes.shadow import (
     DEFAULT_RETENTION_DAYS,
@@ -31,7 +21,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-app = new_app(
+app = cli.new_app(
     help="Shadow mode: compare a derived confidence (or a candidate policy) with outcomes.",
     no_args_is_help=True,
 )
@@ -80,11 +70,11 @@ def report_table(
         table.add_row(
             f"{g.namespace}/{g.source}" if show_namespace else g.source,
             f"{g.labeled:,}/{g.count:,}",
-            f"{num(c.brier if c else None, '.3f')}->{num(d.brier if d else None, '.3f')}",
-            f"{num(c.ece if c else None, '.3f')}->{num(d.ece if d else None, '.3f')}",
-            f"{num(c.auc.value if c and c.auc else None, '.2f')}->"
-            f"{num(d.auc.value if d and d.auc else None, '.2f')}",
-            num(g.recalibration.brier if g.recalibration else None, ".3f"),
+            f"{cli.num(c.brier if c else None, '.3f')}->{cli.num(d.brier if d else None, '.3f')}",
+            f"{cli.num(c.ece if c else None, '.3f')}->{cli.num(d.ece if d else None, '.3f')}",
+            f"{cli.num(c.auc.value if c and c.auc else None, '.2f')}->"
+            f"{cli.num(d.auc.value if d and d.auc else None, '.2f')}",
+            cli.num(g.recalibration.brier if g.recalibration else None, ".3f"),
             diff,
             f"[{_VERDICT_STYLE[g.verdict]}]{_SHORT_VERDICT.get(g.verdict, g.verdict)}[/]",
         )
@@ -139,7 +129,7 @@ def offpolicy_table(estimates: list[OffPolicyEstimate]) -> Table:
         table.add_row(
             f"{e.point}/{e.candidate}",
             f"{e.rewarded:,}/{e.decisions:,}",
-            num(e.live_value, ".3f"),
+            cli.num(e.live_value, ".3f"),
             cell(e.ips, e.ips_interval),
             cell(e.snips, e.snips_interval),
         )
@@ -154,7 +144,9 @@ def plot_reliability(groups: list[CalibrationGroup], path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise fail("--plot needs matplotlib: pip install 'outcomes[plot]'", EXIT_USAGE) from exc
+        raise cli.fail(
+            "--plot needs matplotlib: pip install 'outcomes[plot]'", cli.EXIT_USAGE
+        ) from exc
     shown = [g for g in groups if g.caller_calibration or g.derived_calibration][:12]
     cols = min(3, max(1, len(shown)))
     rows = max(1, -(-len(shown) // cols))
@@ -190,48 +182,48 @@ def report(
     min_labeled: int = Option(
         200, "--min-labeled", min=1, help="Labeled rows a group needs for a verdict."
     ),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    as_json: bool = cli.JsonOption,
 ) -> None:
     """Calibration of the caller's vs the derived confidence, per namespace and source."""
     if plot is not None and plot.suffix.lower() not in {".png", ".svg"}:
-        raise fail(f"--plot must end in .png or .svg, got {plot.name!r}", EXIT_USAGE)
-    with opened_store(db) as store:
+        raise cli.fail(f"--plot must end in .png or .svg, got {plot.name!r}", cli.EXIT_USAGE)
+    with cli.opened_store(db) as store:
         groups = calibration_report(store, namespace=namespace, min_labeled=min_labeled)
         decisions = offpolicy_report(store)
     if plot is not None:
         plot_reliability(groups, plot)
     if as_json:
-        print_json(report_json(groups))
+        cli.print_json(report_json(groups))
         return
     if not groups:
-        console.print("no shadow observations yet (set OUTCOMES_CONFIDENCE_SHADOW=1)")
+        cli.console.print("no shadow observations yet (set OUTCOMES_CONFIDENCE_SHADOW=1)")
     else:
-        console.print(report_table(groups))
+        cli.console.print(report_table(groups))
         for line in verdict_lines(groups):
-            console.print(line)
+            cli.console.print(line)
     if decisions:
-        console.print(offpolicy_table(decisions))
+        cli.console.print(offpolicy_table(decisions))
     if plot is not None:
-        console.print(f"reliability diagram written to {plot}")
+        cli.console.print(f"reliability diagram written to {plot}")
 
 
 @app.command("decisions")
 def decisions(
     point: str | None = Option(None, "--point", help="Only this decision point."),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    as_json: bool = cli.JsonOption,
 ) -> None:
     """Off-policy estimates (IPS, SNIPS) of candidate policies logged in shadow."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         estimates = offpolicy_report(store, point=point)
     if as_json:
-        print_json([e.as_dict() for e in estimates])
+        cli.print_json([e.as_dict() for e in estimates])
         return
     if not estimates:
-        console.print("no shadow decisions yet")
+        cli.console.print("no shadow decisions yet")
         return
-    console.print(offpolicy_table(estimates))
+    cli.console.print(offpolicy_table(estimates))
 
 
 @app.command("gc")
@@ -241,15 +233,15 @@ def gc(
         "--retention-days",
         help="Delete observations and decisions older than this; <= 0 keeps everything.",
     ),
-    db: str | None = DbOption,
-    as_json: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    as_json: bool = cli.JsonOption,
 ) -> None:
     """Delete shadow rows older than the retention window."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         removed = gc_observations(store, retention_days)
     if as_json:
-        print_json({"removed": removed, "retention_days": retention_days})
+        cli.print_json({"removed": removed, "retention_days": retention_days})
     elif retention_days <= 0:
-        console.print("retention <= 0: shadow rows are kept forever; nothing removed")
+        cli.console.print("retention <= 0: shadow rows are kept forever; nothing removed")
     else:
-        console.print(f"removed {removed:,} shadow rows older than {retention_days:g} days")
+        cli.console.print(f"removed {removed:,} shadow rows older than {retention_days:g} days")

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from outcomes.cli import _common as cli
 from outcomes.cli._code import finding_json, findings_table, suggestion_json
-from outcomes.cli._common import (
-    EXIT_OK,
-    DbOption,
-    JsonOption,
-    console,
-    new_app,
-    num,
-    opened_store,
-    print_json,
-)
 from outcomes.cli._framework import Exit, Option
 from outcomes.inference.code import CodeAdoption, CodeSuggestion
 from outcomes.inference.conversation import ConversationRecord, ConversationSignals
@@ -22,7 +13,7 @@ from outcomes.inference.conversation import ConversationRecord, ConversationSign
 if TYPE_CHECKING:
     from rich.table import Table
 
-app = new_app()
+app = cli.new_app()
 
 LimitOption = Option(20, "--limit", min=1, max=10_000, help="Rows per section.")
 
@@ -60,22 +51,22 @@ def conversation_table(rows: list[ConversationRecord]) -> Table:
     for col in ("trace", "verdict", "confidence", "cues"):
         table.add_column(col, no_wrap=col != "cues")
     for c in rows:
-        table.add_row(c.trace_id[-8:], c.verdict, num(c.confidence), c.cues.replace(",", ", "))
+        table.add_row(c.trace_id[-8:], c.verdict, cli.num(c.confidence), c.cues.replace(",", ", "))
     return table
 
 
 @app.command("signals")
 def signals(
-    limit: int = LimitOption, db: str | None = DbOption, as_json: bool = JsonOption
+    limit: int = LimitOption, db: str | None = cli.DbOption, as_json: bool = cli.JsonOption
 ) -> None:
     """Pending code suggestions and recent code and conversation verdicts."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         adoption = CodeAdoption(store)
         pending = list(adoption.suggestions(status="pending", limit=limit))
         found = list(adoption.findings(limit=limit))
         convo = ConversationSignals(store=store).recent(limit)
     if as_json:
-        print_json(
+        cli.print_json(
             {
                 "pending": [suggestion_json(s) for s in pending],
                 "code": [finding_json(f) for f in found],
@@ -83,7 +74,7 @@ def signals(
             }
         )
         return
-    console.print(pending_table(pending))
-    console.print(findings_table(found))
-    console.print(conversation_table(convo))
-    raise Exit(EXIT_OK)
+    cli.console.print(pending_table(pending))
+    cli.console.print(findings_table(found))
+    cli.console.print(conversation_table(convo))
+    raise Exit(cli.EXIT_OK)

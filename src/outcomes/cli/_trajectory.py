@@ -8,18 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outcomes.cli._common import (
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    DbOption,
-    JsonOption,
-    console,
-    err_console,
-    fail,
-    new_app,
-    opened_store,
-    print_json,
-)
+from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Exit, Option
 from outcomes.errors import ConfigError, ImportFormatError, ValidationError
 from outcomes.trajectory import (
@@ -35,7 +24,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-app = new_app(
+app = cli.new_app(
     help="Decision trajectories: the ordered trail of each pipeline run.", no_args_is_help=True
 )
 
@@ -190,20 +179,20 @@ def schema() -> None:
 @app.command("show")
 def show(
     run: str = Argument(..., help="The run id."),
-    db: str | None = DbOption,
-    json_out: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json_out: bool = cli.JsonOption,
 ) -> None:
     """Show one run's steps as a numbered ladder, with verdicts on its emitted issues."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         ts = TrajectoryStore(store)
         header = ts.run(run)
         steps = ts.get_json(run)
         if header is None or steps is None:
-            raise fail(f"no trajectory for run {run!r}", EXIT_USAGE)
+            raise cli.fail(f"no trajectory for run {run!r}", cli.EXIT_USAGE)
         verdicts = {k: r.intent or "" for k, r in ts.verdicts(run).items()}
         precision = ts.precision(run_id=run)
     if json_out:
-        print_json(
+        cli.print_json(
             {
                 "run": _run_dict(header),
                 "steps": steps,
@@ -212,9 +201,9 @@ def show(
             }
         )
         return
-    console.print(ladder(header, steps, verdicts))
+    cli.console.print(ladder(header, steps, verdicts))
     if precision.judged:
-        console.print(
+        cli.console.print(
             f"verdicts: {precision.accepted} accepted, {precision.fixed} fixed, "
             f"{precision.dismissed} dismissed, {precision.pending} pending"
         )
@@ -224,20 +213,20 @@ def show(
 def list_(
     limit: int = Option(50, "--limit", min=1, help="Show at most this many runs."),
     pipeline: str | None = Option(None, "--pipeline", help="Only runs of this pipeline."),
-    db: str | None = DbOption,
-    json_out: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json_out: bool = cli.JsonOption,
 ) -> None:
     """List stored runs, newest first."""
 
     from rich.markup import escape
     from rich.table import Table
 
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         ts = TrajectoryStore(store)
         runs = ts.list_runs(limit=limit, pipeline=pipeline)
         judged = {r.run_id: ts.precision(run_id=r.run_id) for r in runs}
     if json_out:
-        print_json([{**_run_dict(r), "verdicts": judged[r.run_id].as_dict()} for r in runs])
+        cli.print_json([{**_run_dict(r), "verdicts": judged[r.run_id].as_dict()} for r in runs])
         return
     table = Table(title=f"{len(runs)} trajectories", title_justify="left")
     for col, justify in (
@@ -259,7 +248,7 @@ def list_(
             str(p.judged),
             f"{p.precision:.0%}" if p.precision is not None else "-",
         )
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command("import")
@@ -268,8 +257,8 @@ def import_(
     run: str = Option(..., "--run", help="The run id to store it under."),
     pipeline: str = Option("review", "--pipeline", help="Pipeline name."),
     project: str | None = Option(None, "--project", help="Project id."),
-    db: str | None = DbOption,
-    json_out: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json_out: bool = cli.JsonOption,
 ) -> None:
     """Import a trajectory; a bad step rejects the whole file (nothing is stored)."""
     try:
@@ -279,18 +268,18 @@ def import_(
             with open(file, "rb") as fh:
                 data = fh.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
-        raise fail(f"cannot read {file}: {exc.strerror or exc}", EXIT_USAGE) from exc
-    with opened_store(db) as store:
+        raise cli.fail(f"cannot read {file}: {exc.strerror or exc}", cli.EXIT_USAGE) from exc
+    with cli.opened_store(db) as store:
         try:
             header = TrajectoryStore(store).import_json(
                 run, data, pipeline=pipeline, project_id=project
             )
         except (ValidationError, ImportFormatError) as exc:
-            raise fail(f"{file}: {exc} (nothing was stored)", EXIT_USAGE) from exc
+            raise cli.fail(f"{file}: {exc} (nothing was stored)", cli.EXIT_USAGE) from exc
     if json_out:
-        print_json(_run_dict(header))
+        cli.print_json(_run_dict(header))
     else:
-        err_console.print(f"imported {header.step_count} steps as run {header.run_id}")
+        cli.err_console.print(f"imported {header.step_count} steps as run {header.run_id}")
 
 
 @app.command("verdict")
@@ -298,29 +287,29 @@ def verdict(
     run: str = Argument(..., help="The run id."),
     issue: str = Argument(..., help="An issue id the run's final_decision emitted."),
     value: Verdict = Argument(..., help="accepted, dismissed or fixed."),
-    db: str | None = DbOption,
-    json_out: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json_out: bool = cli.JsonOption,
 ) -> None:
     """Record what became of an emitted issue (a receipt of kind review_finding)."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         receipt = TrajectoryStore(store).record_verdict(run, issue, value)
     if json_out:
-        print_json(receipt.to_json())
+        cli.print_json(receipt.to_json())
     else:
-        err_console.print(f"{issue}: {value.value} (receipt {receipt.receipt_id})")
+        cli.err_console.print(f"{issue}: {value.value} (receipt {receipt.receipt_id})")
 
 
 @app.command("delete")
 def delete(
     run: str = Argument(..., help="The run id."),
-    db: str | None = DbOption,
+    db: str | None = cli.DbOption,
 ) -> None:
     """Delete one run's trajectory (verdict receipts stay on the ledger)."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         existed = TrajectoryStore(store).delete(run)
     if not existed:
-        raise fail(f"no trajectory for run {run!r}", EXIT_USAGE)
-    err_console.print(f"deleted run {run}")
+        raise cli.fail(f"no trajectory for run {run!r}", cli.EXIT_USAGE)
+    cli.err_console.print(f"deleted run {run}")
 
 
 @app.command("deliver")
@@ -328,15 +317,15 @@ def deliver(
     endpoint: str | None = Option(
         None, "--endpoint", help="Remote URL (default: OUTCOMES_TRAJECTORY_ENDPOINT)."
     ),
-    db: str | None = DbOption,
-    json_out: bool = JsonOption,
+    db: str | None = cli.DbOption,
+    json_out: bool = cli.JsonOption,
 ) -> None:
     """Run one delivery pass over the outbox; exit 1 if entries are still waiting or failed."""
-    with opened_store(db) as store:
+    with cli.opened_store(db) as store:
         try:
             box = TrajectoryOutbox(TrajectoryStore(store, outbox_endpoint=endpoint))
         except ConfigError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+            raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
         report = box.deliver_due()
         states = [e.state for e in box.entries()]
     summary = {
@@ -349,8 +338,8 @@ def deliver(
         "failed": states.count("failed"),
     }
     if json_out:
-        print_json(summary)
+        cli.print_json(summary)
     else:
-        console.print(" · ".join(f"{k} {v}" for k, v in summary.items()))
+        cli.console.print(" · ".join(f"{k} {v}" for k, v in summary.items()))
     if summary["pending"] or summary["failed"]:
-        raise Exit(EXIT_PROBLEMS)
+        raise Exit(cli.EXIT_PROBLEMS)

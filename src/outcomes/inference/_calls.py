@@ -1,9 +1,9 @@
 """Ergonomic recording: ``with tracker.call(...)``, ``async with tracker.acall(...)`` and
 the ``@tracker.track(...)`` decorator.
 
-The functions here take any :class:`Recorder` (the tracker's three recording methods);
-:class:`~outcomes.inference.OutcomeTracker` defines ``call``, ``acall`` and ``track``
-methods that pass themselves, so this module needs nothing from the tracker's.
+:class:`RecordedCall` and :func:`track` take any :class:`Recorder` (the tracker's three
+recording methods); :class:`~outcomes.inference.OutcomeTracker` defines ``call``, ``acall``
+and ``track`` methods that pass themselves, so this module needs nothing from the tracker's.
 
 Timing is measured with a monotonic clock; an exception inside the block is recorded as
 a failure and re-raised, never swallowed. Only the exception's type, an HTTP-like status
@@ -15,9 +15,8 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +54,14 @@ class Recorder(Protocol):
         retry_after: float | None = None,
         latency_ms: float | None = None,
     ) -> None: ...
+
+
+class StartOptions(TypedDict, total=False):
+    """The options of ``record_start`` that ``call`` and ``acall`` pass on unchanged."""
+
+    project_id: str | None
+    intent: str | None
+    propensity: float | None
 
 
 class CallHandle:
@@ -134,59 +141,52 @@ def _failed(tracker: Recorder, handle: CallHandle, t0: float, exc: BaseException
     tracker.record_failure(handle.trace_id, error, retry_after=retry_after, latency_ms=elapsed_ms)
 
 
-@contextmanager
-def call(
-    tracker: Recorder,
-    model_id: str,
-    task: str,
-    routing_reason: str = "",
-    *,
-    project_id: str | None = None,
-    intent: str | None = None,
-    propensity: float | None = None,
-) -> Iterator[CallHandle]:
-    """Record one call around a block::
+class RecordedCall:
+    """One call recorded around a block; the same object serves ``with`` and ``async with``.
 
-    with tracker.call("gpt-4o-mini", "generate") as c:
-        resp = client.chat(...)
-        c.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
+    Entering records the start and hands out a :class:`CallHandle`; leaving records the
+    completion, or the failure when the block raised (the exception is re-raised, never
+    swallowed) or called :meth:`CallHandle.fail`. Recording never awaits I/O, so the async
+    form does exactly what the sync one does.
     """
-    trace_id = tracker.record_start(
-        model_id, task, routing_reason, project_id=project_id, intent=intent, propensity=propensity
-    )
-    handle = CallHandle(trace_id)
-    t0 = time.perf_counter()
-    try:
-        yield handle
-    except BaseException as exc:
-        _failed(tracker, handle, t0, exc)
-        raise
-    _finish(tracker, handle, t0)
 
+    __slots__ = ("_handle", "_options", "_start", "_t0", "_tracker")
 
-@asynccontextmanager
-async def acall(
-    tracker: Recorder,
-    model_id: str,
-    task: str,
-    routing_reason: str = "",
-    *,
-    project_id: str | None = None,
-    intent: str | None = None,
-    propensity: float | None = None,
-) -> AsyncIterator[CallHandle]:
-    """The async form of :func:`call` (recording itself never awaits I/O)."""
-    trace_id = tracker.record_start(
-        model_id, task, routing_reason, project_id=project_id, intent=intent, propensity=propensity
-    )
-    handle = CallHandle(trace_id)
-    t0 = time.perf_counter()
-    try:
-        yield handle
-    except BaseException as exc:
-        _failed(tracker, handle, t0, exc)
-        raise
-    _finish(tracker, handle, t0)
+    def __init__(
+        self,
+        tracker: Recorder,
+        model_id: str,
+        task: str,
+        routing_reason: str = "",
+        **options: Unpack[StartOptions],
+    ) -> None:
+        self._tracker = tracker
+        self._start = (model_id, task, routing_reason)
+        self._options = options
+        self._handle: CallHandle | None = None
+        self._t0 = 0.0
+
+    def __enter__(self) -> CallHandle:
+        trace_id = self._tracker.record_start(*self._start, **self._options)
+        self._handle = CallHandle(trace_id)
+        self._t0 = time.perf_counter()
+        return self._handle
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        handle = self._handle
+        if handle is None:  # left without entering: nothing was started
+            return
+        self._handle = None
+        if exc is not None:
+            _failed(self._tracker, handle, self._t0, exc)
+        else:
+            _finish(self._tracker, handle, self._t0)
+
+    async def __aenter__(self) -> CallHandle:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self.__exit__(exc_type, exc, tb)
 
 
 def usage_of(result: Any) -> tuple[int, int] | None:
@@ -233,7 +233,7 @@ def track(
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                async with acall(
+                async with RecordedCall(
                     tracker, model_id, task, routing_reason, project_id=project_id, intent=intent
                 ) as c:
                     result = await fn(*args, **kwargs)
@@ -244,7 +244,7 @@ def track(
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with call(
+            with RecordedCall(
                 tracker, model_id, task, routing_reason, project_id=project_id, intent=intent
             ) as c:
                 result = fn(*args, **kwargs)
@@ -267,4 +267,4 @@ def _apply_usage(
         handle.set_usage(got[0], got[1])
 
 
-__all__ = ["CallHandle", "Recorder", "acall", "call", "describe_error", "track", "usage_of"]
+__all__ = ["CallHandle", "RecordedCall", "Recorder", "describe_error", "track", "usage_of"]

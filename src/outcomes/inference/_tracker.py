@@ -26,14 +26,13 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
 from outcomes.inference import _calls
-from outcomes.inference._calls import CallHandle
+from outcomes.inference._calls import RecordedCall, StartOptions
 from outcomes.inference._compat import LedgerBuffer, ProfileFiles
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._feedback import FeedbackDesk, Outcome
@@ -59,12 +58,44 @@ from outcomes.store import BackgroundWriter, FlushResult, Store
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _check_seconds(value: float, where: str, *, positive: bool) -> None:
     ok = math.isfinite(value) and (value > 0 if positive else value >= 0)
     if not ok:
         raise ValidationError(f"{where} must be {'>' if positive else '>='} 0 seconds", where=where)
+
+
+class _Setting(Generic[T]):
+    """A tracker attribute that lives on one of its rooms: read and set through.
+
+    The rooms hold the settings they use (``_ctx.clock``, ``_limits.default_cooldown``);
+    this keeps the tracker's public attribute names working without a getter/setter pair
+    for each.
+    """
+
+    def __init__(self, room: str, doc: str) -> None:
+        self._room = room
+        self._name = ""
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, tracker: None, owner: type) -> _Setting[T]: ...
+
+    @overload
+    def __get__(self, tracker: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, tracker: object, owner: type | None = None) -> T | _Setting[T]:
+        if tracker is None:
+            return self
+        return cast("T", getattr(getattr(tracker, self._room), self._name))
+
+    def __set__(self, tracker: object, value: T) -> None:
+        setattr(getattr(tracker, self._room), self._name, value)
 
 
 class OutcomeTracker:
@@ -129,59 +160,24 @@ class OutcomeTracker:
             writer.add_commit_hook(self._view.committed)
         _live_trackers.add(self)
 
-    # -- settings ----------------------------------------------------------------------
-    @property
-    def clock(self) -> Clock:
-        """The clock stamping receipts (injectable; tests use ``FakeClock``)."""
-        return self._ctx.clock
-
-    @clock.setter
-    def clock(self, clock: Clock) -> None:
-        self._ctx.clock = clock
-
-    @property
-    def strict(self) -> bool:
-        return self._ctx.strict
-
-    @strict.setter
-    def strict(self, value: bool) -> None:
-        self._ctx.strict = value
-
-    @property
-    def late_window(self) -> float:
-        """Seconds after a call's latest receipt during which a signal may correct it."""
-        return self._ctx.late_window
-
-    @late_window.setter
-    def late_window(self, value: float) -> None:
-        self._ctx.late_window = value
-
-    @property
-    def default_cooldown(self) -> float:
-        """Seconds a rate-limited model cools down when the error gave no Retry-After."""
-        return self._limits.default_cooldown
-
-    @default_cooldown.setter
-    def default_cooldown(self, value: float) -> None:
-        self._limits.default_cooldown = value
-
-    @property
-    def max_pending(self) -> int:
-        """Pending calls kept in memory before the oldest are evicted."""
-        return self._calls.max_pending
-
-    @max_pending.setter
-    def max_pending(self, value: int) -> None:
-        self._calls.max_pending = value
-
-    @property
-    def registry(self) -> ModelRegistry:
-        """Prices calls that report no cost (call :meth:`clear_price_cache` after a change)."""
-        return self._calls.registry
-
-    @registry.setter
-    def registry(self, registry: ModelRegistry) -> None:
-        self._calls.registry = registry
+    # -- settings (each lives on the room that uses it) -------------------------------
+    clock = _Setting[Clock](
+        "_ctx", "The clock stamping receipts (injectable; tests use ``FakeClock``)."
+    )
+    strict = _Setting[bool]("_ctx", "Raise on bad input instead of logging and dropping it.")
+    late_window = _Setting[float](
+        "_ctx", "Seconds after a call's latest receipt during which a signal may correct it."
+    )
+    default_cooldown = _Setting[float](
+        "_limits", "Seconds a rate-limited model cools down when the error gave no Retry-After."
+    )
+    max_pending = _Setting[int](
+        "_calls", "Pending calls kept in memory before the oldest are evicted."
+    )
+    registry = _Setting[ModelRegistry](
+        "_calls",
+        "Prices calls that report no cost (call :meth:`clear_price_cache` after a change).",
+    )
 
     @property
     def refresh_s(self) -> float:
@@ -515,41 +511,21 @@ class OutcomeTracker:
 
     # -- ergonomics (see _calls.py) ----------------------------------------------------
     def call(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str = "",
-        *,
-        project_id: str | None = None,
-        intent: str | None = None,
-        propensity: float | None = None,
-    ) -> AbstractContextManager[CallHandle]:
-        """Record one call around a block (see :func:`outcomes.inference._calls.call`)::
+        self, model_id: str, task: str, routing_reason: str = "", **options: Unpack[StartOptions]
+    ) -> RecordedCall:
+        """Record one call around a block, with ``with`` or ``async with`` (see
+        :class:`outcomes.inference._calls.RecordedCall`); ``options``: ``project_id``,
+        ``intent`` and ``propensity``, as for :meth:`record_start`::
 
         with tracker.call("gpt-4o-mini", "generate") as c:
             resp = client.chat(...)
             c.set_usage(resp.usage.prompt_tokens, resp.usage.completion_tokens)
         """
-        return _calls.call(
-            self, model_id, task, routing_reason,
-            project_id=project_id, intent=intent, propensity=propensity,
-        )  # fmt: skip
+        return RecordedCall(self, model_id, task, routing_reason, **options)
 
-    def acall(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str = "",
-        *,
-        project_id: str | None = None,
-        intent: str | None = None,
-        propensity: float | None = None,
-    ) -> AbstractAsyncContextManager[CallHandle]:
-        """The async form of :meth:`call` (recording itself never awaits I/O)."""
-        return _calls.acall(
-            self, model_id, task, routing_reason,
-            project_id=project_id, intent=intent, propensity=propensity,
-        )  # fmt: skip
+    acall = call
+    """The async spelling of :meth:`call`: ``async with tracker.acall(...) as c`` (recording
+    itself never awaits I/O)."""
 
     def track(
         self,
