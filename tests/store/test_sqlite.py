@@ -176,3 +176,34 @@ def test_sigkill_mid_stream_keeps_every_acknowledged_receipt(tmp_path: Path) -> 
     store.close()
     missing = [i for i in range(acknowledged) if f"r{i}" not in ids]
     assert missing == []
+
+
+def test_exp_and_ln_are_registered_when_sqlite_lacks_its_math_functions() -> None:
+    # Named queries merge log-domain sums with exp/ln; a SQLite built without
+    # SQLITE_ENABLE_MATH_FUNCTIONS gets Python's, NULL in NULL out.
+    import math
+    import sqlite3
+    from typing import Any
+
+    from outcomes.store._sqlite import _ensure_math
+
+    class WithoutMath:
+        def __init__(self) -> None:
+            self.functions: dict[str, Any] = {}
+
+        def execute(self, sql: str) -> Any:
+            raise sqlite3.OperationalError("no such function: exp")
+
+        def create_function(self, name: str, n: int, fn: Any, *, deterministic: bool) -> None:
+            assert n == 1
+            assert deterministic
+            self.functions[name] = fn
+
+    conn = WithoutMath()
+    _ensure_math(conn)  # type: ignore[arg-type]
+    assert conn.functions["exp"](1.0) == math.e
+    assert conn.functions["ln"](math.e) == 1.0
+    assert conn.functions["exp"](None) is None
+    real = sqlite3.connect(":memory:")
+    _ensure_math(real)  # built in here: left alone, and the query answers
+    assert real.execute("SELECT ln(exp(2.0))").fetchone()[0] == pytest.approx(2.0)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from rich.table import Table
 
 from outcomes.demo import DemoContext
-from outcomes.demo._routing import _registry
+from outcomes.demo._routing import fleet_router, record_answer
 from outcomes.inference import OutcomeTracker
-from outcomes.routing import NoModelAvailable, Router, Weights
+from outcomes.routing import NoModelAvailable
 from outcomes.testing import FakeClock
 from outcomes.testing.models import FLEET, Simulator
 
@@ -29,14 +29,7 @@ def run(ctx: DemoContext) -> None:
     by_id = {m.model_id: m for m in FLEET}
     clock = FakeClock(ctx.started - DAYS * 86_400)
     tracker = OutcomeTracker(ctx.store, writer=ctx.writer, clock=clock)
-    router = Router(
-        registry=_registry(),
-        tracker=tracker,
-        weights=Weights(1.0, 0.15),
-        seed=ctx.seed,
-        refresh_s=0.0,
-        view="local",
-    )
+    router = fleet_router(tracker, ctx.seed)
     sim = Simulator(ctx.rng)
     n = max(ctx.calls // 4, 300)
     step = DAYS * 86_400 / n
@@ -70,16 +63,7 @@ def run(ctx: DemoContext) -> None:
                 tracker.record_failure(trace, result.error, latency_ms=result.latency_ms)
                 router.report(model.model_id, ok=False)
             else:
-                tracker.record_complete(
-                    trace,
-                    result.latency_ms,
-                    result.input_tokens,
-                    result.output_tokens,
-                    cost_usd=result.cost_usd,
-                )
-                verdict = "accepted" if result.good else "rejected"
-                tracker.record_inferred_outcome(trace, verdict, 0.9, signal_id=f"h{i}")
-                router.report(model.model_id, ok=True)
+                record_answer(tracker, router, model.model_id, trace, result, signal_id=f"h{i}")
             per_day[day][model.model_id] = per_day[day].get(model.model_id, 0) + 1
             if i % 100 == 99:
                 advance(100)

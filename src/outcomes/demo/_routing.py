@@ -10,7 +10,7 @@ from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import NoModelAvailable, Router, Weights
 from outcomes.store import MemoryStore
-from outcomes.testing.models import FLEET, Simulator
+from outcomes.testing.models import FLEET, SimResult, Simulator
 
 
 def _registry() -> ModelRegistry:
@@ -27,6 +27,39 @@ def _registry() -> ModelRegistry:
             )
         )
     return registry
+
+
+def fleet_router(tracker: OutcomeTracker, seed: int) -> Router:
+    """The router both routing demos run: the fleet at list prices, quality first with a
+    small cost weight, deciding from this process's fold (no refresh wait)."""
+    return Router(
+        registry=_registry(),
+        tracker=tracker,
+        weights=Weights(1.0, 0.15),
+        seed=seed,
+        refresh_s=0.0,
+        view="local",
+    )
+
+
+def record_answer(
+    tracker: OutcomeTracker,
+    router: Router,
+    model_id: str,
+    trace: str,
+    result: SimResult,
+    *,
+    signal_id: str,
+) -> None:
+    """Record a simulated call that answered: its completion, the verdict the simulated
+    user gave it (confidence 0.9), and the success reported to the router."""
+    tracker.record_complete(
+        trace, result.latency_ms, result.input_tokens, result.output_tokens,
+        cost_usd=result.cost_usd,
+    )  # fmt: skip
+    verdict = "accepted" if result.good else "rejected"
+    tracker.record_inferred_outcome(trace, verdict, 0.9, signal_id=signal_id)
+    router.report(model_id, ok=True)
 
 
 def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
@@ -46,18 +79,10 @@ def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
 
 
 def run(ctx: DemoContext) -> None:
-    registry = _registry()
     by_id = {m.model_id: m for m in FLEET}
     # A fresh in-memory tracker: the router starts knowing nothing but list prices.
     tracker = OutcomeTracker(MemoryStore())
-    router = Router(
-        registry=registry,
-        tracker=tracker,
-        weights=Weights(1.0, 0.15),
-        seed=ctx.seed,
-        refresh_s=0.0,
-        view="local",
-    )
+    router = fleet_router(tracker, ctx.seed)
     sim = Simulator(ctx.rng)
     n = max(ctx.calls // 2, 200)
     quarters: list[dict[str, int]] = [{}, {}, {}, {}]
@@ -82,17 +107,7 @@ def run(ctx: DemoContext) -> None:
                 tracker.record_failure(trace, result.error)
                 router.report(model.model_id, ok=False)
             else:
-                tracker.record_complete(
-                    trace,
-                    result.latency_ms,
-                    result.input_tokens,
-                    result.output_tokens,
-                    cost_usd=result.cost_usd,
-                )
-                tracker.record_inferred_outcome(
-                    trace, "accepted" if result.good else "rejected", 0.9, signal_id=f"v{i}"
-                )
-                router.report(model.model_id, ok=True)
+                record_answer(tracker, router, model.model_id, trace, result, signal_id=f"v{i}")
             q = quarters[min(4 * i // n, 3)]
             q[model.model_id] = q.get(model.model_id, 0) + 1
             good += result.good

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from outcomes.integrations._record import Pending, note_trace, warn_once
@@ -32,40 +33,37 @@ def _see(observer: Observer, item: Any, pending: Pending) -> None:
         warn_once("a stream event could not be read", exc)
 
 
-def _sync_events(inner: Iterator[Any], pending: Pending, observer: Observer) -> Iterator[Any]:
+@contextmanager
+def _settled(pending: Pending) -> Iterator[None]:
+    """Settle the call by how the reading of its events ended (see the module's list)."""
     try:
-        for item in inner:
-            _see(observer, item, pending)
-            yield item
+        yield
     except GeneratorExit:
         pending.close()
         raise
     except Exception as exc:
         pending.fail(exc)
         raise
-    except BaseException:  # KeyboardInterrupt and the like: the caller stopped reading
+    except BaseException:  # KeyboardInterrupt, asyncio.CancelledError: the reader stopped
         pending.abandon()
         raise
     pending.succeed()
+
+
+def _sync_events(inner: Iterator[Any], pending: Pending, observer: Observer) -> Iterator[Any]:
+    with _settled(pending):
+        for item in inner:
+            _see(observer, item, pending)
+            yield item
 
 
 async def _async_events(
     inner: AsyncIterator[Any], pending: Pending, observer: Observer
 ) -> AsyncIterator[Any]:
-    try:
+    with _settled(pending):
         async for item in inner:
             _see(observer, item, pending)
             yield item
-    except GeneratorExit:
-        pending.close()
-        raise
-    except Exception as exc:
-        pending.fail(exc)
-        raise
-    except BaseException:  # asyncio.CancelledError: the reading task was cancelled
-        pending.abandon()
-        raise
-    pending.succeed()
 
 
 def observe(stream: Any, pending: Pending, observer: Observer, *, is_async: bool) -> Any:

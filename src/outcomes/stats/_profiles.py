@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outcomes.records import RECEIPT_FIELDS, Receipt
-from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S
+from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, _logaddexp
 from outcomes.stats._sketch import LatencySketch
 
 EMA_ALPHA = 0.2
@@ -42,15 +42,6 @@ def is_rate_limit(error: str | None) -> bool:
     """Whether an error text says the provider rate-limited the call: ``429`` or
     ``RESOURCE_EXHAUSTED`` (Google's code) anywhere in it."""
     return error is not None and ("429" in error or "RESOURCE_EXHAUSTED" in error)
-
-
-def _lae(a: float, b: float) -> float:
-    if a == -math.inf:
-        return b
-    if b == -math.inf:
-        return a
-    hi, lo = (a, b) if a > b else (b, a)
-    return hi + math.log1p(math.exp(lo - hi))
 
 
 @dataclass(slots=True)
@@ -100,25 +91,25 @@ class OutcomeStats:
             lw = (at - DECAY_EPOCH) / h * _LN2
             if success:
                 if sign > 0:
-                    self.ds_pos = _lae(self.ds_pos, lw)
+                    self.ds_pos = _logaddexp(self.ds_pos, lw)
                 else:
-                    self.ds_neg = _lae(self.ds_neg, lw)
+                    self.ds_neg = _logaddexp(self.ds_neg, lw)
             elif sign > 0:
-                self.df_pos = _lae(self.df_pos, lw)
+                self.df_pos = _logaddexp(self.df_pos, lw)
             else:
-                self.df_neg = _lae(self.df_neg, lw)
+                self.df_neg = _logaddexp(self.df_neg, lw)
         if quality is not None:
             self.quality_n += sign
             self.quality_sum += sign * quality
             lw = (at - DECAY_EPOCH) / h * _LN2
             if sign > 0:
-                self.dw_pos = _lae(self.dw_pos, lw)
+                self.dw_pos = _logaddexp(self.dw_pos, lw)
                 if quality > 0:
-                    self.dwq_pos = _lae(self.dwq_pos, lw + math.log(quality))
+                    self.dwq_pos = _logaddexp(self.dwq_pos, lw + math.log(quality))
             else:
-                self.dw_neg = _lae(self.dw_neg, lw)
+                self.dw_neg = _logaddexp(self.dw_neg, lw)
                 if quality > 0:
-                    self.dwq_neg = _lae(self.dwq_neg, lw + math.log(quality))
+                    self.dwq_neg = _logaddexp(self.dwq_neg, lw + math.log(quality))
 
     def merge(self, other: OutcomeStats) -> None:
         self.calls += other.calls
@@ -133,14 +124,14 @@ class OutcomeStats:
         self.costed_calls += other.costed_calls
         self.quality_n += other.quality_n
         self.quality_sum += other.quality_sum
-        self.dw_pos = _lae(self.dw_pos, other.dw_pos)
-        self.dwq_pos = _lae(self.dwq_pos, other.dwq_pos)
-        self.dw_neg = _lae(self.dw_neg, other.dw_neg)
-        self.dwq_neg = _lae(self.dwq_neg, other.dwq_neg)
-        self.ds_pos = _lae(self.ds_pos, other.ds_pos)
-        self.ds_neg = _lae(self.ds_neg, other.ds_neg)
-        self.df_pos = _lae(self.df_pos, other.df_pos)
-        self.df_neg = _lae(self.df_neg, other.df_neg)
+        self.dw_pos = _logaddexp(self.dw_pos, other.dw_pos)
+        self.dwq_pos = _logaddexp(self.dwq_pos, other.dwq_pos)
+        self.dw_neg = _logaddexp(self.dw_neg, other.dw_neg)
+        self.dwq_neg = _logaddexp(self.dwq_neg, other.dwq_neg)
+        self.ds_pos = _logaddexp(self.ds_pos, other.ds_pos)
+        self.ds_neg = _logaddexp(self.ds_neg, other.ds_neg)
+        self.df_pos = _logaddexp(self.df_pos, other.df_pos)
+        self.df_neg = _logaddexp(self.df_neg, other.df_neg)
         self.last_at = max(self.last_at, other.last_at)
 
     def copy(self) -> OutcomeStats:

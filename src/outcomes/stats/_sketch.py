@@ -116,10 +116,13 @@ class LatencySketch:
         if text.count(":") * 2 != len(nums) or text.count(",") + 1 != len(nums) // 2:
             raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)")
         out = dict(zip(nums[::2], nums[1::2], strict=True))
-        if len(out) * 2 != len(nums):  # a repeated index: add its counts
-            out = {}
-            for i, c in zip(nums[::2], nums[1::2], strict=True):
-                out[i] = out.get(i, 0) + c
+        if len(out) * 2 != len(nums):  # a repeated index (sketches joined): add its counts
+            import numpy as np  # only here: the joined texts of many rollup rows
+
+            keys, where = np.unique(np.asarray(nums[::2], dtype=np.int64), return_inverse=True)
+            sums = np.zeros(len(keys), dtype=np.int64)
+            np.add.at(sums, where, np.asarray(nums[1::2], dtype=np.int64))
+            out = dict(zip(keys.tolist(), sums.tolist(), strict=True))
         return out
 
     @classmethod

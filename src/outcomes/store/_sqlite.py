@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -121,6 +122,7 @@ class SQLiteStore(SqlStore):
                 raise StoreError(f"{self.path}: could not enable WAL (got {mode!r})")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys = ON")
+            _ensure_math(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._translate_error(exc) from exc
@@ -182,3 +184,17 @@ class SQLiteStore(SqlStore):
             return [str(exc)]
         problems = [str(r[0]) for r in rows]
         return [] if problems == ["ok"] else problems
+
+
+def _ensure_math(conn: sqlite3.Connection) -> None:
+    """Register ``exp`` and ``ln`` when this SQLite was built without its math functions
+    (named queries merge log-domain sums with them; PostgreSQL has them built in)."""
+    try:
+        conn.execute("SELECT exp(0), ln(1)").fetchone()
+    except sqlite3.OperationalError:
+        conn.create_function("exp", 1, _null_safe(math.exp), deterministic=True)
+        conn.create_function("ln", 1, _null_safe(math.log), deterministic=True)
+
+
+def _null_safe(fn: Callable[[float], float]) -> Callable[[float | None], float | None]:
+    return lambda x: None if x is None else fn(x)

@@ -11,7 +11,6 @@ routing reasons were scrubbed when stored.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
@@ -26,17 +25,18 @@ from outcomes._safejson import read_limited
 from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
-from outcomes.inference._queries import ROLLUP_HOUR_ROWS
 from outcomes.inference._view import ModelProfile
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._queries import (
+    CELLS,
     RECENT,
     SERIES,
+    cells_params,
     recent_params,
     series_params,
 )
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
-from outcomes.store._rollups import ROLLUP_HALF_LIFE_S, STAT_NAMES
+from outcomes.store._rollups import ROLLUP_HALF_LIFE_S
 
 Data = dict[str, Any]
 T = TypeVar("T")
@@ -170,41 +170,14 @@ def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
 
 def _rollup_state(store: Store, since: float) -> ProfileState:
     """The profile state of the calls made since ``since`` (rounded down to the hour),
-    from the hourly rollups: a cost set by hours and cells, not receipts. Each cell's hours
-    are combined column by column first (sums, maxima, log-sum-exp of the decayed sums,
-    one sketch decode), then read back once: the same as merging them one by one, at a
-    fraction of the cost."""
-    hours: dict[tuple[str, str, str], list[tuple[Any, ...]]] = defaultdict(list)
+    from the hourly rollups merged per cell in the database (``dashboard.cells``: sums,
+    maxima, log-sum-exp of the decayed sums, the sketches joined), then read back once
+    per cell: a cost set by cells, not by hours or receipts."""
     low = int(since // BUCKET_S) * BUCKET_S
-    for row in store.iter_query(ROLLUP_HOUR_ROWS, (low, _END)):
-        hours[(row[0], row[1], row[2])].append(row[4:])
     state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
-    for (model_id, task, project), rows in hours.items():
-        state.parts[(model_id, task, project_of(project))] = stats_of(_combine(rows))[0]
+    for row in store.query(CELLS, cells_params(low, _END)):
+        state.parts[(row[0], row[1], project_of(row[2]))] = stats_of(row[3:])[0]
     return state
-
-
-def _combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    out: list[Any] = []
-    for name, column in zip(STAT_NAMES, zip(*rows, strict=True), strict=True):
-        if name in _MAXED:
-            out.append(max(column))
-        elif name == "latency_sketch":
-            out.append(",".join(c for c in column if c))
-        elif name in _LOGGED:
-            logs = [float(c) for c in column if c is not None]
-            top = max(logs, default=None)
-            out.append(
-                None if top is None else top + math.log(sum(math.exp(v - top) for v in logs))
-            )
-        else:
-            out.append(sum(column))
-    return tuple(out)
-
-
-_MAXED = frozenset({"latency_max_s", "last_at"})
-_LOGGED = frozenset({"dw_pos", "dwq_pos", "dw_neg", "dwq_neg", "ds_pos", "ds_neg", "df_pos",
-                     "df_neg"})  # fmt: skip
 
 
 def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) -> Data:

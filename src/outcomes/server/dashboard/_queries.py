@@ -17,6 +17,7 @@ from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
+from outcomes.store._rollups import STAT_COLUMNS, STAT_NAMES
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -70,6 +71,93 @@ def series_params(
     low = int(since // BUCKET_S) * BUCKET_S
     high = math.ceil(until / BUCKET_S) * BUCKET_S
     return (bucket_s, low, high, task, task, project, project, model, model)
+
+
+_MAXED = frozenset({"latency_max_s", "last_at"})
+_LOGGED = frozenset({"dw_pos", "dwq_pos", "dw_neg", "dwq_neg", "ds_pos", "ds_neg", "df_pos",
+                     "df_neg"})  # fmt: skip
+_CELL = "model_id, task, project_key"
+
+
+def combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """Stat columns of several rollup rows of one cell merged column by column: sums,
+    maxima, log-sum-exp of the decayed sums (NULL is minus infinity), sketches joined
+    (their text decodes to the summed counts). What ``dashboard.cells`` computes in SQL."""
+    out: list[Any] = []
+    for name, column in zip(STAT_NAMES, zip(*rows, strict=True), strict=True):
+        if name in _MAXED:
+            out.append(max(column))
+        elif name == "latency_sketch":
+            out.append(",".join(c for c in column if c) or None)
+        elif name in _LOGGED:
+            logs = [float(c) for c in column if c is not None]
+            top = max(logs, default=None)
+            out.append(
+                None if top is None else top + math.log(sum(math.exp(v - top) for v in logs))
+            )
+        else:
+            out.append(sum(column))
+    return tuple(out)
+
+
+def _cells(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, _, _ = params
+    cells: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    for _, r in tables.rows(ROLLUP_HOURLY):
+        if since <= r[3] < until:
+            cells.setdefault((r[0], r[1], r[2]), []).append(tuple(r[4:]))
+    for key, rows in cells.items():
+        yield (*key, *combine(rows))
+
+
+def _aggregate(name: str, kind: str, concat: str) -> str:
+    if name in _MAXED:
+        return f"MAX(h.{name})"
+    if name == "latency_sketch":
+        return f"{concat}(NULLIF(h.{name}, ''), ',')"
+    if name in _LOGGED:
+        # log-sum-exp against the cell's largest term; a term e^-700 below it counts 0.
+        shifted = f"h.{name} - t.{name}"
+        return f"MAX(h.{name}) + LN(SUM(CASE WHEN {shifted} < -700 THEN 0 ELSE EXP({shifted}) END))"
+    return f"CAST(SUM(h.{name}) AS BIGINT)" if kind == "int" else f"SUM(h.{name})"
+
+
+def _cells_sql(concat: str) -> str:
+    # The cells' largest decayed terms first (a CTE: one grouped pass over the range),
+    # then every hour row joined to its cell's (a window function sorted the whole range).
+    tops = ", ".join(f"MAX({n}) AS {n}" for n in sorted(_LOGGED))
+    aggs = ", ".join(_aggregate(n, k, concat) for n, k in STAT_COLUMNS)
+    picked = "hour >= ? AND hour < ?"
+    return (
+        f"WITH t AS (SELECT {_CELL}, {tops} FROM rollup_hourly WHERE {picked} "
+        f"GROUP BY {_CELL}) "
+        f"SELECT h.model_id, h.task, h.project_key, {aggs} FROM rollup_hourly AS h "
+        "JOIN t ON h.model_id = t.model_id AND h.task = t.task "
+        f"AND h.project_key = t.project_key WHERE h.{picked} "
+        "GROUP BY h.model_id, h.task, h.project_key"
+    )
+
+
+CELLS = register_query(
+    Query(
+        "dashboard.cells",
+        _cells_sql("GROUP_CONCAT"),
+        _cells,
+        dialects={"postgresql": _cells_sql("string_agg")},
+        ordered=False,
+    )
+)
+"""Params :func:`cells_params`: the hourly rollup rows in that range merged per
+cell in the database, as ``model_id, task, project_key`` then the stat columns (decode
+with ``stats_of(row[3:])``): one row per cell whatever the number of hours, so a time
+range's leaderboard costs one short query. The sketch column is the hours' sketches
+joined in no set order (``NULL`` when empty); its decoded counts are what is defined.
+SQLite needs ``exp``/``ln``: built in when compiled with math functions, else the
+store registers them."""
+
+
+def cells_params(since_hour: int, until_hour: int) -> Row:
+    return (since_hour, until_hour, since_hour, until_hour)
 
 
 def _failed(r: Receipt) -> bool:
