@@ -64,3 +64,27 @@ def test_password_is_hidden_in_the_url() -> None:
     from outcomes.store._postgres import hide_password
 
     assert hide_password("postgresql://u:hunter2@h/db") == "postgresql://u:***@h/db"
+
+
+@pytest.mark.postgres
+def test_copy_batch_with_redelivered_receipts_counts_each_once() -> None:
+    # A batch big enough for COPY goes straight into the table; one that repeats stored
+    # receipts (and itself) falls back to the idempotent path, and rollups count once.
+    from outcomes.store._postgres import COPY_MIN_ROWS
+
+    n = COPY_MIN_ROWS * 2
+    store = make_postgres_store()
+    try:
+        first = [Receipt(f"r{i}", "t", "m", "code", 1_780_000_000.0 + i) for i in range(n)]
+        assert store.write(first) == n
+        again = first[n // 2 :] + [
+            Receipt(f"r{i}", "t", "m", "code", 1_780_000_000.0 + i) for i in range(n, n + n // 2)
+        ]
+        assert store.write(again + again[:5]) == n // 2
+        assert store.count(Receipt.__table__) == n + n // 2
+        assert store.fetch("SELECT receipts, calls FROM rollup_cells") == [(n + n // 2, n + n // 2)]
+        assert store.write(first) == 0
+        assert store.fetch("SELECT sum(receipts) FROM rollup_hourly") == [(n + n // 2,)]
+    finally:
+        store.drop_schema()
+        store.close()

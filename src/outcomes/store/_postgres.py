@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import StoreKind
-from outcomes.store._sql import SCAN_BATCH, SqlStore
+from outcomes.store._rollups import Delta, unique_rows
+from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
@@ -146,6 +147,30 @@ class PostgresStore(SqlStore):
             f"ON CONFLICT ({table.key}) DO NOTHING"
         )
         return max(int(cur.rowcount), 0)
+
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
+        # Optimistic: a batch is almost always new receipts, so it is copied straight into
+        # ``receipts`` (no staging table, no look-up of stored ids) inside a savepoint.
+        # A re-delivered receipt breaks the unique key: back to the savepoint, and the
+        # idempotent path (look-up, staging table, ON CONFLICT DO NOTHING) runs instead.
+        # Writers of receipts hold the rollup lock, so none can slip in between. The
+        # rollup fold runs before the COPY is finished: the server is still taking the
+        # rows in meanwhile (two processes, two cores).
+        if len(rows) < COPY_MIN_ROWS:
+            return super()._insert_receipts(cur, rows)
+        first = unique_rows(rows)
+        cols = ", ".join(RECEIPTS.column_names)
+        try:
+            with (
+                cur.connection.transaction(),
+                cur.copy(f"COPY receipts ({cols}) FROM STDIN") as copy,
+            ):
+                for row in first:
+                    copy.write_row(row)
+                delta = Delta.of(first)
+        except self._psycopg.errors.UniqueViolation:
+            return super()._insert_receipts(cur, rows)
+        return len(first), delta
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         # One array parameter instead of a placeholder per id: far less to parse.

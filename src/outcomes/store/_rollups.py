@@ -216,18 +216,26 @@ class Delta:
         return sorted(rows)
 
 
+def unique_rows(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The first row of each receipt id, in order (a batch may repeat a receipt)."""
+    ids = [row[_ID] for row in rows]
+    if len(set(ids)) == len(ids):
+        return list(rows)
+    seen: set[str] = set()
+    first = []
+    for rid, row in zip(ids, rows, strict=True):
+        if rid not in seen:
+            seen.add(rid)
+            first.append(row)
+    return first
+
+
 def new_receipt_rows(
     rows: Sequence[Sequence[Any]], known: Callable[[list[str]], set[str]]
 ) -> list[Sequence[Any]]:
     """The rows an ``INSERT ... DO NOTHING`` adds: first of each id, minus ``known`` ids
     (``known(ids)`` returns those already stored)."""
-    seen: set[str] = set()
-    first = []
-    for row in rows:
-        rid = row[_ID]
-        if rid not in seen:
-            seen.add(rid)
-            first.append(row)
+    first = unique_rows(rows)
     ids = [r[_ID] for r in first if r[_KIND] == INFERENCE]
     stored: set[str] = set()
     for i in range(0, len(ids), _CHUNK * 4):

@@ -230,14 +230,21 @@ class SqlStore:
             for table, rows in groups.values():
                 if table is RECEIPTS:
                     self._lock_for_rollups(cur)
-                    fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
-                inserted += self._insert_rows(cur, table, rows)
-                if table is RECEIPTS:
-                    apply_sql(cur, self._sql, Delta.of(fresh))
+                    added, delta = self._insert_receipts(cur, rows)
+                    inserted += added
+                    apply_sql(cur, self._sql, delta)
+                else:
+                    inserted += self._insert_rows(cur, table, rows)
             return inserted
 
         result: int = self._run_write(work)
         return result
+
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
+        """Insert receipt rows (rollup lock held); returns (how many were new, what the
+        new ones add to the rollups)."""
+        fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
+        return self._insert_rows(cur, RECEIPTS, rows), Delta.of(fresh)
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
