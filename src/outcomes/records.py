@@ -170,6 +170,9 @@ class Receipt(msgspec.Struct, frozen=True, gc=False, tag_field="v", tag=1):
     ``superseded_success``, ``superseded_quality`` and ``superseded_at`` repeat the outcome
     of the receipt named by ``supersedes``, so that a profile is a fold of receipts one at
     a time (no join): a superseding receipt takes back the old outcome and books the new.
+    ``ttft_ms`` is the time to the first token of a streamed call (``None`` when the call
+    was not streamed or nobody measured it); it is last so that older ledger lines and
+    rows, written before it existed, read back with ``None``.
 
     This class is the one declaration of the receipt's fields: the ``receipts`` table
     (:attr:`__table__`), the ledger's JSON line (``"v": 1`` then the fields in this
@@ -202,6 +205,7 @@ class Receipt(msgspec.Struct, frozen=True, gc=False, tag_field="v", tag=1):
     superseded_success: bool | None = None
     superseded_quality: Probability | None = None
     superseded_at: Timestamp | None = None
+    ttft_ms: NonNegative | None = None
 
     __table__: ClassVar[Table[Receipt]]
 

@@ -44,6 +44,7 @@ class Recorder(Protocol):
         output_tokens: int,
         *,
         cost_usd: float | None = None,
+        ttft_ms: float | None = None,
     ) -> None: ...
 
     def record_failure(

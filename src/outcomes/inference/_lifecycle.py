@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from msgspec.structs import replace
+from msgspec.structs import force_setattr, replace
 
 from outcomes._ids import new_id
 from outcomes._redact import refuse_secret
@@ -153,6 +153,7 @@ class CallLifecycle:
         input_tokens: int,
         output_tokens: int,
         cost_usd: float | None,
+        ttft_ms: float | None = None,
     ) -> None:
         p = self.pending.get(trace_id)
         if p is None or p[RECEIPT] is not None:
@@ -172,6 +173,8 @@ class CallLifecycle:
                     cost_usd = (input_tokens * price[0] + output_tokens * price[1]) / 1e6
             else:
                 cost_usd = check_amount(cost_usd, "cost_usd")
+            if ttft_ms is not None:
+                ttft_ms = check_amount(ttft_ms, "ttft_ms")
         except ValidationError as exc:
             self._ctx.reject(exc, "record_complete with invalid input")
             return
@@ -185,6 +188,9 @@ class CallLifecycle:
             cost_usd=cost_usd, routing_reason=p[REASON], project_id=p[PROJECT],
             intent=p[INTENT], propensity=p[PROPENSITY],
         )  # fmt: skip
+        if ttft_ms is not None:
+            # Set after construction to keep the common (unstreamed) path at 15 keywords.
+            force_setattr(r, "ttft_ms", ttft_ms)
         p[RECEIPT] = r
         self.emit(r)
 

@@ -218,12 +218,15 @@ class OutcomeTracker:
         output_tokens: int,
         *,
         cost_usd: float | None = None,
+        ttft_ms: float | None = None,
     ) -> None:
         """Record that a call finished: latency, tokens, cost (from the registry if not given).
 
         Output tokens > 0 credit a mechanical success at once; quality is left to signals.
+        ``ttft_ms`` is the time to the first token of a stream, stored on the receipt; a
+        bad value (negative, not finite) is refused like a bad latency.
         """
-        self._calls.complete(trace_id, latency_ms, input_tokens, output_tokens, cost_usd)
+        self._calls.complete(trace_id, latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
 
     def record_failure(
         self,

@@ -243,7 +243,11 @@ class Pending:
             tracker = self.tracker
             trace = tracker.record_start(model, self.task, trace_id=self.trace_id)
             self.trace_id = trace
-            tracker.record_complete(trace, elapsed_ms, i, o, cost_usd=self._cost(model, i, o))
+            ttft = self.first_token_at
+            tracker.record_complete(
+                trace, elapsed_ms, i, o, cost_usd=self._cost(model, i, o),
+                ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0,
+            )  # fmt: skip
         except Exception as exc:
             warn_once("recording a call failed", exc)
         return self._info(model, elapsed_ms, input_tokens=i, output_tokens=o,

@@ -47,6 +47,19 @@ def _seconds(value: object) -> float | None:
     return None
 
 
+def _ttft_ms(
+    slo: Mapping[str, Any], kwargs: Mapping[str, Any], began: float | None
+) -> float | None:
+    # LiteLLM sets the completion start time to the end time for a call that was not
+    # streamed, so only a stream's is a time to first token.
+    if not (slo.get("stream") or kwargs.get("stream")) or not began:
+        return None
+    first = _seconds(slo.get("completionStartTime")) or _seconds(
+        kwargs.get("completion_start_time")
+    )
+    return None if first is None else max(0.0, (first - began) * 1000.0)
+
+
 class OutcomesLogger(CustomLogger):  # type: ignore[misc]
     """A LiteLLM callback recording every success and failure (sync, async, streaming)
     into ``tracker`` (default: :func:`outcomes.integrations.default_tracker`).
@@ -135,6 +148,7 @@ class OutcomesLogger(CustomLogger):  # type: ignore[misc]
             int_or_none(slo.get("prompt_tokens")) or 0,
             int_or_none(slo.get("completion_tokens")) or 0,
             cost_usd=float(cost) if isinstance(cost, int | float) and cost > 0 else None,
+            ttft_ms=_ttft_ms(slo, kwargs, began),
         )  # fmt: skip
 
 

@@ -58,4 +58,9 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
         ),
         run=rebuild_sql,
     ),
+    Migration(
+        "core.0003_receipts_ttft",
+        # Nullable, no default: rows written before it read back as "not measured".
+        ("ALTER TABLE receipts ADD COLUMN ttft_ms {real}",),
+    ),
 )
