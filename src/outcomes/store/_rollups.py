@@ -310,7 +310,9 @@ def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int
     insertion order, through ``cur`` (one transaction). Returns how many receipts."""
     for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
         cur.execute(f"DELETE FROM {table.name}")
-    cols = ", ".join(_RECEIPT_COLUMNS)
+    # The backfill of core.0002 runs before core.0003 adds ttft_ms, which the fold does
+    # not read: select the receipt columns up to it (still in the table's column order).
+    cols = ", ".join(c for c in _RECEIPT_COLUMNS if c != "ttft_ms")
     last, total = 0, 0
     while True:
         cur.execute(
