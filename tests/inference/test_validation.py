@@ -26,6 +26,27 @@ def test_bad_latency_is_a_clear_error_when_strict(latency: object) -> None:
     assert tracker.profile("m") is None
 
 
+@pytest.mark.parametrize("ttft", [math.nan, math.inf, -1.0, "12", True])
+def test_bad_ttft_is_refused_like_a_bad_latency(ttft: object) -> None:
+    tracker = OutcomeTracker(clock=FakeClock(), strict=True)
+    t = tracker.record_start("m", "code")
+    with pytest.raises(ValidationError, match="ttft_ms"):
+        tracker.record_complete(t, 10.0, 1, 1, ttft_ms=ttft)  # type: ignore[arg-type]
+    assert tracker.profile("m") is None
+
+
+def test_ttft_is_stored_on_the_receipt() -> None:
+    store = MemoryStore()
+    tracker = OutcomeTracker(store, clock=FakeClock())
+    streamed, plain = tracker.record_start("m", "code"), tracker.record_start("m", "code")
+    tracker.record_complete(streamed, 40.0, 1, 1, ttft_ms=12.5)
+    tracker.record_complete(plain, 40.0, 1, 1)
+    tracker.flush()
+    by_id = {r.trace_id: r.ttft_ms for r in receipts(store)}
+    assert by_id == {streamed: 12.5, plain: None}
+    tracker.close()
+
+
 @pytest.mark.parametrize("tokens", BAD_TOKENS)
 def test_bad_tokens_are_dropped_without_damage_when_lenient(
     tokens: object, caplog: pytest.LogCaptureFixture

@@ -44,6 +44,7 @@ def test_a_message_records_the_model_that_answered_usage_and_cost(
         7,
     )
     assert r.cost_usd == pytest.approx((11 * 0.80 + 7 * 4.00) / 1e6)
+    assert r.ttft_ms is None
     assert trace_id_of(message) == r.trace_id == last_trace_id()
 
 
@@ -63,6 +64,7 @@ def test_create_with_stream_records_usage_and_time_to_first_token(
     assert info is not None
     assert info.ttft_ms is not None
     assert 60 <= info.ttft_ms < info.latency_ms  # message_start, block start, first delta
+    assert r.ttft_ms == pytest.approx(info.ttft_ms)  # stored on the row read back
     assert r.trace_id == trace_id_of(stream)
 
 

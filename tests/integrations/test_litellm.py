@@ -96,6 +96,9 @@ def test_async_and_streaming_calls_are_recorded_once_each(tracker: OutcomeTracke
     got = stored(tracker)
     assert len(got) == 2
     assert all(r.success and r.output_tokens > 0 for r in got)
+    # Only the stream has a time to first token; LiteLLM's mock gives it no delay.
+    assert sorted(r.ttft_ms is None for r in got) == [False, True]
+    assert all(r.ttft_ms is None or 0 <= r.ttft_ms <= r.latency_ms for r in got)
 
 
 def test_an_outside_trace_id_and_task_come_from_metadata(tracker: OutcomeTracker) -> None:

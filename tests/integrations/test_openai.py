@@ -41,6 +41,7 @@ def test_a_chat_call_records_the_model_that_answered_its_usage_cost_and_latency(
     assert (r.input_tokens, r.output_tokens) == (11, 7)
     assert r.cost_usd == pytest.approx((11 * 0.15 + 7 * 0.60) / 1e6)  # priced as gpt-4o-mini
     assert r.latency_ms > 0
+    assert r.ttft_ms is None  # not streamed: no first token to time
     assert reply.outcomes_trace_id == r.trace_id == last_trace_id() == trace_id_of(reply)  # type: ignore[attr-defined]
     assert "outcomes_trace_id" not in reply.model_dump()
 
@@ -103,6 +104,7 @@ def test_a_stream_with_usage_records_tokens_ttft_and_total_latency_once(
     assert 55 <= info.ttft_ms < info.latency_ms
     assert r.latency_ms == pytest.approx(info.latency_ms)
     assert r.latency_ms >= 30 * 10
+    assert r.ttft_ms == pytest.approx(info.ttft_ms)  # stored on the row read back
     stream.close()
     del stream
     gc.collect()

@@ -189,3 +189,23 @@ def test_arbitrary_bytes_never_crash_the_import_or_corrupt_the_store(junk: bytes
     report = import_jsonl(store, io.BytesIO(junk))
     assert report.imported >= 0
     assert receipts(store)[: len(before)] == before
+
+
+def test_ttft_roundtrips_and_old_lines_without_it_read_back_with_none() -> None:
+    new = Receipt(
+        receipt_id="r-new", trace_id="t-new", model_id="m", task="code",
+        timestamp=1_700_000_000.0, success=True, latency_ms=90.0, ttft_ms=21.5,
+    )  # fmt: skip
+    line = json.dumps(new.to_json())
+    assert list(json.loads(line))[-1] == "ttft_ms"  # the last field of the line
+    old = json.loads(line)
+    del old["ttft_ms"]  # a line written before the field existed
+    old.update(receipt_id="r-old", trace_id="t-old")
+    bad = dict(json.loads(line), receipt_id="r-bad", trace_id="t-bad", ttft_ms=-1.0)
+    store = MemoryStore()
+    lines = "".join(json.dumps(d) + "\n" for d in (new.to_json(), old, bad))
+    report = import_jsonl(store, io.BytesIO(lines.encode()))
+    assert (report.imported, report.invalid) == (2, 1)
+    assert "ttft_ms" in report.problems[0].reason
+    assert {r.receipt_id: r.ttft_ms for r in receipts(store)} == {"r-new": 21.5, "r-old": None}
+    assert parse_receipt(old).ttft_ms is None
