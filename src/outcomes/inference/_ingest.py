@@ -238,7 +238,8 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
             session_id=event.session_id, tags=event.tags, metadata=event.metadata,
             signal_id=event.signal_id,
         )  # fmt: skip
-    if tracker.get_pending(trace_id) is None:
+    completed = tracker.pending_completed(trace_id)
+    if completed is None:
         if tracker.is_resolved(trace_id):
             return False  # a repeat of a call already resolved in this run
         if event.model_id is None or event.task is None:
@@ -251,8 +252,7 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
             project_id=event.project_id, intent=event.intent, trace_id=trace_id,
         )  # fmt: skip
     if isinstance(event, CompleteEvent):
-        call = tracker.get_pending(trace_id)
-        if call is not None and call.completed_at is not None:
+        if completed:
             return False
         tracker.record_complete(
             trace_id, float(event.latency_ms), event.input_tokens, event.output_tokens,

@@ -269,6 +269,12 @@ class CallLifecycle:
         return len(expired)
 
     # -- reads -------------------------------------------------------------------------
+    def completed(self, trace_id: str) -> bool | None:
+        """``None`` when ``trace_id`` is not pending, else whether it has completed
+        (what :meth:`get` tells, without building a :class:`Call`)."""
+        p = self.pending.get(trace_id)
+        return None if p is None else p[RECEIPT] is not None
+
     def get(self, trace_id: str) -> Call | None:
         p = self.pending.get(trace_id)
         if p is None:

@@ -260,6 +260,11 @@ class OutcomeTracker:
     def pending_trace_ids(self) -> list[str]:
         return list(self._calls.pending)
 
+    def pending_completed(self, trace_id: str) -> bool | None:
+        """``None`` when ``trace_id`` is not pending, else whether it has completed: the
+        cheap form of ``get_pending(trace_id)`` and its ``completed_at`` (batch ingest)."""
+        return self._calls.completed(trace_id)
+
     def get_pending(self, trace_id: str) -> Call | None:
         """The pending call as a :class:`Call` record, or ``None``."""
         return self._calls.get(trace_id)

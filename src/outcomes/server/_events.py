@@ -63,6 +63,28 @@ class WriteReport:
         }
 
 
+def is_array(body: bytes, content_type: str) -> bool:
+    """Whether ``body`` is read as one JSON array (else as NDJSON lines)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in NDJSON_TYPES:
+        return False
+    return media == "application/json" or body.lstrip().startswith(b"[")
+
+
+def decode_array(body: bytes, content_type: str, items: list[bytes]) -> list[Event] | None:
+    """Every event of a JSON array body decoded in one pass (the common, all-good batch),
+    or ``None`` when any item is too long, invalid or carries an unknown field: then each
+    item is decoded alone so that each is reported on its own. The field checks
+    (:func:`outcomes._validate.finish`) still run per item, in :func:`apply_items`."""
+    if not is_array(body, content_type) or any(len(raw) > MAX_LINE_BYTES for raw in items):
+        return None
+    try:
+        events: list[Event] = _validate.decoder(list[Event])(body)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    return events if len(events) == len(items) else None
+
+
 def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[bytes]:
     """The raw JSON text of each item of a JSON array or NDJSON body.
 
@@ -73,9 +95,8 @@ def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[by
         body.decode("utf-8")  # C speed; a body that is not UTF-8 is not JSON at all
     except UnicodeDecodeError as bad:
         raise ApiError(422, f"invalid UTF-8 at byte {bad.start}") from None
-    media = content_type.split(";", 1)[0].strip().lower()
     stripped = body.lstrip()
-    if media in NDJSON_TYPES or (media != "application/json" and not stripped.startswith(b"[")):
+    if not is_array(body, content_type):
         lines = body.split(b"\n")  # blank lines are kept (and skipped): index = line - 1
         check_items(sum(1 for line in lines if line.strip()), limits)
         return lines
@@ -113,17 +134,25 @@ def apply_items(
     lock: threading.Lock,
     items: list[bytes],
     decode: Decoder = decode_event,
+    events: list[Event] | None = None,
 ) -> WriteReport:
     """Decode and apply each item under ``lock`` (the tracker's clock is swapped while a
-    batch replays its own timestamps); returns the per-item report. Does not flush."""
+    batch replays its own timestamps); returns the per-item report. Does not flush.
+
+    ``events`` are the items already decoded (:func:`decode_array`): only their field
+    checks run here."""
     report = WriteReport()
     with lock:
         own = tracker.clock
         clock = _At(own)
         tracker.clock = clock
         try:
-            for index, raw in enumerate(items):
-                _apply_one(tracker, clock, index, raw, report, decode)
+            if events is not None:
+                ascii_only = _validate.plain_ascii(b"".join(items))
+                _apply_decoded(tracker, clock, events, report, ascii_only)
+            else:
+                for index, raw in enumerate(items):
+                    _apply_one(tracker, clock, index, raw, report, decode)
         finally:
             tracker.clock = own
     return report
@@ -151,3 +180,23 @@ def _apply_one(
         report.accepted += 1
     else:
         report.ignored += 1
+
+
+def _apply_decoded(
+    tracker: OutcomeTracker, clock: _At, events: list[Event], report: WriteReport,
+    ascii_only: bool,
+) -> None:  # fmt: skip
+    """:func:`_apply_one` for events decoded together: the same checks and report."""
+    for index, event in enumerate(events):
+        report.received += 1
+        try:
+            _validate.finish(event, plain_ascii=ascii_only)
+            clock.at = event.timestamp
+            changed = apply_event(tracker, event)
+        except ValidationError as exc:
+            report.reject(index, exc.reason, exc.where)
+            continue
+        if changed:
+            report.accepted += 1
+        else:
+            report.ignored += 1

@@ -7,7 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from outcomes.inference._ingest import decode_event
-from outcomes.server._events import Decoder, apply_items, decode_feedback, split_items
+from outcomes.server._events import (
+    Decoder,
+    WriteReport,
+    apply_items,
+    decode_array,
+    decode_feedback,
+    split_items,
+)
 from outcomes.server._limits import read_body
 from outcomes.server._middleware import READ_DONE
 from outcomes.server._service import Service, service_of
@@ -34,11 +41,16 @@ async def post_feedback(request: Request) -> Response:
 async def _tracker_write(request: Request, name: str, decode: Decoder) -> Response:
     service = service_of(request)
     body = await body_of(request, service)
-    items = split_items(body, request.headers.get("content-type", ""), service.limits)
+    content_type = request.headers.get("content-type", "")
+    items = split_items(body, content_type, service.limits)
     before = service.losses()
-    report = await anyio.to_thread.run_sync(
-        apply_items, service.tracker, service.apply_lock, items, decode
-    )
+
+    def apply() -> WriteReport:
+        # One decode of the whole array when every event is good (off the event loop).
+        events = decode_array(body, content_type, items) if decode is decode_event else None
+        return apply_items(service.tracker, service.apply_lock, items, decode, events)
+
+    report = await anyio.to_thread.run_sync(apply)
     service.metrics.rejected.labels(name).inc(report.rejected_count)
     await service.commit(before)
     service.metrics.accepted.labels(name).inc(report.accepted)

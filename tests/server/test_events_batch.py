@@ -1,0 +1,80 @@
+"""The one-pass decode of a JSON array of events (``decode_array``) answers and records
+exactly what decoding each item alone does, and steps aside whenever an item needs its
+own report."""
+
+from __future__ import annotations
+
+import threading
+
+import msgspec
+import pytest
+
+from outcomes.inference import OutcomeTracker
+from outcomes.server._events import WriteReport, apply_items, decode_array, split_items
+from outcomes.server._limits import ServerLimits
+
+AT = 1_780_000_000.0
+
+
+def event(i: int, **extra: object) -> dict[str, object]:
+    return {"event": "complete", "trace_id": f"t{i}", "model_id": f"m-{i % 3}", "task": "code",
+            "latency_ms": 100 + i, "input_tokens": 10, "output_tokens": 5,
+            "timestamp": AT + i, **extra}  # fmt: skip
+
+
+def run(body: bytes, one_pass: bool) -> tuple[WriteReport, OutcomeTracker, list[bytes] | None]:
+    tracker = OutcomeTracker(strict=True)
+    items = split_items(body, "application/json", ServerLimits())
+    events = decode_array(body, "application/json", items) if one_pass else None
+    report = apply_items(tracker, threading.Lock(), items, events=events)
+    return report, tracker, None if events is None else items
+
+
+BATCHES = {
+    "all good": [event(i) for i in range(20)],
+    "a repeat and a signal": [event(1), event(1), event(2),
+                              {"event": "signal", "trace_id": "t2", "signal_id": "s1",
+                               "kind": "tests", "verdict": "pass", "timestamp": AT + 9}],
+    "full-width model id (normalized)": [event(1, model_id="ｇｐｔ-4o"), event(2)],
+    "bidi override refused by the field checks": [event(1, model_id="gpt\u202e4o"), event(2)],
+    "an unknown field": [event(1, colour="blue"), event(2)],
+    "a wrong type": [event(1, latency_ms="fast"), event(2)],
+    "a secret as trace id": [event(1, trace_id="sk-" + "a" * 40), event(2)],
+    "unknown trace without a model": [{"event": "failure", "trace_id": "x", "error": "boom"},
+                                      event(3)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_one_pass_reports_and_records_what_each_item_alone_does(name: str) -> None:
+    body = msgspec.json.encode(BATCHES[name])
+    fast, fast_tracker, _ = run(body, one_pass=True)
+    slow, slow_tracker, _ = run(body, one_pass=False)
+    assert fast.to_json() == slow.to_json()
+    assert fast.received == len(BATCHES[name])
+    traces = {str(item.get("trace_id")) for item in BATCHES[name]}
+    for trace in traces:
+        assert fast_tracker.get_pending(trace) == slow_tracker.get_pending(trace)
+    assert sorted(fast_tracker.pending_trace_ids()) == sorted(slow_tracker.pending_trace_ids())
+
+
+def test_one_pass_is_taken_only_when_every_item_decodes() -> None:
+    good = msgspec.json.encode([event(1), event(2)])
+    items = split_items(good, "application/json", ServerLimits())
+    assert decode_array(good, "application/json", items) is not None
+    for bad in ([event(1, colour="blue")], [event(1, latency_ms=-1)], [event(1), 7]):
+        body = msgspec.json.encode(bad)
+        items = split_items(body, "application/json", ServerLimits())
+        assert decode_array(body, "application/json", items) is None
+    ndjson = b"\n".join(msgspec.json.encode(e) for e in [event(1), event(2)])
+    lines = split_items(ndjson, "application/x-ndjson", ServerLimits())
+    assert decode_array(ndjson, "application/x-ndjson", lines) is None
+
+
+def test_a_rejected_item_in_one_pass_is_reported_by_index() -> None:
+    body = msgspec.json.encode([event(1), event(2, model_id="gpt\u202e4o"), event(3)])
+    report, _, used = run(body, one_pass=True)
+    assert used is not None  # the whole array decoded; the field check refused item 1
+    assert (report.accepted, report.rejected_count) == (2, 1)
+    assert report.rejected[0]["index"] == 1
+    assert report.rejected[0]["where"] == "model_id"
