@@ -21,6 +21,7 @@ from outcomes.store._base import (
     Store,
     StoreKind,
 )
+from outcomes.store._ids import id_text
 from outcomes.store._query import (
     MemoryImpl,
     MemoryTables,
@@ -139,6 +140,7 @@ __all__ = [
     "StoreKind",
     "Table",
     "WriterStats",
+    "id_text",
     "open_store",
     "path_from_url",
     "project_of",

@@ -24,6 +24,7 @@ from outcomes.store._base import (
     check_finite,
     check_where,
 )
+from outcomes.store._ids import decode_row, encode_id
 from outcomes.store._query import Query, Row
 from outcomes.store._rollups import Delta, apply_sql, new_receipt_rows, rebuild_sql
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
@@ -107,6 +108,25 @@ class SqlStore:
     def _sql(self, sql: str) -> str:
         """Translate ``?`` placeholders to the driver's style."""
         return sql
+
+    def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
+        """Columns of ``table`` this engine stores compactly (store/_ids.py): encoded in
+        the values of conditions, decoded in the rows read. None here."""
+        return ()
+
+    def _stored_where(self, table: Table[Any], where: Sequence[Condition]) -> list[Condition]:
+        ids = self._id_columns(table)
+        if not ids:
+            return list(where)
+        out: list[Condition] = []
+        for column, op, value in where:
+            if column not in ids:
+                out.append((column, op, value))
+            elif op == "in":
+                out.append((column, op, [encode_id(v) for v in value]))
+            else:
+                out.append((column, op, encode_id(value)))
+        return out
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
@@ -303,6 +323,7 @@ class SqlStore:
     ) -> Iterator[R]:
         check_where(table, where)
         check_column(table, order_by)
+        where = self._stored_where(table, where)
         if after_seq is not None:
             where = [*where, ("seq", ">", int(after_seq))]
         clause, params = render_where(where)
@@ -315,6 +336,13 @@ class SqlStore:
         if limit is not None:
             sql += f" LIMIT {max(int(limit), 0)}"
         from_row = table.from_row
+        ids = self._id_columns(table)
+        if ids:
+            names = table.column_names
+            positions = tuple(names.index(c) for c in ids)
+            for row in self.iterate(sql, params):
+                yield from_row(decode_row(row, positions))
+            return
         for row in self.iterate(sql, params):
             yield from_row(row)
 
@@ -328,13 +356,13 @@ class SqlStore:
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(where)
+        clause, params = render_where(self._stored_where(table, where))
         rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
         return int(rows[0][0])
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(where)
+        clause, params = render_where(self._stored_where(table, where))
         return self.execute(f"DELETE FROM {table.name}{clause}", params)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
@@ -349,14 +377,14 @@ class SqlStore:
                 raise ValueError(f"table {table.name} has no column {name!r}")
             if name == table.key:
                 raise ValueError(f"cannot change the key column {name!r}")
-            stored = value
+            stored = encode_id(value) if name in self._id_columns(table) else value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
             params.append(stored)
-        params.append(key)
+        params.append(encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self.execute(sql, params) > 0
 

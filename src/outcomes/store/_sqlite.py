@@ -20,9 +20,13 @@ from outcomes.errors import (
     UnsafePathError,
 )
 from outcomes.store._base import StoreKind
-from outcomes.store._sql import SqlStore
+from outcomes.store._ids import ID_COLUMNS, encode_rows
+from outcomes.store._rollups import Delta, unique_rows
+from outcomes.store._sql import RECEIPTS, SqlStore
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_ID_POSITIONS = tuple(RECEIPTS.column_names.index(c) for c in ID_COLUMNS)
+_RECEIPT_ID = RECEIPTS.column_names.index("receipt_id")
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
 
 
@@ -154,8 +158,24 @@ class SQLiteStore(SqlStore):
             self._insert_cache[table.name] = sql
         return sql
 
-    def _driver_errors(self) -> tuple[type[Exception], ...]:
-        return (sqlite3.Error,)
+    def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
+        return ID_COLUMNS if table is RECEIPTS else ()
+
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
+        # Insert first, ask questions only when needed: a batch is almost always new
+        # receipts, and then the insert's change count equals the batch's size and
+        # proves it (no look-up of stored ids). Otherwise the rows the insert added are
+        # those with a seq above the one before it (``BEGIN IMMEDIATE`` holds every
+        # other writer out meanwhile).
+        first = encode_rows(unique_rows(rows), _ID_POSITIONS)
+        cur.execute("SELECT max(seq) FROM receipts")
+        before = cur.fetchone()[0] or 0
+        added = self._insert_rows(cur, RECEIPTS, first)
+        if added == len(first):
+            return added, Delta.of(first)
+        cur.execute("SELECT receipt_id FROM receipts WHERE seq > ?", [before])
+        new = {r[0] for r in cur.fetchall()}
+        return added, Delta.of([r for r in first if r[_RECEIPT_ID] in new])
 
     def _is_retryable(self, exc: Exception) -> bool:
         msg = str(exc).lower()

@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.records import Receipt
-from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
+from outcomes.store import (
+    BUCKET_S,
+    ROLLUP_HOURLY,
+    MemoryTables,
+    Query,
+    Row,
+    id_text,
+    register_query,
+)
 from outcomes.store._rollups import STAT_COLUMNS, STAT_NAMES
 
 
@@ -191,20 +199,29 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
             return
 
 
+_RECENT_SQL = (
+    "SELECT timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, "
+    "success, error, latency_ms FROM (SELECT seq, timestamp, trace_id, model_id, task, "
+    "project_id, routing_reason, propensity, success, error, latency_ms, kind, supersedes "
+    "FROM receipts "
+    "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+    "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
+    "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') AND CASE WHEN ? = 1 "
+    "THEN (NOT success AND error IS NOT NULL) "
+    "ELSE (supersedes IS NULL AND routing_reason <> '') END "
+    "ORDER BY timestamp DESC, seq DESC LIMIT ?"
+)
 RECENT = register_query(
     Query(
         "dashboard.recent",
-        "SELECT timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, "
-        "success, error, latency_ms FROM (SELECT seq, timestamp, trace_id, model_id, task, "
-        "project_id, routing_reason, propensity, success, error, latency_ms, kind, supersedes "
-        "FROM receipts "
-        "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
-        "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
-        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') AND CASE WHEN ? = 1 "
-        "THEN (NOT success AND error IS NOT NULL) "
-        "ELSE (supersedes IS NULL AND routing_reason <> '') END "
-        "ORDER BY timestamp DESC, seq DESC LIMIT ?",
+        _RECENT_SQL,
         _recent,
+        # SQLite keeps UUID-shaped trace ids as 16 bytes: selected back as their text.
+        dialects={
+            "sqlite": _RECENT_SQL.replace(
+                "SELECT timestamp, trace_id,", f"SELECT timestamp, {id_text('trace_id')},", 1
+            )
+        },
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
