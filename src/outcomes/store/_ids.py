@@ -19,20 +19,32 @@ where Python is not, as in ``sqlite3 -json``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 ID_COLUMNS = ("receipt_id", "trace_id")
 """The receipt columns stored compactly in SQLite."""
 
-_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+_fromhex = bytes.fromhex
 
 
 def encode_id(value: Any) -> Any:
     """``value`` as stored: 16 bytes for a canonical lowercase UUID, else unchanged."""
-    if type(value) is str and len(value) == 36 and _CANONICAL(value):
-        return bytes.fromhex(value.replace("-", ""))
+    # Cheaper than a pattern match on the write path: the dashes where a UUID has them,
+    # then the 32 others must parse as hex and print back identically (so no upper
+    # case, no whitespace, which ``fromhex`` would accept).
+    if (
+        type(value) is str
+        and len(value) == 36
+        and value[8] == value[13] == value[18] == value[23] == "-"
+    ):
+        h = value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:]
+        try:
+            b = _fromhex(h)
+        except ValueError:
+            return value
+        if len(b) == 16 and b.hex() == h:
+            return b
     return value
 
 
@@ -44,19 +56,10 @@ def decode_id(value: Any) -> Any:
     return value
 
 
-def encode_rows(rows: Sequence[Sequence[Any]], positions: Sequence[int]) -> list[tuple[Any, ...]]:
-    """``rows`` with the ids at ``positions`` encoded (new tuples; the input is kept)."""
-    out = []
-    canonical = _CANONICAL
-    fromhex = bytes.fromhex
-    for row in rows:
-        values = list(row)
-        for i in positions:
-            v = values[i]
-            if type(v) is str and len(v) == 36 and canonical(v):
-                values[i] = fromhex(v.replace("-", ""))
-        out.append(tuple(values))
-    return out
+def encode_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Receipt rows with their ids (the first two columns) encoded, as new tuples."""
+    enc = encode_id
+    return [(enc(r[0]), enc(r[1])) + r[2:] for r in rows]  # noqa: RUF005 - measured faster
 
 
 def decode_row(row: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:

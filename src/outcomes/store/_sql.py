@@ -252,7 +252,7 @@ class SqlStore:
                     self._lock_for_rollups(cur)
                     added, delta = self._insert_receipts(cur, rows)
                     inserted += added
-                    apply_sql(cur, self._sql, delta)
+                    self._apply_rollups(cur, delta)
                 else:
                     inserted += self._insert_rows(cur, table, rows)
             return inserted
@@ -265,6 +265,10 @@ class SqlStore:
         new ones add to the rollups)."""
         fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
         return self._insert_rows(cur, RECEIPTS, rows), Delta.of(fresh)
+
+    def _apply_rollups(self, cur: Any, delta: Delta) -> None:
+        """Add what a batch's new receipts fold to into the rollups (same transaction)."""
+        apply_sql(cur, self._sql, delta)
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
