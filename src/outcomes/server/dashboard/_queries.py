@@ -168,14 +168,20 @@ def _routed(r: Receipt) -> bool:
     return r.supersedes is None and r.routing_reason != ""
 
 
-def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
-    newest = sorted(
+def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
+    """The walk both queries start from: the ``scan`` newest receipts of the range, as
+    (timestamp, seq, receipt), newest first."""
+    return sorted(
         ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
          if since <= r.timestamp < until),
         key=lambda t: (t[0], t[1]),
         reverse=True,
     )[:scan]  # fmt: skip
+
+
+def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
+    newest = _newest(tables, since, until, scan)
     out = 0
     for _, _, r in newest:
         if r.kind != "inference" or (task and r.task != task):
@@ -224,12 +230,7 @@ def recent_params(
 
 def _outcomes(tables: MemoryTables, params: Row) -> Iterator[Row]:
     since, until, scan, task, _, project, _ = params
-    newest = sorted(
-        ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
-         if since <= r.timestamp < until),
-        key=lambda t: (t[0], t[1]),
-        reverse=True,
-    )[:scan]  # fmt: skip
+    newest = _newest(tables, since, until, scan)
     for ts, _, r in newest:
         if r.kind != "inference" or r.supersedes is not None:
             continue
