@@ -1,7 +1,7 @@
-"""SQLite keeps UUID-shaped receipt ids as 16 bytes (store/_ids.py, migration core.0004).
+"""SQLite keeps UUID-shaped receipt ids as 16 bytes (store/_ids.py, migration sqlite.0001).
 
 Ids go in and come out as text whatever their shape; only the canonical lowercase UUID
-form is stored compactly, and a database made by the schema before core.0004 is
+form is stored compactly, and a database made by the schema before sqlite.0001 is
 converted without losing or changing a receipt.
 """
 
@@ -142,15 +142,14 @@ def test_named_queries_return_ids_as_text(tmp_path: Path) -> None:
 
 
 def _old_database(path: Path, old: list[Receipt]) -> None:
-    """A database made by the schema before core.0004, receipts written with text ids
+    """A database made by the schema before sqlite.0001, receipts written with text ids
     (before the rollups existed, which core.0002 then folded, as on a real upgrade)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at REAL)")
     table = Receipt.__table__
     # The columns core.0001 knew (ttft_ms came with core.0003).
     cols = [c for c in table.column_names if c != "ttft_ms"]
-    for m in CORE_MIGRATIONS[:3]:
-        assert not m.name.startswith("core.0004")
+    for m in CORE_MIGRATIONS:  # every core migration, none of the SQLite store's own
         for statement in m.render(SQLiteStore.TYPES):
             conn.execute(statement)
         if m.name == "core.0001_receipts":
@@ -181,7 +180,7 @@ def test_migration_converts_a_database_of_the_previous_schema(tmp_path: Path) ->
     before = _rollups(path)
     store = SQLiteStore(path)
     try:
-        assert "core.0004_compact_receipts" in dict(store.migration_status().applied)
+        assert "sqlite.0001_compact_receipts" in dict(store.migration_status().applied)
         assert receipts(store) == old
         assert [s[:2] for s in _storage(path)] == [
             ("blob", "blob"),

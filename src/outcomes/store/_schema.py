@@ -6,27 +6,10 @@ Wings keep their own migration lists next to their code and apply them through
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from outcomes.store._base import Migration
-from outcomes.store._ids import encode_id
 from outcomes.store._rollups import ROLLUP_DDL, rebuild_sql
 
 MIGRATIONS_TABLE = "outcomes_migrations"
-
-
-def _compact_ids(cur: Any, sql: Callable[[str], str]) -> None:
-    """SQLite: store the UUID-shaped ids of existing receipts as 16 bytes (store/_ids.py),
-    as new writes do. Other ids stay text. PostgreSQL keeps its own column types."""
-    if not type(cur).__module__.startswith("sqlite3"):
-        return
-    cur.connection.create_function("outcomes_compact_id", 1, encode_id, deterministic=True)
-    cur.execute(
-        "UPDATE receipts SET receipt_id = outcomes_compact_id(receipt_id), "
-        "trace_id = outcomes_compact_id(trace_id) "
-        "WHERE typeof(receipt_id) = 'text' OR typeof(trace_id) = 'text'"
-    )
 
 
 CORE_MIGRATIONS: tuple[Migration, ...] = (
@@ -80,12 +63,5 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
         "core.0003_receipts_ttft",
         # Nullable, no default: rows written before it read back as "not measured".
         ("ALTER TABLE receipts ADD COLUMN ttft_ms {real}",),
-    ),
-    Migration(
-        "core.0004_compact_receipts",
-        # Readers of (model, task) read the rollups since core.0002: this index served
-        # no query any more (EXPLAIN QUERY PLAN of every receipts query, docs/scaling.md).
-        ("DROP INDEX IF EXISTS receipts_model_task",),
-        run=_compact_ids,
     ),
 )
