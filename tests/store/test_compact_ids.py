@@ -48,19 +48,11 @@ def _mixed() -> list[Receipt]:
         _receipt(5, str(uuid.uuid4()), str(uuid.uuid4())),
     ]
     first = out[0]
-    out.append(
-        _receipt(
-            6,
-            new_id(),
-            first.trace_id,
-            success=False,
-            source="signal",
-            supersedes=first.receipt_id,
-            superseded_success=first.success,
-            superseded_quality=first.quality,
-            superseded_at=first.timestamp,
-        )
-    )
+    # A late signal on the first call: what it replaces is named by its receipt id.
+    replaced = {"success": "superseded_success", "quality": "superseded_quality"}
+    taken = {v: getattr(first, k) for k, v in replaced.items()}
+    late = {"supersedes": first.receipt_id, "superseded_at": first.timestamp, **taken}
+    out.append(_receipt(6, new_id(), first.trace_id, success=False, source="signal", **late))
     return out
 
 

@@ -16,15 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.records import Receipt
-from outcomes.store import (
-    BUCKET_S,
-    ROLLUP_HOURLY,
-    MemoryTables,
-    Query,
-    Row,
-    id_text,
-    register_query,
-)
+from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
+from outcomes.store._ids import id_text
 from outcomes.store._rollups import STAT_COLUMNS, STAT_NAMES
 
 
