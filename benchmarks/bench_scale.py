@@ -149,44 +149,59 @@ def _raw_sql() -> str:
     )
 
 
-def _raw_writes(path: Path, batches: list[list[Any]], convert: bool) -> float:
+class _Clock:
+    """Wall and CPU (process) seconds of one timed stretch: on a loaded machine the CPU
+    time is the steadier measure of the work done, the wall time is what a user sees."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def _raw_writes(path: Path, batches: list[list[Any]], convert: bool) -> tuple[float, float]:
     """A raw ``executemany`` per batch into a store's own schema (same table, same
     indexes); with ``convert`` the timing includes Receipt -> row (the attributes in
-    column order, ids encoded as the SQLite store keeps them; no storage scrub)."""
+    column order, ids encoded as the SQLite store keeps them; no storage scrub).
+    Returns (wall s, CPU s)."""
     SQLiteStore(path).close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = NORMAL")
     sql, getter = _raw_sql(), operator.attrgetter(*Receipt.__table__.column_names)
-    t = time.perf_counter()
+    clock = _Clock()
     for batch in batches:
         rows = encode_rows([getter(r) for r in batch]) if convert else batch
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql, rows)
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - t
+    elapsed = clock.stop()
     conn.close()
     return elapsed
 
 
-def _writes(folder: Path, n: int) -> tuple[float, float, float]:
-    """Receipts/s, same receipts in batches of 1000: ``Store.write`` with rollups, a raw
-    ``executemany`` timed with the conversion, the same of rows converted beforehand
-    (exactly the rows the store inserts). Leaves the stores' files in ``folder``."""
+def _writes(folder: Path, n: int) -> dict[str, tuple[float, float]]:
+    """Receipts/s (wall, CPU), same receipts in batches of 1000, medians of 3: ``store``
+    (``Store.write`` with rollups), ``raw`` (a raw ``executemany`` timed with the
+    conversion), ``pre`` (the same of rows converted beforehand: exactly the rows the
+    store inserts). Leaves the stores' files in ``folder``."""
     receipts = _receipts(n)
     batches = [receipts[i : i + 1000] for i in range(0, n, 1000)]
     converted = [encode_rows([Receipt.__table__.to_row(r) for r in batch]) for batch in batches]
-    store_s, raw_s, pre_s = [], [], []
+    samples: dict[str, list[tuple[float, float]]] = {"store": [], "raw": [], "pre": []}
     for k in range(3):
         store = SQLiteStore(folder / f"w{k}.db")
-        t = time.perf_counter()
+        clock = _Clock()
         for batch in batches:
             store.write(batch)
-        store_s.append(time.perf_counter() - t)
+        samples["store"].append(clock.stop())
         store.close()
-        raw_s.append(_raw_writes(folder / f"raw{k}.db", batches, True))
-        pre_s.append(_raw_writes(folder / f"pre{k}.db", converted, False))
-    rates = [n / statistics.median(s) for s in (store_s, raw_s, pre_s)]
-    return rates[0], rates[1], rates[2]
+        samples["raw"].append(_raw_writes(folder / f"raw{k}.db", batches, True))
+        samples["pre"].append(_raw_writes(folder / f"pre{k}.db", converted, False))
+    return {
+        name: (n / statistics.median(w for w, _ in runs), n / statistics.median(c for _, c in runs))
+        for name, runs in samples.items()
+    }
 
 
 def _bytes_per_receipt(path: Path, n: int) -> float:
@@ -217,14 +232,20 @@ def _plain_table(path: Path, n: int) -> Path:
 
 
 def _report_writes(ctx: Context, folder: Path, n: int) -> None:
-    with_rollups, raw, pre = _writes(folder, n)
+    rates = _writes(folder, n)
+    (store, store_cpu), (raw, raw_cpu), (pre, _) = rates["store"], rates["raw"], rates["pre"]
     ctx.report(
-        f"SQLite Store.write with rollups ({n:,})", with_rollups, "receipts/s",
+        f"SQLite Store.write with rollups ({n:,})", store, "receipts/s",
         reference_name="raw executemany incl. Receipt->row", reference_value=raw,
-        target=">= 0.9x", passed=with_rollups >= 0.9 * raw,
+        target=">= 0.9x", passed=store >= 0.9 * raw,
     )  # fmt: skip
     ctx.report(
-        f"SQLite Store.write with rollups ({n:,}), strict", with_rollups, "receipts/s",
+        f"SQLite Store.write with rollups ({n:,}), CPU time", store_cpu, "receipts/CPU-s",
+        reference_name="raw executemany incl. Receipt->row", reference_value=raw_cpu,
+        target=">= 0.9x", passed=store_cpu >= 0.9 * raw_cpu,
+    )  # fmt: skip
+    ctx.report(
+        f"SQLite Store.write with rollups ({n:,}), strict", store, "receipts/s",
         reference_name="raw executemany of rows converted beforehand", reference_value=pre,
     )  # fmt: skip
     store_bytes = _bytes_per_receipt(folder / "w0.db", n)
