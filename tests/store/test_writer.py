@@ -65,6 +65,54 @@ def test_flush_returns_after_everything_is_committed(store: Store) -> None:
     assert writer.close()
 
 
+class GatedStore(MemoryStore):
+    """Holds its first write until released; records every batch it commits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.writing = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def write(self, records: Sequence[Any]) -> int:
+        self.writing.set()
+        self.release.wait(10)
+        inserted = super().write(records)
+        self.batches.append([r.trace_id for r in records])
+        return inserted
+
+
+def test_flushes_queued_behind_a_busy_write_share_one_commit_and_wait_for_it() -> None:
+    store = GatedStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
+    writer.submit(receipt(0))
+    first = threading.Thread(target=writer.flush, args=(10,))
+    first.start()
+    assert store.writing.wait(10)  # the writer is inside the first commit
+    answers: dict[int, bool] = {}
+    seen_at_answer: dict[int, list[list[str]]] = {}
+
+    def flush(k: int) -> None:
+        answers[k] = bool(writer.flush(10))
+        seen_at_answer[k] = [list(b) for b in store.batches]
+
+    threads = []
+    for k in (1, 2):
+        writer.submit(receipt(k))
+        threads.append(threading.Thread(target=flush, args=(k,)))
+        threads[-1].start()
+    while writer.stats().queued < 2:  # both records (and both flushes) are queued
+        threading.Event().wait(0.001)
+    store.release.set()
+    for t in (first, *threads):
+        t.join(10)
+    assert answers == {1: True, 2: True}
+    assert store.batches == [["t0"], ["t1", "t2"]]
+    for k in (1, 2):  # neither flush answered before its record was committed
+        assert [f"t{k}" in b for b in seen_at_answer[k]].count(True) == 1
+    writer.close()
+
+
 def test_records_are_written_on_the_interval_without_flush() -> None:
     store = MemoryStore()
     writer = BackgroundWriter(store, WriterSettings(batch_size=1_000, flush_interval=0.05))
