@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 import pytest
@@ -19,7 +17,8 @@ from outcomes.server._events import WriteReport, apply_items, decode_array, spli
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
 from outcomes.server._service import GROUP_WAIT_S, Service
-from outcomes.store import BackgroundWriter, MemoryStore
+from outcomes.store import BackgroundWriter
+from tests.fakes.stores import BatchStore
 
 AT = 1_780_000_000.0
 
@@ -88,21 +87,8 @@ def test_a_rejected_item_in_one_pass_is_reported_by_index() -> None:
     assert report.rejected[0]["where"] == "model_id"
 
 
-class CountingStore(MemoryStore):
-    """Records the trace ids of every batch it commits."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[str]] = []
-
-    def write(self, records: Sequence[Any]) -> int:
-        inserted = super().write(records)
-        self.batches.append([r.trace_id for r in records])
-        return inserted
-
-
 def test_a_commit_waits_for_batches_being_applied_and_shares_their_transaction() -> None:
-    store = CountingStore()
+    store = BatchStore()
     writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
     tracker = OutcomeTracker(store, writer=writer, strict=True)
     service = Service(tracker=tracker, limits=ServerLimits(), metrics=Metrics(tracker))
@@ -130,7 +116,7 @@ def test_a_commit_waits_for_batches_being_applied_and_shares_their_transaction()
 
 
 def test_a_commit_does_not_wait_for_a_batch_that_never_finishes() -> None:
-    store = CountingStore()
+    store = BatchStore()
     writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
     tracker = OutcomeTracker(store, writer=writer, strict=True)
     service = Service(tracker=tracker, limits=ServerLimits(), metrics=Metrics(tracker))

@@ -19,6 +19,7 @@ from outcomes.config import WriterSettings
 from outcomes.records import Receipt
 from outcomes.store import BackgroundWriter, MemoryStore, SQLiteStore, Store
 from outcomes.testing import receipts
+from tests.fakes.stores import BatchStore
 
 
 def receipt(i: int = 0, **kw: Any) -> Receipt:
@@ -65,25 +66,8 @@ def test_flush_returns_after_everything_is_committed(store: Store) -> None:
     assert writer.close()
 
 
-class GatedStore(MemoryStore):
-    """Holds its first write until released; records every batch it commits."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-        self.writing = threading.Event()
-        self.batches: list[list[str]] = []
-
-    def write(self, records: Sequence[Any]) -> int:
-        self.writing.set()
-        self.release.wait(10)
-        inserted = super().write(records)
-        self.batches.append([r.trace_id for r in records])
-        return inserted
-
-
 def test_flushes_queued_behind_a_busy_write_share_one_commit_and_wait_for_it() -> None:
-    store = GatedStore()
+    store = BatchStore(gated=True)
     writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
     writer.submit(receipt(0))
     first = threading.Thread(target=writer.flush, args=(10,))
