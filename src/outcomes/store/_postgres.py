@@ -49,6 +49,7 @@ class PostgresStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "postgresql"
+    INSERT_SQL = "INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING"
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "int": "BIGINT",
@@ -115,17 +116,6 @@ class PostgresStore(SqlStore):
 
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
-
-    def _insert_sql(self, table: Table[Any]) -> str:
-        sql = self._insert_cache.get(table.name)
-        if sql is None:
-            cols = table.column_names
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('%s' for _ in cols)}) ON CONFLICT ({table.key}) DO NOTHING"
-            )
-            self._insert_cache[table.name] = sql
-        return sql
 
     def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
         # COPY has no ON CONFLICT: rows are copied into a temporary table that empties at
