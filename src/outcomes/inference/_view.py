@@ -316,6 +316,17 @@ class ModelProfile:
     def tasks(self) -> list[str]:
         return sorted(self._by_task)
 
+    def counts_json(self) -> dict[str, Any]:
+        """The calls and their outcomes, with the observed success rate: the part of
+        :meth:`to_json` every view of a profile shows (the dashboard's rows too)."""
+        return {
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "inconclusive": self.inconclusive,
+            "success_rate": self.observed_success_rate,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The ``outcomes models --json`` object for this profile.
 
@@ -329,11 +340,7 @@ class ModelProfile:
             "model_id": self.model_id,
             "task": self.task,
             "project_id": self.project_id,
-            "calls": self.calls,
-            "successes": self.successes,
-            "failures": self.failures,
-            "inconclusive": self.inconclusive,
-            "success_rate": self.observed_success_rate,
+            **self.counts_json(),
             "success_mean": self.success_mean,
             "success_interval": None if interval is None else [interval[0], interval[1]],
             "posterior_interval": None if posterior is None else [posterior[0], posterior[1]],

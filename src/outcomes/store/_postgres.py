@@ -13,7 +13,7 @@ from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import StoreKind
 from outcomes.store._rollups import Delta, unique_rows
-from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
+from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
@@ -197,11 +197,7 @@ class PostgresStore(SqlStore):
             with conn.transaction(), conn.cursor(name="outcomes_scan") as cur:
                 cur.itersize = SCAN_BATCH
                 cur.execute(self._sql(sql), list(params))
-                while True:
-                    rows = cur.fetchmany(SCAN_BATCH)
-                    if not rows:
-                        break
-                    yield from rows
+                yield from fetch_batches(cur)
         finally:
             conn.close()
 

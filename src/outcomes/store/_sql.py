@@ -66,6 +66,15 @@ def render_where(where: Sequence[Condition]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+def fetch_batches(cur: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``cur``'s query, fetched ``SCAN_BATCH`` at a time (bounded memory)."""
+    while True:
+        rows = cur.fetchmany(SCAN_BATCH)
+        if not rows:
+            return
+        yield from rows
+
+
 class SqlStore(StoreBase):
     """Base of the SQL stores. Subclasses provide connections and dialect details.
 
@@ -147,11 +156,7 @@ class SqlStore(StoreBase):
         cur = conn.cursor()
         try:
             cur.execute(self._sql(sql), params)
-            while True:
-                rows = cur.fetchmany(SCAN_BATCH)
-                if not rows:
-                    return
-                yield from rows
+            yield from fetch_batches(cur)
         finally:
             cur.close()
 
