@@ -111,20 +111,20 @@ def Argument(
 
 
 class Param(NamedTuple):
-    """One parameter of a command as parsed: its name, its type and how it is spelt."""
+    """One parameter of a command as parsed: its name, how it is spelt, its type, its
+    default (a list for a repeated option), and what its ``Option``/``Argument`` declared
+    (kind, help, bounds, callback)."""
 
     name: str
-    kind: str
-    """``"option"`` or ``"argument"``."""
     opts: tuple[str, ...]
     type: Any
     default: Any
-    required: bool
     many: bool
-    help: str
-    min: float | None = None
-    max: float | None = None
-    callback: Callable[[Any], Any] | None = None
+    declared: _Declared
+
+    @property
+    def required(self) -> bool:
+        return self.default is ...
 
     @property
     def is_flag(self) -> bool:
@@ -166,17 +166,7 @@ def _params(func: Callable[..., Any]) -> tuple[list[Param], str | None]:
             default = list(default or ())
         params.append(
             Param(
-                name=name,
-                kind=declared.kind,
-                opts=opts,
-                type=value_type,
-                default=default,
-                required=default is ...,
-                many=many,
-                help=declared.help,
-                min=declared.min,
-                max=declared.max,
-                callback=declared.callback,
+                name=name, opts=opts, type=value_type, default=default, many=many, declared=declared
             )
         )
     return params, context
@@ -199,7 +189,7 @@ def _converter(param: Param) -> Callable[[str], Any]:
             except ValueError:
                 noun = "an integer" if kind is int else "a number"
                 raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-            lo, hi = param.min, param.max
+            lo, hi = param.declared.min, param.declared.max
             if (lo is not None and not value >= lo) or (hi is not None and not value <= hi):
                 bounds = " and ".join(
                     f"{op} {b:g}" for op, b in ((">=", lo), ("<=", hi)) if b is not None
@@ -217,14 +207,14 @@ def _metavar(param: Param) -> str:
     kind = param.type
     if isinstance(kind, type) and issubclass(kind, Enum):
         return "{" + ",".join(str(m.value) for m in kind) + "}"
-    if param.kind == "argument":
+    if param.declared.kind == "argument":
         return param.name.upper()
     names = {int: "INTEGER", float: "NUMBER", Path: "PATH"}
     return names.get(kind, "TEXT")
 
 
 def _help_of(param: Param) -> str:
-    text = param.help.replace("%", "%%")
+    text = param.declared.help.replace("%", "%%")
     if param.required:
         return f"{text} [required]".strip()
     shown = param.default
@@ -270,7 +260,7 @@ def _parser(prog: str, description: str, params: Sequence[Param], epilog: str = 
 
 
 def _add(parser: _Parser, p: Param) -> None:
-    if p.kind == "argument":
+    if p.declared.kind == "argument":
         parser.add_argument(
             p.name,
             type=_converter(p),
@@ -342,8 +332,8 @@ class Command:
         namespace = vars(self.parser(prog).parse_args(list(argv)))
         kwargs = {p.name: _value(p, namespace[p.name]) for p in params}
         for p in params:
-            if p.callback is not None:
-                p.callback(kwargs[p.name])
+            if p.declared.callback is not None:
+                p.declared.callback(kwargs[p.name])
         if context is not None:
             kwargs[context] = ctx or Context()
         return self.func(**kwargs)
@@ -518,7 +508,9 @@ class App:
 def _split(argv: list[str], params: Sequence[Param]) -> tuple[list[str], str | None, list[str]]:
     """(the group's own options, the subcommand's name or None, what follows it): the
     first word that is neither an option nor an option's value names the subcommand."""
-    takes_value = {o for p in params if p.kind == "option" and not p.is_flag for o in p.opts}
+    takes_value = {
+        o for p in params if p.declared.kind == "option" and not p.is_flag for o in p.opts
+    }
     i = 0
     while i < len(argv):
         word = argv[i]
