@@ -123,6 +123,11 @@ class Param(NamedTuple):
     declared: _Declared
 
     @property
+    def kind(self) -> str:
+        """``"option"`` or ``"argument"``."""
+        return self.declared.kind
+
+    @property
     def required(self) -> bool:
         return self.default is ...
 
@@ -207,7 +212,7 @@ def _metavar(param: Param) -> str:
     kind = param.type
     if isinstance(kind, type) and issubclass(kind, Enum):
         return "{" + ",".join(str(m.value) for m in kind) + "}"
-    if param.declared.kind == "argument":
+    if param.kind == "argument":
         return param.name.upper()
     names = {int: "INTEGER", float: "NUMBER", Path: "PATH"}
     return names.get(kind, "TEXT")
@@ -260,7 +265,7 @@ def _parser(prog: str, description: str, params: Sequence[Param], epilog: str = 
 
 
 def _add(parser: _Parser, p: Param) -> None:
-    if p.declared.kind == "argument":
+    if p.kind == "argument":
         parser.add_argument(
             p.name,
             type=_converter(p),
@@ -509,7 +514,7 @@ def _split(argv: list[str], params: Sequence[Param]) -> tuple[list[str], str | N
     """(the group's own options, the subcommand's name or None, what follows it): the
     first word that is neither an option nor an option's value names the subcommand."""
     takes_value = {
-        o for p in params if p.declared.kind == "option" and not p.is_flag for o in p.opts
+        o for p in params if p.kind == "option" and not p.is_flag for o in p.opts
     }
     i = 0
     while i < len(argv):
