@@ -270,7 +270,7 @@ def _write_from_another_process(args: tuple[str, str | None, int]) -> int:
             model_id=rng.choice(MODELS),
             task=rng.choice(TASKS),
             project_id=rng.choice(PROJECTS),
-            timestamp=T0 + rng.uniform(0, 3 * 86_400),
+            timestamp=T0 + rng.uniform(0, 60 * 86_400),  # across months (partitions)
             success=rng.choice([True, False, None]),
             quality=rng.choice([None, rng.random()]),
             latency_ms=rng.uniform(0, 5000),

@@ -27,7 +27,7 @@ from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rat
 from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
 from outcomes.server.dashboard._cutoffs import RULES, cutoffs, summary
-from outcomes.server.dashboard._filters import Filters
+from outcomes.server.dashboard._filters import Filters, scope
 from outcomes.server.dashboard._queries import (
     CELLS,
     OUTCOMES,
@@ -219,10 +219,11 @@ def _rank(rows: list[Data]) -> list[Data]:
     )
 
 
-def _filter_note(f: Filters, where: str = "") -> list[str]:
-    if f.tag and where:
-        return [f"tag {f.tag!r} applies to the leaderboards only, not to {where}"]
-    return []
+def scoped(page: str, f: Filters) -> Data:
+    """The filters as given, which of them ``page`` applies (and why not the others), and
+    a note for each one set that it does not apply."""
+    applies, notes = scope(page, f)
+    return {"filters": _filters_json(f), "scope": applies, "notes": notes}
 
 
 def models_data(src: Source, f: Filters) -> Data:
@@ -239,8 +240,7 @@ def models_data(src: Source, f: Filters) -> Data:
         tasks = sorted({k[1] for k in state.parts})
         return {
             "page": "models",
-            "filters": _filters_json(f),
-            "notes": _filter_note(f),
+            **scoped("models", f),
             "tasks": tasks,
             "projects": sorted({k[2] for k in state.parts if k[2] is not None}),
             "leaderboard": board(state, f.task or None),
@@ -314,8 +314,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         "page": "model",
         "model_id": model_id,
         "known": per_task is not None,
-        "filters": _filters_json(f),
-        "notes": _filter_note(f, "trends and failures"),
+        **scoped("model", f),
         "by_task": per_task or [],
         "series": _series(src, f, model_id),
         "failures_by_kind": dict(sorted(kinds.items())),
@@ -393,8 +392,7 @@ def routing_data(src: Source, f: Filters) -> Data:
     now = src.now()
     return {
         "page": "routing",
-        "filters": _filters_json(f),
-        "notes": _filter_note(f, "traffic shares, decisions and cut-offs"),
+        **scoped("routing", f),
         "share": series,
         "decisions": [
             {

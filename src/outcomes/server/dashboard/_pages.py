@@ -48,7 +48,7 @@ class Ctx:
 
 def _head(ctx: Ctx, data_path: str, d: Data) -> str:
     return (
-        filter_form(ctx.filters, ctx.tasks, ctx.projects)
+        filter_form(ctx.filters, ctx.tasks, ctx.projects, d["scope"]["not_applied"])
         + api_link(ctx.data(data_path))
         + notes(d.get("notes", []))
     )
