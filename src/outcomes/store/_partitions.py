@@ -177,8 +177,10 @@ INDEXES: tuple[str, ...] = (
     "CREATE UNIQUE INDEX receipts_id ON receipts (receipt_id, timestamp)",
     # Insertion order: incremental folds (seq > ?) and every scan's ORDER BY.
     "CREATE INDEX receipts_seq ON receipts (seq)",
-    # Late signals find their call's receipts by trace.
-    "CREATE INDEX receipts_trace ON receipts (trace_id)",
+    # Late signals find their call's receipts by trace (equality only): a hash index
+    # keeps 4 bytes of hash per row where a B-tree keeps the whole id (36 characters for
+    # the ids outcomes makes), about half the size.
+    "CREATE INDEX receipts_trace ON receipts USING hash (trace_id)",
     # Time ranges within a month: rows arrive in about time order, so a block range
     # index answers them at a few pages per partition instead of a B-tree entry per row.
     "CREATE INDEX receipts_timestamp ON receipts USING brin (timestamp)",

@@ -2,8 +2,9 @@
 
 ``dashboard.series`` sums the hourly rollups per model and bucket (trends and traffic
 shares, at a cost independent of the number of receipts); ``dashboard.recent`` picks the
-newest matching receipts from a bounded walk of the time index (recent failures and
-routing decisions, which no rollup keeps). Filters are positional parameters; an empty
+newest matching receipts from a bounded walk of the time index (recent failures, which
+no rollup keeps), and ``dashboard.outcomes`` every call's outcome from such a walk (the
+routing page's decisions and cut-offs). Filters are positional parameters; an empty
 string for ``task``, ``project`` or ``model`` means "any" (a typed sentinel rather than
 ``NULL``: PostgreSQL cannot infer the type of a bare ``? IS NULL`` parameter). Times are
 Unix seconds, ``since`` inclusive, ``until`` exclusive.
@@ -206,10 +207,6 @@ def _failed(r: Receipt) -> bool:
     return r.success is False and r.error is not None
 
 
-def _routed(r: Receipt) -> bool:
-    return r.supersedes is None and r.routing_reason != ""
-
-
 def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
     """The walk both queries start from: the ``scan`` newest receipts of the range, as
     (timestamp, seq, receipt), newest first."""
@@ -222,7 +219,7 @@ def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list
 
 
 def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
+    since, until, scan, task, _, project, _, model, _, limit = params
     newest = _newest(tables, since, until, scan)
     out = 0
     for _, _, r in newest:
@@ -230,7 +227,7 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
             continue
         if (project and r.project_id != project) or (model and r.model_id != model):
             continue
-        if not (_failed(r) if only_failures else _routed(r)):
+        if not _failed(r):
             continue
         yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
                r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
@@ -248,26 +245,23 @@ RECENT = register_query(
         "FROM receipts "
         "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
         "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
-        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') AND CASE WHEN ? = 1 "
-        "THEN (NOT success AND error IS NOT NULL) "
-        "ELSE (supersedes IS NULL AND routing_reason <> '') END "
+        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
+        "AND NOT success AND error IS NOT NULL "
         "ORDER BY timestamp DESC, seq DESC LIMIT ?",
         _recent,
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
 (a bounded walk of the time index, whatever the store's size), the newest ``limit`` that
-match the filters and are failures with an error (``only_failures`` 1) or first receipts
-of routed calls (0), as (timestamp, trace_id, model_id, task, project_id,
-routing_reason, propensity, success, error, latency_ms)."""
+match the filters and are failures with an error (a model's recent failures), as
+(timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, success,
+error, latency_ms)."""
 
 
 def recent_params(
-    since: float, until: float, scan: int, task: str, project: str, model: str,
-    *, only_failures: bool, limit: int,
-) -> Row:  # fmt: skip
-    return (since, until, scan, task, task, project, project, model, model,
-            1 if only_failures else 0, limit)  # fmt: skip
+    since: float, until: float, scan: int, task: str, project: str, model: str, *, limit: int
+) -> Row:
+    return (since, until, scan, task, task, project, project, model, model, limit)
 
 
 def _outcomes(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -279,16 +273,18 @@ def _outcomes(tables: MemoryTables, params: Row) -> Iterator[Row]:
         if (task and r.task != task) or (project and r.project_id != project):
             continue
         failed = _failed(r)
-        yield (ts, r.model_id, 1 if failed else 0, r.error if failed else None)
+        yield (ts, r.model_id, 1 if failed else 0, r.error if failed else None, r.trace_id,
+               r.task, r.routing_reason, r.propensity, r.success)  # fmt: skip
 
 
 OUTCOMES = register_query(
     Query(
         "dashboard.outcomes",
         "SELECT timestamp, model_id, CASE WHEN NOT success AND error IS NOT NULL THEN 1 ELSE 0 "
-        "END, CASE WHEN NOT success THEN error END FROM ("
-        "SELECT seq, timestamp, model_id, task, project_id, success, error, kind, supersedes "
-        "FROM receipts WHERE timestamp >= ? AND timestamp < ? "
+        "END, CASE WHEN NOT success THEN error END, trace_id, task, routing_reason, propensity, "
+        "success FROM (SELECT seq, timestamp, model_id, task, project_id, success, error, kind, "
+        "supersedes, trace_id, routing_reason, propensity FROM receipts "
+        "WHERE timestamp >= ? AND timestamp < ? "
         "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS newest "
         "WHERE kind = 'inference' AND supersedes IS NULL AND (task = ? OR ? = '') "
         "AND (project_id = ? OR ? = '') ORDER BY timestamp DESC, seq DESC",
@@ -297,10 +293,11 @@ OUTCOMES = register_query(
 )
 """Params :func:`outcomes_params`: among the ``scan`` newest receipts of the time range
 (the walk of ``dashboard.recent``), the first receipts of inference calls that match the
-filters, newest first, as (timestamp, model_id, failed, error): ``failed`` is 1 for a
-call that failed with an error text (what the breaker and the rate-limit rule count),
-and ``error`` is only sent for those. Four short columns: the walk, not the transfer,
-is what costs."""
+filters, newest first, as (timestamp, model_id, failed, error, trace_id, task,
+routing_reason, propensity, success): ``failed`` is 1 for a call that failed with an
+error text (what the breaker and the rate-limit rule count), and ``error`` is only sent
+for those. The routing page reads both its cut-offs and its decisions (the routed calls
+among these) from this one walk: the walk, not the transfer, is what costs."""
 
 
 def outcomes_params(since: float, until: float, scan: int, task: str, project: str) -> Row:
