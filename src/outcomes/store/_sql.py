@@ -85,6 +85,8 @@ class SqlStore(StoreBase):
 
     dialect: ClassVar[StoreKind]
     TYPES: ClassVar[dict[str, str]]
+    ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = ()
+    """Migrations of this engine only, applied after the core ones."""
 
     def __init__(self, *, auto_migrate: bool = True) -> None:
         self._wlock = threading.RLock()
@@ -372,7 +374,8 @@ class SqlStore(StoreBase):
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
-        wanted = [m for m in (*CORE_MIGRATIONS, *migrations) if m.name not in self._applied_cache]
+        everything = (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *migrations)
+        wanted = [m for m in everything if m.name not in self._applied_cache]
         if not wanted:
             return []
         done: list[str] = []
@@ -409,7 +412,7 @@ class SqlStore(StoreBase):
         return done
 
     def migration_status(self, known: Sequence[Migration] = ()) -> MigrationStatus:
-        names = [m.name for m in (*CORE_MIGRATIONS, *known)]
+        names = [m.name for m in (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *known)]
         exists = self._table_exists(MIGRATIONS_TABLE)
         rows = (
             self.fetch(f"SELECT name, applied_at FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name")
