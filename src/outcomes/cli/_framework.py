@@ -513,9 +513,7 @@ class App:
 def _split(argv: list[str], params: Sequence[Param]) -> tuple[list[str], str | None, list[str]]:
     """(the group's own options, the subcommand's name or None, what follows it): the
     first word that is neither an option nor an option's value names the subcommand."""
-    takes_value = {
-        o for p in params if p.kind == "option" and not p.is_flag for o in p.opts
-    }
+    takes_value = {o for p in params if p.kind == "option" and not p.is_flag for o in p.opts}
     i = 0
     while i < len(argv):
         word = argv[i]
