@@ -33,6 +33,7 @@ from outcomes.store._query import (
 from outcomes.store._rollups import (
     BUCKET_S,
     ROLLUP_CELLS,
+    ROLLUP_DAILY,
     ROLLUP_EMA,
     ROLLUP_HALF_LIFE_S,
     ROLLUP_HOURLY,
@@ -118,6 +119,7 @@ __all__ = [
     "BUCKET_S",
     "CORE_MIGRATIONS",
     "ROLLUP_CELLS",
+    "ROLLUP_DAILY",
     "ROLLUP_EMA",
     "ROLLUP_HALF_LIFE_S",
     "ROLLUP_HOURLY",

@@ -24,6 +24,7 @@ from outcomes.store._base import (
 from outcomes.store._query import Query, Row
 from outcomes.store._rollups import (
     ROLLUP_CELLS,
+    ROLLUP_DAILY,
     ROLLUP_EMA,
     ROLLUP_HOURLY,
     Delta,
@@ -134,13 +135,16 @@ class MemoryStore(StoreBase):
     def _roll(self, delta: Delta) -> None:
         """Keep the rollups as the SQL stores do (rows keyed by their primary key)."""
         views = []
-        for table, keys in ((ROLLUP_HOURLY, delta.hours), (ROLLUP_CELLS, delta.cells)):
+        rollups = ((ROLLUP_HOURLY, delta.hours), (ROLLUP_DAILY, delta.days),
+                   (ROLLUP_CELLS, delta.cells))  # fmt: skip
+        for table, keys in rollups:
             rows = self._data(table).rows
             views.append({k: rows[k][1] for k in keys if k in rows})
         ema = self._data(ROLLUP_EMA).rows
         views.append({k: row for k, (_, row) in ema.items() if k[0] in delta.models})
         apply_rows(delta, *views)
-        for table, view in zip((ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA), views, strict=True):
+        tables = (ROLLUP_HOURLY, ROLLUP_DAILY, ROLLUP_CELLS, ROLLUP_EMA)
+        for table, view in zip(tables, views, strict=True):
             data = self._data(table)
             for key, row in view.items():
                 old = data.rows.get(key)
@@ -153,7 +157,7 @@ class MemoryStore(StoreBase):
     def rebuild_rollups(self) -> int:
         """Refold every stored receipt into the rollups; returns how many receipts."""
         with self._lock:
-            for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
+            for table in (ROLLUP_HOURLY, ROLLUP_DAILY, ROLLUP_CELLS, ROLLUP_EMA):
                 self._tables.pop(table.name, None)
             rows = [row for _, row in self._data(_RECEIPTS).rows.values()]
             delta = Delta.of(rows)

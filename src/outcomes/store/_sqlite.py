@@ -81,6 +81,7 @@ class SQLiteStore(SqlStore):
 
     dialect: ClassVar[StoreKind] = "sqlite"
     ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = SQLITE_MIGRATIONS
+    INSERT_SQL = "INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "INTEGER PRIMARY KEY",
         "int": "INTEGER",
@@ -196,19 +197,8 @@ class SQLiteStore(SqlStore):
         if cache is None or cache.version != version or self._cache_conn is not cur.connection:
             cache = self._rollup_cache = RollupCache(version)
             self._cache_conn = cur.connection
-        apply_sql(cur, self._sql, delta, cache)
+        apply_sql(cur, self._sql, delta, cache=cache)
         self._txn_models = (self._txn_models or set()) | delta.models
-
-    def _insert_sql(self, table: Table[Any]) -> str:
-        sql = self._insert_cache.get(table.name)
-        if sql is None:
-            cols = table.column_names
-            sql = (
-                f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('?' for _ in cols)})"
-            )
-            self._insert_cache[table.name] = sql
-        return sql
 
     def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
         return ID_COLUMNS if table is RECEIPTS else ()
