@@ -76,8 +76,8 @@ def test_a_failed_write_leaves_nothing_remembered(
     batches = _batches(receipts_of(STREAM))
     real = sqlite_module.apply_sql
 
-    def fails_after_merging(*args: Any) -> None:
-        real(*args)
+    def fails_after_merging(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
         raise sqlite_module.sqlite3.OperationalError("disk I/O error (simulated)")
 
     # A model of its own, so that no other batch touches (and rewrites) its rows.
