@@ -17,7 +17,7 @@ from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
-from outcomes.store._rollups import STAT_COLUMNS, STAT_NAMES
+from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
