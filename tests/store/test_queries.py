@@ -84,6 +84,12 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
             _T0 + 3, _T0 + 20, 100, "generate", "p", "claude", only_failures=False, limit=50
         ),
     ],
+    "dashboard.outcomes": [
+        dashboard_queries.outcomes_params(0.0, 2e9, 100, "", ""),
+        dashboard_queries.outcomes_params(0.0, 2e9, 12, "code", ""),
+        dashboard_queries.outcomes_params(_T0 + 3, _T0 + 20, 100, "generate", "p"),
+        dashboard_queries.outcomes_params(2e9, 3e9, 100, "", ""),
+    ],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -123,3 +124,19 @@ def num(value: float | None, fmt: str = ".2f", missing: str = "-") -> str:
 
 
 print_json = _json.print_json
+
+
+def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    """How a command prints one stored record as JSON, declared once: ``keys`` (space
+    separated, in output order) are attributes of the record, except those given in
+    ``derived`` as a function of the record (a renamed or computed value)."""
+    names = tuple(keys.split())
+    unknown = set(derived) - set(names)
+    if unknown:
+        raise ValueError(f"json_shape: derived keys not among the keys: {sorted(unknown)}")
+    getters = tuple(derived.get(n) or operator.attrgetter(n) for n in names)
+
+    def to_json(record: Any) -> dict[str, Any]:
+        return {n: get(record) for n, get in zip(names, getters, strict=True)}
+
+    return to_json

@@ -152,9 +152,7 @@ class ComponentEvent:
         return out
 
 
-ComponentEvent.__table__ = Table.of(
-    "component_events", ComponentEvent, key="event_id", timestamp="float"
-)
+ComponentEvent.__table__ = Table.of("component_events", ComponentEvent, key="event_id")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 EXPECTED_CHARTS = {
     "models": 1,
-    "routing": 1,
+    "routing": 2,  # traffic shares, cut-offs (the demo's outage)
     "calibration": 1,
     "components": 2,
     "code": 2,  # the demo's suggestions reach no survival checkpoint: that chart is empty
@@ -118,6 +118,9 @@ def test_every_page_renders_its_charts_with_the_expected_series(base_url: str, p
     share = _charts(page)[0]
     assert share["kind"] == "stacked"
     assert "qwen2.5-coder-7b-local" in share["series"]
+    lanes = next(c for c in _charts(page) if c["kind"] == "lanes")
+    assert {"rate limit cooldown", "breaker: rate limits"} <= set(lanes["series"])
+    assert lanes["marks"] >= 2
 
 
 def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: Any) -> None:

@@ -26,12 +26,15 @@ from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
+from outcomes.server.dashboard._cutoffs import RULES, cutoffs, summary
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._queries import (
     CELLS,
+    OUTCOMES,
     RECENT,
     SERIES,
     cells_params,
+    outcomes_params,
     recent_params,
     series_params,
 )
@@ -50,6 +53,10 @@ SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
 among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
 the store's size."""
+CUT_SCAN = 10_000
+"""Cut-offs replay the rules over the calls among this many newest receipts of the range:
+the breaker needs every call's outcome in order, and that walk is the routing page's
+largest cost (about 30 ms per 10,000 receipts on SQLite)."""
 _SERVER_ERROR = re.compile(r"\b5\d\d\b|server error|unavailable|overloaded", re.IGNORECASE)
 
 
@@ -327,15 +334,8 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
     }
 
 
-def routing_data(src: Source, f: Filters) -> Data:
-    """Traffic share over time, recent decisions with reasons and propensities, cooldowns."""
-    since, until = f.window(src.now())
-    series = _series(src, f)
-    decisions = src.store.query(
-        RECENT,
-        recent_params(since, until, SCAN, f.task, f.project, "", only_failures=False,
-                      limit=SAMPLE),
-    )  # fmt: skip
+def _reasons(decisions: list[tuple[Any, ...]], limit: int) -> list[Data]:
+    """Routing reasons by use: calls per model and mean propensity."""
     reasons: dict[str, Data] = {}
     for d in decisions:
         text, model_id, propensity = d[5], d[2], d[6]
@@ -347,17 +347,54 @@ def routing_data(src: Source, f: Filters) -> Data:
         if propensity is not None:
             r["_pn"] += 1
             r["_ps"] += float(propensity)
-    reason_rows = []
-    for r in sorted(reasons.values(), key=lambda r: (-r["calls"], r["reason"]))[: f.limit]:
+    rows = []
+    for r in sorted(reasons.values(), key=lambda r: (-r["calls"], r["reason"]))[:limit]:
         pn, ps = r.pop("_pn"), r.pop("_ps")
         r["mean_propensity"] = ps / pn if pn else None
-        reason_rows.append(r)
+        rows.append(r)
+    return rows
+
+
+def _cutoffs(src: Source, f: Filters, since: float, until: float) -> Data:
+    """The cut-offs the rate-limit rule and the breaker give over the calls of a bounded
+    walk (``dashboard.outcomes``, newest first), and the span of the calls walked."""
+    rows = src.store.query(OUTCOMES, outcomes_params(since, until, CUT_SCAN, f.task, f.project))
+    cuts = cutoffs(reversed(rows), failure_kind)
+    now = src.now()
+    return {
+        "calls_replayed": len(rows),
+        "failures": sum(1 for r in rows if r[2]),
+        "scan": CUT_SCAN,
+        "from": rows[-1][0] if rows else None,
+        "to": rows[0][0] if rows else None,
+        "window_start": since if since > 0 else None,
+        "now": now,
+        "rules": RULES,
+        "cutoffs": cuts[::-1],
+        "summary": summary(cuts),
+    }
+
+
+def _bool(v: Any) -> bool | None:
+    return None if v is None else bool(v)
+
+
+def routing_data(src: Source, f: Filters) -> Data:
+    """Traffic share over time, recent decisions with reasons and propensities, when each
+    model was cut off and why, and this process's cooldowns."""
+    since, until = f.window(src.now())
+    series = _series(src, f)
+    decisions = src.store.query(
+        RECENT,
+        recent_params(since, until, SCAN, f.task, f.project, "", only_failures=False,
+                      limit=SAMPLE),
+    )  # fmt: skip
     excluded, cooldowns = src.tracker.rate_limits()
     now = src.now()
     return {
         "page": "routing",
         "filters": _filters_json(f),
-        "notes": _filter_note(f, "traffic shares and decisions"),
+        "notes": _filter_note(f, "traffic shares, decisions and cut-offs"),
         "share": series,
         "decisions": [
             {
@@ -367,12 +404,13 @@ def routing_data(src: Source, f: Filters) -> Data:
                 "task": r[3],
                 "reason": r[5],
                 "propensity": r[6],
-                "success": None if r[7] is None else bool(r[7]),
+                "success": _bool(r[7]),
             }
             for r in decisions[: f.limit]
         ],
         "decisions_counted": len(decisions),
-        "reasons": reason_rows,
+        "reasons": _reasons(decisions, f.limit),
+        "cutoffs": _cutoffs(src, f, since, until),
         "cooldowns": [
             {"model_id": m, "until": t, "seconds_left": max(t - now, 0.0)}
             for m, t in sorted(cooldowns.items())

@@ -168,14 +168,20 @@ def _routed(r: Receipt) -> bool:
     return r.supersedes is None and r.routing_reason != ""
 
 
-def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
-    newest = sorted(
+def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
+    """The walk both queries start from: the ``scan`` newest receipts of the range, as
+    (timestamp, seq, receipt), newest first."""
+    return sorted(
         ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
          if since <= r.timestamp < until),
         key=lambda t: (t[0], t[1]),
         reverse=True,
     )[:scan]  # fmt: skip
+
+
+def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
+    newest = _newest(tables, since, until, scan)
     out = 0
     for _, _, r in newest:
         if r.kind != "inference" or (task and r.task != task):
@@ -220,3 +226,40 @@ def recent_params(
 ) -> Row:  # fmt: skip
     return (since, until, scan, task, task, project, project, model, model,
             1 if only_failures else 0, limit)  # fmt: skip
+
+
+def _outcomes(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, scan, task, _, project, _ = params
+    newest = _newest(tables, since, until, scan)
+    for ts, _, r in newest:
+        if r.kind != "inference" or r.supersedes is not None:
+            continue
+        if (task and r.task != task) or (project and r.project_id != project):
+            continue
+        failed = _failed(r)
+        yield (ts, r.model_id, 1 if failed else 0, r.error if failed else None)
+
+
+OUTCOMES = register_query(
+    Query(
+        "dashboard.outcomes",
+        "SELECT timestamp, model_id, CASE WHEN NOT success AND error IS NOT NULL THEN 1 ELSE 0 "
+        "END, CASE WHEN NOT success THEN error END FROM ("
+        "SELECT seq, timestamp, model_id, task, project_id, success, error, kind, supersedes "
+        "FROM receipts WHERE timestamp >= ? AND timestamp < ? "
+        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS newest "
+        "WHERE kind = 'inference' AND supersedes IS NULL AND (task = ? OR ? = '') "
+        "AND (project_id = ? OR ? = '') ORDER BY timestamp DESC, seq DESC",
+        _outcomes,
+    )
+)
+"""Params :func:`outcomes_params`: among the ``scan`` newest receipts of the time range
+(the walk of ``dashboard.recent``), the first receipts of inference calls that match the
+filters, newest first, as (timestamp, model_id, failed, error): ``failed`` is 1 for a
+call that failed with an error text (what the breaker and the rate-limit rule count),
+and ``error`` is only sent for those. Four short columns: the walk, not the transfer,
+is what costs."""
+
+
+def outcomes_params(since: float, until: float, scan: int, task: str, project: str) -> Row:
+    return (since, until, scan, task, task, project, project)
