@@ -35,7 +35,13 @@ if _typing.TYPE_CHECKING:
         project_of,
         stats_of,
     )
-    from outcomes.store._rollups import BUCKET_S, ROLLUP_CELLS, ROLLUP_EMA, ROLLUP_HOURLY
+    from outcomes.store._rollups import (
+        BUCKET_S,
+        ROLLUP_CELLS,
+        ROLLUP_DAILY,
+        ROLLUP_EMA,
+        ROLLUP_HOURLY,
+    )
     from outcomes.store._schema import CORE_MIGRATIONS
     from outcomes.store._sql import SqlStore
     from outcomes.store._sqlite import SQLiteStore
@@ -70,7 +76,13 @@ else:
                 "project_of",
                 "stats_of",
             ),
-            "outcomes.store._rollups": ("BUCKET_S", "ROLLUP_CELLS", "ROLLUP_EMA", "ROLLUP_HOURLY"),
+            "outcomes.store._rollups": (
+                "BUCKET_S",
+                "ROLLUP_CELLS",
+                "ROLLUP_DAILY",
+                "ROLLUP_EMA",
+                "ROLLUP_HOURLY",
+            ),
             "outcomes.store._schema": ("CORE_MIGRATIONS",),
             "outcomes.store._sql": ("SqlStore",),
             "outcomes.store._sqlite": ("SQLiteStore",),
@@ -83,6 +95,7 @@ __all__ = [
     "BUCKET_S",
     "CORE_MIGRATIONS",
     "ROLLUP_CELLS",
+    "ROLLUP_DAILY",
     "ROLLUP_EMA",
     "ROLLUP_HALF_LIFE_S",
     "ROLLUP_HOURLY",

@@ -22,7 +22,12 @@ from outcomes.errors import StoreUnavailableError
 from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT
 
 MIGRATIONS_TABLE = "outcomes_migrations"
-CORE_MIGRATION_NAMES = ("core.0001_receipts", "core.0002_rollups", "core.0003_receipts_ttft")
+CORE_MIGRATION_NAMES = (
+    "core.0001_receipts",
+    "core.0002_rollups",
+    "core.0003_receipts_ttft",
+    "core.0004_rollup_daily",
+)
 """The names of ``CORE_MIGRATIONS`` in order (``store/_schema.py`` refuses to load if the
 two differ, so a new core migration is named here too, and a store without it declines)."""
 

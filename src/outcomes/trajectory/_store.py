@@ -291,10 +291,20 @@ class TrajectoryStore:
         return None if wire is None else steps_from_wire(wire, self.registry)
 
     def list_runs(
-        self, *, limit: int | None = None, pipeline: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        pipeline: str | None = None,
+        since: float | None = None,
+        project_id: str | None = None,
     ) -> list[TrajectoryRun]:
-        """Stored runs, newest first."""
+        """Stored runs, newest first; only those of ``pipeline``, created at or after
+        ``since`` and of ``project_id`` when given (applied before ``limit``)."""
         where: list[Any] = [("pipeline", "=", pipeline)] if pipeline else []
+        if since is not None:
+            where.append(("created_at", ">=", since))
+        if project_id is not None:
+            where.append(("project_id", "=", project_id))
         return list(
             self.store.scan(
                 TrajectoryRun.__table__,

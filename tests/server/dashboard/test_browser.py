@@ -144,6 +144,17 @@ def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: 
     page.locator("a.api-link").click()
     page.wait_for_load_state()
     assert '"page":"model"' in page.content().replace(" ", "")
+    # The navigation keeps the filters; a page marks those it cannot apply.
+    page.go_back()
+    page.wait_for_load_state()
+    page.click("header nav a:text('Components')")
+    page.wait_for_url("**/components?since=7d&project=demo-history")
+    assert page.locator("form.filters label.na").count() == 4
+    assert page.locator("p.note").count() == 2  # the time range and the project are set
+    page.click("header nav a:text('Routing')")
+    page.wait_for_url("**/routing?since=7d&project=demo-history")
+    marked = page.locator("form.filters label.na").all_inner_texts()
+    assert [" ".join(t.split()) for t in marked] == ["tag (not applied here)"]
     # The navigation reaches every page, and a run's page from the list.
     page.goto(f"{base_url}/models")
     page.click("header nav a:text('Trajectories')")

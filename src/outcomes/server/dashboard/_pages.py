@@ -48,7 +48,7 @@ class Ctx:
 
 def _head(ctx: Ctx, data_path: str, d: Data) -> str:
     return (
-        filter_form(ctx.filters, ctx.tasks, ctx.projects)
+        filter_form(ctx.filters, ctx.tasks, ctx.projects, d["scope"]["not_applied"])
         + api_link(ctx.data(data_path))
         + notes(d.get("notes", []))
     )
@@ -274,7 +274,7 @@ def routing_page(ctx: Ctx, d: Data) -> str:
 def _cutoffs(ctx: Ctx, c: Data) -> str:
     rules = c["rules"]
     head = (
-        "<h2>Cut-offs: cooldowns and breaker trips</h2>"
+        '<h2 id="cutoffs">Cut-offs: cooldowns and breaker trips</h2>'
         f'<p class="muted">The tracker\'s rate-limit rule (Retry-After from the error, else '
         f"{rules['rate_limit_default_cooldown_s']:g} s) and the router's breaker "
         f"({rules['breaker_failures_in_a_row']} failures in a row: "
