@@ -224,6 +224,13 @@ def decoder(type_: type[T]) -> Callable[[bytes | str], T]:
     return dec.decode
 
 
+def lines_decoder(type_: type[T]) -> Callable[[bytes | str], list[T]]:
+    """:func:`decoder` for JSON lines: one ``type_`` per line, lines of JSON whitespace
+    skipped."""
+    decoder(type_)
+    return _DECODERS[type_].decode_lines
+
+
 def decode(data: bytes | str, type_: type[T], *, where: str | None = None) -> T:
     """Decode JSON text into ``type_``, checking every constraint of its fields.
 

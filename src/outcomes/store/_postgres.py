@@ -226,8 +226,15 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        # One array parameter instead of a placeholder per id: far less to parse.
-        cur.execute("SELECT receipt_id FROM receipts WHERE receipt_id = ANY(%s)", [ids])
+        # One array parameter, one index probe per id and partition. ``= ANY(array)``
+        # reads the same, but on a month too new to have statistics the planner picks
+        # a sequential scan testing each row against the whole array (measured: 3-6x
+        # slower at 1000 ids on 50k rows); the lateral form cannot.
+        cur.execute(
+            "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
+            "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found",
+            [ids],
+        )
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:
