@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from outcomes._redact import scrub_stored
 from outcomes.cli._framework import App, Exit, Option
@@ -161,3 +161,24 @@ def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], di
         return {n: get(record) for n, get in zip(names, getters, strict=True)}
 
     return to_json
+
+
+T = TypeVar("T")
+
+
+def show_list(
+    items: list[T],
+    as_json: bool,
+    *,
+    to_json: Callable[[T], Any],
+    empty: str,
+    table: Callable[[list[T]], Any],
+) -> None:
+    """Print a listing command's ``items``: as a JSON array with ``--json``, else the
+    ``empty`` note when there are none, else their rich ``table``."""
+    if as_json:
+        print_json([to_json(item) for item in items])
+    elif not items:
+        console.print(empty)
+    else:
+        console.print(table(items))

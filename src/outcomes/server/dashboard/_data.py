@@ -201,11 +201,7 @@ def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) 
     return {
         "model_id": p.model_id,
         "task": p.task,
-        "calls": p.calls,
-        "successes": p.successes,
-        "failures": p.failures,
-        "inconclusive": p.inconclusive,
-        "success_rate": p.observed_success_rate,
+        **p.counts_json(),
         "success_interval": None if iv is None else [iv[0], iv[1]],
         "quality": p.quality,
         "latency_p50_ms": p.latency_p50_ms,
