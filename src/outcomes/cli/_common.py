@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from outcomes.cli import _json
 from outcomes.cli._framework import App, Exit, Option
@@ -140,3 +140,24 @@ def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], di
         return {n: get(record) for n, get in zip(names, getters, strict=True)}
 
     return to_json
+
+
+T = TypeVar("T")
+
+
+def show_list(
+    items: list[T],
+    as_json: bool,
+    *,
+    to_json: Callable[[T], Any],
+    empty: str,
+    table: Callable[[list[T]], Any],
+) -> None:
+    """Print a listing command's ``items``: as a JSON array with ``--json``, else the
+    ``empty`` note when there are none, else their rich ``table``."""
+    if as_json:
+        print_json([to_json(item) for item in items])
+    elif not items:
+        console.print(empty)
+    else:
+        console.print(table(items))

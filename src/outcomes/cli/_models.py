@@ -125,13 +125,13 @@ def models(
         profiles = sorted(matching_profiles(store, flt, book=book), key=sort_key)
     if plot is not None:
         draw_plot(profiles, plot, title=_title(task, project, tag, since))
-    if json:
-        cli.print_json([p.to_json() for p in profiles])
-        return
-    if not profiles:
-        cli.console.print("no model calls recorded yet (see docs/inference.md)")
-        return
-    cli.console.print(leaderboard_table(profiles, title=_title(task, project, tag, since)))
+    cli.show_list(
+        profiles,
+        json,
+        to_json=lambda p: p.to_json(),
+        empty="no model calls recorded yet (see docs/inference.md)",
+        table=lambda ps: leaderboard_table(ps, title=_title(task, project, tag, since)),
+    )
 
 
 def _title(task: str | None, project: str | None, tag: str | None, since: str | None) -> str:

@@ -66,6 +66,15 @@ def render_where(where: Sequence[Condition]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+def fetch_batches(cur: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``cur``'s query, fetched ``SCAN_BATCH`` at a time (bounded memory)."""
+    while True:
+        rows = cur.fetchmany(SCAN_BATCH)
+        if not rows:
+            return
+        yield from rows
+
+
 class SqlStore(StoreBase):
     """Base of the SQL stores. Subclasses provide connections and dialect details.
 
@@ -100,8 +109,24 @@ class SqlStore(StoreBase):
     def _write_transaction(self, conn: Any) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
+    INSERT_SQL: ClassVar[str]
+    """The dialect's insert that skips a row whose key exists, with ``{table}``,
+    ``{cols}``, ``{marks}`` (``?`` placeholders) and ``{key}`` to fill per table."""
+
     def _insert_sql(self, table: Table[Any]) -> str:
-        raise NotImplementedError
+        sql = self._insert_cache.get(table.name)
+        if sql is None:
+            cols = table.column_names
+            sql = self._sql(
+                self.INSERT_SQL.format(
+                    table=table.name,
+                    cols=", ".join(cols),
+                    marks=", ".join("?" for _ in cols),
+                    key=table.key,
+                )
+            )
+            self._insert_cache[table.name] = sql
+        return sql
 
     def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (skipping existing keys) in the open transaction; returns how
@@ -134,11 +159,7 @@ class SqlStore(StoreBase):
         cur = conn.cursor()
         try:
             cur.execute(self._sql(sql), params)
-            while True:
-                rows = cur.fetchmany(SCAN_BATCH)
-                if not rows:
-                    return
-                yield from rows
+            yield from fetch_batches(cur)
         finally:
             cur.close()
 

@@ -8,11 +8,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from outcomes import config
 from outcomes._files import FILE_MODE, check_path, ensure_home
-from outcomes._table import Table
 from outcomes.errors import (
     StoreCorruptError,
     StoreError,
@@ -40,6 +39,7 @@ class SQLiteStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "sqlite"
+    INSERT_SQL = "INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "INTEGER PRIMARY KEY",
         "int": "INTEGER",
@@ -130,17 +130,6 @@ class SQLiteStore(SqlStore):
             cur.execute("COMMIT")
         finally:
             cur.close()
-
-    def _insert_sql(self, table: Table[Any]) -> str:
-        sql = self._insert_cache.get(table.name)
-        if sql is None:
-            cols = table.column_names
-            sql = (
-                f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('?' for _ in cols)})"
-            )
-            self._insert_cache[table.name] = sql
-        return sql
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         return (sqlite3.Error,)
