@@ -14,7 +14,17 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Generic,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 import msgspec
 
@@ -101,16 +111,19 @@ class Table(Generic[R]):
     def of(cls, name: str, record_type: type[R], key: str, **types: ColumnType) -> Table[R]:
         """Build a table from a record type: every field is a column, in field order.
 
-        For a ``msgspec.Struct`` the column types derive from the field annotations
-        (``int``, ``float``, ``bool``, ``str``; anything else is ``json``). For a
-        dataclass they are given by ``types`` and fields not named there are ``text``.
+        For a ``msgspec.Struct`` and for a dataclass alike, the column types derive from
+        the field annotations (``int``, ``float``, ``bool``, ``str``, under ``Annotated``
+        and ``| None``; anything else is ``json``), so a record's fields are declared once.
         ``types`` overrides a derived type.
         """
         if isinstance(record_type, type) and issubclass(record_type, msgspec.Struct):
             derived = {f.name: _column_type(f.type) for f in msgspec.structs.fields(record_type)}
         else:
+            # Dataclass annotations are strings under ``from __future__ import annotations``;
+            # resolve them in the record's own module.
+            hints = get_type_hints(record_type)
             fields = dataclasses.fields(record_type)  # type: ignore[arg-type]
-            derived = {f.name: "text" for f in fields}
+            derived = {f.name: _column_type(hints[f.name]) for f in fields}
         unknown = set(types) - set(derived)
         if unknown:
             raise ValueError(f"table {name}: types for unknown fields {sorted(unknown)}")

@@ -90,6 +90,7 @@ def test_verify_reports_a_missing_core_schema(tmp_path: Path) -> None:
         "migration core.0001_receipts not applied",
         "migration core.0002_rollups not applied",
         "migration core.0003_receipts_ttft not applied",
+        "migration core.0004_rollup_daily not applied",
     ]
 
 

@@ -5,13 +5,20 @@ own report."""
 from __future__ import annotations
 
 import threading
+import time
 
 import msgspec
 import pytest
 
+from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
+from outcomes.records import Receipt
 from outcomes.server._events import WriteReport, apply_items, decode_array, split_items
 from outcomes.server._limits import ServerLimits
+from outcomes.server._metrics import Metrics
+from outcomes.server._service import GROUP_WAIT_S, Service
+from outcomes.store import BackgroundWriter
+from tests.fakes.stores import BatchStore
 
 AT = 1_780_000_000.0
 
@@ -78,3 +85,46 @@ def test_a_rejected_item_in_one_pass_is_reported_by_index() -> None:
     assert (report.accepted, report.rejected_count) == (2, 1)
     assert report.rejected[0]["index"] == 1
     assert report.rejected[0]["where"] == "model_id"
+
+
+def test_a_commit_waits_for_batches_being_applied_and_shares_their_transaction() -> None:
+    store = BatchStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
+    tracker = OutcomeTracker(store, writer=writer, strict=True)
+    service = Service(tracker=tracker, limits=ServerLimits(), metrics=Metrics(tracker))
+    receipt = lambda i: Receipt(f"t{i}", f"t{i}", "m", "code", AT + i, success=True)  # noqa: E731
+    service.begin_apply()  # request A
+    writer.submit(receipt(1))
+    service.end_apply()
+    service.begin_apply()  # request B, still applying when A commits
+    answered = threading.Event()
+    flushed: list[bool] = []
+
+    def commit_a() -> None:
+        flushed.append(bool(service._flush()))
+        answered.set()
+
+    threading.Thread(target=commit_a).start()
+    assert not answered.wait(0.1)  # A waits for B's batch to join its commit
+    writer.submit(receipt(2))
+    service.end_apply()
+    assert answered.wait(10)
+    assert flushed == [True]
+    assert store.batches == [["t1", "t2"]]
+    tracker.close()
+    writer.close()
+
+
+def test_a_commit_does_not_wait_for_a_batch_that_never_finishes() -> None:
+    store = BatchStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
+    tracker = OutcomeTracker(store, writer=writer, strict=True)
+    service = Service(tracker=tracker, limits=ServerLimits(), metrics=Metrics(tracker))
+    writer.submit(Receipt("t1", "t1", "m", "code", AT, success=True))
+    service.begin_apply()  # stuck: A still commits after the group wait
+    t = time.perf_counter()
+    assert service._flush()
+    assert GROUP_WAIT_S <= time.perf_counter() - t < GROUP_WAIT_S + 5
+    assert store.batches == [["t1"]]
+    tracker.close()
+    writer.close()

@@ -77,12 +77,15 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         dashboard_queries.cells_params(2_000_000_000, 2**62),
     ],
     "dashboard.recent": [
-        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=True, limit=50),
-        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", only_failures=False, limit=5),
-        dashboard_queries.recent_params(0.0, 2e9, 12, "code", "", "", only_failures=True, limit=3),
-        dashboard_queries.recent_params(
-            _T0 + 3, _T0 + 20, 100, "generate", "p", "claude", only_failures=False, limit=50
-        ),
+        dashboard_queries.recent_params(0.0, 2e9, 100, "", "", "", limit=50),
+        dashboard_queries.recent_params(0.0, 2e9, 12, "code", "", "", limit=3),
+        dashboard_queries.recent_params(_T0 + 3, _T0 + 20, 100, "generate", "p", "Qwen", limit=50),
+    ],
+    "dashboard.outcomes": [
+        dashboard_queries.outcomes_params(0.0, 2e9, 100, "", ""),
+        dashboard_queries.outcomes_params(0.0, 2e9, 12, "code", ""),
+        dashboard_queries.outcomes_params(_T0 + 3, _T0 + 20, 100, "generate", "p"),
+        dashboard_queries.outcomes_params(2e9, 3e9, 100, "", ""),
     ],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""

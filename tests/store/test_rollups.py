@@ -19,7 +19,8 @@ from outcomes.inference import from_rollups, rebuild, timeseries
 from outcomes.inference._profiles import OutcomeStats, ProfileState
 from outcomes.ledger._maintenance import summarize
 from outcomes.records import Receipt
-from outcomes.store import SQLiteStore, Store, rebuild_rollups
+from outcomes.server.dashboard._queries import CELLS, cells_params, range_params
+from outcomes.store import SQLiteStore, Store, rebuild_rollups, stats_of
 from outcomes.store._sql import SqlStore
 
 T0 = 1_760_000_000.0
@@ -117,6 +118,20 @@ def assert_same_state(got: ProfileState, want: ProfileState) -> None:
     assert all(close(got.task_ema[k], v) for k, v in want.task_ema.items())
 
 
+def assert_days_are_their_hours(store: Store) -> None:
+    """A range read with whole days from ``rollup_daily`` equals the same range read
+    from the hours alone: every day row is the merge of its hours."""
+    t0 = int(T0) // 3600 * 3600
+    for low, high in ((t0 - 5 * 3600, t0 + 3 * 86_400 + 7 * 3600), (0, 2**62), (t0, t0 + 3600)):
+        with_days = {r[:3]: stats_of(r[3:]) for r in store.query(CELLS, cells_params(low, high))}
+        hours = range_params(low, high, days=False)
+        hours_only = {r[:3]: stats_of(r[3:]) for r in store.query(CELLS, hours)}
+        assert with_days.keys() == hours_only.keys()
+        for key, (cell, receipts) in hours_only.items():
+            assert with_days[key][1] == receipts, key
+            assert same_cell(with_days[key][0], cell), key
+
+
 def reset(store: Store) -> None:
     store.delete(Receipt.__table__)
     rebuild_rollups(store)
@@ -158,9 +173,11 @@ def test_profiles_from_rollups_equal_profiles_folded_from_receipts(
         for k in ("mean_latency_ms", "cost_usd"):
             assert (a[k] is None) == (b[k] is None)
             assert a[k] is None or close(a[k], b[k])
+    assert_days_are_their_hours(store)
     # Rebuilding the rollups from the receipts gives the same profiles.
     assert rebuild_rollups(store) == folded.receipts
     assert_same_state(from_rollups(store), folded)
+    assert_days_are_their_hours(store)
 
 
 def test_a_superseding_receipt_counts_in_the_hour_of_the_call_it_replaces(store: Store) -> None:
@@ -204,6 +221,35 @@ def test_migrating_an_existing_database_builds_its_rollups(tmp_path: Any) -> Non
         reopened.close()
 
 
+def test_migrating_a_database_without_daily_rollups_sums_its_hours(tmp_path: Any) -> None:
+    path = tmp_path / "hourly.db"
+    store = SQLiteStore(path)
+    rows = [
+        Receipt(
+            receipt_id=f"r{i}", trace_id=f"t{i}", model_id=MODELS[i % 3], task=TASKS[i % 2],
+            timestamp=T0 + i * 5_000.0, success=i % 4 != 0, latency_ms=10.0 * i,
+            project_id=PROJECTS[i % 3],
+        )
+        for i in range(120)
+    ]  # fmt: skip
+    store.write(rows)
+    want = store.fetch("SELECT * FROM rollup_daily ORDER BY model_id, task, project_key, day")
+    assert len(want) > 3 * 6  # several days per cell
+    store.execute("DROP TABLE rollup_daily")
+    store.execute("DELETE FROM outcomes_migrations WHERE name = 'core.0004_rollup_daily'")
+    store.close()
+    reopened = SQLiteStore(path)
+    try:
+        got = reopened.fetch("SELECT * FROM rollup_daily ORDER BY model_id, task, project_key, day")
+        assert [r[:4] for r in got] == [r[:4] for r in want]
+        for a, b in zip(got, want, strict=True):
+            assert stats_of(a[4:])[1] == stats_of(b[4:])[1]
+            assert same_cell(stats_of(a[4:])[0], stats_of(b[4:])[0]), a[:4]
+        assert_days_are_their_hours(reopened)
+    finally:
+        reopened.close()
+
+
 def _write_from_another_process(args: tuple[str, str | None, int]) -> int:
     """Write receipts to a shared store: the process's own calls, a shared set every
     process re-delivers, and late signals for its own calls (spawned; returns how many
@@ -224,7 +270,7 @@ def _write_from_another_process(args: tuple[str, str | None, int]) -> int:
             model_id=rng.choice(MODELS),
             task=rng.choice(TASKS),
             project_id=rng.choice(PROJECTS),
-            timestamp=T0 + rng.uniform(0, 3 * 86_400),
+            timestamp=T0 + rng.uniform(0, 60 * 86_400),  # across months (partitions)
             success=rng.choice([True, False, None]),
             quality=rng.choice([None, rng.random()]),
             latency_ms=rng.uniform(0, 5000),

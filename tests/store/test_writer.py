@@ -19,6 +19,7 @@ from outcomes.config import WriterSettings
 from outcomes.records import Receipt
 from outcomes.store import BackgroundWriter, MemoryStore, SQLiteStore, Store
 from outcomes.testing import receipts
+from tests.fakes.stores import BatchStore
 
 
 def receipt(i: int = 0, **kw: Any) -> Receipt:
@@ -63,6 +64,37 @@ def test_flush_returns_after_everything_is_committed(store: Store) -> None:
     stats = writer.stats()
     assert (stats.submitted, stats.written, stats.dropped, stats.queued) == (1_050, 1_050, 0, 0)
     assert writer.close()
+
+
+def test_flushes_queued_behind_a_busy_write_share_one_commit_and_wait_for_it() -> None:
+    store = BatchStore(gated=True)
+    writer = BackgroundWriter(store, WriterSettings(batch_size=100, flush_interval=60))
+    writer.submit(receipt(0))
+    first = threading.Thread(target=writer.flush, args=(10,))
+    first.start()
+    assert store.writing.wait(10)  # the writer is inside the first commit
+    answers: dict[int, bool] = {}
+    seen_at_answer: dict[int, list[list[str]]] = {}
+
+    def flush(k: int) -> None:
+        answers[k] = bool(writer.flush(10))
+        seen_at_answer[k] = [list(b) for b in store.batches]
+
+    threads = []
+    for k in (1, 2):
+        writer.submit(receipt(k))
+        threads.append(threading.Thread(target=flush, args=(k,)))
+        threads[-1].start()
+    while writer.stats().queued < 2:  # both records (and both flushes) are queued
+        threading.Event().wait(0.001)
+    store.release.set()
+    for t in (first, *threads):
+        t.join(10)
+    assert answers == {1: True, 2: True}
+    assert store.batches == [["t0"], ["t1", "t2"]]
+    for k in (1, 2):  # neither flush answered before its record was committed
+        assert [f"t{k}" in b for b in seen_at_answer[k]].count(True) == 1
+    writer.close()
 
 
 def test_records_are_written_on_the_interval_without_flush() -> None:

@@ -80,6 +80,18 @@ def test_list_is_newest_first_and_filters_by_pipeline(store: Store) -> None:
     assert [r.run_id for r in ts.list_runs(pipeline="review", limit=1)] == ["run-1"]
 
 
+def test_list_filters_by_time_and_project_before_the_limit(store: Store) -> None:
+    clock = FakeClock(100.0)
+    ts = TrajectoryStore(store, clock=clock)
+    for i in range(4):
+        clock.advance(1)
+        ts.save(f"run-{i}", review_steps([f"i{i}"]), project_id="a" if i % 2 else "b")  # type: ignore[arg-type]
+    assert [r.run_id for r in ts.list_runs(project_id="b", limit=1)] == ["run-2"]
+    assert [r.run_id for r in ts.list_runs(since=103.0)] == ["run-3", "run-2"]
+    assert [r.run_id for r in ts.list_runs(since=102.0, project_id="a")] == ["run-3", "run-1"]
+    assert ts.list_runs(project_id="none-such") == []
+
+
 def test_delete_removes_the_run_and_a_new_save_of_the_id_starts_clean(store: Store) -> None:
     ts = TrajectoryStore(store)
     ts.save("run-1", review_steps(["i1"]))  # type: ignore[arg-type]

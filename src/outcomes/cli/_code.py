@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from outcomes.cli import _common as cli
 from outcomes.cli._framework import Argument, Option
@@ -16,7 +16,6 @@ from outcomes.inference.code import (
     CheckReport,
     CodeAdoption,
     CodeFinding,
-    CodeSuggestion,
     install_hook,
     structure_available,
     uninstall_hook,
@@ -32,35 +31,15 @@ app = cli.new_app(
 RepoOption = Option(Path("."), "--repo", help="A path inside the git work tree.")
 
 
-def suggestion_json(s: CodeSuggestion) -> dict[str, Any]:
-    return {
-        "suggestion_id": s.suggestion_id,
-        "trace_id": s.trace_id,
-        "repo": s.repo,
-        "path": s.path,
-        "language": s.language,
-        "created_at": s.created_at,
-        "status": s.status,
-        "verdict": s.verdict,
-        "confidence": s.confidence,
-        "symbols": [d["name"] for d in s.symbols],
-        "survival": s.survival,
-    }
-
-
-def finding_json(f: CodeFinding) -> dict[str, Any]:
-    return {
-        "signal_id": f.finding_id,
-        "trace_id": f.trace_id,
-        "suggestion_id": f.suggestion_id,
-        "path": f.path,
-        "symbol": f.symbol,
-        "scope": f.scope,
-        "verdict": f.verdict,
-        "confidence": f.confidence,
-        "source": f.source,
-        "timestamp": f.timestamp,
-    }
+suggestion_json = cli.json_shape(
+    "suggestion_id trace_id repo path language created_at status verdict confidence symbols"
+    " survival",
+    symbols=lambda s: [d["name"] for d in s.symbols],
+)
+finding_json = cli.json_shape(
+    "signal_id trace_id suggestion_id path symbol scope verdict confidence source timestamp",
+    signal_id=lambda f: f.finding_id,
+)
 
 
 def findings_table(rows: list[CodeFinding], title: str = "code verdicts") -> Table:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -144,3 +145,19 @@ def print_json(value: Any) -> None:
     in any string are scrubbed)."""
     sys.stdout.write(json.dumps(_jsonable(value), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    """How a command prints one stored record as JSON, declared once: ``keys`` (space
+    separated, in output order) are attributes of the record, except those given in
+    ``derived`` as a function of the record (a renamed or computed value)."""
+    names = tuple(keys.split())
+    unknown = set(derived) - set(names)
+    if unknown:
+        raise ValueError(f"json_shape: derived keys not among the keys: {sorted(unknown)}")
+    getters = tuple(derived.get(n) or operator.attrgetter(n) for n in names)
+
+    def to_json(record: Any) -> dict[str, Any]:
+        return {n: get(record) for n, get in zip(names, getters, strict=True)}
+
+    return to_json

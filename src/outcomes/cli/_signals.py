@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from outcomes.cli import _common as cli
 from outcomes.cli._code import finding_json, findings_table, suggestion_json
@@ -18,16 +18,10 @@ app = cli.new_app()
 LimitOption = Option(20, "--limit", min=1, max=10_000, help="Rows per section.")
 
 
-def _conversation_json(c: ConversationRecord) -> dict[str, Any]:
-    return {
-        "signal_id": c.signal_id,
-        "trace_id": c.trace_id,
-        "verdict": c.verdict,
-        "confidence": c.confidence,
-        "cues": c.cues.split(",") if c.cues else [],
-        "turns": c.turns,
-        "timestamp": c.timestamp,
-    }
+_conversation_json = cli.json_shape(
+    "signal_id trace_id verdict confidence cues turns timestamp",
+    cues=lambda c: c.cues.split(",") if c.cues else [],
+)
 
 
 def pending_table(rows: list[CodeSuggestion], title: str = "pending code suggestions") -> Table:

@@ -158,16 +158,9 @@ def ladder(
     return table
 
 
-def _run_dict(header: TrajectoryRun) -> dict[str, Any]:
-    return {
-        "run_id": header.run_id,
-        "created_at": header.created_at,
-        "pipeline": header.pipeline,
-        "project_id": header.project_id,
-        "step_count": header.step_count,
-        "schema_version": header.schema_version,
-        "issue_ids": header.issue_ids,
-    }
+_run_dict = cli.json_shape(
+    "run_id created_at pipeline project_id step_count schema_version issue_ids"
+)
 
 
 @app.command("schema")

@@ -10,7 +10,7 @@ adds the honest-uncertainty view (Beta posterior, credible interval, ``None`` fo
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -152,9 +152,7 @@ class ComponentEvent:
         return out
 
 
-ComponentEvent.__table__ = Table.of(
-    "component_events", ComponentEvent, key="event_id", timestamp="float"
-)
+ComponentEvent.__table__ = Table.of("component_events", ComponentEvent, key="event_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,18 +284,11 @@ class ComponentReport:
         known = attempts > 0
         below = posterior.prob_below(0.5) if known else None
         multiplier = ranking_multiplier(stats)
+        # The report starts with every field of the stats, under the same names.
+        counts = {f.name: getattr(stats, f.name) for f in fields(ComponentStats)}
         return cls(
-            component_id=stats.component_id,
-            successes=stats.successes,
-            failures=stats.failures,
+            **counts,
             attempts=attempts,
-            usage_count=stats.usage_count,
-            removal_count=stats.removal_count,
-            deprecated=stats.deprecated,
-            deprecated_at=stats.deprecated_at,
-            first_seen=stats.first_seen,
-            last_success=stats.last_success,
-            last_failure=stats.last_failure,
             success_rate=stats.successes / attempts if known else None,
             success_interval=wilson_interval(stats.successes, attempts) if known else None,
             posterior_mean=posterior.mean,

@@ -12,9 +12,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from outcomes.demo import DemoContext
-from outcomes.demo._routing import fleet_router, record_answer
+from outcomes.demo._routing import count_pick, fleet_router, record_answer, route, share_cells
 from outcomes.inference import OutcomeTracker
-from outcomes.routing import NoModelAvailable
 from outcomes.testing import FakeClock
 from outcomes.testing.models import FLEET, Simulator
 
@@ -39,10 +38,8 @@ def run(ctx: DemoContext) -> None:
             clock.advance(step)
             day = min(int(i * DAYS / n), DAYS - 1)
             task = "code" if i % 2 else "generate"
-            tracker.refresh_view("local")
-            try:
-                decision = router.decide(task)
-            except NoModelAvailable:
+            decision = route(tracker, router, task)
+            if decision is None:
                 continue
             model = by_id[decision.model_id or ""]
             trace = tracker.record_start(
@@ -64,7 +61,7 @@ def run(ctx: DemoContext) -> None:
                 router.report(model.model_id, ok=False)
             else:
                 record_answer(tracker, router, model.model_id, trace, result, signal_id=f"h{i}")
-            per_day[day][model.model_id] = per_day[day].get(model.model_id, 0) + 1
+            count_pick(per_day[day], model.model_id)
             if i % 100 == 99:
                 advance(100)
     tracker.flush(timeout=60)
@@ -73,9 +70,6 @@ def run(ctx: DemoContext) -> None:
     for d in range(DAYS):
         table.add_column(f"day {d + 1}", justify="right")
     for m in FLEET:
-        cells = [
-            f"{100 * day.get(m.model_id, 0) / (sum(day.values()) or 1):.0f}%" for day in per_day
-        ]
-        table.add_row(m.model_id, *cells)
+        table.add_row(m.model_id, *share_cells(per_day, m.model_id))
     ctx.console.print(table)
     ctx.console.print(f"see the trends with: outcomes serve (project {PROJECT}, the last 7 days)")

@@ -8,7 +8,7 @@ from outcomes.cli._route import candidates_table
 from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
-from outcomes.routing import NoModelAvailable, Router, Weights
+from outcomes.routing import Decision, NoModelAvailable, Router, Weights
 from outcomes.store import MemoryStore
 from outcomes.testing.models import FLEET, SimResult, Simulator
 
@@ -42,6 +42,25 @@ def fleet_router(tracker: OutcomeTracker, seed: int) -> Router:
     )
 
 
+def route(tracker: OutcomeTracker, router: Router, task: str) -> Decision | None:
+    """Decide ``task`` after folding every outcome recorded so far (the router itself
+    never waits for the tracker's view to catch up); ``None`` when no model is available."""
+    tracker.refresh_view("local")
+    try:
+        return router.decide(task)
+    except NoModelAvailable:
+        return None
+
+
+def count_pick(period: dict[str, int], model_id: str) -> None:
+    period[model_id] = period.get(model_id, 0) + 1
+
+
+def share_cells(periods: list[dict[str, int]], model_id: str) -> list[str]:
+    """``model_id``'s share of the calls in each period, as table cells."""
+    return [f"{100 * p.get(model_id, 0) / (sum(p.values()) or 1):.0f}%" for p in periods]
+
+
 def record_answer(
     tracker: OutcomeTracker,
     router: Router,
@@ -70,11 +89,8 @@ def _share_table(quarters: list[dict[str, int]], calls: int) -> Table:
     for k in range(4):
         table.add_column(f"Q{k + 1}", justify="right")
     for m in FLEET:
-        cells = []
-        for q in quarters:
-            total = sum(q.values()) or 1
-            cells.append(f"{100 * q.get(m.model_id, 0) / total:.0f}%")
-        table.add_row(m.model_id, f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}", *cells)
+        hidden = f"{m.quality['code']:.2f}/{m.quality['generate']:.2f}"
+        table.add_row(m.model_id, hidden, *share_cells(quarters, m.model_id))
     return table
 
 
@@ -91,12 +107,8 @@ def run(ctx: DemoContext) -> None:
     with ctx.progress("routing calls", n) as advance:
         for i in range(n):
             task = "code" if i % 2 else "generate"
-            # Each decision learns from every outcome before it (the router itself never
-            # waits for the tracker's view to catch up).
-            tracker.refresh_view("local")
-            try:
-                decision = router.decide(task)
-            except NoModelAvailable:
+            decision = route(tracker, router, task)
+            if decision is None:
                 continue
             model = by_id[decision.model_id or ""]
             result = sim.call(model, task)
@@ -108,8 +120,7 @@ def run(ctx: DemoContext) -> None:
                 router.report(model.model_id, ok=False)
             else:
                 record_answer(tracker, router, model.model_id, trace, result, signal_id=f"v{i}")
-            q = quarters[min(4 * i // n, 3)]
-            q[model.model_id] = q.get(model.model_id, 0) + 1
+            count_pick(quarters[min(4 * i // n, 3)], model.model_id)
             good += result.good
             calls += 1
             if task == "code":

@@ -35,11 +35,7 @@ class FeedbackRecord:
     __table__: ClassVar[Table[FeedbackRecord]]
 
 
-FeedbackRecord.__table__ = Table.of(
-    "feedback", FeedbackRecord, key="feedback_id",
-    timestamp="float", score="float", score_min="float", score_max="float", thumbs="bool",
-    metadata="json", success="bool", quality="float", applied="bool",
-)  # fmt: skip
+FeedbackRecord.__table__ = Table.of("feedback", FeedbackRecord, key="feedback_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +50,7 @@ class TraceTag:
     __table__: ClassVar[Table[TraceTag]]
 
 
-TraceTag.__table__ = Table.of("trace_tags", TraceTag, key="tag_id", timestamp="float")
+TraceTag.__table__ = Table.of("trace_tags", TraceTag, key="tag_id")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(

@@ -23,6 +23,21 @@ _NO_EXCLUSIONS: frozenset[str] = frozenset()
 _NO_COOLDOWNS: Mapping[str, float] = MappingProxyType({})
 
 
+def cooldown_for(
+    error: str, retry_after: float | None, default: float = DEFAULT_COOLDOWN_S
+) -> tuple[bool, float | None]:
+    """Whether a failure with ``error`` is a rate limit, and the cooldown (seconds) it
+    starts, or None: ``retry_after``, else one found in the text of a rate limit's error,
+    else ``default`` for a rate limit. The dashboard's routing page replays this rule over
+    stored failures, so both read one definition."""
+    limited = is_rate_limit(error)
+    if retry_after is None and limited:
+        retry_after = retry_after_from(error)
+    if not limited and retry_after is None:
+        return False, None
+    return limited, retry_after if retry_after is not None else default
+
+
 class RateLimits:
     """Which models this process should not call now, and until when.
 
@@ -42,12 +57,9 @@ class RateLimits:
     ) -> None:
         """Apply a failed call: exclude and cool down on a rate limit; cool down for
         ``retry_after`` (or one found in ``error``) when given."""
-        limited = is_rate_limit(error)
-        if retry_after is None and limited:
-            retry_after = retry_after_from(error)
-        if not limited and retry_after is None:
+        limited, wait = cooldown_for(error, retry_after, self.default_cooldown)
+        if wait is None:
             return
-        wait = retry_after if retry_after is not None else self.default_cooldown
         with self._lock:
             if limited:
                 self._excluded.add(model_id)

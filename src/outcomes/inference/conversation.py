@@ -197,12 +197,7 @@ class ConversationRecord:
 
 
 ConversationRecord.__table__ = Table.of(
-    "conversation_verdicts",
-    ConversationRecord,
-    key="signal_id",
-    confidence="float",
-    turns="int",
-    timestamp="float",
+    "conversation_verdicts", ConversationRecord, key="signal_id"
 )
 
 

@@ -204,9 +204,7 @@ class JudgedVerdict:
     __table__: ClassVar[Table[JudgedVerdict]]
 
 
-JudgedVerdict.__table__ = Table.of(
-    "conversation_judge_cache", JudgedVerdict, key="digest", confidence="float", created="float"
-)
+JudgedVerdict.__table__ = Table.of("conversation_judge_cache", JudgedVerdict, key="digest")
 
 
 class StoreJudgeCache:

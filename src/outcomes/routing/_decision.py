@@ -44,12 +44,18 @@ class Candidate:
     p95_latency_ms: float | None = None
 
 
+_CANDIDATE_FIELDS = tuple(Candidate.__dataclass_fields__)
+_CANDIDATE_DEFAULTS = tuple(f.default for f in Candidate.__dataclass_fields__.values())
+"""Each field's default (the first, ``model_id``, has none and is always in a row)."""
+
+
 class _Explain:
     """What a decision needs to explain itself, turned into candidates and fallbacks only
     when asked (the hot path never builds them)."""
 
     __slots__ = (
-        "_cand", "_fb", "chosen", "filtered", "pool", "propensities", "rest", "scored", "sel",
+        "_cand", "_fb", "_rows", "chosen", "filtered", "pool", "propensities", "rest", "scored",
+        "sel",
     )  # fmt: skip
 
     def __init__(
@@ -77,6 +83,7 @@ class _Explain:
         self.filtered = filtered
         """Unscored rows (model, reason, counts) of filtered and degraded models."""
         self._fb: tuple[str, ...] | None = None
+        self._rows: list[tuple[Any, ...]] | None = None
         self._cand: tuple[Candidate, ...] | None = None
 
     def fallbacks(self) -> tuple[str, ...]:
@@ -93,9 +100,10 @@ class _Explain:
                 )
         return self._fb
 
-    def candidates(self) -> tuple[Candidate, ...]:
-        if self._cand is None:
-            out: list[Candidate] = []
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every candidate as a full row of :class:`Candidate`'s fields, in its order."""
+        if self._rows is None:
+            out: list[tuple[Any, ...]] = []
             pool, sel = self.pool, self.sel
             if pool is not None and sel is not None:
                 for k, j in enumerate(self.scored):
@@ -107,11 +115,21 @@ class _Explain:
                         pool.costs[j],
                         pool.p95s[j],
                     )
-                    out.append(Candidate(*(pool.rows[j] + parts)))
+                    out.append(pool.rows[j] + parts)
             for row in self.filtered:
-                out.append(Candidate(*row))
-            self._cand = tuple(out)
+                out.append(row + _CANDIDATE_DEFAULTS[len(row) :])
+            self._rows = out
+        return self._rows
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        if self._cand is None:
+            self._cand = tuple(Candidate(*row) for row in self.rows())
         return self._cand
+
+    def candidate_dicts(self) -> list[dict[str, Any]]:
+        # Straight from the rows: building a frozen Candidate per model and reading it
+        # back field by field cost more than the decision itself (POST /v1/route).
+        return [dict(zip(_CANDIDATE_FIELDS, row, strict=True)) for row in self.rows()]
 
 
 @dataclass(frozen=True)
@@ -162,9 +180,7 @@ class Decision:
             "fallbacks": list(self.fallbacks),
             "reason": self.reason,
             "degraded_fallback": self.degraded_fallback,
-            "candidates": [
-                {k: getattr(c, k) for k in Candidate.__dataclass_fields__} for c in self.candidates
-            ],
+            "candidates": self._explain.candidate_dicts() if self._explain is not None else [],
         }
 
 

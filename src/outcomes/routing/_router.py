@@ -16,6 +16,7 @@ from outcomes._redact import cap
 from outcomes.errors import OutcomesError
 from outcomes.inference import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing._breaker import BASE_S, MAX_S, TRIP_AFTER, Breaker
 from outcomes.routing._decision import (
     MAX_REASON_CHARS,
     Candidate,
@@ -40,13 +41,6 @@ from outcomes.routing._select import (
 from outcomes.routing._source import ProfileSource
 
 __all__ = ["Candidate", "Decision", "NoModelAvailable", "Router"]
-
-
-@dataclass
-class _Breaker:
-    failures: int = 0
-    until: float = 0.0
-    backoff: float = 0.0
 
 
 @dataclass
@@ -82,9 +76,9 @@ class Router:
     epsilon: float = 0.1
     seed: int | None = None
     clock: Clock = SYSTEM_CLOCK
-    breaker_failures: int = 3
-    breaker_base_s: float = 30.0
-    breaker_max_s: float = 600.0
+    breaker_failures: int = TRIP_AFTER
+    breaker_base_s: float = BASE_S
+    breaker_max_s: float = MAX_S
     refresh_s: float = 1.0
     """The tracker's published snapshot is looked at again at most this often (seconds
     of ``clock``); 0 looks on every decision. Decisions never wait for a snapshot: see
@@ -114,7 +108,7 @@ class Router:
     seen and loaded)."""
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
-    _breakers: dict[str, _Breaker] = field(init=False, repr=False, default_factory=dict)
+    _breakers: dict[str, Breaker] = field(init=False, repr=False, default_factory=dict)
     _snapshot: Mapping[str | None, Mapping[str, Any]] = field(
         init=False, repr=False, default_factory=dict
     )
@@ -151,16 +145,12 @@ class Router:
         an outage each request pays at most one failed attempt on that model, not several.
         A new cooldown never shortens a running one.
         """
-        b = self._breakers.setdefault(model_id, _Breaker())
+        b = self._breakers.setdefault(model_id, Breaker())
         if ok:
-            b.failures = 0
-            b.backoff = 0.0
+            b.succeed()
             return
-        b.failures += 1
-        if b.failures >= self.breaker_failures:
-            b.backoff = min(self.breaker_max_s, b.backoff * 2 if b.backoff else self.breaker_base_s)
-            b.until = max(b.until, self.clock.now() + b.backoff)
-            b.failures = 0
+        now = self.clock.now()
+        if b.fail(now, self.breaker_failures, self.breaker_base_s, self.breaker_max_s) is not None:
             self._breaker_horizon = max(self._breaker_horizon, b.until)
 
     def cooldown_until(self, model_id: str) -> float | None:

@@ -253,19 +253,7 @@ async def get_trajectory(request: Request) -> Response:
     run_id = str(request.path_params["run_id"])
     store = await anyio.to_thread.run_sync(trajectories, service)
 
-    def read() -> tuple[Any, Any]:
-        return store.run(run_id), store.get_json(run_id)
-
-    header, steps = await anyio.to_thread.run_sync(read)
-    if header is None or steps is None:
+    document = await anyio.to_thread.run_sync(store.document, run_id)
+    if document is None:
         raise ApiError(404, f"no trajectory {run_id!r}", where="run_id")
-    return json_response(
-        {
-            "run_id": header.run_id,
-            "pipeline": header.pipeline,
-            "project_id": header.project_id,
-            "created_at": header.created_at,
-            "schema_version": header.schema_version,
-            "steps": steps,
-        }
-    )
+    return json_response(document)

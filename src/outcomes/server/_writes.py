@@ -50,7 +50,11 @@ async def _tracker_write(request: Request, name: str, decode: Decoder) -> Respon
         events = decode_array(body, content_type, items) if decode is decode_event else None
         return apply_items(service.tracker, service.apply_lock, items, decode, events)
 
-    report = await anyio.to_thread.run_sync(apply)
+    service.begin_apply()
+    try:
+        report = await anyio.to_thread.run_sync(apply)
+    finally:
+        service.end_apply()
     service.metrics.rejected.labels(name).inc(report.rejected_count)
     await service.commit(before)
     service.metrics.accepted.labels(name).inc(report.accepted)

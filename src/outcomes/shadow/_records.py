@@ -62,17 +62,7 @@ class ShadowObservation:
     labeled_at: float | None = None
 
 
-ShadowObservation.__table__ = Table.of(
-    "shadow_observations",
-    ShadowObservation,
-    key="id",
-    caller_confidence="float",
-    derived_confidence="float",
-    signals="json",
-    observed_at="float",
-    outcome="bool",
-    labeled_at="float",
-)
+ShadowObservation.__table__ = Table.of("shadow_observations", ShadowObservation, key="id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +89,4 @@ class ShadowDecision:
     rewarded_at: float | None = None
 
 
-ShadowDecision.__table__ = Table.of(
-    "shadow_decisions",
-    ShadowDecision,
-    key="id",
-    live_propensity="float",
-    candidate_probability="float",
-    decided_at="float",
-    reward="float",
-    rewarded_at="float",
-)
+ShadowDecision.__table__ = Table.of("shadow_decisions", ShadowDecision, key="id")

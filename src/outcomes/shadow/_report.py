@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,14 @@ CHUNK_ROWS = 65_536
 """Rows aggregated per vectorized step of the streamed path (bounds its memory)."""
 
 
+class _Numbered(dict[tuple[str, str], int]):
+    """Numbers keys in order of first sight: looking up a new key gives it the next."""
+
+    def __missing__(self, key: tuple[str, str]) -> int:
+        number = self[key] = len(self)
+        return number
+
+
 class _Accumulator:
     """Streams (namespace, source, caller, derived, outcome, id) rows into fine-bucket sums.
 
@@ -123,7 +131,7 @@ class _Accumulator:
     """
 
     def __init__(self) -> None:
-        self.keys: dict[tuple[str, str], int] = {}
+        self.keys: dict[tuple[str, str], int] = _Numbered()
         self.sums = {k: np.zeros((len(_FIELDS), 0)) for k in _SCORES}
         self.group = np.zeros((6, 0))  # count, labeled, paired, missing, diff, diff^2
         self.cross = CrossFitSums(FINE, BOOTSTRAP_MAX_ROWS)
@@ -133,11 +141,8 @@ class _Accumulator:
             return
         ns, src, caller, derived, outcome, ids = zip(*chunk, strict=True)
         keys = self.keys
-        gid = np.fromiter(
-            (keys.setdefault(k, len(keys)) for k in zip(ns, src, strict=True)),
-            dtype=np.int64,
-            count=len(chunk),
-        )
+        # map() over the dict's own lookup: the per-row key step runs at C speed.
+        gid = np.fromiter(map(keys.__getitem__, zip(ns, src, strict=True)), np.int64, len(chunk))
         width = len(keys)
         if self.group.shape[1] < width:
             self.group = np.pad(self.group, ((0, 0), (0, width - self.group.shape[1])))
@@ -154,6 +159,7 @@ class _Accumulator:
         for i, w in enumerate((None, labeled, paired, ~has_c, diff, diff * diff)):
             self.group[i] += np.bincount(gid, weights=w, minlength=width)
         rows = np.flatnonzero(paired)
+        # ids are UTF-8 bytes on paired rows (None elsewhere): see shadow.calibration_rows.
         self.cross.add(gid[rows], [ids[i] for i in rows.tolist()], c[rows], d[rows], y[rows])
         for name, score, present in (("caller", c, has_c), ("derived", d, None)):
             g, sc, pr = (
@@ -204,18 +210,13 @@ class _Accumulator:
 
 def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
     acc = _Accumulator()
-    chunk: list[tuple[Any, ...]] = []
-    rows: Iterable[tuple[Any, ...]]
+    rows: Iterator[tuple[Any, ...]]
     if namespace is None:
         rows = store.iter_query(CALIBRATION_ROWS)
     else:
         rows = store.iter_query(CALIBRATION_ROWS_IN, (namespace,))
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK_ROWS:
-            acc.add(chunk)
-            chunk = []
-    acc.add(chunk)
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        acc.add(chunk)
     return acc.groups()
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from outcomes.stats._beta import betainc, betaincinv
+from outcomes.stats._sketch import Summary
 
 Z95 = 1.959963984540054
 
@@ -132,7 +133,7 @@ TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))
 
 
 @dataclass(slots=True)
-class Histogram:
+class Histogram(Summary):
     """Counts over fixed bucket boundaries; quantiles by interpolation within a bucket.
 
     ``counts[i]`` counts values ``<= bounds[i]`` (and above ``bounds[i-1]``); the last
@@ -164,19 +165,11 @@ class Histogram:
             raise ValueError("cannot merge histograms with different bounds")
         for i, c in enumerate(other.counts):
             self.counts[i] += c
-        self.total += other.total
-        self.n += other.n
-        self.max_value = max(self.max_value, other.max_value)
-
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.n if self.n else None
+        self._merge_summary(other)
 
     def quantile(self, q: float) -> float | None:
         """Estimate the ``q`` quantile (0..1); ``None`` when empty."""
-        if not 0.0 <= q <= 1.0:
-            raise ValueError("q must be in [0, 1]")
-        if self.n == 0:
+        if self._is_empty_at(q):
             return None
         rank = q * self.n
         seen = 0

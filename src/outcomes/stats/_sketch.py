@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 RELATIVE_ACCURACY = 0.01
 """Every quantile is within 1% (relative) of the sample quantile it estimates."""
@@ -35,8 +36,38 @@ def bucket_value(index: int) -> float:
     return 2.0 * GAMMA**index / (GAMMA + 1.0)
 
 
+class _Totals(Protocol):
+    total: float
+    n: int
+    max_value: float
+
+
+class Summary:
+    """The exact count, total and maximum that every mergeable distribution here keeps
+    (a :class:`LatencySketch`, a fixed-bounds ``Histogram``), and what follows from them.
+
+    A mixin without slots of its own: the dataclasses that use it declare the fields."""
+
+    __slots__ = ()
+
+    def _merge_summary(self: _Totals, other: _Totals) -> None:
+        self.total += other.total
+        self.n += other.n
+        self.max_value = max(self.max_value, other.max_value)
+
+    @property
+    def mean(self: _Totals) -> float | None:
+        return self.total / self.n if self.n else None
+
+    def _is_empty_at(self: _Totals, q: float) -> bool:
+        """Check a quantile's ``q`` (0..1, else ``ValueError``); True when nothing was added."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError("q must be in [0, 1]")
+        return self.n <= 0
+
+
 @dataclass(slots=True)
-class LatencySketch:
+class LatencySketch(Summary):
     """Counts per log bucket, plus the exact count, total and maximum.
 
     ``buckets`` maps a bucket index to its count; ``zero`` counts values <=
@@ -68,22 +99,14 @@ class LatencySketch:
         for i, c in other.buckets.items():
             b[i] = b.get(i, 0) + c
         self.zero += other.zero
-        self.total += other.total
-        self.n += other.n
-        self.max_value = max(self.max_value, other.max_value)
+        self._merge_summary(other)
 
     def copy(self) -> LatencySketch:
         return LatencySketch(dict(self.buckets), self.zero, self.total, self.n, self.max_value)
 
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.n if self.n else None
-
     def quantile(self, q: float) -> float | None:
         """Estimate the ``q`` quantile (0..1); ``None`` when empty."""
-        if not 0.0 <= q <= 1.0:
-            raise ValueError("q must be in [0, 1]")
-        if self.n <= 0:
+        if self._is_empty_at(q):
             return None
         rank = q * (self.n - 1)
         seen = self.zero

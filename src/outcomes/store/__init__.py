@@ -32,6 +32,7 @@ from outcomes.store._query import (
 from outcomes.store._rollups import (
     BUCKET_S,
     ROLLUP_CELLS,
+    ROLLUP_DAILY,
     ROLLUP_EMA,
     ROLLUP_HALF_LIFE_S,
     ROLLUP_HOURLY,
@@ -117,6 +118,7 @@ __all__ = [
     "BUCKET_S",
     "CORE_MIGRATIONS",
     "ROLLUP_CELLS",
+    "ROLLUP_DAILY",
     "ROLLUP_EMA",
     "ROLLUP_HALF_LIFE_S",
     "ROLLUP_HOURLY",

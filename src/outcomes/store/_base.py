@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from outcomes._table import Table
 from outcomes.store._query import Query, Row
@@ -157,6 +157,48 @@ class Store(WriteSide, ReadSide, AdminSide, Protocol):
     """
 
 
+class Scan(NamedTuple):
+    """A checked :meth:`ReadSide.scan` request, as a backend answers it."""
+
+    where: Sequence[Condition]
+    order_by: str | None
+    descending: bool
+    limit: int | None
+    after_seq: int | None
+
+
+class StoreBase:
+    """What the memory and SQL stores do alike around their own storage: argument checks
+    of every read and change, retention by ``delete``, and the default health check."""
+
+    def scan(
+        self,
+        table: Table[R],
+        *,
+        where: Sequence[Condition] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        after_seq: int | None = None,
+    ) -> Iterator[R]:
+        check_where(table, where)
+        check_column(table, order_by)
+        return self._scan(table, Scan(where, order_by, descending, limit, after_seq))
+
+    def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
+        raise NotImplementedError
+
+    def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
+        raise NotImplementedError
+
+    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
+        check_column(table, column)
+        return self.delete(table, where=[(column, "<", before)])
+
+    def verify(self) -> list[str]:
+        return []
+
+
 def check_where(table: Table[Any], where: Sequence[Condition]) -> None:
     """Raise ``ValueError`` unless every condition names a column and a known operator."""
     for cond in where:
@@ -182,3 +224,12 @@ def check_finite(table: Table[Any], row: Sequence[Any]) -> None:
     if bad is not None:
         value = row[table.column_names.index(bad)]
         raise ValueError(f"{table.name}.{bad} must be finite, got {value!r}")
+
+
+def check_changes(table: Table[Any], changes: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``changes`` name columns of ``table`` other than its key."""
+    for name in changes:
+        if not table.has_column(name):
+            raise ValueError(f"table {table.name} has no column {name!r}")
+        if name == table.key:
+            raise ValueError(f"cannot change the key column {name!r}")

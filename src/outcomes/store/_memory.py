@@ -14,14 +14,17 @@ from outcomes.store._base import (
     Condition,
     Migration,
     MigrationStatus,
+    Scan,
+    StoreBase,
     StoreKind,
-    check_column,
+    check_changes,
     check_finite,
     check_where,
 )
 from outcomes.store._query import Query, Row
 from outcomes.store._rollups import (
     ROLLUP_CELLS,
+    ROLLUP_DAILY,
     ROLLUP_EMA,
     ROLLUP_HOURLY,
     Delta,
@@ -79,7 +82,7 @@ class _TableData:
         self.next_seq = 1
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """A :class:`~outcomes.store.Store` that keeps rows in dictionaries.
 
     Records are kept as rows (the same conversion the SQL stores apply), so what comes
@@ -132,13 +135,16 @@ class MemoryStore:
     def _roll(self, delta: Delta) -> None:
         """Keep the rollups as the SQL stores do (rows keyed by their primary key)."""
         views = []
-        for table, keys in ((ROLLUP_HOURLY, delta.hours), (ROLLUP_CELLS, delta.cells)):
+        rollups = ((ROLLUP_HOURLY, delta.hours), (ROLLUP_DAILY, delta.days),
+                   (ROLLUP_CELLS, delta.cells))  # fmt: skip
+        for table, keys in rollups:
             rows = self._data(table).rows
             views.append({k: rows[k][1] for k in keys if k in rows})
         ema = self._data(ROLLUP_EMA).rows
         views.append({k: row for k, (_, row) in ema.items() if k[0] in delta.models})
         apply_rows(delta, *views)
-        for table, view in zip((ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA), views, strict=True):
+        tables = (ROLLUP_HOURLY, ROLLUP_DAILY, ROLLUP_CELLS, ROLLUP_EMA)
+        for table, view in zip(tables, views, strict=True):
             data = self._data(table)
             for key, row in view.items():
                 old = data.rows.get(key)
@@ -151,27 +157,17 @@ class MemoryStore:
     def rebuild_rollups(self) -> int:
         """Refold every stored receipt into the rollups; returns how many receipts."""
         with self._lock:
-            for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
+            for table in (ROLLUP_HOURLY, ROLLUP_DAILY, ROLLUP_CELLS, ROLLUP_EMA):
                 self._tables.pop(table.name, None)
             rows = [row for _, row in self._data(_RECEIPTS).rows.values()]
             delta = Delta.of(rows)
             self._roll(delta)
             return sum(1 for r in rows if r[_KIND] == "inference")
 
-    def scan(
-        self,
-        table: Table[R],
-        *,
-        where: Sequence[Condition] = (),
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        after_seq: int | None = None,
-    ) -> Iterator[R]:
-        check_where(table, where)
-        check_column(table, order_by)
+    def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
+        where, order_by = scan.where, scan.order_by
         index = _index(table)
-        low = -1 if after_seq is None else int(after_seq)
+        low = -1 if scan.after_seq is None else int(scan.after_seq)
         with self._lock:
             items = [
                 (seq, row)
@@ -184,10 +180,10 @@ class MemoryStore:
             items.sort(key=lambda it: (0, it[0]) if it[1][col] is None else (1, it[1][col], it[0]))
         else:
             items.sort(key=lambda it: it[0])
-        if descending:
+        if scan.descending:
             items.reverse()
-        if limit is not None:
-            items = items[: max(limit, 0)]
+        if scan.limit is not None:
+            items = items[: max(scan.limit, 0)]
         return (table.from_row(row) for _, row in items)
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
@@ -227,12 +223,7 @@ class MemoryStore:
         return len(doomed)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
-        index = {c.name: i for i, c in enumerate(table.columns)}
-        for name in changes:
-            if name not in index:
-                raise ValueError(f"table {table.name} has no column {name!r}")
-            if name == table.key:
-                raise ValueError(f"cannot change the key column {name!r}")
+        check_changes(table, changes)
         with self._lock:
             data = self._data(table)
             found = data.rows.get(key)
@@ -247,13 +238,6 @@ class MemoryStore:
             check_finite(table, new_row)
             data.rows[key] = (seq, new_row)
         return True
-
-    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
-        check_column(table, column)
-        return self.delete(table, where=[(column, "<", before)])
-
-    def verify(self) -> list[str]:
-        return []
 
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         # Memory tables need no DDL; the bookkeeping keeps `db status` truthful.

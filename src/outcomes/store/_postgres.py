@@ -11,13 +11,27 @@ from urllib.parse import urlsplit, urlunsplit
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
-from outcomes.store._base import StoreKind
+from outcomes.store._base import Migration, StoreKind
+from outcomes.store._partitions import (
+    PG_MIGRATIONS,
+    ROLLUP_LOCK_KEY,
+    Partitions,
+    create_partitions,
+    drop_before,
+    is_partitioned,
+)
 from outcomes.store._rollups import Delta, unique_rows
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
-_ROLLUP_LOCK_KEY = 0x6F7574726F6C6C73  # "outrolls"
+_ID = RECEIPTS.column_names.index("receipt_id")
+_TS = RECEIPTS.column_names.index("timestamp")
+_INSERT_PARTITIONED = (
+    f"INSERT INTO receipts ({', '.join(RECEIPTS.column_names)}) "
+    f"VALUES ({', '.join('%s' for _ in RECEIPTS.column_names)}) "
+    "ON CONFLICT (receipt_id, timestamp) DO NOTHING"
+)
 COPY_MIN_ROWS = 64
 """Batches of at least this many rows are written by ``COPY`` (through a staging table)."""
 
@@ -49,6 +63,7 @@ class PostgresStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "postgresql"
+    ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = PG_MIGRATIONS
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "int": "BIGINT",
@@ -74,6 +89,8 @@ class PostgresStore(SqlStore):
         self._durable = durable
         self._connect_timeout = connect_timeout
         self._scan_lock = threading.Lock()
+        self._partitions = Partitions()
+        self._partitioned: bool | None = None
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -149,28 +166,64 @@ class PostgresStore(SqlStore):
         return max(int(cur.rowcount), 0)
 
     def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
-        # Optimistic: a batch is almost always new receipts, so it is copied straight into
-        # ``receipts`` (no staging table, no look-up of stored ids) inside a savepoint.
-        # A re-delivered receipt breaks the unique key: back to the savepoint, and the
-        # idempotent path (look-up, staging table, ON CONFLICT DO NOTHING) runs instead.
-        # Writers of receipts hold the rollup lock, so none can slip in between. The
-        # rollup fold runs before the COPY is finished: the server is still taking the
-        # rows in meanwhile (two processes, two cores).
-        if len(rows) < COPY_MIN_ROWS:
+        # The key of a partitioned ``receipts`` is (receipt_id, timestamp): the ids this
+        # batch repeats are looked up first (one array parameter, the rollup lock held by
+        # every writer of receipts, so none can slip in between) and only new rows are
+        # sent. Big batches go by COPY straight into the table; the rollup fold runs
+        # before the COPY is finished, while the server is still taking the rows.
+        if not self._is_partitioned(cur):
             return super()._insert_receipts(cur, rows)
         first = unique_rows(rows)
-        cols = ", ".join(RECEIPTS.column_names)
-        try:
-            with (
-                cur.connection.transaction(),
-                cur.copy(f"COPY receipts ({cols}) FROM STDIN") as copy,
-            ):
-                for row in first:
-                    copy.write_row(row)
-                delta = Delta.of(first)
-        except self._psycopg.errors.UniqueViolation:
-            return super()._insert_receipts(cur, rows)
-        return len(first), delta
+        self._partitions.ensure(cur, [r[_TS] for r in first])
+        stored = self._stored_ids(cur, [r[_ID] for r in first])
+        fresh = [r for r in first if r[_ID] not in stored] if stored else first
+        if len(fresh) < COPY_MIN_ROWS:
+            cur.executemany(_INSERT_PARTITIONED, fresh)
+            return len(fresh), Delta.of(fresh)
+        with cur.copy(f"COPY receipts ({', '.join(RECEIPTS.column_names)}) FROM STDIN") as copy:
+            for row in fresh:
+                copy.write_row(row)
+            delta = Delta.of(fresh)
+        return len(fresh), delta
+
+    def _is_partitioned(self, cur: Any) -> bool:
+        if self._partitioned is None:
+            self._partitioned = is_partitioned(cur)
+        return self._partitioned
+
+    def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        done = super().migrate(migrations)
+        self._partitioned = None
+        return done
+
+    def create_partitions(self, since: float, until: float) -> int:
+        """Create the monthly ``receipts`` partitions covering [since, until) ahead of
+        time (the writer otherwise creates them as receipts arrive); returns how many
+        months that covers."""
+
+        def work(cur: Any) -> int:
+            self._lock_for_rollups(cur)
+            return create_partitions(cur, since, until)
+
+        result: int = self._run_write(work)
+        return result
+
+    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
+        # Retention of receipts drops the month partitions the cutoff covers whole and
+        # deletes the rest; writers are kept out meanwhile (they create partitions).
+        if table is not RECEIPTS or column != "timestamp":
+            return super().prune(table, column=column, before=before)
+
+        def work(cur: Any) -> int:
+            self._lock_for_rollups(cur)
+            if not is_partitioned(cur):
+                cur.execute("DELETE FROM receipts WHERE timestamp < %s", [before])
+                return max(int(cur.rowcount), 0)
+            return drop_before(cur, before)
+
+        result: int = self._run_write(work)
+        self._partitions.forget()
+        return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         # One array parameter instead of a placeholder per id: far less to parse.
@@ -183,13 +236,17 @@ class PostgresStore(SqlStore):
     def _lock_for_rollups(self, cur: Any) -> None:
         # Writers of receipts read, merge and write rollup rows: one at a time per
         # database (several hosts included), so every merge sees the previous commit.
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK_KEY])
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         return (self._psycopg.Error,)
 
     def _is_retryable(self, exc: Exception) -> bool:
         errors = self._psycopg.errors
+        if isinstance(exc, errors.CheckViolation) and "no partition" in str(exc):
+            # Another process dropped a month this store still knew: look again.
+            self._partitions.forget()
+            return True
         return isinstance(
             exc, errors.SerializationFailure | errors.DeadlockDetected | errors.LockNotAvailable
         )

@@ -7,6 +7,8 @@ receipts):
 - ``rollup_hourly``: one row per (model, task, project, hour) with the
   :class:`~outcomes.stats._profiles.OutcomeStats` of the receipts of that hour: counts,
   sums, forward-decayed sums (log domain, fixed epoch) and the latency sketch's buckets;
+- ``rollup_daily``: the same per (model, task, project, UTC day), the sum of that day's
+  hours (long time series and time-range leaderboards read a day as one row);
 - ``rollup_cells``: the same per (model, task, project) over all time (what profiles read);
 - ``rollup_ema``: the order-dependent ``ema_quality`` per model (task ``''``) and per
   (model, task), folded in the order the writer commits.
@@ -44,6 +46,8 @@ ROLLUP_HALF_LIFE_S = DEFAULT_HALF_LIFE_S
 """The half-life of the decayed sums rollups keep (the profiles' default)."""
 BUCKET_S = 3600
 """Rollup time bucket: one hour."""
+DAY_S = 86_400
+"""The coarse rollup bucket (``rollup_daily``): one UTC day, 24 hourly buckets."""
 INFERENCE = "inference"
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
@@ -63,6 +67,7 @@ STAT_COLUMNS: tuple[tuple[str, str], ...] = (
 """The columns after the key of both rollup tables, in order (decayed sums: NULL = -inf)."""
 STAT_NAMES = tuple(n for n, _ in STAT_COLUMNS)
 HOURLY_KEY = ("model_id", "task", "project_key", "hour")
+DAILY_KEY = ("model_id", "task", "project_key", "day")
 CELL_KEY = ("model_id", "task", "project_key")
 EMA_KEY = ("model_id", "task")
 
@@ -93,6 +98,14 @@ ROLLUP_DDL: tuple[str, ...] = (
     "value {real} NOT NULL, PRIMARY KEY (model_id, task))",
 )
 """The rollup tables (``{int}``/``{real}`` expand per dialect, see ``Migration``)."""
+DAILY_DDL: tuple[str, ...] = (
+    "CREATE TABLE rollup_daily (model_id TEXT NOT NULL, task TEXT NOT NULL, "
+    "project_key TEXT NOT NULL, day {int} NOT NULL,\n    "
+    + _ddl_columns()
+    + ",\n    PRIMARY KEY (model_id, task, project_key, day))",
+    "CREATE INDEX rollup_daily_day ON rollup_daily (day)",
+)
+"""``rollup_daily`` (migration ``core.0004_rollup_daily``)."""
 
 
 def _table(name: str, names: Sequence[str], types: Sequence[str]) -> Table[Any]:
@@ -106,6 +119,9 @@ def _table(name: str, names: Sequence[str], types: Sequence[str]) -> Table[Any]:
 _STAT_TYPES = tuple(t for _, t in STAT_COLUMNS)
 ROLLUP_HOURLY = _table(
     "rollup_hourly", (*HOURLY_KEY, *STAT_NAMES), ("text", "text", "text", "int", *_STAT_TYPES)
+)
+ROLLUP_DAILY = _table(
+    "rollup_daily", (*DAILY_KEY, *STAT_NAMES), ("text", "text", "text", "int", *_STAT_TYPES)
 )
 ROLLUP_CELLS = _table(
     "rollup_cells", (*CELL_KEY, *STAT_NAMES), ("text", "text", "text", *_STAT_TYPES)
@@ -159,13 +175,31 @@ def project_of(key: str) -> str | None:
     return key or None
 
 
+def days_of(
+    hours: Iterable[tuple[tuple[str, str, str, int], tuple[OutcomeStats, int]]],
+) -> dict[tuple[str, str, str, int], tuple[OutcomeStats, int]]:
+    """Hourly (stats, receipts) merged per (model, task, project, UTC day start): every
+    stat merges exactly (sums, maxima, log-add-exp, sketch counts), so a day's row is the
+    fold of its receipts."""
+    days: dict[tuple[str, str, str, int], tuple[OutcomeStats, int]] = {}
+    for (m, t, p, hour), (st, n) in hours:
+        key = (m, t, p, hour - hour % DAY_S)
+        got = days.get(key)
+        if got is None:
+            got = (OutcomeStats(), 0)
+        got[0].merge(st)
+        days[key] = (got[0], got[1] + n)
+    return days
+
+
 class Delta:
     """What a batch of new receipt rows adds to the rollups (folded in Python)."""
 
-    __slots__ = ("cells", "ema", "hours", "models")
+    __slots__ = ("cells", "days", "ema", "hours", "models")
 
     def __init__(self) -> None:
         self.hours: dict[tuple[str, str, str, int], tuple[OutcomeStats, int]] = {}
+        self.days: dict[tuple[str, str, str, int], tuple[OutcomeStats, int]] = {}
         self.cells: dict[tuple[str, str, str], tuple[OutcomeStats, int]] = {}
         self.ema: list[EmaArgs] = []
         self.models: set[str] = set()
@@ -178,6 +212,7 @@ class Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
         delta = cls()
         delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.days = days_of(delta.hours.items())
         delta.models = {k[0] for k in delta.cells}
         return delta
 
@@ -187,7 +222,8 @@ class Delta:
         which: str,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
-        this delta to ``current`` (key -> stat columns of the rows already stored)."""
+        this delta to ``current`` (key -> stat columns of the rows already stored);
+        ``which`` is ``hours``, ``days`` or ``cells``."""
         mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
         out = []
         for key in sorted(mine):
@@ -267,6 +303,7 @@ def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
 
 _UPSERTS = {
     "hours": (ROLLUP_HOURLY, HOURLY_KEY),
+    "days": (ROLLUP_DAILY, DAILY_KEY),
     "cells": (ROLLUP_CELLS, CELL_KEY),
 }
 
@@ -283,12 +320,17 @@ def _current(
     return out
 
 
-def apply_sql(cur: Any, sql: Callable[[str], str], delta: Delta) -> None:
+def apply_sql(
+    cur: Any,
+    sql: Callable[[str], str],
+    delta: Delta,
+    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = _UPSERTS,
+) -> None:
     """Add ``delta`` to the rollup tables through ``cur`` (inside the write transaction,
     with writers serialized); ``sql`` translates ``?`` placeholders for the driver."""
     if not delta:
         return
-    for which, (table, key) in _UPSERTS.items():
+    for which, (table, key) in upserts.items():
         keys = sorted(getattr(delta, which))
         current = _current(cur, sql, table, key, keys)
         cur.executemany(sql(_upsert(table, key)), delta.merged(current, which))
@@ -308,8 +350,35 @@ def apply_sql(cur: Any, sql: Callable[[str], str], delta: Delta) -> None:
 def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:
     """Empty the rollup tables and fold every stored receipt into them again, in
     insertion order, through ``cur`` (one transaction). Returns how many receipts."""
-    for table in (ROLLUP_HOURLY, ROLLUP_CELLS, ROLLUP_EMA):
+    return _refold(cur, sql, batch, _UPSERTS)
+
+
+def backfill_hourly(cur: Any, sql: Callable[[str], str]) -> int:
+    """``core.0002``'s backfill: the tables that migration creates (``rollup_daily``
+    comes with ``core.0004``, which fills it from these hours)."""
+    return _refold(cur, sql, 50_000, {k: v for k, v in _UPSERTS.items() if k != "days"})
+
+
+def backfill_daily(cur: Any, sql: Callable[[str], str]) -> None:
+    """``core.0004``'s backfill: ``rollup_daily`` as the sum of the stored hours (a few
+    rows per cell and hour, whatever the number of receipts)."""
+    cur.execute(f"DELETE FROM {ROLLUP_DAILY.name}")
+    cur.execute(f"SELECT {', '.join(ROLLUP_HOURLY.column_names)} FROM {ROLLUP_HOURLY.name}")
+    hours = [(tuple(r[:4]), stats_of(r[4:])) for r in cur.fetchall()]
+    days = days_of(hours)
+    rows = [(*key, *stats_values(st, n)) for key, (st, n) in sorted(days.items())]
+    cur.executemany(sql(_upsert(ROLLUP_DAILY, DAILY_KEY)), rows)
+
+
+def _refold(
+    cur: Any,
+    sql: Callable[[str], str],
+    batch: int,
+    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]],
+) -> int:
+    for table, _ in upserts.values():
         cur.execute(f"DELETE FROM {table.name}")
+    cur.execute(f"DELETE FROM {ROLLUP_EMA.name}")
     # The backfill of core.0002 runs before core.0003 adds ttft_ms, which the fold does
     # not read: select the receipt columns up to it (still in the table's column order).
     cols = ", ".join(c for c in _RECEIPT_COLUMNS if c != "ttft_ms")
@@ -326,19 +395,20 @@ def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int
             return total
         last = int(rows[-1][0])
         total += len(rows)
-        apply_sql(cur, sql, Delta.of([r[1:] for r in rows]))
+        apply_sql(cur, sql, Delta.of([r[1:] for r in rows]), upserts)
 
 
 def apply_rows(
     delta: Delta,
     hourly: dict[tuple[Any, ...], tuple[Any, ...]],
+    daily: dict[tuple[Any, ...], tuple[Any, ...]],
     cells: dict[tuple[Any, ...], tuple[Any, ...]],
     ema: dict[tuple[Any, ...], tuple[Any, ...]],
 ) -> None:
     """Add ``delta`` to rollups kept as dictionaries (key -> full row): the memory store."""
     if not delta:
         return
-    for which, rows, width in (("hours", hourly, 4), ("cells", cells, 3)):
+    for which, rows, width in (("hours", hourly, 4), ("days", daily, 4), ("cells", cells, 3)):
         current = {k: v[width:] for k, v in rows.items() if k in getattr(delta, which)}
         for row in delta.merged(current, which):
             rows[tuple(row[:width])] = row

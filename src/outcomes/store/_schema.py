@@ -7,7 +7,7 @@ Wings keep their own migration lists next to their code and apply them through
 from __future__ import annotations
 
 from outcomes.store._base import Migration
-from outcomes.store._rollups import ROLLUP_DDL, rebuild_sql
+from outcomes.store._rollups import DAILY_DDL, ROLLUP_DDL, backfill_daily, backfill_hourly
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 
@@ -56,11 +56,12 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             # (few) through this partial index.
             "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
         ),
-        run=rebuild_sql,
+        run=backfill_hourly,
     ),
     Migration(
         "core.0003_receipts_ttft",
         # Nullable, no default: rows written before it read back as "not measured".
         ("ALTER TABLE receipts ADD COLUMN ttft_ms {real}",),
     ),
+    Migration("core.0004_rollup_daily", DAILY_DDL, run=backfill_daily),
 )

@@ -19,8 +19,10 @@ from outcomes.store._base import (
     Condition,
     Migration,
     MigrationStatus,
+    Scan,
+    StoreBase,
     StoreKind,
-    check_column,
+    check_changes,
     check_finite,
     check_where,
 )
@@ -64,7 +66,7 @@ def render_where(where: Sequence[Condition]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
-class SqlStore:
+class SqlStore(StoreBase):
     """Base of the SQL stores. Subclasses provide connections and dialect details.
 
     One write connection per process, guarded by a lock (the background writer and any
@@ -74,6 +76,8 @@ class SqlStore:
 
     dialect: ClassVar[StoreKind]
     TYPES: ClassVar[dict[str, str]]
+    ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = ()
+    """Migrations of this engine only, applied after the core ones."""
 
     def __init__(self, *, auto_migrate: bool = True) -> None:
         self._wlock = threading.RLock()
@@ -291,20 +295,10 @@ class SqlStore:
             raise self._translate_error(exc) from exc
 
     # -- generic table operations ------------------------------------------------------
-    def scan(
-        self,
-        table: Table[R],
-        *,
-        where: Sequence[Condition] = (),
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        after_seq: int | None = None,
-    ) -> Iterator[R]:
-        check_where(table, where)
-        check_column(table, order_by)
-        if after_seq is not None:
-            where = [*where, ("seq", ">", int(after_seq))]
+    def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
+        where, order_by, descending = scan.where, scan.order_by, scan.descending
+        if scan.after_seq is not None:
+            where = [*where, ("seq", ">", int(scan.after_seq))]
         clause, params = render_where(where)
         direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
         seq_dir = "DESC" if descending else "ASC"
@@ -312,8 +306,8 @@ class SqlStore:
         if order_by is not None and order_by != "seq":
             order = f"{order_by} {direction}, seq {seq_dir}"
         sql = f"SELECT {', '.join(table.column_names)} FROM {table.name}{clause} ORDER BY {order}"
-        if limit is not None:
-            sql += f" LIMIT {max(int(limit), 0)}"
+        if scan.limit is not None:
+            sql += f" LIMIT {max(int(scan.limit), 0)}"
         from_row = table.from_row
         for row in self.iterate(sql, params):
             yield from_row(row)
@@ -340,15 +334,12 @@ class SqlStore:
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
         if not changes:
             return self.count(table, where=[(table.key, "=", key)]) > 0
+        check_changes(table, changes)
         columns = {c.name: c for c in table.columns}
         sets: list[str] = []
         params: list[Any] = []
         for name, value in changes.items():
-            col = columns.get(name)
-            if col is None:
-                raise ValueError(f"table {table.name} has no column {name!r}")
-            if name == table.key:
-                raise ValueError(f"cannot change the key column {name!r}")
+            col = columns[name]
             stored = value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -360,16 +351,10 @@ class SqlStore:
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self.execute(sql, params) > 0
 
-    def prune(self, table: Table[Any], *, column: str, before: float) -> int:
-        check_column(table, column)
-        return self.delete(table, where=[(column, "<", before)])
-
-    def verify(self) -> list[str]:
-        return []
-
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
-        wanted = [m for m in (*CORE_MIGRATIONS, *migrations) if m.name not in self._applied_cache]
+        everything = (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *migrations)
+        wanted = [m for m in everything if m.name not in self._applied_cache]
         if not wanted:
             return []
         done: list[str] = []
@@ -406,7 +391,7 @@ class SqlStore:
         return done
 
     def migration_status(self, known: Sequence[Migration] = ()) -> MigrationStatus:
-        names = [m.name for m in (*CORE_MIGRATIONS, *known)]
+        names = [m.name for m in (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *known)]
         exists = self._table_exists(MIGRATIONS_TABLE)
         rows = (
             self.fetch(f"SELECT name, applied_at FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name")

@@ -118,7 +118,7 @@ class BackgroundWriter:
         self._room = threading.Event()
         self._in_hand: list[Any] = []
         self._dying: threading.Thread | None = None
-        self._marker_in_hand: _FlushMarker | None = None
+        self._markers_in_hand: list[_FlushMarker] = []
         # What the previous flush (and the previous loss note) had already reported.
         self._flushed_losses: tuple[int, int, str | None] = (0, 0, None)
         self._noted_losses = (0, 0, 0)
@@ -315,9 +315,7 @@ class BackgroundWriter:
             self._deaths += 1
             self._failed += len(self._in_hand)
             self._in_hand.clear()
-            marker, self._marker_in_hand = self._marker_in_hand, None
-            if marker is not None:
-                marker.done.set()
+            self._release_markers()
             self._room.set()
             self._note_losses()
 
@@ -325,28 +323,38 @@ class BackgroundWriter:
         queue = self._queue
         batch_size = self.settings.batch_size
         # Kept on self so that a thread dying mid-write can still count the records it
-        # held and release the flush waiting on them (see _run).
+        # held and release the flushes waiting on them (see _run).
         batch = self._in_hand
+        markers = self._markers_in_hand
         while True:
             try:
                 item = queue.popleft()
             except IndexError:
                 break
             if isinstance(item, _FlushMarker):
-                self._marker_in_hand = item
-                self._write(batch)
-                batch.clear()
-                self._marker_in_hand = None
-                item.done.set()
+                # Group commit: records queued behind a flush (another request's, on a
+                # busy server) join the same transaction; the flush is released once
+                # everything before it is committed, never before.
+                markers.append(item)
+                if not queue:
+                    break
                 continue
             batch.append(item)
             if len(batch) >= batch_size:
                 self._write(batch)
                 batch.clear()
+                self._release_markers()
                 self._room.set()
         self._write(batch)
         batch.clear()
+        self._release_markers()
         self._room.set()
+
+    def _release_markers(self) -> None:
+        markers = self._markers_in_hand
+        for marker in markers:
+            marker.done.set()
+        markers.clear()
 
     def _write(self, batch: list[Any]) -> None:
         if not batch:

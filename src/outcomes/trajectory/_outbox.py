@@ -159,18 +159,9 @@ class TrajectoryOutbox:
         return delay * (0.5 + 0.5 * self._rng.random())
 
     def _payload(self, entry: OutboxEntry) -> bytes | None:
-        header = self.trajectories.run(entry.run_id)
-        steps = self.trajectories.get_json(entry.run_id)
-        if header is None or steps is None:
+        body = self.trajectories.document(entry.run_id)
+        if body is None:
             return None
-        body = {
-            "run_id": header.run_id,
-            "pipeline": header.pipeline,
-            "project_id": header.project_id,
-            "created_at": header.created_at,
-            "schema_version": header.schema_version,
-            "steps": steps,
-        }
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def deliver_due(self) -> DeliveryReport:

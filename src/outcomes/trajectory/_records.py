@@ -30,15 +30,7 @@ class TrajectoryRun:
     __table__: ClassVar[Table[TrajectoryRun]]
 
 
-TrajectoryRun.__table__ = Table.of(
-    "trajectories",
-    TrajectoryRun,
-    key="run_id",
-    created_at="float",
-    step_count="int",
-    schema_version="int",
-    issue_ids="json",
-)
+TrajectoryRun.__table__ = Table.of("trajectories", TrajectoryRun, key="run_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +51,7 @@ class StoredStep:
     __table__: ClassVar[Table[StoredStep]]
 
 
-StoredStep.__table__ = Table.of(
-    "trajectory_steps", StoredStep, key="step_id", position="int", body="json"
-)
+StoredStep.__table__ = Table.of("trajectory_steps", StoredStep, key="step_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +80,4 @@ class OutboxEntry:
         return "pending"
 
 
-OutboxEntry.__table__ = Table.of(
-    "trajectory_outbox",
-    OutboxEntry,
-    key="entry_id",
-    created_at="float",
-    attempts="int",
-    next_attempt_at="float",
-    delivered_at="float",
-    failed_at="float",
-)
+OutboxEntry.__table__ = Table.of("trajectory_outbox", OutboxEntry, key="entry_id")

@@ -259,11 +259,27 @@ class TrajectoryStore:
     def get_json(self, run_id: str) -> list[dict[str, Any]] | None:
         """The stored wire array of ``run_id`` (with ``seq``), or ``None`` if there is none."""
         header = self.run(run_id)
+        return None if header is None else self._wire_steps(header)
+
+    def document(self, run_id: str) -> dict[str, Any] | None:
+        """``run_id`` as one JSON document, its header and its wire steps: what the API
+        serves and what the outbox delivers. ``None`` if there is no such run."""
+        header = self.run(run_id)
         if header is None:
             return None
+        return {
+            "run_id": header.run_id,
+            "pipeline": header.pipeline,
+            "project_id": header.project_id,
+            "created_at": header.created_at,
+            "schema_version": header.schema_version,
+            "steps": self._wire_steps(header),
+        }
+
+    def _wire_steps(self, header: TrajectoryRun) -> list[dict[str, Any]]:
         rows = self.store.scan(
             StoredStep.__table__,
-            where=[("run_id", "=", run_id), ("save_id", "=", header.save_id)],
+            where=[("run_id", "=", header.run_id), ("save_id", "=", header.save_id)],
             order_by="position",
         )
         return [row.body for row in rows]
@@ -275,10 +291,20 @@ class TrajectoryStore:
         return None if wire is None else steps_from_wire(wire, self.registry)
 
     def list_runs(
-        self, *, limit: int | None = None, pipeline: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        pipeline: str | None = None,
+        since: float | None = None,
+        project_id: str | None = None,
     ) -> list[TrajectoryRun]:
-        """Stored runs, newest first."""
+        """Stored runs, newest first; only those of ``pipeline``, created at or after
+        ``since`` and of ``project_id`` when given (applied before ``limit``)."""
         where: list[Any] = [("pipeline", "=", pipeline)] if pipeline else []
+        if since is not None:
+            where.append(("created_at", ">=", since))
+        if project_id is not None:
+            where.append(("project_id", "=", project_id))
         return list(
             self.store.scan(
                 TrajectoryRun.__table__,

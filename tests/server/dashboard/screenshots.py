@@ -24,6 +24,7 @@ PAGES = {
     "models": "models",
     "model": "models/gpt-4o?since=7d",
     "routing": "routing?since=7d",
+    "routing-cutoffs": "routing?since=7d#cutoffs",
     "calibration": "calibration",
     "components": "components",
     "code": "code",

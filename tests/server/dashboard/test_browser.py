@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 EXPECTED_CHARTS = {
     "models": 1,
-    "routing": 1,
+    "routing": 2,  # traffic shares, cut-offs (the demo's outage)
     "calibration": 1,
     "components": 2,
     "code": 2,  # the demo's suggestions reach no survival checkpoint: that chart is empty
@@ -118,6 +118,9 @@ def test_every_page_renders_its_charts_with_the_expected_series(base_url: str, p
     share = _charts(page)[0]
     assert share["kind"] == "stacked"
     assert "qwen2.5-coder-7b-local" in share["series"]
+    lanes = next(c for c in _charts(page) if c["kind"] == "lanes")
+    assert {"rate limit cooldown", "breaker: rate limits"} <= set(lanes["series"])
+    assert lanes["marks"] >= 2
 
 
 def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: Any) -> None:
@@ -141,6 +144,17 @@ def test_the_filter_form_and_the_links_lead_where_they_say(base_url: str, page: 
     page.locator("a.api-link").click()
     page.wait_for_load_state()
     assert '"page":"model"' in page.content().replace(" ", "")
+    # The navigation keeps the filters; a page marks those it cannot apply.
+    page.go_back()
+    page.wait_for_load_state()
+    page.click("header nav a:text('Components')")
+    page.wait_for_url("**/components?since=7d&project=demo-history")
+    assert page.locator("form.filters label.na").count() == 4
+    assert page.locator("p.note").count() == 2  # the time range and the project are set
+    page.click("header nav a:text('Routing')")
+    page.wait_for_url("**/routing?since=7d&project=demo-history")
+    marked = page.locator("form.filters label.na").all_inner_texts()
+    assert [" ".join(t.split()) for t in marked] == ["tag (not applied here)"]
     # The navigation reaches every page, and a run's page from the list.
     page.goto(f"{base_url}/models")
     page.click("header nav a:text('Trajectories')")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.server.dashboard import create_dashboard_app
 from outcomes.server.dashboard._data import failure_kind
+from outcomes.server.dashboard._filters import LABELS
 from outcomes.store import MemoryStore
 
 PAGES = ("models", "routing", "calibration", "components", "code", "trajectories")
@@ -238,7 +240,7 @@ def test_the_tag_filter_selects_the_tagged_calls() -> None:
         assert [(r["model_id"], r["calls"]) for r in board] == [("tagged-model", 1)]
         assert client.get("/v1/dashboard/models?tag=gamma").json()["leaderboard"] == []
         routing = client.get("/v1/dashboard/routing?tag=beta").json()
-        assert any("leaderboards only" in n for n in routing["notes"])
+        assert any("tag 'beta' is not applied here" in n for n in routing["notes"])
     tracker.close()
 
 
@@ -301,3 +303,33 @@ def test_a_store_that_fails_gets_a_503_page_not_a_crash(tmp_path: Path) -> None:
             data = c.get(f"/v1/dashboard/{page}")
             assert data.status_code == 503
             assert data.json()["error"]["code"] == "store_unavailable"
+
+
+def test_every_page_says_which_filters_it_does_not_apply_and_why(client: TestClient) -> None:
+    run_id = client.get("/v1/dashboard/trajectories").json()["runs"][0]["run_id"]
+    everything = "since=30d&task=code&project=demo&tag=beta"
+    paths = [*PAGES, "models/gpt-4o", f"trajectories/{run_id}"]
+    for path in paths:
+        data = client.get(f"/v1/dashboard/{path}?{everything}").json()
+        scope = data["scope"]
+        assert set(scope["applied"]) | set(scope["not_applied"]) == set(LABELS), path
+        assert not set(scope["applied"]) & set(scope["not_applied"]), path
+        assert len(data["notes"]) == len(scope["not_applied"]), path
+        html = client.get(f"/{path}?{everything}").text
+        assert html.count("(not applied here)") == len(scope["not_applied"]), path
+        for name, why in scope["not_applied"].items():
+            assert why
+            assert any(n.startswith(f"{LABELS[name]} ") and why in n for n in data["notes"])
+            assert html_escape(why) in html, (path, name)
+        # the JSON call behind the page, with the same filters, is linked from it
+        assert f'href="/v1/dashboard/{path}?{everything.replace("&", "&amp;")}"' in html, path
+    applied = {p: client.get(f"/v1/dashboard/{p}").json()["scope"]["applied"] for p in PAGES}
+    assert applied["models"] == list(LABELS)
+    assert applied["calibration"] == []
+    assert set(applied["trajectories"]) == {"since", "project"}
+
+
+def test_the_navigation_keeps_the_filters(client: TestClient) -> None:
+    html = client.get("/calibration?since=7d&task=code").text
+    for page in PAGES:
+        assert f'href="/{page}?since=7d&amp;task=code"' in html

@@ -60,20 +60,7 @@ class CodeSuggestion:
     __table__: ClassVar[Table[CodeSuggestion]]
 
 
-CodeSuggestion.__table__ = Table.of(
-    "code_suggestions",
-    CodeSuggestion,
-    key="suggestion_id",
-    created_at="float",
-    lines="json",
-    shingles="json",
-    symbols="json",
-    baseline_symbols="json",
-    confidence="float",
-    resolved_at="float",
-    survival="json",
-    line_sequence="json",
-)
+CodeSuggestion.__table__ = Table.of("code_suggestions", CodeSuggestion, key="suggestion_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +86,4 @@ class CodeFinding:
     __table__: ClassVar[Table[CodeFinding]]
 
 
-CodeFinding.__table__ = Table.of(
-    "code_findings",
-    CodeFinding,
-    key="finding_id",
-    timestamp="float",
-    confidence="float",
-)
+CodeFinding.__table__ = Table.of("code_findings", CodeFinding, key="finding_id")

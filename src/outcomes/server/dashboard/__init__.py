@@ -128,7 +128,7 @@ class _Dashboard:
             return HTMLResponse(frame(title, current, root, body), 400, headers=_HEADERS)
         try:
             ctx = self._ctx(request, f)
-            html = frame(title, current, ctx.root, render(ctx, make(f)))
+            html = frame(title, current, ctx.root, render(ctx, make(f)), f.query())
         except OutcomesError as exc:
             root = str(request.scope.get("root_path", "")).rstrip("/")
             body = notes([f"The store cannot be read: {scrub_stored(str(exc))}"])

@@ -26,12 +26,15 @@ from outcomes._validate import decode
 from outcomes.inference import OutcomeTracker, ProfileBook, ProfileState, is_rate_limit, profiles_of
 from outcomes.inference._filter import ProfileFilter, fold_matching
 from outcomes.inference._view import ModelProfile
-from outcomes.server.dashboard._filters import Filters
+from outcomes.server.dashboard._cutoffs import RULES, cutoffs, summary
+from outcomes.server.dashboard._filters import Filters, scope
 from outcomes.server.dashboard._queries import (
     CELLS,
+    OUTCOMES,
     RECENT,
     SERIES,
     cells_params,
+    outcomes_params,
     recent_params,
     series_params,
 )
@@ -50,6 +53,11 @@ SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
 among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
 the store's size."""
+ROUTING_SCAN = 10_000
+"""The routing page's cut-offs replay the rules over the calls among this many newest
+receipts of the range, and its decisions are the newest ``SAMPLE`` routed calls among
+them: the breaker needs every call's outcome in order, and that walk is the page's
+largest cost (about 30 ms per 10,000 receipts on SQLite)."""
 _SERVER_ERROR = re.compile(r"\b5\d\d\b|server error|unavailable|overloaded", re.IGNORECASE)
 
 
@@ -212,10 +220,11 @@ def _rank(rows: list[Data]) -> list[Data]:
     )
 
 
-def _filter_note(f: Filters, where: str = "") -> list[str]:
-    if f.tag and where:
-        return [f"tag {f.tag!r} applies to the leaderboards only, not to {where}"]
-    return []
+def scoped(page: str, f: Filters) -> Data:
+    """The filters as given, which of them ``page`` applies (and why not the others), and
+    a note for each one set that it does not apply."""
+    applies, notes = scope(page, f)
+    return {"filters": _filters_json(f), "scope": applies, "notes": notes}
 
 
 def models_data(src: Source, f: Filters) -> Data:
@@ -232,8 +241,7 @@ def models_data(src: Source, f: Filters) -> Data:
         tasks = sorted({k[1] for k in state.parts})
         return {
             "page": "models",
-            "filters": _filters_json(f),
-            "notes": _filter_note(f),
+            **scoped("models", f),
             "tasks": tasks,
             "projects": sorted({k[2] for k in state.parts if k[2] is not None}),
             "leaderboard": board(state, f.task or None),
@@ -299,16 +307,14 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
     per_task = _with_state(src, f, read)
     sample = src.store.query(
         RECENT,
-        recent_params(since, until, SCAN, f.task, f.project, model_id, only_failures=True,
-                      limit=SAMPLE),
+        recent_params(since, until, SCAN, f.task, f.project, model_id, limit=SAMPLE),
     )  # fmt: skip
     kinds = Counter(failure_kind(r[8] or "") for r in sample)
     return {
         "page": "model",
         "model_id": model_id,
         "known": per_task is not None,
-        "filters": _filters_json(f),
-        "notes": _filter_note(f, "trends and failures"),
+        **scoped("model", f),
         "by_task": per_task or [],
         "series": _series(src, f, model_id),
         "failures_by_kind": dict(sorted(kinds.items())),
@@ -327,18 +333,11 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
     }
 
 
-def routing_data(src: Source, f: Filters) -> Data:
-    """Traffic share over time, recent decisions with reasons and propensities, cooldowns."""
-    since, until = f.window(src.now())
-    series = _series(src, f)
-    decisions = src.store.query(
-        RECENT,
-        recent_params(since, until, SCAN, f.task, f.project, "", only_failures=False,
-                      limit=SAMPLE),
-    )  # fmt: skip
+def _reasons(decisions: list[tuple[Any, ...]], limit: int) -> list[Data]:
+    """Routing reasons by use: calls per model and mean propensity."""
     reasons: dict[str, Data] = {}
     for d in decisions:
-        text, model_id, propensity = d[5], d[2], d[6]
+        text, model_id, propensity = d[6], d[1], d[7]
         r = reasons.setdefault(
             text, {"reason": text, "calls": 0, "models": {}, "_pn": 0, "_ps": 0.0}
         )
@@ -347,32 +346,67 @@ def routing_data(src: Source, f: Filters) -> Data:
         if propensity is not None:
             r["_pn"] += 1
             r["_ps"] += float(propensity)
-    reason_rows = []
-    for r in sorted(reasons.values(), key=lambda r: (-r["calls"], r["reason"]))[: f.limit]:
+    rows = []
+    for r in sorted(reasons.values(), key=lambda r: (-r["calls"], r["reason"]))[:limit]:
         pn, ps = r.pop("_pn"), r.pop("_ps")
         r["mean_propensity"] = ps / pn if pn else None
-        reason_rows.append(r)
+        rows.append(r)
+    return rows
+
+
+def _cutoffs(rows: list[tuple[Any, ...]], now: float) -> Data:
+    """The cut-offs the rate-limit rule and the breaker give over the calls of a bounded
+    walk (``dashboard.outcomes``, newest first), and the span of the calls walked."""
+    cuts = cutoffs(((r[0], r[1], r[2], r[3]) for r in reversed(rows)), failure_kind)
+    return {
+        "calls_replayed": len(rows),
+        "failures": sum(1 for r in rows if r[2]),
+        "scan": ROUTING_SCAN,
+        "from": rows[-1][0] if rows else None,
+        "to": rows[0][0] if rows else None,
+        "now": now,
+        "rules": RULES,
+        "cutoffs": cuts[::-1],
+        "summary": summary(cuts),
+    }
+
+
+def _bool(v: Any) -> bool | None:
+    return None if v is None else bool(v)
+
+
+def routing_data(src: Source, f: Filters) -> Data:
+    """Traffic share over time, recent decisions with reasons and propensities, when each
+    model was cut off and why, and this process's cooldowns."""
+    since, until = f.window(src.now())
+    series = _series(src, f)
+    # One bounded walk serves the cut-offs (every call's outcome, in order) and the
+    # decisions (the newest routed calls among them).
+    calls = src.store.query(
+        OUTCOMES, outcomes_params(since, until, ROUTING_SCAN, f.task, f.project)
+    )
+    decisions = [r for r in calls if r[6]][:SAMPLE]
     excluded, cooldowns = src.tracker.rate_limits()
     now = src.now()
     return {
         "page": "routing",
-        "filters": _filters_json(f),
-        "notes": _filter_note(f, "traffic shares and decisions"),
+        **scoped("routing", f),
         "share": series,
         "decisions": [
             {
                 "timestamp": r[0],
-                "trace_id": r[1],
-                "model_id": r[2],
-                "task": r[3],
-                "reason": r[5],
-                "propensity": r[6],
-                "success": None if r[7] is None else bool(r[7]),
+                "trace_id": r[4],
+                "model_id": r[1],
+                "task": r[5],
+                "reason": r[6],
+                "propensity": r[7],
+                "success": _bool(r[8]),
             }
             for r in decisions[: f.limit]
         ],
         "decisions_counted": len(decisions),
-        "reasons": reason_rows,
+        "reasons": _reasons(decisions, f.limit),
+        "cutoffs": _cutoffs(calls, src.now()),
         "cooldowns": [
             {"model_id": m, "until": t, "seconds_left": max(t - now, 0.0)}
             for m, t in sorted(cooldowns.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from outcomes._validate import TIMESTAMP_MAX, check_label, check_task
@@ -75,3 +76,37 @@ class Filters:
         f = replace(self, **changes)  # type: ignore[arg-type]
         pairs = [(k, str(getattr(f, k))) for k in KNOWN if getattr(f, k) not in ("", 50)]
         return ("?" + urlencode(pairs)) if pairs else ""
+
+
+LABELS = {"since": "time range", "task": "task", "project": "project", "tag": "tag"}
+"""The filters a page may or may not apply (``limit`` only sizes its lists)."""
+NOT_APPLIED: dict[str, dict[str, str]] = {
+    "models": {},
+    "model": {"tag": "applies to the per-task table only: trends and failures read the "
+              "rollups and receipts, which keep no tags"},
+    "routing": {"tag": "traffic shares, decisions and cut-offs read the rollups and receipts, "
+                "which keep no tags"},
+    "calibration": dict.fromkeys(LABELS, "the calibration report and the off-policy "
+                                 "estimates cover every stored observation"),
+    "components": {"since": "the component report and the conflict scan cover every event",
+                   **{k: f"component events carry no {LABELS[k]}"
+                      for k in ("task", "project", "tag")}},
+    "code": {k: f"code suggestions carry no {LABELS[k]}" for k in ("task", "project", "tag")},
+    "trajectories": {"task": "runs carry no task", "tag": "runs carry no tag"},
+    "trajectory": dict.fromkeys(LABELS, "a run is shown whole"),
+}  # fmt: skip
+"""Per page, the filters it does not apply and why: the page and its JSON call say so
+(rather than silently showing unfiltered numbers), and the filter form marks them."""
+
+
+def scope(page: str, f: Filters) -> tuple[dict[str, Any], list[str]]:
+    """What ``page`` does with the filters: ``{"applied": [...], "not_applied": {name:
+    why}}`` for the JSON, and a note for each filter that is set but not applied."""
+    skipped = NOT_APPLIED[page]
+    notes = [
+        f"{LABELS[k]} {getattr(f, k)!r} is not applied here: {why}"
+        for k, why in skipped.items()
+        if getattr(f, k)
+    ]
+    applied = [k for k in LABELS if k not in skipped]
+    return {"applied": applied, "not_applied": dict(skipped)}, notes

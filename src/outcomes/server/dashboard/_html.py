@@ -8,12 +8,12 @@ value that reaches the page passes through :func:`esc` (or is a number formatted
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from outcomes.server.dashboard._filters import RANGES, Filters
+from outcomes.server.dashboard._filters import LABELS, RANGES, Filters
 
 NAV = (
     ("models", "Models"),
@@ -39,6 +39,7 @@ h1{font-size:1.35rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:1.4rem 0 .5
 form.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end;background:var(--soft);
 padding:.6rem .8rem;border:1px solid var(--line);border-radius:6px}
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}
+form.filters label.na{font-style:italic;opacity:.75}
 form.filters select,form.filters input{font:inherit;padding:.2rem .3rem;min-width:9rem}
 .api{font-size:12px;color:var(--muted);margin:.4rem 0}.api code{color:var(--fg)}
 .note{background:#fff8e1;border-left:3px solid #E69F00;padding:.3rem .6rem;margin:.4rem 0}
@@ -142,7 +143,18 @@ def pair(chart: str, side: str) -> str:
     return f'<div class="pair"><figure style="margin:0">{chart}</figure><div>{side}</div></div>'
 
 
-def _select(name: str, label: str, current: str, options: Sequence[str]) -> str:
+def _label(name: str, text: str, skipped: Mapping[str, str]) -> str:
+    # A filter this page does not apply stays in the form (so it carries on to the other
+    # pages' links) but says so, with the reason as its tooltip.
+    why = skipped.get(name)
+    if why is None:
+        return f"<label>{esc(text)}"
+    return f'<label class="na" title="{esc(why)}">{esc(text)} <small>(not applied here)</small>'
+
+
+def _select(
+    name: str, label: str, current: str, options: Sequence[str], skipped: Mapping[str, str]
+) -> str:
     opts = [f'<option value=""{" selected" if not current else ""}>all</option>']
     values = list(dict.fromkeys([*options, *([current] if current else [])]))
     for o in values:
@@ -150,28 +162,46 @@ def _select(name: str, label: str, current: str, options: Sequence[str]) -> str:
             continue
         sel = " selected" if o == current else ""
         opts.append(f'<option value="{esc(o)}"{sel}>{esc(o)}</option>')
-    return f'<label>{esc(label)}<select name="{name}">{"".join(opts)}</select></label>'
+    return f'{_label(name, label, skipped)}<select name="{name}">{"".join(opts)}</select></label>'
 
 
-def filter_form(f: Filters, tasks: Sequence[str], projects: Sequence[str]) -> str:
-    """The GET form every list page carries; it works without JavaScript."""
+def filter_form(
+    f: Filters,
+    tasks: Sequence[str],
+    projects: Sequence[str],
+    skipped: Mapping[str, str] | None = None,
+) -> str:
+    """The GET form every page carries (it works without JavaScript); ``skipped``: the
+    filters the page does not apply, and why."""
+    skip = skipped or {}
     ranges = [
         f'<option value="{r}"{" selected" if r == f.since else ""}>{r or "all time"}</option>'
         for r in dict.fromkeys([*RANGES, f.since])
     ]
     return (
         '<form class="filters" method="get" aria-label="filters">'
-        f'<label>time range<select name="since">{"".join(ranges)}</select></label>'
-        f"{_select('task', 'task', f.task, tasks)}"
-        f"{_select('project', 'project', f.project, projects)}"
-        f'<label>tag<input name="tag" value="{esc(f.tag)}" placeholder="any"></label>'
+        f'{_label("since", "time range", skip)}<select name="since">{"".join(ranges)}</select>'
+        "</label>"
+        f"{_select('task', 'task', f.task, tasks, skip)}"
+        f"{_select('project', 'project', f.project, projects, skip)}"
+        f'{_label("tag", "tag", skip)}<input name="tag" value="{esc(f.tag)}" placeholder="any">'
+        "</label>"
         '<button type="submit">apply</button></form>'
-    )
+        + (
+            '<p class="muted scope">Not applied on this page: '
+            + "; ".join(f"{esc(LABELS[k])} ({esc(v)})" for k, v in skip.items())
+            + ".</p>"
+            if skip
+            else ""
+        )
+    )  # fmt: skip
 
 
-def frame(title: str, current: str, root: str, body: str) -> str:
+def frame(title: str, current: str, root: str, body: str, query: str = "") -> str:
+    """A whole page; ``query`` (the filters' query string) carries on in the navigation."""
     nav = "".join(
-        f'<a href="{esc(root)}/{key}"{" aria-current=page" if key == current else ""}>{label}</a>'
+        f'<a href="{esc(root)}/{key}{esc(query)}"'
+        f"{' aria-current=page' if key == current else ''}>{label}</a>"
         for key, label in NAV
     )
     return (

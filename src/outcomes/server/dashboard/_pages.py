@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outcomes.server.dashboard import _svg as svg
+from outcomes.server.dashboard._cutoffs import CAUSES
 from outcomes.server.dashboard._filters import Filters
 from outcomes.server.dashboard._html import (
     Cell,
@@ -47,7 +48,7 @@ class Ctx:
 
 def _head(ctx: Ctx, data_path: str, d: Data) -> str:
     return (
-        filter_form(ctx.filters, ctx.tasks, ctx.projects)
+        filter_form(ctx.filters, ctx.tasks, ctx.projects, d["scope"]["not_applied"])
         + api_link(ctx.data(data_path))
         + notes(d.get("notes", []))
     )
@@ -262,11 +263,60 @@ def routing_page(ctx: Ctx, d: Data) -> str:
     )
     if d.get("replay") is not None:
         body.append(_replay(d["replay"]))
-    body.append("<h2>Cooldowns and exclusions (this server process)</h2>")
+    body.append(_cutoffs(ctx, d["cutoffs"]))
+    body.append("<h2>Cooldowns and exclusions now (this server process)</h2>")
     rows = [[c["model_id"], when(c["until"]), n(c["seconds_left"])] for c in d["cooldowns"]]
     rows += [[m, "excluded for the session", ""] for m in d["excluded"]]
     body.append(table("rate-limited models", ("model", "until (UTC)", "seconds left"), rows))
     return "".join(body)
+
+
+def _cutoffs(ctx: Ctx, c: Data) -> str:
+    rules = c["rules"]
+    head = (
+        '<h2 id="cutoffs">Cut-offs: cooldowns and breaker trips</h2>'
+        f'<p class="muted">The tracker\'s rate-limit rule (Retry-After from the error, else '
+        f"{rules['rate_limit_default_cooldown_s']:g} s) and the router's breaker "
+        f"({rules['breaker_failures_in_a_row']} failures in a row: "
+        f"{rules['breaker_base_s']:g} s, doubling per trip up to {rules['breaker_max_s']:g} s) "
+        f"replayed over the newest calls of the range (at most {c['scan']:,} receipts)"
+        + (
+            f": {c['calls_replayed']:,} calls from {esc(when(c['from']))} to "
+            f"{esc(when(c['to']))} UTC, {c['failures']:,} of them failed with an error"
+            if c["calls_replayed"]
+            else ": none"
+        )
+        + ". The same from every process sharing the store, and across restarts.</p>"
+    )
+    cuts = c["cutoffs"]
+    start = c["from"] if c["from"] is not None else c["now"]
+    chart = svg.lanes(
+        "When each model was cut off, by cause",
+        [svg.Period(x["model_id"], x["start"], x["until"], x["cause"]) for x in cuts],
+        groups=CAUSES,
+        x_range=(start, max(c["now"], c["to"] or 0.0)),
+    )
+    totals = table(
+        "cut-offs per model and cause",
+        ("model", "cause", "cut-offs", "seconds in total", "longest s"),
+        [
+            [
+                link(ctx.page(f"models/{path_part(s['model_id'])}"), s["model_id"]),
+                s["cause"], n(s["cutoffs"]), n(s["seconds"]), n(s["longest_s"]),
+            ]
+            for s in c["summary"]
+        ],
+    )  # fmt: skip
+    recent = table(
+        "newest cut-offs",
+        ("from (UTC)", "until (UTC)", "model", "cause", "seconds", "cooldowns"),
+        [
+            [when(x["start"]), when(x["until"]), x["model_id"], x["cause"], n(x["seconds"]),
+             n(x["cooldowns"])]
+            for x in cuts[: ctx.filters.limit]
+        ],
+    )  # fmt: skip
+    return head + pair(chart, totals) + recent
 
 
 def _replay(r: Data) -> str:

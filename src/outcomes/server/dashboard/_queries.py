@@ -2,8 +2,9 @@
 
 ``dashboard.series`` sums the hourly rollups per model and bucket (trends and traffic
 shares, at a cost independent of the number of receipts); ``dashboard.recent`` picks the
-newest matching receipts from a bounded walk of the time index (recent failures and
-routing decisions, which no rollup keeps). Filters are positional parameters; an empty
+newest matching receipts from a bounded walk of the time index (recent failures, which
+no rollup keeps), and ``dashboard.outcomes`` every call's outcome from such a walk (the
+routing page's decisions and cut-offs). Filters are positional parameters; an empty
 string for ``task``, ``project`` or ``model`` means "any" (a typed sentinel rather than
 ``NULL``: PostgreSQL cannot infer the type of a bare ``? IS NULL`` parameter). Times are
 Unix seconds, ``since`` inclusive, ``until`` exclusive.
@@ -16,22 +17,64 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.records import Receipt
-from outcomes.store import BUCKET_S, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
-from outcomes.store._rollups import STAT_COLUMNS, STAT_NAMES
+from outcomes.store import (
+    BUCKET_S,
+    ROLLUP_DAILY,
+    ROLLUP_HOURLY,
+    MemoryTables,
+    Query,
+    Row,
+    register_query,
+)
+from outcomes.store._rollups import DAY_S, STAT_COLUMNS, STAT_NAMES
+
+_RANGE_NAMES = ("model_id", "task", "project_key", "at", *STAT_NAMES)
+
+
+def _range_sql() -> str:
+    cols = ", ".join(STAT_NAMES)
+    hours = f"SELECT model_id, task, project_key, hour AS at, {cols} FROM rollup_hourly "
+    return (
+        f"{hours}WHERE hour >= ? AND hour < ? UNION ALL {hours}WHERE hour >= ? AND hour < ? "
+        f"UNION ALL SELECT model_id, task, project_key, day AS at, {cols} FROM rollup_daily "
+        "WHERE day >= ? AND day < ?"
+    )
+
+
+_RANGE = _range_sql()
+"""The rollup rows of a range of whole hours (params :func:`range_params`): the whole UTC
+days inside it from ``rollup_daily``, the hours of the partial days at its two ends from
+``rollup_hourly``; ``at`` is the row's start. A month is about 30 rows per cell, not 720."""
+
+
+def range_params(low: int, high: int, *, days: bool = True) -> Row:
+    """Params of :data:`_RANGE` for hours ``[low, high)``; ``days=False`` reads hours only
+    (a bucket finer than a day cannot use a day's row)."""
+    first = -(-low // DAY_S) * DAY_S
+    last = high // DAY_S * DAY_S
+    if not days or first >= last:
+        return (low, high, 0, 0, 0, 0)
+    return (low, first, last, high, first, last)
+
+
+def _range_rows(tables: MemoryTables, params: Row) -> Iterator[dict[str, Any]]:
+    h1, h2, h3, h4, d1, d2 = params
+    for table, spans in ((ROLLUP_HOURLY, ((h1, h2), (h3, h4))), (ROLLUP_DAILY, ((d1, d2),))):
+        for _, r in tables.rows(table):
+            if any(lo <= r[3] < hi for lo, hi in spans):
+                yield dict(zip(_RANGE_NAMES, r, strict=True))
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    width, since, until, task, _, project, _, model, _ = params
+    width, spans = params[0], tuple(params[1:7])
+    task, _, project, _, model, _ = params[7:]
     acc: dict[tuple[str, int], list[Any]] = {}
-    for _, r in tables.rows(ROLLUP_HOURLY):
-        row = dict(zip(ROLLUP_HOURLY.column_names, r, strict=True))
-        if not since <= row["hour"] < until:
-            continue
+    for row in _range_rows(tables, spans):
         if (task and row["task"] != task) or (project and row["project_key"] != project):
             continue
         if model and row["model_id"] != model:
             continue
-        a = acc.setdefault((row["model_id"], row["hour"] // width), [0] * len(_SUMMED))
+        a = acc.setdefault((row["model_id"], row["at"] // width), [0] * len(_SUMMED))
         for i, name in enumerate(_SUMMED):
             a[i] += row[name]
     for (model_id, bucket), a in acc.items():
@@ -49,16 +92,17 @@ SERIES = register_query(
         f"SELECT model_id, bucket, {', '.join(f'SUM({c})' for c in _SUMMED)} "
         # Bucketed in a subquery: PostgreSQL does not match a GROUP BY expression to the
         # SELECT's when each binds its own parameter.
-        f"FROM (SELECT model_id, {', '.join(_SUMMED)}, hour / ? AS bucket FROM rollup_hourly "
-        "WHERE hour >= ? AND hour < ? AND (task = ? OR ? = '') "
+        f"FROM (SELECT model_id, {', '.join(_SUMMED)}, at / ? AS bucket FROM ({_RANGE}) AS r "
+        "WHERE (task = ? OR ? = '') "
         "AND (project_key = ? OR ? = '') AND (model_id = ? OR ? = '')) AS picked "
         "GROUP BY model_id, bucket",
         _series,
         ordered=False,
     )
 )
-"""Params :func:`series_params`: from the hourly rollups (one row per model, task,
-project and hour, whatever the number of receipts), per (model, bucket index): calls,
+"""Params :func:`series_params`: from the rollups (one row per model, task, project and
+hour, or day when the bucket is whole days; whatever the number of receipts), per
+(model, bucket index): calls,
 successes, failures, quality sum, quality count, latency sum (ms), latency count, cost
 sum (USD). Bucket ``b`` covers ``[b * bucket_s, (b + 1) * bucket_s)``; ``bucket_s`` is a
 whole number of hours and the range is rounded out to whole hours. A late signal counts
@@ -70,7 +114,8 @@ def series_params(
 ) -> Row:
     low = int(since // BUCKET_S) * BUCKET_S
     high = math.ceil(until / BUCKET_S) * BUCKET_S
-    return (bucket_s, low, high, task, task, project, project, model, model)
+    spans = range_params(low, high, days=bucket_s % DAY_S == 0)
+    return (bucket_s, *spans, task, task, project, project, model, model)
 
 
 _MAXED = frozenset({"latency_max_s", "last_at"})
@@ -101,11 +146,10 @@ def combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
 
 
 def _cells(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until, _, _ = params
     cells: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
-    for _, r in tables.rows(ROLLUP_HOURLY):
-        if since <= r[3] < until:
-            cells.setdefault((r[0], r[1], r[2]), []).append(tuple(r[4:]))
+    for r in _range_rows(tables, params):
+        key = (r["model_id"], r["task"], r["project_key"])
+        cells.setdefault(key, []).append(tuple(r[n] for n in STAT_NAMES))
     for key, rows in cells.items():
         yield (*key, *combine(rows))
 
@@ -124,16 +168,14 @@ def _aggregate(name: str, kind: str, concat: str) -> str:
 
 def _cells_sql(concat: str) -> str:
     # The cells' largest decayed terms first (a CTE: one grouped pass over the range),
-    # then every hour row joined to its cell's (a window function sorted the whole range).
+    # then every row joined to its cell's (a window function sorted the whole range).
     tops = ", ".join(f"MAX({n}) AS {n}" for n in sorted(_LOGGED))
     aggs = ", ".join(_aggregate(n, k, concat) for n, k in STAT_COLUMNS)
-    picked = "hour >= ? AND hour < ?"
     return (
-        f"WITH t AS (SELECT {_CELL}, {tops} FROM rollup_hourly WHERE {picked} "
-        f"GROUP BY {_CELL}) "
-        f"SELECT h.model_id, h.task, h.project_key, {aggs} FROM rollup_hourly AS h "
+        f"WITH r AS ({_RANGE}), t AS (SELECT {_CELL}, {tops} FROM r GROUP BY {_CELL}) "
+        f"SELECT h.model_id, h.task, h.project_key, {aggs} FROM r AS h "
         "JOIN t ON h.model_id = t.model_id AND h.task = t.task "
-        f"AND h.project_key = t.project_key WHERE h.{picked} "
+        "AND h.project_key = t.project_key "
         "GROUP BY h.model_id, h.task, h.project_key"
     )
 
@@ -147,42 +189,45 @@ CELLS = register_query(
         ordered=False,
     )
 )
-"""Params :func:`cells_params`: the hourly rollup rows in that range merged per
-cell in the database, as ``model_id, task, project_key`` then the stat columns (decode
-with ``stats_of(row[3:])``): one row per cell whatever the number of hours, so a time
-range's leaderboard costs one short query. The sketch column is the hours' sketches
+"""Params :func:`cells_params`: the rollup rows of that range (whole days from
+``rollup_daily``, the edges' hours from ``rollup_hourly``) merged per cell in the
+database, as ``model_id, task, project_key`` then the stat columns (decode with
+``stats_of(row[3:])``): one row per cell whatever the number of hours, so a time
+range's leaderboard costs one short query. The sketch column is the rows' sketches
 joined in no set order (``NULL`` when empty); its decoded counts are what is defined.
 SQLite needs ``exp``/``ln``: built in when compiled with math functions, else the
 store registers them."""
 
 
 def cells_params(since_hour: int, until_hour: int) -> Row:
-    return (since_hour, until_hour, since_hour, until_hour)
+    return range_params(since_hour, until_hour)
 
 
 def _failed(r: Receipt) -> bool:
     return r.success is False and r.error is not None
 
 
-def _routed(r: Receipt) -> bool:
-    return r.supersedes is None and r.routing_reason != ""
-
-
-def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    since, until, scan, task, _, project, _, model, _, only_failures, limit = params
-    newest = sorted(
+def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
+    """The walk both queries start from: the ``scan`` newest receipts of the range, as
+    (timestamp, seq, receipt), newest first."""
+    return sorted(
         ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
          if since <= r.timestamp < until),
         key=lambda t: (t[0], t[1]),
         reverse=True,
     )[:scan]  # fmt: skip
+
+
+def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, scan, task, _, project, _, model, _, limit = params
+    newest = _newest(tables, since, until, scan)
     out = 0
     for _, _, r in newest:
         if r.kind != "inference" or (task and r.task != task):
             continue
         if (project and r.project_id != project) or (model and r.model_id != model):
             continue
-        if not (_failed(r) if only_failures else _routed(r)):
+        if not _failed(r):
             continue
         yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
                r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
@@ -200,23 +245,60 @@ RECENT = register_query(
         "FROM receipts "
         "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
         "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
-        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') AND CASE WHEN ? = 1 "
-        "THEN (NOT success AND error IS NOT NULL) "
-        "ELSE (supersedes IS NULL AND routing_reason <> '') END "
+        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
+        "AND NOT success AND error IS NOT NULL "
         "ORDER BY timestamp DESC, seq DESC LIMIT ?",
         _recent,
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
 (a bounded walk of the time index, whatever the store's size), the newest ``limit`` that
-match the filters and are failures with an error (``only_failures`` 1) or first receipts
-of routed calls (0), as (timestamp, trace_id, model_id, task, project_id,
-routing_reason, propensity, success, error, latency_ms)."""
+match the filters and are failures with an error (a model's recent failures), as
+(timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, success,
+error, latency_ms)."""
 
 
 def recent_params(
-    since: float, until: float, scan: int, task: str, project: str, model: str,
-    *, only_failures: bool, limit: int,
-) -> Row:  # fmt: skip
-    return (since, until, scan, task, task, project, project, model, model,
-            1 if only_failures else 0, limit)  # fmt: skip
+    since: float, until: float, scan: int, task: str, project: str, model: str, *, limit: int
+) -> Row:
+    return (since, until, scan, task, task, project, project, model, model, limit)
+
+
+def _outcomes(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    since, until, scan, task, _, project, _ = params
+    newest = _newest(tables, since, until, scan)
+    for ts, _, r in newest:
+        if r.kind != "inference" or r.supersedes is not None:
+            continue
+        if (task and r.task != task) or (project and r.project_id != project):
+            continue
+        failed = _failed(r)
+        yield (ts, r.model_id, 1 if failed else 0, r.error if failed else None, r.trace_id,
+               r.task, r.routing_reason, r.propensity, r.success)  # fmt: skip
+
+
+OUTCOMES = register_query(
+    Query(
+        "dashboard.outcomes",
+        "SELECT timestamp, model_id, CASE WHEN NOT success AND error IS NOT NULL THEN 1 ELSE 0 "
+        "END, CASE WHEN NOT success THEN error END, trace_id, task, routing_reason, propensity, "
+        "success FROM (SELECT seq, timestamp, model_id, task, project_id, success, error, kind, "
+        "supersedes, trace_id, routing_reason, propensity FROM receipts "
+        "WHERE timestamp >= ? AND timestamp < ? "
+        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS newest "
+        "WHERE kind = 'inference' AND supersedes IS NULL AND (task = ? OR ? = '') "
+        "AND (project_id = ? OR ? = '') ORDER BY timestamp DESC, seq DESC",
+        _outcomes,
+    )
+)
+"""Params :func:`outcomes_params`: among the ``scan`` newest receipts of the time range
+(the walk of ``dashboard.recent``), the first receipts of inference calls that match the
+filters, newest first, as (timestamp, model_id, failed, error, trace_id, task,
+routing_reason, propensity, success): ``failed`` is 1 for a call that failed with an
+error text (what the breaker and the rate-limit rule count), and ``error`` is only sent
+for those. The routing page reads both its cut-offs and its decisions (the routed calls
+among these) from this one walk: the walk, not the transfer, is what costs."""
+
+
+def outcomes_params(since: float, until: float, scan: int, task: str, project: str) -> Row:
+    return (since, until, scan, task, task, project, project)

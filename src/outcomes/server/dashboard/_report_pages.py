@@ -6,7 +6,6 @@ from outcomes.server.dashboard import _svg as svg
 from outcomes.server.dashboard._data import REPORT_TTL_S
 from outcomes.server.dashboard._html import (
     Cell,
-    api_link,
     esc,
     interval,
     link,
@@ -278,7 +277,7 @@ def trajectories_page(ctx: Ctx, d: Data) -> str:
 
 
 def trajectory_page(ctx: Ctx, d: Data) -> str:
-    body = [api_link(ctx.data(f"trajectories/{path_part(d['run_id'])}"))]
+    body = [_head(ctx, f"trajectories/{path_part(d['run_id'])}", d)]
     if not d["found"]:
         return body[0] + '<p class="note">No stored trajectory has this run id.</p>'
     body.append(

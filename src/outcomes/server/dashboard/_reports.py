@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from outcomes.server.dashboard._data import DAY, Data, Source, _filters_json
+from outcomes.server.dashboard._data import DAY, Data, Source, scoped
 from outcomes.server.dashboard._filters import Filters
 
 
@@ -23,17 +23,10 @@ def calibration_data(src: Source, f: Filters) -> Data:
     estimates = src.cached("offpolicy", lambda: [e.as_dict() for e in offpolicy_report(src.store)])
     return {
         "page": "calibration",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "the calibration report covers every stored observation"),
+        **scoped("calibration", f),
         "groups": groups,
         "offpolicy": estimates,
     }
-
-
-def _ignored(f: Filters, why: str) -> list[str]:
-    if f.since or f.task or f.project or f.tag:
-        return [f"filters not applied on this page: {why}"]
-    return []
 
 
 def components_data(src: Source, f: Filters) -> Data:
@@ -64,8 +57,7 @@ def components_data(src: Source, f: Filters) -> Data:
     rows.sort(key=lambda r: (not r["problematic"], not r["frequently_removed"], -r["attempts"]))
     return {
         "page": "components",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "component events carry no task, project or tag"),
+        **scoped("components", f),
         "components": rows[: max(f.limit, 50)],
         "component_count": len(rows),
         "conflicts": conflicts,
@@ -96,10 +88,7 @@ def code_data(src: Source, f: Filters) -> Data:
     verdicts = sorted({v for c in per_day.values() for v in c})
     return {
         "page": "code",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "only the time range applies to code suggestions")
-        if (f.task or f.project or f.tag)
-        else [],
+        **scoped("code", f),
         "suggestions": len(suggestions),
         "verdicts": dict(Counter(s.verdict or s.status for s in suggestions)),
         "per_day": [
@@ -138,15 +127,12 @@ def trajectories_data(src: Source, f: Filters) -> Data:
 
     ts = src.reader("trajectories", TrajectoryStore)
     since, _ = f.window(src.now())
-    runs = [
-        r
-        for r in ts.list_runs(limit=f.limit)
-        if r.created_at >= since and (not f.project or r.project_id == f.project)
-    ]
+    runs = ts.list_runs(
+        limit=f.limit, since=since if since > 0 else None, project_id=f.project or None
+    )
     return {
         "page": "trajectories",
-        "filters": _filters_json(f),
-        "notes": _ignored(f, "runs carry no task or tag") if (f.task or f.tag) else [],
+        **scoped("trajectories", f),
         "runs": [
             {
                 "run_id": r.run_id,
@@ -210,7 +196,7 @@ def trajectory_data(src: Source, f: Filters, run_id: str) -> Data:
         "page": "trajectory",
         "run_id": run_id,
         "found": header is not None,
-        "filters": _filters_json(f),
+        **scoped("trajectory", f),
         "pipeline": header.pipeline if header else None,
         "created_at": header.created_at if header else None,
         "project_id": header.project_id if header else None,

@@ -382,3 +382,70 @@ def timeline(title: str, spans: Sequence[Span], *, x_label: str = "ms since star
     )
     out += _legend(groups)
     return "".join([*out, "</svg>"])
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A stretch of time on one lane (a model), coloured by ``group`` (a cause)."""
+
+    lane: str
+    start: float
+    end: float
+    group: str
+
+
+def lanes(
+    title: str, periods: Sequence[Period], *, groups: Sequence[str], x_range: tuple[float, float]
+) -> str:
+    """A row per lane and group on a time axis (the lane named on its first row), a bar
+    per period, one series per group (colours follow ``groups``' order, so a cause keeps
+    its colour whichever causes are shown); overlapping periods of different groups of
+    one lane stay visible."""
+    if not periods:
+        return _empty("lanes", title, "no periods")
+    rows = sorted({(p.lane, groups.index(p.group) if p.group in groups else -1, p.group)
+                   for p in periods})  # fmt: skip
+    names = [(lane, group) for lane, _, group in rows]
+    shown = [g for g in groups if any(p.group == g for p in periods)]
+    lo, hi = x_range[0], max(x_range[1], *(p.end for p in periods))
+    hi = hi if hi > lo else lo + 1.0
+    height = TOP + BOTTOM + 20 * len(names)
+    per = {g: [p for p in periods if p.group == g] for g in shown}
+    desc = "; ".join(
+        f"{g}: {len(ps)} periods, {fmt_number(sum(p.end - p.start for p in ps))} s in total"
+        for g, ps in per.items()
+    )
+    out = _open("lanes", title, desc, height)
+    left, width = 150, W - 150 - RIGHT
+    bottom = height - BOTTOM
+
+    def x(v: float) -> float:
+        return left + (min(max(v, lo), hi) - lo) / (hi - lo) * width
+
+    out.append('<g class="axes" font-size="11" fill="#333">')
+    for i, (lane, _) in enumerate(names):
+        y = TOP + i * 20
+        label = escape(lane[:24]) if i == 0 or names[i - 1][0] != lane else ""
+        out.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
+                   f'{label}</text><line x1="{left}" x2="{left + width}" '
+                   f'y1="{y + 19}" y2="{y + 19}" stroke="#e4e4e4"/>')  # fmt: skip
+    for t in nice_ticks(lo, hi, 5):
+        out.append(f'<text x="{_f(x(t))}" y="{bottom + 16}" text-anchor="middle">'
+                   f"{escape(fmt_time(t, hi - lo))}</text>")  # fmt: skip
+    out.append(
+        f'<text x="{left + width / 2}" y="{height - 4}" text-anchor="middle">time (UTC)</text></g>'
+    )
+    colors = [PALETTE[groups.index(g) % len(PALETTE)] for g in shown]
+    for g, color in zip(shown, colors, strict=True):
+        out.append(f'<g class="series" data-series="{escape(g)}" fill="{color}">')
+        for p in per[g]:
+            y = TOP + names.index((p.lane, g)) * 20
+            x0 = x(p.start)
+            out.append(
+                f'<rect x="{_f(x0)}" y="{y + 3}" width="{_f(max(x(p.end) - x0, 2.0))}" '
+                f'height="14"><title>{escape(p.lane)}: {escape(g)}, '
+                f"{escape(fmt_number(p.end - p.start))} s</title></rect>"
+            )
+        out.append("</g>")
+    out += _legend(shown, colors=colors)
+    return "".join([*out, "</svg>"])
