@@ -16,60 +16,18 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from outcomes.inference._queries import RANGE_SQL as _RANGE
+from outcomes.inference._queries import range_params, range_rows
 from outcomes.records import Receipt
-from outcomes.store import (
-    BUCKET_S,
-    ROLLUP_DAILY,
-    ROLLUP_HOURLY,
-    MemoryTables,
-    Query,
-    Row,
-    register_query,
-)
+from outcomes.store import BUCKET_S, MemoryTables, Query, Row, register_query
 from outcomes.store._rollups import DAY_S, STAT_COLUMNS, STAT_NAMES
-
-_RANGE_NAMES = ("model_id", "task", "project_key", "at", *STAT_NAMES)
-
-
-def _range_sql() -> str:
-    cols = ", ".join(STAT_NAMES)
-    hours = f"SELECT model_id, task, project_key, hour AS at, {cols} FROM rollup_hourly "
-    return (
-        f"{hours}WHERE hour >= ? AND hour < ? UNION ALL {hours}WHERE hour >= ? AND hour < ? "
-        f"UNION ALL SELECT model_id, task, project_key, day AS at, {cols} FROM rollup_daily "
-        "WHERE day >= ? AND day < ?"
-    )
-
-
-_RANGE = _range_sql()
-"""The rollup rows of a range of whole hours (params :func:`range_params`): the whole UTC
-days inside it from ``rollup_daily``, the hours of the partial days at its two ends from
-``rollup_hourly``; ``at`` is the row's start. A month is about 30 rows per cell, not 720."""
-
-
-def range_params(low: int, high: int, *, days: bool = True) -> Row:
-    """Params of :data:`_RANGE` for hours ``[low, high)``; ``days=False`` reads hours only
-    (a bucket finer than a day cannot use a day's row)."""
-    first = -(-low // DAY_S) * DAY_S
-    last = high // DAY_S * DAY_S
-    if not days or first >= last:
-        return (low, high, 0, 0, 0, 0)
-    return (low, first, last, high, first, last)
-
-
-def _range_rows(tables: MemoryTables, params: Row) -> Iterator[dict[str, Any]]:
-    h1, h2, h3, h4, d1, d2 = params
-    for table, spans in ((ROLLUP_HOURLY, ((h1, h2), (h3, h4))), (ROLLUP_DAILY, ((d1, d2),))):
-        for _, r in tables.rows(table):
-            if any(lo <= r[3] < hi for lo, hi in spans):
-                yield dict(zip(_RANGE_NAMES, r, strict=True))
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
     width, spans = params[0], tuple(params[1:7])
     task, _, project, _, model, _ = params[7:]
     acc: dict[tuple[str, int], list[Any]] = {}
-    for row in _range_rows(tables, spans):
+    for row in range_rows(tables, spans):
         if (task and row["task"] != task) or (project and row["project_key"] != project):
             continue
         if model and row["model_id"] != model:
@@ -147,7 +105,7 @@ def combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
 
 def _cells(tables: MemoryTables, params: Row) -> Iterator[Row]:
     cells: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
-    for r in _range_rows(tables, params):
+    for r in range_rows(tables, params):
         key = (r["model_id"], r["task"], r["project_key"])
         cells.setdefault(key, []).append(tuple(r[n] for n in STAT_NAMES))
     for key, rows in cells.items():
