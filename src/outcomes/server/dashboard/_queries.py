@@ -165,12 +165,14 @@ def _failed(r: Receipt) -> bool:
     return r.success is False and r.error is not None
 
 
-def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
-    """The walk both queries start from: the ``scan`` newest receipts of the range, as
-    (timestamp, seq, receipt), newest first."""
+def _newest(
+    tables: MemoryTables, since: float, until: float, scan: int, *, failures: bool = False
+) -> list[Any]:
+    """The walk both queries start from: the ``scan`` newest receipts of the range (of
+    its failures with ``failures``), as (timestamp, seq, receipt), newest first."""
     return sorted(
         ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
-         if since <= r.timestamp < until),
+         if since <= r.timestamp < until and (not failures or _failed(r))),
         key=lambda t: (t[0], t[1]),
         reverse=True,
     )[:scan]  # fmt: skip
@@ -178,14 +180,12 @@ def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list
 
 def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
     since, until, scan, task, _, project, _, model, _, limit = params
-    newest = _newest(tables, since, until, scan)
+    newest = _newest(tables, since, until, scan, failures=True)
     out = 0
     for _, _, r in newest:
         if r.kind != "inference" or (task and r.task != task):
             continue
         if (project and r.project_id != project) or (model and r.model_id != model):
-            continue
-        if not _failed(r):
             continue
         yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
                r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
@@ -197,21 +197,24 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
 RECENT = register_query(
     Query(
         "dashboard.recent",
-        "SELECT timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, "
-        "success, error, latency_ms FROM (SELECT seq, timestamp, trace_id, model_id, task, "
-        "project_id, routing_reason, propensity, success, error, latency_ms, kind, supersedes "
-        "FROM receipts "
-        "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
-        "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
+        "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
+        "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
+        "timestamp, model_id, task, project_id, kind FROM receipts "
+        # The failures' partial index (core.0005) serves this walk from the index alone
+        # (it holds every column the filters read); its WHERE repeats the index's
+        # condition term for term, so both engines match it. Only the kept rows are read.
+        "WHERE NOT success AND error IS NOT NULL "
+        "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+        "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
         "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
-        "AND NOT success AND error IS NOT NULL "
-        "ORDER BY timestamp DESC, seq DESC LIMIT ?",
+        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
+        "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC",
         _recent,
     )
 )
-"""Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
-(a bounded walk of the time index, whatever the store's size), the newest ``limit`` that
-match the filters and are failures with an error (a model's recent failures), as
+"""Params :func:`recent_params`: among the ``scan`` newest failures with an error of the
+time range (a bounded walk of the failures' partial index, whatever the store's size),
+the newest ``limit`` that match the filters (a model's recent failures), as
 (timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, success,
 error, latency_ms)."""
 
