@@ -19,7 +19,8 @@ from outcomes.store import (
     Row,
     register_query,
 )
-from outcomes.store._rollups import DAY_S, STAT_NAMES
+from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT, STAT_NAMES
+from outcomes.store._rollups import DAY_S
 
 
 def _fold_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -53,7 +54,7 @@ def _rollup_rows(table: Table[Any]) -> Callable[[MemoryTables, Row], Iterator[Ro
 ROLLUP_CELL_ROWS = register_query(
     Query(
         "inference.rollup_cells",
-        f"SELECT {', '.join(ROLLUP_CELLS.column_names)} FROM rollup_cells",
+        CELL_SELECT,
         _rollup_rows(ROLLUP_CELLS),
         ordered=False,
     )
@@ -64,7 +65,7 @@ ROLLUP_CELL_ROWS = register_query(
 ROLLUP_EMA_ROWS = register_query(
     Query(
         "inference.rollup_ema",
-        "SELECT model_id, task, value FROM rollup_ema",
+        EMA_SELECT,
         _rollup_rows(ROLLUP_EMA),
         ordered=False,
     )

@@ -20,7 +20,8 @@ from outcomes.inference._queries import RANGE_SQL as _RANGE
 from outcomes.inference._queries import range_params, range_rows
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, MemoryTables, Query, Row, register_query
-from outcomes.store._rollups import DAY_S, STAT_COLUMNS, STAT_NAMES
+from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
+from outcomes.store._rollups import DAY_S
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
