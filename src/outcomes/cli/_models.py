@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from outcomes import config
 from outcomes.cli import _common as cli
+from outcomes.cli._fast import sort_key
 from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
@@ -63,11 +64,6 @@ def _flags(p: ModelProfile) -> str:
     if p.degraded:
         flags.append("degraded")
     return ", ".join(flags)
-
-
-def sort_key(p: ModelProfile) -> tuple[float, float, str]:
-    """Leaderboard order: posterior mean success, then quality, then id."""
-    return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
 def leaderboard_table(

@@ -369,3 +369,24 @@ class ModelProfile:
             f"ModelProfile({self.model_id!r}, task={self.task!r}, calls={self.calls}, "
             f"successes={self.successes}, failures={self.failures})"
         )
+
+
+def profiles_of(
+    state: ProfileState,
+    *,
+    task: str | None = None,
+    project_id: str | None = None,
+    excluded: frozenset[str] | set[str] = frozenset(),
+    cooldowns: dict[str, float] | None = None,
+) -> list[ModelProfile]:
+    """Profiles of ``state`` filtered by task and project (models with any data)."""
+    out = []
+    for model_id in state.model_ids():
+        p = ModelProfile.from_state(
+            state, model_id, task=task, project_id=project_id,
+            excluded=model_id in excluded,
+            cooldown_until=(cooldowns or {}).get(model_id),
+        )  # fmt: skip
+        if p.calls or p.successes or p.failures or p.inconclusive:
+            out.append(p)
+    return out

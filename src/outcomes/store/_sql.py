@@ -95,6 +95,7 @@ class SqlStore(StoreBase):
         self._wconn: Any = None
         self._closed = False
         self._applied_cache: set[str] = set()
+        self._applied_read = False
         self._insert_cache: dict[str, str] = {}
         self._reader_conns: list[Any] = []
         self._readers_lock = threading.Lock()
@@ -374,6 +375,15 @@ class SqlStore(StoreBase):
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        if not self._applied_read:
+            # One read tells which migrations the database already has: opening a
+            # current store (every command, every process) then takes no write lock.
+            # A migration missing here still goes through the locked check below.
+            self._applied_read = True
+            if self._table_exists(MIGRATIONS_TABLE):
+                self._applied_cache.update(
+                    str(r[0]) for r in self.fetch(f"SELECT name FROM {MIGRATIONS_TABLE}")
+                )
         everything = (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *migrations)
         wanted = [m for m in everything if m.name not in self._applied_cache]
         if not wanted:

@@ -25,18 +25,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
 
 
-def path_from_url(url: str) -> Path:
-    """Return the file path of a ``sqlite:///path`` URL."""
-    if not url.startswith("sqlite://"):
-        raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
-    rest = url[len("sqlite://") :]
-    if rest.startswith("/"):
-        rest = rest[1:] if rest.startswith("//") else rest
-    if not rest or rest == ":memory:":
-        raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
-    return Path(rest).expanduser()
-
-
 class SQLiteStore(SqlStore):
     """A :class:`~outcomes.store.Store` in one SQLite file, safe to share between processes.
 

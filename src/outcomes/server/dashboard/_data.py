@@ -39,7 +39,7 @@ from outcomes.server.dashboard._queries import (
     series_params,
 )
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
-from outcomes.store._rollups import ROLLUP_HALF_LIFE_S
+from outcomes.store._rollup_rows import ROLLUP_HALF_LIFE_S
 
 Data = dict[str, Any]
 T = TypeVar("T")
