@@ -1,6 +1,6 @@
-"""The one-pass decode of a JSON array of events (``decode_array``) answers and records
-exactly what decoding each item alone does, and steps aside whenever an item needs its
-own report."""
+"""The one-pass decode of a batch of events (``decode_batch``, a JSON array or NDJSON)
+answers and records exactly what decoding each item alone does, and steps aside whenever
+an item needs its own report; concurrent writes share their commit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
 from outcomes.records import Receipt
-from outcomes.server._events import WriteReport, apply_items, decode_array, split_items
+from outcomes.server._events import WriteReport, apply_items, decode_batch, split_items
 from outcomes.server._limits import ServerLimits
 from outcomes.server._metrics import Metrics
 from outcomes.server._service import GROUP_WAIT_S, Service
@@ -29,12 +29,26 @@ def event(i: int, **extra: object) -> dict[str, object]:
             "timestamp": AT + i, **extra}  # fmt: skip
 
 
-def run(body: bytes, one_pass: bool) -> tuple[WriteReport, OutcomeTracker, list[bytes] | None]:
+NDJSON = "application/x-ndjson"
+
+
+def encode(batch: list[object], media: str) -> bytes:
+    """``batch`` as a JSON array, or as NDJSON with a blank line after the first item
+    (blank lines are skipped but keep their numbers)."""
+    if media != NDJSON:
+        return msgspec.json.encode(batch)
+    lines = [msgspec.json.encode(item) for item in batch]
+    return b"\n".join([*lines[:1], b"  ", *lines[1:]]) + b"\n"
+
+
+def run(
+    body: bytes, one_pass: bool, media: str = "application/json"
+) -> tuple[WriteReport, OutcomeTracker, list[bytes] | None]:
     tracker = OutcomeTracker(strict=True)
-    items = split_items(body, "application/json", ServerLimits())
-    events = decode_array(body, "application/json", items) if one_pass else None
-    report = apply_items(tracker, threading.Lock(), items, events=events)
-    return report, tracker, None if events is None else items
+    items = split_items(body, media, ServerLimits())
+    decoded = decode_batch(body, media, items) if one_pass else None
+    report = apply_items(tracker, threading.Lock(), items, decoded=decoded)
+    return report, tracker, None if decoded is None else items
 
 
 BATCHES = {
@@ -52,11 +66,12 @@ BATCHES = {
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("media", ["application/json", NDJSON])
 @pytest.mark.parametrize("name", list(BATCHES))
-def test_one_pass_reports_and_records_what_each_item_alone_does(name: str) -> None:
-    body = msgspec.json.encode(BATCHES[name])
-    fast, fast_tracker, _ = run(body, one_pass=True)
-    slow, slow_tracker, _ = run(body, one_pass=False)
+def test_one_pass_reports_and_records_what_each_item_alone_does(name: str, media: str) -> None:
+    body = encode(BATCHES[name], media)
+    fast, fast_tracker, _ = run(body, one_pass=True, media=media)
+    slow, slow_tracker, _ = run(body, one_pass=False, media=media)
     assert fast.to_json() == slow.to_json()
     assert fast.received == len(BATCHES[name])
     traces = {str(item.get("trace_id")) for item in BATCHES[name]}
@@ -65,25 +80,33 @@ def test_one_pass_reports_and_records_what_each_item_alone_does(name: str) -> No
     assert sorted(fast_tracker.pending_trace_ids()) == sorted(slow_tracker.pending_trace_ids())
 
 
-def test_one_pass_is_taken_only_when_every_item_decodes() -> None:
-    good = msgspec.json.encode([event(1), event(2)])
-    items = split_items(good, "application/json", ServerLimits())
-    assert decode_array(good, "application/json", items) is not None
+@pytest.mark.parametrize("media", ["application/json", NDJSON])
+def test_one_pass_is_taken_only_when_every_item_decodes(media: str) -> None:
+    good = encode([event(1), event(2)], media)
+    items = split_items(good, media, ServerLimits())
+    assert decode_batch(good, media, items) is not None
     for bad in ([event(1, colour="blue")], [event(1, latency_ms=-1)], [event(1), 7]):
-        body = msgspec.json.encode(bad)
-        items = split_items(body, "application/json", ServerLimits())
-        assert decode_array(body, "application/json", items) is None
-    ndjson = b"\n".join(msgspec.json.encode(e) for e in [event(1), event(2)])
-    lines = split_items(ndjson, "application/x-ndjson", ServerLimits())
-    assert decode_array(ndjson, "application/x-ndjson", lines) is None
+        body = encode(bad, media)
+        items = split_items(body, media, ServerLimits())
+        assert decode_batch(body, media, items) is None
 
 
-def test_a_rejected_item_in_one_pass_is_reported_by_index() -> None:
-    body = msgspec.json.encode([event(1), event(2, model_id="gpt\u202e4o"), event(3)])
-    report, _, used = run(body, one_pass=True)
-    assert used is not None  # the whole array decoded; the field check refused item 1
+def test_an_ndjson_line_blank_to_bytes_but_not_to_json_steps_aside() -> None:
+    body = msgspec.json.encode(event(1)) + b"\n\x0c\n" + msgspec.json.encode(event(2))
+    items = split_items(body, NDJSON, ServerLimits())
+    assert decode_batch(body, NDJSON, items) is None
+    report, _, _ = run(body, one_pass=False, media=NDJSON)
+    assert (report.received, report.accepted) == (2, 2)
+
+
+@pytest.mark.parametrize("media", ["application/json", NDJSON])
+def test_a_rejected_item_in_one_pass_is_reported_by_index(media: str) -> None:
+    body = encode([event(1), event(2, model_id="gpt\u202e4o"), event(3)], media)
+    report, _, used = run(body, one_pass=True, media=media)
+    assert used is not None  # the whole batch decoded; the field check refused item 1
     assert (report.accepted, report.rejected_count) == (2, 1)
-    assert report.rejected[0]["index"] == 1
+    # NDJSON: a blank line follows the first event, so the refused one is on line 3.
+    assert report.rejected[0]["index"] == (2 if media == NDJSON else 1)
     assert report.rejected[0]["where"] == "model_id"
 
 

@@ -30,7 +30,7 @@ from outcomes.shadow._records import ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.stats._sketch import LatencySketch
 from outcomes.store import MemoryStore, Query, Store, registered_queries
-from outcomes.store._rollups import STAT_NAMES
+from outcomes.store._rollup_rows import STAT_NAMES
 
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, ledger_queries)
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)

@@ -18,6 +18,7 @@ from outcomes.store import (
     Row,
     register_query,
 )
+from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT
 
 
 def _fold_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -51,7 +52,7 @@ def _rollup_rows(table: Table[Any]) -> Callable[[MemoryTables, Row], Iterator[Ro
 ROLLUP_CELL_ROWS = register_query(
     Query(
         "inference.rollup_cells",
-        f"SELECT {', '.join(ROLLUP_CELLS.column_names)} FROM rollup_cells",
+        CELL_SELECT,
         _rollup_rows(ROLLUP_CELLS),
         ordered=False,
     )
@@ -62,7 +63,7 @@ ROLLUP_CELL_ROWS = register_query(
 ROLLUP_EMA_ROWS = register_query(
     Query(
         "inference.rollup_ema",
-        "SELECT model_id, task, value FROM rollup_ema",
+        EMA_SELECT,
         _rollup_rows(ROLLUP_EMA),
         ordered=False,
     )

@@ -21,8 +21,15 @@ import msgspec
 
 from outcomes import _validate
 from outcomes.errors import ValidationError
-from outcomes.inference import OutcomeTracker, apply_event
-from outcomes.inference._ingest import MAX_LINE_BYTES, Event, FeedbackEvent, decode_event
+from outcomes.inference import OutcomeTracker
+from outcomes.inference._ingest import (
+    MAX_LINE_BYTES,
+    Event,
+    EventClock,
+    FeedbackEvent,
+    decode_event,
+    event_time,
+)
 from outcomes.server._errors import ApiError
 from outcomes.server._limits import ServerLimits, check_items
 
@@ -71,18 +78,36 @@ def is_array(body: bytes, content_type: str) -> bool:
     return media == "application/json" or body.lstrip().startswith(b"[")
 
 
-def decode_array(body: bytes, content_type: str, items: list[bytes]) -> list[Event] | None:
-    """Every event of a JSON array body decoded in one pass (the common, all-good batch),
-    or ``None`` when any item is too long, invalid or carries an unknown field: then each
-    item is decoded alone so that each is reported on its own. The field checks
-    (:func:`outcomes._validate.finish`) still run per item, in :func:`apply_items`."""
-    if not is_array(body, content_type) or any(len(raw) > MAX_LINE_BYTES for raw in items):
+@dataclass
+class Decoded:
+    """The events of a batch decoded in one pass; ``indexes[k]`` is event ``k``'s item
+    index (NDJSON: blank lines are skipped but keep their numbers), ``None`` for an
+    array (event ``k`` is item ``k``)."""
+
+    events: list[Event]
+    indexes: list[int] | None = None
+
+
+def decode_batch(body: bytes, content_type: str, items: list[bytes]) -> Decoded | None:
+    """Every event of a JSON array or NDJSON body decoded in one pass (the common,
+    all-good batch), or ``None`` when any item is too long, invalid or carries an unknown
+    field: then each item is decoded alone so that each is reported on its own. The field
+    checks (:func:`outcomes._validate.finish`) still run per item, in :func:`apply_items`."""
+    if any(len(raw) > MAX_LINE_BYTES for raw in items):
         return None
+    array = is_array(body, content_type)
     try:
-        events: list[Event] = _validate.decoder(list[Event])(body)
+        events: list[Event] = (
+            _validate.decoder(list[Event])(body) if array else _validate.lines_decoder(Event)(body)  # type: ignore[arg-type]
+        )
     except (msgspec.MsgspecError, RecursionError):
         return None
-    return events if len(events) == len(items) else None
+    if array:
+        return Decoded(events) if len(events) == len(items) else None
+    # decode_lines skips lines of JSON whitespace; a line that bytes.strip() finds blank
+    # but JSON does not (a form feed) makes the counts differ: then items go one by one.
+    indexes = [i for i, line in enumerate(items) if line.strip()]
+    return Decoded(events, indexes) if len(events) == len(indexes) else None
 
 
 def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[bytes]:
@@ -110,17 +135,6 @@ def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[by
     return [bytes(raw) for raw in raws]
 
 
-class _At:
-    """The tracker's clock while events apply: the event's own time when it has one."""
-
-    def __init__(self, fallback: Any) -> None:
-        self.fallback = fallback
-        self.at: float | None = None
-
-    def now(self) -> float:
-        return self.at if self.at is not None else float(self.fallback.now())
-
-
 Decoder = Callable[[bytes], tuple[Event, tuple[str, ...]]]
 
 
@@ -134,32 +148,26 @@ def apply_items(
     lock: threading.Lock,
     items: list[bytes],
     decode: Decoder = decode_event,
-    events: list[Event] | None = None,
+    decoded: Decoded | None = None,
 ) -> WriteReport:
     """Decode and apply each item under ``lock`` (the tracker's clock is swapped while a
     batch replays its own timestamps); returns the per-item report. Does not flush.
 
-    ``events`` are the items already decoded (:func:`decode_array`): only their field
+    ``decoded`` are the items already decoded (:func:`decode_batch`): only their field
     checks run here."""
     report = WriteReport()
-    with lock:
-        own = tracker.clock
-        clock = _At(own)
-        tracker.clock = clock
-        try:
-            if events is not None:
-                ascii_only = _validate.plain_ascii(b"".join(items))
-                _apply_decoded(tracker, clock, events, report, ascii_only)
-            else:
-                for index, raw in enumerate(items):
-                    _apply_one(tracker, clock, index, raw, report, decode)
-        finally:
-            tracker.clock = own
+    with lock, event_time(tracker) as clock:
+        if decoded is not None:
+            ascii_only = _validate.plain_ascii(b"".join(items))
+            _apply_decoded(tracker, clock, decoded, report, ascii_only)
+        else:
+            for index, raw in enumerate(items):
+                _apply_one(tracker, clock, index, raw, report, decode)
     return report
 
 
 def _apply_one(
-    tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport,
+    tracker: OutcomeTracker, clock: EventClock, index: int, raw: bytes, report: WriteReport,
     decode: Decoder,
 ) -> None:  # fmt: skip
     if not raw.strip():
@@ -170,8 +178,7 @@ def _apply_one(
         return
     try:
         event, extras = decode(raw)
-        clock.at = event.timestamp
-        changed = apply_event(tracker, event)
+        changed = clock.apply(tracker, event)
     except ValidationError as exc:
         report.reject(index, exc.reason, exc.where)
         return
@@ -183,18 +190,18 @@ def _apply_one(
 
 
 def _apply_decoded(
-    tracker: OutcomeTracker, clock: _At, events: list[Event], report: WriteReport,
+    tracker: OutcomeTracker, clock: EventClock, decoded: Decoded, report: WriteReport,
     ascii_only: bool,
 ) -> None:  # fmt: skip
     """:func:`_apply_one` for events decoded together: the same checks and report."""
-    for index, event in enumerate(events):
+    indexes = decoded.indexes
+    for k, event in enumerate(decoded.events):
         report.received += 1
         try:
             _validate.finish(event, plain_ascii=ascii_only)
-            clock.at = event.timestamp
-            changed = apply_event(tracker, event)
+            changed = clock.apply(tracker, event)
         except ValidationError as exc:
-            report.reject(index, exc.reason, exc.where)
+            report.reject(k if indexes is None else indexes[k], exc.reason, exc.where)
             continue
         if changed:
             report.accepted += 1

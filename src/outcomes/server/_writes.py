@@ -11,7 +11,7 @@ from outcomes.server._events import (
     Decoder,
     WriteReport,
     apply_items,
-    decode_array,
+    decode_batch,
     decode_feedback,
     split_items,
 )
@@ -46,9 +46,9 @@ async def _tracker_write(request: Request, name: str, decode: Decoder) -> Respon
     before = service.losses()
 
     def apply() -> WriteReport:
-        # One decode of the whole array when every event is good (off the event loop).
-        events = decode_array(body, content_type, items) if decode is decode_event else None
-        return apply_items(service.tracker, service.apply_lock, items, decode, events)
+        # One decode of the whole batch when every event is good (off the event loop).
+        decoded = decode_batch(body, content_type, items) if decode is decode_event else None
+        return apply_items(service.tracker, service.apply_lock, items, decode, decoded)
 
     service.begin_apply()
     try:

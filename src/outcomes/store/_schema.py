@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from outcomes.store._base import Migration
 from outcomes.store._rollups import DAILY_DDL, ROLLUP_DDL, backfill_daily, backfill_hourly
+from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE
 
-MIGRATIONS_TABLE = "outcomes_migrations"
+__all__ = ["CORE_MIGRATIONS", "MIGRATIONS_TABLE"]
 
 CORE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -65,3 +66,9 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("core.0004_rollup_daily", DAILY_DDL, run=backfill_daily),
 )
+
+if tuple(m.name for m in CORE_MIGRATIONS) != CORE_MIGRATION_NAMES:  # pragma: no cover
+    # The light read path (``_sqlite_read``) trusts a file whose core migrations are
+    # exactly these names; a new one must be named there too, or it would read a store
+    # this version has not migrated yet.
+    raise ImportError("store._sqlite_read.CORE_MIGRATION_NAMES must name every core migration")

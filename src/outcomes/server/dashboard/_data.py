@@ -39,7 +39,7 @@ from outcomes.server.dashboard._queries import (
     series_params,
 )
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
-from outcomes.store._rollups import ROLLUP_HALF_LIFE_S
+from outcomes.store._rollup_rows import ROLLUP_HALF_LIFE_S
 
 Data = dict[str, Any]
 T = TypeVar("T")
@@ -163,27 +163,33 @@ class Source:
             self._readers.clear()
 
 
-def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
+def _with_state(
+    src: Source, f: Filters, fn: Callable[[ProfileState], T], model: str | None = None
+) -> T:
     """``fn`` run on the profile state of the filters' calls: the shared incremental fold
     (under its lock: it is live) for all time and no tag, else a fresh fold of the calls
-    the time range and tag select (whole supersession chains, see ``ProfileFilter``)."""
+    the time range and tag select (whole supersession chains, see ``ProfileFilter``).
+    With ``model``, a time range's state may hold that model's cells only."""
     since, _ = f.window(src.now())
     if since <= 0 and not f.tag:
         return src.book.read(fn)
     if not f.tag:
-        return fn(_rollup_state(src.store, since))
+        return fn(_rollup_state(src.store, since, model))
     flt = ProfileFilter(tag=f.tag, since=since if since > 0 else None)
     return fn(fold_matching(src.store, flt, half_life=src.book.half_life))
 
 
-def _rollup_state(store: Store, since: float) -> ProfileState:
+def _rollup_state(store: Store, since: float, model: str | None = None) -> ProfileState:
     """The profile state of the calls made since ``since`` (rounded down to the hour),
     from the hourly rollups merged per cell in the database (``dashboard.cells``: sums,
     maxima, log-sum-exp of the decayed sums, the sketches joined), then read back once
-    per cell: a cost set by cells, not by hours or receipts."""
+    per cell: a cost set by cells, not by hours or receipts. With ``model``, only that
+    model's cells are read back (decoding a cell's sketch is most of the cost)."""
     low = int(since // BUCKET_S) * BUCKET_S
     state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
     for row in store.query(CELLS, cells_params(low, _END)):
+        if model is not None and row[0] != model:
+            continue
         state.parts[(row[0], row[1], project_of(row[2]))] = stats_of(row[3:])[0]
     return state
 
@@ -195,11 +201,7 @@ def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) 
     return {
         "model_id": p.model_id,
         "task": p.task,
-        "calls": p.calls,
-        "successes": p.successes,
-        "failures": p.failures,
-        "inconclusive": p.inconclusive,
-        "success_rate": p.observed_success_rate,
+        **p.counts_json(),
         "success_interval": None if iv is None else [iv[0], iv[1]],
         "quality": p.quality,
         "latency_p50_ms": p.latency_p50_ms,
@@ -304,7 +306,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         p = ModelProfile.from_state(state, model_id, project_id=f.project or None)
         return [_row(p.for_task(t), {}, ()) for t in p.tasks]
 
-    per_task = _with_state(src, f, read)
+    per_task = _with_state(src, f, read, model_id)
     sample = src.store.query(
         RECENT,
         recent_params(since, until, SCAN, f.task, f.project, model_id, limit=SAMPLE),

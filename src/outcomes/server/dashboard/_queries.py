@@ -26,7 +26,8 @@ from outcomes.store import (
     Row,
     register_query,
 )
-from outcomes.store._rollups import DAY_S, STAT_COLUMNS, STAT_NAMES
+from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
+from outcomes.store._rollups import DAY_S
 
 _RANGE_NAMES = ("model_id", "task", "project_key", "at", *STAT_NAMES)
 
