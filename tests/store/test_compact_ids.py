@@ -19,6 +19,7 @@ from outcomes.inference._feedback_schema import TraceTag
 from outcomes.inference._queries import FOLD_ROWS_TAGGED
 from outcomes.ledger._queries import EXPORT_ROWS
 from outcomes.records import Receipt
+from outcomes.server.dashboard._queries import RECENT, recent_params
 from outcomes.store import SQLiteStore
 from outcomes.store._ids import decode_id, encode_id, id_text
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
@@ -129,6 +130,10 @@ def test_named_queries_return_ids_as_text(tmp_path: Path) -> None:
         assert [row[-1] for row in tagged] == [1, 6]  # the first call and its signal, by seq
         rows = store.fetch(f"SELECT {id_text('trace_id')} FROM receipts ORDER BY seq")
         assert [r[0] for r in rows] == [r.trace_id for r in written]
+        failed = [r for r in written if r.success is False]
+        store.update(Receipt.__table__, failed[0].receipt_id, {"error": "HTTP 500"})
+        recent = store.query(RECENT, recent_params(0.0, 2e9, 100, "", "", "", limit=10))
+        assert [row[1] for row in recent] == [failed[0].trace_id]
     finally:
         store.close()
 
