@@ -181,9 +181,10 @@ INDEXES: tuple[str, ...] = (
     # keeps 4 bytes of hash per row where a B-tree keeps the whole id (36 characters for
     # the ids outcomes makes), about half the size.
     "CREATE INDEX receipts_trace ON receipts USING hash (trace_id)",
-    # Time ranges within a month: rows arrive in about time order, so a block range
-    # index answers them at a few pages per partition instead of a B-tree entry per row.
-    "CREATE INDEX receipts_timestamp ON receipts USING brin (timestamp)",
+    # The dashboard's bounded walk of the newest receipts of a time range
+    # (ORDER BY timestamp DESC ... LIMIT): an ordered index, which a block range
+    # index is not; also retention's remainder and `keep`.
+    "CREATE INDEX receipts_timestamp ON receipts (timestamp)",
     # `ledger stats` reads the (few) receipts that are not inference through it.
     "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
 )
