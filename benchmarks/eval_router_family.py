@@ -34,10 +34,10 @@ from outcomes.routing._replay import _hindsight
 from outcomes.routing._replay_router import RouterPolicy
 from outcomes.routing._select import Weights
 
-Config = tuple[float | None, float, float]
-"""(half-life in decisions or None for no forgetting, min_evidence, share_cap)."""
+Config = tuple[float | None, float, float, float]
+"""(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen)."""
 GRID: tuple[Config, ...] = tuple(
-    itertools.product((None, 4_000.0, 20_000.0), (0.0, 200.0), (0.0, 5.0))
+    itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0))
 )
 
 
@@ -84,7 +84,7 @@ def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, floa
 
 
 def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
-    half_life, floor, share = cfg
+    half_life, floor, share, sharpen = cfg
     prices = np.zeros(len(m.models))
     return RouterPolicy(
         "outcomes-cold",
@@ -95,6 +95,7 @@ def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
         half_life=half_life,
         min_evidence=floor,
         share=share,
+        sharpen=sharpen,
     )
 
 
@@ -196,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.grid:
         configs: list[Config] = list(GRID)
     elif args.config:
-        h, floor, share = json.loads(args.config)
-        configs = [(h, float(floor), float(share))]
+        h, floor, share, *sharpen = json.loads(args.config)
+        configs = [(h, float(floor), float(share), float(sharpen[0]) if sharpen else 1.0)]
     else:
         configs = [RouterPolicy.DEFAULT]
     only = set(args.only.split(",")) if args.only else None

@@ -42,7 +42,20 @@ def find_secret(text: str) -> str | None:
     return _secrets.find_named(text)
 
 
-_CLEAN_LABELS: set[str] = set()
+class Checked(set[str]):
+    """Values that passed a check which repeats for the same value (labels, task names):
+    remembered, up to ``MAX_REMEMBERED``, so each is checked once."""
+
+    MAX_REMEMBERED = 10_000
+
+    def remember(self, value: str) -> str:
+        """Keep ``value`` (while there is room) and return it."""
+        if len(self) < self.MAX_REMEMBERED:
+            self.add(value)
+        return value
+
+
+_CLEAN_LABELS = Checked()
 
 
 def refuse_secret(value: str, where: str) -> str:
@@ -62,9 +75,7 @@ def refuse_secret(value: str, where: str) -> str:
             f"looks like a credential ({kind}); ids and labels must not hold secrets",
             where=where,
         )
-    if len(_CLEAN_LABELS) < 10_000:
-        _CLEAN_LABELS.add(value)
-    return value
+    return _CLEAN_LABELS.remember(value)
 
 
 def cap(text: str, limit: int = MAX_TEXT_CHARS) -> str:

@@ -24,6 +24,7 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import msgspec
 
+from outcomes._redact import Checked
 from outcomes.errors import ValidationError
 
 T = TypeVar("T")
@@ -79,7 +80,7 @@ Timestamp = Annotated[float, msgspec.Meta(ge=TIMESTAMP_MIN, le=TIMESTAMP_MAX)]
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _ENCODER = msgspec.json.Encoder()
 _TASK_RE = re.compile(TASK_PATTERN)
-_GOOD_TASKS: set[str] = set()
+_GOOD_TASKS = Checked()
 
 
 def check_label(value: str, where: str = "label", *, limit: int = MAX_LABEL_CHARS) -> str:
@@ -128,9 +129,7 @@ def check_task(value: str, where: str = "task") -> str:
             f"invalid task name {value!r}: use 1-64 letters, digits or _.:/- (e.g. 'code')",
             where=where,
         )
-    if len(_GOOD_TASKS) < 10_000:
-        _GOOD_TASKS.add(value)
-    return value
+    return _GOOD_TASKS.remember(value)
 
 
 def _strip_optional(tp: Any) -> Any:

@@ -9,7 +9,6 @@ that are malformed or out of bounds raise :class:`~outcomes.errors.ConfigError`.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import warnings
@@ -19,8 +18,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from outcomes.errors import ConfigError
-
-logger = logging.getLogger("outcomes.config")
 
 ENV_HOME = "OUTCOMES_HOME"
 """Folder for the embedded database and user files. Default ``~/.outcomes``."""
@@ -145,7 +142,13 @@ def _warn_once(name: str, raw: str, default: object, why: str = "malformed") -> 
     if name in _warned:
         return
     _warned.add(name)
-    logger.warning("ignoring %s %s=%r; using the default %r", why, name, raw, default)
+    # Imported here: ``logging`` costs a read-only command a tenth of its start-up, and
+    # only a malformed setting needs it.
+    import logging
+
+    logging.getLogger("outcomes.config").warning(
+        "ignoring %s %s=%r; using the default %r", why, name, raw, default
+    )
 
 
 def check_bounds(name: str, value: float, *, what: str | None = None) -> float:

@@ -20,7 +20,7 @@ from outcomes.store import SQLiteStore
 from outcomes.testing import cli
 
 CLI = Path(outcomes.cli.__file__).parent
-SHARED = {"_app", "_common", "_framework", "_plot"}
+SHARED = {"_app", "_common", "_fast", "_framework", "_json", "_plot"}
 """Modules of the CLI that hold no command."""
 
 

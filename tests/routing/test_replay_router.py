@@ -4,6 +4,7 @@ it feeds that router are the ones the tracker's profiles would hold."""
 from __future__ import annotations
 
 import random
+import statistics
 
 import numpy as np
 import pytest
@@ -143,9 +144,15 @@ def _calls_after_drift(before: int, half_life: float | None, seed: int = 0) -> i
 
 def test_traffic_leaves_a_degraded_model_within_a_bounded_number_of_its_calls() -> None:
     """With forgetting, the calls a model gets after it got worse do not grow with how
-    long it was good; without, they do (its old successes keep it ahead)."""
-    short, long = _calls_after_drift(1000, 300.0), _calls_after_drift(4000, 300.0)
+    long it was good; without, they do (its old successes keep it ahead). Medians over
+    five seeds: in a few seeds the rival failed its first calls and is hardly tried
+    again (a bandit's lock-in, not a failure to see the drift)."""
+
+    def median(before: int, half_life: float | None) -> float:
+        return statistics.median(_calls_after_drift(before, half_life, s) for s in range(5))
+
+    short, long = median(1000, 300.0), median(4000, 300.0)
     assert long <= 1.5 * short + 50
     assert long < 800  # of 1,500: it lost the lead within a few hundred of its calls
-    never = _calls_after_drift(4000, None)
+    never = median(4000, None)
     assert never > 2 * long

@@ -9,7 +9,7 @@ import pytest
 
 from outcomes import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
-from outcomes.routing import NoModelAvailable, Router, Weights, select
+from outcomes.routing import Candidate, NoModelAvailable, Router, Weights, select
 from outcomes.routing._select import ArmView, monte_carlo_propensity, thompson_propensity
 from outcomes.store import MemoryStore
 from outcomes.testing import FakeClock
@@ -324,24 +324,39 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
     reg = ModelRegistry()
     reg.add(ModelInfo("old-star", "p", 1.0, 1.0))
     reg.add(ModelInfo("steady", "p", 1.0, 1.0))
-    record(tracker, "old-star", "code", ok=200, bad=0)  # great, a month ago
+    record(tracker, "old-star", "code", ok=400, bad=0)  # great, a month ago
     record(tracker, "steady", "code", ok=140, bad=60)
     clock.advance(30 * 86_400)
-    record(tracker, "old-star", "code", ok=4, bad=16)  # poor lately
+    record(tracker, "old-star", "code", ok=4, bad=16)  # poor lately, on a few calls
     record(tracker, "steady", "code", ok=14, bad=6)
+
+    def star(r: Router) -> Candidate:
+        return next(c for c in r.decide("code").candidates if c.model_id == "old-star")
+
     forgetting = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock)
+    # 400 a month ago weigh ~0 by age; the cell is topped up to min(420 outcomes,
+    # min_evidence=200) at its all-time rate (404 in 420): 20 recent calls do not yet
+    # outweigh the older ones, the cell is judged on its own last ~200 outcomes.
+    s = star(forgetting)
+    assert s.successes + s.failures == pytest.approx(200.0)
+    assert s.successes == pytest.approx(4.0 + 180.0 * 404.0 / 420.0, abs=0.01)
+    assert forgetting.decide("code").model_id == "old-star"
+    forgetting.min_evidence = 0.0  # the age-weighted counts themselves
+    s = star(forgetting)
+    assert (s.successes, s.failures) == (
+        pytest.approx(4.0, abs=0.01),
+        pytest.approx(16.0, abs=0.01),
+    )
+    assert forgetting.decide("code").model_id == "steady"
+    # With 200 poor calls of its own since, forgetting follows it; counting every outcome
+    # the same does not (its 404 old successes still outweigh them).
+    record(tracker, "old-star", "code", ok=36, bad=144)
+    forgetting.min_evidence = 200.0
     remembering = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, forget=False)
     assert forgetting.decide("code").model_id == "steady"
     assert remembering.decide("code").model_id == "old-star"
-    star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
-    # 200 a month ago weigh ~0: the rate is the recent 4 in 20 ...
-    assert star.successes / (star.successes + star.failures) == pytest.approx(0.2, abs=0.001)
-    # ... held at min(220 outcomes, min_evidence=200) of evidence, not drained to 20.
-    assert star.successes + star.failures == pytest.approx(200.0)
-    forgetting.min_evidence = 0.0  # the age-weighted counts themselves
-    star = next(c for c in forgetting.decide("code").candidates if c.model_id == "old-star")
-    assert star.successes == pytest.approx(4.0, abs=0.01)
-    assert star.failures == pytest.approx(16.0, abs=0.01)
+    s = star(forgetting)
+    assert s.successes / (s.successes + s.failures) == pytest.approx(0.2, abs=0.001)
 
 
 @pytest.mark.parametrize("policy", ["thompson", "epsilon"])
@@ -399,3 +414,53 @@ def test_a_weak_cheap_model_is_not_degraded_and_serves_a_cost_weight() -> None:
     assert all(c.filtered is None for c in d.candidates)
     with pytest.raises(ValueError, match="degrade_rate"):
         Router(registry=reg, degrade_rate=1.5)
+
+
+def _recorded(counts: dict[str, tuple[int, int]]) -> tuple[ModelRegistry, OutcomeTracker]:
+    """A registry of equal-priced models and a tracker holding (ok, bad) outcomes of
+    each on task 'code' (a model with (0, 0) is untried)."""
+    tracker = tracked(FakeClock())
+    reg = ModelRegistry()
+    for m, (ok, bad) in counts.items():
+        reg.add(ModelInfo(m, "p", 1.0, 1.0))
+        if ok or bad:
+            record(tracker, m, "code", ok=ok, bad=bad)
+    return reg, tracker
+
+
+def test_sharpen_narrows_a_tried_cell_but_an_untried_model_is_still_tried() -> None:
+    reg, tracker = _recorded({"better": (60, 40), "worse": (55, 45), "untried": (0, 0)})
+    picks: dict[float, dict[str, int]] = {}
+    for sharpen in (1.0, 16.0):
+        r = Router(registry=reg, tracker=tracker, seed=11, sharpen=sharpen, forget=False)
+        counts = {"better": 0, "worse": 0, "untried": 0}
+        for _ in range(3000):
+            counts[r.decide("code").model_id or ""] += 1
+        picks[sharpen] = counts
+        d = r.decide("code")
+        worse = next(c for c in d.candidates if c.model_id == "worse")
+        assert (worse.successes, worse.failures) == (55.0, 45.0)  # the counts as observed
+    # Plain Thompson: 'worse' (5 points behind on 100 outcomes each) still gets a good
+    # share; sharpened 16x its spread is a quarter, and it is nearly never drawn ...
+    assert picks[1.0]["worse"] > 300
+    assert picks[16.0]["worse"] < 60
+    # ... while the untried model keeps its wide Beta(1, 1) and is tried either way
+    # (P(Beta(1, 1) draw > ~0.6) is about 0.4; it still competes with a sharp 'better').
+    assert picks[16.0]["untried"] > 600
+    with pytest.raises(ValueError, match="sharpen"):
+        Router(registry=reg, sharpen=0.5)
+
+
+def test_sharpened_propensity_tracks_the_sharpened_draw() -> None:
+    reg, tracker = _recorded({"a": (30, 20), "b": (27, 23), "c": (22, 28)})
+    r = Router(registry=reg, tracker=tracker, seed=2, sharpen=4.0, forget=False)
+    n = 4000
+    freq = {"a": 0, "b": 0, "c": 0}
+    props: dict[str, float] = {}
+    for _ in range(n):
+        d = r.decide("code")
+        assert d.model_id is not None
+        freq[d.model_id] += 1
+        props[d.model_id] = d.propensity
+    for m, p in props.items():
+        assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p)

@@ -14,6 +14,10 @@ def main() -> None:
 
         sys.stdout.write(f"outcomes {__version__}\n")
         return
+    from outcomes.cli import _fast
+
+    if _fast.run(sys.argv[1:]):
+        return
     from outcomes.cli._app import app
 
     app()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import math
 import operator
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from outcomes._redact import scrub_stored
+from outcomes.cli import _json
 from outcomes.cli._framework import App, Exit, Option
 from outcomes.errors import ConfigError, OutcomesError, ValidationError
 
@@ -126,25 +123,7 @@ def num(value: float | None, fmt: str = ".2f", missing: str = "-") -> str:
     return missing if value is None else format(value, fmt)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, str):
-        # A report may quote input it refused (an invalid line, a bad id): never echo a
-        # credential back (docs/security.md).
-        return scrub_stored(value)
-    if isinstance(value, dict):
-        return {scrub_stored(str(k)): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def print_json(value: Any) -> None:
-    """Print ``value`` as JSON on stdout (NaN/inf become null, never invalid JSON; secrets
-    in any string are scrubbed)."""
-    sys.stdout.write(json.dumps(_jsonable(value), indent=2, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+print_json = _json.print_json
 
 
 def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
@@ -161,3 +140,24 @@ def json_shape(keys: str, **derived: Callable[[Any], Any]) -> Callable[[Any], di
         return {n: get(record) for n, get in zip(names, getters, strict=True)}
 
     return to_json
+
+
+T = TypeVar("T")
+
+
+def show_list(
+    items: list[T],
+    as_json: bool,
+    *,
+    to_json: Callable[[T], Any],
+    empty: str,
+    table: Callable[[list[T]], Any],
+) -> None:
+    """Print a listing command's ``items``: as a JSON array with ``--json``, else the
+    ``empty`` note when there are none, else their rich ``table``."""
+    if as_json:
+        print_json([to_json(item) for item in items])
+    elif not items:
+        console.print(empty)
+    else:
+        console.print(table(items))

@@ -116,14 +116,13 @@ def report(
         reports = tracker.report()
     if flagged:
         reports = [r for r in reports if r.flags]
-    if json:
-        cli.print_json([r.to_json() for r in reports])
-        return
-    if not reports:
-        cli.console.print("no component outcomes recorded" + (" are flagged" if flagged else ""))
-        return
-    reports.sort(key=lambda r: (not r.flags, r.component_id))
-    cli.console.print(report_table(reports))
+    cli.show_list(
+        reports,
+        json,
+        to_json=ComponentReport.to_json,
+        empty="no component outcomes recorded" + (" are flagged" if flagged else ""),
+        table=lambda rs: report_table(sorted(rs, key=lambda r: (not r.flags, r.component_id))),
+    )
 
 
 @app.command("conflicts")

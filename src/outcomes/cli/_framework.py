@@ -111,20 +111,25 @@ def Argument(
 
 
 class Param(NamedTuple):
-    """One parameter of a command as parsed: its name, its type and how it is spelt."""
+    """One parameter of a command as parsed: its name, how it is spelt, its type, its
+    default (a list for a repeated option), and what its ``Option``/``Argument`` declared
+    (kind, help, bounds, callback)."""
 
     name: str
-    kind: str
-    """``"option"`` or ``"argument"``."""
     opts: tuple[str, ...]
     type: Any
     default: Any
-    required: bool
     many: bool
-    help: str
-    min: float | None = None
-    max: float | None = None
-    callback: Callable[[Any], Any] | None = None
+    declared: _Declared
+
+    @property
+    def kind(self) -> str:
+        """``"option"`` or ``"argument"``."""
+        return self.declared.kind
+
+    @property
+    def required(self) -> bool:
+        return self.default is ...
 
     @property
     def is_flag(self) -> bool:
@@ -166,17 +171,7 @@ def _params(func: Callable[..., Any]) -> tuple[list[Param], str | None]:
             default = list(default or ())
         params.append(
             Param(
-                name=name,
-                kind=declared.kind,
-                opts=opts,
-                type=value_type,
-                default=default,
-                required=default is ...,
-                many=many,
-                help=declared.help,
-                min=declared.min,
-                max=declared.max,
-                callback=declared.callback,
+                name=name, opts=opts, type=value_type, default=default, many=many, declared=declared
             )
         )
     return params, context
@@ -199,7 +194,7 @@ def _converter(param: Param) -> Callable[[str], Any]:
             except ValueError:
                 noun = "an integer" if kind is int else "a number"
                 raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-            lo, hi = param.min, param.max
+            lo, hi = param.declared.min, param.declared.max
             if (lo is not None and not value >= lo) or (hi is not None and not value <= hi):
                 bounds = " and ".join(
                     f"{op} {b:g}" for op, b in ((">=", lo), ("<=", hi)) if b is not None
@@ -224,7 +219,7 @@ def _metavar(param: Param) -> str:
 
 
 def _help_of(param: Param) -> str:
-    text = param.help.replace("%", "%%")
+    text = param.declared.help.replace("%", "%%")
     if param.required:
         return f"{text} [required]".strip()
     shown = param.default
@@ -342,8 +337,8 @@ class Command:
         namespace = vars(self.parser(prog).parse_args(list(argv)))
         kwargs = {p.name: _value(p, namespace[p.name]) for p in params}
         for p in params:
-            if p.callback is not None:
-                p.callback(kwargs[p.name])
+            if p.declared.callback is not None:
+                p.declared.callback(kwargs[p.name])
         if context is not None:
             kwargs[context] = ctx or Context()
         return self.func(**kwargs)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from outcomes import config
 from outcomes.cli import _common as cli
+from outcomes.cli._fast import sort_key
 from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
@@ -63,11 +64,6 @@ def _flags(p: ModelProfile) -> str:
     if p.degraded:
         flags.append("degraded")
     return ", ".join(flags)
-
-
-def sort_key(p: ModelProfile) -> tuple[float, float, str]:
-    """Leaderboard order: posterior mean success, then quality, then id."""
-    return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
 def leaderboard_table(
@@ -129,13 +125,13 @@ def models(
         profiles = sorted(matching_profiles(store, flt, book=book), key=sort_key)
     if plot is not None:
         draw_plot(profiles, plot, title=_title(task, project, tag, since))
-    if json:
-        cli.print_json([p.to_json() for p in profiles])
-        return
-    if not profiles:
-        cli.console.print("no model calls recorded yet (see docs/inference.md)")
-        return
-    cli.console.print(leaderboard_table(profiles, title=_title(task, project, tag, since)))
+    cli.show_list(
+        profiles,
+        json,
+        to_json=lambda p: p.to_json(),
+        empty="no model calls recorded yet (see docs/inference.md)",
+        table=lambda ps: leaderboard_table(ps, title=_title(task, project, tag, since)),
+    )
 
 
 def _title(task: str | None, project: str | None, tag: str | None, since: str | None) -> str:

@@ -217,13 +217,13 @@ def decisions(
     """Off-policy estimates (IPS, SNIPS) of candidate policies logged in shadow."""
     with cli.opened_store(db) as store:
         estimates = offpolicy_report(store, point=point)
-    if as_json:
-        cli.print_json([e.as_dict() for e in estimates])
-        return
-    if not estimates:
-        cli.console.print("no shadow decisions yet")
-        return
-    cli.console.print(offpolicy_table(estimates))
+    cli.show_list(
+        estimates,
+        as_json,
+        to_json=lambda e: e.as_dict(),
+        empty="no shadow decisions yet",
+        table=offpolicy_table,
+    )
 
 
 @app.command("gc")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from outcomes.cli._models import leaderboard_table, sort_key
+from outcomes.cli._fast import sort_key
+from outcomes.cli._models import leaderboard_table
 from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker, ProfileBook
 from outcomes.records import Signal

@@ -13,9 +13,6 @@ from __future__ import annotations
 import typing as _typing
 
 from outcomes._lazy import attach as _attach
-from outcomes.inference._conversation_schema import MIGRATIONS as _CONVERSATION_MIGRATIONS
-from outcomes.inference._feedback_schema import MIGRATIONS as _FEEDBACK_MIGRATIONS
-from outcomes.inference.code._schema import MIGRATIONS as _CODE_MIGRATIONS
 
 if _typing.TYPE_CHECKING:
     from outcomes.inference._calls import CallHandle, describe_error, usage_of
@@ -26,7 +23,6 @@ if _typing.TYPE_CHECKING:
         INFERENCE_KIND,
         ProfileBook,
         from_rollups,
-        profiles_of,
         rebuild,
     )
     from outcomes.inference._ingest import (
@@ -36,6 +32,7 @@ if _typing.TYPE_CHECKING:
         ingest_lines,
         ingest_stream,
     )
+    from outcomes.inference._migrations import SIGNAL_MIGRATIONS
     from outcomes.inference._profiles import (
         EMA_ALPHA,
         EMA_PRIOR,
@@ -48,7 +45,7 @@ if _typing.TYPE_CHECKING:
     from outcomes.inference._timeseries import TimePoint, timeseries
     from outcomes.inference._tracker import OutcomeTracker
     from outcomes.inference._validate import retry_after_from
-    from outcomes.inference._view import ModelProfile, TaskStats
+    from outcomes.inference._view import ModelProfile, TaskStats, profiles_of
     from outcomes.inference.code import CodeAdoption, CodeFinding, CodeSuggestion
     from outcomes.inference.conversation import (
         ConversationSignals,
@@ -66,7 +63,6 @@ else:
                 "INFERENCE_KIND",
                 "ProfileBook",
                 "from_rollups",
-                "profiles_of",
                 "rebuild",
             ),
             "outcomes.inference._feedback": ("feedback_outcome",),
@@ -79,6 +75,7 @@ else:
                 "ingest_lines",
                 "ingest_stream",
             ),
+            "outcomes.inference._migrations": ("SIGNAL_MIGRATIONS",),
             "outcomes.inference._profiles": (
                 "EMA_ALPHA",
                 "EMA_PRIOR",
@@ -95,7 +92,7 @@ else:
             "outcomes.inference._timeseries": ("TimePoint", "timeseries"),
             "outcomes.inference._tracker": ("OutcomeTracker",),
             "outcomes.inference._validate": ("retry_after_from",),
-            "outcomes.inference._view": ("ModelProfile", "TaskStats"),
+            "outcomes.inference._view": ("ModelProfile", "TaskStats", "profiles_of"),
             "outcomes.inference.code": ("CodeAdoption", "CodeFinding", "CodeSuggestion"),
             "outcomes.inference.conversation": (
                 "ConversationSignals",
@@ -106,9 +103,6 @@ else:
             ),
         },
     )
-
-SIGNAL_MIGRATIONS = (*_CODE_MIGRATIONS, *_CONVERSATION_MIGRATIONS, *_FEEDBACK_MIGRATIONS)
-"""Migrations of the code-adoption, conversation-verdict, feedback and call-tag tables."""
 
 __all__ = [
     "EMA_ALPHA",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from outcomes.errors import ValidationError
-from outcomes.inference._fold import INFERENCE_KIND, ProfileBook, profiles_of
+from outcomes.inference._fold import INFERENCE_KIND, ProfileBook
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
 from outcomes.inference._queries import (
     FOLD_ROWS_SINCE,
@@ -26,7 +26,7 @@ from outcomes.inference._queries import (
     FOLD_ROWS_TAGGED_SINCE,
 )
 from outcomes.inference._validate import check_label
-from outcomes.inference._view import ModelProfile
+from outcomes.inference._view import ModelProfile, profiles_of
 from outcomes.records import validate_task
 from outcomes.store import Store
 

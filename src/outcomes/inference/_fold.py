@@ -26,9 +26,10 @@ from outcomes._safejson import load_file
 from outcomes.errors import OutcomesError
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, FOLD_FIELDS, ProfileState
 from outcomes.inference._queries import FOLD_ROWS, ROLLUP_CELL_ROWS, ROLLUP_EMA_ROWS
-from outcomes.inference._view import ModelProfile
+from outcomes.inference._view import ModelProfile, profiles_of
 from outcomes.records import Receipt
-from outcomes.store import ROLLUP_HALF_LIFE_S, Store, project_of, stats_of
+from outcomes.store import ROLLUP_HALF_LIFE_S, Store
+from outcomes.store._rollup_rows import rollup_state
 
 log = logging.getLogger("outcomes.inference")
 
@@ -63,17 +64,7 @@ def from_rollups(store: Store) -> ProfileState:
     """The profiles of every inference receipt in ``store``, read from its rollups (one
     row per cell; half-life :data:`~outcomes.store.ROLLUP_HALF_LIFE_S`). Equal to
     :func:`rebuild` up to float rounding (the EMA follows commit order)."""
-    state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
-    for row in store.iter_query(ROLLUP_CELL_ROWS):
-        st, n = stats_of(row[3:])
-        state.parts[(row[0], row[1], project_of(row[2]))] = st
-        state.receipts += n
-    for model_id, task, value in store.query(ROLLUP_EMA_ROWS):
-        if task:
-            state.task_ema[(model_id, task)] = float(value)
-        else:
-            state.ema[model_id] = float(value)
-    return state
+    return rollup_state(store.iter_query(ROLLUP_CELL_ROWS), store.query(ROLLUP_EMA_ROWS))
 
 
 CACHE_FORMAT = "outcomes.profile-cache"
@@ -208,24 +199,3 @@ class ProfileBook:
         state = self.refresh()
         with self._lock:
             return profiles_of(state, task=task, project_id=project_id)
-
-
-def profiles_of(
-    state: ProfileState,
-    *,
-    task: str | None = None,
-    project_id: str | None = None,
-    excluded: frozenset[str] | set[str] = frozenset(),
-    cooldowns: dict[str, float] | None = None,
-) -> list[ModelProfile]:
-    """Profiles of ``state`` filtered by task and project (models with any data)."""
-    out = []
-    for model_id in state.model_ids():
-        p = ModelProfile.from_state(
-            state, model_id, task=task, project_id=project_id,
-            excluded=model_id in excluded,
-            cooldown_until=(cooldowns or {}).get(model_id),
-        )  # fmt: skip
-        if p.calls or p.successes or p.failures or p.inconclusive:
-            out.append(p)
-    return out

@@ -14,7 +14,8 @@ ingesting the same file twice adds nothing the second time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any
 
@@ -171,8 +172,9 @@ class IngestReport:
         }
 
 
-class _ReplayClock:
-    """Event time when the line has one, else the tracker's own clock."""
+class EventClock:
+    """The tracker's clock while events apply: the event's own time (``at``) when it has
+    one, else the tracker's own clock (the ingest command and the HTTP events endpoint)."""
 
     def __init__(self, fallback: Any) -> None:
         self.fallback = fallback
@@ -180,6 +182,25 @@ class _ReplayClock:
 
     def now(self) -> float:
         return self.at if self.at is not None else float(self.fallback.now())
+
+    def apply(self, tracker: OutcomeTracker, event: Event) -> bool:
+        """Apply ``event`` through ``tracker`` at the event's own time; whether it changed
+        anything (see :func:`apply_event`)."""
+        self.at = event.timestamp
+        return apply_event(tracker, event)
+
+
+@contextmanager
+def event_time(tracker: OutcomeTracker) -> Iterator[EventClock]:
+    """Swap the tracker's clock for an :class:`EventClock` while the block applies
+    events (set its ``at`` per event); the tracker's own clock is back afterwards."""
+    own = tracker.clock
+    clock = EventClock(own)
+    tracker.clock = clock
+    try:
+        yield clock
+    finally:
+        tracker.clock = own
 
 
 def decode_event(line: bytes | str) -> tuple[Event, tuple[str, ...]]:
@@ -282,11 +303,8 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -
     the end and the report says how many receipts were committed and lost.
     """
     report = IngestReport()
-    clock = _ReplayClock(tracker.clock)
-    own_clock = tracker.clock
     written_before, lost_before = _writer_counts(tracker)
-    tracker.clock = clock
-    try:
+    with event_time(tracker) as clock:
         for number, raw in enumerate(lines, start=1):
             report.lines = number
             if raw is None or len(raw) > MAX_LINE_BYTES:
@@ -296,8 +314,7 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -
                 continue
             try:
                 event, extras = decode_event(raw)
-                clock.at = event.timestamp
-                changed = apply_event(tracker, event)
+                changed = clock.apply(tracker, event)
             except ValidationError as exc:
                 report.problem(number, str(exc))
                 continue
@@ -306,8 +323,6 @@ def ingest_lines(tracker: OutcomeTracker, lines: Iterable[bytes | str | None]) -
                 report.applied += 1
             else:
                 report.ignored += 1
-    finally:
-        tracker.clock = own_clock
     if tracker.writer is not None:
         tracker.flush(None)
         written, lost = _writer_counts(tracker)

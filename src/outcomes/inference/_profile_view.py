@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterable
 from typing import Literal, TypeVar
 
 from outcomes.inference._context import TrackerContext
-from outcomes.inference._fold import ProfileBook, profiles_of
+from outcomes.inference._fold import ProfileBook
 from outcomes.inference._profiles import ProfileState
 from outcomes.inference._refresher import Refresher
 from outcomes.inference._snapshot import EMPTY_SNAPSHOT, ProfileSnapshot, build_snapshot
-from outcomes.inference._view import ModelProfile
+from outcomes.inference._view import ModelProfile, profiles_of
 from outcomes.records import Receipt
 from outcomes.store import Store
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 
 from outcomes.inference._profiles import (
     DEFAULT_DEGRADE_THRESHOLD,
@@ -14,6 +15,8 @@ from outcomes.inference._profiles import (
     ProfileState,
 )
 from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,25 @@ class TaskStats:
         model is neither preferred nor avoided by callers of the earlier tracker."""
         n = self.successes + self.failures
         return 0.5 if n == 0 else self.successes / n
+
+
+class _Stat(Generic[T]):
+    """A read-only attribute of a :class:`ModelProfile` that is one field of its merged
+    :class:`OutcomeStats` (the counts the earlier tracker's callers read by name)."""
+
+    __slots__ = ("_get",)
+
+    def __init__(self, field: str) -> None:
+        self._get = operator.attrgetter(field)
+
+    @overload
+    def __get__(self, profile: None, owner: type) -> _Stat[T]: ...
+    @overload
+    def __get__(self, profile: ModelProfile, owner: type | None = None) -> T: ...
+    def __get__(self, profile: ModelProfile | None, owner: type | None = None) -> T | _Stat[T]:
+        if profile is None:
+            return self
+        return cast(T, self._get(profile._stats))
 
 
 class ModelProfile:
@@ -131,17 +153,14 @@ class ModelProfile:
     def stats(self) -> OutcomeStats:
         return self._stats
 
-    @property
-    def calls(self) -> int:
-        return self._stats.calls
-
-    @property
-    def successes(self) -> int:
-        return self._stats.successes
-
-    @property
-    def failures(self) -> int:
-        return self._stats.failures
+    calls = _Stat[int]("calls")
+    successes = _Stat[int]("successes")
+    failures = _Stat[int]("failures")
+    inconclusive = _Stat[int]("inconclusive")
+    input_tokens = _Stat[int]("input_tokens")
+    output_tokens = _Stat[int]("output_tokens")
+    total_latency_ms = _Stat[float]("latency_ms_total")
+    updated_at = _Stat[float]("last_at")
 
     def decayed_counts(self, now: float) -> tuple[float, float]:
         """(successes, failures) weighted by age at ``now`` with the state's half-life
@@ -149,32 +168,11 @@ class ModelProfile:
         h = self.state.half_life if self.state is not None else DEFAULT_HALF_LIFE_S
         return self._stats.decayed_counts(now, h)
 
-    @property
-    def inconclusive(self) -> int:
-        return self._stats.inconclusive
-
     total_calls = calls
     success_count = successes
     fail_count = failures
-
-    @property
-    def input_tokens(self) -> int:
-        return self._stats.input_tokens
-
-    @property
-    def output_tokens(self) -> int:
-        return self._stats.output_tokens
-
     total_input_tokens = input_tokens
     total_output_tokens = output_tokens
-
-    @property
-    def total_latency_ms(self) -> float:
-        return self._stats.latency_ms_total
-
-    @property
-    def updated_at(self) -> float:
-        return self._stats.last_at
 
     def total_tokens(self) -> int:
         return self._stats.input_tokens + self._stats.output_tokens
@@ -232,9 +230,7 @@ class ModelProfile:
         st = self._stats
         return None if st.quality_n <= 0 else st.quality_sum / st.quality_n
 
-    @property
-    def quality_count(self) -> int:
-        return self._stats.quality_n
+    quality_count = _Stat[int]("quality_n")
 
     def compute_quality_per_1k_tokens(self) -> float:
         """``ema_quality * 1000 / total_tokens`` (0.0 before any token), the earlier
@@ -320,6 +316,17 @@ class ModelProfile:
     def tasks(self) -> list[str]:
         return sorted(self._by_task)
 
+    def counts_json(self) -> dict[str, Any]:
+        """The calls and their outcomes, with the observed success rate: the part of
+        :meth:`to_json` every view of a profile shows (the dashboard's rows too)."""
+        return {
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "inconclusive": self.inconclusive,
+            "success_rate": self.observed_success_rate,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The ``outcomes models --json`` object for this profile.
 
@@ -333,11 +340,7 @@ class ModelProfile:
             "model_id": self.model_id,
             "task": self.task,
             "project_id": self.project_id,
-            "calls": self.calls,
-            "successes": self.successes,
-            "failures": self.failures,
-            "inconclusive": self.inconclusive,
-            "success_rate": self.observed_success_rate,
+            **self.counts_json(),
             "success_mean": self.success_mean,
             "success_interval": None if interval is None else [interval[0], interval[1]],
             "posterior_interval": None if posterior is None else [posterior[0], posterior[1]],
@@ -366,3 +369,24 @@ class ModelProfile:
             f"ModelProfile({self.model_id!r}, task={self.task!r}, calls={self.calls}, "
             f"successes={self.successes}, failures={self.failures})"
         )
+
+
+def profiles_of(
+    state: ProfileState,
+    *,
+    task: str | None = None,
+    project_id: str | None = None,
+    excluded: frozenset[str] | set[str] = frozenset(),
+    cooldowns: dict[str, float] | None = None,
+) -> list[ModelProfile]:
+    """Profiles of ``state`` filtered by task and project (models with any data)."""
+    out = []
+    for model_id in state.model_ids():
+        p = ModelProfile.from_state(
+            state, model_id, task=task, project_id=project_id,
+            excluded=model_id in excluded,
+            cooldown_until=(cooldowns or {}).get(model_id),
+        )  # fmt: skip
+        if p.calls or p.successes or p.failures or p.inconclusive:
+            out.append(p)
+    return out

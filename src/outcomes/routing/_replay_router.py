@@ -137,8 +137,8 @@ def price_registry(models: Sequence[str], prices: Sequence[float]) -> ModelRegis
 
 
 class RouterPolicy(ReplayPolicy):
-    DEFAULT: tuple[float | None, float, float] = (4_000.0, 200.0, 5.0)
-    """(half-life in decisions, min_evidence, share_cap) the replay runs: chosen by
+    DEFAULT: tuple[float | None, float, float, float] = (4_000.0, 200.0, 5.0, 2.0)
+    """(half-life in decisions, min_evidence, share_cap, sharpen) the replay runs: chosen by
     leave-one-matrix-out cross-validation over the development family
     (``python -m benchmarks.eval_router_family --grid``; docs/routing.md)."""
 
@@ -161,6 +161,7 @@ class RouterPolicy(ReplayPolicy):
         half_life: float | None = None,
         share: float = 5.0,
         min_evidence: float = 200.0,
+        sharpen: float = 2.0,
         prior_cap: float = 0.0,
         degrade_threshold: int = 5,
         breaker: bool = True,
@@ -181,6 +182,7 @@ class RouterPolicy(ReplayPolicy):
             degrade_threshold=degrade_threshold,
             forget=half_life is not None,
             min_evidence=min_evidence,
+            sharpen=sharpen,
             epsilon=epsilon,
             seed=seed,
             clock=self.source.clock,
@@ -236,6 +238,7 @@ class RouterPolicy(ReplayPolicy):
             "half_life": self.source.half_life,
             "share_cap": r.share_cap,
             "min_evidence": r.min_evidence,
+            "sharpen": r.sharpen,
             "prior_cap": self.prior_cap,
             "degrade_threshold": r.degrade_threshold,
         }

@@ -85,9 +85,20 @@ class Router:
     :meth:`OutcomeTracker.snapshot` for when one contains new outcomes."""
     min_evidence: float = 200.0
     """With ``forget``: a (task, model) cell whose age-weighted evidence fell below
-    ``min(its raw count, min_evidence)`` keeps its age-weighted success rate at that much
-    evidence. Ageing then moves a cell's estimate towards its recent outcomes, but a
-    cell's confidence does not drain away while traffic goes to other models."""
+    ``min(its raw count, min_evidence)`` is topped up to that much evidence at its
+    all-time success rate. So forgetting is counted in a cell's own outcomes: a busy
+    cell (``min_evidence`` recent outcomes or more) is judged on its recent ones, and
+    a degraded model loses its lead within about that many of its own calls; a quiet
+    cell is neither drained to a wide posterior nor judged on its last few outcomes
+    just because traffic went to other models."""
+    sharpen: float = 2.0
+    """Thompson draws from the posterior with a cell's observed successes and failures
+    counted this many times (the prior pseudo-counts once): its spread narrows with
+    the cell's evidence by ``sqrt(sharpen)`` while an untried model keeps the wide
+    prior and is still tried. Plain Thompson sampling (1) keeps drawing arms a point
+    or two apart long after they stopped being worth it; 2 was chosen by
+    leave-one-matrix-out cross-validation over the development family
+    (docs/routing.md), more locks onto an early leader on some matrices."""
     profiles: ProfileSource | None = None
     """Where decisions read profiles instead of ``tracker`` (rate limits still come from
     the tracker): the replay benchmark's statistics, for instance."""
@@ -122,6 +133,8 @@ class Router:
             raise ValueError("prior_strength, max_prior and share_cap must be >= 0")
         if not 0.0 <= self.degrade_rate <= 1.0 or self.min_evidence < 0:
             raise ValueError("degrade_rate must be in [0, 1] and min_evidence >= 0")
+        if not self.sharpen >= 1.0 or math.isinf(self.sharpen):
+            raise ValueError(f"sharpen must be a finite number >= 1, got {self.sharpen!r}")
 
     # -- outage handling -------------------------------------------------------------
     def report(self, model_id: str, ok: bool) -> None:
@@ -414,8 +427,8 @@ class Router:
             else:
                 rows.append((model_id, None, s, f, a0, b0))
                 ok.append(j)
-            alphas.append(a0 + s)
-            betas.append(b0 + f)
+            alphas.append(a0 + self.sharpen * s)
+            betas.append(b0 + self.sharpen * f)
             costs.append(cost)
             p95s.append(p95)
         pool = _Pool(
@@ -505,13 +518,14 @@ def _static_reason(
 
 
 def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
-    """A profile's age-weighted (successes, failures), raised to ``min(raw, floor)``
-    evidence at the same success rate (see ``Router.min_evidence``)."""
+    """A profile's age-weighted (successes, failures), topped up to ``min(raw, floor)``
+    evidence at the cell's all-time success rate (see ``Router.min_evidence``)."""
     s, f = profile.decayed_counts(now)
     if floor > 0:
         n = s + f
-        want = min(float(profile.successes + profile.failures), floor)
+        raw = float(profile.successes + profile.failures)
+        want = min(raw, floor)
         if 0 < n < want:
-            k = want / n
-            return s * k, f * k
+            gap = (want - n) / raw
+            return s + gap * float(profile.successes), f + gap * float(profile.failures)
     return s, f

@@ -21,8 +21,15 @@ import msgspec
 
 from outcomes import _validate
 from outcomes.errors import ValidationError
-from outcomes.inference import OutcomeTracker, apply_event
-from outcomes.inference._ingest import MAX_LINE_BYTES, Event, FeedbackEvent, decode_event
+from outcomes.inference import OutcomeTracker
+from outcomes.inference._ingest import (
+    MAX_LINE_BYTES,
+    Event,
+    EventClock,
+    FeedbackEvent,
+    decode_event,
+    event_time,
+)
 from outcomes.server._errors import ApiError
 from outcomes.server._limits import ServerLimits, check_items
 
@@ -128,17 +135,6 @@ def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[by
     return [bytes(raw) for raw in raws]
 
 
-class _At:
-    """The tracker's clock while events apply: the event's own time when it has one."""
-
-    def __init__(self, fallback: Any) -> None:
-        self.fallback = fallback
-        self.at: float | None = None
-
-    def now(self) -> float:
-        return self.at if self.at is not None else float(self.fallback.now())
-
-
 Decoder = Callable[[bytes], tuple[Event, tuple[str, ...]]]
 
 
@@ -160,24 +156,18 @@ def apply_items(
     ``decoded`` are the items already decoded (:func:`decode_batch`): only their field
     checks run here."""
     report = WriteReport()
-    with lock:
-        own = tracker.clock
-        clock = _At(own)
-        tracker.clock = clock
-        try:
-            if decoded is not None:
-                ascii_only = _validate.plain_ascii(b"".join(items))
-                _apply_decoded(tracker, clock, decoded, report, ascii_only)
-            else:
-                for index, raw in enumerate(items):
-                    _apply_one(tracker, clock, index, raw, report, decode)
-        finally:
-            tracker.clock = own
+    with lock, event_time(tracker) as clock:
+        if decoded is not None:
+            ascii_only = _validate.plain_ascii(b"".join(items))
+            _apply_decoded(tracker, clock, decoded, report, ascii_only)
+        else:
+            for index, raw in enumerate(items):
+                _apply_one(tracker, clock, index, raw, report, decode)
     return report
 
 
 def _apply_one(
-    tracker: OutcomeTracker, clock: _At, index: int, raw: bytes, report: WriteReport,
+    tracker: OutcomeTracker, clock: EventClock, index: int, raw: bytes, report: WriteReport,
     decode: Decoder,
 ) -> None:  # fmt: skip
     if not raw.strip():
@@ -188,8 +178,7 @@ def _apply_one(
         return
     try:
         event, extras = decode(raw)
-        clock.at = event.timestamp
-        changed = apply_event(tracker, event)
+        changed = clock.apply(tracker, event)
     except ValidationError as exc:
         report.reject(index, exc.reason, exc.where)
         return
@@ -201,7 +190,7 @@ def _apply_one(
 
 
 def _apply_decoded(
-    tracker: OutcomeTracker, clock: _At, decoded: Decoded, report: WriteReport,
+    tracker: OutcomeTracker, clock: EventClock, decoded: Decoded, report: WriteReport,
     ascii_only: bool,
 ) -> None:  # fmt: skip
     """:func:`_apply_one` for events decoded together: the same checks and report."""
@@ -210,8 +199,7 @@ def _apply_decoded(
         report.received += 1
         try:
             _validate.finish(event, plain_ascii=ascii_only)
-            clock.at = event.timestamp
-            changed = apply_event(tracker, event)
+            changed = clock.apply(tracker, event)
         except ValidationError as exc:
             report.reject(k if indexes is None else indexes[k], exc.reason, exc.where)
             continue

@@ -10,109 +10,86 @@ from __future__ import annotations
 
 import typing as _typing
 
-from outcomes import config
 from outcomes._lazy import attach as _attach
-from outcomes._table import Column, Table
-from outcomes.errors import StoreUnavailableError
-from outcomes.store._base import (
-    Condition,
-    Migration,
-    MigrationStatus,
-    Store,
-    StoreKind,
-)
-from outcomes.store._query import (
-    MemoryImpl,
-    MemoryTables,
-    Query,
-    Row,
-    register_query,
-    registered_queries,
-)
-from outcomes.store._rollups import (
-    BUCKET_S,
-    ROLLUP_CELLS,
-    ROLLUP_DAILY,
-    ROLLUP_EMA,
-    ROLLUP_HALF_LIFE_S,
-    ROLLUP_HOURLY,
-    STAT_COLUMNS,
-    project_of,
-    stats_of,
-)
-from outcomes.store._schema import CORE_MIGRATIONS
-from outcomes.store._sql import SqlStore
-from outcomes.store._sqlite import SQLiteStore, path_from_url
 
-# The memory and PostgreSQL stores and the background writer load when first used: a
-# command that reads a SQLite file (``outcomes models --json``) pays for none of them.
+# Every name loads with the module that defines it, when first used: a read-only command
+# that needs only the rollup rows (``outcomes models --json``, ``store._sqlite_read``)
+# pays neither for the receipt declaration nor for the SQL stores.
 if _typing.TYPE_CHECKING:
+    from outcomes._table import Column, Table
+    from outcomes.store._base import Condition, Migration, MigrationStatus, Store, StoreKind
     from outcomes.store._memory import MemoryStore
+    from outcomes.store._open import open_store, rebuild_rollups
     from outcomes.store._postgres import PostgresStore
+    from outcomes.store._query import (
+        MemoryImpl,
+        MemoryTables,
+        Query,
+        Row,
+        register_query,
+        registered_queries,
+    )
+    from outcomes.store._rollup_rows import (
+        ROLLUP_HALF_LIFE_S,
+        STAT_COLUMNS,
+        project_of,
+        stats_of,
+    )
+    from outcomes.store._rollups import (
+        BUCKET_S,
+        ROLLUP_CELLS,
+        ROLLUP_DAILY,
+        ROLLUP_EMA,
+        ROLLUP_HOURLY,
+    )
+    from outcomes.store._schema import CORE_MIGRATIONS
+    from outcomes.store._sql import SqlStore
+    from outcomes.store._sqlite import SQLiteStore
+    from outcomes.store._sqlite_read import path_from_url
     from outcomes.store._writer import BackgroundWriter, FlushResult, WriterStats
 else:
     __getattr__, __dir__ = _attach(
         __name__,
         {
+            "outcomes._table": ("Column", "Table"),
+            "outcomes.store._base": (
+                "Condition",
+                "Migration",
+                "MigrationStatus",
+                "Store",
+                "StoreKind",
+            ),
             "outcomes.store._memory": ("MemoryStore",),
+            "outcomes.store._open": ("open_store", "rebuild_rollups"),
             "outcomes.store._postgres": ("PostgresStore",),
+            "outcomes.store._query": (
+                "MemoryImpl",
+                "MemoryTables",
+                "Query",
+                "Row",
+                "register_query",
+                "registered_queries",
+            ),
+            "outcomes.store._rollup_rows": (
+                "ROLLUP_HALF_LIFE_S",
+                "STAT_COLUMNS",
+                "project_of",
+                "stats_of",
+            ),
+            "outcomes.store._rollups": (
+                "BUCKET_S",
+                "ROLLUP_CELLS",
+                "ROLLUP_DAILY",
+                "ROLLUP_EMA",
+                "ROLLUP_HOURLY",
+            ),
+            "outcomes.store._schema": ("CORE_MIGRATIONS",),
+            "outcomes.store._sql": ("SqlStore",),
+            "outcomes.store._sqlite": ("SQLiteStore",),
+            "outcomes.store._sqlite_read": ("path_from_url",),
             "outcomes.store._writer": ("BackgroundWriter", "FlushResult", "WriterStats"),
         },
     )
-
-
-def open_store(
-    url: str | None = None,
-    *,
-    durable: bool | None = None,
-    auto_migrate: bool = True,
-    create: bool = True,
-) -> Store:
-    """Open the store named by ``url`` (explicit > ``OUTCOMES_DB_URL`` > SQLite default).
-
-    ``sqlite:///path`` opens (or creates) a SQLite file, ``postgresql://...`` a PostgreSQL
-    database, ``memory://`` a fresh in-memory store. ``durable`` defaults to
-    ``OUTCOMES_WRITER_DURABLE``. Raises :class:`~outcomes.errors.StoreUnavailableError`
-    for an unknown scheme or an unreachable server and
-    :class:`~outcomes.errors.StoreCorruptError` for a damaged file (left untouched). The
-    default SQLite file under ``$OUTCOMES_HOME`` must not be a symlink nor resolve outside
-    that folder (:class:`~outcomes.errors.StoreUnavailableError` otherwise); a URL given
-    explicitly or in ``OUTCOMES_DB_URL`` is opened as named.
-    """
-    resolved, managed = config.db_target(url)
-    if durable is None:
-        durable = config.WriterSettings.from_env().durable
-    if resolved.startswith("memory:"):
-        from outcomes.store._memory import MemoryStore
-
-        return MemoryStore()
-    if resolved.startswith("sqlite:"):
-        return SQLiteStore(
-            path_from_url(resolved),
-            durable=durable,
-            auto_migrate=auto_migrate,
-            create=create,
-            managed_root=managed,
-        )
-    if resolved.startswith(("postgresql:", "postgres:")):
-        from outcomes.store._postgres import PostgresStore
-
-        return PostgresStore(resolved, durable=durable, auto_migrate=auto_migrate)
-    raise StoreUnavailableError(
-        f"unknown store URL {resolved!r}: use sqlite:///path, postgresql://... or memory://"
-    )
-
-
-def rebuild_rollups(store: Store) -> int:
-    """Refold every stored inference receipt into ``store``'s rollups (what
-    ``outcomes profiles rebuild`` runs after a repair or a restore); returns how many
-    receipts were folded. Raises ``TypeError`` for a store without rollups."""
-    from outcomes.store._memory import MemoryStore
-
-    if isinstance(store, SqlStore | MemoryStore):
-        return store.rebuild_rollups()
-    raise TypeError(f"{type(store).__name__} keeps no rollups")
-
 
 __all__ = [
     "BUCKET_S",

@@ -21,7 +21,7 @@ from outcomes.store._partitions import (
     is_partitioned,
 )
 from outcomes.store._rollups import Delta, unique_rows
-from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore
+from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
@@ -63,6 +63,7 @@ class PostgresStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "postgresql"
+    INSERT_SQL = "INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING"
     ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = PG_MIGRATIONS
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -132,17 +133,6 @@ class PostgresStore(SqlStore):
 
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
-
-    def _insert_sql(self, table: Table[Any]) -> str:
-        sql = self._insert_cache.get(table.name)
-        if sql is None:
-            cols = table.column_names
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('%s' for _ in cols)}) ON CONFLICT ({table.key}) DO NOTHING"
-            )
-            self._insert_cache[table.name] = sql
-        return sql
 
     def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
         # COPY has no ON CONFLICT: rows are copied into a temporary table that empties at
@@ -271,11 +261,7 @@ class PostgresStore(SqlStore):
             with conn.transaction(), conn.cursor(name="outcomes_scan") as cur:
                 cur.itersize = SCAN_BATCH
                 cur.execute(self._sql(sql), list(params))
-                while True:
-                    rows = cur.fetchmany(SCAN_BATCH)
-                    if not rows:
-                        break
-                    yield from rows
+                yield from fetch_batches(cur)
         finally:
             conn.close()
 

@@ -28,22 +28,24 @@ Rows are read, merged and written back inside the write transaction: SQLite's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
-from outcomes.stats._profiles import (
-    DEFAULT_HALF_LIFE_S,
-    OutcomeStats,
-    ProfileState,
-)
-from outcomes.stats._sketch import LatencySketch
+from outcomes.stats._profiles import OutcomeStats, ProfileState
 from outcomes.store._rollup_fold import EmaArgs, fold_batch
+from outcomes.store._rollup_rows import (
+    CELL_KEY,
+    EMA_KEY,
+    HOURLY_KEY,
+    ROLLUP_HALF_LIFE_S,
+    STAT_COLUMNS,
+    STAT_NAMES,
+    stats_of,
+    stats_values,
+)
 
-ROLLUP_HALF_LIFE_S = DEFAULT_HALF_LIFE_S
-"""The half-life of the decayed sums rollups keep (the profiles' default)."""
 BUCKET_S = 3600
 """Rollup time bucket: one hour."""
 DAY_S = 86_400
@@ -54,22 +56,7 @@ _RECEIPT_COLUMNS = Receipt.__table__.column_names
 _ID, _KIND = _RECEIPT_COLUMNS.index("receipt_id"), _RECEIPT_COLUMNS.index("kind")
 _CHUNK = 200
 
-STAT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("receipts", "int"), ("calls", "int"), ("successes", "int"), ("failures", "int"),
-    ("inconclusive", "int"), ("latency_n", "int"), ("latency_zero", "int"),
-    ("latency_total_s", "float"), ("latency_max_s", "float"), ("latency_sketch", "text"),
-    ("latency_ms_total", "float"), ("input_tokens", "int"), ("output_tokens", "int"),
-    ("cost_usd", "float"), ("costed_calls", "int"), ("quality_n", "int"),
-    ("quality_sum", "float"), ("dw_pos", "float"), ("dwq_pos", "float"), ("dw_neg", "float"),
-    ("dwq_neg", "float"), ("ds_pos", "float"), ("ds_neg", "float"), ("df_pos", "float"),
-    ("df_neg", "float"), ("last_at", "float"),
-)  # fmt: skip
-"""The columns after the key of both rollup tables, in order (decayed sums: NULL = -inf)."""
-STAT_NAMES = tuple(n for n, _ in STAT_COLUMNS)
-HOURLY_KEY = ("model_id", "task", "project_key", "hour")
 DAILY_KEY = ("model_id", "task", "project_key", "day")
-CELL_KEY = ("model_id", "task", "project_key")
-EMA_KEY = ("model_id", "task")
 
 
 def _ddl_columns() -> str:
@@ -129,50 +116,6 @@ ROLLUP_CELLS = _table(
 ROLLUP_EMA = _table("rollup_ema", (*EMA_KEY, "value"), ("text", "text", "float"))
 """The rollup tables as :class:`Table` shapes (what the memory store keeps and named
 queries' Python implementations read; rows are plain tuples in column order)."""
-
-
-def _log(v: float) -> float | None:
-    return None if v == -math.inf else v
-
-
-def _unlog(v: Any) -> float:
-    return -math.inf if v is None else float(v)
-
-
-def stats_values(st: OutcomeStats, receipts: int) -> tuple[Any, ...]:
-    """``st`` as the stat columns of a rollup row (see :data:`STAT_COLUMNS`)."""
-    lat = st.latency
-    return (
-        receipts, st.calls, st.successes, st.failures, st.inconclusive, lat.n, lat.zero,
-        lat.total, lat.max_value, lat.encode(), st.latency_ms_total, st.input_tokens,
-        st.output_tokens, st.cost_usd, st.costed_calls, st.quality_n, st.quality_sum,
-        _log(st.dw_pos), _log(st.dwq_pos), _log(st.dw_neg), _log(st.dwq_neg),
-        _log(st.ds_pos), _log(st.ds_neg), _log(st.df_pos), _log(st.df_neg), st.last_at,
-    )  # fmt: skip
-
-
-def stats_of(values: Sequence[Any]) -> tuple[OutcomeStats, int]:
-    """The stat columns of a rollup row back as (``OutcomeStats``, receipts)."""
-    (receipts, calls, ok, bad, unknown, lat_n, lat_zero, lat_total, lat_max, sketch, lat_ms,
-     tin, tout, cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, ds_p, ds_n, df_p, df_n,
-     last_at) = values  # fmt: skip
-    latency = LatencySketch(
-        LatencySketch.decode_buckets(sketch), int(lat_zero), float(lat_total), int(lat_n),
-        float(lat_max),
-    )  # fmt: skip
-    st = OutcomeStats(
-        calls=int(calls), successes=int(ok), failures=int(bad), inconclusive=int(unknown),
-        latency=latency, latency_ms_total=float(lat_ms), input_tokens=int(tin),
-        output_tokens=int(tout), cost_usd=float(cost), costed_calls=int(costed),
-        quality_n=int(qn), quality_sum=float(qsum), dw_pos=_unlog(dw_p), dwq_pos=_unlog(dwq_p),
-        dw_neg=_unlog(dw_n), dwq_neg=_unlog(dwq_n), ds_pos=_unlog(ds_p), ds_neg=_unlog(ds_n),
-        df_pos=_unlog(df_p), df_neg=_unlog(df_n), last_at=float(last_at),
-    )  # fmt: skip
-    return st, int(receipts)
-
-
-def project_of(key: str) -> str | None:
-    return key or None
 
 
 def days_of(

@@ -66,6 +66,15 @@ def render_where(where: Sequence[Condition]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+def fetch_batches(cur: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``cur``'s query, fetched ``SCAN_BATCH`` at a time (bounded memory)."""
+    while True:
+        rows = cur.fetchmany(SCAN_BATCH)
+        if not rows:
+            return
+        yield from rows
+
+
 class SqlStore(StoreBase):
     """Base of the SQL stores. Subclasses provide connections and dialect details.
 
@@ -86,6 +95,7 @@ class SqlStore(StoreBase):
         self._wconn: Any = None
         self._closed = False
         self._applied_cache: set[str] = set()
+        self._applied_read = False
         self._insert_cache: dict[str, str] = {}
         self._reader_conns: list[Any] = []
         self._readers_lock = threading.Lock()
@@ -99,8 +109,24 @@ class SqlStore(StoreBase):
     def _write_transaction(self, conn: Any) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
+    INSERT_SQL: ClassVar[str]
+    """The dialect's insert that skips a row whose key exists, with ``{table}``,
+    ``{cols}``, ``{marks}`` (``?`` placeholders) and ``{key}`` to fill per table."""
+
     def _insert_sql(self, table: Table[Any]) -> str:
-        raise NotImplementedError
+        sql = self._insert_cache.get(table.name)
+        if sql is None:
+            cols = table.column_names
+            sql = self._sql(
+                self.INSERT_SQL.format(
+                    table=table.name,
+                    cols=", ".join(cols),
+                    marks=", ".join("?" for _ in cols),
+                    key=table.key,
+                )
+            )
+            self._insert_cache[table.name] = sql
+        return sql
 
     def _insert_rows(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (skipping existing keys) in the open transaction; returns how
@@ -133,11 +159,7 @@ class SqlStore(StoreBase):
         cur = conn.cursor()
         try:
             cur.execute(self._sql(sql), params)
-            while True:
-                rows = cur.fetchmany(SCAN_BATCH)
-                if not rows:
-                    return
-                yield from rows
+            yield from fetch_batches(cur)
         finally:
             cur.close()
 
@@ -353,6 +375,15 @@ class SqlStore(StoreBase):
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
+        if not self._applied_read:
+            # One read tells which migrations the database already has: opening a
+            # current store (every command, every process) then takes no write lock.
+            # A migration missing here still goes through the locked check below.
+            self._applied_read = True
+            if self._table_exists(MIGRATIONS_TABLE):
+                self._applied_cache.update(
+                    str(r[0]) for r in self.fetch(f"SELECT name FROM {MIGRATIONS_TABLE}")
+                )
         everything = (*CORE_MIGRATIONS, *self.ENGINE_MIGRATIONS, *migrations)
         wanted = [m for m in everything if m.name not in self._applied_cache]
         if not wanted:

@@ -8,11 +8,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from outcomes import config
 from outcomes._files import FILE_MODE, check_path, ensure_home
-from outcomes._table import Table
 from outcomes.errors import (
     StoreCorruptError,
     StoreError,
@@ -24,18 +23,6 @@ from outcomes.store._sql import SqlStore
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
-
-
-def path_from_url(url: str) -> Path:
-    """Return the file path of a ``sqlite:///path`` URL."""
-    if not url.startswith("sqlite://"):
-        raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
-    rest = url[len("sqlite://") :]
-    if rest.startswith("/"):
-        rest = rest[1:] if rest.startswith("//") else rest
-    if not rest or rest == ":memory:":
-        raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
-    return Path(rest).expanduser()
 
 
 class SQLiteStore(SqlStore):
@@ -52,6 +39,7 @@ class SQLiteStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "sqlite"
+    INSERT_SQL = "INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "INTEGER PRIMARY KEY",
         "int": "INTEGER",
@@ -142,17 +130,6 @@ class SQLiteStore(SqlStore):
             cur.execute("COMMIT")
         finally:
             cur.close()
-
-    def _insert_sql(self, table: Table[Any]) -> str:
-        sql = self._insert_cache.get(table.name)
-        if sql is None:
-            cols = table.column_names
-            sql = (
-                f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('?' for _ in cols)})"
-            )
-            self._insert_cache[table.name] = sql
-        return sql
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         return (sqlite3.Error,)

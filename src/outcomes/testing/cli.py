@@ -65,18 +65,19 @@ def _text(raw: io.RawIOBase) -> io.TextIOWrapper:
 def _environment(env: Mapping[str, str | None]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in env}
     try:
-        for key, value in env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environment(env)
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        _set_environment(saved)
+
+
+def _set_environment(env: Mapping[str, str | None]) -> None:
+    """Set each variable of ``env``; a ``None`` value unsets it."""
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def invoke(

@@ -122,8 +122,11 @@ def _cutoffs_of(db: Path) -> dict[str, Any]:
 def test_the_routing_page_shows_the_demo_outage_the_same_after_a_restart(demo_db: Path) -> None:
     first, again = _cutoffs_of(demo_db), _cutoffs_of(demo_db)
     cuts = first["data"]["cutoffs"]
-    assert {c["model_id"] for c in cuts} == {"claude-3-5-sonnet"}  # the demo's outage
-    assert {"rate limit cooldown", "breaker: rate limits"} <= {c["cause"] for c in cuts}
+    outage = [c for c in cuts if c["model_id"] == "claude-3-5-sonnet"]  # the demo's outage
+    assert {"rate limit cooldown", "breaker: rate limits"} == {c["cause"] for c in outage}
+    # Any other cut-off is the breaker after a run of the fleet's simulated server errors
+    # (which models get such a run depends on the router's picks), never a rate limit.
+    assert {c["cause"] for c in cuts if c not in outage} <= {"breaker: server errors"}
     assert first["data"]["calls_replayed"] > 0
     assert first["data"]["failures"] > 0
     assert all(c["until"] > c["start"] for c in cuts)

@@ -59,6 +59,15 @@ PAGES: dict[str, tuple[Callable[[_data.Source, Filters], _data.Data], _pages.Ren
 """The list pages by path: their data function and their renderer (a model's and a run's
 pages take an id as well)."""
 
+DETAILS: dict[
+    str, tuple[str, str, Callable[[_data.Source, Filters, str], _data.Data], _pages.Render]
+] = {
+    "models": ("model_id", "Model", _data.model_data, _pages.model_page),
+    "trajectories": ("run_id", "Run", _reports.trajectory_data, _report_pages.trajectory_page),
+}
+"""The pages of one model and of one run, under the list page they belong to: the path
+parameter that names it, the first word of the title, the data function, the renderer."""
+
 
 def _json(data: Any, status: int = 200) -> Response:
     def finite(v: Any) -> Any:
@@ -157,16 +166,12 @@ class _Dashboard:
             routes.append(
                 Route(f"{self.api}/dashboard/{key}", self._list_data(fn), methods=["GET"])
             )
-        routes += [
-            Route("/models/{model_id:path}", self.model, methods=["GET"]),
-            Route(
-                f"{self.api}/dashboard/models/{{model_id:path}}", self.model_json, methods=["GET"]
-            ),
-            Route("/trajectories/{run_id:path}", self.run, methods=["GET"]),
-            Route(
-                f"{self.api}/dashboard/trajectories/{{run_id:path}}", self.run_json, methods=["GET"]
-            ),
-        ]
+        for key, (param, noun, detail, render) in DETAILS.items():
+            page, data = self._detail(key, param, noun, detail, render)
+            routes.append(Route(f"/{key}/{{{param}:path}}", page, methods=["GET"]))
+            routes.append(
+                Route(f"{self.api}/dashboard/{key}/{{{param}:path}}", data, methods=["GET"])
+            )
         return routes
 
     def _list_page(
@@ -189,6 +194,27 @@ class _Dashboard:
 
         return endpoint
 
+    def _detail(
+        self,
+        key: str,
+        param: str,
+        noun: str,
+        detail: Callable[[_data.Source, Filters, str], _data.Data],
+        render: _pages.Render,
+    ) -> tuple[Callable[[Request], Response], Callable[[Request], Response]]:
+        """The page and the JSON endpoint of one item named by the path parameter."""
+
+        def page(request: Request) -> Response:
+            name = request.path_params[param]
+            title = f"{noun} {name}"
+            return self._page(request, key, title, lambda f: detail(self.src, f, name), render)
+
+        def data(request: Request) -> Response:
+            name = request.path_params[param]
+            return self._json_call(request, lambda f: detail(self.src, f, name))
+
+        return page, data
+
     def icon(self, request: Request) -> Response:
         # Browsers ask for it on every page; answering keeps their consoles free of 404s.
         return Response(
@@ -199,34 +225,6 @@ class _Dashboard:
         root = str(request.scope.get("root_path", "")).rstrip("/")
         query = request.url.query
         return RedirectResponse(f"{root}/models" + (f"?{query}" if query else ""), 307)
-
-    def model(self, request: Request) -> Response:
-        model_id = request.path_params["model_id"]
-        return self._page(
-            request,
-            "models",
-            f"Model {model_id}",
-            lambda f: _data.model_data(self.src, f, model_id),
-            _pages.model_page,
-        )
-
-    def model_json(self, request: Request) -> Response:
-        model_id = request.path_params["model_id"]
-        return self._json_call(request, lambda f: _data.model_data(self.src, f, model_id))
-
-    def run(self, request: Request) -> Response:
-        run_id = request.path_params["run_id"]
-        return self._page(
-            request,
-            "trajectories",
-            f"Run {run_id}",
-            lambda f: _reports.trajectory_data(self.src, f, run_id),
-            _report_pages.trajectory_page,
-        )
-
-    def run_json(self, request: Request) -> Response:
-        run_id = request.path_params["run_id"]
-        return self._json_call(request, lambda f: _reports.trajectory_data(self.src, f, run_id))
 
 
 def create_dashboard_app(

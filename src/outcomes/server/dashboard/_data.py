@@ -39,7 +39,7 @@ from outcomes.server.dashboard._queries import (
     series_params,
 )
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
-from outcomes.store._rollups import ROLLUP_HALF_LIFE_S
+from outcomes.store._rollup_rows import ROLLUP_HALF_LIFE_S
 
 Data = dict[str, Any]
 T = TypeVar("T")
@@ -134,19 +134,57 @@ class Source:
         self._lock = threading.Lock()
         self._readers: dict[str, Any] = {}
         self._cache: dict[str, tuple[float, Any]] = {}
+        self._refreshing: dict[str, threading.Thread] = {}
 
     def cached(self, name: str, fn: Callable[[], T], ttl: float = REPORT_TTL_S) -> T:
         """``fn()``, computed at most once per ``ttl`` seconds (per process): for reports that
-        resample (bootstraps, exact tests) and cost far more than a page should."""
+        resample (bootstraps, exact tests) and cost far more than a page should. Only the
+        first call waits for ``fn``; once the value is older than ``ttl``, calls get it
+        while one background thread computes the next (so a page stays fast, and says how
+        old its report is: :meth:`age`). A failed recomputation keeps the old value and
+        is tried again on the next call."""
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
-        if hit is not None and now - hit[0] < ttl:
+            stale = hit is not None and now - hit[0] >= ttl and name not in self._refreshing
+            if stale:
+                self._refreshing[name] = threading.Thread(
+                    target=self._refresh, args=(name, fn), name=f"dashboard-{name}", daemon=True
+                )
+                self._refreshing[name].start()
+        if hit is not None:
             return hit[1]  # type: ignore[no-any-return]
         value = fn()
         with self._lock:
             self._cache[name] = (now, value)
         return value
+
+    def _refresh(self, name: str, fn: Callable[[], Any]) -> None:
+        started = time.monotonic()
+        try:
+            value = fn()
+        except Exception:  # kept stale and retried on the next call; the age shows it
+            value = None
+            failed = True
+        else:
+            failed = False
+        with self._lock:
+            if not failed:
+                self._cache[name] = (started, value)
+            self._refreshing.pop(name, None)
+
+    def age(self, name: str) -> float | None:
+        """Seconds since the cached ``name`` was computed (None: never)."""
+        with self._lock:
+            hit = self._cache.get(name)
+        return None if hit is None else time.monotonic() - hit[0]
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait for the background recomputations running now (tests; closing)."""
+        with self._lock:
+            running = list(self._refreshing.values())
+        for t in running:
+            t.join(timeout)
 
     def reader(self, name: str, make: Callable[[Store], Any]) -> Any:
         with self._lock:
@@ -155,6 +193,7 @@ class Source:
             return self._readers[name]
 
     def close(self) -> None:
+        self.settle()
         with self._lock:
             for r in self._readers.values():
                 close = getattr(r, "close", None)
@@ -163,27 +202,33 @@ class Source:
             self._readers.clear()
 
 
-def _with_state(src: Source, f: Filters, fn: Callable[[ProfileState], T]) -> T:
+def _with_state(
+    src: Source, f: Filters, fn: Callable[[ProfileState], T], model: str | None = None
+) -> T:
     """``fn`` run on the profile state of the filters' calls: the shared incremental fold
     (under its lock: it is live) for all time and no tag, else a fresh fold of the calls
-    the time range and tag select (whole supersession chains, see ``ProfileFilter``)."""
+    the time range and tag select (whole supersession chains, see ``ProfileFilter``).
+    With ``model``, a time range's state may hold that model's cells only."""
     since, _ = f.window(src.now())
     if since <= 0 and not f.tag:
         return src.book.read(fn)
     if not f.tag:
-        return fn(_rollup_state(src.store, since))
+        return fn(_rollup_state(src.store, since, model))
     flt = ProfileFilter(tag=f.tag, since=since if since > 0 else None)
     return fn(fold_matching(src.store, flt, half_life=src.book.half_life))
 
 
-def _rollup_state(store: Store, since: float) -> ProfileState:
+def _rollup_state(store: Store, since: float, model: str | None = None) -> ProfileState:
     """The profile state of the calls made since ``since`` (rounded down to the hour),
     from the hourly rollups merged per cell in the database (``dashboard.cells``: sums,
     maxima, log-sum-exp of the decayed sums, the sketches joined), then read back once
-    per cell: a cost set by cells, not by hours or receipts."""
+    per cell: a cost set by cells, not by hours or receipts. With ``model``, only that
+    model's cells are read back (decoding a cell's sketch is most of the cost)."""
     low = int(since // BUCKET_S) * BUCKET_S
     state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
     for row in store.query(CELLS, cells_params(low, _END)):
+        if model is not None and row[0] != model:
+            continue
         state.parts[(row[0], row[1], project_of(row[2]))] = stats_of(row[3:])[0]
     return state
 
@@ -195,11 +240,7 @@ def _row(p: ModelProfile, cooldowns: dict[str, float], excluded: Iterable[str]) 
     return {
         "model_id": p.model_id,
         "task": p.task,
-        "calls": p.calls,
-        "successes": p.successes,
-        "failures": p.failures,
-        "inconclusive": p.inconclusive,
-        "success_rate": p.observed_success_rate,
+        **p.counts_json(),
         "success_interval": None if iv is None else [iv[0], iv[1]],
         "quality": p.quality,
         "latency_p50_ms": p.latency_p50_ms,
@@ -304,7 +345,7 @@ def model_data(src: Source, f: Filters, model_id: str) -> Data:
         p = ModelProfile.from_state(state, model_id, project_id=f.project or None)
         return [_row(p.for_task(t), {}, ()) for t in p.tasks]
 
-    per_task = _with_state(src, f, read)
+    per_task = _with_state(src, f, read, model_id)
     sample = src.store.query(
         RECENT,
         recent_params(since, until, SCAN, f.task, f.project, model_id, limit=SAMPLE),

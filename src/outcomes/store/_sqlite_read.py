@@ -1,0 +1,88 @@
+"""A read of a SQLite store that loads no more than ``sqlite3``: for read-only commands.
+
+``outcomes models --json`` answers from the rollup tables. Opening a
+:class:`~outcomes.store.SQLiteStore` for that loads the receipt declaration, ``msgspec``
+and the write side, and checks each core migration in a write transaction; a command a
+person or a script runs many times pays that on every run. :func:`read_rollups` instead
+opens the file, checks in one read that the schema is the one this version writes
+(every core migration applied, WAL mode), and returns the rows. Anything else (no file,
+a migration pending, an unknown schema, a busy or damaged file) returns ``None``: the
+caller then opens the store the ordinary way, which migrates, creates or reports the
+error as it always has. So this path never skips a migration; it only declines.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from outcomes.errors import StoreUnavailableError
+from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT
+
+MIGRATIONS_TABLE = "outcomes_migrations"
+CORE_MIGRATION_NAMES = (
+    "core.0001_receipts",
+    "core.0002_rollups",
+    "core.0003_receipts_ttft",
+    "core.0004_rollup_daily",
+    "core.0005_receipts_failures",
+)
+"""The names of ``CORE_MIGRATIONS`` in order (``store/_schema.py`` refuses to load if the
+two differ, so a new core migration is named here too, and a store without it declines)."""
+
+Rows = list[tuple[Any, ...]]
+
+
+def path_from_url(url: str) -> Path:
+    """Return the file path of a ``sqlite:///path`` URL."""
+    if not url.startswith("sqlite://"):
+        raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
+    rest = url[len("sqlite://") :]
+    if rest.startswith("/"):
+        rest = rest[1:] if rest.startswith("//") else rest
+    if not rest or rest == ":memory:":
+        raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    return Path(rest).expanduser()
+
+
+def _current(conn: sqlite3.Connection) -> bool:
+    """Whether the file is a store of this version's core schema, in WAL mode."""
+    mode = conn.execute("PRAGMA journal_mode").fetchone()
+    if mode is None or str(mode[0]).lower() != "wal":
+        return False
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [MIGRATIONS_TABLE]
+    ).fetchone():
+        return False
+    applied = {str(r[0]) for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    # A core name this version does not know means a newer outcomes wrote the file: the
+    # ordinary open decides what to say about it.
+    core = {n for n in applied if n.startswith("core.")}
+    return core == set(CORE_MIGRATION_NAMES)
+
+
+def read_rollups(path: Path, busy_timeout: float) -> tuple[Rows, Rows] | None:
+    """(rollup cell rows, rollup EMA rows) of the SQLite store at ``path``, read in one
+    transaction; ``None`` when the file is missing or not a current store (see above)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        # Read-write, as the store opens it: a read-only handle cannot recover a WAL
+        # file whose last writer crashed. Nothing here writes.
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        conn.execute("BEGIN")
+        if not _current(conn):
+            return None
+        cells = conn.execute(CELL_SELECT).fetchall()
+        ema = conn.execute(EMA_SELECT).fetchall()
+        return cells, ema
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
