@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outcomes.store._base import Migration
+from outcomes.store._schema import RECEIPTS_FAILURES_INDEX
 
 _FIRST = 0.0
 """Month partitions cover [1970-01, 10000-01); outside, the two open-ended ones."""
@@ -181,11 +182,14 @@ INDEXES: tuple[str, ...] = (
     # keeps 4 bytes of hash per row where a B-tree keeps the whole id (36 characters for
     # the ids outcomes makes), about half the size.
     "CREATE INDEX receipts_trace ON receipts USING hash (trace_id)",
-    # Time ranges within a month: rows arrive in about time order, so a block range
-    # index answers them at a few pages per partition instead of a B-tree entry per row.
-    "CREATE INDEX receipts_timestamp ON receipts USING brin (timestamp)",
+    # The dashboard's bounded walk of the newest receipts of a time range
+    # (ORDER BY timestamp DESC ... LIMIT): an ordered index, which a block range
+    # index is not; also retention's remainder and `keep`.
+    "CREATE INDEX receipts_timestamp ON receipts (timestamp)",
     # `ledger stats` reads the (few) receipts that are not inference through it.
     "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
+    # The dashboard's recent failures of a time range (core.0005).
+    RECEIPTS_FAILURES_INDEX,
 )
 """The receipts indexes on PostgreSQL once partitioned: each serves a query, nothing
 else (the former ``(model_id, task)`` index served reads that rollups now answer)."""
