@@ -333,3 +333,36 @@ def test_the_navigation_keeps_the_filters(client: TestClient) -> None:
     html = client.get("/calibration?since=7d&task=code").text
     for page in PAGES:
         assert f'href="/{page}?since=7d&amp;task=code"' in html
+
+
+def test_a_stale_report_is_served_while_one_thread_recomputes_it(tracker: OutcomeTracker) -> None:
+    import threading
+
+    from outcomes.server.dashboard._data import Source
+
+    assert tracker.store is not None
+    src = Source(tracker, tracker.store, lambda: 0.0)
+    gate, calls = threading.Event(), []
+
+    def report() -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            gate.wait(10)
+        if len(calls) == 3:
+            raise RuntimeError("store gone")
+        return len(calls)
+
+    assert src.cached("r", report, ttl=0.0) == 1  # the first call waits for the report
+    assert src.cached("r", report, ttl=0.0) == 1  # stale: served, one refresh started
+    assert src.cached("r", report, ttl=0.0) == 1  # still running: no second refresh
+    assert len(calls) == 2
+    gate.set()
+    src.settle()
+    assert src.cached("r", report, ttl=0.0) == 2  # the refreshed value; a third refresh fails
+    src.settle()
+    assert src.cached("r", report, ttl=3600.0) == 2  # the failure kept the old value
+    age = src.age("r")
+    assert age is not None
+    assert 0.0 <= age < 60.0
+    assert src.age("never") is None
+    src.close()

@@ -134,19 +134,57 @@ class Source:
         self._lock = threading.Lock()
         self._readers: dict[str, Any] = {}
         self._cache: dict[str, tuple[float, Any]] = {}
+        self._refreshing: dict[str, threading.Thread] = {}
 
     def cached(self, name: str, fn: Callable[[], T], ttl: float = REPORT_TTL_S) -> T:
         """``fn()``, computed at most once per ``ttl`` seconds (per process): for reports that
-        resample (bootstraps, exact tests) and cost far more than a page should."""
+        resample (bootstraps, exact tests) and cost far more than a page should. Only the
+        first call waits for ``fn``; once the value is older than ``ttl``, calls get it
+        while one background thread computes the next (so a page stays fast, and says how
+        old its report is: :meth:`age`). A failed recomputation keeps the old value and
+        is tried again on the next call."""
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
-        if hit is not None and now - hit[0] < ttl:
+            stale = hit is not None and now - hit[0] >= ttl and name not in self._refreshing
+            if stale:
+                self._refreshing[name] = threading.Thread(
+                    target=self._refresh, args=(name, fn), name=f"dashboard-{name}", daemon=True
+                )
+                self._refreshing[name].start()
+        if hit is not None:
             return hit[1]  # type: ignore[no-any-return]
         value = fn()
         with self._lock:
             self._cache[name] = (now, value)
         return value
+
+    def _refresh(self, name: str, fn: Callable[[], Any]) -> None:
+        started = time.monotonic()
+        try:
+            value = fn()
+        except Exception:  # kept stale and retried on the next call; the age shows it
+            value = None
+            failed = True
+        else:
+            failed = False
+        with self._lock:
+            if not failed:
+                self._cache[name] = (started, value)
+            self._refreshing.pop(name, None)
+
+    def age(self, name: str) -> float | None:
+        """Seconds since the cached ``name`` was computed (None: never)."""
+        with self._lock:
+            hit = self._cache.get(name)
+        return None if hit is None else time.monotonic() - hit[0]
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait for the background recomputations running now (tests; closing)."""
+        with self._lock:
+            running = list(self._refreshing.values())
+        for t in running:
+            t.join(timeout)
 
     def reader(self, name: str, make: Callable[[Store], Any]) -> Any:
         with self._lock:
@@ -155,6 +193,7 @@ class Source:
             return self._readers[name]
 
     def close(self) -> None:
+        self.settle()
         with self._lock:
             for r in self._readers.values():
                 close = getattr(r, "close", None)

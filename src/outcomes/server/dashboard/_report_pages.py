@@ -20,7 +20,7 @@ from outcomes.server.dashboard._pages import Ctx, Data, _head, _ok
 
 
 def calibration_page(ctx: Ctx, d: Data) -> str:
-    body = [_head(ctx, "calibration", d), _fresh()]
+    body = [_head(ctx, "calibration", d), _fresh(d["report_age_s"])]
     if not d["groups"]:
         body.append('<p class="note">No shadow observations stored yet.</p>')
     for g in d["groups"]:
@@ -90,8 +90,12 @@ def calibration_page(ctx: Ctx, d: Data) -> str:
     return "".join(body)
 
 
-def _fresh() -> str:
-    return f'<p class="muted">Recomputed at most every {REPORT_TTL_S:.0f} s.</p>'
+def _fresh(age: float | None) -> str:
+    computed = "" if age is None else f"Computed {age:.0f} s ago; "
+    return (
+        f'<p class="muted">{computed}recomputed in the background once older than '
+        f"{REPORT_TTL_S:.0f} s.</p>"
+    )
 
 
 def _f(v: float | None) -> str:
@@ -143,7 +147,7 @@ def components_page(ctx: Ctx, d: Data) -> str:
         )
     )
     conf = d["conflicts"]
-    body.append("<h2>Conflicts</h2>" + _fresh())
+    body.append("<h2>Conflicts</h2>" + _fresh(d["report_age_s"]))
     body.append(
         f"<p>{conf['pairs_tested']:,} pairs tested over {conf['sessions']:,} sessions "
         f"({conf['outage_sessions']:,} outage sessions left out); kept: joint failures ≥ "

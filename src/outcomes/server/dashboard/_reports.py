@@ -26,7 +26,13 @@ def calibration_data(src: Source, f: Filters) -> Data:
         **scoped("calibration", f),
         "groups": groups,
         "offpolicy": estimates,
+        "report_age_s": _age(src, "calibration", "offpolicy"),
     }
+
+
+def _age(src: Source, *names: str) -> float | None:
+    ages = [a for a in map(src.age, names) if a is not None]
+    return max(ages, default=None)
 
 
 def components_data(src: Source, f: Filters) -> Data:
@@ -61,6 +67,7 @@ def components_data(src: Source, f: Filters) -> Data:
         "components": rows[: max(f.limit, 50)],
         "component_count": len(rows),
         "conflicts": conflicts,
+        "report_age_s": _age(src, "conflicts"),
     }
 
 
