@@ -8,7 +8,8 @@ the same run. Requests go one at a time on keep-alive connections (httpx).
 Stability on a shared machine: a load from other jobs that comes and goes must not land
 on one side of a ratio only. So the latency comparisons alternate one request to ours,
 one to the bare endpoint (each sample pair sees the same machine), and ingest runs in
-rounds, each a fresh server and a fresh writer on fresh files, back to back; the ratio
+rounds, each a fresh server and a fresh writer on fresh files, fed in turns of 4000
+events (a slice to the server, the same events as receipts to the writer); the ratio
 reported is the median round's, with every round's ratio in the notes.
 
 - ingest: ``POST /v1/events`` in batches of 500 ``complete`` events (answered once
@@ -25,12 +26,14 @@ reported is the median round's, with every round's ratio in the notes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,12 +163,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _writer_rate(folder: Path, n: int) -> tuple[float, float]:
-    """Receipts/s of a BackgroundWriter (blocking overflow) into a fresh SQLite file, and
-    the CPU seconds per receipt it took (this process does nothing else meanwhile)."""
-    store = SQLiteStore(folder / "writer.db")
-    writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
-    receipts = [
+def _receipts(n: int) -> list[Receipt]:
+    """The reference's records: the benchmark's events as the receipts they become."""
+    return [
         Receipt(
             receipt_id=f"w{i}",
             trace_id=f"w{i}",
@@ -180,15 +180,6 @@ def _writer_rate(folder: Path, n: int) -> tuple[float, float]:
         )
         for i in range(n)
     ]
-    cpu, t = time.process_time(), time.perf_counter()
-    for r in receipts:
-        writer.submit(r)
-    assert writer.flush(None)
-    rate = n / (time.perf_counter() - t)
-    cpu = (time.process_time() - cpu) / n
-    writer.close()
-    store.close()
-    return rate, cpu
 
 
 CLIENTS = (1, 4)
@@ -213,33 +204,74 @@ class _Round:
         return self.rate / self.reference
 
 
+SLICE = 8
+"""Batches per slice of a round: 4000 events, two of the writer's batches."""
+
+
+class _Clock:
+    """Wall seconds and CPU seconds spent by one side of a round, summed over slices."""
+
+    def __init__(self, cpu: Callable[[], float]) -> None:
+        self.cpu_of = cpu
+        self.seconds = 0.0
+        self.cpu = 0.0
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        cpu, t = self.cpu_of(), time.perf_counter()
+        yield
+        self.seconds += time.perf_counter() - t
+        self.cpu += self.cpu_of() - cpu
+
+
 def _ingest_round(folder: Path, bodies: list[bytes], clients: int) -> _Round:
+    """One fresh server and one fresh writer, timed slice by slice in turn (a slice to the
+    server, the same events as receipts to the writer), so that a change of load from
+    elsewhere during the round reaches both sides alike."""
     from concurrent.futures import ThreadPoolExecutor
 
     server = _serve(folder / "ingest.db", folder / "ingest.log")
+    store = SQLiteStore(folder / "writer.db")
+    writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
+    receipts = _receipts(len(bodies) * BATCH)
+    # The server's CPU over the whole round (/proc counts in ticks of 10 ms, too coarse
+    # per slice; the server idles while the writer runs); the writer's per slice (this
+    # process does nothing else meanwhile).
+    ours, reference = _Clock(lambda: 0.0), _Clock(time.process_time)
+    server_cpu = _cpu_seconds(server.proc.pid)
     samples: list[float] = []
+    connections = [httpx.Client(base_url=server.url, timeout=120) for _ in range(clients)]
 
-    def send(share: list[bytes]) -> None:
-        with httpx.Client(base_url=server.url, timeout=120) as client:
-            for body in share:
-                s = time.perf_counter()
-                answer = client.post(
-                    "/v1/events", content=body, headers={"content-type": "application/json"}
-                )
-                samples.append((time.perf_counter() - s) * 1000)
-                assert answer.json()["accepted"] == BATCH, answer.text[:300]
+    def send(client: httpx.Client, share: list[bytes]) -> None:
+        for body in share:
+            s = time.perf_counter()
+            answer = client.post(
+                "/v1/events", content=body, headers={"content-type": "application/json"}
+            )
+            samples.append((time.perf_counter() - s) * 1000)
+            assert answer.json()["accepted"] == BATCH, answer.text[:300]
 
-    n = len(bodies) * BATCH
     try:
-        cpu, t = _cpu_seconds(server.proc.pid), time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(send, [bodies[i::clients] for i in range(clients)]))
-        rate = n / (time.perf_counter() - t)
-        cpu = (_cpu_seconds(server.proc.pid) - cpu) / n
+            for start in range(0, len(bodies), SLICE):
+                part = bodies[start : start + SLICE]
+                with ours.timing():
+                    list(pool.map(send, connections, [part[i::clients] for i in range(clients)]))
+                with reference.timing():
+                    for r in receipts[start * BATCH : (start + len(part)) * BATCH]:
+                        writer.submit(r)
+                    assert writer.flush(None)
+        server_cpu = _cpu_seconds(server.proc.pid) - server_cpu
     finally:
+        for connection in connections:
+            connection.close()
         server.stop()
-    reference, reference_cpu = _writer_rate(folder, n)
-    return _Round(rate, reference, cpu, reference_cpu, samples)
+        writer.close()
+        store.close()
+    n = len(receipts)
+    return _Round(
+        n / ours.seconds, n / reference.seconds, server_cpu / n, reference.cpu / n, samples
+    )
 
 
 def _ingest(ctx: Context, folder: Path, n: int, rounds: int) -> None:

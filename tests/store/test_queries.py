@@ -56,6 +56,11 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "inference.rollup_cells": [()],
     "inference.rollup_ema": [()],
     "inference.rollup_hours": [(0, 4_000_000_000), (1_750_000_000, 1_750_003_600), (5, 5)],
+    "inference.rollup_range": [
+        inference_queries.range_params(0, 2**62),
+        inference_queries.range_params(1_760_000_000 // 3600 * 3600, 1_760_003_600),
+        inference_queries.range_params(0, 2**62, days=False),
+    ],
     "ledger.cell_totals": [()],
     "ledger.other_kind_rows": [()],
     "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],

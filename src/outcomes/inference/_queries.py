@@ -11,6 +11,7 @@ from outcomes.inference._profiles import FOLD_FIELDS, fold_values_of
 from outcomes.records import Receipt
 from outcomes.store import (
     ROLLUP_CELLS,
+    ROLLUP_DAILY,
     ROLLUP_EMA,
     ROLLUP_HOURLY,
     MemoryTables,
@@ -18,7 +19,8 @@ from outcomes.store import (
     Row,
     register_query,
 )
-from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT
+from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT, STAT_NAMES
+from outcomes.store._rollups import DAY_S
 
 
 def _fold_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -148,3 +150,59 @@ FOLD_ROWS_TAGGED_SINCE = register_query(
     )
 )
 """Params ``(kind, kind, since, tag)``: both filters."""
+
+
+_RANGE_NAMES = ("model_id", "task", "project_key", "at", *STAT_NAMES)
+
+
+def _range_sql() -> str:
+    cols = ", ".join(STAT_NAMES)
+    hours = f"SELECT model_id, task, project_key, hour AS at, {cols} FROM rollup_hourly "
+    return (
+        f"{hours}WHERE hour >= ? AND hour < ? UNION ALL {hours}WHERE hour >= ? AND hour < ? "
+        f"UNION ALL SELECT model_id, task, project_key, day AS at, {cols} FROM rollup_daily "
+        "WHERE day >= ? AND day < ?"
+    )
+
+
+RANGE_SQL = _range_sql()
+"""The rollup rows of a range of whole hours (params :func:`range_params`): the whole UTC
+days inside it from ``rollup_daily``, the hours of the partial days at its two ends from
+``rollup_hourly``; ``at`` is the row's start. A month is about 30 rows per cell, not 720.
+Other wings' queries select from it as a subquery."""
+
+
+def range_params(low: int, high: int, *, days: bool = True) -> Row:
+    """Params of :data:`RANGE_SQL` for hours ``[low, high)``; ``days=False`` reads hours
+    only (a bucket finer than a day cannot use a day's row)."""
+    first = -(-low // DAY_S) * DAY_S
+    last = high // DAY_S * DAY_S
+    if not days or first >= last:
+        return (low, high, 0, 0, 0, 0)
+    return (low, first, last, high, first, last)
+
+
+def range_rows(tables: MemoryTables, params: Row) -> Iterator[dict[str, Any]]:
+    """:data:`RANGE_SQL` on the memory store, each row as a dict by column name."""
+    h1, h2, h3, h4, d1, d2 = params
+    for table, spans in ((ROLLUP_HOURLY, ((h1, h2), (h3, h4))), (ROLLUP_DAILY, ((d1, d2),))):
+        for _, r in tables.rows(table):
+            if any(lo <= r[3] < hi for lo, hi in spans):
+                yield dict(zip(_RANGE_NAMES, r, strict=True))
+
+
+def _range_sorted(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    rows = [tuple(r.values()) for r in range_rows(tables, params)]
+    rows.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
+    return iter(rows)
+
+
+ROLLUP_RANGE_ROWS = register_query(
+    Query(
+        "inference.rollup_range",
+        f"SELECT * FROM ({RANGE_SQL}) AS r ORDER BY at, model_id, task, project_key",
+        _range_sorted,
+    )
+)
+"""Params :func:`range_params`: :data:`RANGE_SQL`'s rows, ``model_id, task,
+project_key, at`` then the stat columns, by start (``at``)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from outcomes.inference._profiles import OutcomeStats
-from outcomes.inference._queries import ROLLUP_HOUR_ROWS
+from outcomes.inference._queries import ROLLUP_RANGE_ROWS, range_params
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
 
 Bucket = Literal["hour", "day"]
@@ -106,7 +106,9 @@ def timeseries(
     low = int(since // BUCKET_S) * BUCKET_S
     high = math.ceil(until / BUCKET_S) * BUCKET_S
     acc: dict[tuple[int, str, str], OutcomeStats] = {}
-    for row in store.iter_query(ROLLUP_HOUR_ROWS, (low, high)):
+    # By day, whole days come from rollup_daily (one row per cell and day).
+    spans = range_params(low, high, days=span % 86_400 == 0)
+    for row in store.iter_query(ROLLUP_RANGE_ROWS, spans):
         m, t, p, hour = row[0], row[1], project_of(row[2]), int(row[3])
         if (model_id is not None and m != model_id) or (task is not None and t != task):
             continue

@@ -10,7 +10,15 @@ from outcomes.store._base import Migration
 from outcomes.store._rollups import DAILY_DDL, ROLLUP_DDL, backfill_daily, backfill_hourly
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE
 
-__all__ = ["CORE_MIGRATIONS", "MIGRATIONS_TABLE"]
+RECEIPTS_FAILURES_INDEX = (
+    # Every column the walk reads, so it never touches the table (failures are few, so
+    # the index stays small); only the rows it keeps are then read.
+    "CREATE INDEX receipts_failures ON receipts "
+    "(timestamp, seq, model_id, task, project_id, kind, success, error) "
+    "WHERE NOT success AND error IS NOT NULL"
+)
+
+__all__ = ["CORE_MIGRATIONS", "MIGRATIONS_TABLE", "RECEIPTS_FAILURES_INDEX"]
 
 CORE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -65,6 +73,12 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE receipts ADD COLUMN ttft_ms {real}",),
     ),
     Migration("core.0004_rollup_daily", DAILY_DDL, run=backfill_daily),
+    Migration(
+        "core.0005_receipts_failures",
+        # A model's recent failures (the dashboard): the newest failures of a time range
+        # straight from this small index (failures only), not from a walk of every receipt.
+        (RECEIPTS_FAILURES_INDEX,),
+    ),
 )
 
 if tuple(m.name for m in CORE_MIGRATIONS) != CORE_MIGRATION_NAMES:  # pragma: no cover

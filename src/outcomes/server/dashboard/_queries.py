@@ -16,61 +16,19 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from outcomes.inference._queries import RANGE_SQL as _RANGE
+from outcomes.inference._queries import range_params, range_rows
 from outcomes.records import Receipt
-from outcomes.store import (
-    BUCKET_S,
-    ROLLUP_DAILY,
-    ROLLUP_HOURLY,
-    MemoryTables,
-    Query,
-    Row,
-    register_query,
-)
+from outcomes.store import BUCKET_S, MemoryTables, Query, Row, register_query
 from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
 from outcomes.store._rollups import DAY_S
-
-_RANGE_NAMES = ("model_id", "task", "project_key", "at", *STAT_NAMES)
-
-
-def _range_sql() -> str:
-    cols = ", ".join(STAT_NAMES)
-    hours = f"SELECT model_id, task, project_key, hour AS at, {cols} FROM rollup_hourly "
-    return (
-        f"{hours}WHERE hour >= ? AND hour < ? UNION ALL {hours}WHERE hour >= ? AND hour < ? "
-        f"UNION ALL SELECT model_id, task, project_key, day AS at, {cols} FROM rollup_daily "
-        "WHERE day >= ? AND day < ?"
-    )
-
-
-_RANGE = _range_sql()
-"""The rollup rows of a range of whole hours (params :func:`range_params`): the whole UTC
-days inside it from ``rollup_daily``, the hours of the partial days at its two ends from
-``rollup_hourly``; ``at`` is the row's start. A month is about 30 rows per cell, not 720."""
-
-
-def range_params(low: int, high: int, *, days: bool = True) -> Row:
-    """Params of :data:`_RANGE` for hours ``[low, high)``; ``days=False`` reads hours only
-    (a bucket finer than a day cannot use a day's row)."""
-    first = -(-low // DAY_S) * DAY_S
-    last = high // DAY_S * DAY_S
-    if not days or first >= last:
-        return (low, high, 0, 0, 0, 0)
-    return (low, first, last, high, first, last)
-
-
-def _range_rows(tables: MemoryTables, params: Row) -> Iterator[dict[str, Any]]:
-    h1, h2, h3, h4, d1, d2 = params
-    for table, spans in ((ROLLUP_HOURLY, ((h1, h2), (h3, h4))), (ROLLUP_DAILY, ((d1, d2),))):
-        for _, r in tables.rows(table):
-            if any(lo <= r[3] < hi for lo, hi in spans):
-                yield dict(zip(_RANGE_NAMES, r, strict=True))
 
 
 def _series(tables: MemoryTables, params: Row) -> Iterator[Row]:
     width, spans = params[0], tuple(params[1:7])
     task, _, project, _, model, _ = params[7:]
     acc: dict[tuple[str, int], list[Any]] = {}
-    for row in _range_rows(tables, spans):
+    for row in range_rows(tables, spans):
         if (task and row["task"] != task) or (project and row["project_key"] != project):
             continue
         if model and row["model_id"] != model:
@@ -148,7 +106,7 @@ def combine(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
 
 def _cells(tables: MemoryTables, params: Row) -> Iterator[Row]:
     cells: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
-    for r in _range_rows(tables, params):
+    for r in range_rows(tables, params):
         key = (r["model_id"], r["task"], r["project_key"])
         cells.setdefault(key, []).append(tuple(r[n] for n in STAT_NAMES))
     for key, rows in cells.items():
@@ -208,12 +166,14 @@ def _failed(r: Receipt) -> bool:
     return r.success is False and r.error is not None
 
 
-def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list[Any]:
-    """The walk both queries start from: the ``scan`` newest receipts of the range, as
-    (timestamp, seq, receipt), newest first."""
+def _newest(
+    tables: MemoryTables, since: float, until: float, scan: int, *, failures: bool = False
+) -> list[Any]:
+    """The walk both queries start from: the ``scan`` newest receipts of the range (of
+    its failures with ``failures``), as (timestamp, seq, receipt), newest first."""
     return sorted(
         ((r.timestamp, seq, r) for seq, r in tables.rows(Receipt.__table__)
-         if since <= r.timestamp < until),
+         if since <= r.timestamp < until and (not failures or _failed(r))),
         key=lambda t: (t[0], t[1]),
         reverse=True,
     )[:scan]  # fmt: skip
@@ -221,14 +181,12 @@ def _newest(tables: MemoryTables, since: float, until: float, scan: int) -> list
 
 def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
     since, until, scan, task, _, project, _, model, _, limit = params
-    newest = _newest(tables, since, until, scan)
+    newest = _newest(tables, since, until, scan, failures=True)
     out = 0
     for _, _, r in newest:
         if r.kind != "inference" or (task and r.task != task):
             continue
         if (project and r.project_id != project) or (model and r.model_id != model):
-            continue
-        if not _failed(r):
             continue
         yield (r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason,
                r.propensity, r.success, r.error, r.latency_ms)  # fmt: skip
@@ -240,21 +198,24 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
 RECENT = register_query(
     Query(
         "dashboard.recent",
-        "SELECT timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, "
-        "success, error, latency_ms FROM (SELECT seq, timestamp, trace_id, model_id, task, "
-        "project_id, routing_reason, propensity, success, error, latency_ms, kind, supersedes "
-        "FROM receipts "
-        "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
-        "AS newest WHERE kind = 'inference' AND (task = ? OR ? = '') "
+        "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
+        "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
+        "timestamp, model_id, task, project_id, kind FROM receipts "
+        # The failures' partial index (core.0005) serves this walk from the index alone
+        # (it holds every column the filters read); its WHERE repeats the index's
+        # condition term for term, so both engines match it. Only the kept rows are read.
+        "WHERE NOT success AND error IS NOT NULL "
+        "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+        "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
         "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
-        "AND NOT success AND error IS NOT NULL "
-        "ORDER BY timestamp DESC, seq DESC LIMIT ?",
+        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
+        "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC",
         _recent,
     )
 )
-"""Params :func:`recent_params`: among the ``scan`` newest receipts of the time range
-(a bounded walk of the time index, whatever the store's size), the newest ``limit`` that
-match the filters and are failures with an error (a model's recent failures), as
+"""Params :func:`recent_params`: among the ``scan`` newest failures with an error of the
+time range (a bounded walk of the failures' partial index, whatever the store's size),
+the newest ``limit`` that match the filters (a model's recent failures), as
 (timestamp, trace_id, model_id, task, project_id, routing_reason, propensity, success,
 error, latency_ms)."""
 
