@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from outcomes.records import Receipt
-from outcomes.store import ROLLUP_CELLS, MemoryTables, Query, Row, register_query
+from outcomes.store import ROLLUP_CELLS, MemoryTables, Query, Row, id_text, register_query
 
 _TOTALS = ("receipts", "calls", "successes", "failures", "inconclusive")
 _SUMS = ("latency_ms_total", "cost_usd")
@@ -67,6 +67,9 @@ partial index): model, task, success, supersedes, superseded_success, latency, c
 
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
+_EXPORT_SQLITE = tuple(
+    id_text(c) if c in ("receipt_id", "trace_id") else c for c in _RECEIPT_COLUMNS
+)
 
 
 def _export_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -82,6 +85,11 @@ EXPORT_ROWS = register_query(
         f"SELECT {', '.join(_RECEIPT_COLUMNS)} FROM receipts "
         "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq",
         _export_rows,
+        # SQLite keeps UUID-shaped ids as 16 bytes: selected back as their text.
+        dialects={
+            "sqlite": f"SELECT {', '.join(_EXPORT_SQLITE)} FROM receipts "
+            "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq"
+        },
     )
 )
 """Params ``(since, until)``: every receipt column, oldest first, for ``ledger export``

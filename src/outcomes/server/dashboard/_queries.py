@@ -20,6 +20,7 @@ from outcomes.inference._queries import RANGE_SQL as _RANGE
 from outcomes.inference._queries import range_params, range_rows
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, MemoryTables, Query, Row, register_query
+from outcomes.store._ids import id_text
 from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
 from outcomes.store._rollups import DAY_S
 
@@ -195,22 +196,33 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
             return
 
 
+_RECENT_SQL = (
+    "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
+    "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
+    "timestamp, model_id, task, project_id, kind FROM receipts "
+    # The failures' partial index (core.0005) serves this walk from the index alone
+    # (it holds every column the filters read); its WHERE repeats the index's
+    # condition term for term, so both engines match it. Only the kept rows are read.
+    "WHERE NOT success AND error IS NOT NULL "
+    "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+    "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
+    "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
+    "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
+    "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC"
+)
 RECENT = register_query(
     Query(
         "dashboard.recent",
-        "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
-        "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
-        "timestamp, model_id, task, project_id, kind FROM receipts "
-        # The failures' partial index (core.0005) serves this walk from the index alone
-        # (it holds every column the filters read); its WHERE repeats the index's
-        # condition term for term, so both engines match it. Only the kept rows are read.
-        "WHERE NOT success AND error IS NOT NULL "
-        "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
-        "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
-        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
-        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
-        "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC",
+        _RECENT_SQL,
         _recent,
+        # SQLite keeps UUID-shaped trace ids as 16 bytes: selected back as their text.
+        dialects={
+            "sqlite": _RECENT_SQL.replace(
+                "SELECT r.timestamp, r.trace_id,",
+                f"SELECT r.timestamp, {id_text('r.trace_id')},",
+                1,
+            )
+        },
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest failures with an error of the
