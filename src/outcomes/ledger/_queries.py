@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from outcomes.records import Receipt
-from outcomes.store import ROLLUP_CELLS, MemoryTables, Query, Row, id_text, register_query
+from outcomes.store import ROLLUP_CELLS, MemoryTables, Query, Row, register_query
 from outcomes.store._rollup_rows import (
     CELL_TOTALS_SELECT,
     OTHER_KIND_COLUMNS,
@@ -63,9 +63,6 @@ partial index): model, task, success, supersedes, superseded_success, latency, c
 
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
-_EXPORT_SQLITE = tuple(
-    id_text(c) if c in ("receipt_id", "trace_id") else c for c in _RECEIPT_COLUMNS
-)
 
 
 def _export_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -81,11 +78,7 @@ EXPORT_ROWS = register_query(
         f"SELECT {', '.join(_RECEIPT_COLUMNS)} FROM receipts "
         "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq",
         _export_rows,
-        # SQLite keeps UUID-shaped ids as 16 bytes: selected back as their text.
-        dialects={
-            "sqlite": f"SELECT {', '.join(_EXPORT_SQLITE)} FROM receipts "
-            "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq"
-        },
+        ids=(0, 1),  # receipt_id, trace_id
     )
 )
 """Params ``(since, until)``: every receipt column, oldest first, for ``ledger export``
