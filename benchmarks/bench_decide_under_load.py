@@ -150,6 +150,41 @@ def _decide(router: Router, n: int, into: Phase) -> None:
         gc.callbacks.remove(on_gc)
 
 
+class GcWatch:
+    """The longest garbage collection in any thread while active, by generation, in ms of
+    the collecting thread's CPU: the collector holds the GIL, so a decision on another
+    thread waits at least that long whatever the switch interval."""
+
+    def __init__(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started: dict[int, int] = {}
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        me = threading.get_ident()
+        if phase == "start":
+            self._started[me] = time.thread_time_ns()
+            return
+        start = self._started.pop(me, None)
+        if start is not None:
+            g = info["generation"]
+            self.count[g] += 1
+            self.longest[g] = max(self.longest[g], (time.thread_time_ns() - start) / 1e6)
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"gen {g}: {n} collections, longest {ms:.2f} ms"
+            for g, (n, ms) in enumerate(zip(self.count, self.longest, strict=True))
+        )
+
+
 class Recorder:
     """A thread recording start + complete in a loop until stopped."""
 
@@ -186,6 +221,7 @@ class Recorder:
 def run(ctx: Context) -> None:
     rounds, chunk = (3, 500) if ctx.quick else (12, 2_000)
     idle, loaded, short = Phase(), Phase(), Phase()
+    collections = GcWatch()
     default_switch = sys.getswitchinterval()
     with tempfile.TemporaryDirectory() as tmp:
         tracker, router, names = _setup(Path(tmp) / "load.db")
@@ -194,7 +230,7 @@ def run(ctx: Context) -> None:
         snapshots_before = tracker.snapshot().receipts
         for _ in range(rounds):
             _decide(router, chunk, idle)
-            with recorder:
+            with recorder, collections:
                 _decide(router, chunk, loaded)
             sys.setswitchinterval(SHORT_SWITCH_S)
             try:
@@ -209,7 +245,9 @@ def run(ctx: Context) -> None:
     rate = recorder.calls / recorder.seconds if recorder.seconds else 0.0
     load = (
         f"recorder {rate:,.0f} calls/s ({recorder.calls:,} calls, {dropped:,} receipts dropped "
-        f"by the full writer queue, {folded:,} folded into published snapshots meanwhile)"
+        f"by the full writer queue, {folded:,} folded into published snapshots meanwhile). "
+        f"Garbage collections during the loaded phase, any thread, CPU: "
+        f"{collections.summary()}"
     )
     base = f"{CANDIDATES} candidates, SQLite, recorder thread at full speed"
     ctx.report(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from outcomes.inference._compat import LedgerBuffer
@@ -86,3 +87,16 @@ def test_invalid_input_is_dropped_without_a_receipt() -> None:
     assert calls.get(t) is not None
     bad = calls.start("", "code", "", None, None, None, None)
     assert calls.get(bad) is None
+
+
+def test_calls_waiting_for_signals_are_not_walked_by_the_garbage_collector() -> None:
+    # Up to MAX_PENDING completed calls wait for their signals; a full collection that
+    # walks them all holds the GIL long enough to stall a routing decision elsewhere.
+    calls, _, _, _, _ = lifecycle()
+    traces = [calls.start("m", "code", "why", "p", None, 0.5, None) for _ in range(200)]
+    for t in traces[:150]:
+        calls.complete(t, 10.0, 3, 4, 0.001)
+    gc.collect()
+    assert len(calls.pending) == 200
+    assert not any(gc.is_tracked(p) for p in calls.pending.values())
+    assert sum(p[-1] is not None for p in calls.pending.values()) == 150

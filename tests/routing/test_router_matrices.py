@@ -66,7 +66,9 @@ def test_replay_benchmark_quick_run_reports_against_reading_the_file() -> None:
     require_datasets()
     ctx = Context(quick=True, current="replay")
     bench_replay.run(ctx)
-    (result,) = ctx.results
+    result, cpu = ctx.results
     assert result.unit == "s"
     assert result.reference_value is not None
     assert 0 < result.reference_value < result.value
+    assert cpu.unit == "s"
+    assert cpu.value > 0

@@ -17,6 +17,7 @@ from outcomes.store import (
     MemoryTables,
     Query,
     Row,
+    id_text,
     register_query,
 )
 from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT, STAT_NAMES
@@ -96,6 +97,9 @@ _SINCE = (
     " WHERE kind = ? AND supersedes IS NULL AND timestamp >= ?)"
 )
 _TAG = " AND trace_id IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
+# SQLite stores UUID-shaped receipt trace ids as 16 bytes (store/_ids.py); trace_tags
+# keeps text, so the receipt's side is compared as text there.
+_TAG_SQLITE = f" AND {id_text('trace_id')} IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
 
 
 def _started_since(tables: MemoryTables, kind: str, since: float) -> set[str]:
@@ -138,7 +142,12 @@ FOLD_ROWS_SINCE = register_query(
 first recorded at or after ``since``."""
 
 FOLD_ROWS_TAGGED = register_query(
-    Query("inference.fold_rows_tagged", _SELECT + _TAG + " ORDER BY seq", _tag_rows)
+    Query(
+        "inference.fold_rows_tagged",
+        _SELECT + _TAG + " ORDER BY seq",
+        _tag_rows,
+        dialects={"sqlite": _SELECT + _TAG_SQLITE + " ORDER BY seq"},
+    )
 )
 """Params ``(kind, tag)``: fold rows of the calls carrying ``tag``."""
 
@@ -147,6 +156,7 @@ FOLD_ROWS_TAGGED_SINCE = register_query(
         "inference.fold_rows_tagged_since",
         _SELECT + _SINCE + _TAG + " ORDER BY seq",
         _tag_since_rows,
+        dialects={"sqlite": _SELECT + _SINCE + _TAG_SQLITE + " ORDER BY seq"},
     )
 )
 """Params ``(kind, kind, since, tag)``: both filters."""

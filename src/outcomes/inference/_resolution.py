@@ -201,7 +201,7 @@ def _repeats(prior: Receipt, success: bool | None, quality: float | None) -> boo
 
 
 def _first_receipt(
-    p: list[Any],
+    p: tuple[Any, ...],
     rid: str,
     trace_id: str,
     now: float,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from outcomes import _validate
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
 from outcomes.ledger._queries import CELL_TOTALS, OTHER_KIND_ROWS
+from outcomes.ledger._summary import summary_rows
 from outcomes.records import Receipt
 from outcomes.store import Migration, Store
 
@@ -128,11 +128,6 @@ def _row_problems(r: Receipt) -> list[str]:
     return [f"{name}={getattr(r, name, None)!r}: {why}" for name, why in _validate.problems(r)]
 
 
-def _bucket(success: bool | None) -> str:
-    # A SQL boolean may read back as 0/1: only its truth and None-ness count.
-    return "successes" if success else "unknown" if success is None else "failures"
-
-
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     """Check the store's integrity: the database file, the schema, and every receipt."""
     report = VerifyReport(store=store.url)
@@ -188,55 +183,12 @@ def summarize(
     outcome; ``receipts`` is the number of ledger lines behind those numbers.
     With ``by_task=False`` the rows are per model and ``task`` is ``None``.
     """
-    acc: dict[tuple[str, str], Counter[str]] = {}
-    sums: dict[tuple[str, str], list[float]] = {}
-
-    def cell(key: tuple[str, str]) -> tuple[Counter[str], list[float]]:
-        c = acc.get(key)
-        if c is None:
-            c = acc[key] = Counter()
-            sums[key] = [0.0, 0.0]
-        return c, sums[key]
-
     if since is None:
         # Every inference receipt is in the rollups; only other kinds are read.
-        for model, task, n, calls, ok, bad, unknown, lat, cost in store.query(CELL_TOTALS):
-            c, s = cell((model, task if by_task else ""))
-            c.update(receipts=int(n), calls=int(calls), successes=int(ok), failures=int(bad))
-            c["unknown"] += int(unknown)
-            s[0] += float(lat)
-            s[1] += float(cost)
-        rows_in = store.iter_query(OTHER_KIND_ROWS)
-    else:
-        rows_in = (
-            (r.model_id, r.task, r.success, r.supersedes, r.superseded_success, r.latency_ms,
-             r.cost_usd)
-            for r in store.scan(Receipt.__table__, where=[("timestamp", ">=", since)])
-        )  # fmt: skip
-    for model, task, success, supersedes, superseded_success, latency, cost in rows_in:
-        c, s = cell((model, task if by_task else ""))
-        c["receipts"] += 1
-        c[_bucket(success)] += 1
-        if supersedes is not None:
-            c[_bucket(superseded_success)] -= 1
-            continue
-        c["calls"] += 1
-        s[0] += latency
-        s[1] += cost or 0.0
-    rows = []
-    for (model, task), c in sorted(acc.items()):
-        n = c["calls"]
-        rows.append(
-            {
-                "model_id": model,
-                "task": task or None,
-                "calls": n,
-                "receipts": c["receipts"],
-                "successes": c["successes"],
-                "failures": c["failures"],
-                "unknown": c["unknown"],
-                "mean_latency_ms": sums[(model, task)][0] / n if n else None,
-                "cost_usd": sums[(model, task)][1],
-            }
-        )
-    return rows
+        return summary_rows(store.query(CELL_TOTALS), store.iter_query(OTHER_KIND_ROWS), by_task)
+    rows_in = (
+        (r.model_id, r.task, r.success, r.supersedes, r.superseded_success, r.latency_ms,
+         r.cost_usd)
+        for r in store.scan(Receipt.__table__, where=[("timestamp", ">=", since)])
+    )  # fmt: skip
+    return summary_rows((), rows_in, by_task)

@@ -72,24 +72,6 @@ class _Cell:
             if quality > 0:
                 d[2 * off + 1].append(lw + math.log(quality))
 
-    def absorb(self, other: _Cell) -> None:
-        """Add ``other``'s receipts (the sums of logs stay lists until :meth:`stats`)."""
-        self.n += other.n
-        self.calls += other.calls
-        self.tin += other.tin
-        self.tout += other.tout
-        self.costed += other.costed
-        self.qn += other.qn
-        self.lat_ms += other.lat_ms
-        self.cost += other.cost
-        self.qsum += other.qsum
-        self.last_at = max(self.last_at, other.last_at)
-        for i in range(3):
-            self.counts[i] += other.counts[i]
-        self.lat.merge(other.lat)
-        for mine, theirs in zip(self.decay, other.decay, strict=True):
-            mine.extend(theirs)
-
     def stats(self) -> OutcomeStats:
         lse = [_logsumexp(v) for v in self.decay]
         ok, bad, unknown = self.counts
@@ -163,11 +145,16 @@ def fold_batch(
         c.book(success, quality, (ts - DECAY_EPOCH) * scale, 1)
         if quality is not None or (success is not None and not success and source == "failure"):
             ema.append((model, task, success, quality, error, source))  # what moves the EMA
-    totals: dict[tuple[str, str, str], _Cell] = {}
-    for (m, t, p, _), c in cells.items():
+    # A cell's total over the batch is the merge of its hours' stats: each decayed sum
+    # is exponentiated once (per hour), not again for the total; with one hour per
+    # cell (the usual batch) the total is a copy.
+    hours = {k: (c.stats(), c.n) for k, c in cells.items()}
+    totals: dict[tuple[str, str, str], tuple[OutcomeStats, int]] = {}
+    for (m, t, p, _), (st, n) in hours.items():
         total = totals.get((m, t, p))
         if total is None:
-            total = totals[(m, t, p)] = _Cell()
-        total.absorb(c)
-    hours = {k: (c.stats(), c.n) for k, c in cells.items()}
-    return hours, {k: (c.stats(), c.n) for k, c in totals.items()}, ema
+            totals[(m, t, p)] = (st.copy(), n)
+        else:
+            total[0].merge(st)
+            totals[(m, t, p)] = (total[0], total[1] + n)
+    return hours, totals, ema

@@ -163,19 +163,31 @@ class Delta:
         self,
         current: Mapping[tuple[Any, ...], Sequence[Any]],
         which: str,
+        known: Mapping[Any, tuple[OutcomeStats, int]] | None = None,
+        out_stats: dict[Any, tuple[OutcomeStats, int]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
-        this delta to ``current`` (key -> stat columns of the rows already stored);
-        ``which`` is ``hours``, ``days`` or ``cells``."""
+        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache,
+        left unchanged) or else ``current`` (key -> stat columns read back); ``which`` is
+        ``hours``, ``days`` or ``cells``. The merged stats are also put in ``out_stats``
+        when given."""
         mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
+        known = known or {}
         out = []
         for key in sorted(mine):
             st, n = mine[key]
-            old = current.get(key)
-            if old is not None:
+            cached = known.get(key)
+            old = None if cached is not None else current.get(key)
+            if cached is not None:
+                base, m = cached[0].copy(), cached[1]
+                base.merge(st)
+                st, n = base, n + m
+            elif old is not None:
                 base, m = stats_of(old)
                 base.merge(st)
                 st, n = base, n + m
+            if out_stats is not None:
+                out_stats[key] = (st, n)
             out.append((*key, *stats_values(st, n)))
         return out
 
@@ -263,22 +275,60 @@ def _current(
     return out
 
 
+class RollupCache:
+    """The rollup rows one writer connection last committed, decoded: with it a batch
+    merges into the rows it already knows instead of reading and decoding them back.
+
+    Only valid while no other connection has written the database since (the SQLite
+    store checks ``PRAGMA data_version``, which changes exactly then) and no other
+    statement of this connection touched the rollups (the store drops the cache after
+    any transaction that is not a write of records). ``pending`` holds what the open
+    transaction writes; :meth:`commit` makes it current once the transaction commits.
+    """
+
+    __slots__ = ("ema", "ema_models", "pending", "pending_ema", "rows", "version")
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.rows: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.ema: dict[tuple[str, str], float] = {}
+        self.ema_models: set[str] = set()
+        self.pending: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.pending_ema: dict[tuple[str, str], float] = {}
+
+    def commit(self, models: Iterable[str]) -> None:
+        for which, rows in self.pending.items():
+            self.rows[which].update(rows)
+            rows.clear()
+        self.ema.update(self.pending_ema)
+        self.pending_ema.clear()
+        self.ema_models.update(models)
+
+
 def apply_sql(
     cur: Any,
     sql: Callable[[str], str],
     delta: Delta,
     upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = _UPSERTS,
+    cache: RollupCache | None = None,
 ) -> None:
     """Add ``delta`` to the rollup tables through ``cur`` (inside the write transaction,
-    with writers serialized); ``sql`` translates ``?`` placeholders for the driver."""
+    with writers serialized); ``sql`` translates ``?`` placeholders for the driver.
+    With ``cache``, rows it knows are not read back, and what is written is left in
+    ``cache.pending``."""
     if not delta:
         return
     for which, (table, key) in upserts.items():
-        keys = sorted(getattr(delta, which))
-        current = _current(cur, sql, table, key, keys)
-        cur.executemany(sql(_upsert(table, key)), delta.merged(current, which))
-    models = sorted(delta.models)
+        known = cache.rows[which] if cache is not None else {}
+        missing = [k for k in sorted(getattr(delta, which)) if k not in known]
+        current = _current(cur, sql, table, key, missing) if missing else {}
+        out_stats = cache.pending[which] if cache is not None else None
+        cur.executemany(sql(_upsert(table, key)), delta.merged(current, which, known, out_stats))
     ema: dict[tuple[str, str], float] = {}
+    models = sorted(delta.models)
+    if cache is not None and cache.ema_models.issuperset(models):
+        ema = {k: v for k, v in cache.ema.items() if k[0] in delta.models}
+        models = []
     for part in chunks(models):
         cur.execute(
             sql(f"SELECT model_id, task, value FROM rollup_ema WHERE model_id IN "
@@ -287,7 +337,10 @@ def apply_sql(
         )  # fmt: skip
         for m, t, v in cur.fetchall():
             ema[(m, t)] = float(v)
-    cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), delta.ema_rows(ema))
+    rows = delta.ema_rows(ema)
+    cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), rows)
+    if cache is not None:
+        cache.pending_ema.update(((m, t), v) for m, t, v in rows)
 
 
 def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:

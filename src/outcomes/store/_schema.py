@@ -20,6 +20,7 @@ RECEIPTS_FAILURES_INDEX = (
 
 __all__ = ["CORE_MIGRATIONS", "MIGRATIONS_TABLE", "RECEIPTS_FAILURES_INDEX"]
 
+
 CORE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "core.0001_receipts",

@@ -26,6 +26,7 @@ from outcomes.store._base import (
     check_finite,
     check_where,
 )
+from outcomes.store._ids import decode_row, encode_id
 from outcomes.store._query import Query, Row
 from outcomes.store._rollups import Delta, apply_sql, new_receipt_rows, rebuild_sql
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
@@ -137,6 +138,25 @@ class SqlStore(StoreBase):
     def _sql(self, sql: str) -> str:
         """Translate ``?`` placeholders to the driver's style."""
         return sql
+
+    def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
+        """Columns of ``table`` this engine stores compactly (store/_ids.py): encoded in
+        the values of conditions, decoded in the rows read. None here."""
+        return ()
+
+    def _stored_where(self, table: Table[Any], where: Sequence[Condition]) -> list[Condition]:
+        ids = self._id_columns(table)
+        if not ids:
+            return list(where)
+        out: list[Condition] = []
+        for column, op, value in where:
+            if column not in ids:
+                out.append((column, op, value))
+            elif op == "in":
+                out.append((column, op, [encode_id(v) for v in value]))
+            else:
+                out.append((column, op, encode_id(value)))
+        return out
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
@@ -258,7 +278,7 @@ class SqlStore(StoreBase):
                     self._lock_for_rollups(cur)
                     added, delta = self._insert_receipts(cur, rows)
                     inserted += added
-                    apply_sql(cur, self._sql, delta)
+                    self._apply_rollups(cur, delta)
                 else:
                     inserted += self._insert_rows(cur, table, rows)
             return inserted
@@ -271,6 +291,10 @@ class SqlStore(StoreBase):
         new ones add to the rollups)."""
         fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
         return self._insert_rows(cur, RECEIPTS, rows), Delta.of(fresh)
+
+    def _apply_rollups(self, cur: Any, delta: Delta) -> None:
+        """Add what a batch's new receipts fold to into the rollups (same transaction)."""
+        apply_sql(cur, self._sql, delta)
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
@@ -319,6 +343,7 @@ class SqlStore(StoreBase):
     # -- generic table operations ------------------------------------------------------
     def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
         where, order_by, descending = scan.where, scan.order_by, scan.descending
+        where = self._stored_where(table, where)
         if scan.after_seq is not None:
             where = [*where, ("seq", ">", int(scan.after_seq))]
         clause, params = render_where(where)
@@ -331,26 +356,38 @@ class SqlStore(StoreBase):
         if scan.limit is not None:
             sql += f" LIMIT {max(int(scan.limit), 0)}"
         from_row = table.from_row
+        ids = self._id_columns(table)
+        if ids:
+            names = table.column_names
+            positions = tuple(names.index(c) for c in ids)
+            for row in self.iterate(sql, params):
+                yield from_row(decode_row(row, positions))
+            return
         for row in self.iterate(sql, params):
             yield from_row(row)
 
     def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
-        sql, values = query.render(self.dialect, params)
-        return self.fetch(sql, values)
+        return list(self.iter_query(query, params))
 
     def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
         sql, values = query.render(self.dialect, params)
-        return self.iterate(sql, values)
+        rows = self.iterate(sql, values)
+        if query.ids and self._id_columns(RECEIPTS):
+            # Python, not SQL: formatting the text in SQL (hex, substr) cost more than
+            # the rest of an export row.
+            ids = query.ids
+            return (decode_row(row, ids) for row in rows)
+        return rows
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(where)
+        clause, params = render_where(self._stored_where(table, where))
         rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
         return int(rows[0][0])
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(where)
+        clause, params = render_where(self._stored_where(table, where))
         return self.execute(f"DELETE FROM {table.name}{clause}", params)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
@@ -362,14 +399,14 @@ class SqlStore(StoreBase):
         params: list[Any] = []
         for name, value in changes.items():
             col = columns[name]
-            stored = value
+            stored = encode_id(value) if name in self._id_columns(table) else value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
             params.append(stored)
-        params.append(key)
+        params.append(encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self.execute(sql, params) > 0
 

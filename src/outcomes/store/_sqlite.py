@@ -8,20 +8,49 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from outcomes import config
 from outcomes._files import FILE_MODE, check_path, ensure_home
+from outcomes._table import Table
 from outcomes.errors import (
     StoreCorruptError,
     StoreError,
     StoreUnavailableError,
     UnsafePathError,
 )
-from outcomes.store._base import StoreKind
-from outcomes.store._sql import SqlStore
+from outcomes.store._base import Migration, StoreKind
+from outcomes.store._ids import ID_COLUMNS, encode_id, encode_rows
+from outcomes.store._rollups import Delta, RollupCache, apply_sql, unique_rows
+from outcomes.store._sql import RECEIPTS, SqlStore
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+if RECEIPTS.column_names[:2] != ID_COLUMNS:  # pragma: no cover - guards encode_rows
+    raise ImportError("receipts must start with receipt_id, trace_id (store/_ids.py)")
+
+
+def _compact_ids(cur: Any, sql: Callable[[str], str]) -> None:
+    """Store the UUID-shaped ids of existing receipts as 16 bytes (store/_ids.py), as new
+    writes do; other ids stay text. One statement, in the migration's transaction."""
+    cur.connection.create_function("outcomes_compact_id", 1, encode_id, deterministic=True)
+    cur.execute(
+        "UPDATE receipts SET receipt_id = outcomes_compact_id(receipt_id), "
+        "trace_id = outcomes_compact_id(trace_id) "
+        "WHERE typeof(receipt_id) = 'text' OR typeof(trace_id) = 'text'"
+    )
+
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "sqlite.0001_compact_receipts",
+        # Readers of (model, task) read the rollups since core.0002: this index served no
+        # query any more (EXPLAIN QUERY PLAN of every receipts query, docs/scaling.md).
+        ("DROP INDEX IF EXISTS receipts_model_task",),
+        run=_compact_ids,
+    ),
+)
+"""Migrations only the SQLite store applies, after the core ones."""
+
 _CORRUPT_MARKERS = ("file is not a database", "malformed", "not a database", "corrupt")
 
 
@@ -39,6 +68,7 @@ class SQLiteStore(SqlStore):
     """
 
     dialect: ClassVar[StoreKind] = "sqlite"
+    ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = SQLITE_MIGRATIONS
     INSERT_SQL = "INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"
     TYPES: ClassVar[dict[str, str]] = {
         "pk": "INTEGER PRIMARY KEY",
@@ -69,6 +99,9 @@ class SQLiteStore(SqlStore):
             if not create:
                 raise StoreUnavailableError(f"no database at {self.path}")
             self._create_file()
+        self._rollup_cache: RollupCache | None = None
+        self._cache_conn: Any = None
+        self._txn_models: set[str] | None = None
         super().__init__(auto_migrate=False)
         # Fail early, and clearly, on a file that is not a database.
         self._writer()
@@ -120,16 +153,59 @@ class SQLiteStore(SqlStore):
     def _write_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
+        # The rollup cache survives only a transaction that wrote records through
+        # _apply_rollups (which sets _txn_models); any other statement may have touched
+        # the rollups.
+        self._txn_models = None
         try:
             yield cur
         except BaseException:
+            self._rollup_cache = None
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
         else:
             cur.execute("COMMIT")
+            cache = self._rollup_cache
+            models = cast("set[str] | None", self._txn_models)  # set while yielded
+            if cache is not None and models is not None:
+                cache.commit(models)
+            else:
+                self._rollup_cache = None
         finally:
             cur.close()
+
+    def _apply_rollups(self, cur: Any, delta: Delta) -> None:
+        # PRAGMA data_version changes when another connection (another process, another
+        # store object) has committed since this connection last looked: then what this
+        # writer remembers of the rollups may be stale and is dropped. The connection is
+        # part of the check because a version number means nothing on another one.
+        version = int(cur.execute("PRAGMA data_version").fetchone()[0])
+        cache = self._rollup_cache
+        if cache is None or cache.version != version or self._cache_conn is not cur.connection:
+            cache = self._rollup_cache = RollupCache(version)
+            self._cache_conn = cur.connection
+        apply_sql(cur, self._sql, delta, cache=cache)
+        self._txn_models = (self._txn_models or set()) | delta.models
+
+    def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
+        return ID_COLUMNS if table is RECEIPTS else ()
+
+    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
+        # Insert first, ask questions only when needed: a batch is almost always new
+        # receipts, and then the insert's change count equals the batch's size and
+        # proves it (no look-up of stored ids). Otherwise the rows the insert added are
+        # those with a seq above the one before it (``BEGIN IMMEDIATE`` holds every
+        # other writer out meanwhile).
+        first = encode_rows(cast(list[tuple[Any, ...]], unique_rows(rows)))
+        cur.execute("SELECT max(seq) FROM receipts")
+        before = cur.fetchone()[0] or 0
+        added = self._insert_rows(cur, RECEIPTS, first)
+        if added == len(first):
+            return added, Delta.of(first)
+        cur.execute("SELECT receipt_id FROM receipts WHERE seq > ?", [before])
+        new = {r[0] for r in cur.fetchall()}
+        return added, Delta.of([r for r in first if r[0] in new])
 
     def _driver_errors(self) -> tuple[type[Exception], ...]:
         return (sqlite3.Error,)

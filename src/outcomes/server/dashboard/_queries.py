@@ -195,22 +195,26 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
             return
 
 
+_RECENT_SQL = (
+    "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
+    "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
+    "timestamp, model_id, task, project_id, kind FROM receipts "
+    # The failures' partial index (core.0005) serves this walk from the index alone
+    # (it holds every column the filters read); its WHERE repeats the index's
+    # condition term for term, so both engines match it. Only the kept rows are read.
+    "WHERE NOT success AND error IS NOT NULL "
+    "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
+    "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
+    "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
+    "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
+    "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC"
+)
 RECENT = register_query(
     Query(
         "dashboard.recent",
-        "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
-        "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
-        "timestamp, model_id, task, project_id, kind FROM receipts "
-        # The failures' partial index (core.0005) serves this walk from the index alone
-        # (it holds every column the filters read); its WHERE repeats the index's
-        # condition term for term, so both engines match it. Only the kept rows are read.
-        "WHERE NOT success AND error IS NOT NULL "
-        "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp DESC, seq DESC LIMIT ?) "
-        "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
-        "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
-        "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
-        "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC",
+        _RECENT_SQL,
         _recent,
+        ids=(1,),  # trace_id
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest failures with an error of the
