@@ -12,9 +12,15 @@ from typing import Any
 from outcomes import _validate
 from outcomes._clock import SYSTEM_CLOCK, Clock
 from outcomes.errors import ValidationError
-from outcomes.ledger._queries import CELL_TOTALS, OTHER_KIND_ROWS
+from outcomes.ledger._queries import (
+    CELL_TOTALS,
+    EDGE_ROWS,
+    HOUR_TOTALS,
+    OTHER_KIND_ROWS,
+    edge_params,
+)
 from outcomes.records import Receipt
-from outcomes.store import Migration, Store
+from outcomes.store import BUCKET_S, Migration, Store
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -198,31 +204,33 @@ def summarize(
             sums[key] = [0.0, 0.0]
         return c, sums[key]
 
+    # Every inference receipt is in the rollups, booked in the hour of the call (a late
+    # signal in its call's hour): whole hours come from them, and only the receipts at
+    # the edge are read (other kinds; with `since`, those recorded since it but booked
+    # before its next hour, and the few booked after it but recorded before).
     if since is None:
-        # Every inference receipt is in the rollups; only other kinds are read.
-        for model, task, n, calls, ok, bad, unknown, lat, cost in store.query(CELL_TOTALS):
-            c, s = cell((model, task if by_task else ""))
-            c.update(receipts=int(n), calls=int(calls), successes=int(ok), failures=int(bad))
-            c["unknown"] += int(unknown)
-            s[0] += float(lat)
-            s[1] += float(cost)
-        rows_in = store.iter_query(OTHER_KIND_ROWS)
+        totals, edge = store.query(CELL_TOTALS), store.iter_query(OTHER_KIND_ROWS)
     else:
-        rows_in = (
-            (r.model_id, r.task, r.success, r.supersedes, r.superseded_success, r.latency_ms,
-             r.cost_usd)
-            for r in store.scan(Receipt.__table__, where=[("timestamp", ">=", since)])
-        )  # fmt: skip
-    for model, task, success, supersedes, superseded_success, latency, cost in rows_in:
+        hour = int(-(-since // BUCKET_S)) * BUCKET_S
+        totals = store.query(HOUR_TOTALS, (hour,))
+        edge = store.iter_query(EDGE_ROWS, edge_params(since, hour))
+    for model, task, n, calls, ok, bad, unknown, lat, cost in totals:
         c, s = cell((model, task if by_task else ""))
-        c["receipts"] += 1
-        c[_bucket(success)] += 1
+        c.update(receipts=int(n), calls=int(calls), successes=int(ok), failures=int(bad))
+        c["unknown"] += int(unknown)
+        s[0] += float(lat)
+        s[1] += float(cost)
+    for model, task, success, supersedes, superseded_success, latency, cost, *sign in edge:
+        c, s = cell((model, task if by_task else ""))
+        k = sign[0] if sign else 1
+        c["receipts"] += k
+        c[_bucket(success)] += k
         if supersedes is not None:
-            c[_bucket(superseded_success)] -= 1
+            c[_bucket(superseded_success)] -= k
             continue
-        c["calls"] += 1
-        s[0] += latency
-        s[1] += cost or 0.0
+        c["calls"] += k
+        s[0] += k * latency
+        s[1] += k * (cost or 0.0)
     rows = []
     for (model, task), c in sorted(acc.items()):
         n = c["calls"]
