@@ -161,17 +161,18 @@ EDGE_ROWS = register_query(
         # the inference receipts booked at their own time in [since, hour) (the partial
         # hour); the late signals since `since` booked in a call's hour before `hour`; the
         # signals booked from `hour` on that were recorded before `since` (a signal dated
-        # before its call: rare, but the rollups hold it and the scan would not).
+        # before its call: rare, but the rollups hold it and the scan would not). A unary
+        # `+` keeps the planner off the index of the open-ended bound (every older signal).
         _EDGE_SELECT.format(sign=1)
-        + "kind <> 'inference' AND timestamp >= ? UNION ALL "
+        + "kind <> 'inference' AND +timestamp >= ? UNION ALL "
         + _EDGE_SELECT.format(sign=1)
         + "timestamp >= ? AND timestamp < ? AND kind = 'inference' "
         "AND (supersedes IS NULL OR superseded_at IS NULL) UNION ALL "
         + _EDGE_SELECT.format(sign=1)
-        + f"supersedes IS NOT NULL AND timestamp >= ? AND superseded_at < ? AND {_SIGNAL} "
+        + f"supersedes IS NOT NULL AND timestamp >= ? AND +superseded_at < ? AND {_SIGNAL} "
         "UNION ALL "
         + _EDGE_SELECT.format(sign=-1)
-        + f"supersedes IS NOT NULL AND superseded_at >= ? AND timestamp < ? AND {_SIGNAL}",
+        + f"supersedes IS NOT NULL AND superseded_at >= ? AND +timestamp < ? AND {_SIGNAL}",
         _edge_rows,
         ordered=False,
     )
