@@ -126,6 +126,12 @@ def run(ctx: Context) -> None:
             ("outcomes --version", ["--version"], empty, 4.0),
             ("outcomes models --json (empty store)", ["models", "--json"], empty, 6.0),
             (f"outcomes models --json ({receipts:,} receipts)", ["models", "--json"], full, 6.0),
+            (
+                f"outcomes ledger stats --json ({receipts:,} receipts)",
+                ["ledger", "stats", "--json"],
+                full,
+                6.0,
+            ),
             ("outcomes --help (loads every command)", ["--help"], empty, None),
         ):
             env = {**base, "OUTCOMES_HOME": str(home)}

@@ -36,9 +36,12 @@ from outcomes.routing._select import Weights
 
 Config = tuple[float | None, float, float, float]
 """(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen)."""
-GRID: tuple[Config, ...] = tuple(
-    itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0))
+GRID: tuple[Config, ...] = (
+    *itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0)),
+    *itertools.product((4_000.0,), (500.0, 1_000.0), (5.0,), (2.0, 3.0)),
 )
+"""Forgetting x sharpening at the floor and sharing an earlier grid chose (half-life none /
+4,000 / 20,000 x floor 0 / 200 x share 0 / 5), then larger floors."""
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``outcomes models --json`` answered by ``cli._fast``: byte for byte the command's output."""
+"""``models --json`` and ``ledger stats --json`` answered by ``cli._fast``: byte for byte
+the command's output."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def _random_store(path: Path, seed: int) -> None:
                 input_tokens=rng.randint(0, 900), output_tokens=rng.randint(0, 900),
                 cost_usd=rng.choice([None, rng.uniform(0, 0.02)]),
                 project_id=rng.choice([None, "web", "batch"]),
+                # A few receipts of other kinds: rollups leave them out, ledger stats not.
+                kind="component" if rng.random() < 0.05 else "inference",
             )
         )  # fmt: skip
     late = [
@@ -78,6 +81,20 @@ def test_fast_answer_is_the_commands_output_byte_for_byte(
     assert fast == full.stdout
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_ledger_stats_is_the_commands_output_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seed: int
+) -> None:
+    path = tmp_path / "o.db"
+    _random_store(path, 100 + seed)
+    db = f"sqlite:///{path}"
+    fast = _fast_output(["ledger", "stats", "--json", "--db", db], capsys)
+    full = cli.invoke(["ledger", "stats", "--json", "--db", db])
+    assert full.exit_code == 0
+    assert fast is not None
+    assert fast == full.stdout
+
+
 def test_fast_path_reads_the_default_store_under_outcomes_home(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,7 +118,8 @@ def test_fast_path_reads_the_default_store_under_outcomes_home(
         ["models", "--json", "--json"],
         ["models", "--json", "--db"],
         ["models", "show", "gpt-4o", "--json"],
-        ["ledger", "stats", "--json"],
+        ["ledger", "stats", "--json", "--since", "7d"],
+        ["ledger", "stats"],
         ["models", "--json", "--db", "memory://"],
         ["models", "--json", "--db", "postgresql://nobody@127.0.0.1:1/none"],
     ],

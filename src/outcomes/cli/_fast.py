@@ -1,24 +1,27 @@
-"""``outcomes models --json`` answered without the command-line layer.
+"""``outcomes models --json`` and ``ledger stats --json`` answered without the command line.
 
-Scripts and dashboards poll the leaderboard; each run is a fresh process, so its cost is
-mostly start-up. For the plain form (``models --json``, optionally ``--db URL``) on a
-SQLite store this module reads the rollup rows (``store._sqlite_read``), builds the same
-:class:`~outcomes.inference.ModelProfile` objects the command builds and prints them with
-the same encoder: the output is the command's, byte for byte (a test compares both on
-random stores). It loads neither ``argparse`` nor ``msgspec`` nor the store classes.
+Scripts and dashboards poll these; each run is a fresh process, so its cost is mostly
+start-up. For the plain form (``--json``, optionally ``--db URL``) on a SQLite store this
+module reads the rows the command reads (``store._sqlite_read``), builds the answer with
+the command's own code (:func:`~outcomes.inference._view.profiles_of` and
+``ModelProfile.to_json``; :func:`~outcomes.ledger._summary.summary_rows`) and prints it
+with the same encoder: the output is the command's, byte for byte (a test compares both
+on random stores). It loads neither ``argparse`` nor ``msgspec`` nor the store classes.
 
-It declines (returns ``None``, and the command runs as usual) whenever it is not sure to
-answer exactly as the command would: any other option, a store that is not SQLite, a
+It declines (returns ``False``, and the command runs as usual) whenever it is not sure
+to answer exactly as the command would: any other option, a store that is not SQLite, a
 file that is missing, not current or busy, a path the link policy refuses. Nothing is
 printed before it has the whole answer, so declining late is still clean.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from outcomes.inference._view import ModelProfile
+    from outcomes.store._sqlite_read import Rows
 
 _MISSING = object()
 
@@ -28,12 +31,12 @@ def sort_key(p: ModelProfile) -> tuple[float, float, str]:
     return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
-def _models_json_db(argv: list[str]) -> object:
-    """The ``--db`` value (``None`` when absent) if ``argv`` is exactly ``models --json``
-    with at most a ``--db``; :data:`_MISSING` for anything else."""
-    if not argv or argv[0] != "models":
+def _json_db(argv: list[str], command: list[str]) -> object:
+    """The ``--db`` value (``None`` when absent) if ``argv`` is exactly ``command`` then
+    ``--json`` with at most a ``--db``; :data:`_MISSING` for anything else."""
+    if argv[: len(command)] != command:
         return _MISSING
-    rest, db, json_seen = argv[1:], None, False
+    rest, db, json_seen = argv[len(command) :], None, False
     while rest:
         arg = rest.pop(0)
         if arg == "--json" and not json_seen:
@@ -47,33 +50,61 @@ def _models_json_db(argv: list[str]) -> object:
     return db if json_seen else _MISSING
 
 
-def run(argv: list[str]) -> bool:
-    """Answer ``argv`` here if it is a command this module knows; ``False`` when the
-    ordinary command line must run it instead (nothing was printed then)."""
-    db = _models_json_db(argv)
-    if db is _MISSING:
-        return False
-    assert db is None or isinstance(db, str)
+def _models(rows: list[Rows]) -> Any:
+    from outcomes.inference._view import profiles_of
+    from outcomes.store._rollup_rows import rollup_state
+
+    return [p.to_json() for p in sorted(profiles_of(rollup_state(*rows)), key=sort_key)]
+
+
+def _ledger_stats(rows: list[Rows]) -> Any:
+    from outcomes.ledger._summary import summary_rows
+
+    cells, receipts = rows
+    return summary_rows(cells, receipts)
+
+
+def _read(db: str | None, *selects: str) -> list[Rows] | None:
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline."""
     from outcomes import config
     from outcomes._files import check_path
     from outcomes.errors import OutcomesError
-    from outcomes.store._sqlite_read import path_from_url, read_rollups
+    from outcomes.store._sqlite_read import path_from_url, read_current
 
     try:
         url, managed = config.db_target(db)
         if not url.startswith("sqlite:"):
-            return False
+            return None
         path = path_from_url(url)
         check_path(path, root=managed, explicit=managed is None)
-        rows = read_rollups(path, config.busy_timeout())
+        return read_current(path, config.busy_timeout(), *selects)
     except (OutcomesError, OSError):
-        return False  # the command reports it, with its exit code
-    if rows is None:
-        return False
-    from outcomes.cli._json import print_json
-    from outcomes.inference._view import profiles_of
-    from outcomes.store._rollup_rows import rollup_state
+        return None  # the command reports it, with its exit code
 
-    profiles = sorted(profiles_of(rollup_state(*rows)), key=sort_key)
-    print_json([p.to_json() for p in profiles])
-    return True
+
+_COMMANDS: tuple[tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any]], ...] = (
+    (["models"], ("CELL_SELECT", "EMA_SELECT"), _models),
+    (["ledger", "stats"], ("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), _ledger_stats),
+)
+"""Each command answered here: its words, the statements (names in
+``store._rollup_rows``) whose rows it reads, and how it makes its answer of them."""
+
+
+def run(argv: list[str]) -> bool:
+    """Answer ``argv`` here if it is a command this module knows; ``False`` when the
+    ordinary command line must run it instead (nothing was printed then)."""
+    for command, selects, answer in _COMMANDS:
+        db = _json_db(argv, command)
+        if db is _MISSING:
+            continue
+        assert db is None or isinstance(db, str)
+        from outcomes.store import _rollup_rows
+
+        rows = _read(db, *(getattr(_rollup_rows, name) for name in selects))
+        if rows is None:
+            return False
+        from outcomes.cli._json import print_json
+
+        print_json(answer(rows))
+        return True
+    return False

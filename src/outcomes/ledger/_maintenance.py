@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from outcomes.ledger._queries import (
     OTHER_KIND_ROWS,
     edge_params,
 )
+from outcomes.ledger._summary import summary_rows
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, Migration, Store
 
@@ -134,11 +134,6 @@ def _row_problems(r: Receipt) -> list[str]:
     return [f"{name}={getattr(r, name, None)!r}: {why}" for name, why in _validate.problems(r)]
 
 
-def _bucket(success: bool | None) -> str:
-    # A SQL boolean may read back as 0/1: only its truth and None-ness count.
-    return "successes" if success else "unknown" if success is None else "failures"
-
-
 def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     """Check the store's integrity: the database file, the schema, and every receipt."""
     report = VerifyReport(store=store.url)
@@ -194,57 +189,12 @@ def summarize(
     outcome; ``receipts`` is the number of ledger lines behind those numbers.
     With ``by_task=False`` the rows are per model and ``task`` is ``None``.
     """
-    acc: dict[tuple[str, str], Counter[str]] = {}
-    sums: dict[tuple[str, str], list[float]] = {}
-
-    def cell(key: tuple[str, str]) -> tuple[Counter[str], list[float]]:
-        c = acc.get(key)
-        if c is None:
-            c = acc[key] = Counter()
-            sums[key] = [0.0, 0.0]
-        return c, sums[key]
-
-    # Every inference receipt is in the rollups, booked in the hour of the call (a late
-    # signal in its call's hour): whole hours come from them, and only the receipts at
-    # the edge are read (other kinds; with `since`, those recorded since it but booked
-    # before its next hour, and the few booked after it but recorded before).
     if since is None:
-        totals, edge = store.query(CELL_TOTALS), store.iter_query(OTHER_KIND_ROWS)
-    else:
-        hour = int(-(-since // BUCKET_S)) * BUCKET_S
-        totals = store.query(HOUR_TOTALS, (hour,))
-        edge = store.iter_query(EDGE_ROWS, edge_params(since, hour))
-    for model, task, n, calls, ok, bad, unknown, lat, cost in totals:
-        c, s = cell((model, task if by_task else ""))
-        c.update(receipts=int(n), calls=int(calls), successes=int(ok), failures=int(bad))
-        c["unknown"] += int(unknown)
-        s[0] += float(lat)
-        s[1] += float(cost)
-    for model, task, success, supersedes, superseded_success, latency, cost, *sign in edge:
-        c, s = cell((model, task if by_task else ""))
-        k = sign[0] if sign else 1
-        c["receipts"] += k
-        c[_bucket(success)] += k
-        if supersedes is not None:
-            c[_bucket(superseded_success)] -= k
-            continue
-        c["calls"] += k
-        s[0] += k * latency
-        s[1] += k * (cost or 0.0)
-    rows = []
-    for (model, task), c in sorted(acc.items()):
-        n = c["calls"]
-        rows.append(
-            {
-                "model_id": model,
-                "task": task or None,
-                "calls": n,
-                "receipts": c["receipts"],
-                "successes": c["successes"],
-                "failures": c["failures"],
-                "unknown": c["unknown"],
-                "mean_latency_ms": sums[(model, task)][0] / n if n else None,
-                "cost_usd": sums[(model, task)][1],
-            }
-        )
-    return rows
+        # Every inference receipt is in the rollups; only other kinds are read.
+        return summary_rows(store.query(CELL_TOTALS), store.iter_query(OTHER_KIND_ROWS), by_task)
+    # The rollups book every inference receipt in an hour (a late signal in its call's
+    # hour): the whole hours from `since` come from them, and only the receipts at the
+    # edge are read, each with the sign that adds it or takes it back (see EDGE_ROWS).
+    hour = int(-(-since // BUCKET_S)) * BUCKET_S
+    edge = store.iter_query(EDGE_ROWS, edge_params(since, hour))
+    return summary_rows(store.query(HOUR_TOTALS, (hour,)), edge, by_task)

@@ -7,18 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.records import Receipt
-from outcomes.store import (
-    ROLLUP_CELLS,
-    ROLLUP_HOURLY,
-    MemoryTables,
-    Query,
-    Row,
-    id_text,
-    register_query,
+from outcomes.store import ROLLUP_CELLS, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
+from outcomes.store._rollup_rows import (
+    CELL_TOTALS_SELECT,
+    OTHER_KIND_COLUMNS,
+    OTHER_KINDS_SELECT,
+    SUM_COLUMNS,
+    TOTAL_COLUMNS,
 )
 
-_TOTALS = ("receipts", "calls", "successes", "failures", "inconclusive")
-_SUMS = ("latency_ms_total", "cost_usd")
+_TOTALS, _SUMS = TOTAL_COLUMNS, SUM_COLUMNS
 _IDX = {n: i for i, n in enumerate(ROLLUP_CELLS.column_names)}
 
 
@@ -37,24 +35,14 @@ def _cell_totals(tables: MemoryTables, params: Row) -> Iterator[Row]:
 CELL_TOTALS = register_query(
     Query(
         "ledger.cell_totals",
-        "SELECT model_id, task, "
-        + ", ".join(f"SUM({c})" for c in (*_TOTALS, *_SUMS))
-        + " FROM rollup_cells GROUP BY model_id, task ORDER BY model_id, task",
+        CELL_TOTALS_SELECT,
         _cell_totals,
     )
 )
 """Per (model, task), from the rollups: receipts, calls, successes, failures,
 inconclusive, total latency (ms), total known cost."""
 
-_COLUMNS = (
-    "model_id",
-    "task",
-    "success",
-    "supersedes",
-    "superseded_success",
-    "latency_ms",
-    "cost_usd",
-)
+_COLUMNS = OTHER_KIND_COLUMNS
 
 
 def _other_kinds(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -66,7 +54,7 @@ def _other_kinds(tables: MemoryTables, params: Row) -> Iterator[Row]:
 OTHER_KIND_ROWS = register_query(
     Query(
         "ledger.other_kind_rows",
-        f"SELECT {', '.join(_COLUMNS)} FROM receipts WHERE kind <> 'inference'",
+        OTHER_KINDS_SELECT,
         _other_kinds,
         ordered=False,
     )
@@ -76,9 +64,6 @@ partial index): model, task, success, supersedes, superseded_success, latency, c
 
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
-_EXPORT_SQLITE = tuple(
-    id_text(c) if c in ("receipt_id", "trace_id") else c for c in _RECEIPT_COLUMNS
-)
 
 
 def _export_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
@@ -94,11 +79,7 @@ EXPORT_ROWS = register_query(
         f"SELECT {', '.join(_RECEIPT_COLUMNS)} FROM receipts "
         "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq",
         _export_rows,
-        # SQLite keeps UUID-shaped ids as 16 bytes: selected back as their text.
-        dialects={
-            "sqlite": f"SELECT {', '.join(_EXPORT_SQLITE)} FROM receipts "
-            "WHERE timestamp >= ? AND timestamp < ? ORDER BY seq"
-        },
+        ids=(0, 1),  # receipt_id, trace_id
     )
 )
 """Params ``(since, until)``: every receipt column, oldest first, for ``ledger export``

@@ -58,6 +58,7 @@ class Query:
     memory: MemoryImpl
     dialects: Mapping[str, str] = field(default_factory=dict)
     ordered: bool = True
+    ids: tuple[int, ...] = ()
 
     def sql_for(self, dialect: str) -> str:
         return self.dialects.get(dialect, self.sql)

@@ -39,6 +39,22 @@ CELL_SELECT = f"SELECT {', '.join((*CELL_KEY, *STAT_NAMES))} FROM rollup_cells"
 """Every rollup cell: ``model_id, task, project_key`` then the stat columns."""
 EMA_SELECT = "SELECT model_id, task, value FROM rollup_ema"
 """``ema_quality`` per model (task ``''``) and per (model, task)."""
+TOTAL_COLUMNS = ("receipts", "calls", "successes", "failures", "inconclusive")
+SUM_COLUMNS = ("latency_ms_total", "cost_usd")
+CELL_TOTALS_SELECT = (
+    "SELECT model_id, task, "
+    + ", ".join(f"SUM({c})" for c in (*TOTAL_COLUMNS, *SUM_COLUMNS))
+    + " FROM rollup_cells GROUP BY model_id, task ORDER BY model_id, task"
+)
+"""Per (model, task), from the rollups: receipts, calls, successes, failures,
+inconclusive, total latency (ms), total known cost (``ledger stats``)."""
+OTHER_KIND_COLUMNS = (
+    "model_id", "task", "success", "supersedes", "superseded_success", "latency_ms", "cost_usd",
+)  # fmt: skip
+OTHER_KINDS_SELECT = (
+    f"SELECT {', '.join(OTHER_KIND_COLUMNS)} FROM receipts WHERE kind <> 'inference'"
+)
+"""The receipts of kinds the rollups leave out (served by a partial index)."""
 
 
 def _log(v: float) -> float | None:

@@ -367,12 +367,17 @@ class SqlStore(StoreBase):
             yield from_row(row)
 
     def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
-        sql, values = query.render(self.dialect, params)
-        return self.fetch(sql, values)
+        return list(self.iter_query(query, params))
 
     def iter_query(self, query: Query, params: Sequence[Any] = ()) -> Iterator[Row]:
         sql, values = query.render(self.dialect, params)
-        return self.iterate(sql, values)
+        rows = self.iterate(sql, values)
+        if query.ids and self._id_columns(RECEIPTS):
+            # Python, not SQL: formatting the text in SQL (hex, substr) cost more than
+            # the rest of an export row.
+            ids = query.ids
+            return (decode_row(row, ids) for row in rows)
+        return rows
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)

@@ -1,9 +1,9 @@
 """A read of a SQLite store that loads no more than ``sqlite3``: for read-only commands.
 
-``outcomes models --json`` answers from the rollup tables. Opening a
+``outcomes models --json`` and ``ledger stats --json`` answer from the rollup tables. Opening a
 :class:`~outcomes.store.SQLiteStore` for that loads the receipt declaration, ``msgspec``
 and the write side, and checks each core migration in a write transaction; a command a
-person or a script runs many times pays that on every run. :func:`read_rollups` instead
+person or a script runs many times pays that on every run. :func:`read_current` instead
 opens the file, checks in one read that the schema is the one this version writes
 (every core migration applied, WAL mode), and returns the rows. Anything else (no file,
 a migration pending, an unknown schema, a busy or damaged file) returns ``None``: the
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from outcomes.errors import StoreUnavailableError
-from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 CORE_MIGRATION_NAMES = (
@@ -64,8 +63,8 @@ def _current(conn: sqlite3.Connection) -> bool:
     return core == set(CORE_MIGRATION_NAMES)
 
 
-def read_rollups(path: Path, busy_timeout: float) -> tuple[Rows, Rows] | None:
-    """(rollup cell rows, rollup EMA rows) of the SQLite store at ``path``, read in one
+def read_current(path: Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
+    """The rows of each of ``selects`` on the SQLite store at ``path``, read in one
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
         return None
@@ -80,9 +79,7 @@ def read_rollups(path: Path, busy_timeout: float) -> tuple[Rows, Rows] | None:
         conn.execute("BEGIN")
         if not _current(conn):
             return None
-        cells = conn.execute(CELL_SELECT).fetchall()
-        ema = conn.execute(EMA_SELECT).fetchall()
-        return cells, ema
+        return [conn.execute(sql).fetchall() for sql in selects]
     except sqlite3.Error:
         return None
     finally:

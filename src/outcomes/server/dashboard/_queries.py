@@ -20,7 +20,6 @@ from outcomes.inference._queries import RANGE_SQL as _RANGE
 from outcomes.inference._queries import range_params, range_rows
 from outcomes.records import Receipt
 from outcomes.store import BUCKET_S, MemoryTables, Query, Row, register_query
-from outcomes.store._ids import id_text
 from outcomes.store._rollup_rows import STAT_COLUMNS, STAT_NAMES
 from outcomes.store._rollups import DAY_S
 
@@ -215,14 +214,7 @@ RECENT = register_query(
         "dashboard.recent",
         _RECENT_SQL,
         _recent,
-        # SQLite keeps UUID-shaped trace ids as 16 bytes: selected back as their text.
-        dialects={
-            "sqlite": _RECENT_SQL.replace(
-                "SELECT r.timestamp, r.trace_id,",
-                f"SELECT r.timestamp, {id_text('r.trace_id')},",
-                1,
-            )
-        },
+        ids=(1,),  # trace_id
     )
 )
 """Params :func:`recent_params`: among the ``scan`` newest failures with an error of the
