@@ -10,18 +10,24 @@ same run. The first models call folds every receipt into the shared profile book
 later calls fold only new receipts (warm): both are reported. The other wings' pages
 (calibration, components, code adoption, trajectories) read their own tables, which the
 demo workload fills first (demo size, not 1M: their scale is benchmarked by the shadow
-and components benchmarks); calibration and components compute their reports on the
-first call and then serve them from memory (recomputed in the background once older than
-30 s), so their first call and their median are reported apart.
+and components benchmarks). As under ``outcomes serve``, the app warms up: its start-up
+starts computing the calibration and conflict reports in the background, and the pages
+serve them from memory (recomputed in the background once older than 30 s). Right after
+start-up (the app ready) the bench calls those two pages at once, as a user opening them
+first would (a 202 "being computed" answer, or 200 if the report is ready), times the
+bare endpoint while the warm-up runs, then polls until each answers with its report and
+reports that first answer and how long the warm-up took.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks._harness import Context
 from outcomes.records import Receipt
@@ -102,6 +108,44 @@ def _timed(ctx: Context, client: object, path: str, n: int, repeat: int, bare_ms
     )  # fmt: skip
 
 
+WARM = ("calibration", "components")
+
+
+def _first_calls(ctx: Context, client: Any, ref: Any, scipy_before: bool) -> None:
+    """The report pages' first calls right after start-up (202 "being computed" or 200
+    from memory), the bare endpoint while the warm-up runs, the warm-up's length, and the
+    first answers with data."""
+    ready = time.perf_counter()
+    for path in WARM:
+        t = time.perf_counter()
+        r = client.get(f"/v1/dashboard/{path}")
+        ms = (time.perf_counter() - t) * 1000
+        state = "being computed" if r.status_code == 202 else "from memory"
+        ctx.report(
+            f"GET /v1/dashboard/{path}, first call right after start-up ({r.status_code}: "
+            f"{state})", ms, "ms", target="< 200 ms", passed=ms < 200,
+            notes="SciPy already imported by the demo fill" if scipy_before else "",
+        )  # fmt: skip
+    during = _median_ms(ref.get, "/bare", 20)
+    ctx.report("bare endpoint while the reports warm up", during, "ms")
+    pending = set(WARM)
+    while pending:
+        assert time.perf_counter() - ready < 600, f"reports never ready: {sorted(pending)}"
+        for path in sorted(pending):
+            t = time.perf_counter()
+            r = client.get(f"/v1/dashboard/{path}")
+            ms = (time.perf_counter() - t) * 1000
+            if r.status_code == 200:
+                pending.discard(path)
+                ctx.report(
+                    f"GET /v1/dashboard/{path}, first answer with the report", ms, "ms",
+                    target="< 200 ms", passed=ms < 200,
+                )  # fmt: skip
+        time.sleep(0.02)
+    ctx.report("reports ready after start-up (warm-up, in the background)",
+               time.perf_counter() - ready, "s")  # fmt: skip
+
+
 def run(ctx: Context) -> None:
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -121,7 +165,12 @@ def run(ctx: Context) -> None:
         ctx.report(f"fill {n:,} receipts", time.perf_counter() - t, "s")
         tracker = OutcomeTracker(store)
         bare = Starlette(routes=[Route("/bare", lambda request: JSONResponse({}))])
-        with TestClient(create_dashboard_app(tracker)) as client, TestClient(bare) as ref:
+        scipy_before = "scipy" in sys.modules
+        app = create_dashboard_app(tracker, warm_up=True)
+        with TestClient(app) as client, TestClient(bare) as ref:
+            # The server is ready here (its lifespan ran and started the warm-up): what a
+            # user meets who opens these pages at once, then once the reports are ready.
+            _first_calls(ctx, client, ref, scipy_before)
             bare_ms = _median_ms(ref.get, "/bare", 50)
             t = time.perf_counter()
             client.get("/v1/dashboard/models")
@@ -139,11 +188,6 @@ def run(ctx: Context) -> None:
             ):
                 _timed(ctx, client, path, n, repeat, bare_ms)
             run_id = client.get("/v1/dashboard/trajectories").json()["runs"][0]["run_id"]
-            for path in ("calibration", "components"):
-                t = time.perf_counter()
-                client.get(f"/v1/dashboard/{path}")
-                first = (time.perf_counter() - t) * 1000
-                ctx.report(f"GET /v1/dashboard/{path}, first (computes the report)", first, "ms")
             for path in ("calibration", "components", "code", "trajectories",
                          f"trajectories/{run_id}"):  # fmt: skip
                 _timed(ctx, client, path, n, repeat, bare_ms)

@@ -85,7 +85,7 @@ def create_app(
 
         # The dashboard's routes join ours after the API's (not a Mount at "/"): a path
         # that neither knows still gets the API's JSON 404 envelope.
-        pages = create_dashboard_app(tracker)
+        pages = create_dashboard_app(tracker, warm_up=True)
         table.extend(pages.routes)
     route_of: dict[Any, str] = {route.endpoint: route.path for route in routes_of(table)}
 

@@ -8,6 +8,7 @@ or failed request fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,10 +50,15 @@ def _free_port() -> int:
 
 @pytest.fixture
 def base_url(tracker: OutcomeTracker) -> Iterator[str]:
+    with _serving(create_dashboard_app(tracker)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    app = create_dashboard_app(tracker)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -176,3 +182,30 @@ def test_pages_are_usable_without_javascript(base_url: str) -> None:
             assert pg.locator("table tbody tr").count() > 3
         finally:
             browser.close()
+
+
+def test_a_report_still_being_computed_is_said_and_the_page_reloads_itself(
+    tracker: OutcomeTracker, page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outcomes.server.dashboard import _reports
+
+    # The calibration report started at start-up (warm_up) is held until the page has
+    # shown that it is being computed; then the page's own refresh brings the report.
+    gate = threading.Event()
+    compute = _reports.REPORTS["calibration"]
+
+    def held(src: Any) -> Any:
+        gate.wait(30)
+        return compute(src)
+
+    monkeypatch.setitem(_reports.REPORTS, "calibration", held)
+    with _serving(create_dashboard_app(tracker, warm_up=True)) as url:
+        page.goto(f"{url}/calibration?since=7d")
+        status = page.locator("p.computing")
+        assert "calibration report is being computed" in status.inner_text()
+        assert status.locator("a").get_attribute("href") == "/calibration?since=7d"
+        assert _charts(page) == []
+        gate.set()
+        page.wait_for_selector("svg.chart g.series", timeout=20_000)
+        assert page.locator("p.computing").count() == 0
+        assert "since=7d" in page.url

@@ -366,3 +366,50 @@ def test_a_stale_report_is_served_while_one_thread_recomputes_it(tracker: Outcom
     assert 0.0 <= age < 60.0
     assert src.age("never") is None
     src.close()
+
+
+def test_a_report_warming_up_answers_at_once_with_its_progress(
+    tracker: OutcomeTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from outcomes.server.dashboard import _reports
+
+    gate, started = threading.Event(), threading.Event()
+    compute = _reports.REPORTS["conflicts"]
+
+    def held(src: object) -> object:
+        started.set()
+        gate.wait(30)
+        return compute(src)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(_reports.REPORTS, "conflicts", held)
+    with TestClient(create_dashboard_app(tracker, warm_up=True)) as c:
+        assert started.wait(10)  # the lifespan started it, before any call
+        r = c.get("/v1/dashboard/components")
+        assert r.status_code == 202
+        assert r.headers["retry-after"] == "2"
+        computing = r.json()["computing"]
+        assert computing["report"] == "conflicts"
+        assert 0.0 <= computing["seconds"] < 30.0
+        html = c.get("/components?since=7d")
+        assert html.status_code == 200
+        assert '<meta http-equiv="refresh" content="2">' in html.text
+        assert "conflicts report is being computed" in html.text
+        assert 'href="/components?since=7d"' in html.text
+        # Pages without a resampling report are not held up.
+        assert c.get("/v1/dashboard/models").status_code == 200
+        gate.set()
+        for _ in range(100):
+            r = c.get("/v1/dashboard/components")
+            if r.status_code == 200:
+                break
+            threading.Event().wait(0.1)
+        assert r.status_code == 200
+        assert "pairs_tested" in r.json()["conflicts"]
+
+
+def test_without_warm_up_the_first_call_computes_the_report(client: TestClient) -> None:
+    r = client.get("/v1/dashboard/calibration")
+    assert r.status_code == 200
+    assert "groups" in r.json()

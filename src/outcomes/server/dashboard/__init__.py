@@ -86,6 +86,26 @@ def _walk(v: Any, fn: Callable[[Any], Any]) -> Any:
     return fn(v)
 
 
+RETRY_S = 2
+"""How often a page whose report is still being computed reloads itself (seconds)."""
+
+
+def _computing_page(request: Request, title: str, current: str, exc: _data.Computing) -> Response:
+    # 200, not 503: the server is fine and a browser would log a 5xx as a console error.
+    # A meta refresh reloads the page (no script needed); the link does it by hand.
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    here = f"{root}/{current}" + (f"?{request.url.query}" if request.url.query else "")
+    body = (
+        f'<p class="note computing" role="status">The {esc(exc.report)} report is being '
+        f"computed ({exc.seconds:.1f} s so far; it started with the server). This page "
+        f'reloads itself every {RETRY_S} s, or <a href="{esc(here)}">reload it now</a>.</p>'
+    )
+    html = frame(title, current, root, body).replace(
+        "<head>", f'<head><meta http-equiv="refresh" content="{RETRY_S}">', 1
+    )
+    return HTMLResponse(html, headers=_HEADERS)
+
+
 def _error(status: int, code: str, message: str, where: str | None) -> Response:
     # The service's error envelope (docs/server.md), for the JSON calls.
     body = {"error": {"status": status, "code": code, "message": message, "where": where}}
@@ -138,6 +158,8 @@ class _Dashboard:
         try:
             ctx = self._ctx(request, f)
             html = frame(title, current, ctx.root, render(ctx, make(f)), f.query())
+        except _data.Computing as exc:
+            return _computing_page(request, title, current, exc)
         except OutcomesError as exc:
             root = str(request.scope.get("root_path", "")).rstrip("/")
             body = notes([f"The store cannot be read: {scrub_stored(str(exc))}"])
@@ -151,6 +173,18 @@ class _Dashboard:
             return _error(400, "invalid_query", exc.reason, exc.where)
         try:
             return _json(make(f))
+        except _data.Computing as exc:
+            # 202: nothing is wrong, the answer is not ready; Retry-After says when to ask.
+            body = {
+                "computing": {
+                    "report": exc.report,
+                    "seconds": round(exc.seconds, 1),
+                    "retry_after_s": RETRY_S,
+                }
+            }
+            r = _json(body, 202)
+            r.headers["retry-after"] = str(RETRY_S)
+            return r
         except OutcomesError as exc:
             return _error(
                 503, "store_unavailable", f"store unavailable: {scrub_stored(str(exc))}", None
@@ -233,6 +267,7 @@ def create_dashboard_app(
     api_prefix: str = "/v1",
     replay: str | os.PathLike[str] | None = None,
     clock: Callable[[], float] = _data.now,
+    warm_up: bool = False,
 ) -> Starlette:
     """The dashboard's pages and their JSON calls over ``tracker``'s store (read-only).
 
@@ -243,7 +278,11 @@ def create_dashboard_app(
     ``{api_prefix}/dashboard/<same path>``. ``replay`` names a report of
     ``outcomes bench router --json`` whose quality/cost frontier the routing page draws
     (read on each request; a bad file is reported on the page). ``clock`` (Unix seconds)
-    is for tests.
+    is for tests. ``warm_up``: on start-up (the app's lifespan), start computing the
+    reports that resample (calibration, off-policy, conflicts) in the background, so their
+    pages' first calls are served from memory; a call that arrives before a report is
+    ready gets a "being computed" page (or a 202 JSON answer) at once instead of waiting.
+    ``outcomes serve`` sets it.
     Authentication is the mounting service's job (``outcomes serve`` guards every route
     with its token). Raises ``ValueError`` for a tracker without a store.
     """
@@ -253,6 +292,8 @@ def create_dashboard_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if warm_up:
+            _reports.warm_up(dash.src)
         try:
             yield
         finally:

@@ -135,6 +135,25 @@ class Source:
         self._readers: dict[str, Any] = {}
         self._cache: dict[str, tuple[float, Any]] = {}
         self._refreshing: dict[str, threading.Thread] = {}
+        self._started: dict[str, float] = {}
+
+    def warm(self, name: str, fn: Callable[[], Any]) -> None:
+        """Start computing ``name`` in the background unless it is cached or running:
+        ``outcomes serve`` does so at start-up, so the page's first call finds the report
+        in memory instead of waiting for its bootstrap (or meets :class:`Computing`)."""
+        with self._lock:
+            if name not in self._cache:
+                self._spawn(name, fn)
+
+    def _spawn(self, name: str, fn: Callable[[], Any]) -> None:
+        # Under self._lock.
+        if name in self._refreshing:
+            return
+        self._started[name] = time.monotonic()
+        self._refreshing[name] = threading.Thread(
+            target=self._refresh, args=(name, fn), name=f"dashboard-{name}", daemon=True
+        )
+        self._refreshing[name].start()
 
     def cached(self, name: str, fn: Callable[[], T], ttl: float = REPORT_TTL_S) -> T:
         """``fn()``, computed at most once per ``ttl`` seconds (per process): for reports that
@@ -142,16 +161,15 @@ class Source:
         first call waits for ``fn``; once the value is older than ``ttl``, calls get it
         while one background thread computes the next (so a page stays fast, and says how
         old its report is: :meth:`age`). A failed recomputation keeps the old value and
-        is tried again on the next call."""
+        is tried again on the next call. While a first computation started by :meth:`warm`
+        runs, calls raise :class:`Computing` at once rather than wait for it."""
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
-            stale = hit is not None and now - hit[0] >= ttl and name not in self._refreshing
-            if stale:
-                self._refreshing[name] = threading.Thread(
-                    target=self._refresh, args=(name, fn), name=f"dashboard-{name}", daemon=True
-                )
-                self._refreshing[name].start()
+            if hit is None and name in self._refreshing:
+                raise Computing(name, now - self._started[name])
+            if hit is not None and now - hit[0] >= ttl:
+                self._spawn(name, fn)
         if hit is not None:
             return hit[1]  # type: ignore[no-any-return]
         value = fn()
@@ -200,6 +218,16 @@ class Source:
                 if close is not None:
                     close()
             self._readers.clear()
+
+
+class Computing(Exception):
+    """A report's first computation is running (started at start-up): the page says so
+    and how long it has taken, instead of blocking until it is ready."""
+
+    def __init__(self, report: str, seconds: float):
+        super().__init__(f"the {report} report is being computed ({seconds:.1f} s so far)")
+        self.report = report
+        self.seconds = seconds
 
 
 def _with_state(

@@ -9,18 +9,60 @@ store) rather than receipts.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from outcomes.server.dashboard._data import DAY, Data, Source, scoped
 from outcomes.server.dashboard._filters import Filters
 
 
+def _calibration(src: Source) -> Any:
+    from outcomes.shadow import calibration_report, report_json
+
+    return report_json(calibration_report(src.store))
+
+
+def _offpolicy(src: Source) -> Any:
+    from outcomes.shadow import offpolicy_report
+
+    return [e.as_dict() for e in offpolicy_report(src.store)]
+
+
+def _conflicts(src: Source) -> Any:
+    from outcomes.components import ComponentTracker
+
+    return src.reader("components", ComponentTracker).find_conflicts().to_json()
+
+
+REPORTS: dict[str, Callable[[Source], Any]] = {
+    "calibration": _calibration,
+    "offpolicy": _offpolicy,
+    "conflicts": _conflicts,
+}
+"""The reports that resample (bootstraps, exact tests), by cache name: the pages serve
+them from memory (``Source.cached``) and ``outcomes serve`` starts them at start-up
+(:func:`warm_up`)."""
+
+
+def warm_up(src: Source) -> None:
+    """Start computing every report in the background (not waiting for any)."""
+    for name in REPORTS:
+        src.warm(name, partial(_compute, src, name))
+
+
+def _compute(src: Source, name: str) -> Any:
+    return REPORTS[name](src)
+
+
+def _report(src: Source, name: str) -> Any:
+    return src.cached(name, partial(_compute, src, name))
+
+
 def calibration_data(src: Source, f: Filters) -> Data:
     """The calibration report per (namespace, source) and the off-policy estimates."""
-    from outcomes.shadow import calibration_report, offpolicy_report, report_json
-
-    groups = src.cached("calibration", lambda: report_json(calibration_report(src.store)))
-    estimates = src.cached("offpolicy", lambda: [e.as_dict() for e in offpolicy_report(src.store)])
+    groups = _report(src, "calibration")
+    estimates = _report(src, "offpolicy")
     return {
         "page": "calibration",
         **scoped("calibration", f),
@@ -42,7 +84,7 @@ def components_data(src: Source, f: Filters) -> Data:
     tracker = src.reader("components", ComponentTracker)
     tracker.refresh()
     reports = tracker.report()
-    conflicts = src.cached("conflicts", lambda: tracker.find_conflicts().to_json())
+    conflicts = _report(src, "conflicts")
     rows = [
         {
             "component_id": r.component_id,
