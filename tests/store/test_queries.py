@@ -63,6 +63,11 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     ],
     "ledger.cell_totals": [()],
     "ledger.other_kind_rows": [()],
+    "ledger.hour_totals": [(0,), (1_760_000_000 // 3600 * 3600,), (2**40,)],
+    "ledger.edge_rows": [
+        ledger_queries.edge_params(since, -(-since // 3600) * 3600)
+        for since in (-1e300, 1_760_000_000.0, 1_760_000_010.5, 1_760_007_200.0)
+    ],
     "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
     "shadow.calibration_rows": [()],

@@ -162,7 +162,8 @@ def test_profiles_from_rollups_equal_profiles_folded_from_receipts(
         assert sum(p.successes - p.failures for p in points) == sum(
             c.successes - c.failures for c in folded.parts.values()
         )
-    # ledger stats from the rollups equals the scan it replaced (since=0 forces the scan).
+    # ledger stats from the cells equals the same from every hour (since=0); both are
+    # checked against a scan of the receipts in tests/ledger/test_stats_since.py.
     fast, scanned = summarize(store), summarize(store, since=0.0)
     assert [(r["model_id"], r["task"]) for r in fast] == [
         (r["model_id"], r["task"]) for r in scanned

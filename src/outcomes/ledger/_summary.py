@@ -21,7 +21,8 @@ def summary_rows(
 ) -> list[dict[str, Any]]:
     """The rows of ``ledger stats``: ``cell_totals`` are rollup totals per (model, task)
     (``CELL_TOTALS_SELECT``), ``receipts`` receipt rows the totals do not cover
-    (``OTHER_KIND_COLUMNS``); see :func:`outcomes.ledger.summarize`."""
+    (``OTHER_KIND_COLUMNS``), optionally followed by a sign: ``-1`` takes the receipt
+    back (``ledger.edge_rows``); see :func:`outcomes.ledger.summarize`."""
     acc: dict[tuple[str, str], Counter[str]] = {}
     sums: dict[tuple[str, str], list[float]] = {}
 
@@ -38,16 +39,17 @@ def summary_rows(
         c["unknown"] += int(unknown)
         s[0] += float(lat)
         s[1] += float(cost)
-    for model, task, success, supersedes, superseded_success, latency, cost in receipts:
+    for model, task, success, supersedes, superseded_success, latency, cost, *sign in receipts:
         c, s = cell((model, task if by_task else ""))
-        c["receipts"] += 1
-        c[_bucket(success)] += 1
+        k = sign[0] if sign else 1
+        c["receipts"] += k
+        c[_bucket(success)] += k
         if supersedes is not None:
-            c[_bucket(superseded_success)] -= 1
+            c[_bucket(superseded_success)] -= k
             continue
-        c["calls"] += 1
-        s[0] += latency
-        s[1] += cost or 0.0
+        c["calls"] += k
+        s[0] += k * latency
+        s[1] += k * (cost or 0.0)
     rows = []
     for (model, task), c in sorted(acc.items()):
         n = c["calls"]

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outcomes.store._base import Migration
-from outcomes.store._schema import RECEIPTS_FAILURES_INDEX
+from outcomes.store._schema import RECEIPTS_FAILURES_INDEX, RECEIPTS_SIGNAL_INDEXES
 
 _FIRST = 0.0
 """Month partitions cover [1970-01, 10000-01); outside, the two open-ended ones."""
@@ -190,6 +190,8 @@ INDEXES: tuple[str, ...] = (
     "CREATE INDEX receipts_other_kinds ON receipts (kind) WHERE kind <> 'inference'",
     # The dashboard's recent failures of a time range (core.0005).
     RECEIPTS_FAILURES_INDEX,
+    # `ledger stats --since`'s late signals at the edge of its hours (core.0006).
+    *RECEIPTS_SIGNAL_INDEXES,
 )
 """The receipts indexes on PostgreSQL once partitioned: each serves a query, nothing
 else (the former ``(model_id, task)`` index served reads that rollups now answer)."""

@@ -27,6 +27,7 @@ CORE_MIGRATION_NAMES = (
     "core.0003_receipts_ttft",
     "core.0004_rollup_daily",
     "core.0005_receipts_failures",
+    "core.0006_receipts_signals",
 )
 """The names of ``CORE_MIGRATIONS`` in order (``store/_schema.py`` refuses to load if the
 two differ, so a new core migration is named here too, and a store without it declines)."""
