@@ -146,6 +146,68 @@ def _first_calls(ctx: Context, client: Any, ref: Any, scipy_before: bool) -> Non
                time.perf_counter() - ready, "s")  # fmt: skip
 
 
+def _get(url: str) -> tuple[int, float]:
+    """Status and milliseconds of one GET (any status, no exception)."""
+    import urllib.error
+    import urllib.request
+
+    t = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            r.read()
+            status = int(r.status)
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError:
+        status = 0  # not listening yet
+    return status, (time.perf_counter() - t) * 1000
+
+
+def _served(ctx: Context, db: Path) -> None:
+    """A real ``outcomes serve`` process (a fresh interpreter: SciPy not imported yet) on
+    the same store: once ``/readyz`` answers, the report pages at once, as a user who
+    opens them first meets them; then how long the warm-up took after readiness."""
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-c", "from outcomes.cli import main; main()", "serve",
+           "--db", f"sqlite:///{db}", "--port", str(port)]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while _get(f"{base}/readyz")[0] != 200:
+            assert proc.poll() is None, "outcomes serve exited"
+            assert time.perf_counter() - started < 120, "outcomes serve never ready"
+            time.sleep(0.02)
+        ready = time.perf_counter()
+        ctx.report("outcomes serve: start-up until /readyz answers", ready - started, "s")
+        for path in WARM:
+            status, ms = _get(f"{base}/v1/dashboard/{path}")
+            state = {202: "being computed", 200: "from memory"}.get(status, "error")
+            ctx.report(
+                f"outcomes serve: GET /v1/dashboard/{path}, first call once ready ({status}: "
+                f"{state})", ms, "ms", target="< 200 ms", passed=ms < 200 and status in (200, 202),
+            )  # fmt: skip
+        during = statistics.median(_get(f"{base}/healthz")[1] for _ in range(5))
+        while _get(f"{base}/v1/dashboard/calibration")[0] != 200:
+            assert time.perf_counter() - ready < 600, "the calibration report was never ready"
+            time.sleep(0.02)
+        ctx.report("outcomes serve: calibration report ready after /readyz",
+                   time.perf_counter() - ready, "s")  # fmt: skip
+        after = statistics.median(_get(f"{base}/healthz")[1] for _ in range(5))
+        ctx.report(
+            "outcomes serve: GET /healthz during the warm-up (median of 5)", during, "ms",
+            reference_name="/healthz after it", reference_value=after,
+        )  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 def run(ctx: Context) -> None:
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -193,3 +255,4 @@ def run(ctx: Context) -> None:
                 _timed(ctx, client, path, n, repeat, bare_ms)
         tracker.close()
         store.close()
+        _served(ctx, Path(tmp) / "bench.db")
