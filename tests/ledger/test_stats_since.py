@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from outcomes.ledger._maintenance import summarize
@@ -174,3 +175,18 @@ def test_a_signal_dated_before_its_call_is_taken_back_from_the_hours(store: Stor
     store.write([call, signal])
     (row,) = summarize(store, since=hour - 500)
     assert (row["calls"], row["receipts"], row["successes"], row["failures"]) == (1, 1, 1, 0)
+
+
+@pytest.mark.parametrize("since", [-1e300, -(2.0**60), 1e23, 2.0**60])
+def test_a_time_far_outside_any_clock_is_before_or_after_every_receipt(
+    store: Store, since: float
+) -> None:
+    reset(store)
+    call = Receipt(
+        receipt_id="r1", trace_id="t1", model_id="m", task="generate", timestamp=T0,
+        success=True, latency_ms=50.0,
+    )  # fmt: skip
+    store.write([call])
+    rows = summarize(store, since=since)
+    # Beyond what a SQL integer holds: answered as "everything" or "nothing", not an error.
+    assert [(r["calls"], r["successes"]) for r in rows] == ([(1, 1)] if since < 0 else [])

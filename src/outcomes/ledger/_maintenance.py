@@ -179,6 +179,9 @@ def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     return report
 
 
+_FAR = float(2**52)
+
+
 def summarize(
     store: Store, *, since: float | None = None, by_task: bool = True
 ) -> list[dict[str, Any]]:
@@ -195,6 +198,9 @@ def summarize(
     # The rollups book every inference receipt in an hour (a late signal in its call's
     # hour): the whole hours from `since` come from them, and only the receipts at the
     # edge are read, each with the sign that adds it or takes it back (see EDGE_ROWS).
+    # A time beyond +-2**52 s (some 140 million years) is before or after every stored
+    # receipt; clamping keeps the hour an integer that SQLite and PostgreSQL can bind.
+    since = min(max(since, -_FAR), _FAR)
     hour = int(-(-since // BUCKET_S)) * BUCKET_S
     edge = store.iter_query(EDGE_ROWS, edge_params(since, hour))
     return summary_rows(store.query(HOUR_TOTALS, (hour,)), edge, by_task)
