@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast, overload
 
+from outcomes._record import record
 from outcomes.inference._profiles import (
     DEFAULT_DEGRADE_THRESHOLD,
     DEFAULT_HALF_LIFE_S,
@@ -19,7 +19,7 @@ from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class TaskStats:
     """Per-task numbers, in the shape routers written for the earlier Rust tracker read
     (plus ``inconclusive``; docs/compat.md)."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
+from outcomes._record import field, record
 from outcomes.stats._beta import betainc, betaincinv
 from outcomes.stats._sketch import Summary
 
 Z95 = 1.959963984540054
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class BetaPosterior:
     """A Beta(alpha, beta) posterior of a success probability."""
 
@@ -80,7 +80,7 @@ def _logaddexp(a: float, b: float) -> float:
     return hi + math.log1p(math.exp(lo - hi))
 
 
-@dataclass(slots=True)
+@record()
 class DecayedMean:
     """An exponentially time-decayed mean, mergeable across processes.
 
@@ -132,7 +132,7 @@ TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))
 """OpenTelemetry GenAI ``gen_ai.client.token.usage`` bucket boundaries (1, 4, ... 4**13)."""
 
 
-@dataclass(slots=True)
+@record()
 class Histogram(Summary):
     """Counts over fixed bucket boundaries; quantiles by interpolation within a bucket.
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from outcomes._record import field, record
 from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, _logaddexp
 from outcomes.stats._sketch import LatencySketch
 
@@ -45,7 +45,7 @@ def is_rate_limit(error: str | None) -> bool:
     return error is not None and ("429" in error or "RESOURCE_EXHAUSTED" in error)
 
 
-@dataclass(slots=True)
+@record()
 class OutcomeStats:
     """Mergeable outcome statistics for one (model, task, project) cell."""
 
@@ -267,7 +267,7 @@ def _num(value: float) -> float | None:
     return None if value == -math.inf else value
 
 
-@dataclass(slots=True)
+@record()
 class ProfileState:
     """Every model's statistics: the fold of a set of receipts.
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from outcomes._record import field, record
 
 RELATIVE_ACCURACY = 0.01
 """Every quantile is within 1% (relative) of the sample quantile it estimates."""
@@ -46,7 +47,7 @@ class Summary:
     """The exact count, total and maximum that every mergeable distribution here keeps
     (a :class:`LatencySketch`, a fixed-bounds ``Histogram``), and what follows from them.
 
-    A mixin without slots of its own: the dataclasses that use it declare the fields."""
+    A mixin without slots of its own: the records that use it declare the fields."""
 
     __slots__ = ()
 
@@ -66,7 +67,7 @@ class Summary:
         return self.n <= 0
 
 
-@dataclass(slots=True)
+@record()
 class LatencySketch(Summary):
     """Counts per log bucket, plus the exact count, total and maximum.
 
