@@ -13,10 +13,10 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from outcomes._lazy import attach as _attach
 from outcomes.errors import ConfigError
 
 ENV_HOME = "OUTCOMES_HOME"
@@ -270,64 +270,6 @@ def db_target(
     return f"sqlite:///{folder / DEFAULT_DB_FILENAME}", folder
 
 
-@dataclass(frozen=True, slots=True)
-class WriterSettings:
-    """Settings of the background writer (see :class:`outcomes.store.BackgroundWriter`)."""
-
-    queue_size: int = DEFAULT_WRITER_QUEUE_SIZE
-    batch_size: int = DEFAULT_WRITER_BATCH_SIZE
-    flush_interval: float = DEFAULT_WRITER_FLUSH_INTERVAL
-    durable: bool = False
-    overflow: Overflow = "drop"
-    block_timeout: float = DEFAULT_WRITER_BLOCK_TIMEOUT
-
-    def __post_init__(self) -> None:
-        check_bounds(ENV_WRITER_QUEUE_SIZE, self.queue_size, what="writer queue_size")
-        check_bounds(ENV_WRITER_BATCH_SIZE, self.batch_size, what="writer batch_size")
-        check_bounds(ENV_WRITER_FLUSH_INTERVAL, self.flush_interval, what="writer flush_interval")
-        check_bounds(ENV_WRITER_BLOCK_TIMEOUT, self.block_timeout, what="writer block_timeout")
-        if self.overflow not in ("drop", "block"):
-            raise ConfigError(f"writer overflow must be 'drop' or 'block', got {self.overflow!r}")
-
-    @classmethod
-    def from_env(
-        cls,
-        *,
-        queue_size: int | None = None,
-        batch_size: int | None = None,
-        flush_interval: float | None = None,
-        durable: bool | None = None,
-        overflow: Overflow | None = None,
-        block_timeout: float | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> WriterSettings:
-        """Resolve each setting: explicit argument > environment > default."""
-        return cls(
-            queue_size=queue_size
-            if queue_size is not None
-            else _env_value(ENV_WRITER_QUEUE_SIZE, _positive_int, DEFAULT_WRITER_QUEUE_SIZE, env),
-            batch_size=batch_size
-            if batch_size is not None
-            else _env_value(ENV_WRITER_BATCH_SIZE, _positive_int, DEFAULT_WRITER_BATCH_SIZE, env),
-            flush_interval=flush_interval
-            if flush_interval is not None
-            else _env_value(
-                ENV_WRITER_FLUSH_INTERVAL, _positive_float, DEFAULT_WRITER_FLUSH_INTERVAL, env
-            ),
-            durable=durable
-            if durable is not None
-            else _env_value(ENV_WRITER_DURABLE, _flag, False, env),
-            overflow=overflow
-            if overflow is not None
-            else _env_value(ENV_WRITER_OVERFLOW, _overflow, "drop", env),
-            block_timeout=block_timeout
-            if block_timeout is not None
-            else _env_value(
-                ENV_WRITER_BLOCK_TIMEOUT, _nonnegative_float, DEFAULT_WRITER_BLOCK_TIMEOUT, env
-            ),
-        )
-
-
 def busy_timeout(explicit: float | None = None, *, env: Mapping[str, str] | None = None) -> float:
     """Seconds a SQLite connection waits for a lock held by another process."""
     if explicit is not None:
@@ -350,3 +292,11 @@ def env_float(name: str, default: float, *, env: Mapping[str, str] | None = None
         return value
 
     return _env_value(name, parse, default, env)
+
+
+# The writer's settings are a dataclass, and ``dataclasses`` loads ``inspect``: a read-only
+# command that only resolves the store (``cli._fast``) would pay for them on every run.
+if TYPE_CHECKING:
+    from outcomes._writer_settings import WriterSettings as WriterSettings  # noqa: PLC0414
+else:
+    __getattr__, __dir__ = _attach(__name__, {"outcomes._writer_settings": ("WriterSettings",)})

@@ -87,7 +87,7 @@ _COMMANDS: tuple[tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any]],
     (["ledger", "stats"], ("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), _ledger_stats),
 )
 """Each command answered here: its words, the statements (names in
-``store._rollup_rows``) whose rows it reads, and how it makes its answer of them."""
+``store._rollup_sql``) whose rows it reads, and how it makes its answer of them."""
 
 
 def run(argv: list[str]) -> bool:
@@ -98,9 +98,9 @@ def run(argv: list[str]) -> bool:
         if db is _MISSING:
             continue
         assert db is None or isinstance(db, str)
-        from outcomes.store import _rollup_rows
+        from outcomes.store import _rollup_sql
 
-        rows = _read(db, *(getattr(_rollup_rows, name) for name in selects))
+        rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
         if rows is None:
             return False
         from outcomes.cli._json import print_json

@@ -80,15 +80,21 @@ def _continued_fraction(a: float, b: float, x: float) -> float:
     c = 1.0
     d = 1.0 / _clamp(1.0 - (a + b) * x / (a + 1.0))
     h = d
+    # ``_clamp`` written out: with a million calls behind a profile this loop runs a few
+    # hundred times per interval, and the calls were most of a leaderboard's own work.
     for m in range(1, _MAX_TERMS):
         m2 = 2 * m
         even = m * (b - m) * x / ((a - 1.0 + m2) * (a + m2))
-        d = 1.0 / _clamp(1.0 + even * d)
-        c = _clamp(1.0 + even / c)
+        d = 1.0 + even * d
+        d = 1.0 / (d if abs(d) >= _TINY else _TINY)
+        c = 1.0 + even / c
+        c = c if abs(c) >= _TINY else _TINY
         h *= d * c
         odd = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1.0 + m2))
-        d = 1.0 / _clamp(1.0 + odd * d)
-        c = _clamp(1.0 + odd / c)
+        d = 1.0 + odd * d
+        d = 1.0 / (d if abs(d) >= _TINY else _TINY)
+        c = 1.0 + odd / c
+        c = c if abs(c) >= _TINY else _TINY
         step = d * c
         h *= step
         if abs(step - 1.0) < _EPS:
