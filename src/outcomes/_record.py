@@ -6,12 +6,14 @@ of that command's whole cost, for classes that need none of it. ``record`` gives
 what ``@dataclass(slots=True)`` (optionally ``frozen=True``) gives the state and view
 classes on that path: ``__slots__``, an ``__init__`` taking the annotated fields in order
 (defaults, :func:`field` factories, ``__post_init__``), ``__repr__``, ``__eq__`` (and
-``__hash__`` when frozen; unhashable otherwise) and ``__match_args__``. Type checkers
-read it as a dataclass (PEP 681).
+``__hash__`` when frozen; unhashable otherwise) and ``__match_args__``. Only ``__init__``
+is compiled from text, as dataclasses do it; the rest are closures over the fields. Type
+checkers read it as a dataclass (PEP 681).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform
 
@@ -35,8 +37,9 @@ def _frozen_set(self: object, name: str, value: object = None) -> None:
     raise AttributeError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
 
 
-def _methods(names: list[str], defaults: dict[str, Any], post_init: bool) -> dict[str, Any]:
-    """``__init__``, ``__repr__`` and ``__eq__`` of the fields ``names``, compiled once."""
+def _init(names: list[str], defaults: dict[str, Any], post_init: bool, frozen: bool) -> Any:
+    """``__init__`` of the fields ``names``: compiled, as a constructor's speed matters
+    (a snapshot copies every cell), and so that its signature names the fields."""
     env: dict[str, Any] = {"_set": object.__setattr__}
     params, body = [], []
     for n in names:
@@ -48,21 +51,33 @@ def _methods(names: list[str], defaults: dict[str, Any], post_init: bool) -> dic
         else:
             params.append(n)
             value = n
-        body.append(f"    _set(self, {n!r}, {value})")
+        body.append(f"    _set(self, {n!r}, {value})" if frozen else f"    self.{n} = {value}")
     if post_init:
         body.append("    self.__post_init__()")
-    values = ", ".join(f"self.{n}" for n in names)
-    other = ", ".join(f"other.{n}" for n in names)
-    reprs = ", ".join(f"{n}={{self.{n}!r}}" for n in names)
-    src = (
-        f"def __init__(self, {', '.join(params)}) -> None:\n" + "\n".join(body or ["    pass"])
-        + f"\ndef __repr__(self):\n    return f'{{type(self).__qualname__}}({reprs})'"
-        + "\ndef __eq__(self, other):\n    if other.__class__ is not self.__class__:\n"
-        + f"        return NotImplemented\n    return ({values},) == ({other},)"
-        + f"\ndef __hash__(self):\n    return hash(({values},))"
-    )  # fmt: skip
-    exec(src, env)
-    return {k: env[k] for k in ("__init__", "__repr__", "__eq__", "__hash__")}
+    src = f"def __init__(self, {', '.join(params)}) -> None:\n" + "\n".join(body or ["    pass"])
+    exec(src, env)  # the text is built from the class's own field names only
+    return env["__init__"]
+
+
+def _methods(names: list[str]) -> dict[str, Any]:
+    """``__repr__``, ``__eq__`` and ``__hash__`` over the fields' values, as dataclasses
+    define them; plain closures (compiling them cost more than the rest of the import)."""
+    get = operator.attrgetter(*names) if names else (lambda _: ())
+    values: Callable[[Any], tuple[Any, ...]] = (lambda o: (get(o),)) if len(names) == 1 else get
+
+    def __repr__(self: Any) -> str:
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, values(self), strict=True))
+        return f"{type(self).__qualname__}({inner})"
+
+    def __eq__(self: Any, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return values(self) == values(other)
+
+    def __hash__(self: Any) -> int:
+        return hash(values(self))
+
+    return {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__}
 
 
 @dataclass_transform(field_specifiers=(field,))
@@ -75,7 +90,8 @@ def record(*, frozen: bool = False) -> Callable[[type[T]], type[T]]:
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         ns = {k: v for k, v in cls.__dict__.items() if k not in (*names, "__dict__")}
         ns.pop("__weakref__", None)
-        methods = _methods(names, defaults, "__post_init__" in ns)
+        methods = _methods(names)
+        methods["__init__"] = _init(names, defaults, "__post_init__" in ns, frozen)
         if not frozen:
             methods["__hash__"] = None
         ns.update(methods, __slots__=tuple(names), __match_args__=tuple(names))
