@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -88,3 +89,21 @@ def test_fast_models_loads_no_dataclasses(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def test_what_dataclasses_would_treat_otherwise_is_refused() -> None:
+    class Base:
+        a: int
+
+    with pytest.raises(TypeError, match="inherited from Base"):
+
+        @record()
+        class Child(Base):
+            b: int
+
+    with pytest.raises(TypeError, match="not a field"):
+
+        @record()
+        class WithClassVar:
+            limit: ClassVar[int]
+            b: int = 0

@@ -86,7 +86,15 @@ def record(*, frozen: bool = False) -> Callable[[type[T]], type[T]]:
 
     def make(cls: type[T]) -> type[T]:
         # Not ``inspect.get_annotations``: ``inspect`` is what this module avoids loading.
-        names = list(cls.__dict__.get("__annotations__", {}))  # noqa: RUF063
+        annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+        names = list(annotations)
+        # What dataclasses would do differently is refused, not silently changed.
+        for base in cls.__mro__[1:-1]:
+            if base.__dict__.get("__annotations__"):  # noqa: RUF063
+                raise TypeError(f"record {cls.__name__}: fields inherited from {base.__name__}")
+        for n, kind in annotations.items():
+            if "ClassVar" in str(kind) or "InitVar" in str(kind):
+                raise TypeError(f"record {cls.__name__}: {n} is {kind}, not a field")
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         ns = {k: v for k, v in cls.__dict__.items() if k not in (*names, "__dict__")}
         ns.pop("__weakref__", None)
