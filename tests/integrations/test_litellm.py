@@ -27,6 +27,8 @@ from outcomes.integrations.litellm import (
     OutcomesRoutingStrategy,
 )
 from outcomes.records import Receipt
+from outcomes.registry import ModelInfo, ModelRegistry
+from outcomes.routing import Router
 from tests.fakes.llm_server import FakeLLMServer
 from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
@@ -183,7 +185,16 @@ def test_the_strategy_logs_its_propensity_and_learns_from_the_calls_it_routed(
         ("B", "openai/gpt-4o-mini", ANSWER),
         ("C", "openai/gpt-4o", ANSWER),
     )
-    router, _ = routed(tracker, model_list, disable_cooldowns=True)
+    # The broken model is listed as the strongest (a registry prior of 0.9), so the
+    # router tries it first whatever the timing of the logged outcomes; only what those
+    # calls teach it can take it off. (Without priors, whether a Thompson draw tries a
+    # model before its rivals' successes pile up depends on when outcomes are read.)
+    registry = ModelRegistry()
+    for name, prior in (("broken-model", 0.9), ("gpt-4o-mini", 0.5), ("gpt-4o", 0.5)):
+        registry.add(ModelInfo(f"openai/{name}", "openai", 1.0, 1.0, prior=prior))
+    router = litellm.Router(model_list=model_list, num_retries=0, disable_cooldowns=True)
+    ours = Router(tracker=tracker, registry=registry, seed=7, refresh_s=0.0)
+    OutcomesRoutingStrategy(router, tracker, router=ours).install()
     assert any(isinstance(c, OutcomesLogger) for c in litellm.callbacks)
     run_calls(router, 60, between=lambda _i: tracker.flush())
     got = wait_for(tracker, 60)
