@@ -20,15 +20,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from outcomes.inference._view import ModelProfile
     from outcomes.store._sqlite_read import Rows
 
 _MISSING = object()
-
-
-def sort_key(p: ModelProfile) -> tuple[float, float, str]:
-    """Leaderboard order: posterior mean success, then quality, then id."""
-    return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
 def _json_db(argv: list[str], command: list[str]) -> object:
@@ -51,10 +45,10 @@ def _json_db(argv: list[str], command: list[str]) -> object:
 
 
 def _models(rows: list[Rows]) -> Any:
-    from outcomes.inference._view import profiles_of
+    from outcomes.inference._view import leaderboard_order, profiles_of
     from outcomes.store._rollup_rows import rollup_state
 
-    return [p.to_json() for p in sorted(profiles_of(rollup_state(*rows)), key=sort_key)]
+    return [p.to_json() for p in sorted(profiles_of(rollup_state(*rows)), key=leaderboard_order)]
 
 
 def _ledger_stats(rows: list[Rows]) -> Any:

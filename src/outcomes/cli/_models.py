@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from outcomes import config
 from outcomes.cli import _common as cli
-from outcomes.cli._fast import sort_key
 from outcomes.cli._framework import Argument, Context, Option
 from outcomes.errors import ConfigError, ValidationError
 from outcomes.inference import (
@@ -18,6 +17,7 @@ from outcomes.inference import (
     matching_profiles,
     parse_since,
 )
+from outcomes.inference._view import leaderboard_order
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -122,7 +122,7 @@ def models(
     flt = profile_filter(task, project, tag, since)
     with cli.opened_store(db) as store:
         book = ProfileBook(store, cache=profile_cache())
-        profiles = sorted(matching_profiles(store, flt, book=book), key=sort_key)
+        profiles = sorted(matching_profiles(store, flt, book=book), key=leaderboard_order)
     if plot is not None:
         draw_plot(profiles, plot, title=_title(task, project, tag, since))
     cli.show_list(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from outcomes.cli._fast import sort_key
 from outcomes.cli._models import leaderboard_table
 from outcomes.demo import DemoContext
 from outcomes.inference import OutcomeTracker, ProfileBook
+from outcomes.inference._view import leaderboard_order
 from outcomes.records import Signal
 from outcomes.testing.models import FLEET, TASKS, Simulator
 
@@ -75,7 +75,7 @@ def run(ctx: DemoContext) -> None:
         )
     tracker.flush(timeout=60)
     excluded = sorted(p.model_id for p in tracker.profiles() if p.excluded)
-    profiles = sorted(ProfileBook(ctx.store).profiles(project_id=PROJECT), key=sort_key)
+    profiles = sorted(ProfileBook(ctx.store).profiles(project_id=PROJECT), key=leaderboard_order)
     table = leaderboard_table(profiles, title="model leaderboard (read back from the store)")
     ctx.console.print(table)
     truth = Table(title="hidden truth vs learned", box=box.SIMPLE_HEAD, pad_edge=False)

@@ -390,3 +390,9 @@ def profiles_of(
         if p.calls or p.successes or p.failures or p.inconclusive:
             out.append(p)
     return out
+
+
+def leaderboard_order(p: ModelProfile) -> tuple[float, float, str]:
+    """The leaderboard's sort key: posterior mean success, then quality, then id (the
+    CLI, its fast path, the demo and the service list models in this one order)."""
+    return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)

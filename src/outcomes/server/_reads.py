@@ -20,7 +20,8 @@ from starlette.responses import Response
 from outcomes import _validate
 from outcomes._validate import Count64, Id, Label, NonNegative, TaskName
 from outcomes.errors import ConfigError, ValidationError
-from outcomes.inference import ModelProfile, OutcomeTracker
+from outcomes.inference import OutcomeTracker
+from outcomes.inference._view import leaderboard_order
 from outcomes.server._errors import ApiError
 from outcomes.server._service import Service, service_of
 
@@ -32,10 +33,6 @@ MAX_ROUTERS = 32
 def json_response(data: Any, status: int = 200) -> Response:
     """A JSON answer encoded by msgspec (NaN and infinities become ``null``)."""
     return Response(msgspec.json.encode(data), status_code=status, media_type="application/json")
-
-
-def _order(p: ModelProfile) -> tuple[float, float, str]:
-    return (-p.success_mean, -(p.quality if p.quality is not None else 0.0), p.model_id)
 
 
 async def shared_snapshot(service: Service) -> Any:
@@ -95,7 +92,7 @@ async def list_models(request: Request) -> Response:
     else:
         snapshot = await shared_snapshot(service)
         return _snapshot_answer(service, snapshot, flt.task)
-    profiles.sort(key=_order)
+    profiles.sort(key=leaderboard_order)
     return json_response(
         {"models": [p.to_json() for p in profiles], "as_of": as_of, "receipts": receipts}
     )
@@ -107,7 +104,7 @@ def _snapshot_answer(service: Service, snapshot: Any, task: str | None) -> Respo
     key = (id(snapshot), task)
     cached = service.extras.get("models_answer")
     if cached is None or cached[0] != key or cached[1] is not snapshot:
-        profiles = sorted(snapshot.profiles(task).values(), key=_order)
+        profiles = sorted(snapshot.profiles(task).values(), key=leaderboard_order)
         body = msgspec.json.encode({
             "models": [p.to_json() for p in profiles],
             "as_of": snapshot.taken_at,
