@@ -81,6 +81,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     ],
     "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
+    "components.outcome_totals": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.paired_rows": [()],
