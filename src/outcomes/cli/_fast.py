@@ -16,6 +16,7 @@ printed before it has the whole answer, so declining late is still clean.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from outcomes.store._sqlite_read import Rows
 
 _MISSING = object()
+EXIT_STORE = 3
+"""``cli._common.EXIT_STORE``: the store could not be opened (a test keeps them equal)."""
 
 
 def _json_db(argv: list[str], command: list[str]) -> object:
@@ -59,7 +62,9 @@ def _ledger_stats(rows: list[Rows]) -> Any:
 
 
 def _read(db: str | None, *selects: str) -> list[Rows] | None:
-    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline."""
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline. Raises
+    :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
+    reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
     from outcomes import config
     from outcomes._files import check_path
     from outcomes.errors import OutcomesError
@@ -67,13 +72,19 @@ def _read(db: str | None, *selects: str) -> list[Rows] | None:
 
     try:
         url, managed = config.db_target(db)
-        if not url.startswith("sqlite:"):
+        if url.startswith(("postgresql://", "postgres://")):
+            pg_url = url
+        elif url.startswith("sqlite:"):
+            path = path_from_url(url)
+            check_path(path, root=managed, explicit=managed is None)
+            return read_current(path, config.busy_timeout(), *selects)
+        else:
             return None
-        path = path_from_url(url)
-        check_path(path, root=managed, explicit=managed is None)
-        return read_current(path, config.busy_timeout(), *selects)
     except (OutcomesError, OSError):
         return None  # the command reports it, with its exit code
+    from outcomes.store import _pg_read
+
+    return _pg_read.read_current(pg_url, *selects)
 
 
 _COMMANDS: tuple[tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any]], ...] = (
@@ -92,9 +103,15 @@ def run(argv: list[str]) -> bool:
         if db is _MISSING:
             continue
         assert db is None or isinstance(db, str)
+        from outcomes.errors import StoreUnavailableError
         from outcomes.store import _rollup_sql
 
-        rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
+        try:
+            rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
+        except StoreUnavailableError as exc:
+            # As the command reports it (``cli._common.fail``), without loading rich.
+            sys.stderr.write(f"error: {exc}\n")
+            raise SystemExit(EXIT_STORE) from None
         if rows is None:
             return False
         from outcomes.cli._json import print_json

@@ -14,11 +14,13 @@ error as it always has. So this path never skips a migration; it only declines.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outcomes.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 CORE_MIGRATION_NAMES = (
@@ -68,6 +70,8 @@ def read_current(path: Path, busy_timeout: float, *selects: str) -> list[Rows] |
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
         return None
+    import sqlite3  # here: the PostgreSQL read path (``_pg_read``) shares only the names
+
     try:
         # Read-write, as the store opens it: a read-only handle cannot recover a WAL
         # file whose last writer crashed. Nothing here writes.
