@@ -30,7 +30,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
@@ -52,6 +51,9 @@ class _Decline(Exception):
 
 def _secrets(url: str) -> list[str]:
     """The password of ``url`` as written and decoded, in its user part or its query."""
+    # Imported on error only: ``urllib.parse`` loads ``ipaddress`` (2 ms in all).
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
     try:
         parts = urlsplit(url)
         found = [parts.password or ""]
@@ -64,6 +66,8 @@ def _secrets(url: str) -> list[str]:
 
 def hide_password(url: str) -> str:
     """``url`` with its password (user part or ``password=`` parameter) shown as ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
         netloc = parts.netloc

@@ -14,13 +14,13 @@ error as it always has. So this path never skips a migration; it only declines.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outcomes.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 CORE_MIGRATION_NAMES = (
@@ -46,6 +46,8 @@ def path_from_url(url: str) -> Path:
         rest = rest[1:] if rest.startswith("//") else rest
     if not rest or rest == ":memory:":
         raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    from pathlib import Path  # here: see ``read_current``
+
     return Path(rest).expanduser()
 
 
