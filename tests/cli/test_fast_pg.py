@@ -5,7 +5,6 @@ command's error without the password."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import psycopg
@@ -16,7 +15,7 @@ from outcomes.store import PostgresStore, _pg_read
 from outcomes.store._pg_read import hide_password
 from outcomes.store._rollup_sql import CELL_SELECT
 from outcomes.testing import cli
-from tests.cli.test_fast_models import random_batches
+from tests.cli.test_fast_models import fast_output, random_batches
 from tests.conftest import POSTGRES_URL, make_postgres_store
 
 UNREACHABLE = "postgresql://nobody:s3cretpw@127.0.0.1:1/none"
@@ -29,41 +28,21 @@ def _in_schema(schema: str) -> str:
     return f"{POSTGRES_URL}{sep}options={quote(f'-c search_path={schema}')}"
 
 
-@pytest.fixture
-def pg_store() -> Iterator[PostgresStore]:
-    store = make_postgres_store()
-    try:
-        yield store
-    finally:
-        store.drop_schema()
-        store.close()
-
-
 def _url(store: PostgresStore) -> str:
     assert store.schema is not None
     return _in_schema(store.schema)
-
-
-def _fast_output(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str | None:
-    capsys.readouterr()
-    answered = _fast.run(argv)
-    out = capsys.readouterr().out
-    if not answered:
-        assert out == ""
-        return None
-    return out
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("command", [["models"], ["ledger", "stats"]])
 def test_fast_answer_on_postgresql_is_the_commands_output_byte_for_byte(
-    pg_store: PostgresStore, capsys: pytest.CaptureFixture[str], seed: int, command: list[str]
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], seed: int, command: list[str]
 ) -> None:
     for batch in random_batches(200 + seed):
-        pg_store.write(batch)
-    argv = [*command, "--json", "--db", _url(pg_store)]
-    fast = _fast_output(argv, capsys)
+        pg.write(batch)
+    argv = [*command, "--json", "--db", _url(pg)]
+    fast = fast_output(argv, capsys)
     full = cli.invoke(argv)
     assert full.exit_code == 0, full.output
     assert fast is not None
@@ -73,12 +52,12 @@ def test_fast_answer_on_postgresql_is_the_commands_output_byte_for_byte(
 
 @pytest.mark.postgres
 def test_fast_path_on_postgresql_reads_outcomes_db_url(
-    pg_store: PostgresStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for batch in random_batches(7):
-        pg_store.write(batch)
-    monkeypatch.setenv("OUTCOMES_DB_URL", _url(pg_store))
-    fast = _fast_output(["models", "--json"], capsys)
+        pg.write(batch)
+    monkeypatch.setenv("OUTCOMES_DB_URL", _url(pg))
+    fast = fast_output(["models", "--json"], capsys)
     assert fast is not None
     assert fast == cli.invoke(["models", "--json"]).stdout
 
@@ -95,13 +74,13 @@ def test_fast_path_on_postgresql_reads_outcomes_db_url(
     ],
 )
 def test_fast_path_on_postgresql_declines_a_schema_that_is_not_current(
-    pg_store: PostgresStore, capsys: pytest.CaptureFixture[str], change: str
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], change: str
 ) -> None:
     for batch in random_batches(3):
-        pg_store.write(batch)
-    with psycopg.connect(_url(pg_store), autocommit=True) as conn:
+        pg.write(batch)
+    with psycopg.connect(_url(pg), autocommit=True) as conn:
         conn.execute(change)
-    assert _fast_output(["models", "--json", "--db", _url(pg_store)], capsys) is None
+    assert fast_output(["models", "--json", "--db", _url(pg)], capsys) is None
 
 
 @pytest.mark.postgres
@@ -116,7 +95,7 @@ def test_fast_path_on_postgresql_declines_an_empty_database_and_creates_nothing(
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         try:
-            assert _fast_output(["models", "--json", "--db", _in_schema(schema)], capsys) is None
+            assert fast_output(["models", "--json", "--db", _in_schema(schema)], capsys) is None
             tables = conn.execute(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = %s", [schema]
             ).fetchone()
@@ -127,23 +106,23 @@ def test_fast_path_on_postgresql_declines_an_empty_database_and_creates_nothing(
 
 @pytest.mark.postgres
 def test_fast_path_declines_when_no_libpq_is_found(
-    pg_store: PostgresStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_pg_read, "_library_paths", lambda: iter(["/nonexistent/libpq.so.5"]))
     assert _pg_read.load_libpq() is None
-    assert _fast_output(["models", "--json", "--db", _url(pg_store)], capsys) is None
+    assert fast_output(["models", "--json", "--db", _url(pg)], capsys) is None
 
 
 @pytest.mark.postgres
-def test_rows_decode_as_psycopg_decodes_them(pg_store: PostgresStore) -> None:
+def test_rows_decode_as_psycopg_decodes_them(pg: PostgresStore) -> None:
     sql = (
         "SELECT 1::int8, -2::int4, 3::int2, 0.1::float8, 1e300::float8, 'Infinity'::float8, "
         "'-Infinity'::float8, 2.5::float4, NULL::text, ''::text, 'héllo ✓'::text, true, false, "
         "NULL::boolean, sum(x), 'x'::varchar FROM (VALUES (9223372036854775807::int8), (1)) v(x)"
     )
-    rows = _pg_read.read_current(_url(pg_store), sql, CELL_SELECT)
+    rows = _pg_read.read_current(_url(pg), sql, CELL_SELECT)
     assert rows is not None
-    with psycopg.connect(_url(pg_store)) as conn:
+    with psycopg.connect(_url(pg)) as conn:
         expected = conn.execute(sql).fetchall()
     assert rows[0] == expected
     # The same types, but for SUM of a bigint: psycopg's Decimal is read as the int it holds.
@@ -152,7 +131,7 @@ def test_rows_decode_as_psycopg_decodes_them(pg_store: PostgresStore) -> None:
     assert ours[14] == 9223372036854775808
     assert type(ours[14]) is int
     assert rows[1] == []
-    nan = _pg_read.read_current(_url(pg_store), "SELECT 'NaN'::float8")
+    nan = _pg_read.read_current(_url(pg), "SELECT 'NaN'::float8")
     assert nan is not None
     assert math.isnan(nan[0][0][0])
 
@@ -161,8 +140,8 @@ def test_rows_decode_as_psycopg_decodes_them(pg_store: PostgresStore) -> None:
 @pytest.mark.parametrize(
     "sql", ["SELECT 1.5::numeric", "SELECT now()", "SELECT '\\x00'::bytea", "SELECT no_such_column"]
 )
-def test_a_type_not_decoded_or_an_error_declines(pg_store: PostgresStore, sql: str) -> None:
-    assert _pg_read.read_current(_url(pg_store), sql) is None
+def test_a_type_not_decoded_or_an_error_declines(pg: PostgresStore, sql: str) -> None:
+    assert _pg_read.read_current(_url(pg), sql) is None
 
 
 @pytest.mark.parametrize(
