@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 
 from outcomes.inference._filter import ProfileFilter, matching_profiles
 from outcomes.inference._profiles import ProfileState
@@ -23,7 +23,8 @@ from outcomes.inference._since import since_state
 from outcomes.inference._view import profiles_of
 from outcomes.records import Receipt
 from outcomes.store import Store
-from tests.store.test_rollups import MODELS, PROJECTS, T0, TASKS, reset, write_in_batches
+from tests.ledger.test_stats_since import EXAMPLES, cutoffs, stored
+from tests.store.test_rollups import T0, receipts_of, reset
 from tests.store.test_rollups import calls as call_tuples
 
 late = st.tuples(
@@ -32,55 +33,28 @@ late = st.tuples(
     st.one_of(st.none(), st.floats(0.0, 1.0)),
     st.floats(-2 * 3600.0, 2 * 86_400.0),  # recorded this long after the current head
 )
-streams = st.tuples(
+calls_and_signals = st.tuples(
     st.lists(call_tuples, min_size=1, max_size=30),
-    st.lists(late, max_size=25),
-    st.lists(st.integers(1, 13), min_size=1, max_size=4),  # batch sizes, cycled
+    st.lists(late, max_size=25),  # chains of signals, some dated before the receipt they replace
 )
-cutoffs = st.lists(
-    st.one_of(
-        st.floats(-3 * 3600.0, 8 * 86_400.0).map(lambda off: T0 + off),  # anywhere
-        st.integers(-3, 8 * 24).map(lambda h: float((int(T0) // 3600 + h) * 3600)),  # on an hour
-        st.tuples(st.integers(0, 60), st.floats(-3600.0, 3600.0)),  # near a receipt
-    ),
-    min_size=1,
-    max_size=5,
-)
+batch_sizes = st.lists(st.integers(1, 13), min_size=1, max_size=4)  # cycled
 _EMA_FIELDS = ("ema_quality", "quality_per_1k_tokens")
 
 
-def receipts_of(stream: Any) -> list[Receipt]:
-    call_list, late_list, _ = stream
-    heads: list[Receipt] = []
-    for i, (m, t, p, ok, q, lat, tokens, cost, off) in enumerate(call_list):
-        heads.append(
-            Receipt(
-                receipt_id=f"r{i}",
-                trace_id=f"t{i}",
-                model_id=MODELS[m],
-                task=TASKS[t],
-                timestamp=T0 + off,
-                success=ok,
-                quality=q,
-                latency_ms=lat,
-                input_tokens=tokens,
-                cost_usd=cost,
-                project_id=PROJECTS[p],
-            )
-        )
-    out = list(heads)
-    for k, (which, ok, q, delay) in enumerate(late_list):
-        head = heads[which % len(heads)]
-        s = Receipt(
-            receipt_id=f"s{k}", trace_id=head.trace_id, model_id=head.model_id,
-            task=head.task, project_id=head.project_id, timestamp=head.timestamp + delay,
-            success=ok, quality=q, source="signal", supersedes=head.receipt_id,
-            superseded_success=head.success, superseded_quality=head.quality,
-            superseded_at=head.timestamp,
-        )  # fmt: skip
-        heads[which % len(heads)] = s
-        out.append(s)
-    return out
+def signal(rid: str, prior: Receipt, at: float, success: bool | None) -> Receipt:
+    """A receipt that supersedes ``prior``, recorded at ``at``."""
+    return Receipt(
+        receipt_id=rid, trace_id=prior.trace_id, model_id=prior.model_id, task=prior.task,
+        timestamp=at, success=success, source="signal", supersedes=prior.receipt_id,
+        superseded_success=prior.success, superseded_at=prior.timestamp,
+    )  # fmt: skip
+
+
+def call(rid: str, model: str, task: str, at: float, latency: float = 0.0) -> Receipt:
+    return Receipt(
+        receipt_id=rid, trace_id=rid, model_id=model, task=task, timestamp=at, success=True,
+        latency_ms=latency,
+    )  # fmt: skip
 
 
 def scanned(store: Store, since: float) -> ProfileState:
@@ -117,22 +91,13 @@ def profiles_json(state: ProfileState, **kw: Any) -> list[dict[str, Any]]:
     return out
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-)
-@given(stream=streams, offsets=cutoffs)
+@EXAMPLES
+@given(both=calls_and_signals, sizes=batch_sizes, offsets=cutoffs)
 def test_models_since_from_rollups_equal_the_fold_of_the_matching_calls(
-    store: Store, stream: Any, offsets: list[Any]
+    store: Store, both: Any, sizes: list[int], offsets: list[Any]
 ) -> None:
-    reset(store)
-    receipts = receipts_of(stream)
-    write_in_batches(store, receipts, stream[2])
-    times = [r.timestamp for r in receipts]
-    for cut in offsets:
-        since = cut if isinstance(cut, float) else times[cut[0] % len(times)] + cut[1]
+    receipts = receipts_of((*both, sizes, False))
+    for since in stored(store, receipts, sizes, offsets):
         got, want = since_state(store, since), scanned(store, since)
         assert got is not None
         assert got.receipts == want.receipts, since
@@ -150,20 +115,9 @@ def test_models_since_from_rollups_equal_the_fold_of_the_matching_calls(
 def test_the_leaderboard_since_a_time_reads_the_rollups(store: Store) -> None:
     reset(store)
     hour = (int(T0) // 3600 + 1) * 3600
-    old = Receipt(
-        receipt_id="r1", trace_id="t1", model_id="m", task="generate", timestamp=hour - 7200,
-        success=True, latency_ms=100.0,
-    )  # fmt: skip
-    new = Receipt(
-        receipt_id="r2", trace_id="t2", model_id="m", task="generate", timestamp=hour - 600,
-        success=True, latency_ms=200.0,
-    )  # fmt: skip
-    late = Receipt(
-        receipt_id="s1", trace_id="t2", model_id="m", task="generate", timestamp=hour + 9000,
-        success=False, source="signal", supersedes="r2", superseded_success=True,
-        superseded_at=hour - 600,
-    )  # fmt: skip
-    store.write([old, new, late])
+    old = call("r1", "m", "generate", hour - 7200, 100.0)
+    new = call("r2", "m", "generate", hour - 600, 200.0)
+    store.write([old, new, signal("s1", new, hour + 9000, False)])
     (p,) = matching_profiles(store, ProfileFilter(since=hour - 1200))
     # The call before the cut-off is left out; the late signal still counts for its call.
     assert (p.calls, p.successes, p.failures, p.updated_at) == (1, 0, 1, hour + 9000)
@@ -174,22 +128,10 @@ def test_a_cell_whose_only_receipts_are_another_calls_late_signals_is_left_out(
 ) -> None:
     reset(store)
     hour = (int(T0) // 3600 + 1) * 3600
-    call = Receipt(
-        receipt_id="r1", trace_id="t1", model_id="m", task="code", timestamp=hour - 7200,
-        success=True,
-    )  # fmt: skip
-    s1 = Receipt(
-        receipt_id="s1", trace_id="t1", model_id="m", task="code", timestamp=hour + 100,
-        success=False, source="signal", supersedes="r1", superseded_success=True,
-        superseded_at=hour - 7200,
-    )  # fmt: skip
-    # Booked in the hour of s1, after the cut-off, though its call is before it.
-    s2 = Receipt(
-        receipt_id="s2", trace_id="t1", model_id="m", task="code", timestamp=hour + 5000,
-        success=True, source="signal", supersedes="s1", superseded_success=False,
-        superseded_at=hour + 100,
-    )  # fmt: skip
-    store.write([call, s1, s2])
+    first = call("r1", "m", "code", hour - 7200)
+    s1 = signal("s1", first, hour + 100, False)
+    # s2 is booked in the hour of s1, after the cut-off, though its call is before it.
+    store.write([first, s1, signal("s2", s1, hour + 5000, True)])
     state = since_state(store, hour - 3600)
     assert state is not None
     assert state.parts == {}
@@ -202,24 +144,12 @@ def test_a_signal_dated_before_its_call_and_the_cut_off_keeps_the_call_whole(
     reset(store)
     hour = (int(T0) // 3600 + 1) * 3600
     since = hour - 1800.0
-    call = Receipt(
-        receipt_id="r1", trace_id="t1", model_id="m", task="code", timestamp=hour + 600,
-        success=True, latency_ms=90.0,
-    )  # fmt: skip
+    first = call("r1", "m", "code", hour + 600, 90.0)
     # Recorded by a clock behind the call's (before the cut-off): booked in the call's
     # hour; the next signal is booked at its time, in the hour before the cut-off, and
     # recorded before the hour too: only s1 marks the call as one to read.
-    s1 = Receipt(
-        receipt_id="s1", trace_id="t1", model_id="m", task="code", timestamp=hour - 3000,
-        success=False, source="signal", supersedes="r1", superseded_success=True,
-        superseded_at=hour + 600,
-    )  # fmt: skip
-    s2 = Receipt(
-        receipt_id="s2", trace_id="t1", model_id="m", task="code", timestamp=hour - 100,
-        success=None, source="signal", supersedes="s1", superseded_success=False,
-        superseded_at=hour - 3000,
-    )  # fmt: skip
-    store.write([call, s1, s2])
+    s1 = signal("s1", first, hour - 3000, False)
+    store.write([first, s1, signal("s2", s1, hour - 100, None)])
     want = scanned(store, since)
     got = since_state(store, since)
     assert got is not None
