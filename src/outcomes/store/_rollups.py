@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats, ProfileState
-from outcomes.store._rollup_fold import EmaArgs, fold_batch
+from outcomes.store._rollup_fold import EmaArgs, fold_columns
 from outcomes.store._rollup_rows import (
     CELL_KEY,
     EMA_KEY,
@@ -153,8 +153,13 @@ class Delta:
     @classmethod
     def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
+        return cls.of_columns(list(zip(*rows, strict=True)))
+
+    @classmethod
+    def of_columns(cls, cols: Sequence[Sequence[Any]]) -> Delta:
+        """:meth:`of` for the same receipts given by columns (one sequence per column)."""
         delta = cls()
-        delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.hours, delta.cells, delta.ema = fold_columns(cols, ROLLUP_HALF_LIFE_S, BUCKET_S)
         delta.days = days_of(delta.hours.items())
         delta.models = {k[0] for k in delta.cells}
         return delta
