@@ -116,7 +116,7 @@ def _logsumexp(values: list[float]) -> float:
     if len(values) == 1:
         return values[0]
     m = max(values)
-    return m + math.log(math.fsum(math.exp(v - m) for v in values))
+    return m + math.log(math.fsum(map(math.exp, map(sub, values, repeat(m)))))
 
 
 def fold_columns(

@@ -172,10 +172,10 @@ class Delta:
         out_stats: dict[Any, tuple[OutcomeStats, int]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
-        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache,
-        left unchanged) or else ``current`` (key -> stat columns read back); ``which`` is
-        ``hours``, ``days`` or ``cells``. The merged stats are also put in ``out_stats``
-        when given."""
+        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache:
+        merged into in place, so its owner drops it when the transaction fails) or else
+        ``current`` (key -> stat columns read back); ``which`` is ``hours``, ``days`` or
+        ``cells``. The merged stats are also put in ``out_stats`` when given."""
         mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
         known = known or {}
         out = []
@@ -184,7 +184,7 @@ class Delta:
             cached = known.get(key)
             old = None if cached is not None else current.get(key)
             if cached is not None:
-                base, m = cached[0].copy(), cached[1]
+                base, m = cached
                 base.merge(st)
                 st, n = base, n + m
             elif old is not None:
@@ -287,8 +287,10 @@ class RollupCache:
     Only valid while no other connection has written the database since (the SQLite
     store checks ``PRAGMA data_version``, which changes exactly then) and no other
     statement of this connection touched the rollups (the store drops the cache after
-    any transaction that is not a write of records). ``pending`` holds what the open
-    transaction writes; :meth:`commit` makes it current once the transaction commits.
+    any transaction that is not a write of records). A write merges into the rows it
+    knows in place, so the store drops the cache when a transaction fails; ``pending``
+    holds the rows it read or wrote anew, which :meth:`commit` makes current once the
+    transaction commits.
     """
 
     __slots__ = ("ema", "ema_models", "pending", "pending_ema", "rows", "version")

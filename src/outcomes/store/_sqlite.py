@@ -175,7 +175,11 @@ class SQLiteStore(SqlStore):
                 conn.execute("ROLLBACK")
             raise
         else:
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except BaseException:
+                self._rollup_cache = None  # it holds what this transaction merged
+                raise
             cache = self._rollup_cache
             models = cast("set[str] | None", self._txn_models)  # set while yielded
             if cache is not None and models is not None:
