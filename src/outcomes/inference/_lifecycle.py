@@ -1,9 +1,9 @@
 """The call lifecycle: pending calls from start to completion or failure, the pending
 sweep and eviction, and the memory of recently resolved calls.
 
-Every receipt leaves through :meth:`CallLifecycle.emit`: into the local profile fold and
-to the background writer. ``start`` and ``complete`` are the recording hot path: no
-lock, no I/O, a plain list per pending call.
+Every receipt leaves through :meth:`CallLifecycle.emit`: into the local profile fold (if
+the tracker keeps one) and to the background writer. ``start`` and ``complete`` are the
+recording hot path: no lock, no I/O, a plain list per pending call.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ MODEL, TASK, AT, REASON, PROJECT, INTENT, PROPENSITY, RECEIPT = range(8)
 class CallLifecycle:
     """Pending calls of one tracker and the receipts they produce.
 
-    ``view`` receives every receipt for the local fold, ``submit`` (the background
-    writer's, if any) persists it; ``limits`` learns from failures; ``ledger`` buffers
-    resolved receipts; ``registry`` prices calls that report no cost.
+    ``view`` receives every receipt for the local fold (unless it keeps none), ``submit``
+    (the background writer's, if any) persists it; ``limits`` learns from failures;
+    ``ledger`` buffers resolved receipts; ``registry`` prices calls that report no cost.
     """
 
     def __init__(
@@ -61,7 +61,7 @@ class CallLifecycle:
         registry: ModelRegistry,
     ) -> None:
         self._ctx = ctx
-        self._add = view.add
+        self._fold = view.fold
         self._submit = submit
         self._limits = limits
         self._ledger = ledger
@@ -75,8 +75,9 @@ class CallLifecycle:
         self._models_ok: set[str] = set()
 
     def emit(self, r: Receipt) -> None:
-        """Fold ``r`` locally and hand it to the writer."""
-        self._add(r)
+        """Fold ``r`` locally (if the view keeps a fold) and hand it to the writer."""
+        if self._fold is not None:
+            self._fold(r)
         if self._submit is not None:
             self._submit(r)
 
@@ -110,6 +111,25 @@ class CallLifecycle:
         propensity: float | None,
         trace_id: str | None,
     ) -> str:
+        trace_id, p = self._open(
+            model_id, task, routing_reason, project_id, intent, propensity, trace_id
+        )
+        if p is not None:
+            self._keep(trace_id, p)
+        return trace_id
+
+    def _open(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str,
+        project_id: str | None,
+        intent: str | None,
+        propensity: float | None,
+        trace_id: str | None,
+    ) -> tuple[str, tuple[Any, ...] | None]:
+        """A call's trace id and its pending entry (not kept yet), or ``None`` in place of
+        the entry when the input was refused (raised when strict, else logged)."""
         reject = self._ctx.reject
         try:
             if trace_id is None:
@@ -120,7 +140,7 @@ class CallLifecycle:
                     raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")
         except ValidationError as exc:
             reject(exc, "record_start with an invalid trace_id")
-            return new_id()
+            return new_id(), None
         try:
             if task not in self._tasks_ok:
                 validate_task(task)
@@ -143,13 +163,14 @@ class CallLifecycle:
             reason = _redact_reason(routing_reason) if routing_reason else ""
         except (ValueError, TypeError) as exc:
             reject(exc, "record_start with invalid input")
-            return trace_id
+            return trace_id, None
+        p = (model_id, str(task), self._ctx.now(), reason, project_id, intent, propensity, None)
+        return trace_id, p
+
+    def _keep(self, trace_id: str, p: tuple[Any, ...]) -> None:
         if len(self.pending) >= self.max_pending:
             self.evict()
-        self.pending[trace_id] = (
-            model_id, str(task), self._ctx.now(), reason, project_id, intent, propensity, None,
-        )  # fmt: skip
-        return trace_id
+        self.pending[trace_id] = p
 
     def complete(
         self,
@@ -163,6 +184,62 @@ class CallLifecycle:
         p = self.pending.get(trace_id)
         if p is None or p[RECEIPT] is not None:
             return
+        r = self._receipt(
+            trace_id, p, self._ctx.now(), latency_ms, input_tokens, output_tokens, cost_usd,
+            ttft_ms,
+        )  # fmt: skip
+        if r is None:
+            return
+        with self._ctx.lock:
+            # Under the call lock: a signal that took the call meanwhile keeps it taken.
+            if self.pending.get(trace_id) is p:
+                self.pending[trace_id] = (*p[:RECEIPT], r)
+        self.emit(r)
+
+    def start_complete(
+        self,
+        model_id: str,
+        task: str,
+        routing_reason: str,
+        project_id: str | None,
+        intent: str | None,
+        propensity: float | None,
+        trace_id: str | None,
+        latency_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None,
+        ttft_ms: float | None,
+    ) -> str:
+        """:meth:`start` then :meth:`complete` in one step, for a call reported once it
+        finished (ingest): one pending entry, one reading of the clock for both."""
+        trace_id, p = self._open(
+            model_id, task, routing_reason, project_id, intent, propensity, trace_id
+        )
+        if p is None:
+            return trace_id
+        r = self._receipt(
+            trace_id, p, p[AT], latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms
+        )
+        # Refused figures (logged, not strict) leave the call started, as complete would.
+        self._keep(trace_id, p if r is None else (*p[:RECEIPT], r))
+        if r is not None:
+            self.emit(r)
+        return trace_id
+
+    def _receipt(
+        self,
+        trace_id: str,
+        p: tuple[Any, ...],
+        now: float,
+        latency_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None,
+        ttft_ms: float | None,
+    ) -> Receipt | None:
+        """The completion receipt of pending call ``p`` at ``now``, or ``None`` when the
+        figures were refused (raised when strict, else logged)."""
         try:
             if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
                 latency_ms = check_amount(latency_ms, "latency_ms")
@@ -182,13 +259,13 @@ class CallLifecycle:
                 ttft_ms = check_amount(ttft_ms, "ttft_ms")
         except ValidationError as exc:
             self._ctx.reject(exc, "record_complete with invalid input")
-            return
+            return None
         # The first receipt of a call takes the call's (unique, time-ordered) trace id.
         # kind and source keep their defaults ("inference", "complete"): msgspec matches
         # up to 15 keywords fast and takes about three times as long from the 16th on.
         r = Receipt(
             receipt_id=trace_id, trace_id=trace_id, model_id=p[MODEL], task=p[TASK],
-            timestamp=self._ctx.now(), success=True if output_tokens > 0 else None,
+            timestamp=now, success=True if output_tokens > 0 else None,
             latency_ms=latency_ms, input_tokens=input_tokens, output_tokens=output_tokens,
             cost_usd=cost_usd, routing_reason=p[REASON], project_id=p[PROJECT],
             intent=p[INTENT], propensity=p[PROPENSITY],
@@ -196,11 +273,7 @@ class CallLifecycle:
         if ttft_ms is not None:
             # Set after construction to keep the common (unstreamed) path at 15 keywords.
             force_setattr(r, "ttft_ms", ttft_ms)
-        with self._ctx.lock:
-            # Under the call lock: a signal that took the call meanwhile keeps it taken.
-            if self.pending.get(trace_id) is p:
-                self.pending[trace_id] = (*p[:RECEIPT], r)
-        self.emit(r)
+        return r
 
     # -- failures ----------------------------------------------------------------------
     def fail(

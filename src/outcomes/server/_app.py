@@ -45,11 +45,12 @@ def routes_of(table: list[BaseRoute]) -> list[Route]:
 
 
 def tracker_for(store: Store) -> OutcomeTracker:
-    """The service's tracker on ``store``: strict (bad values are refused, per item) and
-    with a writer that waits for room rather than drop (a write is answered only once
-    committed, so nothing accepted may be dropped)."""
+    """The service's tracker on ``store``: strict (bad values are refused, per item), with
+    a writer that waits for room rather than drop (a write is answered only once
+    committed, so nothing accepted may be dropped), and without a local profile fold:
+    every read of the service is of the store's rollups, which fold each receipt."""
     writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
-    return OutcomeTracker(store, writer=writer, strict=True)
+    return OutcomeTracker(store, writer=writer, strict=True, local_profiles=False)
 
 
 def create_app(
