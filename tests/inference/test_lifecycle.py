@@ -112,9 +112,8 @@ def test_a_call_recorded_in_one_step_is_the_call_recorded_in_two() -> None:
     t = two.start("m", "code", "why", "proj", "fix", 0.25, "trace-1")
     two.complete(t, 12.5, 1000, 500, None, 3.0)
     one, one_sent, _, _, _ = lifecycle(reg)
-    assert one.start_complete(
-        "m", "code", "why", "proj", "fix", 0.25, "trace-1", 12.5, 1000, 500, None, 3.0
-    ) == "trace-1"  # fmt: skip
+    figures = (12.5, 1000, 500, None, 3.0)
+    assert one.start("m", "code", "why", "proj", "fix", 0.25, "trace-1", figures) == "trace-1"
     assert one_sent == two_sent
     assert one.pending == two.pending
     assert one.completed("trace-1") is True
@@ -122,7 +121,8 @@ def test_a_call_recorded_in_one_step_is_the_call_recorded_in_two() -> None:
 
 def test_a_call_in_one_step_with_refused_figures_stays_started_or_is_refused_whole() -> None:
     calls, submitted, _, _, _ = lifecycle()
-    t = calls.start_complete("m", "code", "", None, None, None, "t1", -1.0, 1, 1, None, None)
+    refused = (-1.0, 1, 1, None, None)
+    t = calls.start("m", "code", "", None, None, None, "t1", refused)
     assert t == "t1"
     assert submitted == []
     assert calls.completed("t1") is False  # started, as start() then complete() leave it
@@ -133,5 +133,5 @@ def test_a_call_in_one_step_with_refused_figures_stays_started_or_is_refused_who
         strict, view, RateLimits(strict), LedgerBuffer(strict), sent.append, ModelRegistry()
     )
     with pytest.raises(ValidationError, match="latency_ms"):
-        calls.start_complete("m", "code", "", None, None, None, "t2", -1.0, 1, 1, None, None)
+        calls.start("m", "code", "", None, None, None, "t2", refused)
     assert (sent, calls.pending) == ([], {})  # strict: a refused item leaves nothing behind

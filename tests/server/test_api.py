@@ -181,7 +181,9 @@ def test_metrics_keep_a_bounded_set_of_methods(client: TestClient) -> None:
         client.request(f"BREW{i}", "/v1/models")  # any token is a method to the parser
     text = client.get("/metrics").text
     assert "BREW" not in text
-    assert 'outcomes_http_requests_total{method="OTHER",route="/v1/models",status="405"} 20.0' in text
+    assert (
+        'outcomes_http_requests_total{method="OTHER",route="/v1/models",status="405"} 20.0' in text
+    )
 
 
 def test_readyz_is_503_when_the_store_is_unreachable(tracker: OutcomeTracker) -> None:

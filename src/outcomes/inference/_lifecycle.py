@@ -42,6 +42,9 @@ DEFAULT_PENDING_TTL_S = 300.0
 # a routing decision on another thread waited as long: benchmarks decide_under_load).
 MODEL, TASK, AT, REASON, PROJECT, INTENT, PROPENSITY, RECEIPT = range(8)
 
+Figures = tuple[float, int, int, "float | None", "float | None"]
+"""What completes a call: latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms."""
+
 
 class CallLifecycle:
     """Pending calls of one tracker and the receipts they produce.
@@ -110,26 +113,12 @@ class CallLifecycle:
         intent: str | None,
         propensity: float | None,
         trace_id: str | None,
+        figures: Figures | None = None,
     ) -> str:
-        trace_id, p = self._open(
-            model_id, task, routing_reason, project_id, intent, propensity, trace_id
-        )
-        if p is not None:
-            self._keep(trace_id, p)
-        return trace_id
-
-    def _open(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str,
-        project_id: str | None,
-        intent: str | None,
-        propensity: float | None,
-        trace_id: str | None,
-    ) -> tuple[str, tuple[Any, ...] | None]:
-        """A call's trace id and its pending entry (not kept yet), or ``None`` in place of
-        the entry when the input was refused (raised when strict, else logged)."""
+        """Open a call; returns its trace id. ``figures`` complete it in the same step
+        (a call reported once it finished: one pending entry, one reading of the clock);
+        figures that are refused (logged, not strict) leave the call started, as
+        :meth:`complete` would, and when strict nothing is recorded."""
         reject = self._ctx.reject
         try:
             if trace_id is None:
@@ -140,7 +129,7 @@ class CallLifecycle:
                     raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")
         except ValidationError as exc:
             reject(exc, "record_start with an invalid trace_id")
-            return new_id(), None
+            return new_id()
         try:
             if task not in self._tasks_ok:
                 validate_task(task)
@@ -163,14 +152,16 @@ class CallLifecycle:
             reason = _redact_reason(routing_reason) if routing_reason else ""
         except (ValueError, TypeError) as exc:
             reject(exc, "record_start with invalid input")
-            return trace_id, None
-        p = (model_id, str(task), self._ctx.now(), reason, project_id, intent, propensity, None)
-        return trace_id, p
-
-    def _keep(self, trace_id: str, p: tuple[Any, ...]) -> None:
+            return trace_id
+        at = self._ctx.now()
+        p = (model_id, str(task), at, reason, project_id, intent, propensity, None)
+        r = None if figures is None else self._receipt(trace_id, p, at, figures)
         if len(self.pending) >= self.max_pending:
             self.evict()
-        self.pending[trace_id] = p
+        self.pending[trace_id] = p if r is None else (*p[:RECEIPT], r)
+        if r is not None:
+            self.emit(r)
+        return trace_id
 
     def complete(
         self,
@@ -184,10 +175,8 @@ class CallLifecycle:
         p = self.pending.get(trace_id)
         if p is None or p[RECEIPT] is not None:
             return
-        r = self._receipt(
-            trace_id, p, self._ctx.now(), latency_ms, input_tokens, output_tokens, cost_usd,
-            ttft_ms,
-        )  # fmt: skip
+        figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
+        r = self._receipt(trace_id, p, self._ctx.now(), figures)
         if r is None:
             return
         with self._ctx.lock:
@@ -196,50 +185,12 @@ class CallLifecycle:
                 self.pending[trace_id] = (*p[:RECEIPT], r)
         self.emit(r)
 
-    def start_complete(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str,
-        project_id: str | None,
-        intent: str | None,
-        propensity: float | None,
-        trace_id: str | None,
-        latency_ms: float,
-        input_tokens: int,
-        output_tokens: int,
-        cost_usd: float | None,
-        ttft_ms: float | None,
-    ) -> str:
-        """:meth:`start` then :meth:`complete` in one step, for a call reported once it
-        finished (ingest): one pending entry, one reading of the clock for both."""
-        trace_id, p = self._open(
-            model_id, task, routing_reason, project_id, intent, propensity, trace_id
-        )
-        if p is None:
-            return trace_id
-        r = self._receipt(
-            trace_id, p, p[AT], latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms
-        )
-        # Refused figures (logged, not strict) leave the call started, as complete would.
-        self._keep(trace_id, p if r is None else (*p[:RECEIPT], r))
-        if r is not None:
-            self.emit(r)
-        return trace_id
-
     def _receipt(
-        self,
-        trace_id: str,
-        p: tuple[Any, ...],
-        now: float,
-        latency_ms: float,
-        input_tokens: int,
-        output_tokens: int,
-        cost_usd: float | None,
-        ttft_ms: float | None,
+        self, trace_id: str, p: tuple[Any, ...], now: float, figures: Figures
     ) -> Receipt | None:
         """The completion receipt of pending call ``p`` at ``now``, or ``None`` when the
         figures were refused (raised when strict, else logged)."""
+        latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms = figures
         try:
             if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
                 latency_ms = check_amount(latency_ms, "latency_ms")

@@ -238,29 +238,19 @@ class OutcomeTracker:
         self._calls.complete(trace_id, latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
 
     def record_call(
-        self,
-        model_id: str,
-        task: str,
-        latency_ms: float,
-        input_tokens: int,
-        output_tokens: int,
-        routing_reason: str = "",
-        *,
-        cost_usd: float | None = None,
-        ttft_ms: float | None = None,
-        project_id: str | None = None,
-        intent: str | None = None,
-        propensity: float | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        """Record a call reported once it finished: :meth:`record_start` then
-        :meth:`record_complete` in one step (same checks, same receipt, started and
-        completed at the same moment); returns its trace id. Figures refused by the
-        completion (logged, unless strict: then nothing is recorded) leave the call
-        started, as the two calls would."""
-        return self._calls.start_complete(
-            model_id, task, routing_reason, project_id, intent, propensity, trace_id,
-            latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms,
+        self, model_id: str, task: str, latency_ms: float, input_tokens: int,
+        output_tokens: int, routing_reason: str = "", *, cost_usd: float | None = None,
+        trace_id: str | None = None, **options: Unpack[StartOptions],
+    ) -> str:  # fmt: skip
+        """Record a call reported once it finished: :meth:`record_start` (``options``:
+        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` in one
+        step, with the same checks and receipt, started and completed at the same moment;
+        returns its trace id. Figures the completion refuses (logged, unless strict: then
+        nothing is recorded) leave the call started, as the two calls would."""
+        figures = (latency_ms, input_tokens, output_tokens, cost_usd, None)
+        return self._calls.start(
+            model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
+            options.get("propensity"), trace_id, figures,
         )  # fmt: skip
 
     def record_failure(
