@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomes._redact import MAX_TEXT_CHARS, REDACTED, cap, clean_text, redact
+from outcomes._redact import (
+    MAX_TEXT_CHARS,
+    REDACTED,
+    cap,
+    clean_text,
+    redact,
+    scrub_column,
+    scrub_columns,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +86,13 @@ def test_unique_ids_are_checked_each_time_and_not_remembered() -> None:
     token = "sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2
     with pytest.raises(ValidationError, match="credential"):
         _redact.refuse_secret(token, "trace_id", unique=True)
+
+
+def test_a_column_is_scrubbed_as_each_of_its_values() -> None:
+    key = "sk-proj-abcdefghijklmnop1234"
+    column = ["gpt-x", f"failed: {key}", None, b"\x00" * 16, "gpt-x", f"failed: {key}", 7]
+    scrubbed = scrub_column(column)
+    assert scrubbed == [scrub_columns((v,), (0,))[0] for v in column]
+    assert key not in str(scrubbed)
+    assert scrub_column(["a", "b", None]) == ["a", "b", None]
+    assert scrub_column([[key], None]) == [[key], None]  # not text: kept as it is
