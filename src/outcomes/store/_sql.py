@@ -275,16 +275,21 @@ class SqlStore(StoreBase):
             inserted = 0
             for table, rows in groups.values():
                 if table is RECEIPTS:
-                    self._lock_for_rollups(cur)
-                    added, delta = self._insert_receipts(cur, rows)
-                    inserted += added
-                    self._apply_rollups(cur, delta)
+                    inserted += self._write_receipts(cur, rows)
                 else:
                     inserted += self._insert_rows(cur, table, rows)
             return inserted
 
         result: int = self._run_write(work)
         return result
+
+    def _write_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> int:
+        """Insert receipt rows and fold the new ones into the rollups, in the open
+        transaction and under the rollup lock; returns how many were new."""
+        self._lock_for_rollups(cur)
+        added, delta = self._insert_receipts(cur, rows)
+        self._apply_rollups(cur, delta)
+        return added
 
     def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
         """Insert receipt rows (rollup lock held); returns (how many were new, what the
