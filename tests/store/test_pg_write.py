@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from outcomes.inference import from_rollups, rebuild
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore, _pg_write
-from tests.conftest import make_postgres_store
 from tests.store.test_rollups import (
     assert_days_are_their_hours,
     assert_same_state,
@@ -24,16 +22,6 @@ from tests.store.test_rollups import (
 pytestmark = pytest.mark.postgres
 
 T0 = 1_780_000_000.0
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresStore]:
-    store = make_postgres_store()
-    try:
-        yield store
-    finally:
-        store.drop_schema()
-        store.close()
 
 
 @settings(
