@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 
 from outcomes.inference import from_rollups, rebuild
 from outcomes.records import Receipt
@@ -15,6 +15,7 @@ from tests.store.test_rollups import (
     assert_same_state,
     receipts_of,
     reset,
+    stream_settings,
     streams,
     write_in_batches,
 )
@@ -24,12 +25,7 @@ pytestmark = pytest.mark.postgres
 T0 = 1_780_000_000.0
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-)
+@stream_settings
 @given(stream=streams)
 def test_copy_batches_keep_rollups_equal_to_the_fold_of_the_receipts(
     pg: PostgresStore, stream: Any
