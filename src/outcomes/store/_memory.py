@@ -139,12 +139,15 @@ class MemoryStore(StoreBase):
                     self._fold_aggregate(agg, rows)
         return inserted
 
-    def _fold_aggregate(self, agg: Aggregate, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Fold new source ``rows`` into ``agg``'s target (``store/_aggregates.py``)."""
+    def _fold_aggregate(
+        self, agg: Aggregate, rows: Sequence[tuple[Any, ...]], sign: int = 1
+    ) -> None:
+        """Fold source ``rows`` into ``agg``'s target (``store/_aggregates.py``);
+        ``sign=-1`` takes them back."""
         data = self._data(agg.table)
         groups = {agg.group_of(row) for row in rows}
         current = {k: data.rows[k][1] for k in groups if k in data.rows}
-        for key in agg.merge_rows(current, rows):
+        for key in agg.merge_rows(current, rows, sign):
             old = data.rows.get(key)
             if old is None:
                 data.rows[key] = (data.next_seq, current[key])
@@ -272,7 +275,12 @@ class MemoryStore(StoreBase):
             new_row = table.to_row(table.record_type(**values))
             check_finite(table, new_row)
             data.rows[key] = (seq, new_row)
-            self._rebuild_aggregates(table)
+            for agg in aggregates_of(table):
+                if agg.invertible:
+                    self._fold_aggregate(agg, [row], -1)
+                    self._fold_aggregate(agg, [new_row])
+                else:
+                    self._rebuild_aggregates(table)
         return True
 
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

@@ -346,18 +346,27 @@ class SqlStore(StoreBase):
                 cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
         return added
 
-    def _change(self, table: Table[Any], sql: str, params: Sequence[Any]) -> int:
-        """Run one change of ``table`` (delete, update) in a transaction that also
-        rebuilds the table's aggregates when it changed anything; returns rowcount."""
+    def _change(self, table: Table[Any], sql: str, params: Sequence[Any], key: Any = None) -> int:
+        """Run one change of ``table`` (a delete, or the update of the row with ``key``)
+        in a transaction that keeps the table's aggregates: an update's row is taken back
+        before and added after where every aggregate is invertible; otherwise they are
+        rebuilt when anything changed. Returns the rowcount."""
         aggs = self._aggregates(table)
+        inverse = key is not None and all(a.invertible for a in aggs)
+        where = f"{table.key} = ?"
 
         def work(cur: Any) -> int:
             if aggs:
                 self._lock_for_aggregates(cur, table)
+            if inverse:
+                for agg in aggs:
+                    cur.execute(self._sql(agg.fold_sql(self.dialect, where, -1)), [key])
             cur.execute(self._sql(sql), list(params))
             changed = int(cur.rowcount)
-            if changed > 0:
-                for agg in aggs:
+            for agg in aggs:
+                if inverse:
+                    cur.execute(self._sql(agg.fold_sql(self.dialect, where)), [key])
+                elif changed > 0:
                     for statement in agg.rebuild_sql():
                         cur.execute(statement)
             return changed
@@ -492,7 +501,7 @@ class SqlStore(StoreBase):
             params.append(stored)
         params.append(encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
-        return self._change(table, sql, params) > 0
+        return self._change(table, sql, params, key=params[-1]) > 0
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
