@@ -149,7 +149,9 @@ class MemoryStore(StoreBase):
         current = {k: data.rows[k][1] for k in groups if k in data.rows}
         for key in agg.merge_rows(current, rows, sign):
             old = data.rows.get(key)
-            if old is None:
+            if agg.is_empty(current[key]):
+                data.rows.pop(key, None)
+            elif old is None:
                 data.rows[key] = (data.next_seq, current[key])
                 data.next_seq += 1
             else:
@@ -254,10 +256,12 @@ class MemoryStore(StoreBase):
             doomed = [
                 k for k, (seq, row) in data.rows.items() if _matches((*row, seq), index, where)
             ]
-            for key in doomed:
-                del data.rows[key]
-            if doomed:
-                self._rebuild_aggregates(table)
+            gone = [data.rows.pop(key)[1] for key in doomed]
+            for agg in aggregates_of(table) if gone else ():
+                if agg.invertible:
+                    self._fold_aggregate(agg, gone, -1)
+                else:
+                    self._rebuild_aggregates(table)
         return len(doomed)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:

@@ -346,27 +346,39 @@ class SqlStore(StoreBase):
                 cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
         return added
 
-    def _change(self, table: Table[Any], sql: str, params: Sequence[Any], key: Any = None) -> int:
-        """Run one change of ``table`` (a delete, or the update of the row with ``key``)
-        in a transaction that keeps the table's aggregates: an update's row is taken back
-        before and added after where every aggregate is invertible; otherwise they are
-        rebuilt when anything changed. Returns the rowcount."""
+    def _change(
+        self,
+        table: Table[Any],
+        sql: str,
+        params: Sequence[Any],
+        rows: tuple[str, Sequence[Any]],
+        *,
+        update: bool,
+    ) -> int:
+        """Run one change of ``table`` (a delete, or an update) of the rows matching
+        ``rows`` (a condition and its params), in a transaction that keeps the table's
+        aggregates: the rows' contribution is taken back before (and added again after
+        an update) where every aggregate is invertible; otherwise they are rebuilt when
+        anything changed. Returns the rowcount."""
         aggs = self._aggregates(table)
-        inverse = key is not None and all(a.invertible for a in aggs)
-        where = f"{table.key} = ?"
+        inverse = all(a.invertible for a in aggs)
+        where, values = rows
 
         def work(cur: Any) -> int:
             if aggs:
                 self._lock_for_aggregates(cur, table)
             if inverse:
                 for agg in aggs:
-                    cur.execute(self._sql(agg.fold_sql(self.dialect, where, -1)), [key])
+                    cur.execute(self._sql(agg.fold_sql(self.dialect, where, -1)), list(values))
             cur.execute(self._sql(sql), list(params))
             changed = int(cur.rowcount)
             for agg in aggs:
-                if inverse:
-                    cur.execute(self._sql(agg.fold_sql(self.dialect, where)), [key])
-                elif changed > 0:
+                purge = agg.purge_sql()
+                if inverse and update:
+                    cur.execute(self._sql(agg.fold_sql(self.dialect, where)), list(values))
+                elif inverse and purge is not None:
+                    cur.execute(purge)
+                elif not inverse and changed > 0:
                     for statement in agg.rebuild_sql():
                         cur.execute(statement)
             return changed
@@ -481,7 +493,8 @@ class SqlStore(StoreBase):
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
         clause, params = render_where(self._stored_where(table, where))
-        return self._change(table, f"DELETE FROM {table.name}{clause}", params)
+        rows = (clause.removeprefix(" WHERE ") or "1 = 1", params)
+        return self._change(table, f"DELETE FROM {table.name}{clause}", params, rows, update=False)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
         if not changes:
@@ -501,7 +514,8 @@ class SqlStore(StoreBase):
             params.append(stored)
         params.append(encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
-        return self._change(table, sql, params, key=params[-1]) > 0
+        rows = (f"{table.key} = ?", [params[-1]])
+        return self._change(table, sql, params, rows, update=True) > 0
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
