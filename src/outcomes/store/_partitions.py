@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from outcomes.store._base import Migration
 from outcomes.store._schema import RECEIPTS_FAILURES_INDEX, RECEIPTS_SIGNAL_INDEXES
 
 _FIRST = 0.0
@@ -138,8 +137,9 @@ def is_partitioned(cur: Any) -> bool:
     return row is not None and row[0] == "p"
 
 
-def _convert(cur: Any, sql: Callable[[str], str]) -> None:
-    """Rebuild ``receipts`` as a partitioned table, keeping every row and its ``seq``."""
+def partition_receipts(cur: Any, sql: Callable[[str], str]) -> None:
+    """Rebuild ``receipts`` as a partitioned table, keeping every row and its ``seq``
+    (migration ``pg.0001_receipts_partitioned``, see store/_pg_compact.py)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
     if is_partitioned(cur):
         return
@@ -169,11 +169,11 @@ def _convert(cur: Any, sql: Callable[[str], str]) -> None:
     cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts_unpartitioned")
     cur.execute(f"ALTER TABLE receipts ALTER COLUMN seq RESTART WITH {int(cur.fetchone()[0])}")
     cur.execute("DROP TABLE receipts_unpartitioned")
-    for statement in INDEXES:
+    for statement in _INDEXES:
         cur.execute(statement)
 
 
-INDEXES: tuple[str, ...] = (
+_INDEXES: tuple[str, ...] = (
     # Idempotence (see the module docstring) and look-ups by id (supersession, updates).
     "CREATE UNIQUE INDEX receipts_id ON receipts (receipt_id, timestamp)",
     # Insertion order: incremental folds (seq > ?) and every scan's ORDER BY.
@@ -193,10 +193,5 @@ INDEXES: tuple[str, ...] = (
     # `ledger stats --since`'s late signals at the edge of its hours (core.0006).
     *RECEIPTS_SIGNAL_INDEXES,
 )
-"""The receipts indexes on PostgreSQL once partitioned: each serves a query, nothing
-else (the former ``(model_id, task)`` index served reads that rollups now answer)."""
-
-PG_MIGRATIONS: tuple[Migration, ...] = (
-    Migration("pg.0001_receipts_partitioned", (), run=_convert),
-)
-"""Migrations only the PostgreSQL store applies, after the core ones."""
+"""The receipts indexes ``pg.0001`` builds (the former ``(model_id, task)`` index served
+reads that rollups now answer); ``pg.0002`` replaces them (store/_pg_compact.py)."""
