@@ -143,22 +143,48 @@ def _cli_s(args: list[str], env: dict[str, str], repeat: int = 3) -> float:
     return _cli_times(args, env, repeat)[0]
 
 
+_READS = (("models --json", ["models", "--json"]),
+          ("ledger stats --json", ["ledger", "stats", "--json"]))  # fmt: skip
+
+
 def _reads(
-    ctx: Context, url: str, n: int, env: dict[str, str], version: tuple[float, float]
+    ctx: Context,
+    url: str,
+    n: int,
+    env: dict[str, str],
+    version: tuple[float, float],
+    prefix: str = "",
 ) -> list[tuple[float, float]]:
     """``models --json`` and ``ledger stats --json`` against ``--version``, wall and CPU
     time; returns their (wall, CPU) seconds."""
     out = []
-    for name, args in (("models --json", ["models", "--json"]),
-                       ("ledger stats --json", ["ledger", "stats", "--json"])):  # fmt: skip
+    for name, args in _READS:
         times = _cli_times([*args, "--db", url], env)
         out.append(times)
         for what, value, ref in (("", times[0], version[0]), (", CPU", times[1], version[1])):
             ctx.report(
-                f"{name} @{n:,}{what}", value * 1000, "ms", reference_name=f"--version{what}",
-                reference_value=ref * 1000, target="<= 2x", passed=value <= 2.0 * ref,
+                f"{prefix}{name} @{n:,}{what}", value * 1000, "ms",
+                reference_name=f"--version{what}", reference_value=ref * 1000, target="<= 2x",
+                passed=value <= 2.0 * ref,
             )  # fmt: skip
     return out
+
+
+def _sizes_apart(
+    ctx: Context, per_size: dict[int, list[tuple[float, float]]], prefix: str = ""
+) -> None:
+    """The reads at the largest N against the smallest (target within 1.5x)."""
+    if len(per_size) < 2:
+        return
+    lo, hi = min(per_size), max(per_size)
+    for i, (name, _) in enumerate(_READS):
+        for j, what in enumerate(("", ", CPU")):
+            large, small = per_size[hi][i][j], per_size[lo][i][j]
+            ctx.report(
+                f"{prefix}{name} @{hi:,} vs @{lo:,}{what}", large * 1000, "ms",
+                reference_name=f"@{lo:,}", target="<= 1.5x", reference_value=small * 1000,
+                passed=large <= 1.5 * small,
+            )  # fmt: skip
 
 
 def _export(ctx: Context, path: Path, n: int, env: dict[str, str], folder: Path) -> None:
@@ -345,15 +371,7 @@ def run(ctx: Context) -> None:
             snap = _snapshot_ms(path)
             ctx.report(f"snapshot refresh @{n:,}", snap, "ms", target="< 50 ms", passed=snap < 50)
             path.unlink()
-        if len(sizes) > 1:
-            small, large = per_size[min(sizes)], per_size[max(sizes)]
-            for i, name in enumerate(("models --json", "ledger stats --json")):
-                for j, what in enumerate(("", ", CPU")):
-                    ctx.report(
-                        f"{name} @{max(sizes):,} vs @{min(sizes):,}{what}", large[i][j] * 1000,
-                        "ms", reference_name=f"@{min(sizes):,}", target="<= 1.5x",
-                        reference_value=small[i][j] * 1000, passed=large[i][j] <= 1.5 * small[i][j],
-                    )  # fmt: skip
+        _sizes_apart(ctx, per_size)
         n_writes = 5_000 if ctx.quick else 20_000
-        run_postgres(ctx, sizes, n_writes, env, version_s, _cli_s)
+        run_postgres(ctx, sizes, n_writes, env, version, _reads, _sizes_apart)
         _report_writes(ctx, folder, n_writes)
