@@ -13,7 +13,7 @@ from outcomes.records import Receipt
 from outcomes.store import PostgresStore, id_text
 from outcomes.store._base import Migration
 from outcomes.store._partitions import month_bounds, month_of
-from tests.conftest import POSTGRES_URL, make_postgres_store
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -128,10 +128,7 @@ class _Unpartitioned(PostgresStore):
 
 
 def test_migration_converts_an_existing_database_without_losing_a_receipt() -> None:
-    pg = make_postgres_store()
-    schema = pg.schema
-    pg.drop_schema()
-    pg.close()
+    schema = postgres_schema()
     old = _Unpartitioned(POSTGRES_URL, schema=schema)
     try:
         assert old.fetch("SELECT relkind FROM pg_class WHERE oid = 'receipts'::regclass") == [

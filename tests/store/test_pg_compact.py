@@ -6,8 +6,7 @@ converted without losing or changing a receipt."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -21,13 +20,12 @@ from outcomes.ledger._queries import EXPORT_ROWS
 from outcomes.records import Receipt
 from outcomes.server.dashboard._queries import OUTCOMES, RECENT, outcomes_params, recent_params
 from outcomes.store import PostgresStore, SQLiteStore, id_stored, id_text, rebuild_rollups
-from outcomes.store._base import Migration
 from outcomes.store._ids import decode_id, encode_id, encode_id_bytes
 from outcomes.store._pg_compact import INDEXES, PG_MIGRATIONS
 from outcomes.store._rollups import rebuild_sql
 from outcomes.store._sql import SqlStore
 from outcomes.testing import receipts
-from tests.conftest import POSTGRES_URL, make_postgres_store
+from tests.conftest import POSTGRES_URL, make_postgres_store, postgres_schema
 from tests.store.test_compact_ids import UPPER, _mixed, _receipt
 
 SIXTEEN = "exactly16bytes!!"  # a text id as long as a UUID's bytes
@@ -43,16 +41,6 @@ def _shapes() -> list[Receipt]:
         _receipt(8, "é" * 8, SIXTEEN),
         _receipt(9, new_id(), "é" * 8, success=False, error="HTTP 500"),
     ]
-
-
-@pytest.fixture
-def pg() -> Iterator[PostgresStore]:
-    store = make_postgres_store()
-    try:
-        yield store
-    finally:
-        store.drop_schema()
-        store.close()
 
 
 _TEXT_IDS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
@@ -127,10 +115,8 @@ def test_named_queries_return_ids_as_text(pg: PostgresStore) -> None:
     assert sorted(row[4] for row in walked) == sorted(r.trace_id for r in firsts)
 
 
-class _Partitioned(PostgresStore):
-    """The store as it was before ``pg.0002``: partitioned, ids as text."""
-
-    ENGINE_MIGRATIONS: ClassVar[tuple[Migration, ...]] = PG_MIGRATIONS[:1]
+# The store as it was before pg.0002: partitioned, ids as text.
+_Partitioned = type("_Partitioned", (PostgresStore,), {"ENGINE_MIGRATIONS": PG_MIGRATIONS[:1]})
 
 
 def _rollups(store: SqlStore) -> list[tuple[Any, ...]]:
@@ -141,10 +127,7 @@ _COUNTS = "SELECT model_id, task, receipts, calls, successes, failures, inconclu
 
 
 def test_migration_converts_a_database_of_the_previous_schema() -> None:
-    pg = make_postgres_store()
-    schema = pg.schema
-    pg.drop_schema()
-    pg.close()
+    schema = postgres_schema()
     old = _Partitioned(POSTGRES_URL, schema=schema)
     many = [_receipt(20 + i, new_id(), new_id(), timestamp=1.6e9 + i * 9e5) for i in range(40)]
     written = [*_shapes(), *many, Receipt("x0", "tx", "m", "code", 1.7e9, kind="component")]

@@ -23,7 +23,7 @@ the remainder is deleted row by row.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,14 +162,26 @@ def partition_receipts(cur: Any, sql: Callable[[str], str]) -> None:
     months = {month_of(float(day) * 86400) for (day,) in cur.fetchall()}
     for year, month in sorted(m for m in months if m is not None):
         _create_month(cur, year, month)
+    refill(cur, "receipts_unpartitioned", _INDEXES)
+
+
+def refill(
+    cur: Any, source: str, indexes: Iterable[str], columns: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Copy every row of ``source`` into the new ``receipts`` in ``seq`` order, keeping
+    ``seq``, continue its identity after them, drop ``source`` and build ``indexes``
+    (once, at the end). ``columns``: (name in ``receipts``, SQL computing it from a row
+    of ``source``) pairs; none copies every column by position."""
+    names = f"({', '.join(n for n, _ in columns)}) " if columns else ""
+    values = ", ".join(v for _, v in columns) if columns else "*"
     cur.execute(
-        "INSERT INTO receipts OVERRIDING SYSTEM VALUE "
-        "SELECT * FROM receipts_unpartitioned ORDER BY seq"
+        f"INSERT INTO receipts {names}OVERRIDING SYSTEM VALUE "
+        f"SELECT {values} FROM {source} ORDER BY seq"
     )
-    cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts_unpartitioned")
+    cur.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {source}")
     cur.execute(f"ALTER TABLE receipts ALTER COLUMN seq RESTART WITH {int(cur.fetchone()[0])}")
-    cur.execute("DROP TABLE receipts_unpartitioned")
-    for statement in _INDEXES:
+    cur.execute(f"DROP TABLE {source}")
+    for statement in indexes:
         cur.execute(statement)
 
 

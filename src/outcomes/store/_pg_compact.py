@@ -33,7 +33,7 @@ from typing import Any
 
 from outcomes.store._base import Migration
 from outcomes.store._ids import ID_COLUMNS, id_stored
-from outcomes.store._partitions import ROLLUP_LOCK_KEY, partition_receipts
+from outcomes.store._partitions import ROLLUP_LOCK_KEY, partition_receipts, refill
 from outcomes.store._schema import RECEIPTS_FAILURES_INDEX, RECEIPTS_SIGNAL_INDEXES
 
 TRACE_INDEX_WHERE = "trace_id <> receipt_id"
@@ -134,18 +134,13 @@ def compact_receipts(cur: Any, sql: Callable[[str], str]) -> None:
     cur.execute(f"CREATE TABLE receipts ({body}) PARTITION BY RANGE (timestamp)")
     for name, bound in parts:
         cur.execute(f"CREATE TABLE {name} PARTITION OF receipts {bound}")
-    names = [c[0] for c in columns]
-    values = [id_stored(n) if n in ID_COLUMNS else n for n in names]
-    # In seq order, so that each block holds a narrow band of seq (the BRIN index).
-    cur.execute(
-        f"INSERT INTO receipts ({', '.join(names)}) OVERRIDING SYSTEM VALUE "
-        f"SELECT {', '.join(values)} FROM receipts_text ORDER BY seq"
+    # In seq order (refill), so that each block holds a narrow band of seq (BRIN).
+    refill(
+        cur,
+        "receipts_text",
+        INDEXES,
+        [(c[0], id_stored(c[0]) if c[0] in ID_COLUMNS else c[0]) for c in columns],
     )
-    cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts_text")
-    cur.execute(f"ALTER TABLE receipts ALTER COLUMN seq RESTART WITH {int(cur.fetchone()[0])}")
-    cur.execute("DROP TABLE receipts_text")
-    for statement in INDEXES:
-        cur.execute(statement)
 
 
 PG_MIGRATIONS: tuple[Migration, ...] = (
