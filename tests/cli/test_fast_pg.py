@@ -4,7 +4,10 @@ command's error without the password."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from urllib.parse import quote
 
 import psycopg
@@ -60,6 +63,26 @@ def test_fast_path_on_postgresql_reads_outcomes_db_url(
     fast = fast_output(["models", "--json"], capsys)
     assert fast is not None
     assert fast == cli.invoke(["models", "--json"]).stdout
+
+
+@pytest.mark.postgres
+def test_fast_path_on_postgresql_loads_neither_psycopg_nor_the_command_line(
+    pg: PostgresStore,
+) -> None:
+    for batch in random_batches(11):
+        pg.write(batch)
+    probe = (
+        "import json, sys\nfrom outcomes.cli import main\nmain()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('psycopg', 'psycopg_binary', 'argparse', 'msgspec', 'asyncio', 'ssl'))))"
+    )
+    argv = ["models", "--json", "--db", _url(pg)]
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True
+    ).stdout
+    printed, loaded = out.rsplit("\n[", 1)
+    assert json.loads("[" + loaded) == []
+    assert json.loads(printed)  # the answer, with the store's models
 
 
 @pytest.mark.postgres

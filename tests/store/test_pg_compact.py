@@ -20,7 +20,7 @@ from outcomes.ledger._queries import EXPORT_ROWS
 from outcomes.records import Receipt
 from outcomes.server.dashboard._queries import OUTCOMES, RECENT, outcomes_params, recent_params
 from outcomes.store import PostgresStore, SQLiteStore, id_stored, id_text, rebuild_rollups
-from outcomes.store._ids import decode_id, encode_id, encode_id_bytes
+from outcomes.store._ids import decode_id, encode_id, encode_id_bytes, encode_ids_bytes
 from outcomes.store._pg_compact import INDEXES, PG_MIGRATIONS
 from outcomes.store._rollups import rebuild_sql
 from outcomes.store._sql import SqlStore
@@ -52,6 +52,13 @@ def test_bytes_encoding_round_trips_and_is_16_bytes_only_for_uuids(value: str) -
     assert type(stored) is bytes
     assert decode_id(stored) == value
     assert (len(stored) == 16) == (encode_id(value) != value)
+
+
+@given(st.lists(st.one_of(st.uuids().map(str), _TEXT_IDS)), st.integers(0, 20))
+def test_the_batch_encoding_is_the_one_by_one(ids: list[str], own: int) -> None:
+    # Batches of own ids only take the batch path; mixed ones the per-id one.
+    for batch in (ids, [new_id() for _ in range(own)]):
+        assert encode_ids_bytes(batch) == [encode_id_bytes(v) for v in batch]
 
 
 def test_the_sql_forms_agree_with_python(pg: PostgresStore) -> None:

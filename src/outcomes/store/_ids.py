@@ -26,7 +26,10 @@ makes the encoding one-to-one and :func:`decode_id` its inverse on both engines.
 
 from __future__ import annotations
 
+import binascii
+import struct
 from collections.abc import Callable, Sequence
+from operator import add, itemgetter
 from typing import Any
 
 ID_COLUMNS = ("receipt_id", "trace_id")
@@ -59,8 +62,10 @@ def encode_id_bytes(value: str) -> bytes:
     """``value`` as PostgreSQL stores it (``bytea``): 16 bytes for a canonical lowercase
     UUID, else its UTF-8 text (plus a zero byte when that is 16 bytes long)."""
     b = encode_id(value)
-    if type(b) is bytes:
-        return b
+    return b if type(b) is bytes else _text_bytes(value)
+
+
+def _text_bytes(value: str) -> bytes:
     text = value.encode()
     return text + b"\0" if len(text) == 16 else text
 
@@ -76,12 +81,60 @@ def decode_id(value: Any) -> Any:
     return value
 
 
+def encode_ids(values: Sequence[Any], blob: type[bytes | bytearray] = bytes) -> list[Any]:
+    """:func:`encode_id` of every value, ids encoded as ``blob`` (``bytearray`` is what
+    the ``sqlite3`` module binds without an adapter look-up).
+
+    A batch of canonical UUIDs (what ``outcomes`` mints) is checked and converted in a
+    few passes over one joined string, about six times faster than one id at a time;
+    any other batch goes one id at a time."""
+    n = len(values)
+    try:
+        joined = "\n".join(values) + "\n"
+    except TypeError:  # not all text
+        return _one_by_one(values, blob)
+    # Every id 36 characters with its dashes in place, then 32 lower-case hex digits
+    # (printing the bytes back rejects upper case).
+    if len(joined) != 37 * n or any(joined[k::37] != c * n for k, c in _SHAPE):
+        return _one_by_one(values, blob)
+    try:
+        digits = joined.encode("ascii").translate(None, b"-\n")
+        raw = binascii.unhexlify(digits)
+    except (UnicodeEncodeError, binascii.Error):
+        return _one_by_one(values, blob)
+    if len(raw) != 16 * n or binascii.hexlify(raw) != digits:
+        return _one_by_one(values, blob)
+    out = struct.unpack("16s" * n, raw)
+    return list(out) if blob is bytes else list(map(blob, out))
+
+
+_SHAPE = ((8, "-"), (13, "-"), (18, "-"), (23, "-"), (36, "\n"))
+
+
+def _one_by_one(values: Sequence[Any], blob: type[bytes | bytearray]) -> list[Any]:
+    out = list(map(encode_id, values))
+    if blob is not bytes:
+        out = [blob(v) if type(v) is bytes else v for v in out]
+    return out
+
+
+def encode_ids_bytes(values: Sequence[Any]) -> list[Any]:
+    """:func:`encode_id_bytes` of every value (UUIDs through :func:`encode_ids`)."""
+    return [v if type(v) is bytes else _text_bytes(v) for v in encode_ids(values)]
+
+
 def encode_rows(
-    rows: Sequence[tuple[Any, ...]], enc: Callable[[Any], Any] = encode_id
+    rows: Sequence[tuple[Any, ...]],
+    encode: Callable[[Sequence[Any]], list[Any]] = encode_ids,
 ) -> list[tuple[Any, ...]]:
-    """Receipt rows with their ids (the first two columns) encoded by ``enc``, as new
-    tuples."""
-    return [(enc(r[0]), enc(r[1])) + r[2:] for r in rows]  # noqa: RUF005 - measured faster
+    """Receipt rows with their ids (the first two columns) encoded by ``encode``
+    (:func:`encode_ids`, or :func:`encode_ids_bytes` for PostgreSQL), as new tuples."""
+    ids = zip(
+        encode(list(map(itemgetter(0), rows))),
+        encode(list(map(itemgetter(1), rows))),
+        strict=True,
+    )
+    return list(map(add, ids, map(itemgetter(slice(2, None)), rows)))
 
 
 def decode_row(row: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:

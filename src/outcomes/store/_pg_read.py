@@ -4,7 +4,8 @@
 PostgreSQL store, importing psycopg to do so costs about 125 ms of CPU (its adapters,
 ``asyncio``, ``logging``, ``ssl``), four times what the rest of the command costs.
 psycopg is itself a wrapper of libpq, the server's own C client library:
-:func:`read_current` loads that library with :mod:`ctypes` (about 1 ms), connects with
+:func:`read_current` loads that library with :mod:`ctypes` (about 4 ms with ``ctypes``
+itself and the libraries libpq links), connects with
 the URL as psycopg would (same library, same URL syntax, environment variables,
 ``.pgpass``, SSL and GSS negotiation, the same connect timeout), checks in one read-only
 transaction that the schema is the one this version writes (every core and PostgreSQL

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import Condition, Migration, StoreKind
-from outcomes.store._ids import ID_COLUMNS, encode_id_bytes, encode_rows
+from outcomes.store._ids import ID_COLUMNS, encode_id_bytes, encode_ids_bytes, encode_rows
 from outcomes.store._partitions import (
     ROLLUP_LOCK_KEY,
     Partitions,
@@ -164,7 +164,7 @@ class PostgresStore(SqlStore):
             return super()._insert_receipts(cur, rows)
         first: list[Any] = unique_rows(rows)
         if self._is_compact():
-            first = encode_rows(first, encode_id_bytes)
+            first = encode_rows(first, encode_ids_bytes)
         self._partitions.ensure(cur, [r[_TS] for r in first])
         stored = self._stored_ids(cur, [r[_ID] for r in first])
         fresh = [r for r in first if r[_ID] not in stored] if stored else first
