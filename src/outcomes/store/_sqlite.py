@@ -230,7 +230,7 @@ class SQLiteStore(SqlStore):
         # proves it (no look-up of stored ids). Otherwise the rows the insert added are
         # those with a seq above the one before it (``BEGIN IMMEDIATE`` holds every
         # other writer out meanwhile).
-        cols: list[list[Any]] = rows
+        cols: list[Sequence[Any]] = rows
         n = len(cols[0])
         cur.execute("SELECT max(seq) FROM receipts")
         before = cur.fetchone()[0] or 0
