@@ -238,7 +238,11 @@ class SQLiteStore(SqlStore):
         # other value (None, bool, bytes) up in its adapter registry, about 0.3 us a
         # value here: a column the whole batch leaves NULL is not named at all.
         nullable = self._nullable_columns(cur)
-        named = tuple(i for i, c in enumerate(cols) if i not in nullable or c.count(None) != n)
+        named = tuple(
+            i
+            for i, c in enumerate(cols)
+            if i not in nullable or c[0] is not None or c.count(None) != n
+        )
         sql = self._named_inserts.get(named)
         if sql is None:
             names = ", ".join(RECEIPTS.columns[i].name for i in named)
