@@ -278,10 +278,7 @@ class SqlStore(StoreBase):
             inserted = 0
             for table, batch in batches:
                 if table is RECEIPTS:
-                    self._lock_for_rollups(cur)
-                    added, delta = self._insert_receipts(cur, batch)
-                    inserted += added
-                    self._apply_rollups(cur, delta)
+                    inserted += self._write_receipts(cur, batch)
                 else:
                     inserted += self._insert_rows(cur, table, batch)
             return inserted
@@ -297,6 +294,14 @@ class SqlStore(StoreBase):
         for row in rows:
             check_finite(table, row)
         return rows
+
+    def _write_receipts(self, cur: Any, batch: Any) -> int:
+        """Insert receipts as :meth:`_prepare` gave them and fold the new ones into the
+        rollups, in the open transaction; returns how many were new."""
+        self._lock_for_rollups(cur)
+        added, delta = self._insert_receipts(cur, batch)
+        self._apply_rollups(cur, delta)
+        return added
 
     def _insert_receipts(self, cur: Any, rows: Any) -> tuple[int, Delta]:
         """Insert receipts as :meth:`_prepare` gave them (rollup lock held); returns (how
