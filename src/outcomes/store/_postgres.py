@@ -204,7 +204,7 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        send_stored_ids(cur, ids)
+        send_stored_ids(cur, ids, partitioned=False)  # the generic path's look-up
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:
