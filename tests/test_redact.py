@@ -75,6 +75,19 @@ def test_redact_is_bounded_and_idempotent(text: str) -> None:
     assert redact(out) == out or len(out) == MAX_TEXT_CHARS + 1
 
 
+def test_unique_ids_are_checked_each_time_and_not_remembered() -> None:
+    from outcomes import _redact
+    from outcomes.errors import ValidationError
+
+    before = len(_redact._CLEAN_LABELS)
+    for i in range(100):
+        assert _redact.refuse_secret(f"trace-{i}-unseen", "trace_id", unique=True)
+    assert len(_redact._CLEAN_LABELS) == before  # labels keep the room
+    token = "sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2
+    with pytest.raises(ValidationError, match="credential"):
+        _redact.refuse_secret(token, "trace_id", unique=True)
+
+
 def test_a_column_is_scrubbed_as_each_of_its_values() -> None:
     key = "sk-proj-abcdefghijklmnop1234"
     column = ["gpt-x", f"failed: {key}", None, b"\x00" * 16, "gpt-x", f"failed: {key}", 7]
