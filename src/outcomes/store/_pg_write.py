@@ -28,7 +28,7 @@ unique key cannot see, ``_partitions.py``) and the order-dependent EMA.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import compress, repeat
 from operator import eq
 from typing import Any
@@ -93,15 +93,15 @@ _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
 
 
-def send_stored_ids(cur: Any, ids: list[str], *, partitioned: bool = True) -> None:
+def send_stored_ids(cur: Any, ids: Sequence[str], *, partitioned: bool = True) -> None:
     """Send the look-up of which of ``ids`` are stored (read them with ``fetchall``)."""
     joined = _SEP.join(ids)
     if not partitioned:
-        cur.execute(_UNPARTITIONED, [ids])
+        cur.execute(_UNPARTITIONED, [list(ids)])
     elif joined.count(_SEP) == len(ids) - 1:
         cur.execute(_IDS_JOINED, [joined])
     else:  # an id holding the separator: the array parameter, slower but exact
-        cur.execute(_IDS_ARRAY, [ids])
+        cur.execute(_IDS_ARRAY, [list(ids)])
 
 
 class _Reads:
@@ -142,7 +142,7 @@ def copy_types(cur: Any) -> tuple[str, ...] | None:
     return out if _BINARY.issuperset(out) else None
 
 
-def prepare(records: list[Receipt]) -> list[list[Any]]:
+def prepare(records: list[Receipt]) -> list[Sequence[Any]]:
     """Receipts as :func:`write_receipts` takes them: by column (``Receipt.__table__``
     order, one list per column, scrubbed as :meth:`Table.to_row` does), checked finite,
     the first receipt of each id only. Built before the write transaction: by columns,
@@ -159,9 +159,9 @@ def prepare(records: list[Receipt]) -> list[list[Any]]:
 
 def write_receipts(
     cur: Any,
-    cols: list[list[Any]],
+    cols: Sequence[Sequence[Any]],
     lock: Callable[[Any], None],
-    ensure_partitions: Callable[[Any, list[float]], None],
+    ensure_partitions: Callable[[Any, Sequence[float]], None],
     types: tuple[str, ...] | None,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
