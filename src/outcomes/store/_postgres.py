@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -30,6 +31,7 @@ from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
+_AGGREGATE_LOCK_BASE = 0x6167_0000_0000  # "ag", then the table name's CRC-32
 
 
 def _driver() -> Any:
@@ -193,6 +195,12 @@ class PostgresStore(SqlStore):
 
     def _lock_for_migrations(self, cur: Any) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+
+    def _lock_for_aggregates(self, cur: Any, table: Table[Any]) -> None:
+        # An aggregate folds the rows above the table's sequence read before the insert:
+        # writers of that table one at a time, or another's commit would be folded twice.
+        key = _AGGREGATE_LOCK_BASE + zlib.crc32(table.name.encode())
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
     def _lock_for_rollups(self, cur: Any) -> None:
         # Writers of receipts read, merge and write rollup rows: one at a time per
