@@ -8,6 +8,7 @@ only the outcome and cost of the model it chose. References computed in hindsigh
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -38,10 +39,17 @@ DEFAULT_COST_WEIGHTS: tuple[float, ...] = (
 )  # fmt: skip
 """From quality only to cost only: the weight multiplies the price relative to the
 dearest model's, so past ~50 the cheapest model wins every decision."""
-PRIOR_CAP = 100.0
-"""Pseudo-count cap per (task, model) of the offline priors learned from the train split.
-Chosen on the train split alone (priors from one half, replay on the other, three
-splits): regret and frontier area improve up to ~100 and are flat beyond."""
+PRIOR_CAP = math.inf
+"""Cap on the offline outcomes per (task, model) that ``outcomes`` imports from the train
+split: none. Chosen on train splits alone (priors from one half of each train split of
+the RouterBench-derived family, replay on the other half; ``python -m
+benchmarks.eval_router_priors --inner``): the frontier's area against the fixed
+task-level router and the regret improve with the cap up to the largest tried and are
+flat beyond. Stale offline data need no cap: they are booked at the stream's start and
+age like live outcomes (the router's half-life and ``min_evidence``)."""
+CONTEXTUAL_PRIOR_CAP = 100.0
+"""The same cap for the contextual policy (the replay's own; chosen earlier the same way,
+priors from one half of the train split, replay on the other)."""
 CONTEXTUAL_HALF_LIFE = 2_000.0
 """Forgetting of the contextual policy (the replay's own), in decisions of the same task."""
 
@@ -289,6 +297,7 @@ def _swept(
     wanted: set[str],
     context: tuple[TextDifficulty, CostModel] | None,
     context_rows: bool,
+    prior_cap: float,
 ) -> list[ReplayPolicy]:
     """The policies of one cost weight: ours run the live router (see
     :mod:`outcomes.routing._replay_router`); epsilon-greedy and the contextual policy are
@@ -302,7 +311,7 @@ def _swept(
     }  # fmt: skip
     out: list[ReplayPolicy] = []
     if "outcomes" in wanted:
-        out.append(RouterPolicy("outcomes", models, prices, prior_cap=PRIOR_CAP, **ours))
+        out.append(RouterPolicy("outcomes", models, prices, prior_cap=prior_cap, **ours))
     if "outcomes-cold" in wanted:
         out.append(RouterPolicy("outcomes-cold", models, prices, **ours))
     if "epsilon-greedy" in wanted:
@@ -318,7 +327,7 @@ def _swept(
             cost_weight=w,
             text=context[0],
             costs=context[1],
-            prior_cap=PRIOR_CAP,
+            prior_cap=CONTEXTUAL_PRIOR_CAP,
             seed=seed,
             half_life=CONTEXTUAL_HALF_LIFE,
             share=5.0,
@@ -341,10 +350,12 @@ def replay(
     contextual: bool = True,
     policies: Collection[str] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    prior_cap: float = PRIOR_CAP,
 ) -> dict[str, Any]:
     """Run the chosen ``policies`` (default: all of :data:`ALL_POLICIES`) on ``split`` of
     ``matrix``; returns the report (see docs/routing.md). ``on_progress(label, done,
-    total)`` is called before each policy run."""
+    total)`` is called before each policy run; ``prior_cap``: ``outcomes``'s cap on the
+    offline outcomes per (task, model) (see :data:`PRIOR_CAP`)."""
     wanted = _check_policies(policies)
     if not contextual:
         wanted.discard("outcomes-contextual")
@@ -389,7 +400,8 @@ def replay(
     swept: list[dict[str, Any]] = []
     for w in cost_weights:
         swept.extend(
-            go(p, w) for p in _swept(matrix, prices, w, seed, wanted, context, bool(train))
+            go(p, w)
+            for p in _swept(matrix, prices, w, seed, wanted, context, bool(train), prior_cap)
         )
     if on_progress is not None:
         on_progress("done", total, total)
