@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomes._redact import MAX_TEXT_CHARS, REDACTED, cap, clean_text, redact
+from outcomes._redact import (
+    MAX_TEXT_CHARS,
+    REDACTED,
+    cap,
+    clean_text,
+    redact,
+    scrub_column,
+    scrub_columns,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +73,13 @@ def test_redact_is_bounded_and_idempotent(text: str) -> None:
     assert len(out) <= MAX_TEXT_CHARS + 1
     out.encode("utf-8")
     assert redact(out) == out or len(out) == MAX_TEXT_CHARS + 1
+
+
+def test_a_column_is_scrubbed_as_each_of_its_values() -> None:
+    key = "sk-proj-abcdefghijklmnop1234"
+    column = ["gpt-x", f"failed: {key}", None, b"\x00" * 16, "gpt-x", f"failed: {key}", 7]
+    scrubbed = scrub_column(column)
+    assert scrubbed == [scrub_columns((v,), (0,))[0] for v in column]
+    assert key not in str(scrubbed)
+    assert scrub_column(["a", "b", None]) == ["a", "b", None]
+    assert scrub_column([[key], None]) == [[key], None]  # not text: kept as it is

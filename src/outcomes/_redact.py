@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 from outcomes import _secrets
@@ -160,6 +162,38 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
             values = list(row)
         values[i] = clean
     return row if values is None else tuple(values)
+
+
+def scrub_column(values: list[Any]) -> list[Any]:
+    """:func:`scrub_stored` over one column of a batch (any values; text is scrubbed, the
+    rest kept); ``values`` itself when clean.
+
+    The column-wise form of :func:`scrub_columns`: each distinct value not yet known
+    clean is checked once, a label repeated a thousand times costs one set look-up.
+    """
+    if not any(map(isinstance, values, repeat(str))):
+        return values
+    try:
+        fresh: Iterable[Any] = set(values).difference(_KNOWN_CLEAN)
+    except TypeError:  # an unhashable value (not text): look at each
+        fresh = values
+    known = _KNOWN_CLEAN
+    dirty: dict[str, str] = {}
+    for value in fresh:
+        if not isinstance(value, str) or value in known:
+            continue
+        if len(value) == 36 and _OWN_ID.fullmatch(value):
+            continue
+        clean = scrub_stored(value)
+        if clean != value:
+            dirty[value] = clean
+        elif len(value) <= _CACHED_CHARS:
+            if len(known) >= _KNOWN_CLEAN_MAX:
+                known.clear()
+            known.add(value)
+    if not dirty:
+        return values
+    return [dirty.get(v, v) if isinstance(v, str) else v for v in values]
 
 
 def scrub_json(value: Any, depth: int = 0) -> Any:

@@ -7,7 +7,6 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
@@ -19,6 +18,12 @@ from outcomes.store._partitions import (
     create_partitions,
     drop_before,
     is_partitioned,
+)
+from outcomes.store._pg_read import (
+    CONNECT_TIMEOUT_S,
+    PG_MIGRATION_NAMES,
+    connect_error,
+    hide_password,
 )
 from outcomes.store._rollups import Delta, unique_rows
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
@@ -44,14 +49,6 @@ def _driver() -> Any:
             "PostgreSQL needs the psycopg driver: pip install 'outcomes[postgres]'"
         ) from exc
     return psycopg
-
-
-def hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 class PostgresStore(SqlStore):
@@ -80,7 +77,7 @@ class PostgresStore(SqlStore):
         schema: str | None = None,
         durable: bool = True,
         auto_migrate: bool = True,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self._psycopg = _driver()
         if schema is not None and not _SCHEMA_RE.match(schema):
@@ -119,7 +116,7 @@ class PostgresStore(SqlStore):
         try:
             conn = self._psycopg.connect(self._dsn, **kwargs)
         except self._psycopg.Error as exc:
-            raise StoreUnavailableError(f"cannot connect to {self.url}: {exc}") from exc
+            raise connect_error(self._dsn, str(exc)) from exc
         if self._schema is not None:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
         if not self._durable:
@@ -279,3 +276,9 @@ class PostgresStore(SqlStore):
         if self._schema is None:
             raise StoreError("drop_schema needs a store opened with schema=...")
         self._writer().execute(f"DROP SCHEMA IF EXISTS {self._schema} CASCADE")
+
+
+if tuple(m.name for m in PostgresStore.ENGINE_MIGRATIONS) != PG_MIGRATION_NAMES:  # pragma: no cover
+    # The light read path (``_pg_read``) trusts a database whose migrations are exactly
+    # these names: a new one must be named there too.
+    raise ImportError("store._pg_read.PG_MIGRATION_NAMES must name every PostgreSQL migration")

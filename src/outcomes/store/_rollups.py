@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats, ProfileState
-from outcomes.store._rollup_fold import EmaArgs, fold_batch
+from outcomes.store._rollup_fold import EmaArgs, fold_columns
 from outcomes.store._rollup_rows import (
     CELL_KEY,
     EMA_KEY,
@@ -153,8 +153,13 @@ class Delta:
     @classmethod
     def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
+        return cls.of_columns(list(zip(*rows, strict=True)))
+
+    @classmethod
+    def of_columns(cls, cols: Sequence[Sequence[Any]]) -> Delta:
+        """:meth:`of` for the same receipts given by columns (one sequence per column)."""
         delta = cls()
-        delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.hours, delta.cells, delta.ema = fold_columns(cols, ROLLUP_HALF_LIFE_S, BUCKET_S)
         delta.days = days_of(delta.hours.items())
         delta.models = {k[0] for k in delta.cells}
         return delta
@@ -167,10 +172,10 @@ class Delta:
         out_stats: dict[Any, tuple[OutcomeStats, int]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
-        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache,
-        left unchanged) or else ``current`` (key -> stat columns read back); ``which`` is
-        ``hours``, ``days`` or ``cells``. The merged stats are also put in ``out_stats``
-        when given."""
+        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache:
+        merged into in place, so its owner drops it when the transaction fails) or else
+        ``current`` (key -> stat columns read back); ``which`` is ``hours``, ``days`` or
+        ``cells``. The merged stats are also put in ``out_stats`` when given."""
         mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
         known = known or {}
         out = []
@@ -179,7 +184,7 @@ class Delta:
             cached = known.get(key)
             old = None if cached is not None else current.get(key)
             if cached is not None:
-                base, m = cached[0].copy(), cached[1]
+                base, m = cached
                 base.merge(st)
                 st, n = base, n + m
             elif old is not None:
@@ -282,8 +287,10 @@ class RollupCache:
     Only valid while no other connection has written the database since (the SQLite
     store checks ``PRAGMA data_version``, which changes exactly then) and no other
     statement of this connection touched the rollups (the store drops the cache after
-    any transaction that is not a write of records). ``pending`` holds what the open
-    transaction writes; :meth:`commit` makes it current once the transaction commits.
+    any transaction that is not a write of records). A write merges into the rows it
+    knows in place, so the store drops the cache when a transaction fails; ``pending``
+    holds the rows it read or wrote anew, which :meth:`commit` makes current once the
+    transaction commits.
     """
 
     __slots__ = ("ema", "ema_models", "pending", "pending_ema", "rows", "version")
