@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -60,14 +60,16 @@ class Checked(set[str]):
 _CLEAN_LABELS = Checked()
 
 
-def refuse_secret(value: str, where: str) -> str:
+def refuse_secret(value: str, where: str, *, unique: bool = False) -> str:
     """Return ``value`` unless a named detector finds a credential in it; then raise
     :class:`~outcomes.errors.ValidationError` (the value is not quoted in the message).
 
     The rule for ids and labels, which are refused rather than rewritten. Labels repeat,
-    so values found clean are remembered (up to 10,000) and checked once.
+    so values found clean are remembered (up to 10,000) and checked once; ``unique``
+    values (trace and run ids) are checked every time and not remembered, since each
+    comes once: kept, they would fill the memory and crowd the labels out of it.
     """
-    if value in _CLEAN_LABELS:
+    if not unique and value in _CLEAN_LABELS:
         return value
     kind = find_secret(value)
     if kind is not None:
@@ -77,7 +79,7 @@ def refuse_secret(value: str, where: str) -> str:
             f"looks like a credential ({kind}); ids and labels must not hold secrets",
             where=where,
         )
-    return _CLEAN_LABELS.remember(value)
+    return value if unique else _CLEAN_LABELS.remember(value)
 
 
 def cap(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -164,14 +166,14 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
     return row if values is None else tuple(values)
 
 
-def scrub_column(values: list[Any]) -> list[Any]:
+def scrub_column(values: Sequence[Any]) -> Sequence[Any]:
     """:func:`scrub_stored` over one column of a batch (any values; text is scrubbed, the
     rest kept); ``values`` itself when clean.
 
     The column-wise form of :func:`scrub_columns`: each distinct value not yet known
     clean is checked once, a label repeated a thousand times costs one set look-up.
     """
-    if not any(map(isinstance, values, repeat(str))):
+    if values.count(None) == len(values) or not any(map(isinstance, values, repeat(str))):
         return values
     try:
         fresh: Iterable[Any] = set(values).difference(_KNOWN_CLEAN)

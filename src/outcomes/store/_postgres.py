@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -25,20 +26,18 @@ from outcomes.store._pg_read import (
     connect_error,
     hide_password,
 )
-from outcomes.store._rollups import Delta, unique_rows
+from outcomes.store._pg_write import (
+    COPY_MIN_ROWS,
+    copy_types,
+    prepare,
+    send_stored_ids,
+    write_receipts,
+)
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
-_ID = RECEIPTS.column_names.index("receipt_id")
-_TS = RECEIPTS.column_names.index("timestamp")
-_INSERT_PARTITIONED = (
-    f"INSERT INTO receipts ({', '.join(RECEIPTS.column_names)}) "
-    f"VALUES ({', '.join('%s' for _ in RECEIPTS.column_names)}) "
-    "ON CONFLICT (receipt_id, timestamp) DO NOTHING"
-)
-COPY_MIN_ROWS = 64
-"""Batches of at least this many rows are written by ``COPY`` (through a staging table)."""
+_AGGREGATE_LOCK_BASE = 0x6167_0000_0000  # "ag", then the table name's CRC-32
 
 
 def _driver() -> Any:
@@ -89,6 +88,7 @@ class PostgresStore(SqlStore):
         self._scan_lock = threading.Lock()
         self._partitions = Partitions()
         self._partitioned: bool | None = None
+        self._copy_types: tuple[str, ...] | None = None  # () when the COPY goes as text
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -152,26 +152,18 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
-    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
-        # The key of a partitioned ``receipts`` is (receipt_id, timestamp): the ids this
-        # batch repeats are looked up first (one array parameter, the rollup lock held by
-        # every writer of receipts, so none can slip in between) and only new rows are
-        # sent. Big batches go by COPY straight into the table; the rollup fold runs
-        # before the COPY is finished, while the server is still taking the rows.
-        if not self._is_partitioned(cur):
-            return super()._insert_receipts(cur, rows)
-        first = unique_rows(rows)
-        self._partitions.ensure(cur, [r[_TS] for r in first])
-        stored = self._stored_ids(cur, [r[_ID] for r in first])
-        fresh = [r for r in first if r[_ID] not in stored] if stored else first
-        if len(fresh) < COPY_MIN_ROWS:
-            cur.executemany(_INSERT_PARTITIONED, fresh)
-            return len(fresh), Delta.of(fresh)
-        with cur.copy(f"COPY receipts ({', '.join(RECEIPTS.column_names)}) FROM STDIN") as copy:
-            for row in fresh:
-                copy.write_row(row)
-            delta = Delta.of(fresh)
-        return len(fresh), delta
+    def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
+        if table is not RECEIPTS:
+            return super()._prepare(table, records)
+        return prepare(records)
+
+    def _write_receipts(self, cur: Any, batch: Any) -> int:
+        if not self._is_partitioned(cur):  # before pg.0001: the generic path, by rows
+            return super()._write_receipts(cur, list(zip(*batch, strict=True)))
+        if self._copy_types is None:
+            self._copy_types = copy_types(cur) or ()
+        types = self._copy_types or None
+        return write_receipts(cur, batch, self._lock_for_rollups, self._partitions.ensure, types)
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
@@ -181,6 +173,7 @@ class PostgresStore(SqlStore):
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         done = super().migrate(migrations)
         self._partitioned = None
+        self._copy_types = None
         return done
 
     def create_partitions(self, since: float, until: float) -> int:
@@ -213,19 +206,17 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        # One array parameter, one index probe per id and partition. ``= ANY(array)``
-        # reads the same, but on a month too new to have statistics the planner picks
-        # a sequential scan testing each row against the whole array (measured: 3-6x
-        # slower at 1000 ids on 50k rows); the lateral form cannot.
-        cur.execute(
-            "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
-            "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found",
-            [ids],
-        )
+        send_stored_ids(cur, ids, partitioned=False)  # the generic path's look-up
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+
+    def _lock_for_aggregates(self, cur: Any, table: Table[Any]) -> None:
+        # An aggregate folds the rows above the table's sequence read before the insert:
+        # writers of that table one at a time, or another's commit would be folded twice.
+        key = _AGGREGATE_LOCK_BASE + zlib.crc32(table.name.encode())
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
     def _lock_for_rollups(self, cur: Any) -> None:
         # Writers of receipts read, merge and write rollup rows: one at a time per

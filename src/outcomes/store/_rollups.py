@@ -244,7 +244,8 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def _upsert(table: Table[Any], key: Sequence[str]) -> str:
+def upsert_sql(table: Table[Any], key: Sequence[str]) -> str:
+    """``INSERT`` of one row (``?`` placeholders) that replaces the stored row of its key."""
     cols = table.column_names
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
     return (
@@ -253,7 +254,8 @@ def _upsert(table: Table[Any], key: Sequence[str]) -> str:
     )
 
 
-def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
+def select_keys_sql(table: Table[Any], key: Sequence[str], n: int) -> str:
+    """``SELECT`` of the rows of ``n`` keys (``?`` placeholders, key values in order)."""
     one = "(" + ", ".join("?" for _ in key) + ")"
     return (
         f"SELECT {', '.join(table.column_names)} FROM {table.name} "
@@ -261,7 +263,7 @@ def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
     )
 
 
-_UPSERTS = {
+UPSERTS: dict[str, tuple[Table[Any], tuple[str, ...]]] = {
     "hours": (ROLLUP_HOURLY, HOURLY_KEY),
     "days": (ROLLUP_DAILY, DAILY_KEY),
     "cells": (ROLLUP_CELLS, CELL_KEY),
@@ -274,10 +276,15 @@ def _current(
     out: dict[tuple[Any, ...], Sequence[Any]] = {}
     width = len(key)
     for part in chunks(keys):
-        cur.execute(sql(_select_keys(table, key, len(part))), [v for k in part for v in k])
-        for row in cur.fetchall():
-            out[tuple(row[:width])] = row[width:]
+        cur.execute(sql(select_keys_sql(table, key, len(part))), [v for k in part for v in k])
+        add_rows(out, cur.fetchall(), width)
     return out
+
+
+def add_rows(out: dict[tuple[Any, ...], Sequence[Any]], rows: Iterable[Any], width: int) -> None:
+    """Put rollup ``rows`` in ``out`` as key (the first ``width`` columns) -> the rest."""
+    for row in rows:
+        out[tuple(row[:width])] = row[width:]
 
 
 class RollupCache:
@@ -297,10 +304,10 @@ class RollupCache:
 
     def __init__(self, version: int) -> None:
         self.version = version
-        self.rows: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.rows: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in UPSERTS}
         self.ema: dict[tuple[str, str], float] = {}
         self.ema_models: set[str] = set()
-        self.pending: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.pending: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in UPSERTS}
         self.pending_ema: dict[tuple[str, str], float] = {}
 
     def commit(self, models: Iterable[str]) -> None:
@@ -316,7 +323,7 @@ def apply_sql(
     cur: Any,
     sql: Callable[[str], str],
     delta: Delta,
-    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = _UPSERTS,
+    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = UPSERTS,
     cache: RollupCache | None = None,
 ) -> None:
     """Add ``delta`` to the rollup tables through ``cur`` (inside the write transaction,
@@ -330,7 +337,7 @@ def apply_sql(
         missing = [k for k in sorted(getattr(delta, which)) if k not in known]
         current = _current(cur, sql, table, key, missing) if missing else {}
         out_stats = cache.pending[which] if cache is not None else None
-        cur.executemany(sql(_upsert(table, key)), delta.merged(current, which, known, out_stats))
+        cur.executemany(sql(upsert_sql(table, key)), delta.merged(current, which, known, out_stats))
     ema: dict[tuple[str, str], float] = {}
     models = sorted(delta.models)
     if cache is not None and cache.ema_models.issuperset(models):
@@ -345,7 +352,7 @@ def apply_sql(
         for m, t, v in cur.fetchall():
             ema[(m, t)] = float(v)
     rows = delta.ema_rows(ema)
-    cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), rows)
+    cur.executemany(sql(upsert_sql(ROLLUP_EMA, EMA_KEY)), rows)
     if cache is not None:
         cache.pending_ema.update(((m, t), v) for m, t, v in rows)
 
@@ -353,13 +360,13 @@ def apply_sql(
 def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:
     """Empty the rollup tables and fold every stored receipt into them again, in
     insertion order, through ``cur`` (one transaction). Returns how many receipts."""
-    return _refold(cur, sql, batch, _UPSERTS)
+    return _refold(cur, sql, batch, UPSERTS)
 
 
 def backfill_hourly(cur: Any, sql: Callable[[str], str]) -> int:
     """``core.0002``'s backfill: the tables that migration creates (``rollup_daily``
     comes with ``core.0004``, which fills it from these hours)."""
-    return _refold(cur, sql, 50_000, {k: v for k, v in _UPSERTS.items() if k != "days"})
+    return _refold(cur, sql, 50_000, {k: v for k, v in UPSERTS.items() if k != "days"})
 
 
 def backfill_daily(cur: Any, sql: Callable[[str], str]) -> None:
@@ -370,7 +377,7 @@ def backfill_daily(cur: Any, sql: Callable[[str], str]) -> None:
     hours = [(tuple(r[:4]), stats_of(r[4:])) for r in cur.fetchall()]
     days = days_of(hours)
     rows = [(*key, *stats_values(st, n)) for key, (st, n) in sorted(days.items())]
-    cur.executemany(sql(_upsert(ROLLUP_DAILY, DAILY_KEY)), rows)
+    cur.executemany(sql(upsert_sql(ROLLUP_DAILY, DAILY_KEY)), rows)
 
 
 def _refold(
