@@ -34,6 +34,8 @@ _FIRST = 0.0
 """Month partitions cover [1970-01, 10000-01); outside, the two open-ended ones."""
 _END = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 PAST, FUTURE = "receipts_past", "receipts_future"
+MONTHS_SPAN = (_FIRST, _END)
+"""[start, end) of the timestamps the month partitions hold (the rest: PAST, FUTURE)."""
 ROLLUP_LOCK_KEY = 0x6F7574726F6C6C73  # "outrolls": what every writer of receipts holds
 
 

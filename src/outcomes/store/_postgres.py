@@ -26,7 +26,13 @@ from outcomes.store._pg_read import (
     connect_error,
     hide_password,
 )
-from outcomes.store._pg_write import COPY_MIN_ROWS, send_stored_ids, write_receipts
+from outcomes.store._pg_write import (
+    COPY_MIN_ROWS,
+    copy_types,
+    prepare,
+    send_stored_ids,
+    write_receipts,
+)
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -82,6 +88,7 @@ class PostgresStore(SqlStore):
         self._scan_lock = threading.Lock()
         self._partitions = Partitions()
         self._partitioned: bool | None = None
+        self._copy_types: tuple[str, ...] | None = None  # () when the COPY goes as text
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -145,10 +152,18 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
-    def _write_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> int:
-        if not self._is_partitioned(cur):
-            return super()._write_receipts(cur, rows)
-        return write_receipts(cur, rows, self._lock_for_rollups, self._partitions.ensure)
+    def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
+        if table is not RECEIPTS:
+            return super()._prepare(table, records)
+        return prepare(records)
+
+    def _write_receipts(self, cur: Any, batch: Any) -> int:
+        if not self._is_partitioned(cur):  # before pg.0001: the generic path, by rows
+            return super()._write_receipts(cur, list(zip(*batch, strict=True)))
+        if self._copy_types is None:
+            self._copy_types = copy_types(cur) or ()
+        types = self._copy_types or None
+        return write_receipts(cur, batch, self._lock_for_rollups, self._partitions.ensure, types)
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
@@ -158,6 +173,7 @@ class PostgresStore(SqlStore):
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         done = super().migrate(migrations)
         self._partitioned = None
+        self._copy_types = None
         return done
 
     def create_partitions(self, since: float, until: float) -> int:
@@ -190,7 +206,7 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        send_stored_ids(cur, ids)
+        send_stored_ids(cur, ids, partitioned=False)  # the generic path's look-up
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:
