@@ -83,7 +83,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "components.outcome_counts": [()],
     "components.outcome_totals": [()],
     "shadow.calibration_rows": [()],
-    "shadow.decision_totals": [(None, None), ("router", "router"), ("none-such", "none-such")],
+    "shadow.decision_totals": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.paired_rows": [()],
     "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],

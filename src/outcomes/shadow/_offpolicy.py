@@ -73,7 +73,9 @@ def offpolicy_report(store: Store, *, point: str | None = None) -> list[OffPolic
     row per (point, candidate) whatever the number of decisions."""
     store.migrate(MIGRATIONS)
     sums: dict[tuple[str, str], _Sums] = {}
-    for row in store.iter_query(DECISION_TOTAL_ROWS, (point, point)):
+    for row in store.iter_query(DECISION_TOTAL_ROWS):
+        if point is not None and row[0] != point:
+            continue
         s = sums[(row[0], row[1])] = _Sums()
         (s.decisions, s.n, s.agree, s.r, s.w, s.w2, s.wr, s.w2r, s.w2r2) = row[2:]
         s.decisions, s.n = int(s.decisions), int(s.n)

@@ -228,20 +228,11 @@ _TOTALS_SQL = f"SELECT {', '.join(DECISION_TOTALS.column_names)} FROM {DECISION_
 
 
 def _decision_totals(tables: MemoryTables, params: Row) -> Iterator[Row]:
-    (point, point2) = params
-    for _, r in tables.rows(DECISION_TOTALS.table):
-        if point is None or r[0] == point2:
-            yield tuple(r)
+    return (tuple(r) for _, r in tables.rows(DECISION_TOTALS.table))
 
 
 DECISION_TOTAL_ROWS = register_query(
-    Query(
-        "shadow.decision_totals",
-        _TOTALS_SQL + " WHERE (? IS NULL OR point = ?)",
-        _decision_totals,
-        dialects={"postgresql": _TOTALS_SQL + " WHERE (CAST(? AS TEXT) IS NULL OR point = ?)"},
-        ordered=False,
-    )
+    Query("shadow.decision_totals", _TOTALS_SQL, _decision_totals, ordered=False)
 )
-"""Params ``(point or None, point or None)``: the rows of ``shadow_decision_totals`` (all,
-or of one decision point), in no particular order."""
+"""No params: the rows of ``shadow_decision_totals``, one per (point, candidate), in no
+particular order."""

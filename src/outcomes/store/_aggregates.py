@@ -236,6 +236,43 @@ class Aggregate:
         return changed
 
 
+Statement = tuple[str, Sequence[Any]]
+
+
+def change_rows(
+    cur: Any,
+    sql: Callable[[str], str],
+    dialect: str,
+    aggs: Sequence[Aggregate],
+    change: Statement,
+    rows: Statement,
+    update: bool,
+) -> int:
+    """Run ``change`` (a delete, or an update: ``update``) of the source rows ``rows``
+    selects (a condition and its params) through ``cur``, keeping ``aggs``: the rows'
+    contribution is taken back before (and added again after an update) when every
+    aggregate is invertible, groups left empty dropped after a delete; otherwise the
+    aggregates are rebuilt when anything changed. ``sql`` translates ``?`` placeholders.
+    Returns the change's rowcount."""
+    inverse = all(a.invertible for a in aggs)
+    where, values = rows
+    if inverse:
+        for agg in aggs:
+            cur.execute(sql(agg.fold_sql(dialect, where, -1)), list(values))
+    cur.execute(sql(change[0]), list(change[1]))
+    changed = int(cur.rowcount)
+    for agg in aggs:
+        purge = agg.purge_sql()
+        if inverse and update:
+            cur.execute(sql(agg.fold_sql(dialect, where)), list(values))
+        elif inverse and purge is not None:
+            cur.execute(purge)
+        elif not inverse and changed > 0:
+            for statement in agg.rebuild_sql():
+                cur.execute(statement)
+    return changed
+
+
 _AGGREGATES: dict[str, list[Aggregate]] = {}
 _TABLES: dict[str, Table[Any]] = {}
 

@@ -15,7 +15,12 @@ from typing import Any, ClassVar, TypeVar
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.records import Receipt
-from outcomes.store._aggregates import Aggregate, aggregates_of, registered_aggregates
+from outcomes.store._aggregates import (
+    Aggregate,
+    aggregates_of,
+    change_rows,
+    registered_aggregates,
+)
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -371,27 +376,11 @@ class SqlStore(StoreBase):
         an update) where every aggregate is invertible; otherwise they are rebuilt when
         anything changed. Returns the rowcount."""
         aggs = self._aggregates(table)
-        inverse = all(a.invertible for a in aggs)
-        where, values = rows
 
         def work(cur: Any) -> int:
             if aggs:
                 self._lock_for_aggregates(cur, table)
-            if inverse:
-                for agg in aggs:
-                    cur.execute(self._sql(agg.fold_sql(self.dialect, where, -1)), list(values))
-            cur.execute(self._sql(sql), list(params))
-            changed = int(cur.rowcount)
-            for agg in aggs:
-                purge = agg.purge_sql()
-                if inverse and update:
-                    cur.execute(self._sql(agg.fold_sql(self.dialect, where)), list(values))
-                elif inverse and purge is not None:
-                    cur.execute(purge)
-                elif not inverse and changed > 0:
-                    for statement in agg.rebuild_sql():
-                        cur.execute(statement)
-            return changed
+            return change_rows(cur, self._sql, self.dialect, aggs, (sql, params), rows, update)
 
         result: int = self._run_write(work)
         return result
