@@ -311,6 +311,7 @@ class Router:
                 policy=self.policy,
                 rng=self._rng,
                 epsilon=self.epsilon,
+                prepared=eligible.prepared,
             )
         return select_lists(
             *eligible.lists,

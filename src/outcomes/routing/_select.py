@@ -19,8 +19,10 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import ndtr
 
-Policy = Literal["thompson", "greedy", "ucb", "epsilon"]
-POLICIES: tuple[str, ...] = ("thompson", "greedy", "ucb", "epsilon")
+from outcomes.routing._ids import ids_pair
+
+Policy = Literal["thompson", "ids", "greedy", "ucb", "epsilon"]
+POLICIES: tuple[str, ...] = ("thompson", "ids", "greedy", "ucb", "epsilon")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,9 @@ class Selection:
 
     For Thompson sampling that probability is an integral (see
     :func:`thompson_propensity`); it is computed on first access, so a caller that does
-    not log it does not pay for it.
+    not log it does not pay for it. For ``ids`` (see :func:`select`) a pick whose
+    posterior is still wide has Thompson's probability; a settled one has the
+    probability that Thompson's draw goes to a settled candidate times the IDS pair's.
     """
 
     __slots__ = ("_inputs", "_prob", "cost_penalty", "index", "latency_penalty", "quality", "score")
@@ -92,10 +96,16 @@ class Selection:
     def propensity(self) -> float:
         if self._prob is None:
             assert self._inputs is not None
-            mean, evid, base, wq = self._inputs
-            self._prob = thompson_propensity(
-                np.asarray(mean), np.asarray(evid), np.asarray(base), wq, self.index
-            )
+            mean, evid, base, wq, settled, pair = self._inputs
+            m, e, b = np.asarray(mean), np.asarray(evid), np.asarray(base)
+            if settled is None or not settled[self.index]:
+                prob = thompson_propensity(m, e, b, wq, self.index)
+            else:
+                wide = sum(thompson_propensity(m, e, b, wq, k) for k in _wide(settled))
+                if pair is None:
+                    pair = _ids_of(mean, evid, base, wq, settled)
+                prob = max(0.0, 1.0 - wide) * _pair_prob(pair, self.index)
+            self._prob = prob
             self._inputs = None
         return self._prob
 
@@ -113,6 +123,64 @@ def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
     return weight * filled / ref
 
 
+NORMAL_FROM = 8.0
+"""A Beta(a, b) with a and b at least this is close to a normal: Thompson's draw takes
+the normal instead, and ``ids`` counts the candidate as settled."""
+
+
+def _settled(alphas: Sequence[float], betas: Sequence[float]) -> list[bool]:
+    return [a >= NORMAL_FROM and b >= NORMAL_FROM for a, b in zip(alphas, betas, strict=True)]
+
+
+def _wide(settled: Sequence[bool]) -> list[int]:
+    return [k for k, s in enumerate(settled) if not s]
+
+
+def _ids_of(
+    mean: Sequence[float] | np.ndarray,
+    evidence: Sequence[float] | np.ndarray,
+    base: Sequence[float] | np.ndarray,
+    wq: float,
+    settled: Sequence[bool],
+) -> tuple[int, int, float]:
+    """The IDS decision among the ``settled`` candidates on the scores ``wq * quality +
+    base``, quality ~ the normal with the Beta's mean and variance (as Thompson
+    sampling's draw and propensity); indices are into all candidates."""
+    keep = np.flatnonzero(np.asarray(settled, dtype=bool))
+    m = np.asarray(mean, dtype=float)[keep]
+    sd = wq * np.sqrt(m * (1.0 - m) / (np.asarray(evidence, dtype=float)[keep] + 1.0))
+    i, j, q = ids_pair(wq * m + np.asarray(base, dtype=float)[keep], sd)
+    return int(keep[i]), int(keep[j]), q
+
+
+def _pair_of(
+    prepared: Prepared | None,
+    mean: Sequence[float] | np.ndarray,
+    evidence: Sequence[float] | np.ndarray,
+    base: Sequence[float] | np.ndarray,
+    wq: float,
+    settled: Sequence[bool],
+) -> tuple[int, int, float]:
+    """The IDS decision, kept in ``prepared`` (made there at most once)."""
+    if prepared is None:
+        return _ids_of(mean, evidence, base, wq, settled)
+    if prepared.pair is None:
+        prepared.pair = _ids_of(mean, evidence, base, wq, settled)
+    return prepared.pair
+
+
+def _draw_pair(pair: tuple[int, int, float], u: float) -> int:
+    """The pick of an IDS decision for a uniform draw ``u``."""
+    i, j, q = pair
+    return i if u < q else j
+
+
+def _pair_prob(pair: tuple[int, int, float], k: int) -> float:
+    """P(an IDS decision ``pair`` picks ``k``)."""
+    i, j, q = pair
+    return (q if k == i else 0.0) + (1.0 - q if k == j else 0.0)
+
+
 def select_arrays(
     model_ids: Sequence[str],
     alpha: np.ndarray,
@@ -125,8 +193,11 @@ def select_arrays(
     rng: np.random.Generator,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
+    prepared: Prepared | None = None,
 ) -> Selection:
-    """:func:`select` on arrays (``nan`` = unknown cost or latency)."""
+    """:func:`select` on arrays (``nan`` = unknown cost or latency). ``prepared``: what
+    :func:`prepare` made of these same candidates, when the caller keeps it (there the
+    IDS decision is kept too)."""
     n = len(model_ids)
     if n == 0:
         raise ValueError("no candidates to select from")
@@ -136,7 +207,7 @@ def select_arrays(
     wq = weights.quality
     evidence = alpha + beta
     mean = alpha / evidence
-    if policy == "thompson":
+    if policy in ("thompson", "ids"):
         q = rng.beta(alpha, beta)
     elif policy == "ucb":
         total = max(float(evidence.sum()), 2.0)
@@ -146,6 +217,21 @@ def select_arrays(
     else:
         raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     score = wq * q + base
+    if policy == "ids":
+        settled = ((alpha >= NORMAL_FROM) & (beta >= NORMAL_FROM)).tolist()
+        chosen = int(np.argmax(score))
+        pair = None
+        if settled[chosen]:
+            pair = _pair_of(prepared, mean, evidence, base, wq, settled)
+            chosen = _draw_pair(pair, rng.random())
+        return Selection(
+            chosen,
+            q.tolist(),
+            cost_pen.tolist(),
+            lat_pen.tolist(),
+            score.tolist(),
+            inputs=(mean, evidence, base, wq, settled, pair),
+        )
     best = int(np.argmax(score))
     chosen = best
     if policy == "epsilon" and rng.random() < epsilon:
@@ -161,7 +247,7 @@ def select_arrays(
             cost_pen.tolist(),
             lat_pen.tolist(),
             score.tolist(),
-            inputs=(mean, evidence, base, wq),
+            inputs=(mean, evidence, base, wq, None, None),
         )
     return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
 
@@ -227,15 +313,16 @@ def select_lists(
             rng=rng,
             epsilon=epsilon,
             ucb_c=ucb_c,
+            prepared=prepared,
         )
     return _select_small(
         alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepared:
-    """The parts of a small selection that depend only on the candidates and weights."""
+    """The parts of a selection that depend only on the candidates and weights."""
 
     cost_penalty: list[float]
     latency_penalty: list[float]
@@ -246,6 +333,9 @@ class Prepared:
     Beta itself is drawn."""
     base: list[float]
     """Score without quality: minus the cost and latency penalties."""
+    pair: tuple[int, int, float] | None = None
+    """The IDS decision (``(i, j, q)``: ``i`` with probability ``q``, else ``j``), made
+    on the first ``ids`` selection that needs it: it depends only on the candidates."""
 
 
 def prepare(
@@ -261,10 +351,10 @@ def prepare(
     n = len(alphas)
     evid = [alphas[i] + betas[i] for i in range(n)]
     mean = [alphas[i] / evid[i] for i in range(n)]
-    # Beta(a, b) is close to normal when a, b >= 8; a normal draw costs a fraction.
+    # A normal draw costs a fraction of a Beta draw.
     spread = [
         math.sqrt(mean[i] * (1.0 - mean[i]) / (evid[i] + 1.0))
-        if alphas[i] >= 8.0 and betas[i] >= 8.0
+        if alphas[i] >= NORMAL_FROM and betas[i] >= NORMAL_FROM
         else -1.0
         for i in range(n)
     ]
@@ -297,7 +387,7 @@ def _select_small(
         pre.base,
     )
     wq = weights.quality
-    if policy == "thompson":
+    if policy in ("thompson", "ids"):
         q = []
         betav = pyrng.betavariate
         spread = pre.spread
@@ -320,6 +410,16 @@ def _select_small(
     else:
         raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     score = [wq * q[i] + base[i] for i in range(n)]
+    if policy == "ids":
+        chosen = max(range(n), key=score.__getitem__)
+        settled = [sd >= 0.0 for sd in pre.spread]
+        pair = None
+        if settled[chosen]:
+            pair = _pair_of(pre, mean, evid, base, wq, settled)
+            chosen = _draw_pair(pair, pyrng.random())
+        return Selection(
+            chosen, list(q), cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, settled, pair)
+        )
     best = max(range(n), key=score.__getitem__)
     chosen = best
     if policy == "epsilon" and pyrng.random() < epsilon:
@@ -329,7 +429,9 @@ def _select_small(
     elif policy == "epsilon":
         prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
     else:
-        return Selection(chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq))
+        return Selection(
+            chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, None, None)
+        )
     return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
 
 
