@@ -65,9 +65,13 @@ def run_postgres(
     sizes: list[int],
     n_writes: int,
     env: dict[str, str],
-    version_s: float,
-    cli_s: Callable[[list[str], dict[str, str]], float],
+    version: tuple[float, float],
+    reads: Callable[..., list[tuple[float, float]]],
+    sizes_apart: Callable[..., None],
 ) -> None:
+    """The PostgreSQL measures; ``reads`` and ``sizes_apart`` are ``bench_scale``'s
+    (``models --json`` and ``ledger stats --json`` against ``--version`` in wall and CPU
+    time, and the largest N against the smallest)."""
     base = _url()
     try:
         import psycopg
@@ -78,6 +82,7 @@ def run_postgres(
         ctx.report("postgresql", 0, "", notes=f"skipped: {exc}")
         return
     url = _with_db(base, DB)
+    per_size: dict[int, list[tuple[float, float]]] = {}
     try:
         for n in sizes:
             _admin(base, f"DROP DATABASE IF EXISTS {DB}")
@@ -96,17 +101,8 @@ def run_postgres(
             rebuild_rollups(store)
             ctx.report(f"pg rebuild rollups {n:,}", n / (time.perf_counter() - t), "receipts/s")
             store.close()
-            reads = {
-                "models --json": ["models", "--json", "--db", url],
-                "ledger stats --json": ["ledger", "stats", "--json", "--db", url],
-            }
-            for name, args in reads.items():
-                value = cli_s(args, env)
-                ctx.report(
-                    f"pg {name} @{n:,}", value * 1000, "ms", reference_name="--version",
-                    reference_value=version_s * 1000, target="<= 2x",
-                    passed=value <= 2 * version_s,
-                )  # fmt: skip
+            per_size[n] = reads(ctx, url, n, env, version, prefix="pg ")
+        sizes_apart(ctx, per_size, prefix="pg ")
         _admin(base, f"DROP DATABASE IF EXISTS {DB}")
         _admin(base, f"CREATE DATABASE {DB}")
         _writes(ctx, url, n_writes)

@@ -85,6 +85,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def pg() -> Iterator[PostgresStore]:
+    """A fresh, migrated PostgreSQL store in its own schema, dropped afterwards."""
+    store = make_postgres_store()
+    try:
+        yield store
+    finally:
+        store.drop_schema()
+        store.close()
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
     s = SQLiteStore(tmp_path / "outcomes.db")
     yield s

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from outcomes._redact import MAX_TEXT_CHARS, REDACTED, cap, clean_text, redact
+from outcomes._redact import (
+    MAX_TEXT_CHARS,
+    REDACTED,
+    cap,
+    clean_text,
+    redact,
+    scrub_column,
+    scrub_columns,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +73,54 @@ def test_redact_is_bounded_and_idempotent(text: str) -> None:
     assert len(out) <= MAX_TEXT_CHARS + 1
     out.encode("utf-8")
     assert redact(out) == out or len(out) == MAX_TEXT_CHARS + 1
+
+
+def test_unique_ids_are_checked_each_time_and_not_remembered() -> None:
+    from outcomes import _redact
+    from outcomes.errors import ValidationError
+
+    before = len(_redact._CLEAN_LABELS)
+    for i in range(100):
+        assert _redact.refuse_secret(f"trace-{i}-unseen", "trace_id", unique=True)
+    assert len(_redact._CLEAN_LABELS) == before  # labels keep the room
+    token = "sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2
+    with pytest.raises(ValidationError, match="credential"):
+        _redact.refuse_secret(token, "trace_id", unique=True)
+
+
+def test_a_column_is_scrubbed_as_each_of_its_values() -> None:
+    key = "sk-proj-abcdefghijklmnop1234"
+    column = ["gpt-x", f"failed: {key}", None, b"\x00" * 16, "gpt-x", f"failed: {key}", 7]
+    scrubbed = scrub_column(column)
+    assert scrubbed == [scrub_columns((v,), (0,))[0] for v in column]
+    assert key not in str(scrubbed)
+    assert scrub_column(["a", "b", None]) == ["a", "b", None]
+    assert scrub_column([[key], None]) == [[key], None]  # not text: kept as it is
+
+
+_FRAGMENTS = (
+    "tokens", "token", "Token", "TOKENS", "_", "-", ".", "=", ": ", " ", "\"", "'", "x",
+    "input", "auth", "_authToken", "//reg/:", "abcDEF123456789xyz", "Zm9vYmFyYmF6cXV4", "9",
+)  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join))
+@example("token abcDEF123456789xyz")
+@example("tokens Token abcDEF123456789xyz")
+@example("input_tokens x_token=abcDEF123456789xyz")
+@example("//reg/:_authToken=abcDEF123456789xyz")
+def test_the_first_look_passes_every_text_a_named_detector_matches(text: str) -> None:
+    # The cheap first look may let a clean text through to the detectors, never keep a
+    # secret from them: "tokens" alone is not a hint, "token" followed by anything else is.
+    from outcomes._secrets import _compiled, may_hold_secret
+
+    if any(p.search(text) for _, p in _compiled()):
+        assert may_hold_secret(text)
+
+
+@pytest.mark.parametrize("name", ["input_tokens", "output_tokens", "quality_per_1k_tokens"])
+def test_the_token_counts_of_a_report_wake_no_detector(name: str) -> None:
+    from outcomes._secrets import may_hold_secret
+
+    assert not may_hold_secret(name)
+    assert redact(f"{name}: 12") == f"{name}: 12"

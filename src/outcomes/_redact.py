@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 from outcomes import _secrets
@@ -58,14 +60,16 @@ class Checked(set[str]):
 _CLEAN_LABELS = Checked()
 
 
-def refuse_secret(value: str, where: str) -> str:
+def refuse_secret(value: str, where: str, *, unique: bool = False) -> str:
     """Return ``value`` unless a named detector finds a credential in it; then raise
     :class:`~outcomes.errors.ValidationError` (the value is not quoted in the message).
 
     The rule for ids and labels, which are refused rather than rewritten. Labels repeat,
-    so values found clean are remembered (up to 10,000) and checked once.
+    so values found clean are remembered (up to 10,000) and checked once; ``unique``
+    values (trace and run ids) are checked every time and not remembered, since each
+    comes once: kept, they would fill the memory and crowd the labels out of it.
     """
-    if value in _CLEAN_LABELS:
+    if not unique and value in _CLEAN_LABELS:
         return value
     kind = find_secret(value)
     if kind is not None:
@@ -75,7 +79,7 @@ def refuse_secret(value: str, where: str) -> str:
             f"looks like a credential ({kind}); ids and labels must not hold secrets",
             where=where,
         )
-    return _CLEAN_LABELS.remember(value)
+    return value if unique else _CLEAN_LABELS.remember(value)
 
 
 def cap(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -160,6 +164,38 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
             values = list(row)
         values[i] = clean
     return row if values is None else tuple(values)
+
+
+def scrub_column(values: list[Any]) -> list[Any]:
+    """:func:`scrub_stored` over one column of a batch (any values; text is scrubbed, the
+    rest kept); ``values`` itself when clean.
+
+    The column-wise form of :func:`scrub_columns`: each distinct value not yet known
+    clean is checked once, a label repeated a thousand times costs one set look-up.
+    """
+    if not any(map(isinstance, values, repeat(str))):
+        return values
+    try:
+        fresh: Iterable[Any] = set(values).difference(_KNOWN_CLEAN)
+    except TypeError:  # an unhashable value (not text): look at each
+        fresh = values
+    known = _KNOWN_CLEAN
+    dirty: dict[str, str] = {}
+    for value in fresh:
+        if not isinstance(value, str) or value in known:
+            continue
+        if len(value) == 36 and _OWN_ID.fullmatch(value):
+            continue
+        clean = scrub_stored(value)
+        if clean != value:
+            dirty[value] = clean
+        elif len(value) <= _CACHED_CHARS:
+            if len(known) >= _KNOWN_CLEAN_MAX:
+                known.clear()
+            known.add(value)
+    if not dirty:
+        return values
+    return [dirty.get(v, v) if isinstance(v, str) else v for v in values]
 
 
 def scrub_json(value: Any, depth: int = 0) -> Any:

@@ -130,7 +130,13 @@ _LOWER_HINTS = (
     "credential", "sig=", "signature",
 )  # fmt: skip
 _ANY_HINT = re.compile("|".join(re.escape(h) for h in _HINTS))
-_ANY_LOWER_HINT = re.compile("|".join(re.escape(h) for h in _LOWER_HINTS))
+# "tokens" alone cannot match: every detector's "token" is followed by another character
+# (``token(?!s)``, ``token\s``, ``_authToken=``). It is in the field names of every
+# ``--json`` report of calls (``input_tokens``), which would otherwise compile all the
+# detectors on each run of ``outcomes models --json``.
+_ANY_LOWER_HINT = re.compile(
+    "|".join("token(?!s)" if h == "token" else re.escape(h) for h in _LOWER_HINTS)
+)
 _TELEGRAM_HINT = re.compile(r"\d{8}:")
 
 

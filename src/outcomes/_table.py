@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import (
@@ -28,7 +28,7 @@ from typing import (
 
 import msgspec
 
-from outcomes._redact import scrub_columns, scrub_json
+from outcomes._redact import scrub_column, scrub_columns, scrub_json
 
 R = TypeVar("R")
 
@@ -154,6 +154,32 @@ class Table(Generic[R]):
                     )
             return tuple(values)
         return row
+
+    def to_columns(
+        self,
+        records: Sequence[R],
+        stored: Mapping[int, Callable[[list[Any]], list[Any]]] | None = None,
+    ) -> list[list[Any]]:
+        """The values of ``records`` by column (one list per column, records in order):
+        :meth:`to_row` of each record, transposed, with the same scrub.
+
+        ``stored`` maps a column's position to a function that turns the column into
+        what a store keeps (an encoding), applied before the scrub: values it turns into
+        something other than text are not scrubbed.
+        """
+        cols = [list(map(operator.attrgetter(c.name), records)) for c in self.columns]
+        for i, encode in (stored or {}).items():
+            cols[i] = encode(cols[i])
+        for i in self._text_idx:
+            cols[i] = scrub_column(cols[i])
+        for i in self._json_idx:
+            cols[i] = [
+                None
+                if v is None
+                else json.dumps(scrub_json(v), separators=(",", ":"), ensure_ascii=False)
+                for v in cols[i]
+            ]
+        return cols
 
     def from_row(self, row: Sequence[Any]) -> R:
         """Rebuild a record from values in column order (as a store returns them)."""

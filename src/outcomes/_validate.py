@@ -144,6 +144,7 @@ _FieldCheck = tuple[str, Callable[[str, str], str], bool]
 """(field name, check(value, where) -> value, whether plain-ASCII input may skip it)."""
 
 _CHECKS: dict[Any, tuple[_FieldCheck, ...]] = {}
+_ASCII_CHECKS: dict[Any, tuple[_FieldCheck, ...]] = {}
 
 
 def _field_checks(type_: Any) -> tuple[_FieldCheck, ...]:
@@ -172,9 +173,14 @@ def finish(record: T, where: str | None = None, *, plain_ascii: bool = False) ->
     no string in it can hold an invisible character (only task names are checked).
     Raises :class:`ValidationError`.
     """
-    for name, check_one, skippable in _field_checks(type(record)):
-        if plain_ascii and skippable:
-            continue
+    kind = type(record)
+    if plain_ascii:
+        checks = _ASCII_CHECKS.get(kind)
+        if checks is None:
+            checks = _ASCII_CHECKS[kind] = tuple(c for c in _field_checks(kind) if not c[2])
+    else:
+        checks = _field_checks(kind)
+    for name, check_one, _ in checks:
         value = getattr(record, name)
         if value is None:
             continue

@@ -13,7 +13,6 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from outcomes._lazy import attach as _attach
@@ -241,6 +240,10 @@ def home(
     explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
 ) -> Path:
     """Return the outcomes home folder (not created here)."""
+    # Imported here: ``pathlib`` loads ``urllib.parse`` and ``ipaddress`` (3 ms), which a
+    # command naming its store by URL (``cli._fast`` on PostgreSQL) never needs.
+    from pathlib import Path
+
     if explicit is not None:
         return Path(explicit).expanduser()
     raw = (os.environ if env is None else env).get(ENV_HOME)
@@ -297,6 +300,8 @@ def env_float(name: str, default: float, *, env: Mapping[str, str] | None = None
 # The writer's settings are a dataclass, and ``dataclasses`` loads ``inspect``: a read-only
 # command that only resolves the store (``cli._fast``) would pay for them on every run.
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from outcomes._writer_settings import WriterSettings as WriterSettings  # noqa: PLC0414
 else:
     __getattr__, __dir__ = _attach(__name__, {"outcomes._writer_settings": ("WriterSettings",)})

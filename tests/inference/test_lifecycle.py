@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+import pytest
+
+from outcomes.errors import ValidationError
 from outcomes.inference._compat import LedgerBuffer
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._lifecycle import CallLifecycle
@@ -100,3 +103,35 @@ def test_calls_waiting_for_signals_are_not_walked_by_the_garbage_collector() -> 
     assert len(calls.pending) == 200
     assert not any(gc.is_tracked(p) for p in calls.pending.values())
     assert sum(p[-1] is not None for p in calls.pending.values()) == 150
+
+
+def test_a_call_recorded_in_one_step_is_the_call_recorded_in_two() -> None:
+    reg = ModelRegistry()
+    reg.add(ModelInfo("m", "p", 1.0, 2.0))
+    two, two_sent, _, _, _ = lifecycle(reg)
+    t = two.start("m", "code", "why", "proj", "fix", 0.25, "trace-1")
+    two.complete(t, 12.5, 1000, 500, None, 3.0)
+    one, one_sent, _, _, _ = lifecycle(reg)
+    figures = (12.5, 1000, 500, None, 3.0)
+    assert one.start("m", "code", "why", "proj", "fix", 0.25, "trace-1", figures) == "trace-1"
+    assert one_sent == two_sent
+    assert one.pending == two.pending
+    assert one.completed("trace-1") is True
+
+
+def test_a_call_in_one_step_with_refused_figures_stays_started_or_is_refused_whole() -> None:
+    calls, submitted, _, _, _ = lifecycle()
+    refused = (-1.0, 1, 1, None, None)
+    t = calls.start("m", "code", "", None, None, None, "t1", refused)
+    assert t == "t1"
+    assert submitted == []
+    assert calls.completed("t1") is False  # started, as start() then complete() leave it
+    strict = TrackerContext(FakeClock(1000.0), strict=True, late_window=3600.0)
+    view = ProfileView(strict, None, half_life=86_400.0)
+    sent: list[Any] = []
+    calls = CallLifecycle(
+        strict, view, RateLimits(strict), LedgerBuffer(strict), sent.append, ModelRegistry()
+    )
+    with pytest.raises(ValidationError, match="latency_ms"):
+        calls.start("m", "code", "", None, None, None, "t2", refused)
+    assert (sent, calls.pending) == ([], {})  # strict: a refused item leaves nothing behind

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from outcomes import OutcomeTracker
+from outcomes.errors import ConfigError
 from outcomes.inference import ModelProfile
 from outcomes.store import MemoryStore, SQLiteStore
 from outcomes.testing import FakeClock
@@ -174,3 +175,21 @@ def test_a_forked_child_publishes_its_own_snapshots() -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert tracker.snapshot("local").profile("child") is None
     tracker.close()
+
+
+def test_without_local_profiles_every_read_is_of_the_store() -> None:
+    store = MemoryStore()
+    tracker = OutcomeTracker(store, refresh_s=3600, local_profiles=False)
+    record(tracker, "m", 2, 1)
+    tracker.flush()
+    (p,) = tracker.profiles()
+    assert (p.model_id, p.calls, p.successes, p.failures) == ("m", 3, 2, 1)
+    assert tracker.profile("m", task="code") is not None
+    tracker.refresh_view("local")
+    assert tracker.snapshot("local") is tracker.snapshot("shared")
+    assert not tracker.is_dirty()
+    with pytest.raises(ConfigError, match="no local profiles"):
+        tracker.import_profiles([ModelProfile.new("x")])
+    tracker.close()
+    with pytest.raises(ConfigError, match="needs a store"):
+        OutcomeTracker(local_profiles=False)

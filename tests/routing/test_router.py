@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -316,6 +317,15 @@ def test_lazy_explanation_matches_the_choice() -> None:
     assert [c.model_id for c in by_score if c.model_id != d.model_id] == list(d.fallbacks)
     assert d.candidates is d.candidates  # built once
     assert d.as_dict()["fallbacks"] == list(d.fallbacks)
+
+
+def test_the_json_answer_is_the_dict_answer_with_the_extra_keys() -> None:
+    r = Router(registry=_many(12), policy="thompson", seed=3)
+    d = r.decide("generate", max_cost_usd=0.01)
+    as_json = msgspec.json.decode(d.to_json(trace_id="t-1"))
+    assert as_json == msgspec.json.decode(msgspec.json.encode({**d.as_dict(), "trace_id": "t-1"}))
+    assert list(as_json) == [*d.as_dict(), "trace_id"]  # same keys, same order
+    assert any(c["filtered"] for c in as_json["candidates"])  # filtered rows too
 
 
 def test_forgetting_follows_a_model_that_got_worse() -> None:

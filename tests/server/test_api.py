@@ -176,6 +176,16 @@ def test_metrics_count_requests_and_writes(client: TestClient, tracker: OutcomeT
     assert 'outcomes_http_request_duration_seconds_count{route="/v1/events"} 1.0' in text
 
 
+def test_metrics_keep_a_bounded_set_of_methods(client: TestClient) -> None:
+    for i in range(20):
+        client.request(f"BREW{i}", "/v1/models")  # any token is a method to the parser
+    text = client.get("/metrics").text
+    assert "BREW" not in text
+    assert (
+        'outcomes_http_requests_total{method="OTHER",route="/v1/models",status="405"} 20.0' in text
+    )
+
+
 def test_readyz_is_503_when_the_store_is_unreachable(tracker: OutcomeTracker) -> None:
     from outcomes.errors import StoreUnavailableError
 

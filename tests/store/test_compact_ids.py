@@ -21,7 +21,7 @@ from outcomes.ledger._queries import EXPORT_ROWS
 from outcomes.records import Receipt
 from outcomes.server.dashboard._queries import RECENT, recent_params
 from outcomes.store import SQLiteStore
-from outcomes.store._ids import decode_id, encode_id, id_text
+from outcomes.store._ids import decode_id, encode_id, encode_ids, id_text
 from outcomes.store._schema import CORE_MIGRATIONS, MIGRATIONS_TABLE
 from outcomes.testing import receipts
 
@@ -75,6 +75,22 @@ def test_encoding_round_trips_and_leaves_other_ids_as_text() -> None:
     for other in ("req-42", UPPER, own + " ", own.replace("-", ""), "", None, 7):
         assert encode_id(other) == other
         assert decode_id(other) == other
+
+
+def test_a_batch_of_ids_encodes_as_each_id_alone() -> None:
+    own = [new_id() for _ in range(5)]
+    odd = [
+        "req-42", UPPER, own[0] + " ", own[0].replace("-", ""), "", own[0][:35],
+        own[1] + "a", own[0][:10] + "g" + own[0][11:], own[0].replace("-", "\n"),
+        own[0] + "\n" + own[1], own[0][:9] + "-" + own[0][10:], "é" * 36,
+    ]  # fmt: skip
+    batches = [own, [], own[:1], *([*own[:2], x, own[2]] for x in odd), [own[0], ""], odd]
+    for batch in batches:
+        assert encode_ids(batch) == [encode_id(x) for x in batch], batch
+        assert encode_ids(batch, bytearray) == [
+            bytearray(e) if isinstance(e, bytes) else e for e in map(encode_id, batch)
+        ]
+    assert encode_ids([1, None]) == [1, None]
 
 
 def test_uuid_ids_are_stored_as_16_bytes_and_read_back_as_text(tmp_path: Path) -> None:

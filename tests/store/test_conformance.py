@@ -178,6 +178,27 @@ def test_non_finite_floats_are_rejected_and_nothing_is_written(store: Store, bad
     assert store.count(Receipt.__table__) == 0
 
 
+def test_huge_finite_floats_whose_sum_overflows_are_stored(store: Store) -> None:
+    # A batch's finite check may sum a column: an overflowing sum is not a bad value.
+    big = [receipt(latency_ms=1.7e308), receipt(latency_ms=1.7e308)]
+    assert store.write(big) == 2
+    assert [r.latency_ms for r in store.scan(Receipt.__table__)] == [1.7e308, 1.7e308]
+
+
+def test_a_batch_stores_each_receipt_as_written_whatever_it_leaves_empty(store: Store) -> None:
+    # Columns that every receipt of a batch leaves NULL may be left out of its insert.
+    sparse = receipt(quality=None, cost_usd=None, project_id=None, success=None)
+    full = receipt(
+        error="HTTP 500", intent="chat", signal_id="sig-1", propensity=0.25, ttft_ms=12.5,
+        supersedes="r-old", superseded_success=False, superseded_quality=0.5,
+        superseded_at=1_700_000_000.0, success=True,
+    )  # fmt: skip
+    for batch in ([sparse], [full], [sparse, full]):
+        store.delete(Receipt.__table__)
+        assert store.write(batch) == len(batch)
+        assert list(store.scan(Receipt.__table__)) == batch
+
+
 def test_unknown_column_in_where_is_an_error(store: Store) -> None:
     with pytest.raises(ValueError, match="no column"):
         list(store.scan(Receipt.__table__, where=[("nope", "=", 1)]))

@@ -5,7 +5,6 @@ and several processes (each with its own OUTCOMES_HOME) writing across months.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -36,16 +35,6 @@ def _partitions(store: PostgresStore) -> list[str]:
 
 def _rollup_receipts(store: PostgresStore) -> int:
     return int(store.fetch("SELECT coalesce(sum(receipts), 0) FROM rollup_cells")[0][0])
-
-
-@pytest.fixture
-def pg() -> Iterator[PostgresStore]:
-    store = make_postgres_store()
-    try:
-        yield store
-    finally:
-        store.drop_schema()
-        store.close()
 
 
 def test_month_of_and_bounds_are_utc_calendar_months() -> None:

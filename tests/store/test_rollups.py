@@ -137,13 +137,17 @@ def reset(store: Store) -> None:
     rebuild_rollups(store)
 
 
-@settings(
+stream_settings = settings(
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     # Shrinking against a database takes minutes; the failing stream is printed anyway.
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
 )
+"""How the stream properties run against a store (also ``test_pg_write.py``)."""
+
+
+@stream_settings
 @given(stream=streams)
 def test_profiles_from_rollups_equal_profiles_folded_from_receipts(
     store: Store, stream: Any

@@ -1,21 +1,26 @@
 """``outcomes models --json`` and ``ledger stats --json`` answered without the command line.
 
 Scripts and dashboards poll these; each run is a fresh process, so its cost is mostly
-start-up. For the plain form (``--json``, optionally ``--db URL``) on a SQLite store this
-module reads the rows the command reads (``store._sqlite_read``), builds the answer with
-the command's own code (:func:`~outcomes.inference._view.profiles_of` and
-``ModelProfile.to_json``; :func:`~outcomes.ledger._summary.summary_rows`) and prints it
-with the same encoder: the output is the command's, byte for byte (a test compares both
-on random stores). It loads neither ``argparse`` nor ``msgspec`` nor the store classes.
+start-up. For the plain form (``--json``, optionally ``--db URL``) on a SQLite or
+PostgreSQL store this module reads the rows the command reads (``store._sqlite_read``;
+``store._pg_read``, through libpq without psycopg), builds the answer with the command's
+own code (:func:`~outcomes.inference._view.profiles_of` and ``ModelProfile.to_json``;
+:func:`~outcomes.ledger._summary.summary_rows`) and prints it with the same encoder: the
+output is the command's, byte for byte (tests compare both on random stores of both
+engines). It loads neither ``argparse`` nor ``msgspec`` nor the store classes.
 
 It declines (returns ``False``, and the command runs as usual) whenever it is not sure
-to answer exactly as the command would: any other option, a store that is not SQLite, a
-file that is missing, not current or busy, a path the link policy refuses. Nothing is
-printed before it has the whole answer, so declining late is still clean.
+to answer exactly as the command would: any other option, another kind of store, a file
+that is missing, not current or busy, a path the link policy refuses, a database not
+migrated to this version, no libpq to load. Nothing is printed before it has the whole
+answer, so declining late is still clean. A PostgreSQL server it cannot reach (or a URL
+libpq refuses) is reported as the command reports it, exit code 3, password hidden:
+asking again the ordinary way would only wait for the server a second time.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
     from outcomes.store._sqlite_read import Rows
 
 _MISSING = object()
+EXIT_STORE = 3
+"""``cli._common.EXIT_STORE``: the store could not be opened (a test keeps them equal)."""
 
 
 def _json_db(argv: list[str], command: list[str]) -> object:
@@ -59,21 +66,30 @@ def _ledger_stats(rows: list[Rows]) -> Any:
 
 
 def _read(db: str | None, *selects: str) -> list[Rows] | None:
-    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline."""
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline. Raises
+    :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
+    reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
     from outcomes import config
-    from outcomes._files import check_path
     from outcomes.errors import OutcomesError
-    from outcomes.store._sqlite_read import path_from_url, read_current
 
     try:
         url, managed = config.db_target(db)
-        if not url.startswith("sqlite:"):
+        if url.startswith(("postgresql://", "postgres://")):
+            pg_url = url
+        elif url.startswith("sqlite:"):
+            from outcomes._files import check_path
+            from outcomes.store._sqlite_read import path_from_url, read_current
+
+            path = path_from_url(url)
+            check_path(path, root=managed, explicit=managed is None)
+            return read_current(path, config.busy_timeout(), *selects)
+        else:
             return None
-        path = path_from_url(url)
-        check_path(path, root=managed, explicit=managed is None)
-        return read_current(path, config.busy_timeout(), *selects)
     except (OutcomesError, OSError):
         return None  # the command reports it, with its exit code
+    from outcomes.store import _pg_read
+
+    return _pg_read.read_current(pg_url, *selects)
 
 
 _COMMANDS: tuple[tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any]], ...] = (
@@ -92,9 +108,15 @@ def run(argv: list[str]) -> bool:
         if db is _MISSING:
             continue
         assert db is None or isinstance(db, str)
+        from outcomes.errors import StoreUnavailableError
         from outcomes.store import _rollup_sql
 
-        rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
+        try:
+            rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
+        except StoreUnavailableError as exc:
+            # As the command reports it (``cli._common.fail``), without loading rich.
+            sys.stderr.write(f"error: {exc}\n")
+            raise SystemExit(EXIT_STORE) from None
         if rows is None:
             return False
         from outcomes.cli._json import print_json

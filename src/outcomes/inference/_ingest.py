@@ -236,8 +236,10 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
     tracker must be strict) or a completion of an unknown call without ``model_id`` and
     ``task``.
     """
-    if isinstance(event, Mapping):
+    if not isinstance(event, _Event):  # a Struct check, cheaper than one for Mapping
         event, _ = _from_object(event)
+    if isinstance(event, _FINISH):
+        return _finish(tracker, event)
     trace_id = event.trace_id
     if isinstance(event, StartEvent):
         tracker.record_start(
@@ -252,13 +254,22 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
             event.confidence,
         )  # fmt: skip
         return tracker.record_signal(signal)
-    if isinstance(event, FeedbackEvent):
-        return tracker.feedback(
-            trace_id, score=event.score, score_range=event.score_range or (0.0, 1.0),
-            label=event.label, thumbs=event.thumbs, user_id=event.user_id,
-            session_id=event.session_id, tags=event.tags, metadata=event.metadata,
-            signal_id=event.signal_id,
-        )  # fmt: skip
+    assert isinstance(event, FeedbackEvent)
+    return tracker.feedback(
+        trace_id, score=event.score, score_range=event.score_range or (0.0, 1.0),
+        label=event.label, thumbs=event.thumbs, user_id=event.user_id,
+        session_id=event.session_id, tags=event.tags, metadata=event.metadata,
+        signal_id=event.signal_id,
+    )  # fmt: skip
+
+
+_FINISH = (CompleteEvent, FailureEvent)
+
+
+def _finish(tracker: OutcomeTracker, event: CompleteEvent | FailureEvent) -> bool:
+    """A ``complete`` or ``failure`` line: of a call started earlier in this run, or one
+    started elsewhere (then the line carries ``model_id`` and ``task``)."""
+    trace_id = event.trace_id
     completed = tracker.pending_completed(trace_id)
     if completed is None:
         if tracker.is_resolved(trace_id):
@@ -268,6 +279,14 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
                 f"unknown trace {trace_id!r}: send its start first, or give model_id and task",
                 where="trace_id",
             )
+        if isinstance(event, CompleteEvent):
+            # The common line of a batch: the whole call in one step.
+            tracker.record_call(
+                event.model_id, event.task, float(event.latency_ms), event.input_tokens,
+                event.output_tokens, event.routing_reason or "", cost_usd=event.cost_usd,
+                project_id=event.project_id, intent=event.intent, trace_id=trace_id,
+            )  # fmt: skip
+            return True
         tracker.record_start(
             event.model_id, event.task, event.routing_reason or "",
             project_id=event.project_id, intent=event.intent, trace_id=trace_id,

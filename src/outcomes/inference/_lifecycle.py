@@ -1,9 +1,9 @@
 """The call lifecycle: pending calls from start to completion or failure, the pending
 sweep and eviction, and the memory of recently resolved calls.
 
-Every receipt leaves through :meth:`CallLifecycle.emit`: into the local profile fold and
-to the background writer. ``start`` and ``complete`` are the recording hot path: no
-lock, no I/O, a plain list per pending call.
+Every receipt leaves through :meth:`CallLifecycle.emit`: into the local profile fold (if
+the tracker keeps one) and to the background writer. ``start`` and ``complete`` are the
+recording hot path: no lock, no I/O, a plain list per pending call.
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ DEFAULT_PENDING_TTL_S = 300.0
 # a routing decision on another thread waited as long: benchmarks decide_under_load).
 MODEL, TASK, AT, REASON, PROJECT, INTENT, PROPENSITY, RECEIPT = range(8)
 
+Figures = tuple[float, int, int, "float | None", "float | None"]
+"""What completes a call: latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms."""
+
 
 class CallLifecycle:
     """Pending calls of one tracker and the receipts they produce.
 
-    ``view`` receives every receipt for the local fold, ``submit`` (the background
-    writer's, if any) persists it; ``limits`` learns from failures; ``ledger`` buffers
-    resolved receipts; ``registry`` prices calls that report no cost.
+    ``view`` receives every receipt for the local fold (unless it keeps none), ``submit``
+    (the background writer's, if any) persists it; ``limits`` learns from failures;
+    ``ledger`` buffers resolved receipts; ``registry`` prices calls that report no cost.
     """
 
     def __init__(
@@ -61,7 +64,7 @@ class CallLifecycle:
         registry: ModelRegistry,
     ) -> None:
         self._ctx = ctx
-        self._add = view.add
+        self._fold = view.fold
         self._submit = submit
         self._limits = limits
         self._ledger = ledger
@@ -75,8 +78,9 @@ class CallLifecycle:
         self._models_ok: set[str] = set()
 
     def emit(self, r: Receipt) -> None:
-        """Fold ``r`` locally and hand it to the writer."""
-        self._add(r)
+        """Fold ``r`` locally (if the view keeps a fold) and hand it to the writer."""
+        if self._fold is not None:
+            self._fold(r)
         if self._submit is not None:
             self._submit(r)
 
@@ -109,7 +113,12 @@ class CallLifecycle:
         intent: str | None,
         propensity: float | None,
         trace_id: str | None,
+        figures: Figures | None = None,
     ) -> str:
+        """Open a call; returns its trace id. ``figures`` complete it in the same step
+        (a call reported once it finished: one pending entry, one reading of the clock);
+        figures that are refused (logged, not strict) leave the call started, as
+        :meth:`complete` would, and when strict nothing is recorded."""
         reject = self._ctx.reject
         try:
             if trace_id is None:
@@ -144,11 +153,14 @@ class CallLifecycle:
         except (ValueError, TypeError) as exc:
             reject(exc, "record_start with invalid input")
             return trace_id
+        at = self._ctx.now()
+        p = (model_id, str(task), at, reason, project_id, intent, propensity, None)
+        r = None if figures is None else self._receipt(trace_id, p, at, figures)
         if len(self.pending) >= self.max_pending:
             self.evict()
-        self.pending[trace_id] = (
-            model_id, str(task), self._ctx.now(), reason, project_id, intent, propensity, None,
-        )  # fmt: skip
+        self.pending[trace_id] = p if r is None else (*p[:RECEIPT], r)
+        if r is not None:
+            self.emit(r)
         return trace_id
 
     def complete(
@@ -163,6 +175,22 @@ class CallLifecycle:
         p = self.pending.get(trace_id)
         if p is None or p[RECEIPT] is not None:
             return
+        figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
+        r = self._receipt(trace_id, p, self._ctx.now(), figures)
+        if r is None:
+            return
+        with self._ctx.lock:
+            # Under the call lock: a signal that took the call meanwhile keeps it taken.
+            if self.pending.get(trace_id) is p:
+                self.pending[trace_id] = (*p[:RECEIPT], r)
+        self.emit(r)
+
+    def _receipt(
+        self, trace_id: str, p: tuple[Any, ...], now: float, figures: Figures
+    ) -> Receipt | None:
+        """The completion receipt of pending call ``p`` at ``now``, or ``None`` when the
+        figures were refused (raised when strict, else logged)."""
+        latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms = figures
         try:
             if latency_ms.__class__ is not float or not 0.0 <= latency_ms < math.inf:
                 latency_ms = check_amount(latency_ms, "latency_ms")
@@ -182,13 +210,13 @@ class CallLifecycle:
                 ttft_ms = check_amount(ttft_ms, "ttft_ms")
         except ValidationError as exc:
             self._ctx.reject(exc, "record_complete with invalid input")
-            return
+            return None
         # The first receipt of a call takes the call's (unique, time-ordered) trace id.
         # kind and source keep their defaults ("inference", "complete"): msgspec matches
         # up to 15 keywords fast and takes about three times as long from the 16th on.
         r = Receipt(
             receipt_id=trace_id, trace_id=trace_id, model_id=p[MODEL], task=p[TASK],
-            timestamp=self._ctx.now(), success=True if output_tokens > 0 else None,
+            timestamp=now, success=True if output_tokens > 0 else None,
             latency_ms=latency_ms, input_tokens=input_tokens, output_tokens=output_tokens,
             cost_usd=cost_usd, routing_reason=p[REASON], project_id=p[PROJECT],
             intent=p[INTENT], propensity=p[PROPENSITY],
@@ -196,11 +224,7 @@ class CallLifecycle:
         if ttft_ms is not None:
             # Set after construction to keep the common (unstreamed) path at 15 keywords.
             force_setattr(r, "ttft_ms", ttft_ms)
-        with self._ctx.lock:
-            # Under the call lock: a signal that took the call meanwhile keeps it taken.
-            if self.pending.get(trace_id) is p:
-                self.pending[trace_id] = (*p[:RECEIPT], r)
-        self.emit(r)
+        return r
 
     # -- failures ----------------------------------------------------------------------
     def fail(

@@ -7,6 +7,9 @@ Two views of the same kind of statistics:
 - *shared*: the store's receipts as every process sharing it sees them, folded by a
   :class:`~outcomes.inference.ProfileBook` (without a store, the local view).
 
+A view made with ``local=False`` (a service whose every read is of the store) keeps no
+local fold: receipts only go to the store, and local reads are the shared view's.
+
 Reads that may wait (``profiles``, ``shared_profiles``) fold first. Readers that must
 never wait (a router's decisions) take :meth:`ProfileView.snapshot`: the latest published
 :class:`ProfileSnapshot` of a view, one attribute read. The first request for a view
@@ -23,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Literal, TypeVar
 
+from outcomes.errors import ConfigError
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._fold import ProfileBook
 from outcomes.inference._profiles import ProfileState
@@ -45,7 +49,9 @@ class ProfileView:
 
     ``store`` is the shared view's source (``None``: local only); ``refresh_s`` the
     refresher's minimum interval in seconds; ``ctx`` gives the clock that stamps
-    snapshots.
+    snapshots. ``local=False`` (needs a store) keeps no local fold: :attr:`fold` is
+    ``None``, every local read is a read of the shared book and the local snapshot is
+    the shared one; importing or loading profiles raises :class:`ConfigError`.
     """
 
     def __init__(
@@ -55,9 +61,13 @@ class ProfileView:
         *,
         half_life: float,
         refresh_s: float = DEFAULT_REFRESH_S,
+        local: bool = True,
     ) -> None:
+        if not local and store is None:
+            raise ConfigError("local_profiles=False needs a store to read profiles from")
         self._ctx = ctx
         self.store = store
+        self.local = local
         self._state = ProfileState(half_life=half_life)
         self._unfolded: deque[Receipt] = deque()
         self._lock = threading.Lock()
@@ -87,6 +97,12 @@ class ProfileView:
         return self._refresher.interval
 
     # -- the recording hot path --------------------------------------------------------
+    @property
+    def fold(self) -> Callable[[Receipt], None] | None:
+        """What takes each new receipt into the local fold (:meth:`add`); ``None`` when
+        the view keeps none (the store's rollups fold every receipt already)."""
+        return self.add if self.local else None
+
     def add(self, r: Receipt) -> None:
         """Queue one receipt for the local fold (folded on the next read)."""
         q = self._unfolded
@@ -103,7 +119,12 @@ class ProfileView:
 
     # -- local reads (fold first) ------------------------------------------------------
     def read(self, fn: Callable[[ProfileState], T]) -> T:
-        """Fold what is queued, then run ``fn`` on the live local state under the lock."""
+        """Fold what is queued, then run ``fn`` on the live local state under the lock
+        (without a local fold: on the shared book's state, under its lock)."""
+        if not self.local:
+            book = self.book()
+            assert book is not None  # local=False needs a store (checked at creation)
+            return book.read(fn)
         with self._lock:
             q = self._unfolded
             fold = self._state.fold
@@ -149,7 +170,10 @@ class ProfileView:
 
     # -- changes other than receipts ---------------------------------------------------
     def import_profiles(self, profiles: Iterable[ModelProfile]) -> None:
-        """Replace what is known about each model with an imported profile (dirties)."""
+        """Replace what is known about each model with an imported profile (dirties).
+        Raises :class:`ConfigError` without a local fold (the store's profiles are
+        folded from its receipts only)."""
+        self._needs_local("import profiles")
 
         def apply(state: ProfileState) -> None:
             for p in profiles:
@@ -161,7 +185,9 @@ class ProfileView:
 
     def load(self, loaded: ProfileState) -> list[str]:
         """Replace the models of ``loaded`` (a saved state); returns their ids. Loading is
-        not a change to save (the view stays clean)."""
+        not a change to save (the view stays clean). Raises :class:`ConfigError` without
+        a local fold."""
+        self._needs_local("load profiles")
 
         def apply(state: ProfileState) -> list[str]:
             models = loaded.model_ids()
@@ -171,6 +197,10 @@ class ProfileView:
             return models
 
         return self.read(apply)
+
+    def _needs_local(self, what: str) -> None:
+        if not self.local:
+            raise ConfigError(f"cannot {what}: this tracker keeps no local profiles")
 
     # -- the shared view ---------------------------------------------------------------
     def book(self) -> ProfileBook | None:
@@ -189,8 +219,7 @@ class ProfileView:
         snapshot (``snapshot.empty``) until its first build is published; call
         :meth:`refresh` to wait for one.
         """
-        if view == "shared" and self.store is None:
-            view = "local"
+        view = self._source(view)
         snap = self._published[view]
         if view not in self._active or not self._refresher.running:
             self._activate(view)
@@ -207,12 +236,19 @@ class ProfileView:
     def refresh(self, views: Iterable[View] | None = None) -> None:
         """Rebuild and publish ``views`` now (default: every view requested so far).
         Waits for the fold, and for the store's reads."""
-        wanted = set(self._active if views is None else views)
-        if self.store is None and wanted:
-            wanted = {"local"}
+        wanted = {self._source(v) for v in (self._active if views is None else views)}
         for view in ("local", "shared"):
             if view in wanted:
                 self._rebuild(view)
+
+    def _source(self, view: View) -> View:
+        """The view that answers for ``view``: without a store the local one, without a
+        local fold the shared one."""
+        if view == "shared" and self.store is None:
+            return "local"
+        if view == "local" and not self.local:
+            return "shared"
+        return view
 
     def active(self) -> frozenset[View]:
         """The views requested so far (kept fresh by the refresher)."""

@@ -109,7 +109,13 @@ class OutcomeTracker:
     ``cooldown`` the default rate-limit cooldown without Retry-After; ``refresh_s`` the
     minimum interval between two rebuilds of the published profile snapshots
     (:meth:`snapshot`). ``strict=True`` raises :class:`~outcomes.errors.ValidationError`
-    on bad input instead of logging and dropping it. Unset durations come from
+    on bad input instead of logging and dropping it. ``local_profiles=False`` (needs a
+    store) keeps no fold of this process's receipts next to the store's rollups, which
+    fold every receipt anyway: for a service whose reads are all of the store. Local
+    reads (:meth:`profiles`, :meth:`profile`, :meth:`state`, the ``"local"`` snapshot)
+    then answer from the store as :meth:`shared_profiles` does (committed receipts
+    only), and :meth:`import_profiles`/:meth:`load_from_file` raise
+    :class:`~outcomes.errors.ConfigError`. Unset durations come from
     ``OUTCOMES_QUALITY_HALF_LIFE``, ``OUTCOMES_LATE_SIGNAL_WINDOW`` and
     ``OUTCOMES_RATE_LIMIT_COOLDOWN`` (seconds).
     """
@@ -126,6 +132,7 @@ class OutcomeTracker:
         cooldown: float | None = None,
         refresh_s: float = DEFAULT_REFRESH_S,
         strict: bool = False,
+        local_profiles: bool = True,
     ) -> None:
         if half_life is None:
             half_life = setting(config.ENV_QUALITY_HALF_LIFE, DEFAULT_HALF_LIFE_S)
@@ -148,7 +155,9 @@ class OutcomeTracker:
             clock if clock is not None else SYSTEM_CLOCK, strict=strict, late_window=late_window
         )
         self._limits = RateLimits(ctx, cooldown)
-        self._view = ProfileView(ctx, store, half_life=half_life, refresh_s=refresh_s)
+        self._view = ProfileView(
+            ctx, store, half_life=half_life, refresh_s=refresh_s, local=local_profiles
+        )
         self._ledger = LedgerBuffer(ctx)
         self._files = ProfileFiles(self._view)
         submit = None if writer is None else writer.submit
@@ -227,6 +236,22 @@ class OutcomeTracker:
         bad value (negative, not finite) is refused like a bad latency.
         """
         self._calls.complete(trace_id, latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
+
+    def record_call(
+        self, model_id: str, task: str, latency_ms: float, input_tokens: int,
+        output_tokens: int, routing_reason: str = "", *, cost_usd: float | None = None,
+        trace_id: str | None = None, **options: Unpack[StartOptions],
+    ) -> str:  # fmt: skip
+        """Record a call reported once it finished: :meth:`record_start` (``options``:
+        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` in one
+        step, with the same checks and receipt, started and completed at the same moment;
+        returns its trace id. Figures the completion refuses (logged, unless strict: then
+        nothing is recorded) leave the call started, as the two calls would."""
+        figures = (latency_ms, input_tokens, output_tokens, cost_usd, None)
+        return self._calls.start(
+            model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
+            options.get("propensity"), trace_id, figures,
+        )  # fmt: skip
 
     def record_failure(
         self,

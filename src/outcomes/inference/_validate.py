@@ -47,7 +47,7 @@ def check_trace_id(value: object, where: str = "trace_id") -> str:
             f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric",
             where=where,
         )
-    return refuse_secret(value, where)
+    return refuse_secret(value, where, unique=True)
 
 
 def check_count(value: object, where: str) -> int:

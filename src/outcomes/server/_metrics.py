@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from outcomes.inference import OutcomeTracker
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -78,10 +79,27 @@ class Metrics:
             ["endpoint"], registry=self.registry,
         )  # fmt: skip
         self.registry.register(_TrackerCollector(tracker))
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        """Count one answered request and its latency. ``method`` outside the HTTP
+        methods is counted as ``OTHER``: any token is a method to the HTTP parser, and
+        each distinct label value would be a series kept for the process's life."""
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            if method not in _METHODS:
+                key = (method := "OTHER", route, status)
+            series = self._series.get(key)
+            if series is None:
+                # A child per label set, looked up once (labels() takes a lock and builds
+                # the label tuple each time); the set is bounded: methods x routes x codes.
+                series = self._series[key] = (
+                    self.requests.labels(method, route, str(status)),
+                    self.latency.labels(route),
+                )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

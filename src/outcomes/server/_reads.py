@@ -199,7 +199,7 @@ async def post_route(request: Request) -> Response:
     trace_id = req.trace_id
     if req.record and decision.model_id is not None:
         trace_id = await _start(service.tracker, service, req, decision)
-    return json_response({**decision.as_dict(), "trace_id": trace_id})
+    return Response(decision.to_json(trace_id=trace_id), media_type="application/json")
 
 
 async def _start(

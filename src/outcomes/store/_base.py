@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -224,6 +225,23 @@ def check_finite(table: Table[Any], row: Sequence[Any]) -> None:
     if bad is not None:
         value = row[table.column_names.index(bad)]
         raise ValueError(f"{table.name}.{bad} must be finite, got {value!r}")
+
+
+def check_finite_columns(table: Table[Any], cols: Sequence[Sequence[Any]]) -> None:
+    """:func:`check_finite` of every row of a batch given by columns: one sum per float
+    column (NaN and infinities survive a sum; a sum that overflows is checked again row
+    by row, which raises only for a value that is not finite)."""
+    for i, column in enumerate(table.columns):
+        if column.type != "float":
+            continue
+        try:
+            finite = math.isfinite(sum(filter(None, cols[i])))
+        except TypeError:
+            finite = False
+        if not finite:
+            for row in zip(*cols, strict=True):
+                check_finite(table, row)
+            return
 
 
 def check_changes(table: Table[Any], changes: Mapping[str, Any]) -> None:

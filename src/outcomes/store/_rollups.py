@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats, ProfileState
-from outcomes.store._rollup_fold import EmaArgs, fold_batch
+from outcomes.store._rollup_fold import EmaArgs, fold_columns
 from outcomes.store._rollup_rows import (
     CELL_KEY,
     EMA_KEY,
@@ -153,8 +153,13 @@ class Delta:
     @classmethod
     def of(cls, rows: Iterable[Sequence[Any]]) -> Delta:
         """Fold receipt rows (``Receipt.__table__`` column order) of kind ``inference``."""
+        return cls.of_columns(list(zip(*rows, strict=True)))
+
+    @classmethod
+    def of_columns(cls, cols: Sequence[Sequence[Any]]) -> Delta:
+        """:meth:`of` for the same receipts given by columns (one sequence per column)."""
         delta = cls()
-        delta.hours, delta.cells, delta.ema = fold_batch(rows, ROLLUP_HALF_LIFE_S, BUCKET_S)
+        delta.hours, delta.cells, delta.ema = fold_columns(cols, ROLLUP_HALF_LIFE_S, BUCKET_S)
         delta.days = days_of(delta.hours.items())
         delta.models = {k[0] for k in delta.cells}
         return delta
@@ -167,10 +172,10 @@ class Delta:
         out_stats: dict[Any, tuple[OutcomeStats, int]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Rows (key then stat columns) of ``which`` (``hours``/``cells``) after adding
-        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache,
-        left unchanged) or else ``current`` (key -> stat columns read back); ``which`` is
-        ``hours``, ``days`` or ``cells``. The merged stats are also put in ``out_stats``
-        when given."""
+        this delta to what is stored: ``known`` (key -> decoded stats, a writer's cache:
+        merged into in place, so its owner drops it when the transaction fails) or else
+        ``current`` (key -> stat columns read back); ``which`` is ``hours``, ``days`` or
+        ``cells``. The merged stats are also put in ``out_stats`` when given."""
         mine: dict[Any, tuple[OutcomeStats, int]] = getattr(self, which)
         known = known or {}
         out = []
@@ -179,7 +184,7 @@ class Delta:
             cached = known.get(key)
             old = None if cached is not None else current.get(key)
             if cached is not None:
-                base, m = cached[0].copy(), cached[1]
+                base, m = cached
                 base.merge(st)
                 st, n = base, n + m
             elif old is not None:
@@ -239,7 +244,8 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def _upsert(table: Table[Any], key: Sequence[str]) -> str:
+def upsert_sql(table: Table[Any], key: Sequence[str]) -> str:
+    """``INSERT`` of one row (``?`` placeholders) that replaces the stored row of its key."""
     cols = table.column_names
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
     return (
@@ -248,7 +254,8 @@ def _upsert(table: Table[Any], key: Sequence[str]) -> str:
     )
 
 
-def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
+def select_keys_sql(table: Table[Any], key: Sequence[str], n: int) -> str:
+    """``SELECT`` of the rows of ``n`` keys (``?`` placeholders, key values in order)."""
     one = "(" + ", ".join("?" for _ in key) + ")"
     return (
         f"SELECT {', '.join(table.column_names)} FROM {table.name} "
@@ -256,7 +263,7 @@ def _select_keys(table: Table[Any], key: Sequence[str], n: int) -> str:
     )
 
 
-_UPSERTS = {
+UPSERTS: dict[str, tuple[Table[Any], tuple[str, ...]]] = {
     "hours": (ROLLUP_HOURLY, HOURLY_KEY),
     "days": (ROLLUP_DAILY, DAILY_KEY),
     "cells": (ROLLUP_CELLS, CELL_KEY),
@@ -269,10 +276,15 @@ def _current(
     out: dict[tuple[Any, ...], Sequence[Any]] = {}
     width = len(key)
     for part in chunks(keys):
-        cur.execute(sql(_select_keys(table, key, len(part))), [v for k in part for v in k])
-        for row in cur.fetchall():
-            out[tuple(row[:width])] = row[width:]
+        cur.execute(sql(select_keys_sql(table, key, len(part))), [v for k in part for v in k])
+        add_rows(out, cur.fetchall(), width)
     return out
+
+
+def add_rows(out: dict[tuple[Any, ...], Sequence[Any]], rows: Iterable[Any], width: int) -> None:
+    """Put rollup ``rows`` in ``out`` as key (the first ``width`` columns) -> the rest."""
+    for row in rows:
+        out[tuple(row[:width])] = row[width:]
 
 
 class RollupCache:
@@ -282,18 +294,20 @@ class RollupCache:
     Only valid while no other connection has written the database since (the SQLite
     store checks ``PRAGMA data_version``, which changes exactly then) and no other
     statement of this connection touched the rollups (the store drops the cache after
-    any transaction that is not a write of records). ``pending`` holds what the open
-    transaction writes; :meth:`commit` makes it current once the transaction commits.
+    any transaction that is not a write of records). A write merges into the rows it
+    knows in place, so the store drops the cache when a transaction fails; ``pending``
+    holds the rows it read or wrote anew, which :meth:`commit` makes current once the
+    transaction commits.
     """
 
     __slots__ = ("ema", "ema_models", "pending", "pending_ema", "rows", "version")
 
     def __init__(self, version: int) -> None:
         self.version = version
-        self.rows: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.rows: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in UPSERTS}
         self.ema: dict[tuple[str, str], float] = {}
         self.ema_models: set[str] = set()
-        self.pending: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in _UPSERTS}
+        self.pending: dict[str, dict[Any, tuple[OutcomeStats, int]]] = {w: {} for w in UPSERTS}
         self.pending_ema: dict[tuple[str, str], float] = {}
 
     def commit(self, models: Iterable[str]) -> None:
@@ -309,7 +323,7 @@ def apply_sql(
     cur: Any,
     sql: Callable[[str], str],
     delta: Delta,
-    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = _UPSERTS,
+    upserts: Mapping[str, tuple[Table[Any], Sequence[str]]] = UPSERTS,
     cache: RollupCache | None = None,
 ) -> None:
     """Add ``delta`` to the rollup tables through ``cur`` (inside the write transaction,
@@ -323,7 +337,7 @@ def apply_sql(
         missing = [k for k in sorted(getattr(delta, which)) if k not in known]
         current = _current(cur, sql, table, key, missing) if missing else {}
         out_stats = cache.pending[which] if cache is not None else None
-        cur.executemany(sql(_upsert(table, key)), delta.merged(current, which, known, out_stats))
+        cur.executemany(sql(upsert_sql(table, key)), delta.merged(current, which, known, out_stats))
     ema: dict[tuple[str, str], float] = {}
     models = sorted(delta.models)
     if cache is not None and cache.ema_models.issuperset(models):
@@ -338,7 +352,7 @@ def apply_sql(
         for m, t, v in cur.fetchall():
             ema[(m, t)] = float(v)
     rows = delta.ema_rows(ema)
-    cur.executemany(sql(_upsert(ROLLUP_EMA, EMA_KEY)), rows)
+    cur.executemany(sql(upsert_sql(ROLLUP_EMA, EMA_KEY)), rows)
     if cache is not None:
         cache.pending_ema.update(((m, t), v) for m, t, v in rows)
 
@@ -346,13 +360,13 @@ def apply_sql(
 def rebuild_sql(cur: Any, sql: Callable[[str], str], batch: int = 50_000) -> int:
     """Empty the rollup tables and fold every stored receipt into them again, in
     insertion order, through ``cur`` (one transaction). Returns how many receipts."""
-    return _refold(cur, sql, batch, _UPSERTS)
+    return _refold(cur, sql, batch, UPSERTS)
 
 
 def backfill_hourly(cur: Any, sql: Callable[[str], str]) -> int:
     """``core.0002``'s backfill: the tables that migration creates (``rollup_daily``
     comes with ``core.0004``, which fills it from these hours)."""
-    return _refold(cur, sql, 50_000, {k: v for k, v in _UPSERTS.items() if k != "days"})
+    return _refold(cur, sql, 50_000, {k: v for k, v in UPSERTS.items() if k != "days"})
 
 
 def backfill_daily(cur: Any, sql: Callable[[str], str]) -> None:
@@ -363,7 +377,7 @@ def backfill_daily(cur: Any, sql: Callable[[str], str]) -> None:
     hours = [(tuple(r[:4]), stats_of(r[4:])) for r in cur.fetchall()]
     days = days_of(hours)
     rows = [(*key, *stats_values(st, n)) for key, (st, n) in sorted(days.items())]
-    cur.executemany(sql(_upsert(ROLLUP_DAILY, DAILY_KEY)), rows)
+    cur.executemany(sql(upsert_sql(ROLLUP_DAILY, DAILY_KEY)), rows)
 
 
 def _refold(

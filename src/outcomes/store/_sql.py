@@ -259,36 +259,53 @@ class SqlStore(StoreBase):
             time.sleep(delay)
 
     def write(self, records: Sequence[Any]) -> int:
-        groups: dict[str, tuple[Table[Any], list[tuple[Any, ...]]]] = {}
-        for record in records:
-            table: Table[Any] = type(record).__table__
-            entry = groups.get(table.name)
-            if entry is None:
-                entry = groups[table.name] = (table, [])
-            row = table.to_row(record)
-            check_finite(table, row)
-            entry[1].append(row)
+        groups: dict[str, tuple[Table[Any], list[Any]]] = {}
+        if len(set(map(type, records))) == 1:  # the usual batch: one kind of record
+            table: Table[Any] = type(records[0]).__table__
+            groups[table.name] = (table, list(records))
+        else:
+            for record in records:
+                table = type(record).__table__
+                entry = groups.get(table.name)
+                if entry is None:
+                    entry = groups[table.name] = (table, [])
+                entry[1].append(record)
         if not groups:
             return 0
+        batches = [(table, self._prepare(table, group)) for table, group in groups.values()]
 
         def work(cur: Any) -> int:
             inserted = 0
-            for table, rows in groups.values():
+            for table, batch in batches:
                 if table is RECEIPTS:
-                    self._lock_for_rollups(cur)
-                    added, delta = self._insert_receipts(cur, rows)
-                    inserted += added
-                    self._apply_rollups(cur, delta)
+                    inserted += self._write_receipts(cur, batch)
                 else:
-                    inserted += self._insert_rows(cur, table, rows)
+                    inserted += self._insert_rows(cur, table, batch)
             return inserted
 
         result: int = self._run_write(work)
         return result
 
-    def _insert_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> tuple[int, Delta]:
-        """Insert receipt rows (rollup lock held); returns (how many were new, what the
-        new ones add to the rollups)."""
+    def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
+        """What the insert of ``records`` into ``table`` takes, built before the write
+        transaction (raises on a value no store may keep): here their rows, scrubbed and
+        checked finite. A store that inserts receipts its own way prepares them its way."""
+        rows = [table.to_row(record) for record in records]
+        for row in rows:
+            check_finite(table, row)
+        return rows
+
+    def _write_receipts(self, cur: Any, batch: Any) -> int:
+        """Insert receipts as :meth:`_prepare` gave them and fold the new ones into the
+        rollups, in the open transaction; returns how many were new."""
+        self._lock_for_rollups(cur)
+        added, delta = self._insert_receipts(cur, batch)
+        self._apply_rollups(cur, delta)
+        return added
+
+    def _insert_receipts(self, cur: Any, rows: Any) -> tuple[int, Delta]:
+        """Insert receipts as :meth:`_prepare` gave them (rollup lock held); returns (how
+        many were new, what the new ones add to the rollups)."""
         fresh = new_receipt_rows(rows, lambda ids: self._stored_ids(cur, ids))
         return self._insert_rows(cur, RECEIPTS, rows), Delta.of(fresh)
 

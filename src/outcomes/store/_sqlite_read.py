@@ -14,11 +14,13 @@ error as it always has. So this path never skips a migration; it only declines.
 from __future__ import annotations
 
 import os
-import sqlite3
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outcomes.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 MIGRATIONS_TABLE = "outcomes_migrations"
 CORE_MIGRATION_NAMES = (
@@ -44,6 +46,8 @@ def path_from_url(url: str) -> Path:
         rest = rest[1:] if rest.startswith("//") else rest
     if not rest or rest == ":memory:":
         raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    from pathlib import Path  # here: see ``read_current``
+
     return Path(rest).expanduser()
 
 
@@ -68,6 +72,8 @@ def read_current(path: Path, busy_timeout: float, *selects: str) -> list[Rows] |
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
         return None
+    import sqlite3  # here: the PostgreSQL read path (``_pg_read``) shares only the names
+
     try:
         # Read-write, as the store opens it: a read-only handle cannot recover a WAL
         # file whose last writer crashed. Nothing here writes.

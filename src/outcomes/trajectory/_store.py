@@ -62,7 +62,7 @@ def validate_run_id(run_id: str) -> str:
             "starting with a letter or digit",
             where="run",
         )
-    return refuse_secret(run_id, "run_id")
+    return refuse_secret(run_id, "run_id", unique=True)
 
 
 @dataclass(frozen=True, slots=True)

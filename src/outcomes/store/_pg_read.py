@@ -1,0 +1,251 @@
+"""A read of a PostgreSQL store through libpq alone: for read-only commands.
+
+``outcomes models --json`` and ``ledger stats --json`` read a few rollup rows; on a
+PostgreSQL store, importing psycopg to do so costs about 125 ms of CPU (its adapters,
+``asyncio``, ``logging``, ``ssl``), four times what the rest of the command costs.
+psycopg is itself a wrapper of libpq, the server's own C client library:
+:func:`read_current` loads that library with :mod:`ctypes` (about 4 ms with ``ctypes``
+itself and the libraries libpq links), connects with
+the URL as psycopg would (same library, same URL syntax, environment variables,
+``.pgpass``, SSL and GSS negotiation, the same connect timeout), checks in one read-only
+transaction that the schema is the one this version writes (every core and PostgreSQL
+migration applied, none it does not know) and returns the rows, decoded as psycopg
+decodes them for the types these statements return.
+
+The library is psycopg's own copy (the ``psycopg_binary`` wheel's) when it is installed,
+else the system's ``libpq.so.5`` / ``libpq.5.dylib``; located by listing folders,
+never by :func:`ctypes.util.find_library` (which runs compilers and ``ldconfig``).
+
+Anything it is not sure of returns ``None``, and the caller opens the store the ordinary
+way (which migrates, or reports the error): no libpq found, a schema not current, a
+server error, a column type outside the few decoded here, text that is not UTF-8. A URL
+libpq refuses or a server it cannot reach raises
+:class:`~outcomes.errors.StoreUnavailableError` in the words the ordinary path uses,
+without the password, rather than trying a second time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from outcomes.errors import StoreUnavailableError
+from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
+
+PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned",)
+"""The names of the PostgreSQL store's own migrations, in order (``store/_partitions.py``
+refuses to load if they differ from ``PG_MIGRATIONS``)."""
+CONNECT_TIMEOUT_S = 10
+"""Seconds to wait for the server, unless the URL says otherwise (both read paths)."""
+
+_CONNECTION_OK = 0
+_PGRES_COMMAND_OK = 1
+_PGRES_TUPLES_OK = 2
+
+
+class _Decline(Exception):
+    """Not sure to read exactly as the ordinary path would: let it run instead."""
+
+
+def _secrets(url: str) -> list[str]:
+    """The password of ``url`` as written and decoded, in its user part or its query."""
+    # Imported on error only: ``urllib.parse`` loads ``ipaddress`` (2 ms in all).
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ""]
+        found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "password"]
+    except ValueError:
+        return []
+    raw = [s for s in found if s]
+    return sorted({*raw, *(unquote(s) for s in raw)}, key=len, reverse=True)
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password (user part or ``password=`` parameter) shown as ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password:
+            netloc = netloc.replace(f":{parts.password}@", ":***@")
+        query = "&".join(
+            "password=***" if p.partition("=")[0] == "password" else p
+            for p in parts.query.split("&")
+        )
+    except ValueError:
+        return "(a URL that does not parse)"
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def connect_error(url: str, message: str) -> StoreUnavailableError:
+    """The error for a connection to ``url`` that failed with ``message`` (libpq's or
+    psycopg's words), with the password hidden in both."""
+    for secret in _secrets(url):
+        message = message.replace(secret, "***")
+    return StoreUnavailableError(f"cannot connect to {hide_password(url)}: {message.strip()}")
+
+
+def _library_paths() -> Iterator[str]:
+    # psycopg's binary wheel first: the copy the ordinary path uses. Linux wheels keep
+    # it as psycopg_binary.libs/libpq-<hash>.so.5.<n>, macOS wheels in .dylibs.
+    for entry in sys.path:
+        folder = os.path.join(entry or os.curdir, "psycopg_binary.libs")
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            names = []
+        yield from (os.path.join(folder, n) for n in names if n.startswith("libpq-"))
+        mac = os.path.join(entry or os.curdir, "psycopg_binary", ".dylibs", "libpq.5.dylib")
+        if os.path.isfile(mac):
+            yield mac
+    yield from ("libpq.so.5", "libpq.5.dylib")  # the loader's own search
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    vp, cp, i, u = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint
+    signatures: dict[str, tuple[Any, list[Any]]] = {
+        "PQconninfoParse": (vp, [cp, ctypes.POINTER(cp)]),
+        "PQconninfoFree": (None, [vp]),
+        "PQfreemem": (None, [vp]),
+        "PQconnectdbParams": (vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),
+        "PQstatus": (i, [vp]),
+        "PQerrorMessage": (cp, [vp]),
+        "PQfinish": (None, [vp]),
+        "PQexecParams": (vp, [vp, cp, i, vp, vp, vp, vp, i]),
+        "PQresultStatus": (i, [vp]),
+        "PQntuples": (i, [vp]),
+        "PQnfields": (i, [vp]),
+        "PQftype": (u, [vp, i]),
+        "PQgetvalue": (cp, [vp, i, i]),
+        "PQgetisnull": (i, [vp, i, i]),
+        "PQclear": (None, [vp]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    return lib
+
+
+def load_libpq() -> ctypes.CDLL | None:
+    """libpq with the functions used here declared, or ``None`` when none is found."""
+    for path in _library_paths():
+        try:
+            return _declare(ctypes.CDLL(path))
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8")
+
+
+def _whole(value: bytes) -> int:
+    # numeric (what SUM of a bigint returns): psycopg gives a Decimal, which the readers
+    # turn into an int; only whole numbers are expected here.
+    return int(value)
+
+
+_DECODERS: dict[int, Callable[[bytes], Any]] = {
+    16: lambda v: v == b"t",  # bool
+    20: int, 21: int, 23: int,  # int8, int2, int4
+    700: float, 701: float,  # float4, float8 (text output round-trips, as psycopg reads it)
+    1700: _whole,  # numeric
+    19: _text, 25: _text, 1043: _text,  # name, text, varchar
+}  # fmt: skip
+"""How each column type the statements return is decoded; any other type declines."""
+
+
+def _rows(pq: ctypes.CDLL, conn: int, sql: str) -> Rows:
+    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
+    try:
+        if pq.PQresultStatus(res) != _PGRES_TUPLES_OK:
+            raise _Decline
+        width = pq.PQnfields(res)
+        decoders = [_DECODERS.get(pq.PQftype(res, c)) for c in range(width)]
+        if None in decoders:
+            raise _Decline
+        get, isnull = pq.PQgetvalue, pq.PQgetisnull
+        rows: Rows = []
+        for r in range(pq.PQntuples(res)):
+            row = []
+            for c, decode in enumerate(decoders):
+                value = get(res, r, c)
+                # An empty value is either NULL or an empty string: only then ask which.
+                row.append(None if not value and isnull(res, r, c) else decode(value))  # type: ignore[misc]
+            rows.append(tuple(row))
+        return rows
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Decline from exc
+    finally:
+        pq.PQclear(res)
+
+
+def _command(pq: ctypes.CDLL, conn: int, sql: str) -> None:
+    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
+    ok = pq.PQresultStatus(res) == _PGRES_COMMAND_OK
+    pq.PQclear(res)
+    if not ok:
+        raise _Decline
+
+
+def _current(pq: ctypes.CDLL, conn: int) -> bool:
+    """Whether the database holds a store of this version's schema (see above)."""
+    applied = {str(r[0]) for r in _rows(pq, conn, f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    # A name this version does not know means a newer outcomes migrated the database:
+    # the ordinary open decides what to say about it.
+    ours = {n for n in applied if n.startswith(("core.", "pg."))}
+    return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES}
+
+
+def _connect(pq: ctypes.CDLL, url: str) -> int:
+    errmsg = ctypes.c_char_p()
+    options = pq.PQconninfoParse(url.encode(), ctypes.byref(errmsg))
+    if not options:
+        reason = (errmsg.value or b"").decode("utf-8", "replace")
+        pq.PQfreemem(errmsg)
+        raise connect_error(url, reason)
+    pq.PQconninfoFree(options)
+    # Later keywords win over the URL's own: the same precedence as psycopg's keyword
+    # arguments, which the ordinary path passes. The timeout in the URL, if any, is
+    # overridden there too.
+    pairs = (("dbname", url), ("connect_timeout", str(CONNECT_TIMEOUT_S)),
+             ("client_encoding", "UTF8"))  # fmt: skip
+    keys = (ctypes.c_char_p * (len(pairs) + 1))(*(k.encode() for k, _ in pairs), None)
+    values = (ctypes.c_char_p * (len(pairs) + 1))(*(v.encode() for _, v in pairs), None)
+    conn: int | None = pq.PQconnectdbParams(keys, values, 1)
+    if not conn:
+        raise connect_error(url, "connection failed: out of memory")
+    if pq.PQstatus(conn) != _CONNECTION_OK:
+        reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
+        pq.PQfinish(conn)
+        raise connect_error(url, f"connection failed: {reason}")
+    return conn
+
+
+def read_current(url: str, *selects: str) -> list[Rows] | None:
+    """The rows of each of ``selects`` on the PostgreSQL store at ``url``, read in one
+    read-only transaction; ``None`` when libpq is missing or the database is not a
+    current store (see above). Raises :class:`~outcomes.errors.StoreUnavailableError`
+    when the URL is malformed or the server cannot be reached."""
+    pq = load_libpq()
+    if pq is None:
+        return None
+    conn = _connect(pq, url)
+    try:
+        _command(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if not _current(pq, conn):
+            return None
+        return [_rows(pq, conn, sql) for sql in selects]
+    except _Decline:
+        return None
+    finally:
+        pq.PQfinish(conn)  # the transaction read only: closing ends it

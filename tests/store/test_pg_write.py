@@ -1,0 +1,64 @@
+"""PostgreSQL's pipelined write path (store/_pg_write.py): COPY batches keep rollups exact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from outcomes.inference import from_rollups, rebuild
+from outcomes.records import Receipt
+from outcomes.store import PostgresStore, _pg_write
+from tests.store.test_rollups import (
+    assert_days_are_their_hours,
+    assert_same_state,
+    receipts_of,
+    reset,
+    stream_settings,
+    streams,
+    write_in_batches,
+)
+
+pytestmark = pytest.mark.postgres
+
+T0 = 1_780_000_000.0
+
+
+@stream_settings
+@given(stream=streams)
+def test_copy_batches_keep_rollups_equal_to_the_fold_of_the_receipts(
+    pg: PostgresStore, stream: Any
+) -> None:
+    # The stream property of test_rollups.py with every batch going by COPY (its batches
+    # are smaller than COPY_MIN_ROWS), re-deliveries and superseding receipts included.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_pg_write, "COPY_MIN_ROWS", 1)
+        reset(pg)
+        receipts = receipts_of(stream)
+        write_in_batches(pg, receipts, stream[2])
+        if stream[3]:
+            assert pg.write(receipts) == 0
+        assert pg.write(receipts[:3] + receipts[-3:]) == 0  # all stored: nothing to COPY
+    folded = rebuild(pg)
+    assert_same_state(from_rollups(pg), folded)
+    assert_days_are_their_hours(pg)
+
+
+def _receipt(rid: str, ts: float) -> Receipt:
+    return Receipt(rid, "t", "m", "code", ts, success=True, latency_ms=120.0)
+
+
+@pytest.mark.parametrize("size", [3, 200])  # executemany and COPY batches
+def test_ids_holding_the_look_up_separator_are_found_stored(pg: PostgresStore, size: int) -> None:
+    # The batch's ids travel to the look-up joined by a newline; an id that holds one
+    # must neither go unseen (stored twice) nor make the ids it contains look stored.
+    reset(pg)
+    tricky = [_receipt(f"x{i}\ny{i}", T0 + i) for i in range(size)]
+    assert pg.write(tricky) == size
+    parts = [_receipt(f"x{i}", T0 + i) for i in range(size)]
+    parts += [_receipt(f"y{i}", T0 + i) for i in range(size)]
+    moved = [_receipt(r.receipt_id, T0 + 86_400 * 40 + i) for i, r in enumerate(tricky)]
+    assert pg.write(parts + moved) == 2 * size
+    assert pg.count(Receipt.__table__) == 3 * size
+    assert pg.fetch("SELECT sum(receipts) FROM rollup_cells") == [(3 * size,)]
