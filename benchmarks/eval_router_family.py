@@ -41,13 +41,13 @@ selection policy)."""
 POLICY: str = Router.policy
 """The live router's default selection policy."""
 GRID: tuple[Config, ...] = (
-    *itertools.product((4_000.0,), (200.0,), (5.0,), (2.0, 3.0), ("thompson",)),
+    *itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0), ("thompson",)),
+    *itertools.product((4_000.0,), (500.0, 1_000.0), (5.0,), (2.0, 3.0), ("thompson",)),
     *itertools.product((4_000.0,), (200.0,), (5.0,), (1.0, 2.0), ("ids",)),
 )
-"""Thompson sampling at the sharpenings of the earlier grids (which chose the half-life
-4,000, the floor 200 and the share 5 among half-life none / 4,000 / 20,000, floor 0 /
-200 / 500 / 1,000, share 0 / 5, sharpen 1 to 8) against information-directed sampling,
-with and without forgetting."""
+"""Forgetting x sharpening at the floor and sharing an earlier grid chose (half-life none /
+4,000 / 20,000 x floor 0 / 200 x share 0 / 5), then larger floors, then information-directed
+sampling among the settled models (``policy="ids"``) in place of Thompson's draw."""
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:

@@ -5,7 +5,9 @@ success probability, an expected cost and latency (``None`` when unknown). Score
 ``quality - cost_weight * cost / ref_cost - latency_weight * latency / ref_latency``, with
 references taken over the candidates that have data, so missing data never divides by
 zero and an unknown value is scored as the candidates' mean. Everything is vectorised:
-the cost of a decision is linear in the number of candidates.
+the cost of a decision is linear in the number of candidates (``ids`` adds, once per
+candidate set that a caller keeps in :class:`Prepared`, a computation quadratic in the
+candidates that may still be best, at most :data:`~outcomes.routing._ids.MAX_CONTENDERS`).
 """
 
 from __future__ import annotations
@@ -126,10 +128,6 @@ def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
 NORMAL_FROM = 8.0
 """A Beta(a, b) with a and b at least this is close to a normal: Thompson's draw takes
 the normal instead, and ``ids`` counts the candidate as settled."""
-
-
-def _settled(alphas: Sequence[float], betas: Sequence[float]) -> list[bool]:
-    return [a >= NORMAL_FROM and b >= NORMAL_FROM for a, b in zip(alphas, betas, strict=True)]
 
 
 def _wide(settled: Sequence[bool]) -> list[int]:
@@ -446,6 +444,13 @@ def select(
     ucb_c: float = 1.0,
 ) -> Selection:
     """Pick one arm with ``policy``; see :class:`Selection`.
+
+    ``thompson``: the arm with the best score under one posterior draw per arm. ``ids``:
+    the same draw; if it falls on an arm whose posterior is still wide (``alpha`` or
+    ``beta`` under :data:`NORMAL_FROM`), that arm, else information-directed sampling
+    among the settled arms (:mod:`outcomes.routing._ids`). ``greedy``: the best mean;
+    ``ucb``: the best upper bound; ``epsilon``: the best mean, or with probability
+    ``epsilon`` a uniform pick.
 
     ``rng`` (numpy) serves large candidate sets, ``pyrng`` small ones (seed both for
     reproducible choices; ``pyrng`` defaults to one seeded from ``rng``).
