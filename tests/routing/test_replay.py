@@ -301,11 +301,14 @@ def test_contextual_policy_routes_hard_prompts_to_the_strong_model() -> None:
 @pytest.mark.slow
 def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     data = require_datasets() / "routerbench" / "routerbench_0shot.jsonl.gz"
-    # Every policy the checks read (not outcomes-cold nor fixed-per-task: a shorter run).
-    wanted = set(ALL_POLICIES) - {"outcomes-cold", "fixed-per-task"}
+    # Every policy the checks read (not outcomes-cold: a shorter run).
+    wanted = set(ALL_POLICIES) - {"outcomes-cold"}
     rep = replay(load_matrix(data), split="test", seed=0, policies=wanted)
     aiq = rep["aiq"]
     assert aiq["outcomes"] > aiq["single_model_hull"]
+    # With the train split as offline history, at least the area of the fixed task-level
+    # router fitted on it (issue 19; +0.0029 at this seed, +0.0008 to +0.0028 at 1-5).
+    assert aiq["outcomes"] >= aiq["fixed-per-task"]
     assert aiq["outcomes-contextual"] > aiq["single_model_hull"]
     checks = rep["checks"]
     # Always calling the cheapest model can only be matched (nothing is cheaper); every
