@@ -3,9 +3,11 @@
 An :class:`ArmView` is what a policy knows of one candidate: Beta pseudo-counts for its
 success probability, an expected cost and latency (``None`` when unknown). Scores are
 ``quality - cost_weight * cost / ref_cost - latency_weight * latency / ref_latency``, with
-references taken over the candidates that have data, so missing data never divides by
-zero and an unknown value is scored as the candidates' mean. Everything is vectorised:
-the cost of a decision is linear in the number of candidates.
+references taken over the candidates that have data (or, for cost, one the caller
+passes: the router's is the dearest candidate's cost per call over all tasks), so
+missing data never divides by zero and an unknown value is scored as the candidates'
+mean. Everything is vectorised: the cost of a decision is linear in the number of
+candidates.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ POLICIES: tuple[str, ...] = ("thompson", "greedy", "ucb", "epsilon")
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How much quality, cost and latency count. Quality is in [0, 1]; cost and latency
-    are normalised by the largest known value among the candidates."""
+    """How much quality, cost and latency count. Quality is in [0, 1]; latency is
+    normalised by the largest known value among the candidates, cost by the router's
+    cost reference (the dearest candidate's cost per call over all tasks; see
+    docs/routing.md)."""
 
     quality: float = 1.0
     cost: float = 0.0
