@@ -18,10 +18,11 @@ same run:
   generator's ids are 13 characters, not the 36 of the ids outcomes mints);
 - the load average when the run starts (the machine is shared: absolute times scale
   with it, ratios are within the run);
-- writes: ``Store.write`` with rollups maintained vs a raw ``executemany`` of the same
-  receipts into the same schema (same table, same indexes), batches of 1000, the raw
-  side timed with its conversion (attributes in column order, ids encoded as the store
-  keeps them; no storage scrub): the issue's target >= 0.9x. A second line compares with
+- writes (alone: ``python -m benchmarks.bench_scale [N]``): ``Store.write`` with rollups
+  maintained vs a raw ``executemany`` of the same receipts into the same schema (same
+  table, same indexes), batches of 1000, the raw side timed with its conversion
+  (attributes in column order, ids encoded as the store keeps them; no storage scrub):
+  the issue's target >= 0.9x. A second line compares with
   a raw ``executemany`` of rows converted beforehand, exactly the values the store binds
   (only the columns the batch fills, ids as ``bytearray``, booleans as int: the
   ``sqlite3`` module binds None, bool and bytes through an adapter look-up, which the
@@ -408,3 +409,21 @@ def run(ctx: Context) -> None:
         n_writes = 5_000 if ctx.quick else 20_000
         run_postgres(ctx, sizes, n_writes, env, version, _reads, _sizes_apart)
         _report_writes(ctx, folder, n_writes)
+
+
+def _writes_only(argv: list[str]) -> None:
+    """``python -m benchmarks.bench_scale [N]``: the write part alone (default 20,000
+    receipts), printed one line per measure."""
+    ctx = Context(current="scale")
+    ctx.report("load average (1 min) at start", os.getloadavg()[0], "", notes="2 cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        _report_writes(ctx, Path(tmp), int(argv[0]) if argv else 20_000)
+    for r in ctx.results:
+        ratio = (
+            f"  {r.ratio:.3f}x of {r.reference_name} {r.reference_value:,.0f}" if r.ratio else ""
+        )
+        print(f"{r.name}: {r.value:,.1f} {r.unit}{ratio}")
+
+
+if __name__ == "__main__":
+    _writes_only(sys.argv[1:])

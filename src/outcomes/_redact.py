@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -166,14 +166,14 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
     return row if values is None else tuple(values)
 
 
-def scrub_column(values: list[Any]) -> list[Any]:
+def scrub_column(values: Sequence[Any]) -> Sequence[Any]:
     """:func:`scrub_stored` over one column of a batch (any values; text is scrubbed, the
     rest kept); ``values`` itself when clean.
 
     The column-wise form of :func:`scrub_columns`: each distinct value not yet known
     clean is checked once, a label repeated a thousand times costs one set look-up.
     """
-    if not any(map(isinstance, values, repeat(str))):
+    if values.count(None) == len(values) or not any(map(isinstance, values, repeat(str))):
         return values
     try:
         fresh: Iterable[Any] = set(values).difference(_KNOWN_CLEAN)

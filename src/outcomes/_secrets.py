@@ -153,6 +153,15 @@ def may_hold_secret(text: str) -> bool:
     return _ANY_LOWER_HINT.search(text.lower()) is not None
 
 
+def none_may_hold_secret(texts: list[str]) -> bool:
+    """True only when :func:`may_hold_secret` is false for every one of ``texts``: one
+    look at them all, joined by newlines, for a batch of ids. Sound because none of the
+    texts may hold a newline (checked), so no hint spans two of them, and each rule of
+    :func:`may_hold_secret` finds in a longer text whatever it finds in a part of it."""
+    joined = "\n".join(texts)
+    return joined.count("\n") == max(len(texts) - 1, 0) and not may_hold_secret(joined)
+
+
 def entropy_bits(token: str) -> float:
     """Shannon entropy of ``token`` in bits per character (0 for an empty string)."""
     if not token:

@@ -79,6 +79,7 @@ class Table(Generic[R]):
     _bool_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _float_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _text_idx: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _as_tuple: Callable[[R], tuple[Any, ...]] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -106,6 +107,11 @@ class Table(Generic[R]):
         object.__setattr__(
             self, "_text_idx", tuple(i for i, c in enumerate(self.columns) if c.type == "text")
         )
+        # A msgspec Struct whose fields are the columns gives its values in one C call.
+        struct = isinstance(self.record_type, type) and issubclass(self.record_type, msgspec.Struct)
+        fields = self.record_type.__struct_fields__ if struct else ()  # type: ignore[attr-defined]
+        as_tuple = msgspec.structs.astuple if tuple(fields) == tuple(names) else None
+        object.__setattr__(self, "_as_tuple", as_tuple)
 
     @classmethod
     def of(cls, name: str, record_type: type[R], key: str, **types: ColumnType) -> Table[R]:
@@ -158,16 +164,20 @@ class Table(Generic[R]):
     def to_columns(
         self,
         records: Sequence[R],
-        stored: Mapping[int, Callable[[list[Any]], list[Any]]] | None = None,
-    ) -> list[list[Any]]:
-        """The values of ``records`` by column (one list per column, records in order):
+        stored: Mapping[int, Callable[[Sequence[Any]], Sequence[Any]]] | None = None,
+    ) -> list[Sequence[Any]]:
+        """The values of ``records`` by column (one sequence per column, records in order):
         :meth:`to_row` of each record, transposed, with the same scrub.
 
         ``stored`` maps a column's position to a function that turns the column into
         what a store keeps (an encoding), applied before the scrub: values it turns into
         something other than text are not scrubbed.
         """
-        cols = [list(map(operator.attrgetter(c.name), records)) for c in self.columns]
+        cols: list[Sequence[Any]]
+        if self._as_tuple is not None and records:
+            cols = list(zip(*map(self._as_tuple, records), strict=True))
+        else:
+            cols = [list(map(operator.attrgetter(c.name), records)) for c in self.columns]
         for i, encode in (stored or {}).items():
             cols[i] = encode(cols[i])
         for i in self._text_idx:

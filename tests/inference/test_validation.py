@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -185,3 +186,33 @@ def test_an_adopted_trace_id_cannot_be_started_twice() -> None:
     assert strict.record_start("m", "code", trace_id="req-1") == "req-1"
     with pytest.raises(ValidationError, match="already started"):
         strict.record_start("m", "code", trace_id="req-1")
+
+
+_ID_CHARS = st.sampled_from([*"aAbBgGhHkKlLpPsStTwWxXyY019:._/-\n", "sk-", "AKIA", "eyJ", "token"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_ID_CHARS, min_size=1, max_size=12).map("".join), max_size=8))
+def test_trace_ids_checked_together_agree_with_each_checked_alone(ids: list[str]) -> None:
+    from outcomes.inference._validate import all_trace_ids_valid, check_trace_id
+
+    def valid(one: str) -> bool:
+        with contextlib.suppress(ValidationError):
+            return check_trace_id(one) == one
+        return False
+
+    if all_trace_ids_valid(ids):  # may say no when unsure, never yes wrongly
+        assert all(valid(one) for one in ids)
+
+
+def test_a_batch_of_checked_ids_still_refuses_a_bad_one() -> None:
+    tracker = OutcomeTracker(strict=True)
+    with tracker.checked_trace_ids(["ok-1", "ok-2"]) as ok:
+        assert ok
+        assert tracker.record_call("m", "code", 1.0, 1, 1, trace_id="ok-1") == "ok-1"
+        with pytest.raises(ValidationError, match="trace_id"):
+            tracker.record_call("m", "code", 1.0, 1, 1, trace_id="bad id")
+    with tracker.checked_trace_ids(["ok-3", "sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2]) as ok:
+        assert not ok  # one may hold a credential: each is checked as it starts
+    with pytest.raises(ValidationError, match="trace_id"):
+        tracker.record_start("m", "code", trace_id="trailing-newline\n")

@@ -114,22 +114,33 @@ def reported(store: Store, since: float) -> dict[tuple[str, str], tuple[Any, ...
     return out
 
 
-@settings(
+EXAMPLES = settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
+    # Shrinking against a database takes minutes; the failing stream is printed anyway.
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
 )
+
+
+def stored(
+    store: Store, receipts: list[Receipt], sizes: list[int], offsets: list[Any]
+) -> list[float]:
+    """Empty ``store``, write ``receipts`` in batches of ``sizes`` (cycled), and return the
+    cut-offs ``offsets`` (:data:`cutoffs`) name: a time, or a receipt's plus a shift."""
+    reset(store)
+    write_in_batches(store, receipts, sizes)
+    times = [r.timestamp for r in receipts]
+    return [c if isinstance(c, float) else times[c[0] % len(times)] + c[1] for c in offsets]
+
+
+@EXAMPLES
 @given(stream=streams, offsets=cutoffs)
 def test_stats_since_from_rollups_equal_the_scan(
     store: Store, stream: Any, offsets: list[Any]
 ) -> None:
-    reset(store)
     receipts = receipts_of(stream)
-    write_in_batches(store, receipts, stream[3])
-    times = [r.timestamp for r in receipts]
-    for cut in offsets:
-        since = cut if isinstance(cut, float) else times[cut[0] % len(times)] + cut[1]
+    for since in stored(store, receipts, stream[3], offsets):
         want, got = scanned(receipts, since), reported(store, since)
         # A cell whose receipts all cancel out still shows (the scan met its receipts).
         assert got.keys() == want.keys(), since

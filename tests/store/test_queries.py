@@ -20,6 +20,7 @@ from outcomes.components import _queries as component_queries
 from outcomes.components._records import ComponentEvent
 from outcomes.components._schema import MIGRATIONS as COMPONENT_MIGRATIONS
 from outcomes.inference import _queries as inference_queries
+from outcomes.inference import _since as since_queries
 from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
 from outcomes.inference._feedback_schema import TraceTag
 from outcomes.ledger import _queries as ledger_queries
@@ -61,6 +62,16 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         inference_queries.range_params(1_760_000_000 // 3600 * 3600, 1_760_003_600),
         inference_queries.range_params(0, 2**62, days=False),
     ],
+    "inference.since_heads": [(-1e300, 0), (1_760_000_010.5, 1_760_003_600), (2e9, 2e9)],
+    "inference.since_edge_calls": [
+        since_queries.edge_params(since, -(-since // 3600) * 3600)
+        for since in (-(2.0**52), 1_760_000_000.0, 1_760_000_010.5, 1_760_000_013.0)
+    ],
+    "inference.since_newest": [
+        ("Qwen", "generate", "", 0.0, 2e9, 0.0),
+        ("claude", "code", "p", 1_760_000_005.0, 1_760_000_030.0, 1_760_000_005.0),
+        ("gpt-4o", "code", "p", 2e9, 2e9, 2e9),
+    ],
     "ledger.cell_totals": [()],
     "ledger.other_kind_rows": [()],
     "ledger.hour_totals": [(0,), (1_760_000_000 // 3600 * 3600,), (2**40,)],
@@ -70,6 +81,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     ],
     "ledger.export_rows": [(-1e300, 1e300), (1_760_000_010.0, 1_760_000_020.0)],
     "components.outcome_counts": [()],
+    "components.outcome_totals": [()],
     "shadow.calibration_rows": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.paired_rows": [()],

@@ -1,4 +1,4 @@
-"""The ``outcomes components`` group: report, conflicts, record."""
+"""The ``outcomes components`` group: report, conflicts, record, rebuild."""
 
 from __future__ import annotations
 
@@ -208,3 +208,17 @@ def record(
         )
         return
     cli.err_console.print(f"recorded {outcome} for {component}", highlight=False)
+
+
+@app.command("rebuild")
+def rebuild(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
+    """Rebuild the per-component totals the reports read from every stored event."""
+    from outcomes.store import rebuild_aggregates
+
+    with cli.opened_store(db) as store:
+        ComponentTracker(store).close()  # migrates the components' tables
+        rebuilt = rebuild_aggregates(store)
+    if json:
+        cli.print_json({"rebuilt": rebuilt})
+        return
+    cli.err_console.print(f"rebuilt {rebuilt} aggregate table(s) from the stored events")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from outcomes.components._records import ComponentEvent
+from outcomes.components._records import OUTCOME_TOTALS, ComponentEvent
 from outcomes.store import MemoryTables, Query, Row, register_query
 
 _TABLE = ComponentEvent.__table__
@@ -54,4 +54,22 @@ OUTCOME_COUNTS = register_query(
     )
 )
 """No params: per (component id, outcome), the number of events and the first and last
-timestamps, in no particular order."""
+timestamps, in no particular order, grouped from every event: what
+:data:`OUTCOME_TOTAL_ROWS` must equal (the statistics read that)."""
+
+
+def _totals(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    for _, r in tables.rows(OUTCOME_TOTALS.table):
+        yield tuple(r)
+
+
+OUTCOME_TOTAL_ROWS = register_query(
+    Query(
+        "components.outcome_totals",
+        f"SELECT {', '.join(OUTCOME_TOTALS.column_names)} FROM {OUTCOME_TOTALS.name}",
+        _totals,
+        ordered=False,
+    )
+)
+"""No params: :data:`OUTCOME_COUNTS`' rows, read from the totals the store keeps
+(``component_outcomes``) instead of grouping the events."""

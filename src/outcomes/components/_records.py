@@ -18,6 +18,7 @@ from outcomes._redact import redact, refuse_secret
 from outcomes._table import Table
 from outcomes.errors import ValidationError
 from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
+from outcomes.store import Aggregate, register_aggregate
 
 MAX_ID_CHARS = 256
 """Longest accepted component id or session id (they are labels, not free text)."""
@@ -153,6 +154,19 @@ class ComponentEvent:
 
 
 ComponentEvent.__table__ = Table.of("component_events", ComponentEvent, key="event_id")
+
+OUTCOME_TOTALS = register_aggregate(
+    Aggregate(
+        "component_outcomes",
+        ComponentEvent.__table__,
+        ("component_id", "outcome"),
+        (("events", "count", ""), ("first_at", "min", "timestamp"),
+         ("last_at", "max", "timestamp")),
+    )
+)  # fmt: skip
+"""Per (component, outcome): how many events, the first and the last time. Every store
+keeps it with the events it writes (``store/_aggregates.py``), declared here with the
+event so that no process writes events without it; what the statistics are read from."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""The components wing's schema: one append-only table of outcome events."""
+"""The components wing's schema: one append-only table of outcome events, and the
+per-(component, outcome) totals the store keeps with it."""
 
 from __future__ import annotations
 
+from outcomes.components._records import OUTCOME_TOTALS
 from outcomes.store import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -23,5 +25,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX component_events_outcome_time ON component_events (outcome, timestamp)",
         ),
     ),
+    # The statistics' totals, kept by the store with the events (reads no longer group
+    # every event); filled from the events already stored.
+    Migration("components.0002_outcome_totals", OUTCOME_TOTALS.ddl(), run=OUTCOME_TOTALS.backfill),
 )
 """Applied by :class:`~outcomes.components.ComponentTracker` when it binds to a store."""

@@ -23,7 +23,7 @@ from outcomes.components._conflicts import (
     install_sessions,
 )
 from outcomes.components._files import read_events, write_events
-from outcomes.components._queries import OUTCOME_COUNTS, OUTCOME_ROWS
+from outcomes.components._queries import OUTCOME_ROWS, OUTCOME_TOTAL_ROWS
 from outcomes.components._records import (
     DEFAULT_MIN_REMOVALS,
     INSTALL_OUTCOMES,
@@ -360,7 +360,7 @@ class ComponentTracker:
 
     def _fold_store(self) -> dict[str, _Counts]:
         counts: dict[str, _Counts] = {}
-        for cid, outcome, n, first, last in self.store.iter_query(OUTCOME_COUNTS):
+        for cid, outcome, n, first, last in self.store.iter_query(OUTCOME_TOTAL_ROWS):
             entry = counts.get(cid)
             if entry is None:
                 entry = counts[cid] = _Counts()

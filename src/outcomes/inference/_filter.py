@@ -8,7 +8,8 @@ supersession chains, so a late signal is never taken back from a call that was l
 
 - ``tag``: calls tagged so by feedback (``trace_tags``);
 - ``since``: calls whose first receipt (completion or failure) is at or after ``since``;
-  a signal arriving later still counts for them.
+  a signal arriving later still counts for them. Alone, this is answered from the
+  rollups and the receipts at the edge (``_since.py``), without walking the receipts.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from outcomes.inference._queries import (
     FOLD_ROWS_TAGGED,
     FOLD_ROWS_TAGGED_SINCE,
 )
+from outcomes.inference._since import since_state
 from outcomes.inference._validate import check_label
 from outcomes.inference._view import ModelProfile, profiles_of
 from outcomes.records import validate_task
-from outcomes.store import Store
+from outcomes.store import ROLLUP_HALF_LIFE_S, Store
 
 _N = len(FOLD_FIELDS)
 
@@ -96,7 +98,15 @@ def fold_matching(
     store: Store, flt: ProfileFilter, *, half_life: float = DEFAULT_HALF_LIFE_S
 ) -> ProfileState:
     """A fresh state folded from the receipts of the calls ``flt`` selects (streamed;
-    task and project are left to the read, as for every state)."""
+    task and project are left to the read, as for every state).
+
+    ``since`` alone, at the rollups' half-life, is read from the rollups and the
+    receipts at the edge (:func:`~outcomes.inference._since.since_state`): the same
+    numbers but ``ema_quality``, which is then the whole history's."""
+    if flt.tag is None and flt.since is not None and half_life == ROLLUP_HALF_LIFE_S:
+        from_rollups = since_state(store, flt.since)
+        if from_rollups is not None:
+            return from_rollups
     state = ProfileState(half_life=half_life)
     kind = INFERENCE_KIND
     if flt.tag is not None and flt.since is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from msgspec.structs import force_setattr, replace
@@ -25,7 +26,13 @@ from outcomes.inference._fold import INFERENCE_KIND
 from outcomes.inference._limits import RateLimits
 from outcomes.inference._profile_view import ProfileView
 from outcomes.inference._signals import check_confidence
-from outcomes.inference._validate import check_amount, check_count, check_label, check_trace_id
+from outcomes.inference._validate import (
+    all_trace_ids_valid,
+    check_amount,
+    check_count,
+    check_label,
+    check_trace_id,
+)
 from outcomes.records import Call, Receipt, _redact_reason, validate_task
 from outcomes.registry import ModelRegistry
 
@@ -73,6 +80,9 @@ class CallLifecycle:
         self.pending: dict[str, tuple[Any, ...]] = {}
         self.recent: OrderedDict[str, Receipt] = OrderedDict()
         """Resolved receipts by trace id, for the late window (signals find them here)."""
+        self.checked_ids: frozenset[str] = frozenset()
+        """Trace ids that passed :func:`check_trace_id` together, as a batch (see
+        :meth:`OutcomeTracker.checked_trace_ids`): a call they start is not checked again."""
         self._prices: dict[str, tuple[float | None, float | None]] = {}
         self._tasks_ok: set[str] = set()
         self._models_ok: set[str] = set()
@@ -92,6 +102,19 @@ class CallLifecycle:
         recent.move_to_end(r.trace_id)
         while len(recent) > MAX_RECENT:
             recent.popitem(last=False)
+
+    @contextmanager
+    def checked(self, trace_ids: list[str]) -> Iterator[bool]:
+        """:attr:`checked_ids` set to ``trace_ids`` in the block when they all pass the
+        trace id check together (see :meth:`OutcomeTracker.checked_trace_ids`)."""
+        before = self.checked_ids
+        ok = all_trace_ids_valid(trace_ids)
+        if ok:
+            self.checked_ids = frozenset(trace_ids)
+        try:
+            yield ok
+        finally:
+            self.checked_ids = before
 
     def clear_prices(self) -> None:
         self._prices.clear()
@@ -124,7 +147,8 @@ class CallLifecycle:
             if trace_id is None:
                 trace_id = new_id()
             else:
-                check_trace_id(trace_id)
+                if trace_id not in self.checked_ids:
+                    check_trace_id(trace_id)
                 if trace_id in self.pending:
                     raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")
         except ValidationError as exc:

@@ -26,6 +26,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
 from outcomes import config
@@ -252,6 +253,12 @@ class OutcomeTracker:
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
             options.get("propensity"), trace_id, figures,
         )  # fmt: skip
+
+    def checked_trace_ids(self, trace_ids: list[str]) -> AbstractContextManager[bool]:
+        """Check the trace ids of a batch about to be recorded in one pass over them all;
+        in the ``with`` block, starting a call with one of them skips its own check.
+        Yields whether they all passed (if not, each is checked as it starts)."""
+        return self._calls.checked(trace_ids)
 
     def record_failure(
         self,

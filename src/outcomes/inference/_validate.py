@@ -7,6 +7,7 @@ import re
 
 from outcomes import config
 from outcomes._redact import refuse_secret
+from outcomes._secrets import none_may_hold_secret
 from outcomes._validate import check_label as _check_label
 from outcomes.errors import ValidationError
 
@@ -38,16 +39,25 @@ def check_label(value: object, where: str, *, optional: bool = True) -> str | No
     return refuse_secret(_check_label(value, where), where)
 
 
-_TRACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
+_TRACE = r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}"
+_TRACE_RE = re.compile(_TRACE)
+_TRACE_LINES_RE = re.compile(rf"{_TRACE}(?:\n{_TRACE})*")
 
 
 def check_trace_id(value: object, where: str = "trace_id") -> str:
-    if not isinstance(value, str) or not _TRACE_RE.match(value):
+    if not isinstance(value, str) or not _TRACE_RE.fullmatch(value):
         raise ValidationError(
             f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric",
             where=where,
         )
     return refuse_secret(value, where, unique=True)
+
+
+def all_trace_ids_valid(ids: list[str]) -> bool:
+    """Whether :func:`check_trace_id` accepts every one of ``ids``, found in one pass over
+    them all (a batch); ``False`` also when it cannot tell: then check each."""
+    joined = "\n".join(ids)
+    return bool(_TRACE_LINES_RE.fullmatch(joined)) and none_may_hold_secret(ids)
 
 
 def check_count(value: object, where: str) -> int:

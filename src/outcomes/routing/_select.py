@@ -3,11 +3,13 @@
 An :class:`ArmView` is what a policy knows of one candidate: Beta pseudo-counts for its
 success probability, an expected cost and latency (``None`` when unknown). Scores are
 ``quality - cost_weight * cost / ref_cost - latency_weight * latency / ref_latency``, with
-references taken over the candidates that have data, so missing data never divides by
-zero and an unknown value is scored as the candidates' mean. Everything is vectorised:
-the cost of a decision is linear in the number of candidates (``ids`` adds, once per
-candidate set that a caller keeps in :class:`Prepared`, a computation quadratic in the
-candidates that may still be best, at most :data:`~outcomes.routing._ids.MAX_CONTENDERS`).
+references taken over the candidates that have data (or, for cost, one the caller
+passes: the router's is the dearest candidate's cost per call over all tasks), so
+missing data never divides by zero and an unknown value is scored as the candidates'
+mean. Everything is vectorised: the cost of a decision is linear in the number of
+candidates (``ids`` adds, once per candidate set that a caller keeps in
+:class:`Prepared`, a computation quadratic in the candidates that may still be best, at
+most :data:`~outcomes.routing._ids.MAX_CONTENDERS`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ POLICIES: tuple[str, ...] = ("thompson", "ids", "greedy", "ucb", "epsilon")
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How much quality, cost and latency count. Quality is in [0, 1]; cost and latency
-    are normalised by the largest known value among the candidates."""
+    """How much quality, cost and latency count. Quality is in [0, 1]; latency is
+    normalised by the largest known value among the candidates, cost by the router's
+    cost reference (the dearest candidate's cost per call over all tasks; see
+    docs/routing.md)."""
 
     quality: float = 1.0
     cost: float = 0.0
@@ -112,13 +116,14 @@ class Selection:
         return self._prob
 
 
-def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
+def _normalised(values: np.ndarray, weight: float, ref: float | None = None) -> np.ndarray:
     if weight == 0:
         return np.zeros(len(values))
     known = ~np.isnan(values) & (values >= 0)
     if not known.any():
         return np.zeros(len(values))
-    ref = float(values[known].max())
+    if ref is None or not ref > 0:
+        ref = float(values[known].max())
     if ref <= 0:
         return np.zeros(len(values))
     filled = np.where(known, values, float(values[known].mean()))
@@ -191,15 +196,18 @@ def select_arrays(
     rng: np.random.Generator,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
+    cost_ref: float | None = None,
     prepared: Prepared | None = None,
 ) -> Selection:
-    """:func:`select` on arrays (``nan`` = unknown cost or latency). ``prepared``: what
-    :func:`prepare` made of these same candidates, when the caller keeps it (there the
-    IDS decision is kept too)."""
+    """:func:`select` on arrays (``nan`` = unknown cost or latency). ``cost_ref``: the
+    cost that is penalised by the whole ``weights.cost`` (``None`` or not positive: the
+    largest known cost among the candidates). ``prepared``: what :func:`prepare` made of
+    these same candidates, when the caller keeps it (there the IDS decision is kept
+    too)."""
     n = len(model_ids)
     if n == 0:
         raise ValueError("no candidates to select from")
-    cost_pen = _normalised(cost, weights.cost)
+    cost_pen = _normalised(cost, weights.cost, cost_ref)
     lat_pen = _normalised(latency, weights.latency)
     base = -cost_pen - lat_pen
     wq = weights.quality
@@ -254,14 +262,17 @@ SMALL = 48
 """Below this many candidates plain Python beats numpy's per-call overhead."""
 
 
-def _normalised_list(values: list[float | None], weight: float) -> list[float]:
+def _normalised_list(
+    values: list[float | None], weight: float, ref: float | None = None
+) -> list[float]:
     n = len(values)
     if weight == 0:
         return [0.0] * n
     known = [v for v in values if v is not None and v >= 0]
     if not known:
         return [0.0] * n
-    ref = max(known)
+    if ref is None or not ref > 0:
+        ref = max(known)
     if ref <= 0:
         return [0.0] * n
     fill = sum(known) / len(known)
@@ -298,10 +309,11 @@ def select_lists(
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
     prepared: Prepared | None = None,
+    cost_ref: float | None = None,
 ) -> Selection:
     """:func:`select` on parallel lists (the router's hot path). ``prepared``: what
-    :func:`prepare` made of these same lists and ``weights``, when the caller keeps it
-    between draws."""
+    :func:`prepare` made of these same lists, ``weights`` and ``cost_ref`` (see
+    :func:`select_arrays`), when the caller keeps it between draws."""
     if len(alphas) >= SMALL:
         return select_arrays(
             [""] * len(alphas),
@@ -311,8 +323,11 @@ def select_lists(
             rng=rng,
             epsilon=epsilon,
             ucb_c=ucb_c,
+            cost_ref=cost_ref,
             prepared=prepared,
         )
+    if prepared is None:
+        prepared = prepare(alphas, betas, costs, latencies, weights, cost_ref)
     return _select_small(
         alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
     )
@@ -342,9 +357,10 @@ def prepare(
     costs: list[float | None],
     latencies: list[float | None],
     weights: Weights,
+    cost_ref: float | None = None,
 ) -> Prepared:
     """Precompute :func:`select_lists` for parallel lists it will select from again."""
-    cost_pen = _normalised_list(costs, weights.cost)
+    cost_pen = _normalised_list(costs, weights.cost, cost_ref)
     lat_pen = _normalised_list(latencies, weights.latency)
     n = len(alphas)
     evid = [alphas[i] + betas[i] for i in range(n)]

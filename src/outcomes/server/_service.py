@@ -60,10 +60,7 @@ class Service:
     def losses(self) -> int:
         """Records the writer has lost so far (dropped or refused by the store)."""
         writer = self.tracker.writer
-        if writer is None:
-            return 0
-        stats = writer.stats()
-        return stats.dropped + stats.failed
+        return 0 if writer is None else writer.lost()
 
     def begin_apply(self) -> None:
         """A batch is about to be applied (call :meth:`end_apply` after, whatever happens)."""

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from itertools import repeat
-from operator import add
 from typing import Protocol
 
 from outcomes._record import field, record
@@ -98,9 +96,9 @@ class LatencySketch(Summary):
         self.max_value = max(self.max_value, value)
 
     def merge(self, other: LatencySketch) -> None:
-        b, o = self.buckets, other.buckets
-        # One C-level pass (writers merge sketches of a hundred buckets per batch).
-        b.update(zip(o, map(add, map(b.get, o, repeat(0)), o.values()), strict=True))
+        b = self.buckets
+        for i, c in other.buckets.items():
+            b[i] = b.get(i, 0) + c
         self.zero += other.zero
         self._merge_summary(other)
 

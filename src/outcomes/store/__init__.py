@@ -17,10 +17,11 @@ from outcomes._lazy import attach as _attach
 # pays neither for the receipt declaration nor for the SQL stores.
 if _typing.TYPE_CHECKING:
     from outcomes._table import Column, Table
+    from outcomes.store._aggregates import Aggregate, register_aggregate, registered_aggregates
     from outcomes.store._base import Condition, Migration, MigrationStatus, Store, StoreKind
-    from outcomes.store._ids import id_text
+    from outcomes.store._ids import id_stored, id_text
     from outcomes.store._memory import MemoryStore
-    from outcomes.store._open import open_store, rebuild_rollups
+    from outcomes.store._open import open_store, rebuild_aggregates, rebuild_rollups
     from outcomes.store._postgres import PostgresStore
     from outcomes.store._query import (
         MemoryImpl,
@@ -53,6 +54,11 @@ else:
         __name__,
         {
             "outcomes._table": ("Column", "Table"),
+            "outcomes.store._aggregates": (
+                "Aggregate",
+                "register_aggregate",
+                "registered_aggregates",
+            ),
             "outcomes.store._base": (
                 "Condition",
                 "Migration",
@@ -60,9 +66,9 @@ else:
                 "Store",
                 "StoreKind",
             ),
-            "outcomes.store._ids": ("id_text",),
+            "outcomes.store._ids": ("id_stored", "id_text"),
             "outcomes.store._memory": ("MemoryStore",),
-            "outcomes.store._open": ("open_store", "rebuild_rollups"),
+            "outcomes.store._open": ("open_store", "rebuild_aggregates", "rebuild_rollups"),
             "outcomes.store._postgres": ("PostgresStore",),
             "outcomes.store._query": (
                 "MemoryImpl",
@@ -102,6 +108,7 @@ __all__ = [
     "ROLLUP_HALF_LIFE_S",
     "ROLLUP_HOURLY",
     "STAT_COLUMNS",
+    "Aggregate",
     "BackgroundWriter",
     "Column",
     "Condition",
@@ -120,12 +127,16 @@ __all__ = [
     "StoreKind",
     "Table",
     "WriterStats",
+    "id_stored",
     "id_text",
     "open_store",
     "path_from_url",
     "project_of",
+    "rebuild_aggregates",
     "rebuild_rollups",
+    "register_aggregate",
     "register_query",
+    "registered_aggregates",
     "registered_queries",
     "stats_of",
 ]

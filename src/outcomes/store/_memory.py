@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from outcomes._table import Table
 from outcomes.records import Receipt
+from outcomes.store._aggregates import Aggregate, aggregates_of, registered_aggregates
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -119,6 +120,7 @@ class MemoryStore(StoreBase):
         inserted = 0
         with self._lock:
             fresh: list[tuple[Any, ...]] = []
+            added: dict[str, tuple[Table[Any], list[tuple[Any, ...]]]] = {}
             for table, key, row in prepared:
                 data = self._data(table)
                 if key in data.rows:
@@ -128,9 +130,40 @@ class MemoryStore(StoreBase):
                 inserted += 1
                 if table is _RECEIPTS:
                     fresh.append(row)
+                else:
+                    added.setdefault(table.name, (table, []))[1].append(row)
             if fresh:
                 self._roll(Delta.of(fresh))
+            for table, rows in added.values():
+                for agg in aggregates_of(table):
+                    self._fold_aggregate(agg, rows)
         return inserted
+
+    def _fold_aggregate(self, agg: Aggregate, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Fold new source ``rows`` into ``agg``'s target (``store/_aggregates.py``)."""
+        data = self._data(agg.table)
+        groups = {agg.group_of(row) for row in rows}
+        current = {k: data.rows[k][1] for k in groups if k in data.rows}
+        for key in agg.merge_rows(current, rows):
+            old = data.rows.get(key)
+            if old is None:
+                data.rows[key] = (data.next_seq, current[key])
+                data.next_seq += 1
+            else:
+                data.rows[key] = (old[0], current[key])
+
+    def _rebuild_aggregates(self, table: Table[Any]) -> None:
+        for agg in aggregates_of(table):
+            self._tables.pop(agg.name, None)
+            self._fold_aggregate(agg, [row for _, row in self._data(table).rows.values()])
+
+    def rebuild_aggregates(self) -> int:
+        """Rebuild every registered aggregate from its source; returns how many."""
+        with self._lock:
+            aggs = registered_aggregates()
+            for table in {a.source.name: a.source for a in aggs}.values():
+                self._rebuild_aggregates(table)
+            return len(aggs)
 
     def _roll(self, delta: Delta) -> None:
         """Keep the rollups as the SQL stores do (rows keyed by their primary key)."""
@@ -220,6 +253,8 @@ class MemoryStore(StoreBase):
             ]
             for key in doomed:
                 del data.rows[key]
+            if doomed:
+                self._rebuild_aggregates(table)
         return len(doomed)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
@@ -237,6 +272,7 @@ class MemoryStore(StoreBase):
             new_row = table.to_row(table.record_type(**values))
             check_finite(table, new_row)
             data.rows[key] = (seq, new_row)
+            self._rebuild_aggregates(table)
         return True
 
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

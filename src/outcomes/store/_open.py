@@ -1,4 +1,4 @@
-"""Opening a store by URL, and rebuilding a store's rollups."""
+"""Opening a store by URL, and rebuilding a store's rollups and aggregates."""
 
 from __future__ import annotations
 
@@ -61,3 +61,14 @@ def rebuild_rollups(store: Store) -> int:
     if isinstance(store, SqlStore | MemoryStore):
         return store.rebuild_rollups()
     raise TypeError(f"{type(store).__name__} keeps no rollups")
+
+
+def rebuild_aggregates(store: Store) -> int:
+    """Rebuild every registered aggregate (``store/_aggregates.py``) that ``store`` has
+    from its source table, in one transaction; returns how many. Raises ``TypeError``
+    for a store that keeps none."""
+    from outcomes.store._memory import MemoryStore
+
+    if isinstance(store, SqlStore | MemoryStore):
+        return store.rebuild_aggregates()
+    raise TypeError(f"{type(store).__name__} keeps no aggregates")

@@ -35,11 +35,12 @@ from typing import Any
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
 
-PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned",)
-"""The names of the PostgreSQL store's own migrations, in order (``store/_partitions.py``
+PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned", "pg.0002_compact_receipts")
+"""The names of the PostgreSQL store's own migrations, in order (``store/_postgres.py``
 refuses to load if they differ from ``PG_MIGRATIONS``)."""
 CONNECT_TIMEOUT_S = 10
-"""Seconds to wait for the server, unless the URL says otherwise (both read paths)."""
+"""Seconds to wait for the server, on both read paths (over a ``connect_timeout`` in the
+URL, as psycopg's keyword arguments win over the URL's)."""
 
 _CONNECTION_OK = 0
 _PGRES_COMMAND_OK = 1
@@ -214,9 +215,8 @@ def _connect(pq: ctypes.CDLL, url: str) -> int:
         pq.PQfreemem(errmsg)
         raise connect_error(url, reason)
     pq.PQconninfoFree(options)
-    # Later keywords win over the URL's own: the same precedence as psycopg's keyword
-    # arguments, which the ordinary path passes. The timeout in the URL, if any, is
-    # overridden there too.
+    # Later keywords win over the URL's own: the precedence of psycopg's keyword
+    # arguments, which the ordinary path passes (its timeout wins there too).
     pairs = (("dbname", url), ("connect_timeout", str(CONNECT_TIMEOUT_S)),
              ("client_encoding", "UTF8"))  # fmt: skip
     keys = (ctypes.c_char_p * (len(pairs) + 1))(*(k.encode() for k, _ in pairs), None)

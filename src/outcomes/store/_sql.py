@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.records import Receipt
+from outcomes.store._aggregates import Aggregate, aggregates_of, registered_aggregates
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -100,6 +101,7 @@ class SqlStore(StoreBase):
         self._insert_cache: dict[str, str] = {}
         self._reader_conns: list[Any] = []
         self._readers_lock = threading.Lock()
+        self._tables_seen: set[str] = set()
         if auto_migrate:
             self.migrate()
 
@@ -144,19 +146,29 @@ class SqlStore(StoreBase):
         the values of conditions, decoded in the rows read. None here."""
         return ()
 
+    def _encode_id(self, value: Any) -> Any:
+        """An id (text) as this engine stores it (store/_ids.py)."""
+        return encode_id(value)
+
     def _stored_where(self, table: Table[Any], where: Sequence[Condition]) -> list[Condition]:
         ids = self._id_columns(table)
         if not ids:
             return list(where)
+        enc = self._encode_id
         out: list[Condition] = []
         for column, op, value in where:
             if column not in ids:
                 out.append((column, op, value))
             elif op == "in":
-                out.append((column, op, [encode_id(v) for v in value]))
+                out.append((column, op, [enc(v) for v in value]))
             else:
-                out.append((column, op, encode_id(value)))
+                out.append((column, op, enc(value)))
         return out
+
+    def _where(self, table: Table[Any], where: Sequence[Condition]) -> tuple[str, list[Any]]:
+        """The WHERE clause (``?`` placeholders) and parameters of ``where`` on ``table``,
+        ids encoded as stored."""
+        return render_where(self._stored_where(table, where))
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
@@ -280,7 +292,7 @@ class SqlStore(StoreBase):
                 if table is RECEIPTS:
                     inserted += self._write_receipts(cur, batch)
                 else:
-                    inserted += self._insert_rows(cur, table, batch)
+                    inserted += self._insert_aggregated(cur, table, batch)
             return inserted
 
         result: int = self._run_write(work)
@@ -312,6 +324,71 @@ class SqlStore(StoreBase):
     def _apply_rollups(self, cur: Any, delta: Delta) -> None:
         """Add what a batch's new receipts fold to into the rollups (same transaction)."""
         apply_sql(cur, self._sql, delta)
+
+    def _lock_for_aggregates(self, cur: Any, table: Table[Any]) -> None:
+        """Serialize writers of a table that has aggregates (no-op where ``BEGIN
+        IMMEDIATE`` already does)."""
+
+    def _aggregates(self, table: Table[Any]) -> list[Aggregate]:
+        """The aggregates of ``table`` whose target this database has (a database not
+        yet migrated leaves them to the migration's backfill)."""
+        found = []
+        for agg in aggregates_of(table):
+            if agg.name not in self._tables_seen:
+                if not self._table_exists(agg.name):
+                    continue
+                self._tables_seen.add(agg.name)
+            found.append(agg)
+        return found
+
+    def _insert_aggregated(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> int:
+        """Insert ``rows`` and fold those the insert added into ``table``'s aggregates
+        (``store/_aggregates.py``), in the open transaction."""
+        aggs = self._aggregates(table)
+        if not aggs:
+            return self._insert_rows(cur, table, rows)
+        self._lock_for_aggregates(cur, table)
+        cur.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {table.name}")
+        before = int(cur.fetchone()[0])
+        added = self._insert_rows(cur, table, rows)
+        if added:
+            for agg in aggs:
+                cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
+        return added
+
+    def _change(self, table: Table[Any], sql: str, params: Sequence[Any]) -> int:
+        """Run one change of ``table`` (delete, update) in a transaction that also
+        rebuilds the table's aggregates when it changed anything; returns rowcount."""
+        aggs = self._aggregates(table)
+
+        def work(cur: Any) -> int:
+            if aggs:
+                self._lock_for_aggregates(cur, table)
+            cur.execute(self._sql(sql), list(params))
+            changed = int(cur.rowcount)
+            if changed > 0:
+                for agg in aggs:
+                    for statement in agg.rebuild_sql():
+                        cur.execute(statement)
+            return changed
+
+        result: int = self._run_write(work)
+        return result
+
+    def rebuild_aggregates(self) -> int:
+        """Rebuild every registered aggregate this database has from its source table
+        (one transaction); returns how many were rebuilt."""
+        aggs = [a for a in registered_aggregates() if a in self._aggregates(a.source)]
+
+        def work(cur: Any) -> int:
+            for agg in aggs:
+                self._lock_for_aggregates(cur, agg.source)
+                for statement in agg.rebuild_sql():
+                    cur.execute(statement)
+            return len(aggs)
+
+        result: int = self._run_write(work)
+        return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
@@ -360,10 +437,9 @@ class SqlStore(StoreBase):
     # -- generic table operations ------------------------------------------------------
     def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
         where, order_by, descending = scan.where, scan.order_by, scan.descending
-        where = self._stored_where(table, where)
         if scan.after_seq is not None:
             where = [*where, ("seq", ">", int(scan.after_seq))]
-        clause, params = render_where(where)
+        clause, params = self._where(table, where)
         direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
         seq_dir = "DESC" if descending else "ASC"
         order = f"seq {seq_dir}"
@@ -398,14 +474,14 @@ class SqlStore(StoreBase):
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
+        clause, params = self._where(table, where)
         rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
         return int(rows[0][0])
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
-        return self.execute(f"DELETE FROM {table.name}{clause}", params)
+        clause, params = self._where(table, where)
+        return self._change(table, f"DELETE FROM {table.name}{clause}", params)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
         if not changes:
@@ -416,16 +492,16 @@ class SqlStore(StoreBase):
         params: list[Any] = []
         for name, value in changes.items():
             col = columns[name]
-            stored = encode_id(value) if name in self._id_columns(table) else value
+            stored = self._encode_id(value) if name in self._id_columns(table) else value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
             params.append(stored)
-        params.append(encode_id(key) if table.key in self._id_columns(table) else key)
+        params.append(self._encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
-        return self.execute(sql, params) > 0
+        return self._change(table, sql, params) > 0
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

@@ -230,7 +230,7 @@ class SQLiteStore(SqlStore):
         # proves it (no look-up of stored ids). Otherwise the rows the insert added are
         # those with a seq above the one before it (``BEGIN IMMEDIATE`` holds every
         # other writer out meanwhile).
-        cols: list[list[Any]] = rows
+        cols: list[Sequence[Any]] = rows
         n = len(cols[0])
         cur.execute("SELECT max(seq) FROM receipts")
         before = cur.fetchone()[0] or 0
@@ -238,7 +238,11 @@ class SQLiteStore(SqlStore):
         # other value (None, bool, bytes) up in its adapter registry, about 0.3 us a
         # value here: a column the whole batch leaves NULL is not named at all.
         nullable = self._nullable_columns(cur)
-        named = tuple(i for i, c in enumerate(cols) if i not in nullable or c.count(None) != n)
+        named = tuple(
+            i
+            for i, c in enumerate(cols)
+            if i not in nullable or c[0] is not None or c.count(None) != n
+        )
         sql = self._named_inserts.get(named)
         if sql is None:
             names = ", ".join(RECEIPTS.columns[i].name for i in named)

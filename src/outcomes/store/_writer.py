@@ -278,6 +278,11 @@ class BackgroundWriter:
             last_error=self._error,
         )
 
+    def lost(self) -> int:
+        """Records lost so far, dropped or refused by the store (``dropped + failed`` of
+        :meth:`stats`, without walking the queue to count what waits in it)."""
+        return self._dropped + self._failed
+
     def _note_losses(self) -> None:
         """Leave a note for ``outcomes doctor`` when records were lost since the last note."""
         now = (self._dropped, self._failed, self._deaths)
