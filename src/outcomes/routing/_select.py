@@ -109,7 +109,7 @@ class Selection:
             else:
                 wide = sum(thompson_propensity(m, e, b, wq, k) for k in _wide(settled))
                 if pair is None:
-                    pair = _ids_of(mean, evid, base, wq, settled)
+                    pair = _pair_of(None, mean, evid, base, wq, settled)
                 prob = max(0.0, 1.0 - wide) * _pair_prob(pair, self.index)
             self._prob = prob
             self._inputs = None
@@ -139,23 +139,6 @@ def _wide(settled: Sequence[bool]) -> list[int]:
     return [k for k, s in enumerate(settled) if not s]
 
 
-def _ids_of(
-    mean: Sequence[float] | np.ndarray,
-    evidence: Sequence[float] | np.ndarray,
-    base: Sequence[float] | np.ndarray,
-    wq: float,
-    settled: Sequence[bool],
-) -> tuple[int, int, float]:
-    """The IDS decision among the ``settled`` candidates on the scores ``wq * quality +
-    base``, quality ~ the normal with the Beta's mean and variance (as Thompson
-    sampling's draw and propensity); indices are into all candidates."""
-    keep = np.flatnonzero(np.asarray(settled, dtype=bool))
-    m = np.asarray(mean, dtype=float)[keep]
-    sd = wq * np.sqrt(m * (1.0 - m) / (np.asarray(evidence, dtype=float)[keep] + 1.0))
-    i, j, q = ids_pair(wq * m + np.asarray(base, dtype=float)[keep], sd)
-    return int(keep[i]), int(keep[j]), q
-
-
 def _pair_of(
     prepared: Prepared | None,
     mean: Sequence[float] | np.ndarray,
@@ -164,12 +147,20 @@ def _pair_of(
     wq: float,
     settled: Sequence[bool],
 ) -> tuple[int, int, float]:
-    """The IDS decision, kept in ``prepared`` (made there at most once)."""
-    if prepared is None:
-        return _ids_of(mean, evidence, base, wq, settled)
-    if prepared.pair is None:
-        prepared.pair = _ids_of(mean, evidence, base, wq, settled)
-    return prepared.pair
+    """The IDS decision among the ``settled`` candidates on the scores ``wq * quality +
+    base``, quality ~ the normal with the Beta's mean and variance (as Thompson
+    sampling's draw and propensity); indices are into all candidates. Kept in
+    ``prepared`` when given (made there at most once)."""
+    if prepared is not None and prepared.pair is not None:
+        return prepared.pair
+    keep = np.flatnonzero(np.asarray(settled, dtype=bool))
+    m = np.asarray(mean, dtype=float)[keep]
+    sd = wq * np.sqrt(m * (1.0 - m) / (np.asarray(evidence, dtype=float)[keep] + 1.0))
+    i, j, q = ids_pair(wq * m + np.asarray(base, dtype=float)[keep], sd)
+    pair = (int(keep[i]), int(keep[j]), q)
+    if prepared is not None:
+        prepared.pair = pair
+    return pair
 
 
 def _draw_pair(pair: tuple[int, int, float], u: float) -> int:
@@ -223,24 +214,16 @@ def select_arrays(
     else:
         raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     score = wq * q + base
-    if policy == "ids":
-        settled = ((alpha >= NORMAL_FROM) & (beta >= NORMAL_FROM)).tolist()
-        chosen = int(np.argmax(score))
-        pair = None
-        if settled[chosen]:
-            pair = _pair_of(prepared, mean, evidence, base, wq, settled)
-            chosen = _draw_pair(pair, rng.random())
-        return Selection(
-            chosen,
-            q.tolist(),
-            cost_pen.tolist(),
-            lat_pen.tolist(),
-            score.tolist(),
-            inputs=(mean, evidence, base, wq, settled, pair),
-        )
     best = int(np.argmax(score))
     chosen = best
-    if policy == "epsilon" and rng.random() < epsilon:
+    settled: list[bool] | None = None
+    pair = None
+    if policy == "ids":
+        settled = ((alpha >= NORMAL_FROM) & (beta >= NORMAL_FROM)).tolist()
+        if settled[best]:
+            pair = _pair_of(prepared, mean, evidence, base, wq, settled)
+            chosen = _draw_pair(pair, rng.random())
+    elif policy == "epsilon" and rng.random() < epsilon:
         chosen = int(rng.integers(n))
     if policy in ("greedy", "ucb"):
         prob = 1.0
@@ -253,7 +236,7 @@ def select_arrays(
             cost_pen.tolist(),
             lat_pen.tolist(),
             score.tolist(),
-            inputs=(mean, evidence, base, wq, None, None),
+            inputs=(mean, evidence, base, wq, settled, pair),
         )
     return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
 
@@ -424,19 +407,16 @@ def _select_small(
     else:
         raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     score = [wq * q[i] + base[i] for i in range(n)]
-    if policy == "ids":
-        chosen = max(range(n), key=score.__getitem__)
-        settled = [sd >= 0.0 for sd in pre.spread]
-        pair = None
-        if settled[chosen]:
-            pair = _pair_of(pre, mean, evid, base, wq, settled)
-            chosen = _draw_pair(pair, pyrng.random())
-        return Selection(
-            chosen, list(q), cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, settled, pair)
-        )
     best = max(range(n), key=score.__getitem__)
     chosen = best
-    if policy == "epsilon" and pyrng.random() < epsilon:
+    settled: list[bool] | None = None
+    pair = None
+    if policy == "ids":
+        settled = [sd >= 0.0 for sd in pre.spread]
+        if settled[best]:
+            pair = _pair_of(pre, mean, evid, base, wq, settled)
+            chosen = _draw_pair(pair, pyrng.random())
+    elif policy == "epsilon" and pyrng.random() < epsilon:
         chosen = pyrng.randrange(n)
     if policy in ("greedy", "ucb"):
         prob = 1.0
@@ -444,7 +424,7 @@ def _select_small(
         prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
     else:
         return Selection(
-            chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, None, None)
+            chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, settled, pair)
         )
     return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
 
