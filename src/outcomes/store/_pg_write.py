@@ -188,8 +188,9 @@ def write_receipts(
         delta = Delta.of_columns(cols)
     fresh = len(cols[_ID])
     if fresh >= COPY_MIN_ROWS:
-        # A writer thread feeds the server while this one merges the rollup rows: with
-        # the default writer, the rows wait in psycopg's buffer until the COPY ends.
+        # Every block of rows goes to the server as soon as it is formatted, so that the
+        # server takes them while Python merges the rollup rows below (psycopg's default
+        # may keep up to 1 MB back until the COPY ends; a writer thread cost more).
         # Binary: formatting the rows as text cost twice the client CPU.
         binary = " (FORMAT BINARY)" if types else ""
         with cur.copy(_COPY + binary, writer=_copy_writer(cur)) as copy:
@@ -209,9 +210,12 @@ def write_receipts(
 
 
 def _copy_writer(cur: Any) -> Any:
-    from psycopg.copy import QueuedLibpqWriter
+    from psycopg.copy import LibpqWriter
 
-    return QueuedLibpqWriter(cur)
+    try:
+        return LibpqWriter(cur, flush_threshold=0)
+    except TypeError:  # a psycopg without the parameter: its default writer
+        return LibpqWriter(cur)
 
 
 def _merged(
