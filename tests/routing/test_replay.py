@@ -6,6 +6,7 @@ import gzip
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
-from outcomes.routing._replay import ALL_POLICIES, dominates, hull_area, replay
+from outcomes.routing._replay import ALL_POLICIES, _checks, dominates, hull_area, replay
 from outcomes.routing._select import Weights
 from outcomes.testing import cli
 from tests.conftest import require_datasets
@@ -119,6 +120,29 @@ def test_hull_area_and_dominance() -> None:
     assert hull_area([(0.0, 0.5), (1.0, 1.0), (1.5, 0.4)], 2.0) == pytest.approx((0.75 + 1.0) / 2)
     assert dominates({"quality": 0.9, "cost_usd": 1}, {"quality": 0.8, "cost_usd": 1})
     assert not dominates({"quality": 0.9, "cost_usd": 2}, {"quality": 0.8, "cost_usd": 1})
+
+
+def test_a_baseline_between_two_of_our_points_is_dominated_by_the_frontier() -> None:
+    """The frontier is the hull of our points (what the area integrates): a baseline in
+    the gap between two swept points is dominated there, though by no single point; one
+    equal to our cheapest point is matched; one above the hull is not dominated."""
+
+    def pt(name: str, w: float | None, q: float, c: float) -> dict[str, Any]:
+        return {"name": name, "cost_weight": w, "quality": q, "cost_usd": c, "regret_pct": 0.0}
+
+    ours = [pt("outcomes", 0.0, 0.9, 4.0), pt("outcomes", 1.0, 0.8, 1.0)]
+    ours.append(pt("outcomes", 8.0, 0.5, 0.1))
+    fixed = [pt("cheapest", None, 0.5, 0.1), pt("random", None, 0.7, 1.0)]
+    swept = [*ours, pt("epsilon-greedy", 1.0, 0.85, 1.5), pt("epsilon-greedy", 2.0, 0.6, 0.5)]
+    refs = {"best_single": {"quality": 0.9, "cost_usd": 4.0}}
+    checks = _checks(ours, fixed, swept, refs)
+    assert checks["baselines_not_dominated"] == ["cheapest", "epsilon-greedy@1.0"]
+    assert checks["baselines_matched_not_dominated"] == ["cheapest"]
+    assert checks["baselines_not_dominated_by_a_point"] == [
+        "cheapest",
+        "epsilon-greedy@1.0",
+        "epsilon-greedy@2.0",
+    ]
 
 
 def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 
 from outcomes.inference import from_rollups, rebuild
 from outcomes.records import Receipt
-from outcomes.store import PostgresStore, _pg_write
+from outcomes.store import PostgresStore, _pg_write, id_text
 from tests.store.test_rollups import (
     assert_days_are_their_hours,
     assert_same_state,
@@ -86,7 +86,8 @@ def test_copy_as_text_when_a_column_has_another_type(pg: PostgresStore) -> None:
         mp.setattr(pg, "_copy_types", ())
         assert pg.write([_receipt(f"t{i}", T0 + i) for i in range(100)]) == 100
     assert pg.write([_receipt(f"b{i}", T0 + i) for i in range(100)]) == 100
-    rows = pg.fetch("SELECT receipt_id, timestamp, success, latency_ms FROM receipts")
+    receipt_id = id_text("receipt_id", "postgresql")  # stored as bytea (pg.0002)
+    rows = pg.fetch(f"SELECT {receipt_id}, timestamp, success, latency_ms FROM receipts")
     assert sorted(rows) == sorted(
         [(f"t{i}", T0 + i, True, 120.0) for i in range(100)]
         + [(f"b{i}", T0 + i, True, 120.0) for i in range(100)]

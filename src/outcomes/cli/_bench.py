@@ -127,15 +127,25 @@ def _summary(report: dict[str, Any], name: str) -> None:
         "frontier area (AIQ): " + ", ".join(f"{k} {v:.3f}" for k, v in report["aiq"].items())
     )
     checks = report["checks"]
+    if "aiq_outcomes_minus_fixed_per_task" in checks:
+        cli.console.print(
+            "outcomes minus fixed-per-task (fitted on the train split): "
+            f"{checks['aiq_outcomes_minus_fixed_per_task']:+.4f}"
+        )
     if "baselines_not_dominated" in checks and any(
         p["name"] == "outcomes" for p in report["policies"]
     ):
         left = checks["baselines_not_dominated"]
         matched = set(checks["baselines_matched_not_dominated"])
         cli.console.print(
-            "baselines not dominated by an outcomes point: "
+            "baselines not dominated by the outcomes frontier: "
             + (", ".join(f"{b}{' (matched)' if b in matched else ''}" for b in left) or "none")
         )
+        between = [b for b in checks["baselines_not_dominated_by_a_point"] if b not in left]
+        if between:
+            cli.console.print(
+                f"[dim]dominated only between two outcomes points: {', '.join(between)}[/]"
+            )
 
 
 def _full_table(report: dict[str, Any], name: str) -> None:

@@ -100,13 +100,14 @@ class Selection:
         return self._prob
 
 
-def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
+def _normalised(values: np.ndarray, weight: float, ref: float | None = None) -> np.ndarray:
     if weight == 0:
         return np.zeros(len(values))
     known = ~np.isnan(values) & (values >= 0)
     if not known.any():
         return np.zeros(len(values))
-    ref = float(values[known].max())
+    if ref is None or not ref > 0:
+        ref = float(values[known].max())
     if ref <= 0:
         return np.zeros(len(values))
     filled = np.where(known, values, float(values[known].mean()))
@@ -125,12 +126,15 @@ def select_arrays(
     rng: np.random.Generator,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
+    cost_ref: float | None = None,
 ) -> Selection:
-    """:func:`select` on arrays (``nan`` = unknown cost or latency)."""
+    """:func:`select` on arrays (``nan`` = unknown cost or latency). ``cost_ref``: the
+    cost that is penalised by the whole ``weights.cost`` (``None`` or not positive: the
+    largest known cost among the candidates)."""
     n = len(model_ids)
     if n == 0:
         raise ValueError("no candidates to select from")
-    cost_pen = _normalised(cost, weights.cost)
+    cost_pen = _normalised(cost, weights.cost, cost_ref)
     lat_pen = _normalised(latency, weights.latency)
     base = -cost_pen - lat_pen
     wq = weights.quality
@@ -170,14 +174,17 @@ SMALL = 48
 """Below this many candidates plain Python beats numpy's per-call overhead."""
 
 
-def _normalised_list(values: list[float | None], weight: float) -> list[float]:
+def _normalised_list(
+    values: list[float | None], weight: float, ref: float | None = None
+) -> list[float]:
     n = len(values)
     if weight == 0:
         return [0.0] * n
     known = [v for v in values if v is not None and v >= 0]
     if not known:
         return [0.0] * n
-    ref = max(known)
+    if ref is None or not ref > 0:
+        ref = max(known)
     if ref <= 0:
         return [0.0] * n
     fill = sum(known) / len(known)
@@ -214,10 +221,11 @@ def select_lists(
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
     prepared: Prepared | None = None,
+    cost_ref: float | None = None,
 ) -> Selection:
     """:func:`select` on parallel lists (the router's hot path). ``prepared``: what
-    :func:`prepare` made of these same lists and ``weights``, when the caller keeps it
-    between draws."""
+    :func:`prepare` made of these same lists, ``weights`` and ``cost_ref`` (see
+    :func:`select_arrays`), when the caller keeps it between draws."""
     if len(alphas) >= SMALL:
         return select_arrays(
             [""] * len(alphas),
@@ -227,7 +235,10 @@ def select_lists(
             rng=rng,
             epsilon=epsilon,
             ucb_c=ucb_c,
+            cost_ref=cost_ref,
         )
+    if prepared is None:
+        prepared = prepare(alphas, betas, costs, latencies, weights, cost_ref)
     return _select_small(
         alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
     )
@@ -254,9 +265,10 @@ def prepare(
     costs: list[float | None],
     latencies: list[float | None],
     weights: Weights,
+    cost_ref: float | None = None,
 ) -> Prepared:
     """Precompute :func:`select_lists` for parallel lists it will select from again."""
-    cost_pen = _normalised_list(costs, weights.cost)
+    cost_pen = _normalised_list(costs, weights.cost, cost_ref)
     lat_pen = _normalised_list(latencies, weights.latency)
     n = len(alphas)
     evid = [alphas[i] + betas[i] for i in range(n)]

@@ -19,7 +19,7 @@ if _typing.TYPE_CHECKING:
     from outcomes._table import Column, Table
     from outcomes.store._aggregates import Aggregate, register_aggregate, registered_aggregates
     from outcomes.store._base import Condition, Migration, MigrationStatus, Store, StoreKind
-    from outcomes.store._ids import id_text
+    from outcomes.store._ids import id_stored, id_text
     from outcomes.store._memory import MemoryStore
     from outcomes.store._open import open_store, rebuild_aggregates, rebuild_rollups
     from outcomes.store._postgres import PostgresStore
@@ -66,7 +66,7 @@ else:
                 "Store",
                 "StoreKind",
             ),
-            "outcomes.store._ids": ("id_text",),
+            "outcomes.store._ids": ("id_stored", "id_text"),
             "outcomes.store._memory": ("MemoryStore",),
             "outcomes.store._open": ("open_store", "rebuild_aggregates", "rebuild_rollups"),
             "outcomes.store._postgres": ("PostgresStore",),
@@ -127,6 +127,7 @@ __all__ = [
     "StoreKind",
     "Table",
     "WriterStats",
+    "id_stored",
     "id_text",
     "open_store",
     "path_from_url",

@@ -35,6 +35,7 @@ from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.store._base import check_finite_columns
+from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes, id_stored
 from outcomes.store._partitions import FUTURE, MONTHS_SPAN, PAST
 from outcomes.store._rollup_rows import EMA_KEY
 from outcomes.store._rollups import (
@@ -51,6 +52,7 @@ from outcomes.store._rollups import (
 RECEIPTS = Receipt.__table__
 _COLUMNS = RECEIPTS.column_names
 _ID, _TS = _COLUMNS.index("receipt_id"), _COLUMNS.index("timestamp")
+_IDS = {_COLUMNS.index(c) for c in ID_COLUMNS}
 _MODEL, _KIND = _COLUMNS.index("model_id"), _COLUMNS.index("kind")
 _COPY = f"COPY receipts ({', '.join(_COLUMNS)}) FROM STDIN"
 _INSERT = (
@@ -72,18 +74,25 @@ _SEP = "\n"
 # (measured: 3-6x slower at 1000 ids on 50k rows); the lateral form cannot. The ids
 # travel as one text split by the server: psycopg's dump of a 1000-element list cost
 # 1.4 ms of client CPU per batch, the join nothing.
+# Once ids are stored compact (pg.0002), the server encodes each text id (``id_stored``)
+# before its probe; the answer stays text, as the ids are until they are sent.
 STORED_IDS = (
     "SELECT i.id FROM unnest({ids}) AS i(id) CROSS JOIN LATERAL ("
-    "SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id "
+    "SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
     "AND r.timestamp >= {lo!r} AND r.timestamp < {hi!r} "
-    "UNION ALL SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id "
+    "UNION ALL SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
     "AND (r.timestamp < {lo!r} OR r.timestamp >= {hi!r}) "
     "AND (SELECT EXISTS (SELECT 1 FROM {past}) OR EXISTS (SELECT 1 FROM {future})) "
     "LIMIT 1) AS found"
 )
 _LAYOUT = {"lo": MONTHS_SPAN[0], "hi": MONTHS_SPAN[1], "past": PAST, "future": FUTURE}
-_IDS_JOINED = STORED_IDS.format(ids="string_to_array(%s, E'\\n')", **_LAYOUT)
-_IDS_ARRAY = STORED_IDS.format(ids="%s::text[]", **_LAYOUT)
+_LOOKUP = {
+    (array, compact): STORED_IDS.format(
+        ids=ids, key=id_stored("i.id") if compact else "i.id", **_LAYOUT
+    )
+    for array, ids in ((False, "string_to_array(%s, E'\\n')"), (True, "%s::text[]"))
+    for compact in (False, True)
+}
 _UNPARTITIONED = (  # before pg.0001: one table, one probe per id
     "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
     "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found"
@@ -93,15 +102,18 @@ _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
 
 
-def send_stored_ids(cur: Any, ids: Sequence[str], *, partitioned: bool = True) -> None:
-    """Send the look-up of which of ``ids`` are stored (read them with ``fetchall``)."""
+def send_stored_ids(
+    cur: Any, ids: Sequence[str], *, partitioned: bool = True, compact: bool = False
+) -> None:
+    """Send the look-up of which of ``ids`` (text) are stored (read them, as text, with
+    ``fetchall``); ``compact``: ``receipts`` keeps its ids as ``bytea`` (pg.0002)."""
     joined = _SEP.join(ids)
     if not partitioned:
         cur.execute(_UNPARTITIONED, [list(ids)])
     elif joined.count(_SEP) == len(ids) - 1:
-        cur.execute(_IDS_JOINED, [joined])
+        cur.execute(_LOOKUP[False, compact], [joined])
     else:  # an id holding the separator: the array parameter, slower but exact
-        cur.execute(_IDS_ARRAY, [list(ids)])
+        cur.execute(_LOOKUP[True, compact], [list(ids)])
 
 
 class _Reads:
@@ -163,19 +175,21 @@ def write_receipts(
     lock: Callable[[Any], None],
     ensure_partitions: Callable[[Any, Sequence[float]], None],
     types: tuple[str, ...] | None,
+    compact: bool = False,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
     fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
     module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
     ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
-    statements); ``types`` are :func:`copy_types`."""
+    statements); ``types`` are :func:`copy_types`. ``compact``: ids are stored as
+    ``bytea`` (pg.0002); the new receipts' ids are encoded just before they are sent."""
     conn = cur.connection
     inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
     models = sorted(set(inference))
     with conn.pipeline(), conn.cursor() as found, conn.cursor() as stored_ema:
         lock(cur)
         ensure_partitions(cur, cols[_TS])
-        send_stored_ids(found, cols[_ID])
+        send_stored_ids(found, cols[_ID], compact=compact)
         stored_ema.execute(_EMA_OF, [models])
         delta = Delta.of_columns(cols)  # while the server looks the ids up
         reads = _Reads(conn, delta)
@@ -187,6 +201,8 @@ def write_receipts(
         cols = [list(compress(c, keep)) for c in cols]
         delta = Delta.of_columns(cols)
     fresh = len(cols[_ID])
+    if compact:
+        cols = [encode_ids_bytes(c) if i in _IDS else c for i, c in enumerate(cols)]
     if fresh >= COPY_MIN_ROWS:
         # Every block of rows goes to the server as soon as it is formatted, so that the
         # server takes them while Python merges the rollup rows below (psycopg's default

@@ -146,19 +146,29 @@ class SqlStore(StoreBase):
         the values of conditions, decoded in the rows read. None here."""
         return ()
 
+    def _encode_id(self, value: Any) -> Any:
+        """An id (text) as this engine stores it (store/_ids.py)."""
+        return encode_id(value)
+
     def _stored_where(self, table: Table[Any], where: Sequence[Condition]) -> list[Condition]:
         ids = self._id_columns(table)
         if not ids:
             return list(where)
+        enc = self._encode_id
         out: list[Condition] = []
         for column, op, value in where:
             if column not in ids:
                 out.append((column, op, value))
             elif op == "in":
-                out.append((column, op, [encode_id(v) for v in value]))
+                out.append((column, op, [enc(v) for v in value]))
             else:
-                out.append((column, op, encode_id(value)))
+                out.append((column, op, enc(value)))
         return out
+
+    def _where(self, table: Table[Any], where: Sequence[Condition]) -> tuple[str, list[Any]]:
+        """The WHERE clause (``?`` placeholders) and parameters of ``where`` on ``table``,
+        ids encoded as stored."""
+        return render_where(self._stored_where(table, where))
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
@@ -427,10 +437,9 @@ class SqlStore(StoreBase):
     # -- generic table operations ------------------------------------------------------
     def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
         where, order_by, descending = scan.where, scan.order_by, scan.descending
-        where = self._stored_where(table, where)
         if scan.after_seq is not None:
             where = [*where, ("seq", ">", int(scan.after_seq))]
-        clause, params = render_where(where)
+        clause, params = self._where(table, where)
         direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
         seq_dir = "DESC" if descending else "ASC"
         order = f"seq {seq_dir}"
@@ -465,13 +474,13 @@ class SqlStore(StoreBase):
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
+        clause, params = self._where(table, where)
         rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
         return int(rows[0][0])
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
+        clause, params = self._where(table, where)
         return self._change(table, f"DELETE FROM {table.name}{clause}", params)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
@@ -483,14 +492,14 @@ class SqlStore(StoreBase):
         params: list[Any] = []
         for name, value in changes.items():
             col = columns[name]
-            stored = encode_id(value) if name in self._id_columns(table) else value
+            stored = self._encode_id(value) if name in self._id_columns(table) else value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
             params.append(stored)
-        params.append(encode_id(key) if table.key in self._id_columns(table) else key)
+        params.append(self._encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
         return self._change(table, sql, params) > 0
 
