@@ -15,7 +15,8 @@ from outcomes.records import Receipt
 from outcomes.store import PostgresStore, id_stored, id_text, rebuild_rollups
 from outcomes.store._ids import encode_ids_bytes, encode_rows
 
-DB = "outcomes_bench_scale"
+DB = os.environ.get("OUTCOMES_BENCH_POSTGRES_DB", "outcomes_bench_scale")
+"""The database the run creates and drops (another name lets two runs share a server)."""
 T0 = 1_780_000_000
 SPAN_S = 30 * 86_400
 # Ids as outcomes makes them: time-ordered UUIDs (store/_ids.py stores them as 16 bytes),
