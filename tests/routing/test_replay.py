@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ import pytest
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
-from outcomes.routing._replay import ALL_POLICIES, _checks, dominates, hull_area, replay
+from outcomes.routing._replay import (
+    ALL_POLICIES,
+    _checks,
+    dominates,
+    hull_area,
+    hull_quality,
+    replay,
+    upper_hull,
+)
 from outcomes.routing._select import Weights
 from outcomes.testing import cli
 from tests.conftest import require_datasets
@@ -120,6 +129,12 @@ def test_hull_area_and_dominance() -> None:
     assert hull_area([(0.0, 0.5), (1.0, 1.0), (1.5, 0.4)], 2.0) == pytest.approx((0.75 + 1.0) / 2)
     assert dominates({"quality": 0.9, "cost_usd": 1}, {"quality": 0.8, "cost_usd": 1})
     assert not dominates({"quality": 0.9, "cost_usd": 2}, {"quality": 0.8, "cost_usd": 1})
+    # Of two points at one cost the better one stays; the frontier is read between points.
+    hull = upper_hull([(0.0, 0.5), (0.0, 0.7), (1.0, 0.9), (0.5, 0.7)])
+    assert hull == [(0.0, 0.7), (1.0, 0.9)]
+    assert hull_quality(hull, 0.5) == pytest.approx(0.8)
+    assert hull_quality(hull, 2.0) == 0.9
+    assert hull_quality(hull, -0.1) == -math.inf
 
 
 def test_a_baseline_between_two_of_our_points_is_dominated_by_the_frontier() -> None:
@@ -301,11 +316,14 @@ def test_contextual_policy_routes_hard_prompts_to_the_strong_model() -> None:
 @pytest.mark.slow
 def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     data = require_datasets() / "routerbench" / "routerbench_0shot.jsonl.gz"
-    # Every policy the checks read (not outcomes-cold nor fixed-per-task: a shorter run).
-    wanted = set(ALL_POLICIES) - {"outcomes-cold", "fixed-per-task"}
+    # Every policy the checks read (not outcomes-cold: a shorter run).
+    wanted = set(ALL_POLICIES) - {"outcomes-cold"}
     rep = replay(load_matrix(data), split="test", seed=0, policies=wanted)
     aiq = rep["aiq"]
     assert aiq["outcomes"] > aiq["single_model_hull"]
+    # With the train split as offline history, at least the area of the fixed task-level
+    # router fitted on it (issue 19; +0.0029 at this seed, +0.0008 to +0.0028 at 1-5).
+    assert aiq["outcomes"] >= aiq["fixed-per-task"]
     assert aiq["outcomes-contextual"] > aiq["single_model_hull"]
     checks = rep["checks"]
     # Always calling the cheapest model can only be matched (nothing is cheaper); every
