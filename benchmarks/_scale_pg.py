@@ -14,8 +14,10 @@ from benchmarks._harness import Context, cpu_seconds
 from benchmarks.bench_store import _receipts
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore, id_stored, id_text, rebuild_rollups
+from outcomes.store._ids import encode_ids_bytes, encode_rows
 
-DB = "outcomes_bench_scale"
+DB = os.environ.get("OUTCOMES_BENCH_POSTGRES_DB", "outcomes_bench_scale")
+"""The database the run creates and drops (another name lets two runs share a server)."""
 T0 = 1_780_000_000
 SPAN_S = 30 * 86_400
 # Ids as outcomes makes them: time-ordered UUIDs (store/_ids.py stores them as 16 bytes),
@@ -175,7 +177,8 @@ def _writes(ctx: Context, url: str, n: int) -> None:
     created ahead), ``ON CONFLICT (receipt_id, timestamp) DO NOTHING``. The reference
     neither converts records nor maintains rollups nor looks up stored ids."""
     receipts = _receipts(n)
-    rows = [Receipt.__table__.to_row(r) for r in receipts]
+    # As the table stores them: ids as bytea since pg.0002 (store/_ids.py).
+    rows = encode_rows([Receipt.__table__.to_row(r) for r in receipts], encode_ids_bytes)
     span = (receipts[0].timestamp, receipts[-1].timestamp + 1)
     store_s, raw_s, copy_s = [], [], []
     store_cpu, raw_cpu = [], []

@@ -177,13 +177,17 @@ def _reads(
 
 
 def _sizes_apart(
-    ctx: Context, per_size: dict[int, list[tuple[float, float]]], prefix: str = ""
+    ctx: Context,
+    per_size: dict[int, list[tuple[float, float]]],
+    prefix: str = "",
+    names: tuple[str, ...] = tuple(name for name, _ in _READS),
 ) -> None:
-    """The reads at the largest N against the smallest (target within 1.5x)."""
+    """The reads (``names``, in the order of each size's list) at the largest N against
+    the smallest (target within 1.5x)."""
     if len(per_size) < 2:
         return
     lo, hi = min(per_size), max(per_size)
-    for i, (name, _) in enumerate(_READS):
+    for i, name in enumerate(names):
         for j, what in enumerate(("", ", CPU")):
             large, small = per_size[hi][i][j], per_size[lo][i][j]
             ctx.report(
@@ -381,18 +385,25 @@ def _report_writes(ctx: Context, folder: Path, n: int) -> None:
     )  # fmt: skip
 
 
+def cli_env(ctx: Context, folder: Path) -> tuple[dict[str, str], tuple[float, float]]:
+    """The environment of timed ``outcomes`` processes (home in ``folder``, bytecode
+    compiled) and the (wall, CPU) seconds of ``outcomes --version`` in it, reported with
+    the load average."""
+    env = {**os.environ, "OUTCOMES_HOME": str(folder / "home")}
+    env.pop("OUTCOMES_DB_URL", None)
+    _compiled(env)
+    ctx.report("load average (1 min) at start", os.getloadavg()[0], "", notes="2 cores")
+    version = _cli_times(["--version"], env)
+    ctx.report("outcomes --version", version[0] * 1000, "ms")
+    ctx.report("outcomes --version, CPU", version[1] * 1000, "ms")
+    return env, version
+
+
 def run(ctx: Context) -> None:
     sizes = ctx.sizes or ([2_000, 20_000] if ctx.quick else [10_000, 100_000])
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = {**os.environ, "OUTCOMES_HOME": str(folder / "home")}
-        env.pop("OUTCOMES_DB_URL", None)
-        _compiled(env)
-        ctx.report("load average (1 min) at start", os.getloadavg()[0], "", notes="2 cores")
-        version = _cli_times(["--version"], env)
-        version_s = version[0]
-        ctx.report("outcomes --version", version_s * 1000, "ms")
-        ctx.report("outcomes --version, CPU", version[1] * 1000, "ms")
+        env, version = cli_env(ctx, folder)
         per_size: dict[int, list[tuple[float, float]]] = {}
         for n in sizes:
             path = folder / f"n{n}.db"
