@@ -267,6 +267,7 @@ class RouterPolicy(ReplayPolicy):
             "share_cap": r.share_cap,
             "min_evidence": r.min_evidence,
             "sharpen": r.sharpen,
+            "policy": r.policy,
             "prior_cap": self.prior_cap,
             "degrade_threshold": r.degrade_threshold,
         }

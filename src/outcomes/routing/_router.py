@@ -312,6 +312,7 @@ class Router:
                 rng=self._rng,
                 epsilon=self.epsilon,
                 cost_ref=pool.cost_ref,
+                prepared=eligible.prepared,
             )
         return select_lists(
             *eligible.lists,

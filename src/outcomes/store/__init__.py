@@ -17,7 +17,12 @@ from outcomes._lazy import attach as _attach
 # pays neither for the receipt declaration nor for the SQL stores.
 if _typing.TYPE_CHECKING:
     from outcomes._table import Column, Table
-    from outcomes.store._aggregates import Aggregate, register_aggregate, registered_aggregates
+    from outcomes.store._aggregates import (
+        Aggregate,
+        Expr,
+        register_aggregate,
+        registered_aggregates,
+    )
     from outcomes.store._base import Condition, Migration, MigrationStatus, Store, StoreKind
     from outcomes.store._ids import id_stored, id_text
     from outcomes.store._memory import MemoryStore
@@ -56,6 +61,7 @@ else:
             "outcomes._table": ("Column", "Table"),
             "outcomes.store._aggregates": (
                 "Aggregate",
+                "Expr",
                 "register_aggregate",
                 "registered_aggregates",
             ),
@@ -112,6 +118,7 @@ __all__ = [
     "BackgroundWriter",
     "Column",
     "Condition",
+    "Expr",
     "FlushResult",
     "MemoryImpl",
     "MemoryStore",

@@ -29,9 +29,9 @@ from outcomes.store._pg_read import (
 )
 from outcomes.store._pg_write import (
     COPY_MIN_ROWS,
+    UNPARTITIONED_STORED_IDS,
     copy_types,
     prepare,
-    send_stored_ids,
     write_receipts,
 )
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches, render_where
@@ -241,7 +241,7 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        send_stored_ids(cur, ids, partitioned=False)  # the generic path's look-up
+        cur.execute(UNPARTITIONED_STORED_IDS, [ids])  # the generic path's look-up
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:

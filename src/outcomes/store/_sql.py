@@ -15,7 +15,12 @@ from typing import Any, ClassVar, TypeVar
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.records import Receipt
-from outcomes.store._aggregates import Aggregate, aggregates_of, registered_aggregates
+from outcomes.store._aggregates import (
+    Aggregate,
+    aggregates_of,
+    change_rows,
+    registered_aggregates,
+)
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -356,21 +361,26 @@ class SqlStore(StoreBase):
                 cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
         return added
 
-    def _change(self, table: Table[Any], sql: str, params: Sequence[Any]) -> int:
-        """Run one change of ``table`` (delete, update) in a transaction that also
-        rebuilds the table's aggregates when it changed anything; returns rowcount."""
+    def _change(
+        self,
+        table: Table[Any],
+        sql: str,
+        params: Sequence[Any],
+        rows: tuple[str, Sequence[Any]],
+        *,
+        update: bool,
+    ) -> int:
+        """Run one change of ``table`` (a delete, or an update) of the rows matching
+        ``rows`` (a condition and its params), in a transaction that keeps the table's
+        aggregates: the rows' contribution is taken back before (and added again after
+        an update) where every aggregate is invertible; otherwise they are rebuilt when
+        anything changed. Returns the rowcount."""
         aggs = self._aggregates(table)
 
         def work(cur: Any) -> int:
             if aggs:
                 self._lock_for_aggregates(cur, table)
-            cur.execute(self._sql(sql), list(params))
-            changed = int(cur.rowcount)
-            if changed > 0:
-                for agg in aggs:
-                    for statement in agg.rebuild_sql():
-                        cur.execute(statement)
-            return changed
+            return change_rows(cur, self._sql, self.dialect, aggs, (sql, params), rows, update)
 
         result: int = self._run_write(work)
         return result
@@ -481,7 +491,8 @@ class SqlStore(StoreBase):
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
         clause, params = self._where(table, where)
-        return self._change(table, f"DELETE FROM {table.name}{clause}", params)
+        rows = (clause.removeprefix(" WHERE ") or "1 = 1", params)
+        return self._change(table, f"DELETE FROM {table.name}{clause}", params, rows, update=False)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
         if not changes:
@@ -501,7 +512,8 @@ class SqlStore(StoreBase):
             params.append(stored)
         params.append(self._encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
-        return self._change(table, sql, params) > 0
+        rows = (f"{table.key} = ?", [params[-1]])
+        return self._change(table, sql, params, rows, update=True) > 0
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
