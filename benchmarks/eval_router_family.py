@@ -32,16 +32,22 @@ from outcomes.routing._matrix import Matrix
 from outcomes.routing._policies import BetaBandit, ReplayPolicy
 from outcomes.routing._replay import _hindsight
 from outcomes.routing._replay_router import RouterPolicy
+from outcomes.routing._router import Router
 from outcomes.routing._select import Weights
 
-Config = tuple[float | None, float, float, float]
-"""(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen)."""
+Config = tuple[float | None, float, float, float, str]
+"""(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen,
+selection policy)."""
+POLICY: str = Router.policy
+"""The live router's default selection policy."""
 GRID: tuple[Config, ...] = (
-    *itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0)),
-    *itertools.product((4_000.0,), (500.0, 1_000.0), (5.0,), (2.0, 3.0)),
+    *itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0), ("thompson",)),
+    *itertools.product((4_000.0,), (500.0, 1_000.0), (5.0,), (2.0, 3.0), ("thompson",)),
+    *itertools.product((4_000.0,), (200.0,), (5.0,), (1.0, 2.0), ("ids",)),
 )
 """Forgetting x sharpening at the floor and sharing an earlier grid chose (half-life none /
-4,000 / 20,000 x floor 0 / 200 x share 0 / 5), then larger floors."""
+4,000 / 20,000 x floor 0 / 200 x share 0 / 5), then larger floors, then information-directed
+sampling among the settled models (``policy="ids"``) in place of Thompson's draw."""
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
@@ -87,7 +93,7 @@ def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, floa
 
 
 def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
-    half_life, floor, share, sharpen = cfg
+    half_life, floor, share, sharpen, policy = cfg
     prices = np.zeros(len(m.models))
     return RouterPolicy(
         "outcomes-cold",
@@ -99,6 +105,7 @@ def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
         min_evidence=floor,
         share=share,
         sharpen=sharpen,
+        policy=policy,  # type: ignore[arg-type]
     )
 
 
@@ -193,17 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a 20,000-decision long stream")
     parser.add_argument("--grid", action="store_true", help="cross-validate GRID")
-    parser.add_argument("--config", help="one config as JSON [half_life, min_evidence, share]")
+    parser.add_argument(
+        "--config",
+        help="one config as JSON [half_life, min_evidence, share, sharpen, policy]",
+    )
     parser.add_argument("--only", help="comma-separated matrix names")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.grid:
         configs: list[Config] = list(GRID)
     elif args.config:
-        h, floor, share, *sharpen = json.loads(args.config)
-        configs = [(h, float(floor), float(share), float(sharpen[0]) if sharpen else 1.0)]
+        h, floor, share, *rest = json.loads(args.config)
+        sharpen = float(rest[0]) if rest else 1.0
+        policy = str(rest[1]) if rest[1:] else POLICY
+        configs = [(h, float(floor), float(share), sharpen, policy)]
     else:
-        configs = [RouterPolicy.DEFAULT]
+        configs = [(*RouterPolicy.DEFAULT, POLICY)]
     only = set(args.only.split(",")) if args.only else None
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     res = evaluate(seeds, configs, quick=args.quick, only=only)

@@ -60,10 +60,14 @@ def require_datasets() -> Path:
     pytest.skip(f"{DATASETS} not present (a fresh clone has no ../shared)")
 
 
-def make_postgres_store(**kwargs: object) -> PostgresStore:
+def postgres_schema() -> str:
+    """A schema name no other test uses (for a store a test opens itself)."""
     require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    return PostgresStore(POSTGRES_URL, schema=schema, **kwargs)  # type: ignore[arg-type]
+    return f"t_{uuid.uuid4().hex[:16]}"
+
+
+def make_postgres_store(**kwargs: object) -> PostgresStore:
+    return PostgresStore(POSTGRES_URL, schema=postgres_schema(), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,15 @@ import pytest
 from outcomes.errors import ValidationError
 from outcomes.routing._matrix import Row, load_matrix
 from outcomes.routing._policies import BetaBandit, Contextual, DecisionBreaker, TextDifficulty
-from outcomes.routing._replay import ALL_POLICIES, dominates, hull_area, replay
+from outcomes.routing._replay import (
+    ALL_POLICIES,
+    _checks,
+    dominates,
+    hull_area,
+    hull_quality,
+    replay,
+    upper_hull,
+)
 from outcomes.routing._select import Weights
 from outcomes.testing import cli
 from tests.conftest import require_datasets
@@ -119,6 +129,36 @@ def test_hull_area_and_dominance() -> None:
     assert hull_area([(0.0, 0.5), (1.0, 1.0), (1.5, 0.4)], 2.0) == pytest.approx((0.75 + 1.0) / 2)
     assert dominates({"quality": 0.9, "cost_usd": 1}, {"quality": 0.8, "cost_usd": 1})
     assert not dominates({"quality": 0.9, "cost_usd": 2}, {"quality": 0.8, "cost_usd": 1})
+    # Of two points at one cost the better one stays; the frontier is read between points.
+    hull = upper_hull([(0.0, 0.5), (0.0, 0.7), (1.0, 0.9), (0.5, 0.7)])
+    assert hull == [(0.0, 0.7), (1.0, 0.9)]
+    assert hull_quality(hull, 0.5) == pytest.approx(0.8)
+    assert hull_quality(hull, 2.0) == 0.9
+    assert hull_quality(hull, -0.1) == -math.inf
+
+
+def test_dominance_is_checked_point_by_point_and_the_frontier_is_reported() -> None:
+    """A baseline is dominated when a single point of ours is better on one axis and no
+    worse on the other; equal to one is matched. The frontier (the hull of our points) is
+    reported too: a baseline in the gap between two swept points is dominated by it,
+    though by no single point; one above the hull by neither."""
+
+    def pt(name: str, w: float | None, q: float, c: float) -> dict[str, Any]:
+        return {"name": name, "cost_weight": w, "quality": q, "cost_usd": c, "regret_pct": 0.0}
+
+    ours = [pt("outcomes", 0.0, 0.9, 4.0), pt("outcomes", 1.0, 0.8, 1.0)]
+    ours.append(pt("outcomes", 8.0, 0.5, 0.1))
+    fixed = [pt("cheapest", None, 0.5, 0.1), pt("random", None, 0.7, 1.0)]
+    swept = [*ours, pt("epsilon-greedy", 1.0, 0.85, 1.5), pt("epsilon-greedy", 2.0, 0.6, 0.5)]
+    refs = {"best_single": {"quality": 0.9, "cost_usd": 4.0}}
+    checks = _checks(ours, fixed, swept, refs)
+    assert checks["baselines_not_dominated"] == [
+        "cheapest",
+        "epsilon-greedy@1.0",
+        "epsilon-greedy@2.0",
+    ]
+    assert checks["baselines_matched_not_dominated"] == ["cheapest"]
+    assert checks["baselines_not_dominated_by_the_frontier"] == ["cheapest", "epsilon-greedy@1.0"]
 
 
 def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
@@ -277,17 +317,23 @@ def test_contextual_policy_routes_hard_prompts_to_the_strong_model() -> None:
 @pytest.mark.slow
 def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     data = require_datasets() / "routerbench" / "routerbench_0shot.jsonl.gz"
-    # Every policy the checks read (not outcomes-cold nor fixed-per-task: a shorter run).
-    wanted = set(ALL_POLICIES) - {"outcomes-cold", "fixed-per-task"}
+    # Every policy the checks read (not outcomes-cold: a shorter run).
+    wanted = set(ALL_POLICIES) - {"outcomes-cold"}
     rep = replay(load_matrix(data), split="test", seed=0, policies=wanted)
     aiq = rep["aiq"]
     assert aiq["outcomes"] > aiq["single_model_hull"]
+    # With the train split as offline history, at least the area of the fixed task-level
+    # router fitted on it (issue 19; +0.0029 at this seed, +0.0008 to +0.0028 at 1-5).
+    assert aiq["outcomes"] >= aiq["fixed-per-task"]
     assert aiq["outcomes-contextual"] > aiq["single_model_hull"]
     checks = rep["checks"]
     # Always calling the cheapest model can only be matched (nothing is cheaper); every
-    # other baseline point is dominated by some point of ours.
+    # other baseline point is dominated by some single point of ours (at this seed; at
+    # seed 1 epsilon-greedy at cost weights 4 and 5 only by the frontier: docs/routing.md),
+    # and so by the frontier.
     assert set(checks["baselines_not_dominated"]) == {"cheapest", "litellm-cost-based"}
     assert checks["baselines_matched_not_dominated"] == checks["baselines_not_dominated"]
+    assert checks["baselines_not_dominated_by_the_frontier"] == checks["baselines_not_dominated"]
 
 
 def test_decision_breaker_sits_a_failing_model_out_and_doubles() -> None:

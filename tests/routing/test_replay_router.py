@@ -3,6 +3,7 @@ it feeds that router are the ones the tracker's profiles would hold."""
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 
@@ -102,6 +103,39 @@ def test_replay_profiles_age_like_the_tracker() -> None:
     )
     (c,) = router.decide("t").candidates
     assert (c.successes, c.failures) == pytest.approx((3.0, 1.0))  # 2 -> 4 at 3:1
+
+
+def test_warm_start_imports_every_train_outcome_and_each_tasks_cost() -> None:
+    """Offline rows become history: all of them without a cap (they age like live
+    outcomes), at most ``prior_cap`` at their rate with one; the mean cost per call of
+    each (task, model) comes with them, and the model's cost over all tasks."""
+    rng = random.Random(3)
+    rows = [
+        Row(
+            f"p{i}",
+            task,
+            "train",
+            "",
+            tuple(float(rng.random() < r) for r in RATES[task]),
+            tuple(p * (4.0 if task == "b" else 1.0) for p in PRICES),
+            (False,) * 3,
+            (0.0,) * 3,
+        )
+        for i, task in enumerate(["a"] * 300 + ["b"] * 100)
+    ]
+    for cap, evidence in ((math.inf, {"a": 300.0, "b": 100.0}), (50.0, {"a": 50.0, "b": 50.0})):
+        pol = RouterPolicy("outcomes", MODELS, PRICES, weights=Weights(), prior_cap=cap)
+        pol.warm_start(rows)
+        snap = pol.source.snapshot().by_task
+        for task in ("a", "b"):
+            for k, m in enumerate(MODELS):
+                cell = snap[task][m]
+                assert cell.successes + cell.failures == pytest.approx(evidence[task])
+                won = sum(r.quality[k] for r in rows if r.task == task)
+                seen = sum(1 for r in rows if r.task == task)
+                assert cell.successes / evidence[task] == pytest.approx(won / seen)
+                assert cell.cost_per_call == pytest.approx(rows[-1 if task == "b" else 0].cost[k])
+        assert snap[None]["strong"].cost_per_call == pytest.approx(PRICES[0] * (300 + 400) / 400)
 
 
 def test_a_model_that_appears_mid_stream_is_only_offered_once_available() -> None:

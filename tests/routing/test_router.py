@@ -475,3 +475,32 @@ def test_sharpened_propensity_tracks_the_sharpened_draw() -> None:
         props[d.model_id] = d.propensity
     for m, p in props.items():
         assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p)
+
+
+def test_a_cost_weight_is_one_exchange_rate_across_tasks() -> None:
+    """Cost is scored against the dearest candidate's cost per call over all tasks, not
+    this task's: where every call costs 4x, the same quality gap is worth less than the
+    price gap, so the cheap model serves that task, and the dear one the other."""
+    from outcomes.routing._replay_router import ReplayProfiles, price_registry
+
+    src = ReplayProfiles(("big", "small"), half_life=math.inf)
+    for task, scale in (("short", 1.0), ("long", 4.0)):
+        for i in range(100):
+            src.observe(task, "big", float(i % 10 < 9), 1.0 * scale)
+            src.observe(task, "small", float(i % 10 < 7), 0.1 * scale)
+    router = Router(
+        registry=price_registry(("big", "small"), (1.0, 0.1)),
+        profiles=src,
+        policy="greedy",
+        weights=Weights(quality=1.0, cost=0.25),
+        prior_strength=0.0,
+        share_cap=0.0,
+        clock=src.clock,
+        refresh_s=0.0,
+    )
+    short, long = router.decide("short"), router.decide("long")
+    assert (short.model_id, long.model_id) == ("big", "small")
+    # big's penalty: 0.25 x its cost in the task / its cost over all tasks (2.5).
+    by = {c.model_id: c for c in long.candidates}
+    assert by["big"].cost_penalty == pytest.approx(0.25 * 4.0 / 2.5)
+    assert {c.model_id: c for c in short.candidates}["big"].cost_penalty == pytest.approx(0.1)

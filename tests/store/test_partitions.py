@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 import pytest
 
 from outcomes.records import Receipt
-from outcomes.store import PostgresStore
+from outcomes.store import PostgresStore, id_text
 from outcomes.store._base import Migration
 from outcomes.store._partitions import month_bounds, month_of
-from tests.conftest import POSTGRES_URL, make_postgres_store
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -118,6 +118,9 @@ def test_partitions_can_be_created_ahead_of_time(pg: PostgresStore) -> None:
     assert pg.create_partitions(JAN, FEB) == 1  # idempotent
 
 
+_ID_TEXT = id_text("receipt_id", "postgresql")  # pg.0002 keeps ids as bytea
+
+
 class _Unpartitioned(PostgresStore):
     """The store as it was before ``pg.0001``: the core schema only."""
 
@@ -125,10 +128,7 @@ class _Unpartitioned(PostgresStore):
 
 
 def test_migration_converts_an_existing_database_without_losing_a_receipt() -> None:
-    pg = make_postgres_store()
-    schema = pg.schema
-    pg.drop_schema()
-    pg.close()
+    schema = postgres_schema()
     old = _Unpartitioned(POSTGRES_URL, schema=schema)
     try:
         assert old.fetch("SELECT relkind FROM pg_class WHERE oid = 'receipts'::regclass") == [
@@ -150,7 +150,7 @@ def test_migration_converts_an_existing_database_without_losing_a_receipt() -> N
         assert new.fetch("SELECT relkind FROM pg_class WHERE oid = 'receipts'::regclass") == [
             ("p",)
         ]
-        after = new.fetch("SELECT seq, receipt_id, timestamp FROM receipts ORDER BY seq")
+        after = new.fetch(f"SELECT seq, {_ID_TEXT}, timestamp FROM receipts ORDER BY seq")
         assert after == before
         assert new.fetch("SELECT * FROM rollup_cells ORDER BY model_id, task, project_key") == (
             rollups
@@ -158,7 +158,7 @@ def test_migration_converts_an_existing_database_without_losing_a_receipt() -> N
         assert {"receipts_p202601", "receipts_p202602", "receipts_p202603"} <= set(_partitions(new))
         # Identity continues after the copied rows; re-delivered receipts count 0.
         assert new.write([*calls[:3], _receipt("d0", MAR)]) == 1
-        seqs = new.fetch("SELECT seq FROM receipts WHERE receipt_id = 'd0'")
+        seqs = new.fetch(f"SELECT seq FROM receipts WHERE {_ID_TEXT} = 'd0'")
         assert seqs[0][0] > max(s for s, _, _ in before)
         assert "pg.0001_receipts_partitioned" in dict(new.migration_status().applied)
     finally:

@@ -27,7 +27,7 @@ from outcomes.ledger import _queries as ledger_queries
 from outcomes.records import Receipt
 from outcomes.server.dashboard import _queries as dashboard_queries
 from outcomes.shadow import _queries as shadow_queries
-from outcomes.shadow._records import ShadowObservation
+from outcomes.shadow._records import ShadowDecision, ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.stats._sketch import LatencySketch
 from outcomes.store import MemoryStore, Query, Store, registered_queries
@@ -83,6 +83,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     "components.outcome_counts": [()],
     "components.outcome_totals": [()],
     "shadow.calibration_rows": [()],
+    "shadow.decision_totals": [()],
     "shadow.calibration_rows_in_namespace": [("ns-a",), ("none-such",)],
     "shadow.paired_rows": [()],
     "shadow.paired_rows_in_namespace": [("ns-a",), ("none-such",)],
@@ -172,6 +173,20 @@ def _records() -> list[Any]:
                 recall_outcome=None,
                 observed_at=t0 + i,
                 outcome=None if i % 5 == 0 else bool(i % 3),
+            )
+        )
+    for i in range(16):
+        out.append(
+            ShadowDecision(
+                id=f"d{i:03d}",
+                point=["router", "judge"][i % 2],
+                candidate=["a", "b", "c"][i % 3],
+                live_choice=["x", "y"][i % 2],
+                live_propensity=[0.5, 1.0, 0.25][i % 3],
+                candidate_choice=["x", "y"][(i // 2) % 2],
+                candidate_probability=(i % 5) / 4,
+                decided_at=t0 + i,
+                reward=None if i % 4 == 0 else round(rng.random(), 3),
             )
         )
     return out

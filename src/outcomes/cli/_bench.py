@@ -127,6 +127,11 @@ def _summary(report: dict[str, Any], name: str) -> None:
         "frontier area (AIQ): " + ", ".join(f"{k} {v:.3f}" for k, v in report["aiq"].items())
     )
     checks = report["checks"]
+    if "aiq_outcomes_minus_fixed_per_task" in checks:
+        cli.console.print(
+            "outcomes minus fixed-per-task (fitted on the train split): "
+            f"{checks['aiq_outcomes_minus_fixed_per_task']:+.4f}"
+        )
     if "baselines_not_dominated" in checks and any(
         p["name"] == "outcomes" for p in report["policies"]
     ):
@@ -136,6 +141,12 @@ def _summary(report: dict[str, Any], name: str) -> None:
             "baselines not dominated by an outcomes point: "
             + (", ".join(f"{b}{' (matched)' if b in matched else ''}" for b in left) or "none")
         )
+        between = [b for b in left if b not in checks["baselines_not_dominated_by_the_frontier"]]
+        if between:
+            cli.console.print(
+                "of these, dominated by a mix of two outcomes cost weights (the frontier): "
+                + ", ".join(between)
+            )
 
 
 def _full_table(report: dict[str, Any], name: str) -> None:

@@ -24,7 +24,7 @@ def route(
     max_cost: float | None = Option(None, "--max-cost", min=0, help="Max USD per call."),
     max_p95_ms: float | None = Option(None, "--max-p95-ms", min=0),
     candidates: list[str] = Option([], "--model", help="Limit to these models."),
-    policy: str = Option("thompson", "--policy", help="thompson|greedy|ucb|epsilon"),
+    policy: str = Option("thompson", "--policy", help="thompson|ids|greedy|ucb|epsilon"),
     cost_weight: float = Option(0.0, "--cost-weight", min=0),
     latency_weight: float = Option(0.0, "--latency-weight", min=0),
     seed: int | None = Option(None, "--seed", min=0),
@@ -40,7 +40,7 @@ def route(
         weights = Weights(1.0, cost_weight, latency_weight)
     except (ConfigError, ValueError) as exc:
         raise cli.fail(str(exc), cli.EXIT_USAGE) from exc
-    if policy not in ("thompson", "greedy", "ucb", "epsilon"):
+    if policy not in ("thompson", "ids", "greedy", "ucb", "epsilon"):
         raise cli.fail(f"unknown policy {policy!r}", cli.EXIT_USAGE)
     with cli.opened_store(db) as store:
         tracker = OutcomeTracker(store)

@@ -17,6 +17,7 @@ from outcomes.store import (
     MemoryTables,
     Query,
     Row,
+    id_stored,
     id_text,
     register_query,
 )
@@ -100,6 +101,8 @@ _TAG = " AND trace_id IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
 # SQLite stores UUID-shaped receipt trace ids as 16 bytes (store/_ids.py); trace_tags
 # keeps text, so the receipt's side is compared as text there.
 _TAG_SQLITE = f" AND {id_text('trace_id')} IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
+# PostgreSQL stores every receipt id as bytea (pg.0002): the tags' side is encoded.
+_TAG_POSTGRES = f" AND trace_id IN (SELECT {id_stored('trace_id')} FROM trace_tags WHERE tag = ?)"
 
 
 def _started_since(tables: MemoryTables, kind: str, since: float) -> set[str]:
@@ -146,7 +149,10 @@ FOLD_ROWS_TAGGED = register_query(
         "inference.fold_rows_tagged",
         _SELECT + _TAG + " ORDER BY seq",
         _tag_rows,
-        dialects={"sqlite": _SELECT + _TAG_SQLITE + " ORDER BY seq"},
+        dialects={
+            "sqlite": _SELECT + _TAG_SQLITE + " ORDER BY seq",
+            "postgresql": _SELECT + _TAG_POSTGRES + " ORDER BY seq",
+        },
     )
 )
 """Params ``(kind, tag)``: fold rows of the calls carrying ``tag``."""
@@ -156,7 +162,10 @@ FOLD_ROWS_TAGGED_SINCE = register_query(
         "inference.fold_rows_tagged_since",
         _SELECT + _SINCE + _TAG + " ORDER BY seq",
         _tag_since_rows,
-        dialects={"sqlite": _SELECT + _SINCE + _TAG_SQLITE + " ORDER BY seq"},
+        dialects={
+            "sqlite": _SELECT + _SINCE + _TAG_SQLITE + " ORDER BY seq",
+            "postgresql": _SELECT + _SINCE + _TAG_POSTGRES + " ORDER BY seq",
+        },
     )
 )
 """Params ``(kind, kind, since, tag)``: both filters."""

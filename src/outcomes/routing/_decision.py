@@ -225,6 +225,10 @@ class _Pool:
     ok_lists: tuple[list[float], list[float], list[float | None], list[float | None]]
     ok_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     ok_prepared: Prepared | None = None
+    cost_ref: float | None = None
+    """The cost penalised by the whole cost weight: the dearest scored candidate's mean
+    cost per call over all tasks (its list price before any call); ``None``: the
+    dearest known cost among the candidates."""
     propensities: dict[int, float] = field(default_factory=dict)
     """Propensity of each pick from the unblocked set, filled as decisions read them."""
     ok_names: list[str] = field(default_factory=list)

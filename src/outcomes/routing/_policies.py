@@ -418,6 +418,13 @@ class TextDifficulty:
             df = np.asarray((raw > 0).sum(axis=0)).ravel()
             idf = np.log((1.0 + len(trows)) / (1.0 + df))
             x = self._weighted(raw, idf)
+            # Solved on the columns the task's prompts use: a column of zeros gets a zero
+            # coefficient anyway, and each solver step would cost a pass over all
+            # ``dim`` of them (most of the whole replay's time before).
+            used = np.flatnonzero(df)
+            x = sparse.csr_matrix(
+                (x.data, np.searchsorted(used, x.indices), x.indptr), shape=(len(trows), len(used))
+            )
             q = np.asarray([r.quality for r in trows], dtype=float)
             target = q.mean(axis=1)
             target = target - target.mean()
@@ -433,7 +440,9 @@ class TextDifficulty:
                 continue
             z = oof / sd
             self.idf[task] = idf
-            self.coef[task] = lsqr(x, target, damp=self.damp)[0]
+            coef = np.zeros(self.dim)
+            coef[used] = lsqr(x, target, damp=self.damp)[0]
+            self.coef[task] = coef
             self.scale[task] = sd
             self.slope[task] = np.array([_offset_slope(z, q[:, m]) for m in range(q.shape[1])])
         return self

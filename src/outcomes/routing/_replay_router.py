@@ -80,6 +80,11 @@ class Cell:
             self.calls += 1
             self.cost_sum += cost
 
+    def add_calls(self, calls: int, cost_sum: float) -> None:
+        """Book the cost of ``calls`` past calls (history) without outcomes."""
+        self.calls += calls
+        self.cost_sum += cost_sum
+
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
@@ -116,13 +121,25 @@ class ReplayProfiles:
             c.add(quality, cost, now)
         self._snap = _Snapshot(dict(self._by_task))
 
-    def history(self, task: str, model: str, successes: float, failures: float) -> None:
-        """Outcomes known before the stream starts (offline data imported at time 0)."""
+    def history(
+        self,
+        task: str,
+        model: str,
+        successes: float,
+        failures: float,
+        calls: int = 0,
+        cost_sum: float = 0.0,
+    ) -> None:
+        """Outcomes known before the stream starts (offline data imported at time 0),
+        and the cost of the ``calls`` they came from (``cost_sum`` USD in all)."""
         n = successes + failures
-        if n <= 0:
+        if n <= 0 and calls <= 0:
             return
         for c in self._cells(task, model):
-            c.add(successes / n, None, self.clock.t, n)
+            if n > 0:
+                c.add(successes / n, None, self.clock.t, n)
+            if calls > 0:
+                c.add_calls(calls, cost_sum)
         self._snap = _Snapshot(dict(self._by_task))
 
 
@@ -191,19 +208,30 @@ class RouterPolicy(ReplayPolicy):
         )
 
     def warm_start(self, rows: Sequence[Row]) -> None:
+        """Import ``rows`` (every model's outcome and cost on each) as history: per
+        (task, model), the outcomes (at most ``prior_cap`` of them, at their rate) and
+        the mean cost per call, as a tracker that imported the calls would hold them."""
         if self.prior_cap <= 0 or not rows:
             return
-        acc: dict[str, np.ndarray] = {}
+        acc: dict[str, tuple[list[int], np.ndarray]] = {}
         for r in rows:
-            a = acc.setdefault(r.task, np.zeros((2, len(self.models))))
+            count, a = acc.setdefault(r.task, ([0], np.zeros((3, len(self.models)))))
             q = np.asarray(r.quality)
+            count[0] += 1
             a[0] += q
             a[1] += 1.0 - q
-        for task, a in sorted(acc.items()):
-            n = a.sum(axis=0)
-            scale = np.minimum(1.0, self.prior_cap / np.maximum(n, 1e-9))
+            a[2] += r.cost
+        for task, (count, a) in sorted(acc.items()):
+            scale = min(1.0, self.prior_cap / count[0])
             for k, m in enumerate(self.models):
-                self.source.history(task, m, float(a[0, k] * scale[k]), float(a[1, k] * scale[k]))
+                self.source.history(
+                    task,
+                    m,
+                    float(a[0, k] * scale),
+                    float(a[1, k] * scale),
+                    count[0],
+                    float(a[2, k]),
+                )
 
     def choose(self, row: Row) -> tuple[int, float]:
         avail = row.available
@@ -239,6 +267,7 @@ class RouterPolicy(ReplayPolicy):
             "share_cap": r.share_cap,
             "min_evidence": r.min_evidence,
             "sharpen": r.sharpen,
+            "policy": r.policy,
             "prior_cap": self.prior_cap,
             "degrade_threshold": r.degrade_threshold,
         }

@@ -311,6 +311,8 @@ class Router:
                 policy=self.policy,
                 rng=self._rng,
                 epsilon=self.epsilon,
+                cost_ref=pool.cost_ref,
+                prepared=eligible.prepared,
             )
         return select_lists(
             *eligible.lists,
@@ -320,6 +322,7 @@ class Router:
             pyrng=self._pyrng,
             epsilon=self.epsilon,
             prepared=eligible.prepared,
+            cost_ref=pool.cost_ref,
         )
 
     def _record(self, task: str, pool: _Pool, eligible: _Eligible, sel: Selection) -> Decision:
@@ -394,6 +397,7 @@ class Router:
         betas: list[float] = []
         costs: list[float | None] = []
         p95s: list[float | None] = []
+        cost_ref = 0.0
         ok: list[int] = []
         degraded: list[int] = []
         static_filtered: list[tuple[Any, ...]] = []
@@ -404,7 +408,7 @@ class Router:
         source = self.profiles if self.profiles is not None else self.tracker
         now = source.clock.now() if source is not None else 0.0
         for model_id in ids:
-            info, s, f, a0, b0, cost, p95 = self._static_one(
+            info, s, f, a0, b0, cost, p95, ref = self._static_one(
                 model_id,
                 input_tokens,
                 output_tokens,
@@ -431,6 +435,8 @@ class Router:
             betas.append(b0 + self.sharpen * f)
             costs.append(cost)
             p95s.append(p95)
+            if ref is not None and ref > cost_ref:
+                cost_ref = ref
         pool = _Pool(
             names,
             rows,
@@ -443,10 +449,11 @@ class Router:
             static_filtered,
             {m: j for j, m in enumerate(names)},
             ([], [], [], []),
+            cost_ref=cost_ref or None,
         )
         pool.ok_lists = _lists(pool, ok)
         pool.ok_names = [names[j] for j in ok]
-        pool.ok_prepared = prepare(*pool.ok_lists, self.weights)
+        pool.ok_prepared = prepare(*pool.ok_lists, self.weights, pool.cost_ref)
         if len(ok) >= SMALL:
             pool.ok_arrays = as_arrays(*pool.ok_lists)
         return pool
@@ -463,13 +470,17 @@ class Router:
         info = self.registry.get(model_id) or ModelInfo(model_id)
         s, f, sa, fa = self._counts(prof, all_prof, now)
         a0, b0 = self._prior(info, s, f, sa, fa)
-        cost = prof.cost_per_call if prof is not None and prof.cost_per_call else None
-        if cost is None:
-            cost = info.cost(input_tokens, output_tokens)
-            if cost is None and info.local:
-                cost = 0.0
+        listed = info.cost(input_tokens, output_tokens)
+        if listed is None and info.local:
+            listed = 0.0
+        cost = prof.cost_per_call if prof is not None and prof.cost_per_call else listed
+        # The cost reference is the model's cost over all tasks, not this task's: so a
+        # cost weight buys the same quality per dollar in every task (one exchange rate
+        # across tasks is what puts a mix of per-task choices on the cost/quality
+        # frontier; per-task references priced long-prompt tasks' quality cheaper).
+        ref = all_prof.cost_per_call if all_prof is not None and all_prof.cost_per_call else None
         p95 = prof.latency_p95_ms if prof is not None else None
-        return info, s, f, a0, b0, cost, p95
+        return info, s, f, a0, b0, cost, p95, listed if ref is None else ref
 
     @contextmanager
     def call(self, task: str, **constraints: Any) -> Iterator[tuple[Decision, Any]]:

@@ -3,9 +3,13 @@
 An :class:`ArmView` is what a policy knows of one candidate: Beta pseudo-counts for its
 success probability, an expected cost and latency (``None`` when unknown). Scores are
 ``quality - cost_weight * cost / ref_cost - latency_weight * latency / ref_latency``, with
-references taken over the candidates that have data, so missing data never divides by
-zero and an unknown value is scored as the candidates' mean. Everything is vectorised:
-the cost of a decision is linear in the number of candidates.
+references taken over the candidates that have data (or, for cost, one the caller
+passes: the router's is the dearest candidate's cost per call over all tasks), so
+missing data never divides by zero and an unknown value is scored as the candidates'
+mean. Everything is vectorised: the cost of a decision is linear in the number of
+candidates (``ids`` adds, once per candidate set that a caller keeps in
+:class:`Prepared`, a computation quadratic in the candidates that may still be best, at
+most :data:`~outcomes.routing._ids.MAX_CONTENDERS`).
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import ndtr
 
-Policy = Literal["thompson", "greedy", "ucb", "epsilon"]
-POLICIES: tuple[str, ...] = ("thompson", "greedy", "ucb", "epsilon")
+from outcomes.routing._ids import ids_pair
+
+Policy = Literal["thompson", "ids", "greedy", "ucb", "epsilon"]
+POLICIES: tuple[str, ...] = ("thompson", "ids", "greedy", "ucb", "epsilon")
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How much quality, cost and latency count. Quality is in [0, 1]; cost and latency
-    are normalised by the largest known value among the candidates."""
+    """How much quality, cost and latency count. Quality is in [0, 1]; latency is
+    normalised by the largest known value among the candidates, cost by the router's
+    cost reference (the dearest candidate's cost per call over all tasks; see
+    docs/routing.md)."""
 
     quality: float = 1.0
     cost: float = 0.0
@@ -65,7 +73,9 @@ class Selection:
 
     For Thompson sampling that probability is an integral (see
     :func:`thompson_propensity`); it is computed on first access, so a caller that does
-    not log it does not pay for it.
+    not log it does not pay for it. For ``ids`` (see :func:`select`) a pick whose
+    posterior is still wide has Thompson's probability; a settled one has the
+    probability that Thompson's draw goes to a settled candidate times the IDS pair's.
     """
 
     __slots__ = ("_inputs", "_prob", "cost_penalty", "index", "latency_penalty", "quality", "score")
@@ -92,25 +102,77 @@ class Selection:
     def propensity(self) -> float:
         if self._prob is None:
             assert self._inputs is not None
-            mean, evid, base, wq = self._inputs
-            self._prob = thompson_propensity(
-                np.asarray(mean), np.asarray(evid), np.asarray(base), wq, self.index
-            )
+            mean, evid, base, wq, settled, pair = self._inputs
+            m, e, b = np.asarray(mean), np.asarray(evid), np.asarray(base)
+            if settled is None or not settled[self.index]:
+                prob = thompson_propensity(m, e, b, wq, self.index)
+            else:
+                wide = sum(thompson_propensity(m, e, b, wq, k) for k in _wide(settled))
+                if pair is None:
+                    pair = _pair_of(None, mean, evid, base, wq, settled)
+                prob = max(0.0, 1.0 - wide) * _pair_prob(pair, self.index)
+            self._prob = prob
             self._inputs = None
         return self._prob
 
 
-def _normalised(values: np.ndarray, weight: float) -> np.ndarray:
+def _normalised(values: np.ndarray, weight: float, ref: float | None = None) -> np.ndarray:
     if weight == 0:
         return np.zeros(len(values))
     known = ~np.isnan(values) & (values >= 0)
     if not known.any():
         return np.zeros(len(values))
-    ref = float(values[known].max())
+    if ref is None or not ref > 0:
+        ref = float(values[known].max())
     if ref <= 0:
         return np.zeros(len(values))
     filled = np.where(known, values, float(values[known].mean()))
     return weight * filled / ref
+
+
+NORMAL_FROM = 8.0
+"""A Beta(a, b) with a and b at least this is close to a normal: Thompson's draw takes
+the normal instead, and ``ids`` counts the candidate as settled."""
+
+
+def _wide(settled: Sequence[bool]) -> list[int]:
+    return [k for k, s in enumerate(settled) if not s]
+
+
+def _pair_of(
+    prepared: Prepared | None,
+    mean: Sequence[float] | np.ndarray,
+    evidence: Sequence[float] | np.ndarray,
+    base: Sequence[float] | np.ndarray,
+    wq: float,
+    settled: Sequence[bool],
+) -> tuple[int, int, float]:
+    """The IDS decision among the ``settled`` candidates on the scores ``wq * quality +
+    base``, quality ~ the normal with the Beta's mean and variance (as Thompson
+    sampling's draw and propensity); indices are into all candidates. Kept in
+    ``prepared`` when given (made there at most once)."""
+    if prepared is not None and prepared.pair is not None:
+        return prepared.pair
+    keep = np.flatnonzero(np.asarray(settled, dtype=bool))
+    m = np.asarray(mean, dtype=float)[keep]
+    sd = wq * np.sqrt(m * (1.0 - m) / (np.asarray(evidence, dtype=float)[keep] + 1.0))
+    i, j, q = ids_pair(wq * m + np.asarray(base, dtype=float)[keep], sd)
+    pair = (int(keep[i]), int(keep[j]), q)
+    if prepared is not None:
+        prepared.pair = pair
+    return pair
+
+
+def _draw_pair(pair: tuple[int, int, float], u: float) -> int:
+    """The pick of an IDS decision for a uniform draw ``u``."""
+    i, j, q = pair
+    return i if u < q else j
+
+
+def _pair_prob(pair: tuple[int, int, float], k: int) -> float:
+    """P(an IDS decision ``pair`` picks ``k``)."""
+    i, j, q = pair
+    return (q if k == i else 0.0) + (1.0 - q if k == j else 0.0)
 
 
 def select_arrays(
@@ -125,18 +187,24 @@ def select_arrays(
     rng: np.random.Generator,
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
+    cost_ref: float | None = None,
+    prepared: Prepared | None = None,
 ) -> Selection:
-    """:func:`select` on arrays (``nan`` = unknown cost or latency)."""
+    """:func:`select` on arrays (``nan`` = unknown cost or latency). ``cost_ref``: the
+    cost that is penalised by the whole ``weights.cost`` (``None`` or not positive: the
+    largest known cost among the candidates). ``prepared``: what :func:`prepare` made of
+    these same candidates, when the caller keeps it (there the IDS decision is kept
+    too)."""
     n = len(model_ids)
     if n == 0:
         raise ValueError("no candidates to select from")
-    cost_pen = _normalised(cost, weights.cost)
+    cost_pen = _normalised(cost, weights.cost, cost_ref)
     lat_pen = _normalised(latency, weights.latency)
     base = -cost_pen - lat_pen
     wq = weights.quality
     evidence = alpha + beta
     mean = alpha / evidence
-    if policy == "thompson":
+    if policy in ("thompson", "ids"):
         q = rng.beta(alpha, beta)
     elif policy == "ucb":
         total = max(float(evidence.sum()), 2.0)
@@ -148,7 +216,14 @@ def select_arrays(
     score = wq * q + base
     best = int(np.argmax(score))
     chosen = best
-    if policy == "epsilon" and rng.random() < epsilon:
+    settled: list[bool] | None = None
+    pair = None
+    if policy == "ids":
+        settled = ((alpha >= NORMAL_FROM) & (beta >= NORMAL_FROM)).tolist()
+        if settled[best]:
+            pair = _pair_of(prepared, mean, evidence, base, wq, settled)
+            chosen = _draw_pair(pair, rng.random())
+    elif policy == "epsilon" and rng.random() < epsilon:
         chosen = int(rng.integers(n))
     if policy in ("greedy", "ucb"):
         prob = 1.0
@@ -161,7 +236,7 @@ def select_arrays(
             cost_pen.tolist(),
             lat_pen.tolist(),
             score.tolist(),
-            inputs=(mean, evidence, base, wq),
+            inputs=(mean, evidence, base, wq, settled, pair),
         )
     return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
 
@@ -170,14 +245,17 @@ SMALL = 48
 """Below this many candidates plain Python beats numpy's per-call overhead."""
 
 
-def _normalised_list(values: list[float | None], weight: float) -> list[float]:
+def _normalised_list(
+    values: list[float | None], weight: float, ref: float | None = None
+) -> list[float]:
     n = len(values)
     if weight == 0:
         return [0.0] * n
     known = [v for v in values if v is not None and v >= 0]
     if not known:
         return [0.0] * n
-    ref = max(known)
+    if ref is None or not ref > 0:
+        ref = max(known)
     if ref <= 0:
         return [0.0] * n
     fill = sum(known) / len(known)
@@ -214,10 +292,11 @@ def select_lists(
     epsilon: float = 0.1,
     ucb_c: float = 1.0,
     prepared: Prepared | None = None,
+    cost_ref: float | None = None,
 ) -> Selection:
     """:func:`select` on parallel lists (the router's hot path). ``prepared``: what
-    :func:`prepare` made of these same lists and ``weights``, when the caller keeps it
-    between draws."""
+    :func:`prepare` made of these same lists, ``weights`` and ``cost_ref`` (see
+    :func:`select_arrays`), when the caller keeps it between draws."""
     if len(alphas) >= SMALL:
         return select_arrays(
             [""] * len(alphas),
@@ -227,15 +306,19 @@ def select_lists(
             rng=rng,
             epsilon=epsilon,
             ucb_c=ucb_c,
+            cost_ref=cost_ref,
+            prepared=prepared,
         )
+    if prepared is None:
+        prepared = prepare(alphas, betas, costs, latencies, weights, cost_ref)
     return _select_small(
         alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepared:
-    """The parts of a small selection that depend only on the candidates and weights."""
+    """The parts of a selection that depend only on the candidates and weights."""
 
     cost_penalty: list[float]
     latency_penalty: list[float]
@@ -246,6 +329,9 @@ class Prepared:
     Beta itself is drawn."""
     base: list[float]
     """Score without quality: minus the cost and latency penalties."""
+    pair: tuple[int, int, float] | None = None
+    """The IDS decision (``(i, j, q)``: ``i`` with probability ``q``, else ``j``), made
+    on the first ``ids`` selection that needs it: it depends only on the candidates."""
 
 
 def prepare(
@@ -254,17 +340,18 @@ def prepare(
     costs: list[float | None],
     latencies: list[float | None],
     weights: Weights,
+    cost_ref: float | None = None,
 ) -> Prepared:
     """Precompute :func:`select_lists` for parallel lists it will select from again."""
-    cost_pen = _normalised_list(costs, weights.cost)
+    cost_pen = _normalised_list(costs, weights.cost, cost_ref)
     lat_pen = _normalised_list(latencies, weights.latency)
     n = len(alphas)
     evid = [alphas[i] + betas[i] for i in range(n)]
     mean = [alphas[i] / evid[i] for i in range(n)]
-    # Beta(a, b) is close to normal when a, b >= 8; a normal draw costs a fraction.
+    # A normal draw costs a fraction of a Beta draw.
     spread = [
         math.sqrt(mean[i] * (1.0 - mean[i]) / (evid[i] + 1.0))
-        if alphas[i] >= 8.0 and betas[i] >= 8.0
+        if alphas[i] >= NORMAL_FROM and betas[i] >= NORMAL_FROM
         else -1.0
         for i in range(n)
     ]
@@ -297,7 +384,7 @@ def _select_small(
         pre.base,
     )
     wq = weights.quality
-    if policy == "thompson":
+    if policy in ("thompson", "ids"):
         q = []
         betav = pyrng.betavariate
         spread = pre.spread
@@ -322,14 +409,23 @@ def _select_small(
     score = [wq * q[i] + base[i] for i in range(n)]
     best = max(range(n), key=score.__getitem__)
     chosen = best
-    if policy == "epsilon" and pyrng.random() < epsilon:
+    settled: list[bool] | None = None
+    pair = None
+    if policy == "ids":
+        settled = [sd >= 0.0 for sd in pre.spread]
+        if settled[best]:
+            pair = _pair_of(pre, mean, evid, base, wq, settled)
+            chosen = _draw_pair(pair, pyrng.random())
+    elif policy == "epsilon" and pyrng.random() < epsilon:
         chosen = pyrng.randrange(n)
     if policy in ("greedy", "ucb"):
         prob = 1.0
     elif policy == "epsilon":
         prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
     else:
-        return Selection(chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq))
+        return Selection(
+            chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, settled, pair)
+        )
     return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
 
 
@@ -344,6 +440,13 @@ def select(
     ucb_c: float = 1.0,
 ) -> Selection:
     """Pick one arm with ``policy``; see :class:`Selection`.
+
+    ``thompson``: the arm with the best score under one posterior draw per arm. ``ids``:
+    the same draw; if it falls on an arm whose posterior is still wide (``alpha`` or
+    ``beta`` under :data:`NORMAL_FROM`), that arm, else information-directed sampling
+    among the settled arms (:mod:`outcomes.routing._ids`). ``greedy``: the best mean;
+    ``ucb``: the best upper bound; ``epsilon``: the best mean, or with probability
+    ``epsilon`` a uniform pick.
 
     ``rng`` (numpy) serves large candidate sets, ``pyrng`` small ones (seed both for
     reproducible choices; ``pyrng`` defaults to one seeded from ``rng``).

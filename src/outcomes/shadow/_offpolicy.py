@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from outcomes.shadow._records import ShadowDecision
+from outcomes.shadow._queries import DECISION_TOTAL_ROWS
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.store import Store
 
@@ -67,27 +67,18 @@ class _Sums:
 
 
 def offpolicy_report(store: Store, *, point: str | None = None) -> list[OffPolicyEstimate]:
-    """Estimate every candidate's mean reward per (point, candidate) from rewarded rows."""
+    """Estimate every candidate's mean reward per (point, candidate) from rewarded rows.
+
+    Reads the sums the store keeps with the decisions (``shadow_decision_totals``), one
+    row per (point, candidate) whatever the number of decisions."""
     store.migrate(MIGRATIONS)
-    where: list[Any] = [] if point is None else [("point", "=", point)]
     sums: dict[tuple[str, str], _Sums] = {}
-    for d in store.scan(ShadowDecision.__table__, where=where):
-        s = sums.get((d.point, d.candidate))
-        if s is None:
-            s = sums[(d.point, d.candidate)] = _Sums()
-        s.decisions += 1
-        if d.reward is None:
+    for row in store.iter_query(DECISION_TOTAL_ROWS):
+        if point is not None and row[0] != point:
             continue
-        w = d.candidate_probability / d.live_propensity
-        r = d.reward
-        s.n += 1
-        s.agree += 1.0 if d.candidate_choice == d.live_choice else 0.0
-        s.r += r
-        s.w += w
-        s.w2 += w * w
-        s.wr += w * r
-        s.w2r += w * w * r
-        s.w2r2 += w * w * r * r
+        s = sums[(row[0], row[1])] = _Sums()
+        (s.decisions, s.n, s.agree, s.r, s.w, s.w2, s.wr, s.w2r, s.w2r2) = row[2:]
+        s.decisions, s.n = int(s.decisions), int(s.n)
     return [_estimate(k, s) for k, s in sorted(sums.items())]
 
 
@@ -100,7 +91,7 @@ def _estimate(key: tuple[str, str], s: _Sums) -> OffPolicyEstimate:
     half = Z95 * math.sqrt(var_ips)
     snips: float | None = None
     snips_interval: tuple[float, float] | None = None
-    if s.w > 0:
+    if s.w * s.w > 0:  # not merely s.w > 0: the square of a tiny weight sum is 0.0
         snips = s.wr / s.w
         # Delta method: Var ~ sum w^2 (r - snips)^2 / (sum w)^2.
         var = max(0.0, s.w2r2 - 2 * snips * s.w2r + snips * snips * s.w2) / (s.w * s.w)

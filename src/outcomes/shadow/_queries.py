@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from outcomes.shadow._records import ShadowObservation
+from outcomes.shadow._records import DECISION_TOTALS, ShadowObservation
 from outcomes.store import MemoryImpl, MemoryTables, Query, Row, register_query
 
 FINE = 1_000
@@ -222,3 +222,17 @@ per (namespace, source, fine bucket b) over the rows where that score is present
 count, sum of scores, paired count, and over paired rows the sums of score, outcome,
 s(1-s), squared error and log loss; the ``derived`` query adds the labeled count, the
 missing-caller count and the sum and sum of squares of the Brier difference."""
+
+
+_TOTALS_SQL = f"SELECT {', '.join(DECISION_TOTALS.column_names)} FROM {DECISION_TOTALS.name}"
+
+
+def _decision_totals(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    return (tuple(r) for _, r in tables.rows(DECISION_TOTALS.table))
+
+
+DECISION_TOTAL_ROWS = register_query(
+    Query("shadow.decision_totals", _TOTALS_SQL, _decision_totals, ordered=False)
+)
+"""No params: the rows of ``shadow_decision_totals``, one per (point, candidate), in no
+particular order."""

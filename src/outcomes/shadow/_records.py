@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from outcomes._table import Table
+from outcomes.store import Aggregate, Expr, register_aggregate
 
 
 class RecallOutcome(StrEnum):
@@ -90,3 +91,65 @@ class ShadowDecision:
 
 
 ShadowDecision.__table__ = Table.of("shadow_decisions", ShadowDecision, key="id")
+
+
+MIN_PROPENSITY = 1e-9
+"""A rewarded decision whose live propensity is below this counts as a decision only:
+its weight would exceed 1e9, on which no estimate can rest (and its square could
+overflow, which PostgreSQL refuses to compute)."""
+TINY = 1e-60
+"""A candidate probability or a reward below this counts as 0 in the sums: their
+products could underflow, which PostgreSQL refuses to compute."""
+
+
+def _rewarded(sql: str, python: Any, kind: Any = "float") -> Expr:
+    """``sql`` (``python``) on rewarded decisions, 0 on the others (see
+    :data:`MIN_PROPENSITY`); in both, ``p`` and ``r`` are the candidate probability and
+    the reward, each 0 below :data:`TINY`."""
+    p = f"(CASE WHEN candidate_probability < {TINY} THEN 0 ELSE candidate_probability END)"
+    r = f"(CASE WHEN reward < {TINY} THEN 0 ELSE reward END)"
+    return Expr(
+        f"CASE WHEN reward IS NULL OR live_propensity < {MIN_PROPENSITY} THEN 0 ELSE "
+        + sql.replace("{p}", p).replace("{r}", r) + " END",
+        lambda d: 0 if d["reward"] is None or d["live_propensity"] < MIN_PROPENSITY
+        else python(d),
+        kind,
+    )  # fmt: skip
+
+
+def _w(d: Any) -> float:
+    p = d["candidate_probability"]
+    return float((0.0 if p < TINY else p) / d["live_propensity"])
+
+
+def _r(d: Any) -> float:
+    return 0.0 if d["reward"] < TINY else float(d["reward"])
+
+
+_W = "({p} / live_propensity)"
+DECISION_TOTALS = register_aggregate(
+    Aggregate(
+        "shadow_decision_totals",
+        ShadowDecision.__table__,
+        ("point", "candidate"),
+        (
+            ("decisions", "count", ""),
+            ("rewarded", "sum", _rewarded("1", lambda d: 1, "int")),
+            ("agree", "sum", _rewarded(
+                "CASE WHEN candidate_choice = live_choice THEN 1 ELSE 0 END",
+                lambda d: int(d["candidate_choice"] == d["live_choice"]), "int")),
+            ("r", "sum", _rewarded("{r}", _r)),
+            ("w", "sum", _rewarded(_W, _w)),
+            ("w2", "sum", _rewarded(f"{_W} * {_W}", lambda d: _w(d) * _w(d))),
+            ("wr", "sum", _rewarded(f"{_W} * {{r}}", lambda d: _w(d) * _r(d))),
+            ("w2r", "sum", _rewarded(f"{_W} * {_W} * {{r}}", lambda d: _w(d) * _w(d) * _r(d))),
+            ("w2r2", "sum", _rewarded(
+                f"{_W} * {_W} * {{r}} * {{r}}", lambda d: _w(d) * _w(d) * _r(d) * _r(d))),
+        ),
+    )
+)  # fmt: skip
+"""Per (point, candidate): decisions, rewarded ones, and over the rewarded ones the
+agreements and the sums of reward, weight ``w = candidate_probability /
+live_propensity``, ``w^2``, ``w r``, ``w^2 r``, ``w^2 r^2``: what the off-policy report
+reads. Kept by the store with the decisions; a reward arriving later (an update of the
+decision) moves its row's contribution (``store/_aggregates.py``)."""

@@ -1,7 +1,9 @@
-"""The shadow wing's schema: observations of two confidences, and shadow decisions."""
+"""The shadow wing's schema: observations of two confidences, shadow decisions, and the
+per-(point, candidate) sums the store keeps with the decisions."""
 
 from __future__ import annotations
 
+from outcomes.shadow._records import DECISION_TOTALS
 from outcomes.store import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -51,5 +53,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX shadow_decisions_time ON shadow_decisions (decided_at)",
         ),
     ),
+    # The off-policy report's sums, kept by the store with the decisions and their
+    # rewards (the report no longer reads every decision); filled from those stored.
+    Migration("shadow.0003_decision_totals", DECISION_TOTALS.ddl(), run=DECISION_TOTALS.backfill),
 )
 """Applied by :class:`~outcomes.shadow.ShadowRecorder` and the report when bound to a store."""

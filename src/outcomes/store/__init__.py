@@ -17,9 +17,14 @@ from outcomes._lazy import attach as _attach
 # pays neither for the receipt declaration nor for the SQL stores.
 if _typing.TYPE_CHECKING:
     from outcomes._table import Column, Table
-    from outcomes.store._aggregates import Aggregate, register_aggregate, registered_aggregates
+    from outcomes.store._aggregates import (
+        Aggregate,
+        Expr,
+        register_aggregate,
+        registered_aggregates,
+    )
     from outcomes.store._base import Condition, Migration, MigrationStatus, Store, StoreKind
-    from outcomes.store._ids import id_text
+    from outcomes.store._ids import id_stored, id_text
     from outcomes.store._memory import MemoryStore
     from outcomes.store._open import open_store, rebuild_aggregates, rebuild_rollups
     from outcomes.store._postgres import PostgresStore
@@ -56,6 +61,7 @@ else:
             "outcomes._table": ("Column", "Table"),
             "outcomes.store._aggregates": (
                 "Aggregate",
+                "Expr",
                 "register_aggregate",
                 "registered_aggregates",
             ),
@@ -66,7 +72,7 @@ else:
                 "Store",
                 "StoreKind",
             ),
-            "outcomes.store._ids": ("id_text",),
+            "outcomes.store._ids": ("id_stored", "id_text"),
             "outcomes.store._memory": ("MemoryStore",),
             "outcomes.store._open": ("open_store", "rebuild_aggregates", "rebuild_rollups"),
             "outcomes.store._postgres": ("PostgresStore",),
@@ -112,6 +118,7 @@ __all__ = [
     "BackgroundWriter",
     "Column",
     "Condition",
+    "Expr",
     "FlushResult",
     "MemoryImpl",
     "MemoryStore",
@@ -127,6 +134,7 @@ __all__ = [
     "StoreKind",
     "Table",
     "WriterStats",
+    "id_stored",
     "id_text",
     "open_store",
     "path_from_url",

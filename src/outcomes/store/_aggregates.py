@@ -11,20 +11,30 @@ import of the wing:
   before the insert, with writers of the table serialized (SQLite's ``BEGIN IMMEDIATE``,
   a PostgreSQL advisory lock per table), and merge them with one ``INSERT ... SELECT ...
   GROUP BY ... ON CONFLICT DO UPDATE``; the memory store folds them in Python.
-- A delete or an update of the source table (retention) rebuilds the target from the
-  source in the same transaction: rare, and then exact without a per-row inverse.
+- A delete of source rows (retention), or an update of one, takes their contribution
+  back in the same transaction when the aggregate is *invertible* (below); an
+  aggregate with a ``min``/``max`` is rebuilt from the source instead (exact without a
+  per-row inverse; such tables are rarely changed).
 
-Values are ``count``, ``sum``, ``min`` and ``max`` of source columns, which merge exactly
-in any order and any split, so the target always equals a ``GROUP BY`` of the source
-(the conformance tests check it on every store). Group columns and the columns of
-``min``/``max`` must be ``NOT NULL`` in the source. The target table is created by the
-wing's migration (:meth:`Aggregate.ddl`, backfilled by :meth:`Aggregate.backfill`);
-while a store lacks it (a database not migrated yet), writes leave it to that backfill.
+Values are ``count``, ``sum``, ``min`` and ``max`` of source columns or of an
+:class:`Expr` (SQL over the source's columns, with the same in Python for the memory
+store), which merge exactly in any order and any split, so the target always equals a
+``GROUP BY`` of the source (the conformance tests check it on every store). Group
+columns and the columns of ``min``/``max`` must be ``NOT NULL`` in the source; a ``sum``
+of nothing but ``NULL`` is 0. An aggregate of counts and sums only is *invertible*: an
+update of one source row by key (a reward arriving later) takes the row's old
+contribution back and adds its new one, and a delete takes the deleted rows' back and
+drops the groups left with no row (counted by its first ``count``), instead of a rebuild
+(sums then agree with a fresh ``GROUP BY`` up to float rounding).
+
+The target table is created by the wing's migration (:meth:`Aggregate.ddl`, backfilled
+by :meth:`Aggregate.backfill`); while a store lacks it (a database not migrated yet),
+writes leave it to that backfill.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -39,17 +49,31 @@ _SCALAR = {
 
 
 @dataclass(frozen=True, slots=True)
+class Expr:
+    """A value computed from one source row: ``sql`` over the source's columns, and
+    ``python``, the same from the row as a mapping of column name to value."""
+
+    sql: str
+    python: Callable[[Mapping[str, Any]], Any]
+    type: ColumnType = "float"
+
+
+Source = str | Expr
+
+
+@dataclass(frozen=True, slots=True)
 class Aggregate:
     """The table ``name``: per distinct ``group`` of ``source``'s columns, ``values``.
 
-    ``values`` are ``(column, op, source column)``; ``op`` is ``count`` (source column
-    ``""``), ``sum``, ``min`` or ``max``. Raises ``ValueError`` when a column is unknown.
+    ``values`` are ``(column, op, of)``; ``op`` is ``count`` (``of`` is ``""``), ``sum``,
+    ``min`` or ``max`` of ``of``, a source column or an :class:`Expr`. Raises
+    ``ValueError`` when a column is unknown.
     """
 
     name: str
     source: Table[Any]
     group: tuple[str, ...]
-    values: tuple[tuple[str, Op, str], ...]
+    values: tuple[tuple[str, Op, Source], ...]
 
     def __post_init__(self) -> None:
         for column in self.group:
@@ -58,12 +82,39 @@ class Aggregate:
         for column, op, of in self.values:
             if op not in ("count", "sum", "min", "max"):
                 raise ValueError(f"{self.name}.{column}: unknown op {op!r}")
-            if (op == "count") != (of == "") or (of and not self.source.has_column(of)):
+            named = of if isinstance(of, str) else ""
+            if (op == "count") != (of == "") or (named and not self.source.has_column(named)):
                 raise ValueError(f"{self.name}.{column}: bad source column {of!r}")
 
-    def _type(self, op: Op, of: str) -> ColumnType:
+    @property
+    def invertible(self) -> bool:
+        """Whether a row's contribution can be taken back (counts and sums only)."""
+        return all(op in ("count", "sum") for _, op, _ in self.values)
+
+    @property
+    def _counter(self) -> int | None:
+        """The position in a target row of its first ``count`` value, if any."""
+        for k, (_, op, _) in enumerate(self.values):
+            if op == "count":
+                return len(self.group) + k
+        return None
+
+    def purge_sql(self) -> str | None:
+        """Delete the groups whose rows were all taken back (their count is 0); ``None``
+        without a ``count`` value (such groups then stay, with zero sums)."""
+        at = self._counter
+        return None if at is None else f"DELETE FROM {self.name} WHERE {self.column_names[at]} = 0"
+
+    def is_empty(self, row: Sequence[Any]) -> bool:
+        """Whether target ``row`` counts no source row any more (see :meth:`purge_sql`)."""
+        at = self._counter
+        return at is not None and row[at] == 0
+
+    def _type(self, op: Op, of: Source) -> ColumnType:
         if op == "count":
             return "int"
+        if isinstance(of, Expr):
+            return of.type
         return next(c.type for c in self.source.columns if c.name == of)
 
     @property
@@ -95,10 +146,17 @@ class Aggregate:
             f"CREATE TABLE {self.name} ({', '.join(cols)}, PRIMARY KEY ({', '.join(self.group)}))",
         )
 
-    def _select(self) -> str:
+    def _select(self, sign: int = 1) -> str:
+        minus = "-" if sign < 0 else ""
         parts = list(self.group)
         for _, op, of in self.values:
-            parts.append("COUNT(*)" if op == "count" else f"{op.upper()}({of})")
+            sql = of.sql if isinstance(of, Expr) else of
+            if op == "count":
+                parts.append(f"{minus}COUNT(*)")
+            elif op == "sum":
+                parts.append(f"{minus}COALESCE(SUM({sql}), 0)")
+            else:
+                parts.append(f"{op.upper()}({sql})")
         return f"SELECT {', '.join(parts)} FROM {self.source.name}"
 
     def rebuild_sql(self) -> tuple[str, str]:
@@ -110,8 +168,9 @@ class Aggregate:
             f"{self._select()} GROUP BY {group}",
         )
 
-    def fold_sql(self, dialect: str) -> str:
-        """Merge the source rows with ``seq > ?`` into the target (one statement)."""
+    def fold_sql(self, dialect: str, where: str = "seq > ?", sign: int = 1) -> str:
+        """Merge the source rows matching ``where`` (default: ``seq > ?``) into the
+        target, one statement; ``sign=-1`` takes them back (invertible aggregates)."""
         scalar = _SCALAR[dialect]
         sets = []
         for column, op, _ in self.values:
@@ -122,8 +181,8 @@ class Aggregate:
                 sets.append(f"{column} = {scalar[op]}({old}, {new})")
         group = ", ".join(self.group)
         return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {self._select()} "
-            f"WHERE seq > ? GROUP BY {group} ON CONFLICT ({group}) DO UPDATE SET {', '.join(sets)}"
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {self._select(sign)} "
+            f"WHERE {where} GROUP BY {group} ON CONFLICT ({group}) DO UPDATE SET {', '.join(sets)}"
         )
 
     def backfill(self, cur: Any, sql: Callable[[str], str]) -> None:
@@ -136,25 +195,33 @@ class Aggregate:
         names = self.source.column_names
         return tuple(row[names.index(g)] for g in self.group)
 
+    def _value(self, op: Op, of: Source, row: Sequence[Any], sign: int) -> Any:
+        if op == "count":
+            return sign
+        if isinstance(of, Expr):
+            value = of.python(dict(zip(self.source.column_names, row, strict=True)))
+        else:
+            value = row[self.source.column_names.index(of)]
+        if op == "sum":
+            return 0 if value is None else sign * value
+        return value
+
     def merge_rows(
         self,
         current: dict[tuple[Any, ...], tuple[Any, ...]],
         rows: Iterable[Sequence[Any]],
+        sign: int = 1,
     ) -> set[tuple[Any, ...]]:
         """Fold source ``rows`` (source column order) into ``current`` (group -> target
-        row), in Python; returns the groups it changed."""
-        names = self.source.column_names
-        keys = [names.index(g) for g in self.group]
-        sources = [names.index(of) if of else -1 for _, _, of in self.values]
-        ops = [op for _, op, _ in self.values]
+        row), in Python (``sign=-1`` takes them back); returns the groups it changed."""
         width = len(self.group)
         changed = set()
         for row in rows:
-            key = tuple(row[i] for i in keys)
+            key = self.group_of(row)
             old = current.get(key)
             values: list[Any] = []
-            for k, (op, i) in enumerate(zip(ops, sources, strict=True)):
-                value = 1 if op == "count" else row[i]
+            for k, (_, op, of) in enumerate(self.values):
+                value = self._value(op, of, row, sign)
                 if old is not None:
                     was = old[width + k]
                     if op in ("count", "sum"):
@@ -167,6 +234,43 @@ class Aggregate:
             current[key] = (*key, *values)
             changed.add(key)
         return changed
+
+
+Statement = tuple[str, Sequence[Any]]
+
+
+def change_rows(
+    cur: Any,
+    sql: Callable[[str], str],
+    dialect: str,
+    aggs: Sequence[Aggregate],
+    change: Statement,
+    rows: Statement,
+    update: bool,
+) -> int:
+    """Run ``change`` (a delete, or an update: ``update``) of the source rows ``rows``
+    selects (a condition and its params) through ``cur``, keeping ``aggs``: the rows'
+    contribution is taken back before (and added again after an update) when every
+    aggregate is invertible, groups left empty dropped after a delete; otherwise the
+    aggregates are rebuilt when anything changed. ``sql`` translates ``?`` placeholders.
+    Returns the change's rowcount."""
+    inverse = all(a.invertible for a in aggs)
+    where, values = rows
+    if inverse:
+        for agg in aggs:
+            cur.execute(sql(agg.fold_sql(dialect, where, -1)), list(values))
+    cur.execute(sql(change[0]), list(change[1]))
+    changed = int(cur.rowcount)
+    for agg in aggs:
+        purge = agg.purge_sql()
+        if inverse and update:
+            cur.execute(sql(agg.fold_sql(dialect, where)), list(values))
+        elif inverse and purge is not None:
+            cur.execute(purge)
+        elif not inverse and changed > 0:
+            for statement in agg.rebuild_sql():
+                cur.execute(statement)
+    return changed
 
 
 _AGGREGATES: dict[str, list[Aggregate]] = {}

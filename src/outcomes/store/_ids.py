@@ -1,4 +1,4 @@
-"""Compact receipt ids in SQLite: a UUID-shaped id is stored as its 16 bytes.
+"""Compact receipt ids: a UUID-shaped id is stored as its 16 bytes.
 
 ``receipt_id`` and ``trace_id`` are in every receipt row and in the two indexes that find
 receipts by them (idempotence and trace look-ups). As 36-character text they made a
@@ -15,18 +15,25 @@ encodes rows it writes and the values of conditions on these columns, and decode
 rows it reads (:meth:`Table.from_row` through :func:`decode_row`); named queries that
 return these columns select them through :func:`id_text` (SQL, so that it also runs
 where Python is not, as in ``sqlite3 -json``).
+
+PostgreSQL (migration ``pg.0002_compact_receipts``) keeps both columns as ``bytea``: a
+column has one type there, so every id is bytes. A canonical UUID is its 16 bytes
+(:func:`encode_id`); any other id is its UTF-8 text, with one zero byte appended when
+that text is itself 16 bytes long (:func:`encode_id_bytes`). So a 16-byte value is
+always a UUID, and the text never holds a zero byte (PostgreSQL text cannot), which
+makes the encoding one-to-one and :func:`decode_id` its inverse on both engines.
 """
 
 from __future__ import annotations
 
 import binascii
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import add, itemgetter
 from typing import Any
 
 ID_COLUMNS = ("receipt_id", "trace_id")
-"""The receipt columns stored compactly in SQLite."""
+"""The receipt columns stored compactly."""
 
 _fromhex = bytes.fromhex
 
@@ -51,9 +58,24 @@ def encode_id(value: Any) -> Any:
     return value
 
 
+def encode_id_bytes(value: str) -> bytes:
+    """``value`` as PostgreSQL stores it (``bytea``): 16 bytes for a canonical lowercase
+    UUID, else its UTF-8 text (plus a zero byte when that is 16 bytes long)."""
+    b = encode_id(value)
+    return b if type(b) is bytes else _text_bytes(value)
+
+
+def _text_bytes(value: str) -> bytes:
+    text = value.encode()
+    return text + b"\0" if len(text) == 16 else text
+
+
 def decode_id(value: Any) -> Any:
-    """The text of a stored id (the inverse of :func:`encode_id`)."""
+    """The text of a stored id (the inverse of :func:`encode_id` and
+    :func:`encode_id_bytes`); text is returned unchanged."""
     if type(value) is bytes:
+        if len(value) != 16:
+            return (value[:16] if len(value) == 17 and value[16] == 0 else value).decode()
         h = value.hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return value
@@ -96,11 +118,20 @@ def _one_by_one(values: Sequence[Any], blob: type[bytes | bytearray]) -> list[An
     return out
 
 
-def encode_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Receipt rows with their ids (the first two columns) encoded, as new tuples."""
+def encode_ids_bytes(values: Sequence[Any]) -> list[Any]:
+    """:func:`encode_id_bytes` of every value (UUIDs through :func:`encode_ids`)."""
+    return [v if type(v) is bytes else _text_bytes(v) for v in encode_ids(values)]
+
+
+def encode_rows(
+    rows: Sequence[tuple[Any, ...]],
+    encode: Callable[[Sequence[Any]], list[Any]] = encode_ids,
+) -> list[tuple[Any, ...]]:
+    """Receipt rows with their ids (the first two columns) encoded by ``encode``
+    (:func:`encode_ids`, or :func:`encode_ids_bytes` for PostgreSQL), as new tuples."""
     ids = zip(
-        encode_ids(list(map(itemgetter(0), rows))),
-        encode_ids(list(map(itemgetter(1), rows))),
+        encode(list(map(itemgetter(0), rows))),
+        encode(list(map(itemgetter(1), rows))),
         strict=True,
     )
     return list(map(add, ids, map(itemgetter(slice(2, None)), rows)))
@@ -114,11 +145,33 @@ def decode_row(row: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def id_text(column: str) -> str:
-    """SQL (SQLite) for the text of the id in ``column``, stored compact or not."""
+def id_text(column: str, dialect: str = "sqlite") -> str:
+    """SQL for the text of the id in ``column``, stored compact or not, on ``dialect``
+    (``sqlite`` or ``postgresql``)."""
+    if dialect == "postgresql":
+        return (
+            f"(CASE WHEN octet_length({column}) = 16 THEN encode({column}, 'hex')::uuid::text "
+            f"WHEN octet_length({column}) = 17 AND get_byte({column}, 16) = 0 "
+            f"THEN convert_from(substring({column} FROM 1 FOR 16), 'UTF8') "
+            f"ELSE convert_from({column}, 'UTF8') END)"
+        )
     h = f"hex({column})"
     parts = " || '-' || ".join(
         f"substr({h}, {start}, {length})"
         for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
     )
     return f"(CASE WHEN typeof({column}) = 'blob' THEN lower({parts}) ELSE {column} END)"
+
+
+def id_stored(text: str, dialect: str = "postgresql") -> str:
+    """SQL for the stored form (:func:`encode_id_bytes`) of the text id ``text`` (an
+    expression) on PostgreSQL: what a stored id is compared with. Raises ``ValueError``
+    for another dialect (SQLite has no such expression: compare :func:`id_text`)."""
+    if dialect != "postgresql":
+        raise ValueError(f"id_stored: no SQL encoding for {dialect!r}")
+    utf8 = f"convert_to({text}, 'UTF8')"
+    return (
+        f"(CASE WHEN {text} ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-"
+        f"[0-9a-f]{{12}}$' THEN decode(replace({text}, '-', ''), 'hex') "
+        f"WHEN octet_length({utf8}) = 16 THEN {utf8} || '\\x00'::bytea ELSE {utf8} END)"
+    )

@@ -139,14 +139,19 @@ class MemoryStore(StoreBase):
                     self._fold_aggregate(agg, rows)
         return inserted
 
-    def _fold_aggregate(self, agg: Aggregate, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Fold new source ``rows`` into ``agg``'s target (``store/_aggregates.py``)."""
+    def _fold_aggregate(
+        self, agg: Aggregate, rows: Sequence[tuple[Any, ...]], sign: int = 1
+    ) -> None:
+        """Fold source ``rows`` into ``agg``'s target (``store/_aggregates.py``);
+        ``sign=-1`` takes them back."""
         data = self._data(agg.table)
         groups = {agg.group_of(row) for row in rows}
         current = {k: data.rows[k][1] for k in groups if k in data.rows}
-        for key in agg.merge_rows(current, rows):
+        for key in agg.merge_rows(current, rows, sign):
             old = data.rows.get(key)
-            if old is None:
+            if agg.is_empty(current[key]):
+                data.rows.pop(key, None)
+            elif old is None:
                 data.rows[key] = (data.next_seq, current[key])
                 data.next_seq += 1
             else:
@@ -251,10 +256,12 @@ class MemoryStore(StoreBase):
             doomed = [
                 k for k, (seq, row) in data.rows.items() if _matches((*row, seq), index, where)
             ]
-            for key in doomed:
-                del data.rows[key]
-            if doomed:
-                self._rebuild_aggregates(table)
+            gone = [data.rows.pop(key)[1] for key in doomed]
+            for agg in aggregates_of(table) if gone else ():
+                if agg.invertible:
+                    self._fold_aggregate(agg, gone, -1)
+                else:
+                    self._rebuild_aggregates(table)
         return len(doomed)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
@@ -272,7 +279,12 @@ class MemoryStore(StoreBase):
             new_row = table.to_row(table.record_type(**values))
             check_finite(table, new_row)
             data.rows[key] = (seq, new_row)
-            self._rebuild_aggregates(table)
+            for agg in aggregates_of(table):
+                if agg.invertible:
+                    self._fold_aggregate(agg, [row], -1)
+                    self._fold_aggregate(agg, [new_row])
+                else:
+                    self._rebuild_aggregates(table)
         return True
 
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

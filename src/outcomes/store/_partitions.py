@@ -23,17 +23,18 @@ the remainder is deleted row by row.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from outcomes.store._base import Migration
 from outcomes.store._schema import RECEIPTS_FAILURES_INDEX, RECEIPTS_SIGNAL_INDEXES
 
 _FIRST = 0.0
 """Month partitions cover [1970-01, 10000-01); outside, the two open-ended ones."""
 _END = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 PAST, FUTURE = "receipts_past", "receipts_future"
+MONTHS_SPAN = (_FIRST, _END)
+"""[start, end) of the timestamps the month partitions hold (the rest: PAST, FUTURE)."""
 ROLLUP_LOCK_KEY = 0x6F7574726F6C6C73  # "outrolls": what every writer of receipts holds
 
 
@@ -138,8 +139,9 @@ def is_partitioned(cur: Any) -> bool:
     return row is not None and row[0] == "p"
 
 
-def _convert(cur: Any, sql: Callable[[str], str]) -> None:
-    """Rebuild ``receipts`` as a partitioned table, keeping every row and its ``seq``."""
+def partition_receipts(cur: Any, sql: Callable[[str], str]) -> None:
+    """Rebuild ``receipts`` as a partitioned table, keeping every row and its ``seq``
+    (migration ``pg.0001_receipts_partitioned``, see store/_pg_compact.py)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
     if is_partitioned(cur):
         return
@@ -162,18 +164,30 @@ def _convert(cur: Any, sql: Callable[[str], str]) -> None:
     months = {month_of(float(day) * 86400) for (day,) in cur.fetchall()}
     for year, month in sorted(m for m in months if m is not None):
         _create_month(cur, year, month)
+    refill(cur, "receipts_unpartitioned", _INDEXES)
+
+
+def refill(
+    cur: Any, source: str, indexes: Iterable[str], columns: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Copy every row of ``source`` into the new ``receipts`` in ``seq`` order, keeping
+    ``seq``, continue its identity after them, drop ``source`` and build ``indexes``
+    (once, at the end). ``columns``: (name in ``receipts``, SQL computing it from a row
+    of ``source``) pairs; none copies every column by position."""
+    names = f"({', '.join(n for n, _ in columns)}) " if columns else ""
+    values = ", ".join(v for _, v in columns) if columns else "*"
     cur.execute(
-        "INSERT INTO receipts OVERRIDING SYSTEM VALUE "
-        "SELECT * FROM receipts_unpartitioned ORDER BY seq"
+        f"INSERT INTO receipts {names}OVERRIDING SYSTEM VALUE "
+        f"SELECT {values} FROM {source} ORDER BY seq"
     )
-    cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts_unpartitioned")
+    cur.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {source}")
     cur.execute(f"ALTER TABLE receipts ALTER COLUMN seq RESTART WITH {int(cur.fetchone()[0])}")
-    cur.execute("DROP TABLE receipts_unpartitioned")
-    for statement in INDEXES:
+    cur.execute(f"DROP TABLE {source}")
+    for statement in indexes:
         cur.execute(statement)
 
 
-INDEXES: tuple[str, ...] = (
+_INDEXES: tuple[str, ...] = (
     # Idempotence (see the module docstring) and look-ups by id (supersession, updates).
     "CREATE UNIQUE INDEX receipts_id ON receipts (receipt_id, timestamp)",
     # Insertion order: incremental folds (seq > ?) and every scan's ORDER BY.
@@ -193,10 +207,5 @@ INDEXES: tuple[str, ...] = (
     # `ledger stats --since`'s late signals at the edge of its hours (core.0006).
     *RECEIPTS_SIGNAL_INDEXES,
 )
-"""The receipts indexes on PostgreSQL once partitioned: each serves a query, nothing
-else (the former ``(model_id, task)`` index served reads that rollups now answer)."""
-
-PG_MIGRATIONS: tuple[Migration, ...] = (
-    Migration("pg.0001_receipts_partitioned", (), run=_convert),
-)
-"""Migrations only the PostgreSQL store applies, after the core ones."""
+"""The receipts indexes ``pg.0001`` builds (the former ``(model_id, task)`` index served
+reads that rollups now answer); ``pg.0002`` replaces them (store/_pg_compact.py)."""

@@ -35,8 +35,8 @@ from typing import Any
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
 
-PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned",)
-"""The names of the PostgreSQL store's own migrations, in order (``store/_partitions.py``
+PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned", "pg.0002_compact_receipts")
+"""The names of the PostgreSQL store's own migrations, in order (``store/_postgres.py``
 refuses to load if they differ from ``PG_MIGRATIONS``)."""
 CONNECT_TIMEOUT_S = 10
 """Seconds to wait for the server, on both read paths (over a ``connect_timeout`` in the

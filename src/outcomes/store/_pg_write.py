@@ -28,10 +28,15 @@ unique key cannot see, ``_partitions.py``) and the order-dependent EMA.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import eq
 from typing import Any
 
 from outcomes.records import Receipt
+from outcomes.store._base import check_finite_columns
+from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes
+from outcomes.store._partitions import FUTURE, MONTHS_SPAN, PAST
 from outcomes.store._rollup_rows import EMA_KEY
 from outcomes.store._rollups import (
     INFERENCE,
@@ -41,12 +46,13 @@ from outcomes.store._rollups import (
     add_rows,
     chunks,
     select_keys_sql,
-    unique_rows,
     upsert_sql,
 )
 
-_COLUMNS = Receipt.__table__.column_names
+RECEIPTS = Receipt.__table__
+_COLUMNS = RECEIPTS.column_names
 _ID, _TS = _COLUMNS.index("receipt_id"), _COLUMNS.index("timestamp")
+_IDS = {_COLUMNS.index(c) for c in ID_COLUMNS}
 _MODEL, _KIND = _COLUMNS.index("model_id"), _COLUMNS.index("kind")
 _COPY = f"COPY receipts ({', '.join(_COLUMNS)}) FROM STDIN"
 _INSERT = (
@@ -59,29 +65,51 @@ COPY_MIN_ROWS = 64
 ``executemany`` in the pipeline that follows (no round trip of their own)."""
 
 _SEP = "\n"
-# One index probe per id and partition. ``= ANY(array)`` reads the same, but on a month
-# too new to have statistics the planner picks a sequential scan testing each row
-# against the whole array (measured: 3-6x slower at 1000 ids on 50k rows); the lateral
-# form cannot. The ids travel as one text split by the server: psycopg's dump of a
-# 1000-element list cost 1.4 ms of client CPU per batch, the join nothing.
+# One index probe per id and month partition. The months are named by a condition on
+# ``timestamp`` (pruned when planned); the two open-ended partitions, almost always
+# empty, are probed only when the one-time check finds a row in either: probing them
+# for every id cost as much as probing the month (1000 ids: 2.0 -> 0.9 ms, EXPLAIN
+# ANALYZE). ``= ANY(array)`` reads the same, but on a month too new to have statistics
+# the planner picks a sequential scan testing each row against the whole array
+# (measured: 3-6x slower at 1000 ids on 50k rows); the lateral form cannot. The ids
+# travel as one text split by the server (psycopg's dump of a 1000-element list cost
+# 1.4 ms of client CPU per batch, the join nothing); the answer is the positions of
+# the stored ones (1-based). Ids stored compact (pg.0002) travel in their stored form,
+# as hex: encoding each text id in SQL (``id_stored``, a pattern match per id) made the
+# look-up 16.5 ms instead of 1.05 (1000 ids, EXPLAIN ANALYZE).
 STORED_IDS = (
-    "SELECT i.id FROM unnest({ids}) AS i(id) CROSS JOIN LATERAL "
+    "SELECT i.n FROM unnest({ids}) WITH ORDINALITY AS i(v, n) CROSS JOIN LATERAL ("
+    "SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
+    "AND r.timestamp >= {lo!r} AND r.timestamp < {hi!r} "
+    "UNION ALL SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
+    "AND (r.timestamp < {lo!r} OR r.timestamp >= {hi!r}) "
+    "AND (SELECT EXISTS (SELECT 1 FROM {past}) OR EXISTS (SELECT 1 FROM {future})) "
+    "LIMIT 1) AS found"
+)
+_LAYOUT = {"lo": MONTHS_SPAN[0], "hi": MONTHS_SPAN[1], "past": PAST, "future": FUTURE}
+_BY_TEXT = STORED_IDS.format(ids="string_to_array(%s, E'\\n')", key="i.v", **_LAYOUT)
+_BY_ARRAY = STORED_IDS.format(ids="%s::text[]", key="i.v", **_LAYOUT)
+_BY_HEX = STORED_IDS.format(ids="string_to_array(%s, ',')", key="decode(i.v, 'hex')", **_LAYOUT)
+UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
+    "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
     "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found"
 )
-_IDS_JOINED = STORED_IDS.format(ids="string_to_array(%s, E'\\n')")
-_IDS_ARRAY = STORED_IDS.format(ids="%s::text[]")
 _EMA_OF = "SELECT model_id, task, value FROM rollup_ema WHERE model_id = ANY(%s::text[])"
 _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
 
 
-def send_stored_ids(cur: Any, ids: list[str]) -> None:
-    """Send the look-up of which of ``ids`` are stored (read them with ``fetchall``)."""
+def send_stored_ids(cur: Any, ids: Sequence[Any]) -> None:
+    """Send the look-up of which of ``ids`` (as ``receipts`` keeps them: text, or bytes
+    once compact) are stored; ``fetchall`` gives their positions in ``ids`` (from 1)."""
+    if ids and type(ids[0]) is bytes:
+        cur.execute(_BY_HEX, [",".join(map(bytes.hex, ids))])
+        return
     joined = _SEP.join(ids)
     if joined.count(_SEP) == len(ids) - 1:
-        cur.execute(_IDS_JOINED, [joined])
+        cur.execute(_BY_TEXT, [joined])
     else:  # an id holding the separator: the array parameter, slower but exact
-        cur.execute(_IDS_ARRAY, [ids])
+        cur.execute(_BY_ARRAY, [list(ids)])
 
 
 class _Reads:
@@ -105,54 +133,101 @@ class _Reads:
         return out
 
 
+_BINARY = frozenset({"text", "bigint", "double precision", "boolean", "bytea"})
+_COLUMN_TYPES = (
+    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+    "WHERE attrelid = 'receipts'::regclass AND attnum > 0 AND NOT attisdropped"
+)
+
+
+def copy_types(cur: Any) -> tuple[str, ...] | None:
+    """The types of the ``receipts`` columns in ``Receipt.__table__`` order, for a
+    binary ``COPY``; None when one is not a type whose binary form psycopg makes from
+    the Python value the store holds (then the ``COPY`` goes as text)."""
+    cur.execute(_COLUMN_TYPES)
+    types = dict(cur.fetchall())
+    out = tuple(str(types.get(c, "")) for c in _COLUMNS)
+    return out if _BINARY.issuperset(out) else None
+
+
+def prepare(records: list[Receipt]) -> list[Sequence[Any]]:
+    """Receipts as :func:`write_receipts` takes them: by column (``Receipt.__table__``
+    order, one list per column, scrubbed as :meth:`Table.to_row` does), checked finite,
+    the first receipt of each id only. Built before the write transaction: by columns,
+    the scrub, the check and the fold are C-level passes over a column."""
+    cols = RECEIPTS.to_columns(records)
+    check_finite_columns(RECEIPTS, cols)
+    ids = cols[_ID]
+    if len(set(ids)) != len(ids):
+        first = dict.fromkeys(ids)
+        keep = [first.pop(rid, True) is None for rid in ids]  # None once per id: the first
+        cols = [list(compress(c, keep)) for c in cols]
+    return cols
+
+
 def write_receipts(
     cur: Any,
-    rows: list[tuple[Any, ...]],
+    cols: Sequence[Sequence[Any]],
     lock: Callable[[Any], None],
-    ensure_partitions: Callable[[Any, list[float]], None],
+    ensure_partitions: Callable[[Any, Sequence[float]], None],
+    types: tuple[str, ...] | None,
+    compact: bool = False,
 ) -> int:
-    """Insert receipt rows (``Receipt.__table__`` order) into the partitioned
-    ``receipts`` and fold the new ones into the rollups, in ``cur``'s open transaction
-    (steps in the module docstring); returns how many were new. ``lock(cur)`` takes the
-    rollup lock, ``ensure_partitions(cur, timestamps)`` creates missing months; both
-    only send their statements."""
+    """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
+    fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
+    module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
+    ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
+    statements); ``types`` are :func:`copy_types`. ``compact``: ids are stored as
+    ``bytea`` (pg.0002), encoded before the look-up (the fold reads no id)."""
     conn = cur.connection
-    first = unique_rows(rows)
-    models = sorted({r[_MODEL] for r in first if r[_KIND] == INFERENCE})
+    inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
+    models = sorted(set(inference))
+    if compact:
+        cols = [encode_ids_bytes(c) if i in _IDS else c for i, c in enumerate(cols)]
     with conn.pipeline(), conn.cursor() as found, conn.cursor() as stored_ema:
         lock(cur)
-        ensure_partitions(cur, [r[_TS] for r in first])
-        send_stored_ids(found, [r[_ID] for r in first])
+        ensure_partitions(cur, cols[_TS])
+        send_stored_ids(found, cols[_ID])
         stored_ema.execute(_EMA_OF, [models])
-        delta = Delta.of(first)  # while the server looks the ids up
+        delta = Delta.of_columns(cols)  # while the server looks the ids up
         reads = _Reads(conn, delta)
-        stored = {str(r[0]) for r in found.fetchall()}
+        stored = {int(r[0]) - 1 for r in found.fetchall()}
         ema = {(str(m), str(t)): float(v) for m, t, v in stored_ema.fetchall()}
         current = reads.collect()
-    fresh = [r for r in first if r[_ID] not in stored] if stored else first
-    if stored:  # the keys read are a superset of those the new rows touch
-        delta = Delta.of(fresh)
-    if len(fresh) >= COPY_MIN_ROWS:
-        # A writer thread feeds the server while this one merges the rollup rows: with
-        # the default writer, the rows wait in psycopg's buffer until the COPY ends.
-        with cur.copy(_COPY, writer=_copy_writer(cur)) as copy:
-            for row in fresh:
+    if stored:  # the keys read are a superset of those the new receipts touch
+        keep = [i not in stored for i in range(len(cols[_ID]))]
+        cols = [list(compress(c, keep)) for c in cols]
+        delta = Delta.of_columns(cols)
+    fresh = len(cols[_ID])
+    if fresh >= COPY_MIN_ROWS:
+        # Every block of rows goes to the server as soon as it is formatted, so that the
+        # server takes them while Python merges the rollup rows below (psycopg's default
+        # may keep up to 1 MB back until the COPY ends; a writer thread cost more).
+        # Binary: formatting the rows as text cost twice the client CPU.
+        binary = " (FORMAT BINARY)" if types else ""
+        with cur.copy(_COPY + binary, writer=_copy_writer(cur)) as copy:
+            if types:
+                copy.set_types(types)
+            for row in zip(*cols, strict=True):
                 copy.write_row(row)
             merged = _merged(delta, current, ema)
     else:
         merged = _merged(delta, current, ema)
     with conn.pipeline():
-        if 0 < len(fresh) < COPY_MIN_ROWS:
-            cur.executemany(_INSERT, fresh)
+        if 0 < fresh < COPY_MIN_ROWS:
+            cur.executemany(_INSERT, zip(*cols, strict=True))
         for sql, upserts in merged:
             cur.executemany(sql, upserts)
-    return len(fresh)
+    return fresh
 
 
 def _copy_writer(cur: Any) -> Any:
-    from psycopg.copy import QueuedLibpqWriter
+    from psycopg.copy import LibpqWriter
 
-    return QueuedLibpqWriter(cur)
+    try:
+        return LibpqWriter(cur, flush_threshold=0)
+    except TypeError:  # a psycopg without the parameter: its default writer
+        return LibpqWriter(cur)
 
 
 def _merged(

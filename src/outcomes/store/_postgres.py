@@ -11,23 +11,30 @@ from typing import Any, ClassVar
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
-from outcomes.store._base import Migration, StoreKind
+from outcomes.store._base import Condition, Migration, StoreKind
+from outcomes.store._ids import ID_COLUMNS, encode_id_bytes
 from outcomes.store._partitions import (
-    PG_MIGRATIONS,
     ROLLUP_LOCK_KEY,
     Partitions,
     create_partitions,
     drop_before,
     is_partitioned,
 )
+from outcomes.store._pg_compact import PG_MIGRATIONS, is_compact, trace_condition
 from outcomes.store._pg_read import (
     CONNECT_TIMEOUT_S,
     PG_MIGRATION_NAMES,
     connect_error,
     hide_password,
 )
-from outcomes.store._pg_write import COPY_MIN_ROWS, send_stored_ids, write_receipts
-from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches
+from outcomes.store._pg_write import (
+    COPY_MIN_ROWS,
+    UNPARTITIONED_STORED_IDS,
+    copy_types,
+    prepare,
+    write_receipts,
+)
+from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches, render_where
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
@@ -82,6 +89,8 @@ class PostgresStore(SqlStore):
         self._scan_lock = threading.Lock()
         self._partitions = Partitions()
         self._partitioned: bool | None = None
+        self._compact: bool | None = None
+        self._copy_types: tuple[str, ...] | None = None  # () when the COPY goes as text
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -145,20 +154,62 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
-    def _write_receipts(self, cur: Any, rows: list[tuple[Any, ...]]) -> int:
-        if not self._is_partitioned(cur):
-            return super()._write_receipts(cur, rows)
-        return write_receipts(cur, rows, self._lock_for_rollups, self._partitions.ensure)
+    def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
+        if table is not RECEIPTS:
+            return super()._prepare(table, records)
+        return prepare(records)
+
+    def _write_receipts(self, cur: Any, batch: Any) -> int:
+        if not self._is_partitioned(cur):  # before pg.0001: the generic path, by rows
+            return super()._write_receipts(cur, list(zip(*batch, strict=True)))
+        if self._copy_types is None:
+            self._copy_types = copy_types(cur) or ()
+        types = self._copy_types or None
+        return write_receipts(
+            cur, batch, self._lock_for_rollups, self._partitions.ensure, types, self._is_compact()
+        )
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
             self._partitioned = is_partitioned(cur)
         return self._partitioned
 
+    def _is_compact(self) -> bool:
+        if self._compact is None:
+            with self._reader().cursor() as cur:
+                self._compact = is_compact(cur)
+        return self._compact
+
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:
         done = super().migrate(migrations)
-        self._partitioned = None
+        self._partitioned = self._compact = None
+        self._copy_types = None
         return done
+
+    def _id_columns(self, table: Table[Any]) -> tuple[str, ...]:
+        return ID_COLUMNS if table is RECEIPTS and self._is_compact() else ()
+
+    def _encode_id(self, value: Any) -> Any:
+        return encode_id_bytes(value)
+
+    def _where(self, table: Table[Any], where: Sequence[Condition]) -> tuple[str, list[Any]]:
+        # Conditions on trace_id become the two probes the indexes serve
+        # (store/_pg_compact.py: the partial trace index leaves out first receipts).
+        stored = self._stored_where(table, where)
+        traces = [c for c in stored if c[0] == "trace_id" and c[1] in ("=", "in")]
+        if not traces or not self._id_columns(table):
+            return render_where(stored)
+        clause, params = render_where([c for c in stored if c not in traces])
+        parts = [clause.removeprefix(" WHERE ")] if clause else []
+        for _, op, value in traces:
+            values = list(value) if op == "in" else [value]
+            if not values:
+                parts.append("1 = 0")
+                continue
+            marks = "?" if op == "=" else f"({', '.join('?' for _ in values)})"
+            parts.append(trace_condition(op.upper(), marks))
+            params.extend(values * 3)
+        return " WHERE " + " AND ".join(parts), params
 
     def create_partitions(self, since: float, until: float) -> int:
         """Create the monthly ``receipts`` partitions covering [since, until) ahead of
@@ -190,7 +241,7 @@ class PostgresStore(SqlStore):
         return result
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
-        send_stored_ids(cur, ids)
+        cur.execute(UNPARTITIONED_STORED_IDS, [ids])  # the generic path's look-up
         return {str(r[0]) for r in cur.fetchall()}
 
     def _lock_for_migrations(self, cur: Any) -> None:

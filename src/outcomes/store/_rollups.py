@@ -392,20 +392,31 @@ def _refold(
     # The backfill of core.0002 runs before core.0003 adds ttft_ms, which the fold does
     # not read: select the receipt columns up to it (still in the table's column order).
     cols = ", ".join(c for c in _RECEIPT_COLUMNS if c != "ttft_ms")
-    last, total = 0, 0
-    while True:
+    # Windows of ``batch`` seq values rather than ``seq > ? ORDER BY seq LIMIT ?``:
+    # PostgreSQL indexes seq by block ranges (BRIN, store/_pg_compact.py), which cannot
+    # stop after LIMIT rows, so every page would read all later rows; a window reads
+    # only its own blocks. (min and max apart: SQLite answers each from the rowid.)
+    cur.execute("SELECT min(seq) FROM receipts")
+    low = cur.fetchone()[0]
+    cur.execute("SELECT max(seq) FROM receipts")
+    top = cur.fetchone()[0]
+    if low is None or top is None:
+        return 0
+    last, total = int(low) - 1, 0
+    while last < top:
         cur.execute(
             sql(
-                f"SELECT seq, {cols} FROM receipts WHERE kind = ? AND seq > ? ORDER BY seq LIMIT ?"
+                f"SELECT seq, {cols} FROM receipts "
+                "WHERE kind = ? AND seq > ? AND seq <= ? ORDER BY seq"
             ),
-            [INFERENCE, last, batch],
+            [INFERENCE, last, last + batch],
         )
         rows = cur.fetchall()
-        if not rows:
-            return total
-        last = int(rows[-1][0])
-        total += len(rows)
-        apply_sql(cur, sql, Delta.of([r[1:] for r in rows]), upserts)
+        last += batch
+        if rows:
+            total += len(rows)
+            apply_sql(cur, sql, Delta.of([r[1:] for r in rows]), upserts)
+    return total
 
 
 def apply_rows(

@@ -15,7 +15,12 @@ from typing import Any, ClassVar, TypeVar
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.records import Receipt
-from outcomes.store._aggregates import Aggregate, aggregates_of, registered_aggregates
+from outcomes.store._aggregates import (
+    Aggregate,
+    aggregates_of,
+    change_rows,
+    registered_aggregates,
+)
 from outcomes.store._base import (
     Condition,
     Migration,
@@ -146,19 +151,29 @@ class SqlStore(StoreBase):
         the values of conditions, decoded in the rows read. None here."""
         return ()
 
+    def _encode_id(self, value: Any) -> Any:
+        """An id (text) as this engine stores it (store/_ids.py)."""
+        return encode_id(value)
+
     def _stored_where(self, table: Table[Any], where: Sequence[Condition]) -> list[Condition]:
         ids = self._id_columns(table)
         if not ids:
             return list(where)
+        enc = self._encode_id
         out: list[Condition] = []
         for column, op, value in where:
             if column not in ids:
                 out.append((column, op, value))
             elif op == "in":
-                out.append((column, op, [encode_id(v) for v in value]))
+                out.append((column, op, [enc(v) for v in value]))
             else:
-                out.append((column, op, encode_id(value)))
+                out.append((column, op, enc(value)))
         return out
+
+    def _where(self, table: Table[Any], where: Sequence[Condition]) -> tuple[str, list[Any]]:
+        """The WHERE clause (``?`` placeholders) and parameters of ``where`` on ``table``,
+        ids encoded as stored."""
+        return render_where(self._stored_where(table, where))
 
     def _lock_for_migrations(self, cur: Any) -> None:
         """Serialize concurrent migrators (no-op where the write lock already does)."""
@@ -346,21 +361,26 @@ class SqlStore(StoreBase):
                 cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
         return added
 
-    def _change(self, table: Table[Any], sql: str, params: Sequence[Any]) -> int:
-        """Run one change of ``table`` (delete, update) in a transaction that also
-        rebuilds the table's aggregates when it changed anything; returns rowcount."""
+    def _change(
+        self,
+        table: Table[Any],
+        sql: str,
+        params: Sequence[Any],
+        rows: tuple[str, Sequence[Any]],
+        *,
+        update: bool,
+    ) -> int:
+        """Run one change of ``table`` (a delete, or an update) of the rows matching
+        ``rows`` (a condition and its params), in a transaction that keeps the table's
+        aggregates: the rows' contribution is taken back before (and added again after
+        an update) where every aggregate is invertible; otherwise they are rebuilt when
+        anything changed. Returns the rowcount."""
         aggs = self._aggregates(table)
 
         def work(cur: Any) -> int:
             if aggs:
                 self._lock_for_aggregates(cur, table)
-            cur.execute(self._sql(sql), list(params))
-            changed = int(cur.rowcount)
-            if changed > 0:
-                for agg in aggs:
-                    for statement in agg.rebuild_sql():
-                        cur.execute(statement)
-            return changed
+            return change_rows(cur, self._sql, self.dialect, aggs, (sql, params), rows, update)
 
         result: int = self._run_write(work)
         return result
@@ -427,10 +447,9 @@ class SqlStore(StoreBase):
     # -- generic table operations ------------------------------------------------------
     def _scan(self, table: Table[R], scan: Scan) -> Iterator[R]:
         where, order_by, descending = scan.where, scan.order_by, scan.descending
-        where = self._stored_where(table, where)
         if scan.after_seq is not None:
             where = [*where, ("seq", ">", int(scan.after_seq))]
-        clause, params = render_where(where)
+        clause, params = self._where(table, where)
         direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
         seq_dir = "DESC" if descending else "ASC"
         order = f"seq {seq_dir}"
@@ -465,14 +484,15 @@ class SqlStore(StoreBase):
 
     def count(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
+        clause, params = self._where(table, where)
         rows = self.fetch(f"SELECT COUNT(*) FROM {table.name}{clause}", params)
         return int(rows[0][0])
 
     def delete(self, table: Table[Any], *, where: Sequence[Condition] = ()) -> int:
         check_where(table, where)
-        clause, params = render_where(self._stored_where(table, where))
-        return self._change(table, f"DELETE FROM {table.name}{clause}", params)
+        clause, params = self._where(table, where)
+        rows = (clause.removeprefix(" WHERE ") or "1 = 1", params)
+        return self._change(table, f"DELETE FROM {table.name}{clause}", params, rows, update=False)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:
         if not changes:
@@ -483,16 +503,17 @@ class SqlStore(StoreBase):
         params: list[Any] = []
         for name, value in changes.items():
             col = columns[name]
-            stored = encode_id(value) if name in self._id_columns(table) else value
+            stored = self._encode_id(value) if name in self._id_columns(table) else value
             if col.type == "json" and value is not None:
                 stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
             params.append(stored)
-        params.append(encode_id(key) if table.key in self._id_columns(table) else key)
+        params.append(self._encode_id(key) if table.key in self._id_columns(table) else key)
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {table.key} = ?"
-        return self._change(table, sql, params) > 0
+        rows = (f"{table.key} = ?", [params[-1]])
+        return self._change(table, sql, params, rows, update=True) > 0
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self, migrations: Sequence[Migration] = ()) -> list[str]:

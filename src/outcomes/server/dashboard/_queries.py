@@ -197,7 +197,7 @@ def _recent(tables: MemoryTables, params: Row) -> Iterator[Row]:
 
 _RECENT_SQL = (
     "SELECT r.timestamp, r.trace_id, r.model_id, r.task, r.project_id, r.routing_reason, "
-    "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq FROM (SELECT seq, "
+    "r.propensity, r.success, r.error, r.latency_ms FROM (SELECT seq, timestamp FROM (SELECT seq, "
     "timestamp, model_id, task, project_id, kind FROM receipts "
     # The failures' partial index (core.0005) serves this walk from the index alone
     # (it holds every column the filters read); its WHERE repeats the index's
@@ -207,7 +207,10 @@ _RECENT_SQL = (
     "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
     "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
     "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
-    "ON r.seq = kept.seq ORDER BY r.timestamp DESC, r.seq DESC"
+    # The timestamp too: PostgreSQL indexes seq by block ranges only (pg.0002); the
+    # timestamp finds the partition and the row through its B-tree.
+    "ON r.timestamp = kept.timestamp AND r.seq = kept.seq "
+    "ORDER BY r.timestamp DESC, r.seq DESC"
 )
 RECENT = register_query(
     Query(
@@ -255,6 +258,7 @@ OUTCOMES = register_query(
         "WHERE kind = 'inference' AND supersedes IS NULL AND (task = ? OR ? = '') "
         "AND (project_id = ? OR ? = '') ORDER BY timestamp DESC, seq DESC",
         _outcomes,
+        ids=(4,),  # trace_id
     )
 )
 """Params :func:`outcomes_params`: among the ``scan`` newest receipts of the time range
