@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from benchmarks._harness import Context
+from benchmarks._harness import Context, cpu_seconds
 from benchmarks.bench_scale import _build
 from outcomes.config import WriterSettings
 from outcomes.records import Receipt
@@ -155,15 +155,6 @@ def _events(prefix: str, n: int) -> list[dict[str, object]]:
     ]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of process ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 SETTLED_CPU = 0.05
 """Share of a core below which a fresh server counts as settled (between requests it
 uses next to none; at start-up the dashboard's warm-up computes its reports)."""
@@ -176,9 +167,9 @@ def _settle(pid: int, window_s: float = 0.3, limit_s: float = 60.0) -> None:
     it takes from the requests), and the shorter the round the more it weighs."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        before = _cpu_seconds(pid)
+        before = cpu_seconds(pid)
         time.sleep(window_s)
-        if _cpu_seconds(pid) - before < SETTLED_CPU * window_s:
+        if cpu_seconds(pid) - before < SETTLED_CPU * window_s:
             return
 
 
@@ -258,7 +249,7 @@ def _ingest_round(folder: Path, bodies: list[bytes], clients: int) -> _Round:
     # per slice; the server idles while the writer runs); the writer's per slice (this
     # process does nothing else meanwhile).
     ours, reference = _Clock(lambda: 0.0), _Clock(time.process_time)
-    server_cpu = _cpu_seconds(server.proc.pid)
+    server_cpu = cpu_seconds(server.proc.pid)
     samples: list[float] = []
     connections = [httpx.Client(base_url=server.url, timeout=120) for _ in range(clients)]
 
@@ -281,7 +272,7 @@ def _ingest_round(folder: Path, bodies: list[bytes], clients: int) -> _Round:
                     for r in receipts[start * BATCH : (start + len(part)) * BATCH]:
                         writer.submit(r)
                     assert writer.flush(None)
-        server_cpu = _cpu_seconds(server.proc.pid) - server_cpu
+        server_cpu = cpu_seconds(server.proc.pid) - server_cpu
     finally:
         for connection in connections:
             connection.close()
