@@ -1,19 +1,22 @@
 """Why a baseline point escapes point-wise dominance: the replay with the router's cost
 handling and the prior cap varied one at a time (a diagnosis, no constant is chosen here).
 
-``python -m benchmarks.eval_dominance [--seeds 0-4] [--variants now,cap100,...]`` replays
-RouterBench's test split with every policy the dominance check reads and prints, per
-variant and seed, the area of ``outcomes`` minus that of ``fixed-per-task`` and the
-baseline points no single point of ours dominates (besides the matched cheapest ones).
-Variants (see :data:`VARIANTS`): the prior cap, the cost reference (the dearest
-candidate's all-task cost per call, or the dearest candidate's cost in the task, as
-before), and whether the train split's per-task costs are imported with its outcomes.
-The older behaviours are restored by wrapping the router for the run, nothing else.
+``python -m benchmarks.eval_dominance [--seeds 0-4] [--variants now,cap100,...]
+[--matrices routerbench,rb-winogrande,...]`` replays the test split of RouterBench (or of
+the named matrices of :func:`benchmarks.eval_router_priors.with_train`) with every
+policy the dominance check reads and prints, per matrix, variant and seed, the area of
+``outcomes`` minus that of ``fixed-per-task`` and the baseline points no single point of
+ours dominates (besides the matched cheapest ones). Variants (see :data:`VARIANTS`): the
+prior cap, the cost reference (the dearest candidate's all-task cost per call, or the
+dearest candidate's cost in the task, as before), and whether the train split's per-task
+costs are imported with its outcomes. The older behaviours are restored by wrapping the
+router for the run, nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -21,10 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from benchmarks.eval_router_priors import TEST_POLICIES
-from benchmarks.router_matrices import ROUTERBENCH
+from benchmarks.eval_router_priors import TEST_POLICIES, with_train
 from outcomes.routing import _replay_router, _router
-from outcomes.routing._matrix import load_matrix
 from outcomes.routing._replay import replay
 
 VARIANTS: dict[str, tuple[float, bool, bool]] = {
@@ -63,17 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_dominance")
     parser.add_argument("--seeds", default="0-4", help="first-last seed")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--matrices", default="routerbench")
     args = parser.parse_args(argv)
     first, last = (int(x) for x in args.seeds.split("-"))
-    matrix = load_matrix(ROUTERBENCH)
-    for name in args.variants.split(","):
-        cap, all_task_ref, import_costs = VARIANTS[name]
-        for seed in range(first, last + 1):
+    for seed in range(first, last + 1):
+        matrices = with_train(seed)
+        runs = itertools.product(args.variants.split(","), args.matrices.split(","))
+        for name, matrix in runs:
+            cap, all_task_ref, import_costs = VARIANTS[name]
             with _variant(all_task_ref, import_costs):
-                rep = replay(matrix, seed=seed, policies=TEST_POLICIES, prior_cap=cap)
+                rep = replay(matrices[matrix], seed=seed, policies=TEST_POLICIES, prior_cap=cap)
             checks = rep["checks"]
             matched = set(checks["baselines_matched_not_dominated"])
             row = {
+                "matrix": matrix,
                 "variant": name,
                 "seed": seed,
                 "aiq_minus_fixed": round(checks["aiq_outcomes_minus_fixed_per_task"], 4),
