@@ -119,3 +119,17 @@ def test_demo_part_shows_the_report_and_finds_the_planted_conflict(tmp_path: Pat
     assert "flagged and most installed components" in out
     assert "planted conflict demo/cache-layer + demo/fast-orm: found" in out
     assert "demo/native-build" in out
+
+
+def test_rebuild_restores_totals_damaged_by_hand(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    for outcome in ("install_success", "install_failure", "install_success"):
+        assert invoke("components", "record", "pkg-a", outcome, "--db", db)[0] == 0
+    before = invoke("components", "report", "--json", "--db", db)[1]
+    store = SQLiteStore(tmp_path / "c.db")
+    store.execute("UPDATE component_outcomes SET events = 99")  # a repair gone wrong
+    store.close()
+    assert json.loads(invoke("components", "report", "--json", "--db", db)[1]) != json.loads(before)
+    code, out = invoke("components", "rebuild", "--json", "--db", db)
+    assert (code, json.loads(out)) == (0, {"rebuilt": 1})
+    assert json.loads(invoke("components", "report", "--json", "--db", db)[1]) == json.loads(before)

@@ -90,7 +90,7 @@ def test_the_offpolicy_report_equals_the_fold_of_every_decision(
         for point in (None, "router"):
             got = [e.as_dict() for e in offpolicy_report(store, point=point)]
             assert_close(got, scanned(store, point))
-    # Retention takes the pruned decisions back (and drops a group left with none).
+    # Retention rebuilds the sums from the decisions left.
     store.prune(ShadowDecision.__table__, column="decided_at", before=1_760_000_000.0 + cut)
     assert_close([e.as_dict() for e in offpolicy_report(store)], scanned(store, None))
     rebuild_aggregates(store)

@@ -213,11 +213,12 @@ def record(
 @app.command("rebuild")
 def rebuild(db: str | None = cli.DbOption, json: bool = cli.JsonOption) -> None:
     """Rebuild the per-component totals the reports read from every stored event."""
+    from outcomes.components._records import ComponentEvent
     from outcomes.store import rebuild_aggregates
 
     with cli.opened_store(db) as store:
         ComponentTracker(store).close()  # migrates the components' tables
-        rebuilt = rebuild_aggregates(store)
+        rebuilt = rebuild_aggregates(store, ComponentEvent.__table__)
     if json:
         cli.print_json({"rebuilt": rebuilt})
         return

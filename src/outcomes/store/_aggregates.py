@@ -11,10 +11,10 @@ import of the wing:
   before the insert, with writers of the table serialized (SQLite's ``BEGIN IMMEDIATE``,
   a PostgreSQL advisory lock per table), and merge them with one ``INSERT ... SELECT ...
   GROUP BY ... ON CONFLICT DO UPDATE``; the memory store folds them in Python.
-- A delete of source rows (retention), or an update of one, takes their contribution
-  back in the same transaction when the aggregate is *invertible* (below); an
-  aggregate with a ``min``/``max`` is rebuilt from the source instead (exact without a
-  per-row inverse; such tables are rarely changed).
+- An update of one source row takes its contribution back and adds the new one in the
+  same transaction when the aggregate is *invertible* (below); a delete (retention),
+  or an update under a ``min``/``max``, rebuilds the target from the source instead:
+  exact without a per-row inverse, and rare.
 
 Values are ``count``, ``sum``, ``min`` and ``max`` of source columns or of an
 :class:`Expr` (SQL over the source's columns, with the same in Python for the memory
@@ -23,9 +23,8 @@ store), which merge exactly in any order and any split, so the target always equ
 columns and the columns of ``min``/``max`` must be ``NOT NULL`` in the source; a ``sum``
 of nothing but ``NULL`` is 0. An aggregate of counts and sums only is *invertible*: an
 update of one source row by key (a reward arriving later) takes the row's old
-contribution back and adds its new one, and a delete takes the deleted rows' back and
-drops the groups left with no row (counted by its first ``count``), instead of a rebuild
-(sums then agree with a fresh ``GROUP BY`` up to float rounding).
+contribution back and adds its new one instead of a rebuild (sums then agree with a
+fresh ``GROUP BY`` up to float rounding).
 
 The target table is created by the wing's migration (:meth:`Aggregate.ddl`, backfilled
 by :meth:`Aggregate.backfill`); while a store lacks it (a database not migrated yet),
@@ -90,25 +89,6 @@ class Aggregate:
     def invertible(self) -> bool:
         """Whether a row's contribution can be taken back (counts and sums only)."""
         return all(op in ("count", "sum") for _, op, _ in self.values)
-
-    @property
-    def _counter(self) -> int | None:
-        """The position in a target row of its first ``count`` value, if any."""
-        for k, (_, op, _) in enumerate(self.values):
-            if op == "count":
-                return len(self.group) + k
-        return None
-
-    def purge_sql(self) -> str | None:
-        """Delete the groups whose rows were all taken back (their count is 0); ``None``
-        without a ``count`` value (such groups then stay, with zero sums)."""
-        at = self._counter
-        return None if at is None else f"DELETE FROM {self.name} WHERE {self.column_names[at]} = 0"
-
-    def is_empty(self, row: Sequence[Any]) -> bool:
-        """Whether target ``row`` counts no source row any more (see :meth:`purge_sql`)."""
-        at = self._counter
-        return at is not None and row[at] == 0
 
     def _type(self, op: Op, of: Source) -> ColumnType:
         if op == "count":
@@ -261,12 +241,14 @@ def change_rows(
     update: bool,
 ) -> int:
     """Run ``change`` (a delete, or an update: ``update``) of the source rows ``rows``
-    selects (a condition and its params) through ``cur``, keeping ``aggs``: the rows'
-    contribution is taken back before (and added again after an update) when every
-    aggregate is invertible, groups left empty dropped after a delete; otherwise the
-    aggregates are rebuilt when anything changed. ``sql`` translates ``?`` placeholders.
-    Returns the change's rowcount."""
-    inverse = all(a.invertible for a in aggs)
+    selects (a condition and its params) through ``cur``, keeping ``aggs``: an update's
+    row is taken back before and added again after when every aggregate is invertible;
+    otherwise (and after any delete) the aggregates are rebuilt when anything changed.
+    ``sql`` translates ``?`` placeholders. Returns the change's rowcount."""
+    # A delete rebuilds: taking many rows back would expose what their large values
+    # absorbed of small ones (0.0042 + 4.9e-30 - 0.0042 is 0.0, not 4.9e-30), and a
+    # ratio of what is left (an effective sample size) could come out 0 instead of 1.
+    inverse = update and all(a.invertible for a in aggs)
     where, values = rows
     if inverse:
         for agg in aggs:
@@ -274,12 +256,9 @@ def change_rows(
     cur.execute(sql(change[0]), list(change[1]))
     changed = int(cur.rowcount)
     for agg in aggs:
-        purge = agg.purge_sql()
-        if inverse and update:
+        if inverse:
             cur.execute(sql(agg.fold_sql(dialect, where)), list(values))
-        elif inverse and purge is not None:
-            cur.execute(purge)
-        elif not inverse and changed > 0:
+        elif changed > 0:
             for statement in agg.rebuild_sql():
                 cur.execute(statement)
     return changed

@@ -149,9 +149,7 @@ class MemoryStore(StoreBase):
         current = {k: data.rows[k][1] for k in groups if k in data.rows}
         for key in agg.merge_rows(current, rows, sign):
             old = data.rows.get(key)
-            if agg.is_empty(current[key]):
-                data.rows.pop(key, None)
-            elif old is None:
+            if old is None:
                 data.rows[key] = (data.next_seq, current[key])
                 data.next_seq += 1
             else:
@@ -162,10 +160,11 @@ class MemoryStore(StoreBase):
             self._tables.pop(agg.name, None)
             self._fold_aggregate(agg, [row for _, row in self._data(table).rows.values()])
 
-    def rebuild_aggregates(self) -> int:
-        """Rebuild every registered aggregate from its source; returns how many."""
+    def rebuild_aggregates(self, source: Table[Any] | None = None) -> int:
+        """Rebuild every registered aggregate (of ``source`` only, when given) from its
+        source; returns how many."""
         with self._lock:
-            aggs = registered_aggregates()
+            aggs = [a for a in registered_aggregates() if source is None or a.source is source]
             for table in {a.source.name: a.source for a in aggs}.values():
                 self._rebuild_aggregates(table)
             return len(aggs)
@@ -256,12 +255,10 @@ class MemoryStore(StoreBase):
             doomed = [
                 k for k, (seq, row) in data.rows.items() if _matches((*row, seq), index, where)
             ]
-            gone = [data.rows.pop(key)[1] for key in doomed]
-            for agg in aggregates_of(table) if gone else ():
-                if agg.invertible:
-                    self._fold_aggregate(agg, gone, -1)
-                else:
-                    self._rebuild_aggregates(table)
+            for key in doomed:
+                del data.rows[key]
+            if doomed:
+                self._rebuild_aggregates(table)  # as the SQL stores do (change_rows)
         return len(doomed)
 
     def update(self, table: Table[Any], key: Any, changes: Mapping[str, Any]) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from outcomes import config
+from outcomes._table import Table
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._base import Store
 from outcomes.store._sql import SqlStore
@@ -63,12 +66,12 @@ def rebuild_rollups(store: Store) -> int:
     raise TypeError(f"{type(store).__name__} keeps no rollups")
 
 
-def rebuild_aggregates(store: Store) -> int:
-    """Rebuild every registered aggregate (``store/_aggregates.py``) that ``store`` has
-    from its source table, in one transaction; returns how many. Raises ``TypeError``
-    for a store that keeps none."""
+def rebuild_aggregates(store: Store, source: Table[Any] | None = None) -> int:
+    """Rebuild every registered aggregate (``store/_aggregates.py``; of ``source`` only,
+    when given) that ``store`` has from its source table, in one transaction; returns
+    how many. Raises ``TypeError`` for a store that keeps none."""
     from outcomes.store._memory import MemoryStore
 
     if isinstance(store, SqlStore | MemoryStore):
-        return store.rebuild_aggregates()
+        return store.rebuild_aggregates(source)
     raise TypeError(f"{type(store).__name__} keeps no aggregates")

@@ -385,10 +385,14 @@ class SqlStore(StoreBase):
         result: int = self._run_write(work)
         return result
 
-    def rebuild_aggregates(self) -> int:
-        """Rebuild every registered aggregate this database has from its source table
-        (one transaction); returns how many were rebuilt."""
-        aggs = [a for a in registered_aggregates() if a in self._aggregates(a.source)]
+    def rebuild_aggregates(self, source: Table[Any] | None = None) -> int:
+        """Rebuild every registered aggregate (of ``source`` only, when given) this
+        database has from its source table (one transaction); returns how many."""
+        aggs = [
+            a
+            for a in registered_aggregates()
+            if (source is None or a.source is source) and a in self._aggregates(a.source)
+        ]
 
         def work(cur: Any) -> int:
             for agg in aggs:
