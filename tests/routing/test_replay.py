@@ -137,10 +137,11 @@ def test_hull_area_and_dominance() -> None:
     assert hull_quality(hull, -0.1) == -math.inf
 
 
-def test_a_baseline_between_two_of_our_points_is_dominated_by_the_frontier() -> None:
-    """The frontier is the hull of our points (what the area integrates): a baseline in
-    the gap between two swept points is dominated there, though by no single point; one
-    equal to our cheapest point is matched; one above the hull is not dominated."""
+def test_dominance_is_checked_point_by_point_and_the_frontier_is_reported() -> None:
+    """A baseline is dominated when a single point of ours is better on one axis and no
+    worse on the other; equal to one is matched. The frontier (the hull of our points) is
+    reported too: a baseline in the gap between two swept points is dominated by it,
+    though by no single point; one above the hull by neither."""
 
     def pt(name: str, w: float | None, q: float, c: float) -> dict[str, Any]:
         return {"name": name, "cost_weight": w, "quality": q, "cost_usd": c, "regret_pct": 0.0}
@@ -151,13 +152,13 @@ def test_a_baseline_between_two_of_our_points_is_dominated_by_the_frontier() -> 
     swept = [*ours, pt("epsilon-greedy", 1.0, 0.85, 1.5), pt("epsilon-greedy", 2.0, 0.6, 0.5)]
     refs = {"best_single": {"quality": 0.9, "cost_usd": 4.0}}
     checks = _checks(ours, fixed, swept, refs)
-    assert checks["baselines_not_dominated"] == ["cheapest", "epsilon-greedy@1.0"]
-    assert checks["baselines_matched_not_dominated"] == ["cheapest"]
-    assert checks["baselines_not_dominated_by_a_point"] == [
+    assert checks["baselines_not_dominated"] == [
         "cheapest",
         "epsilon-greedy@1.0",
         "epsilon-greedy@2.0",
     ]
+    assert checks["baselines_matched_not_dominated"] == ["cheapest"]
+    assert checks["baselines_not_dominated_by_the_frontier"] == ["cheapest", "epsilon-greedy@1.0"]
 
 
 def test_bench_router_cli_json_and_plot(tmp_path: Path) -> None:
@@ -327,9 +328,12 @@ def test_routerbench_frontier_beats_single_models_and_baselines() -> None:
     assert aiq["outcomes-contextual"] > aiq["single_model_hull"]
     checks = rep["checks"]
     # Always calling the cheapest model can only be matched (nothing is cheaper); every
-    # other baseline point is dominated by some point of ours.
+    # other baseline point is dominated by some single point of ours (at this seed; at
+    # seed 1 epsilon-greedy at cost weights 4 and 5 only by the frontier: docs/routing.md),
+    # and so by the frontier.
     assert set(checks["baselines_not_dominated"]) == {"cheapest", "litellm-cost-based"}
     assert checks["baselines_matched_not_dominated"] == checks["baselines_not_dominated"]
+    assert checks["baselines_not_dominated_by_the_frontier"] == checks["baselines_not_dominated"]
 
 
 def test_decision_breaker_sits_a_failing_model_out_and_doubles() -> None:

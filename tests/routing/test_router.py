@@ -319,8 +319,9 @@ def test_lazy_explanation_matches_the_choice() -> None:
     assert d.as_dict()["fallbacks"] == list(d.fallbacks)
 
 
-def test_the_json_answer_is_the_dict_answer_with_the_extra_keys() -> None:
-    r = Router(registry=_many(12), policy="thompson", seed=3)
+@pytest.mark.parametrize("n", [12, 80])  # the list path and the numpy path
+def test_the_json_answer_is_the_dict_answer_with_the_extra_keys(n: int) -> None:
+    r = Router(registry=_many(n), policy="thompson", seed=3)
     d = r.decide("generate", max_cost_usd=0.01)
     as_json = msgspec.json.decode(d.to_json(trace_id="t-1"))
     assert as_json == msgspec.json.decode(msgspec.json.encode({**d.as_dict(), "trace_id": "t-1"}))

@@ -17,7 +17,7 @@ import hypothesis.strategies as st
 from hypothesis import given
 
 from outcomes.shadow import ShadowConfig, ShadowRecorder
-from outcomes.shadow._offpolicy import _estimate, _Sums, offpolicy_report
+from outcomes.shadow._offpolicy import estimates_of, offpolicy_report
 from outcomes.shadow._records import TINY, ShadowDecision
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.store import Store, rebuild_aggregates
@@ -41,20 +41,8 @@ rewards = st.lists(st.tuples(st.integers(0, 1000), probabilities), max_size=50)
 
 def scanned(store: Store, point: str | None) -> list[Any]:
     """The report as it was computed before: every decision read and folded."""
-    sums: dict[tuple[str, str], _Sums] = {}
-    for d in store.scan(ShadowDecision.__table__):
-        if point is not None and d.point != point:
-            continue
-        s = sums.setdefault((d.point, d.candidate), _Sums())
-        s.decisions += 1
-        if d.reward is None:
-            continue
-        w, r = d.candidate_probability / d.live_propensity, d.reward
-        s.n += 1
-        s.agree += 1.0 if d.candidate_choice == d.live_choice else 0.0
-        s.r, s.w, s.w2, s.wr = s.r + r, s.w + w, s.w2 + w * w, s.wr + w * r
-        s.w2r, s.w2r2 = s.w2r + w * w * r, s.w2r2 + w * w * r * r
-    return [_estimate(k, s).as_dict() for k, s in sorted(sums.items())]
+    decisions = store.scan(ShadowDecision.__table__)
+    return [e.as_dict() for e in estimates_of(decisions, point=point)]
 
 
 def assert_close(got: Any, want: Any) -> None:

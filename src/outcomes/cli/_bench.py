@@ -138,13 +138,14 @@ def _summary(report: dict[str, Any], name: str) -> None:
         left = checks["baselines_not_dominated"]
         matched = set(checks["baselines_matched_not_dominated"])
         cli.console.print(
-            "baselines not dominated by the outcomes frontier: "
+            "baselines not dominated by an outcomes point: "
             + (", ".join(f"{b}{' (matched)' if b in matched else ''}" for b in left) or "none")
         )
-        between = [b for b in checks["baselines_not_dominated_by_a_point"] if b not in left]
+        between = [b for b in left if b not in checks["baselines_not_dominated_by_the_frontier"]]
         if between:
             cli.console.print(
-                f"[dim]dominated only between two outcomes points: {', '.join(between)}[/]"
+                "of these, dominated by a mix of two outcomes cost weights (the frontier): "
+                + ", ".join(between)
             )
 
 

@@ -27,9 +27,10 @@ def ingest(
     was good and stored, 1 when some were skipped or not stored, 2 for an unreadable file.
     """
     with cli.opened_store(db) as store:
-        # A bulk path waits for room in the writer's queue instead of dropping records.
+        # A bulk path waits for room in the writer's queue instead of dropping records;
+        # nothing here reads profiles, so the tracker keeps no local fold of them.
         writer = BackgroundWriter(store, WriterSettings.from_env(overflow="block"))
-        tracker = OutcomeTracker(store, writer=writer, strict=True)
+        tracker = OutcomeTracker(store, writer=writer, strict=True, local_profiles=False)
         try:
             if file == "-":
                 report = ingest_stream(tracker, sys.stdin.buffer)
