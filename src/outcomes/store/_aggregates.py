@@ -146,7 +146,7 @@ class Aggregate:
             f"CREATE TABLE {self.name} ({', '.join(cols)}, PRIMARY KEY ({', '.join(self.group)}))",
         )
 
-    def _select(self, sign: int = 1) -> str:
+    def _select(self, sign: int = 1, source: str = "") -> str:
         minus = "-" if sign < 0 else ""
         parts = list(self.group)
         for _, op, of in self.values:
@@ -157,7 +157,7 @@ class Aggregate:
                 parts.append(f"{minus}COALESCE(SUM({sql}), 0)")
             else:
                 parts.append(f"{op.upper()}({sql})")
-        return f"SELECT {', '.join(parts)} FROM {self.source.name}"
+        return f"SELECT {', '.join(parts)} FROM {source or self.source.name}"
 
     def rebuild_sql(self) -> tuple[str, str]:
         """Statements that empty the target and fill it again from the whole source."""
@@ -168,9 +168,10 @@ class Aggregate:
             f"{self._select()} GROUP BY {group}",
         )
 
-    def fold_sql(self, dialect: str, where: str = "seq > ?", sign: int = 1) -> str:
-        """Merge the source rows matching ``where`` (default: ``seq > ?``) into the
-        target, one statement; ``sign=-1`` takes them back (invertible aggregates)."""
+    def fold_sql(self, dialect: str, where: str | None = None, sign: int = 1) -> str:
+        """Merge the source rows matching ``where`` into the target, one statement;
+        ``sign=-1`` takes them back (invertible aggregates). Without ``where``: the rows
+        a write added, params ``(seq before the insert, rows added)``."""
         scalar = _SCALAR[dialect]
         sets = []
         for column, op, _ in self.values:
@@ -179,10 +180,21 @@ class Aggregate:
                 sets.append(f"{column} = {old} + {new}")
             else:
                 sets.append(f"{column} = {scalar[op]}({old}, {new})")
+        source = ""
+        if where is None:
+            # The added rows by the key's order with their count as the limit: both
+            # planners then read that range of the key, never the whole table (without
+            # statistics, SQLite would read a grouping column's index whole to save the
+            # sort, PostgreSQL the table).
+            source = (
+                f"(SELECT * FROM {self.source.name} WHERE seq > ? ORDER BY seq LIMIT ?) AS added"
+            )
+            where = "1 = 1"
         group = ", ".join(self.group)
         return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {self._select(sign)} "
-            f"WHERE {where} GROUP BY {group} ON CONFLICT ({group}) DO UPDATE SET {', '.join(sets)}"
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) "
+            f"{self._select(sign, source)} WHERE {where} GROUP BY {group} "
+            f"ON CONFLICT ({group}) DO UPDATE SET {', '.join(sets)}"
         )
 
     def backfill(self, cur: Any, sql: Callable[[str], str]) -> None:

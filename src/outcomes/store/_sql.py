@@ -358,7 +358,7 @@ class SqlStore(StoreBase):
         added = self._insert_rows(cur, table, rows)
         if added:
             for agg in aggs:
-                cur.execute(self._sql(agg.fold_sql(self.dialect)), [before])
+                cur.execute(self._sql(agg.fold_sql(self.dialect)), [before, added])
         return added
 
     def _change(
