@@ -15,12 +15,12 @@ from typing import Any
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 
 from outcomes.ledger._maintenance import summarize
 from outcomes.records import Receipt
 from outcomes.store import Store
-from tests.store.test_rollups import T0, reset, write_in_batches
+from tests.store.test_rollups import T0, reset, stream_settings, write_in_batches
 from tests.store.test_rollups import calls as call_tuples
 
 late = st.tuples(
@@ -114,13 +114,7 @@ def reported(store: Store, since: float) -> dict[tuple[str, str], tuple[Any, ...
     return out
 
 
-EXAMPLES = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    # Shrinking against a database takes minutes; the failing stream is printed anyway.
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-)
+EXAMPLES = settings(stream_settings, max_examples=30)
 
 
 def stored(

@@ -3,12 +3,12 @@
 A batch of receipt rows is written in the open transaction in three steps:
 
 1. **One pipeline before.** The rollup lock, the month partitions the batch needs, the
-   look-up of the batch's ids that are already stored and the stored ``ema_quality`` of
-   its models are sent at once; while the server answers, Python folds the batch as if
-   every row were new (the usual case) and sends the reads of the rollup rows the fold
-   touches. A batch that repeats stored ids is folded again without them.
-2. **The new rows**, by ``COPY`` straight into ``receipts`` (a handful of rows go by
-   ``executemany`` with step 3 instead).
+   look-up of the batch's ids that are already stored, the stored ``ema_quality`` of
+   its models and the rollup rows its receipts may touch (the keys from one cheap pass
+   over the columns, :func:`touched_keys`) are sent at once.
+2. **The new rows**, by ``COPY`` straight into ``receipts``; while the server takes
+   them, Python folds them and merges the rollup rows read in step 1 (a handful of rows
+   go by ``executemany`` with step 3 instead).
 3. **One pipeline after**: the merged rollup rows and the new ``rollup_ema`` rows.
 
 So a batch costs the server's work and about five waits (``BEGIN``, the first
@@ -46,6 +46,7 @@ from outcomes.store._rollups import (
     add_rows,
     chunks,
     select_keys_sql,
+    touched_keys,
     upsert_sql,
 )
 
@@ -113,13 +114,13 @@ def send_stored_ids(cur: Any, ids: Sequence[Any]) -> None:
 
 
 class _Reads:
-    """The stored rollup rows a delta touches, read in a pipeline: sent first,
-    collected once the server has answered."""
+    """The stored rollup rows of some keys (:func:`touched_keys`), read in a pipeline:
+    sent first, collected once the server has answered."""
 
-    def __init__(self, conn: Any, delta: Delta) -> None:
+    def __init__(self, conn: Any, keys: dict[str, list[tuple[Any, ...]]]) -> None:
         self.sent: list[tuple[str, int, Any]] = []
         for which, (table, key) in UPSERTS.items():
-            for part in chunks(sorted(getattr(delta, which))):
+            for part in chunks(keys[which]):
                 cur = conn.cursor()
                 sql = select_keys_sql(table, key, len(part)).replace("?", "%s")
                 cur.execute(sql, [v for k in part for v in k])
@@ -189,30 +190,28 @@ def write_receipts(
         ensure_partitions(cur, cols[_TS])
         send_stored_ids(found, cols[_ID])
         stored_ema.execute(_EMA_OF, [models])
-        delta = Delta.of_columns(cols)  # while the server looks the ids up
-        reads = _Reads(conn, delta)
+        reads = _Reads(conn, touched_keys(cols))
         stored = {int(r[0]) - 1 for r in found.fetchall()}
         ema = {(str(m), str(t)): float(v) for m, t, v in stored_ema.fetchall()}
         current = reads.collect()
     if stored:  # the keys read are a superset of those the new receipts touch
         keep = [i not in stored for i in range(len(cols[_ID]))]
         cols = [list(compress(c, keep)) for c in cols]
-        delta = Delta.of_columns(cols)
     fresh = len(cols[_ID])
     if fresh >= COPY_MIN_ROWS:
         # Every block of rows goes to the server as soon as it is formatted, so that the
-        # server takes them while Python merges the rollup rows below (psycopg's default
-        # may keep up to 1 MB back until the COPY ends; a writer thread cost more).
-        # Binary: formatting the rows as text cost twice the client CPU.
+        # server takes them while Python folds the batch and merges the rollup rows
+        # (psycopg's default may keep up to 1 MB back until the COPY ends; a writer
+        # thread cost more). Binary: formatting the rows as text cost twice the CPU.
         binary = " (FORMAT BINARY)" if types else ""
         with cur.copy(_COPY + binary, writer=_copy_writer(cur)) as copy:
             if types:
                 copy.set_types(types)
             for row in zip(*cols, strict=True):
                 copy.write_row(row)
-            merged = _merged(delta, current, ema)
+            merged = _merged(Delta.of_columns(cols), current, ema)
     else:
-        merged = _merged(delta, current, ema)
+        merged = _merged(Delta.of_columns(cols), current, ema)
     with conn.pipeline():
         if 0 < fresh < COPY_MIN_ROWS:
             cur.executemany(_INSERT, zip(*cols, strict=True))

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from outcomes._table import Column, Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats, ProfileState
-from outcomes.store._rollup_fold import EmaArgs, fold_columns
+from outcomes.store._rollup_fold import EmaArgs, fold_columns, hour_keys
 from outcomes.store._rollup_rows import (
     CELL_KEY,
     EMA_KEY,
@@ -133,6 +133,17 @@ def days_of(
         got[0].merge(st)
         days[key] = (got[0], got[1] + n)
     return days
+
+
+def touched_keys(cols: Sequence[Sequence[Any]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The keys of the rollup rows (``hours``, ``days``, ``cells``) that receipts given
+    by columns fold into, sorted; a superset of a :class:`Delta` of some of them."""
+    hours = hour_keys(cols, BUCKET_S)
+    return {
+        "hours": sorted(hours),
+        "days": sorted({(m, t, p, h - h % DAY_S) for m, t, p, h in hours}),
+        "cells": sorted({(m, t, p) for m, t, p, _ in hours}),
+    }
 
 
 class Delta:
