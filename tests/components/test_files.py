@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes.components import ComponentEvent, ComponentTracker, OutcomeType
-from outcomes.components._files import read_events, write_events
+from outcomes.components._files import parse_event, read_events, write_events
+from outcomes.errors import ValidationError
 from outcomes.store import Store
 from outcomes.testing import FakeClock, MemoryStore
 
@@ -156,9 +157,36 @@ _labels = st.text(
 def test_write_then_read_gives_the_same_events(
     tmp_path: Path, events: list[ComponentEvent]
 ) -> None:
+    """Events that would read back differently are refused whole, before writing (an
+    id that looks like a credential, such as ``PASS=0``, or a label not in NFKC form);
+    any other list reads back equal."""
     path = tmp_path / "round.json"
+    try:
+        parsed = [parse_event(e.to_json()) for e in events]
+    except ValidationError:
+        parsed = None
+    if parsed != events:
+        with pytest.raises(ValidationError):
+            write_events(path, events)
+        assert not path.exists()
+        return
     assert write_events(path, events) == len(events)
     assert read_events(path) == events
+
+
+def test_an_event_that_would_not_read_back_is_refused_and_the_saved_file_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.json"
+    good = ComponentEvent("e1", "c1", "install_success", 1.0, None, "")
+    write_events(path, [good])
+    before = path.read_bytes()
+    bad = ComponentEvent("PASS=0", "c1", "install_success", 2.0, None, "")
+    with pytest.raises(ValidationError, match=r"events\[1\]"):
+        write_events(path, [good, bad])
+    assert path.read_bytes() == before
+    assert read_events(path) == [good]
+    assert not list(tmp_path.glob("c.json.corrupt-*"))
 
 
 def test_a_tracker_round_trips_through_a_file_on_every_store(store: Store, tmp_path: Path) -> None:

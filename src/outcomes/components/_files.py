@@ -40,9 +40,16 @@ MAX_FILE_BYTES = 1 << 30
 def write_events(path: str | os.PathLike[str], events: Iterable[ComponentEvent]) -> int:
     """Atomically write ``events`` to ``path`` (mode 0600); returns how many were written.
 
-    The folder must exist (no surprise folders); a dangling symlink is refused.
+    The folder must exist (no surprise folders); a dangling symlink is refused. An event
+    that would not read back as written (an id that is not a valid label, or looks like a
+    credential; a label not in normal form) raises :class:`ValidationError` naming it,
+    before anything is written: :func:`read_events` would otherwise quarantine the file.
     """
-    items = [e.to_json() for e in events]
+    chosen = list(events)
+    items = [e.to_json() for e in chosen]
+    for i, (event, item) in enumerate(zip(chosen, items, strict=True)):
+        if parse_event(item, where=f"events[{i}]") != event:
+            raise ValidationError("would not read back as written", where=f"events[{i}]")
     doc = {
         "format": FILE_FORMAT,
         "version": FILE_VERSION,
