@@ -37,8 +37,8 @@ two differ, so a new core migration is named here too, and a store without it de
 Rows = list[tuple[Any, ...]]
 
 
-def path_from_url(url: str) -> Path:
-    """Return the file path of a ``sqlite:///path`` URL."""
+def url_path(url: str) -> str:
+    """The path of a ``sqlite:///path`` URL as written (``~`` not expanded)."""
     if not url.startswith("sqlite://"):
         raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
     rest = url[len("sqlite://") :]
@@ -46,9 +46,14 @@ def path_from_url(url: str) -> Path:
         rest = rest[1:] if rest.startswith("//") else rest
     if not rest or rest == ":memory:":
         raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    return rest
+
+
+def path_from_url(url: str) -> Path:
+    """Return the file path of a ``sqlite:///path`` URL."""
     from pathlib import Path  # here: see ``read_current``
 
-    return Path(rest).expanduser()
+    return Path(url_path(url)).expanduser()
 
 
 def _current(conn: sqlite3.Connection) -> bool:
@@ -67,7 +72,7 @@ def _current(conn: sqlite3.Connection) -> bool:
     return core == set(CORE_MIGRATION_NAMES)
 
 
-def read_current(path: Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
+def read_current(path: str | Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
     """The rows of each of ``selects`` on the SQLite store at ``path``, read in one
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
