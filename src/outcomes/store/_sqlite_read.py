@@ -1,4 +1,4 @@
-"""A read of a SQLite store that loads no more than ``sqlite3``: for read-only commands.
+"""A read of a SQLite store that loads no more than ``_sqlite3``: for read-only commands.
 
 ``outcomes models --json`` and ``ledger stats --json`` answer from the rollup tables. Opening a
 :class:`~outcomes.store.SQLiteStore` for that loads the receipt declaration, ``msgspec``
@@ -77,7 +77,12 @@ def read_current(path: str | Path, busy_timeout: float, *selects: str) -> list[R
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
         return None
-    import sqlite3  # here: the PostgreSQL read path (``_pg_read``) shares only the names
+    # Imported here: the PostgreSQL read path (``_pg_read``) shares only the names. The
+    # C module itself, not the ``sqlite3`` package: the package's ``dbapi2`` loads
+    # ``datetime`` for its date adapters (about 1 ms of a 40 ms command), which a read
+    # without ``detect_types`` never uses. Same classes (``sqlite3.Error`` is
+    # ``_sqlite3.Error``: the package re-exports this module and adds the adapters).
+    import _sqlite3 as sqlite3
 
     try:
         # Read-write, as the store opens it: a read-only handle cannot recover a WAL
