@@ -78,8 +78,8 @@ def _clamp(v: float) -> float:
 def _continued_fraction(a: float, b: float, x: float) -> float:
     """The continued fraction of I_x(a, b) (converges for x < (a + 1) / (a + b + 2))."""
     # ``_clamp`` written out, with comparisons instead of ``abs`` and the constant terms
-    # hoisted: with large counts this loop runs about 60 times per call and three calls
-    # make a quantile, most of a leaderboard's own work. ``not (v >= t or v <= -t)`` is
+    # hoisted: with large counts this loop runs about 60 times per call and two or three
+    # calls make a quantile, most of a leaderboard's own work. ``not (v >= t or v <= -t)`` is
     # ``abs(v) < t`` for NaN too.
     tiny = _TINY
     am1, ap1, apb = a - 1.0, a + 1.0, a + b
