@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from outcomes._paths import check_links
 from outcomes.errors import UnsafePathError
 
 FILE_MODE = 0o600
@@ -52,24 +53,8 @@ def check_path(
     outside ``root``, raises too. Missing files are fine (they will be created).
     """
     target = Path(path).expanduser()
-    if target.is_symlink():
-        link = os.readlink(target)
-        if not target.exists():
-            raise UnsafePathError(
-                f"{target} is a dangling symlink (to {link}); remove it or pass a real path"
-            )
-        if not explicit:
-            raise UnsafePathError(
-                f"{target} is a symlink (to {link}); outcomes does not follow links in the "
-                "folder it manages. Remove the link, or pass the real path explicitly"
-            )
-    if root is not None and not explicit:
-        base = Path(root).expanduser().resolve()
-        resolved = target.resolve()
-        if resolved != base and base not in resolved.parents:
-            raise UnsafePathError(
-                f"{target} resolves to {resolved}, outside the folder outcomes manages ({base})"
-            )
+    base = None if root is None else str(Path(root).expanduser())
+    check_links(str(target), base, explicit=explicit)
     return target
 
 

@@ -137,18 +137,23 @@ _ANY_HINT = re.compile("|".join(re.escape(h) for h in _HINTS))
 _ANY_LOWER_HINT = re.compile(
     "|".join("token(?!s)" if h == "token" else re.escape(h) for h in _LOWER_HINTS)
 )
-_TELEGRAM_HINT = re.compile(r"\d{8}:")
+_TELEGRAM_HINT = r"\d{8}:"
+_TOKEN = rf"[A-Za-z0-9+/=_-]{{{ENTROPY_MIN_CHARS},}}"
+_HEX = r"[0-9a-fA-F]+"
 
 
-_TOKEN = re.compile(rf"[A-Za-z0-9+/=_-]{{{ENTROPY_MIN_CHARS},}}")
-_HEX = re.compile(r"[0-9a-fA-F]+")
+@functools.cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """``re.compile(source)`` on first use: each takes about 0.1 ms, and a command whose
+    text passes no cheap look (``outcomes models --json``) needs none of these."""
+    return re.compile(source)
 
 
 def may_hold_secret(text: str) -> bool:
     """False only when no named detector can match ``text`` (a cheap first look)."""
     if _ANY_HINT.search(text) or text.count(".") >= 2:
         return True
-    if ":" in text and _TELEGRAM_HINT.search(text):
+    if ":" in text and _pattern(_TELEGRAM_HINT).search(text):
         return True
     return _ANY_LOWER_HINT.search(text.lower()) is not None
 
@@ -173,7 +178,7 @@ def entropy_bits(token: str) -> float:
 def looks_random(token: str) -> bool:
     """Whether ``token`` looks like a random credential by the entropy rule."""
     core = token.strip("=")
-    if len(core) >= HEX_MIN_CHARS and _HEX.fullmatch(core):
+    if len(core) >= HEX_MIN_CHARS and _pattern(_HEX).fullmatch(core):
         return (
             any(c.isdigit() for c in core)
             and any(c.isalpha() for c in core)
@@ -197,8 +202,8 @@ def find_named(text: str) -> str | None:
     return None
 
 
-_AWS_ID = re.compile(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
-_AWS_SECRET_NEAR_ID = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")
+_AWS_ID = r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"
+_AWS_SECRET_NEAR_ID = r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
 
 
 def substitute_named(text: str, replacement: str) -> str:
@@ -206,8 +211,8 @@ def substitute_named(text: str, replacement: str) -> str:
     40-character AWS secret key in a text that names an AWS access key id."""
     if not may_hold_secret(text):
         return text
-    if _AWS_ID.search(text):
-        text = _AWS_SECRET_NEAR_ID.sub(replacement, text)
+    if _pattern(_AWS_ID).search(text):
+        text = _pattern(_AWS_SECRET_NEAR_ID).sub(replacement, text)
 
     def sub(match: re.Match[str]) -> str:
         keep = match.groupdict().get("keep")
@@ -220,4 +225,6 @@ def substitute_named(text: str, replacement: str) -> str:
 
 def substitute_random(text: str, replacement: str) -> str:
     """Replace every token the entropy rule flags with ``replacement``."""
-    return _TOKEN.sub(lambda m: replacement if looks_random(m.group()) else m.group(), text)
+    return _pattern(_TOKEN).sub(
+        lambda m: replacement if looks_random(m.group()) else m.group(), text
+    )

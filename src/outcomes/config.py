@@ -246,13 +246,24 @@ def home(
 
     if explicit is not None:
         return Path(explicit).expanduser()
-    raw = (os.environ if env is None else env).get(ENV_HOME)
-    return Path(raw or DEFAULT_HOME).expanduser()
+    return Path(_home_raw(env)).expanduser()
+
+
+def _home_raw(env: Mapping[str, str] | None) -> str:
+    return (os.environ if env is None else env).get(ENV_HOME) or DEFAULT_HOME
 
 
 def db_url(explicit: str | None = None, *, env: Mapping[str, str] | None = None) -> str:
     """Return the store URL: explicit > ``OUTCOMES_DB_URL`` > SQLite under :func:`home`."""
     return db_target(explicit, env=env)[0]
+
+
+def _named_url(explicit: str | None, env: Mapping[str, str] | None) -> str | None:
+    """The store URL the user named (argument, else variable); ``None`` for the default."""
+    if explicit:
+        return explicit
+    raw = (os.environ if env is None else env).get(ENV_DB_URL)
+    return raw.strip() if raw and raw.strip() else None
 
 
 def db_target(
@@ -264,13 +275,28 @@ def db_target(
     A path ``outcomes`` chose is held to the link policy of ``docs/security.md``: it must
     not be a symlink nor resolve outside that folder. A path the user named is trusted.
     """
-    if explicit:
-        return explicit, None
-    raw = (os.environ if env is None else env).get(ENV_DB_URL)
-    if raw and raw.strip():
-        return raw.strip(), None
+    named = _named_url(explicit, env)
+    if named is not None:
+        return named, None
     folder = home(env=env)
     return f"sqlite:///{folder / DEFAULT_DB_FILENAME}", folder
+
+
+def db_target_str(
+    explicit: str | None = None, *, env: Mapping[str, str] | None = None
+) -> tuple[str, str | None] | None:
+    """:func:`db_target` without loading ``pathlib`` (its folder as ``str(folder)``);
+    ``None`` when the home folder is not spelled as ``Path`` prints it
+    (:func:`outcomes._paths.plain_path`): ask :func:`db_target` then."""
+    named = _named_url(explicit, env)
+    if named is not None:
+        return named, None
+    from outcomes._paths import plain_path
+
+    folder = plain_path(_home_raw(env))
+    if folder is None:
+        return None
+    return f"sqlite:///{folder}/{DEFAULT_DB_FILENAME}", folder
 
 
 def busy_timeout(explicit: float | None = None, *, env: Mapping[str, str] | None = None) -> float:

@@ -73,15 +73,21 @@ def _read(db: str | None, *selects: str) -> list[Rows] | None:
     from outcomes.errors import OutcomesError
 
     try:
-        url, managed = config.db_target(db)
+        # Strings, not ``config.db_target``: ``pathlib`` would cost a tenth of the answer.
+        target = config.db_target_str(db)
+        if target is None:
+            return None
+        url, managed = target
         if url.startswith(("postgresql://", "postgres://")):
             pg_url = url
         elif url.startswith("sqlite:"):
-            from outcomes._files import check_path
-            from outcomes.store._sqlite_read import path_from_url, read_current
+            from outcomes._paths import check_links, plain_path
+            from outcomes.store._sqlite_read import read_current, url_path
 
-            path = path_from_url(url)
-            check_path(path, root=managed, explicit=managed is None)
+            path = plain_path(url_path(url))
+            if path is None:
+                return None  # spelled so that ``Path`` would rewrite it: the command decides
+            check_links(path, managed, explicit=managed is None)
             return read_current(path, config.busy_timeout(), *selects)
         else:
             return None

@@ -1,4 +1,4 @@
-"""A read of a SQLite store that loads no more than ``sqlite3``: for read-only commands.
+"""A read of a SQLite store that loads no more than ``_sqlite3``: for read-only commands.
 
 ``outcomes models --json`` and ``ledger stats --json`` answer from the rollup tables. Opening a
 :class:`~outcomes.store.SQLiteStore` for that loads the receipt declaration, ``msgspec``
@@ -37,8 +37,8 @@ two differ, so a new core migration is named here too, and a store without it de
 Rows = list[tuple[Any, ...]]
 
 
-def path_from_url(url: str) -> Path:
-    """Return the file path of a ``sqlite:///path`` URL."""
+def url_path(url: str) -> str:
+    """The path of a ``sqlite:///path`` URL as written (``~`` not expanded)."""
     if not url.startswith("sqlite://"):
         raise StoreUnavailableError(f"not a SQLite URL: {url!r}")
     rest = url[len("sqlite://") :]
@@ -46,9 +46,14 @@ def path_from_url(url: str) -> Path:
         rest = rest[1:] if rest.startswith("//") else rest
     if not rest or rest == ":memory:":
         raise StoreUnavailableError("use memory:// for an in-memory store, not sqlite://:memory:")
+    return rest
+
+
+def path_from_url(url: str) -> Path:
+    """Return the file path of a ``sqlite:///path`` URL."""
     from pathlib import Path  # here: see ``read_current``
 
-    return Path(rest).expanduser()
+    return Path(url_path(url)).expanduser()
 
 
 def _current(conn: sqlite3.Connection) -> bool:
@@ -67,12 +72,17 @@ def _current(conn: sqlite3.Connection) -> bool:
     return core == set(CORE_MIGRATION_NAMES)
 
 
-def read_current(path: Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
+def read_current(path: str | Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
     """The rows of each of ``selects`` on the SQLite store at ``path``, read in one
     transaction; ``None`` when the file is missing or not a current store (see above)."""
     if not os.path.isfile(path):
         return None
-    import sqlite3  # here: the PostgreSQL read path (``_pg_read``) shares only the names
+    # Imported here: the PostgreSQL read path (``_pg_read``) shares only the names. The
+    # C module itself, not the ``sqlite3`` package: the package's ``dbapi2`` loads
+    # ``datetime`` for its date adapters (about 1 ms of a 40 ms command), which a read
+    # without ``detect_types`` never uses. Same classes (``sqlite3.Error`` is
+    # ``_sqlite3.Error``: the package re-exports this module and adds the adapters).
+    import _sqlite3 as sqlite3
 
     try:
         # Read-write, as the store opens it: a read-only handle cannot recover a WAL
