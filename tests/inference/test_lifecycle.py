@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from outcomes.errors import ValidationError
+from outcomes.inference import _lifecycle as lifecycle_module
 from outcomes.inference._compat import LedgerBuffer
 from outcomes.inference._context import TrackerContext
 from outcomes.inference._lifecycle import CallLifecycle
@@ -79,6 +80,24 @@ def test_pending_calls_stay_bounded() -> None:
     for _ in range(500):
         calls.start("m", "code", "", None, None, None, None)
     assert len(calls.pending) <= 50
+
+
+def test_eviction_settles_completed_calls_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifecycle_module, "MAX_RECENT", 5)
+    calls, submitted, _, ledger, _ = lifecycle()
+    calls.max_pending = 10
+    traces = [
+        calls.start("m", "code", "", None, None, None, None, (10.0, 1, 1, None, None))
+        for _ in range(25)
+    ]
+    evicted = [t for t in traces if t not in calls.pending]
+    assert len(evicted) == 25 - len(calls.pending) > 5
+    assert evicted == traces[: len(evicted)]  # the oldest go first
+    # each settles once, in order, with its completion receipt; only the newest stay
+    # remembered for late signals
+    assert [r.trace_id for r in ledger.drain()] == evicted
+    assert list(calls.recent) == evicted[-5:]
+    assert all(calls.recent[t] is r for r in submitted if (t := r.trace_id) in calls.recent)
 
 
 def test_invalid_input_is_dropped_without_a_receipt() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from outcomes.inference._context import TrackerContext
@@ -34,6 +35,9 @@ class LedgerBuffer:
 
     def append(self, r: Receipt) -> None:
         self._receipts.append(r)
+
+    def extend(self, receipts: Iterable[Receipt]) -> None:
+        self._receipts.extend(receipts)
 
     def drain(self) -> list[Receipt]:
         """Resolved receipts since the last drain, oldest first."""

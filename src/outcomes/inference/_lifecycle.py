@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -96,11 +96,18 @@ class CallLifecycle:
 
     def settle(self, r: Receipt) -> None:
         """Remember a final receipt for late signals and buffer it for the ledger."""
-        self._ledger.append(r)
+        self.settle_all((r,))
+
+    def settle_all(self, receipts: Sequence[Receipt]) -> None:
+        """:meth:`settle` each of ``receipts``, in order, trimming :attr:`recent` once
+        (eviction settles a tenth of the pending table at a time)."""
+        self._ledger.extend(receipts)
         recent = self.recent
-        recent[r.trace_id] = r
-        recent.move_to_end(r.trace_id)
-        while len(recent) > MAX_RECENT:
+        move_to_end = recent.move_to_end
+        for r in receipts:
+            recent[r.trace_id] = r
+            move_to_end(r.trace_id)
+        for _ in range(len(recent) - MAX_RECENT):
             recent.popitem(last=False)
 
     @contextmanager
@@ -298,10 +305,13 @@ class CallLifecycle:
         self.sweep(DEFAULT_PENDING_TTL_S, None)
         with self._ctx.lock:
             excess = len(self.pending) - int(self.max_pending * 0.9)
-            for trace_id in list(itertools.islice(self.pending, max(excess, 0))):
-                p = self.pending.pop(trace_id)
-                if p[RECEIPT] is not None:
-                    self.settle(p[RECEIPT])
+            self._drop(list(itertools.islice(self.pending, max(excess, 0))))
+
+    def _drop(self, trace_ids: list[str]) -> None:
+        """Remove these calls from the pending table; completed ones settle."""
+        pop = self.pending.pop
+        gone = [pop(trace_id)[RECEIPT] for trace_id in trace_ids]
+        self.settle_all([r for r in gone if r is not None])
 
     def sweep(self, ttl_secs: float, now: float | None) -> int:
         """Evict calls started more than ``ttl_secs`` before ``now``; returns how many.
@@ -311,10 +321,7 @@ class CallLifecycle:
         cutoff = now - ttl_secs
         with ctx.lock:
             expired = [t for t, p in self.pending.items() if p[AT] < cutoff]
-            for trace_id in expired:
-                p = self.pending.pop(trace_id)
-                if p[RECEIPT] is not None:
-                    self.settle(p[RECEIPT])
+            self._drop(expired)
             horizon = now - ctx.late_window
             recent = self.recent
             while recent:
