@@ -20,7 +20,13 @@ from hypothesis import given, settings
 from outcomes.ledger._maintenance import summarize
 from outcomes.records import Receipt
 from outcomes.store import Store
-from tests.store.test_rollups import T0, reset, stream_settings, write_in_batches
+from tests.store.test_rollups import (
+    T0,
+    call_and_late_signal,
+    reset,
+    stream_settings,
+    write_in_batches,
+)
 from tests.store.test_rollups import calls as call_tuples
 
 late = st.tuples(
@@ -146,15 +152,7 @@ def test_stats_since_from_rollups_equal_the_scan(
 
 def test_a_late_signal_counts_since_it_was_recorded_not_since_its_call(store: Store) -> None:
     reset(store)
-    call = Receipt(
-        receipt_id="r1", trace_id="t1", model_id="m", task="generate", timestamp=T0,
-        success=True, latency_ms=120.0,
-    )  # fmt: skip
-    signal = Receipt(
-        receipt_id="s1", trace_id="t1", model_id="m", task="generate",
-        timestamp=T0 + 3 * 86_400 + 600, success=False, source="signal", supersedes="r1",
-        superseded_success=True, superseded_at=T0,
-    )  # fmt: skip
+    call, signal = call_and_late_signal(3 * 86_400 + 600)
     store.write([call, signal])
     (row,) = summarize(store, since=T0 + 86_400 + 0.5)
     # Only the signal is recorded since then: no call, one receipt, the outcome moved.

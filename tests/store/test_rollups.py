@@ -192,16 +192,23 @@ def test_profiles_from_rollups_equal_profiles_folded_from_receipts(
     assert_days_are_their_hours(store)
 
 
-def test_a_superseding_receipt_counts_in_the_hour_of_the_call_it_replaces(store: Store) -> None:
+def call_and_late_signal(delay_s: float) -> tuple[Receipt, Receipt]:
+    """A successful call at ``T0`` (120 ms) and a failing signal that supersedes it
+    ``delay_s`` later."""
     call = Receipt(
         receipt_id="r1", trace_id="t1", model_id="m", task="generate", timestamp=T0,
         success=True, latency_ms=120.0,
     )  # fmt: skip
     late = Receipt(
         receipt_id="s1", trace_id="t1", model_id="m", task="generate",
-        timestamp=T0 + 3 * 86_400, success=False, source="signal", supersedes="r1",
+        timestamp=T0 + delay_s, success=False, source="signal", supersedes="r1",
         superseded_success=True, superseded_at=T0,
     )  # fmt: skip
+    return call, late
+
+
+def test_a_superseding_receipt_counts_in_the_hour_of_the_call_it_replaces(store: Store) -> None:
+    call, late = call_and_late_signal(3 * 86_400)
     store.write([call])
     store.write([late, late])
     points = timeseries(store, since=T0 - 3600, until=T0 + 4 * 86_400)
