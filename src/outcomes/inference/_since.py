@@ -36,7 +36,6 @@ from outcomes.inference._profiles import FOLD_FIELDS, ProfileState, fold_values_
 from outcomes.inference._queries import ROLLUP_EMA_ROWS, ROLLUP_RANGE_ROWS, range_params
 from outcomes.records import Receipt
 from outcomes.store import (
-    BUCKET_S,
     ROLLUP_HALF_LIFE_S,
     MemoryTables,
     Query,
@@ -46,15 +45,13 @@ from outcomes.store import (
     register_query,
     stats_of,
 )
-from outcomes.store._rollups import DAY_S
+from outcomes.store._rollup_fold import booked_at
+from outcomes.store._rollups import DAY_S, since_hour
 
 _N = len(FOLD_FIELDS)
 _TS = FOLD_FIELDS.index("timestamp")
 _SUP = FOLD_FIELDS.index("supersedes")
 _SUP_AT = FOLD_FIELDS.index("superseded_at")
-_FAR = float(2**52)
-"""A ``since`` beyond +-2**52 s is before or after every receipt: clamped so that the
-hour stays an integer that SQLite and PostgreSQL can bind."""
 _END = (2**53 // DAY_S) * DAY_S
 """The end of the rollup range read: after every clamped hour."""
 
@@ -162,11 +159,6 @@ NEWEST_SINCE = register_query(
 (no row when there is none)."""
 
 
-def _booked(row: Row) -> float:
-    at = row[_SUP_AT]
-    return float(row[_TS] if row[_SUP] is None or at is None else at)
-
-
 def _take_back(state: ProfileState, row: Row) -> bool:
     """Undo what folding the superseding receipt ``row`` booked (``fold_values``);
     ``False`` when its cell is not in the state (the rollups do not hold it)."""
@@ -186,8 +178,7 @@ def since_state(store: Store, since: float) -> ProfileState | None:
     """The profile state of the calls first recorded at or after ``since`` (module
     docstring), or ``None`` when the rollups cannot answer exactly (a call with two first
     receipts): the caller then folds the receipts."""
-    since = min(max(float(since), -_FAR), _FAR)
-    hour = int(-(-since // BUCKET_S)) * BUCKET_S
+    since, hour = since_hour(since)
     state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
     for row in store.iter_query(ROLLUP_RANGE_ROWS, range_params(hour, _END)):
         st, n = stats_of(row[4:])
@@ -213,7 +204,7 @@ def since_state(store: Store, since: float) -> ProfileState | None:
         for row in rows:
             if row[_SUP] is None and since <= float(row[_TS]) < hour:
                 continue  # a first receipt SINCE_HEADS read
-            sign = int(chosen) - int(_booked(row) >= hour)
+            sign = int(chosen) - int(booked_at(row[_TS], row[_SUP], row[_SUP_AT]) >= hour)
             if sign > 0:
                 fold(*row[:_N])
             elif sign < 0:

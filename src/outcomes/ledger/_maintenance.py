@@ -20,7 +20,8 @@ from outcomes.ledger._queries import (
 )
 from outcomes.ledger._summary import summary_rows
 from outcomes.records import Receipt
-from outcomes.store import BUCKET_S, Migration, Store
+from outcomes.store import Migration, Store
+from outcomes.store._rollups import since_hour
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -179,9 +180,6 @@ def verify(store: Store, *, known: tuple[Migration, ...] = ()) -> VerifyReport:
     return report
 
 
-_FAR = float(2**52)
-
-
 def summarize(
     store: Store, *, since: float | None = None, by_task: bool = True
 ) -> list[dict[str, Any]]:
@@ -198,9 +196,6 @@ def summarize(
     # The rollups book every inference receipt in an hour (a late signal in its call's
     # hour): the whole hours from `since` come from them, and only the receipts at the
     # edge are read, each with the sign that adds it or takes it back (see EDGE_ROWS).
-    # A time beyond +-2**52 s (some 140 million years) is before or after every stored
-    # receipt; clamping keeps the hour an integer that SQLite and PostgreSQL can bind.
-    since = min(max(since, -_FAR), _FAR)
-    hour = int(-(-since // BUCKET_S)) * BUCKET_S
+    since, hour = since_hour(since)
     edge = store.iter_query(EDGE_ROWS, edge_params(since, hour))
     return summary_rows(store.query(HOUR_TOTALS, (hour,)), edge, by_task)

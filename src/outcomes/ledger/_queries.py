@@ -4,10 +4,10 @@ receipts that rollups do not cover (kinds other than ``inference``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.store import ROLLUP_CELLS, ROLLUP_HOURLY, MemoryTables, Query, Row, register_query
+from outcomes.store._rollup_fold import booked_at
 from outcomes.store._rollup_rows import (
     CELL_TOTALS_SELECT,
     OTHER_KIND_COLUMNS,
@@ -113,19 +113,13 @@ HOUR_TOTALS = register_query(
 (the inference receipts booked at or after it: a late signal in its call's hour)."""
 
 
-def _booked(r: Any) -> float:
-    """The time a receipt is booked at in the rollups (see ``store._rollups``)."""
-    return float(r.superseded_at if r.supersedes is not None and r.superseded_at is not None
-                 else r.timestamp)  # fmt: skip
-
-
 def _edge_rows(tables: MemoryTables, params: Row) -> Iterator[Row]:
     since, hour = params[0], params[2]
     for _, r in tables.rows(Receipt.__table__):
         inside = r.timestamp >= since
         if r.kind != "inference":
             sign = int(inside)
-        elif inside != (_booked(r) >= hour):
+        elif inside != (booked_at(r.timestamp, r.supersedes, r.superseded_at) >= hour):
             sign = 1 if inside else -1
         else:
             sign = 0

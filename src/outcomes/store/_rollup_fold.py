@@ -289,7 +289,7 @@ def hour_keys(cols: Sequence[Sequence[Any]], bucket_s: int) -> set[HourKey]:
     """The hour keys :func:`fold_columns` gives the ``inference`` receipts of a batch
     (columns as there), without folding: what a writer reads back before the fold."""
     (model, task, project, ts, *_, sup, _sup_success, _sup_quality, sup_at) = _FIELDS(cols)
-    at = ts if sup.count(None) == len(sup) else list(map(_booked_at, ts, sup, sup_at))
+    at = ts if sup.count(None) == len(sup) else list(map(booked_at, ts, sup, sup_at))
     hours = map(mul, map(int, map(floordiv, at, repeat(bucket_s))), repeat(bucket_s))
     projects = project if None not in project else [p or "" for p in project]
     keys: Iterable[HourKey] = zip(model, task, projects, hours, strict=True)
@@ -298,6 +298,7 @@ def hour_keys(cols: Sequence[Sequence[Any]], bucket_s: int) -> set[HourKey]:
     return set(keys)
 
 
-def _booked_at(ts: float, sup: Any, sup_at: float | None) -> float:
-    # A superseding receipt is booked in the hour of the receipt it replaces.
+def booked_at(ts: float, sup: Any, sup_at: float | None) -> float:
+    """The time a receipt is booked at in the rollups: its own ``ts``, or for a
+    superseding receipt (``sup`` set) the time ``sup_at`` of the receipt it replaces."""
     return ts if sup is None or sup_at is None else sup_at

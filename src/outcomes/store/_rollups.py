@@ -51,6 +51,19 @@ BUCKET_S = 3600
 DAY_S = 86_400
 """The coarse rollup bucket (``rollup_daily``): one UTC day, 24 hourly buckets."""
 INFERENCE = "inference"
+_FAR = float(2**52)
+
+
+def since_hour(since: float) -> tuple[float, int]:
+    """``since`` clamped to +-2**52 s, and the first rollup hour at or after it.
+
+    A time beyond +-2**52 s (some 140 million years) is before or after every stored
+    receipt; clamping keeps the hour an integer that SQLite and PostgreSQL can bind.
+    The reads "since a time" take the whole hours from there and the edge receipts.
+    """
+    since = min(max(float(since), -_FAR), _FAR)
+    return since, int(-(-since // BUCKET_S)) * BUCKET_S
+
 
 _RECEIPT_COLUMNS = Receipt.__table__.column_names
 _ID, _KIND = _RECEIPT_COLUMNS.index("receipt_id"), _RECEIPT_COLUMNS.index("kind")
