@@ -329,17 +329,24 @@ def test_the_json_answer_is_the_dict_answer_with_the_extra_keys(n: int) -> None:
     assert any(c["filtered"] for c in as_json["candidates"])  # filtered rows too
 
 
-def test_forgetting_follows_a_model_that_got_worse() -> None:
+def star_gone_poor() -> tuple[FakeClock, OutcomeTracker, ModelRegistry]:
+    """'old-star' was right 400 times in 400 a month ago, 4 in 20 lately; 'steady' 70 %
+    then and now (a one-day half-life: the old outcomes weigh ~0 by age)."""
     clock = FakeClock(1_750_000_000.0)
     tracker = OutcomeTracker(MemoryStore(), clock=clock, half_life=86_400.0)
     reg = ModelRegistry()
     reg.add(ModelInfo("old-star", "p", 1.0, 1.0))
     reg.add(ModelInfo("steady", "p", 1.0, 1.0))
-    record(tracker, "old-star", "code", ok=400, bad=0)  # great, a month ago
+    record(tracker, "old-star", "code", ok=400, bad=0)
     record(tracker, "steady", "code", ok=140, bad=60)
     clock.advance(30 * 86_400)
-    record(tracker, "old-star", "code", ok=4, bad=16)  # poor lately, on a few calls
+    record(tracker, "old-star", "code", ok=4, bad=16)
     record(tracker, "steady", "code", ok=14, bad=6)
+    return clock, tracker, reg
+
+
+def test_forgetting_follows_a_model_that_got_worse() -> None:
+    clock, tracker, reg = star_gone_poor()
 
     def star(r: Router) -> Candidate:
         return next(c for c in r.decide("code").candidates if c.model_id == "old-star")
@@ -371,16 +378,7 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
 
 
 def test_change_detection_keeps_a_steady_cell_whole_and_forgets_a_changed_one() -> None:
-    clock = FakeClock(1_750_000_000.0)
-    tracker = OutcomeTracker(MemoryStore(), clock=clock, half_life=86_400.0)
-    reg = ModelRegistry()
-    reg.add(ModelInfo("old-star", "p", 1.0, 1.0))
-    reg.add(ModelInfo("steady", "p", 1.0, 1.0))
-    record(tracker, "old-star", "code", ok=400, bad=0)
-    record(tracker, "steady", "code", ok=140, bad=60)
-    clock.advance(30 * 86_400)  # a month: the old outcomes weigh ~0 by age
-    record(tracker, "old-star", "code", ok=4, bad=16)
-    record(tracker, "steady", "code", ok=14, bad=6)
+    clock, tracker, reg = star_gone_poor()
     r = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, change_z=3.0)
 
     def cell(model: str) -> Candidate:
