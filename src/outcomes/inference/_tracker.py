@@ -163,7 +163,10 @@ class OutcomeTracker:
         self._files = ProfileFiles(self._view)
         submit = None if writer is None else writer.submit
         registry = registry if registry is not None else ModelRegistry.builtin()
-        self._calls = CallLifecycle(ctx, self._view, self._limits, self._ledger, submit, registry)
+        self._calls = CallLifecycle(
+            ctx, self._view, self._limits, self._ledger, submit, registry,
+            None if writer is None else writer.submit_many,
+        )  # fmt: skip
         self._signals = SignalResolution(ctx, self._calls, store)
         self._feedback = FeedbackDesk(ctx, self._signals, submit)
         if writer is not None:
