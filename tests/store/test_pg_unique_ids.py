@@ -11,9 +11,9 @@ import pytest
 from outcomes._ids import new_id
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore
-from outcomes.store._pg_compact import PG_MIGRATIONS
 from outcomes.testing import receipts
-from tests.conftest import POSTGRES_URL, postgres_schema
+from tests.conftest import POSTGRES_URL
+from tests.store._migrated import migrated
 
 JAN, APR = 1_767_225_600.0, 1_775_001_600.0  # 2026-01-01, 2026-04-01 UTC
 _UNIQUE = (
@@ -82,22 +82,15 @@ def test_the_database_refuses_a_repeated_id_in_a_month(pg: PostgresStore) -> Non
         assert skipped.rowcount == 0
 
 
-_BeforeKeys = type("_BeforeKeys", (PostgresStore,), {"ENGINE_MIGRATIONS": PG_MIGRATIONS[:3]})
-
-
 def test_pg_0004_converts_a_store_of_the_previous_schema() -> None:
-    schema = postgres_schema()
-    old = _BeforeKeys(POSTGRES_URL, schema=schema)
     written = [_receipt(new_id(), JAN + i * 86_400.0) for i in range(70)]  # three months
     written.append(_receipt("req-42", JAN + 5))
-    try:
-        assert old.write(written) == len(written)
-        assert "(receipt_id, \"timestamp\")" in _keys(old)["receipts"]
-        seqs = old.fetch("SELECT seq FROM receipts ORDER BY seq")
-    finally:
-        old.close()
-    new = PostgresStore(POSTGRES_URL, schema=schema)
-    try:
+
+    def before(old: PostgresStore) -> object:
+        assert '(receipt_id, "timestamp")' in _keys(old)["receipts"]
+        return old.fetch("SELECT seq FROM receipts ORDER BY seq")
+
+    with migrated(3, written, before) as (new, seqs):
         assert "pg.0004_unique_ids_by_partition" in dict(new.migration_status().applied)
         _only_partition_keys(new)
         assert sorted(receipts(new), key=lambda r: r.receipt_id) == sorted(
@@ -107,6 +100,3 @@ def test_pg_0004_converts_a_store_of_the_previous_schema() -> None:
         assert new.write(written) == 0
         assert new.write([_receipt(new_id(), APR)]) == 1
         _only_partition_keys(new)
-    finally:
-        new.drop_schema()
-        new.close()

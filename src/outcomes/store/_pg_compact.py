@@ -154,6 +154,7 @@ TIMESTAMP_BRIN: tuple[str, ...] = (
     "WITH (pages_per_range = 32, autosummarize = on)",
 )
 
+
 def unique_ids_by_partition(cur: Any, sql: Callable[[str], str]) -> None:
     """``pg.0004``: each partition's own unique index on ``receipt_id`` instead of the
     table's on ``(receipt_id, timestamp)``.
