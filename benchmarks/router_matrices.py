@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -170,6 +171,13 @@ def family(
     return out
 
 
+def _apart(name: str, seed: int, salt: int, shape: dict[str, Any]) -> Matrix:
+    """A synthetic matrix with uneven task traffic, its stream seeded apart from the
+    family's (``[seed, salt]``), so no other matrix shares its draws."""
+    rng = np.random.default_rng([seed, salt])
+    return _synthetic(name, seed, uneven_tasks=True, rng=rng, **shape)
+
+
 def blind(seed: int) -> Matrix:
     """The blind matrix: 9 free models x 6 tasks, 15,000 decisions split unevenly across
     tasks, the best model per task at 55-92% and the others 0.5 to 6 points behind it.
@@ -178,17 +186,8 @@ def blind(seed: int) -> Matrix:
     below a point) appears nowhere else in the family, and its random stream is seeded
     apart from the family's (``[seed, 19]``). Scored once with the default, chosen by
     leave-one-matrix-out over the family before it; since then part of :func:`family`."""
-    return _synthetic(
-        "blind",
-        seed,
-        models=9,
-        tasks=6,
-        per_task=2500,
-        gap=(0.5, 6),
-        top_range=(0.55, 0.92),
-        uneven_tasks=True,
-        rng=np.random.default_rng([seed, 19]),
-    )
+    shape = {"models": 9, "tasks": 6, "per_task": 2500, "gap": (0.5, 6), "top_range": (0.55, 0.92)}
+    return _apart("blind", seed, 19, shape)
 
 
 def blind2(seed: int) -> Matrix:
@@ -201,14 +200,5 @@ def blind2(seed: int) -> Matrix:
     :func:`family` has. Seeded apart from everything else (``[seed, 23]``). Scored once,
     with the configuration chosen by leave-one-matrix-out over :func:`family`; never
     used to choose anything."""
-    return _synthetic(
-        "blind2",
-        seed,
-        models=5,
-        tasks=12,
-        per_task=1000,
-        gap=(1, 8),
-        top_range=(0.40, 0.85),
-        uneven_tasks=True,
-        rng=np.random.default_rng([seed, 23]),
-    )
+    shape = {"models": 5, "tasks": 12, "per_task": 1000, "gap": (1, 8), "top_range": (0.40, 0.85)}
+    return _apart("blind2", seed, 23, shape)
