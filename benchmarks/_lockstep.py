@@ -22,14 +22,16 @@ Rule = tuple[str, float]
 ``("ucb", c)``, ``("klucb", 0)``, ``("bayes-ucb", 0)``."""
 
 RULES: tuple[Rule, ...] = (
-    *(("thompson", s) for s in (1.0, 2.0, 3.0, 4.0, 6.0)),
-    *(("epsilon", e) for e in (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)),
-    *(("ucb", c) for c in (0.1, 0.25, 0.5, 1.0)),
+    *(("thompson", s) for s in (1.0, 2.0, 3.0, 4.0)),
+    *(("epsilon", e) for e in (0.02, 0.05, 0.1, 0.2)),
+    *(("ucb", c) for c in (0.1, 0.25, 0.5)),
     ("klucb", 0.0),
-    ("bayes-ucb", 0.0),
 )
-"""The reference grid: each rule over a range wide enough that its best setting on
-each matrix is inside it, not at an end (checked in the docs' table)."""
+"""The reference grid: each rule over a range that holds its best setting on each
+matrix. (A first run of seed 0 also had Thompson at sharpen 6, epsilon 0 and 0.01,
+UCB1 at width 1 and Bayes-UCB: never the best of their rule on ``gaps`` or ``rb-mbpp``,
+e.g. 25.6 % and 6.5 % for epsilon 0, 21.8 % and 7.0 % for UCB1 at 1, 16.4 % and 5.3 % for
+Bayes-UCB; left out to save time.)"""
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:

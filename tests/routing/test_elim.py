@@ -6,29 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcomes import OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router, Weights, select
 from outcomes.routing._elim import worth_trying
 from outcomes.routing._select import ArmView, prepare
-from outcomes.store import MemoryStore
-
-
-def _record(tracker: OutcomeTracker, model: str, ok: int, bad: int) -> None:
-    for _ in range(ok):
-        tracker.record_complete(tracker.record_start(model, "code"), 100.0, 10, 10)
-    for _ in range(bad):
-        tracker.record_failure(tracker.record_start(model, "code"), "boom 500")
-
-
-def _recorded(cells: dict[str, tuple[int, int]]) -> tuple[ModelRegistry, OutcomeTracker]:
-    reg = ModelRegistry()
-    tracker = OutcomeTracker(MemoryStore())
-    for m, (ok, bad) in cells.items():
-        reg.add(ModelInfo(m, "p", 1.0, 1.0))
-        _record(tracker, m, ok, bad)
-    tracker.refresh_view()
-    return reg, tracker
+from tests.routing._cells import picks, record, recorded
 
 
 def _kept(horizon: float) -> list[bool]:
@@ -49,7 +31,7 @@ def test_what_is_worth_trying_depends_on_the_gap_the_evidence_and_the_horizon() 
 
 
 def test_a_leader_alone_in_the_draw_is_picked_with_probability_one() -> None:
-    reg, tracker = _recorded({"lead": (150, 50), "weak": (10, 40)})
+    reg, tracker = recorded({"lead": (150, 50), "weak": (10, 40)})
     r = Router(registry=reg, tracker=tracker, seed=1, policy="elim", sharpen=1.0, forget=False)
     for _ in range(50):
         d = r.decide("code")
@@ -59,13 +41,13 @@ def test_a_leader_alone_in_the_draw_is_picked_with_probability_one() -> None:
 
 
 def test_a_left_out_model_comes_back_when_its_evidence_shifts() -> None:
-    reg, tracker = _recorded({"lead": (120, 80), "far": (10, 20)})
+    reg, tracker = recorded({"lead": (120, 80), "far": (10, 20)})
     r = Router(
         registry=reg, tracker=tracker, seed=2, policy="elim", sharpen=1.0, forget=False, refresh_s=0
     )
     assert {r.decide("code").model_id for _ in range(300)} == {"lead"}
     # 'far' turns out to succeed on 40 more calls (made elsewhere): it leads now.
-    _record(tracker, "far", 40, 0)
+    record(tracker, "far", 40, 0)
     tracker.refresh_view()
     picks = [r.decide("code").model_id for _ in range(300)]
     assert picks.count("far") > 150
@@ -74,16 +56,10 @@ def test_a_left_out_model_comes_back_when_its_evidence_shifts() -> None:
 @pytest.mark.parametrize("sharpen", [1.0, 2.0])
 def test_logged_propensity_is_the_frequency_of_the_pick(sharpen: float) -> None:
     cells = {"a": (30, 20), "b": (27, 23), "c": (15, 35), "new": (0, 0), "rare": (2, 1)}
-    reg, tracker = _recorded(cells)
+    reg, tracker = recorded(cells)
     r = Router(registry=reg, tracker=tracker, seed=4, policy="elim", sharpen=sharpen, forget=False)
     n = 4000
-    freq: dict[str, int] = {}
-    props: dict[str, float] = {}
-    for _ in range(n):
-        d = r.decide("code")
-        assert d.model_id is not None
-        freq[d.model_id] = freq.get(d.model_id, 0) + 1
-        props[d.model_id] = d.propensity
+    freq, props = picks(r, n)
     for m, p in props.items():
         assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p), (m, freq, props)
     assert sum(props.values()) == pytest.approx(1.0, abs=0.02)  # every pick was seen
@@ -98,7 +74,7 @@ def test_the_same_seed_gives_the_same_choices() -> None:
     cells = {"a": (30, 20), "b": (27, 23), "new": (0, 0)}
     runs = []
     for _ in range(2):
-        reg, tracker = _recorded(cells)
+        reg, tracker = recorded(cells)
         r = Router(registry=reg, tracker=tracker, seed=7, policy="elim", forget=False)
         runs.append([r.decide("code").model_id for _ in range(200)])
     assert runs[0] == runs[1]

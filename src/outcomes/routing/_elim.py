@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from scipy.special import ndtr
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from outcomes.routing._router import Router
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_T = TypeVar("_T")
 
 
 def worth_trying(
@@ -85,12 +86,13 @@ def worth_trying(
 
 @dataclass(slots=True)
 class Gate:
-    """What :func:`select_elim` keeps between draws on the same candidates: who is in
-    the draw, and their :class:`Prepared` (the draw's inputs)."""
+    """Who is in the draw (:func:`gate`), kept between draws on the same candidates:
+    their positions, lists and :class:`Prepared`, and the :class:`Prepared` of all."""
 
     kept: list[int]
     prepared: Prepared
     lists: tuple[list[float], list[float], list[float | None], list[float | None]]
+    full: Prepared
 
 
 def gate(
@@ -105,36 +107,38 @@ def gate(
     cost_ref: float | None = None,
     prepared: Prepared | None = None,
 ) -> Gate:
-    """The candidates left in the draw and the inputs of Thompson's draw among them."""
+    """The candidates left in the draw (see :func:`worth_trying`); ``prepared``:
+    :func:`prepare` of these lists when the caller has it."""
     pre = prepared or prepare(alphas, betas, costs, latencies, weights, cost_ref)
     keep = worth_trying(
         pre.mean, pre.evidence, pre.spread, pre.base, weights.quality, horizon, step
     )
     kept = [i for i, k in enumerate(keep) if k]
-    lists = (
-        [alphas[i] for i in kept],
-        [betas[i] for i in kept],
-        [costs[i] for i in kept],
-        [latencies[i] for i in kept],
+
+    def sub(values: list[_T]) -> list[_T]:
+        return [values[i] for i in kept]
+
+    lists = (sub(alphas), sub(betas), sub(costs), sub(latencies))
+    part = Prepared(
+        sub(pre.cost_penalty),
+        sub(pre.latency_penalty),
+        sub(pre.evidence),
+        sub(pre.mean),
+        sub(pre.spread),
+        sub(pre.base),
     )
-    sub = Prepared(
-        [pre.cost_penalty[i] for i in kept],
-        [pre.latency_penalty[i] for i in kept],
-        [pre.evidence[i] for i in kept],
-        [pre.mean[i] for i in kept],
-        [pre.spread[i] for i in kept],
-        [pre.base[i] for i in kept],
-    )
-    return Gate(kept, sub, lists)
+    return Gate(kept, part, lists, pre)
 
 
 class GatedSelection(Selection):
     """A selection over all candidates whose pick and propensity are those of
-    Thompson's draw among the candidates kept in it."""
+    Thompson's draw among the candidates kept in it; a candidate left out shows its
+    posterior mean as sampled quality."""
 
     __slots__ = ("_inner",)
 
-    def __init__(self, inner: Selection, g: Gate, pre: Prepared, wq: float) -> None:
+    def __init__(self, inner: Selection, g: Gate, wq: float) -> None:
+        pre = g.full
         quality = list(pre.mean)
         for k, i in enumerate(g.kept):
             quality[i] = inner.quality[k]
@@ -150,35 +154,14 @@ class GatedSelection(Selection):
 
 
 def select_elim(
-    alphas: list[float],
-    betas: list[float],
-    costs: list[float | None],
-    latencies: list[float | None],
+    g: Gate,
     weights: Weights,
     *,
     rng: np.random.Generator,
     pyrng: random.Random,
-    horizon: float,
-    step: float = 1.0,
     cost_ref: float | None = None,
-    prepared: Prepared | None = None,
-    kept: Gate | None = None,
 ) -> Selection:
-    """Pick with ``elim`` (module docstring). ``prepared``: :func:`prepare` of these
-    lists; ``kept``: :func:`gate` of them (made here when not given). Candidates left
-    out of the draw get their posterior mean as sampled quality in the explanation."""
-    pre = prepared or prepare(alphas, betas, costs, latencies, weights, cost_ref)
-    g = kept or gate(
-        alphas,
-        betas,
-        costs,
-        latencies,
-        weights,
-        horizon=horizon,
-        step=step,
-        cost_ref=cost_ref,
-        prepared=pre,
-    )
+    """Pick with ``elim`` (module docstring): Thompson's draw among ``g``'s candidates."""
     inner = select_lists(
         *g.lists,
         weights,
@@ -188,7 +171,7 @@ def select_elim(
         prepared=g.prepared,
         cost_ref=cost_ref,
     )
-    return GatedSelection(inner, g, pre, weights.quality)
+    return GatedSelection(inner, g, weights.quality)
 
 
 def select_gated(router: Router, pool: _Pool, eligible: _Eligible) -> Selection:
@@ -210,12 +193,5 @@ def select_gated(router: Router, pool: _Pool, eligible: _Eligible) -> Selection:
         if unblocked:
             pool.gate = g
     return select_elim(
-        *eligible.lists,
-        router.weights,
-        rng=router._rng,
-        pyrng=router._pyrng,
-        horizon=0.0,
-        cost_ref=pool.cost_ref,
-        prepared=eligible.prepared,
-        kept=g,
+        g, router.weights, rng=router._rng, pyrng=router._pyrng, cost_ref=pool.cost_ref
     )
