@@ -253,9 +253,14 @@ def main(argv: list[str] | None = None) -> int:
             _merge(regret, part["regret"])
             _merge(bound, part["bounds"])
     else:
+        # Numbers as floats, as in ROUTER_GRID, so that a configuration is named alike
+        # however it was given.
         router: list[Config] = (
-            [tuple(c) for c in json.loads(args.router)]  # type: ignore[misc]
-            if args.router
+            [
+                (None if h is None else float(h), float(f), float(sh), float(sp), str(p))
+                for h, f, sh, sp, p in json.loads(args.router)
+            ]
+            if args.router is not None
             else list(ROUTER_GRID)
         )
         only = set(args.only.split(",")) if args.only else None
