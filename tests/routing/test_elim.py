@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router, Weights, select
 from outcomes.routing._elim import worth_trying
 from outcomes.routing._select import ArmView, prepare
-from tests.routing._cells import picks, record, recorded
+from tests.routing._cells import (
+    propensities_match_frequencies,
+    record,
+    recorded,
+    sixty_with_priors,
+)
 
 
 def _kept(horizon: float) -> list[bool]:
@@ -58,11 +62,7 @@ def test_logged_propensity_is_the_frequency_of_the_pick(sharpen: float) -> None:
     cells = {"a": (30, 20), "b": (27, 23), "c": (15, 35), "new": (0, 0), "rare": (2, 1)}
     reg, tracker = recorded(cells)
     r = Router(registry=reg, tracker=tracker, seed=4, policy="elim", sharpen=sharpen, forget=False)
-    n = 4000
-    freq, props = picks(r, n)
-    for m, p in props.items():
-        assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p), (m, freq, props)
-    assert sum(props.values()) == pytest.approx(1.0, abs=0.02)  # every pick was seen
+    freq = propensities_match_frequencies(r)
     # 'c', 15 points behind on 50 outcomes of a 153-outcome task, is left out; the wide
     # ones are drawn.
     assert "c" not in freq
@@ -90,11 +90,7 @@ def test_many_candidates_take_the_numpy_path_and_priors_alone_are_no_traffic() -
     # Registry priors are pseudo-counts, not outcomes of this task: with no traffic yet
     # there is nothing to repay trying a settled rival, so the best prior is called
     # alone until outcomes come in (a wide posterior would still be drawn).
-    reg = ModelRegistry()
-    for i in range(60):
-        reg.add(ModelInfo(f"m{i:02d}", "p", 1.0, 1.0, prior=0.3 + 0.005 * i))
-    r = Router(registry=reg, seed=1, policy="elim", prior_strength=400.0)
-    r.max_prior = 400.0
+    r = sixty_with_priors("elim")
     d = r.decide("code")
     assert d.model_id == "m59"
     assert d.propensity == 1.0

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router, Weights, select
 from outcomes.routing._ids import ids_pair
 from outcomes.routing._select import ArmView
-from tests.routing._cells import picks, recorded
+from tests.routing._cells import propensities_match_frequencies, recorded, sixty_with_priors
 
 
 def test_a_certain_leader_is_played_alone() -> None:
@@ -65,19 +64,11 @@ def test_logged_propensity_is_the_frequency_of_the_pick(sharpen: float) -> None:
     cells = {"a": (30, 20), "b": (27, 23), "c": (20, 30), "new": (0, 0), "rare": (2, 1)}
     reg, tracker = recorded(cells)
     r = Router(registry=reg, tracker=tracker, seed=4, policy="ids", sharpen=sharpen, forget=False)
-    n = 4000
-    freq, props = picks(r, n)
-    for m, p in props.items():
-        assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p), (m, freq, props)
-    assert sum(props.values()) == pytest.approx(1.0, abs=0.02)  # every pick was seen
+    propensities_match_frequencies(r)
 
 
 def test_many_candidates_take_the_numpy_path_with_the_same_rule() -> None:
-    reg = ModelRegistry()
-    for i in range(60):
-        reg.add(ModelInfo(f"m{i:02d}", "p", 1.0, 1.0, prior=0.3 + 0.005 * i))
-    r = Router(registry=reg, seed=1, policy="ids", prior_strength=400.0)
-    r.max_prior = 400.0
+    r = sixty_with_priors("ids")
     chosen = {r.decide("code").model_id for _ in range(200)}
     # Priors of 400 pseudo-counts half a point apart: only the top few can be best.
     assert chosen <= {f"m{i:02d}" for i in range(52, 60)}
