@@ -1,6 +1,7 @@
 """The router's constants, chosen across a family of matrices and never on one.
 
 ``python -m benchmarks.eval_router_family [--seeds 5] [--quick] [--grid] [--json FILE]``
+(``--merge FILE ...`` reports on the ``--json`` files of runs over disjoint seeds)
 
 Replays every matrix of :mod:`benchmarks.router_matrices` cold (no offline priors) at
 cost weight 0 through the live ``Router`` (:class:`RouterPolicy`), and plain
@@ -21,7 +22,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,16 @@ def evaluate(
     return out
 
 
+def merge(runs: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The raw results of runs over disjoint seeds as one (per-seed lists concatenated)."""
+    out: dict[str, dict[str, Any]] = {}
+    for raw in runs:
+        for name, r in raw.items():
+            for key, values in r.items():
+                out.setdefault(name, {}).setdefault(key, []).extend(values)
+    return out
+
+
 def _mean(values: list[dict[str, float]], key: str = "regret_pct") -> float:
     return statistics.fmean(v[key] for v in values)
 
@@ -248,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         help="score only the blind2 matrix (once, with the configuration chosen on the family)",
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        help="instead of replaying, merge the --json files of runs over disjoint seeds",
+    )
     args = parser.parse_args(argv)
     if args.grid:
         configs: list[Config] = list(GRIDS[args.grid])
@@ -263,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.blind2 and args.grid:
         parser.error("--blind2 scores one configuration; choose it on the family, not here")
-    res = evaluate(seeds, configs, quick=args.quick, only=only, blind_only=args.blind2)
+    if args.merge:
+        res = merge(json.loads(f.read_text())["raw"] for f in args.merge)
+    else:
+        res = evaluate(seeds, configs, quick=args.quick, only=only, blind_only=args.blind2)
     rows = report(res, configs)
     for row in rows:
         print(json.dumps(row))
