@@ -3,9 +3,10 @@
 A batch of receipt rows is written in the open transaction in three steps:
 
 1. **One pipeline before.** The rollup lock, the month partitions the batch needs, the
-   look-up of the batch's ids that are already stored, the stored ``ema_quality`` of
-   its models and the rollup rows its receipts may touch (the keys from one cheap pass
-   over the columns, :func:`touched_keys`) are sent at once.
+   look-up of the batch's ids that are already stored (by key ranges, ``_pg_ids.py``),
+   the stored ``ema_quality`` of its models and the rollup rows its receipts may touch
+   (the keys from one cheap pass over the columns, :func:`touched_keys`) are sent at
+   once.
 2. **The new rows**, by ``COPY`` straight into ``receipts``; while the server takes
    them, Python folds them and merges the rollup rows read in step 1 (a handful of rows
    go by ``executemany`` with step 3 instead).
@@ -36,7 +37,7 @@ from typing import Any
 from outcomes.records import Receipt
 from outcomes.store._base import check_finite_columns
 from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes
-from outcomes.store._partitions import FUTURE, MONTHS_SPAN, PAST
+from outcomes.store._pg_ids import StoredIds
 from outcomes.store._rollup_rows import EMA_KEY
 from outcomes.store._rollups import (
     INFERENCE,
@@ -65,32 +66,6 @@ COPY_MIN_ROWS = 64
 """Batches of at least this many new receipts are written by ``COPY``; fewer go by
 ``executemany`` in the pipeline that follows (no round trip of their own)."""
 
-_SEP = "\n"
-# One index probe per id and month partition. The months are named by a condition on
-# ``timestamp`` (pruned when planned); the two open-ended partitions, almost always
-# empty, are probed only when the one-time check finds a row in either: probing them
-# for every id cost as much as probing the month (1000 ids: 2.0 -> 0.9 ms, EXPLAIN
-# ANALYZE). ``= ANY(array)`` reads the same, but on a month too new to have statistics
-# the planner picks a sequential scan testing each row against the whole array
-# (measured: 3-6x slower at 1000 ids on 50k rows); the lateral form cannot. The ids
-# travel as one text split by the server (psycopg's dump of a 1000-element list cost
-# 1.4 ms of client CPU per batch, the join nothing); the answer is the positions of
-# the stored ones (1-based). Ids stored compact (pg.0002) travel in their stored form,
-# as hex: encoding each text id in SQL (``id_stored``, a pattern match per id) made the
-# look-up 16.5 ms instead of 1.05 (1000 ids, EXPLAIN ANALYZE).
-STORED_IDS = (
-    "SELECT i.n FROM unnest({ids}) WITH ORDINALITY AS i(v, n) CROSS JOIN LATERAL ("
-    "SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
-    "AND r.timestamp >= {lo!r} AND r.timestamp < {hi!r} "
-    "UNION ALL SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
-    "AND (r.timestamp < {lo!r} OR r.timestamp >= {hi!r}) "
-    "AND (SELECT EXISTS (SELECT 1 FROM {past}) OR EXISTS (SELECT 1 FROM {future})) "
-    "LIMIT 1) AS found"
-)
-_LAYOUT = {"lo": MONTHS_SPAN[0], "hi": MONTHS_SPAN[1], "past": PAST, "future": FUTURE}
-_BY_TEXT = STORED_IDS.format(ids="string_to_array(%s, E'\\n')", key="i.v", **_LAYOUT)
-_BY_ARRAY = STORED_IDS.format(ids="%s::text[]", key="i.v", **_LAYOUT)
-_BY_HEX = STORED_IDS.format(ids="string_to_array(%s, ',')", key="decode(i.v, 'hex')", **_LAYOUT)
 UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
     "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
     "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found"
@@ -98,19 +73,6 @@ UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
 _EMA_OF = "SELECT model_id, task, value FROM rollup_ema WHERE model_id = ANY(%s::text[])"
 _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
-
-
-def send_stored_ids(cur: Any, ids: Sequence[Any]) -> None:
-    """Send the look-up of which of ``ids`` (as ``receipts`` keeps them: text, or bytes
-    once compact) are stored; ``fetchall`` gives their positions in ``ids`` (from 1)."""
-    if ids and type(ids[0]) is bytes:
-        cur.execute(_BY_HEX, [",".join(map(bytes.hex, ids))])
-        return
-    joined = _SEP.join(ids)
-    if joined.count(_SEP) == len(ids) - 1:
-        cur.execute(_BY_TEXT, [joined])
-    else:  # an id holding the separator: the array parameter, slower but exact
-        cur.execute(_BY_ARRAY, [list(ids)])
 
 
 class _Reads:
@@ -185,13 +147,13 @@ def write_receipts(
     models = sorted(set(inference))
     if compact:
         cols = [encode_ids_bytes(c) if i in _IDS else c for i, c in enumerate(cols)]
-    with conn.pipeline(), conn.cursor() as found, conn.cursor() as stored_ema:
+    with conn.pipeline(), conn.cursor() as stored_ema:
         lock(cur)
         ensure_partitions(cur, cols[_TS])
-        send_stored_ids(found, cols[_ID])
+        found = StoredIds(conn, cols[_ID])
         stored_ema.execute(_EMA_OF, [models])
         reads = _Reads(conn, touched_keys(cols))
-        stored = {int(r[0]) - 1 for r in found.fetchall()}
+        stored = found.collect()
         ema = {(str(m), str(t)): float(v) for m, t, v in stored_ema.fetchall()}
         current = reads.collect()
     if stored:  # the keys read are a superset of those the new receipts touch
