@@ -35,18 +35,17 @@ from operator import eq
 from typing import Any
 
 from outcomes.records import Receipt
+from outcomes.stats._profiles import OutcomeStats
 from outcomes.store._base import check_finite_columns
 from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes
 from outcomes.store._pg_ids import StoredIds
+from outcomes.store._pg_rollup_reads import RollupReads, XminCache
 from outcomes.store._rollup_rows import EMA_KEY
 from outcomes.store._rollups import (
     INFERENCE,
     ROLLUP_EMA,
     UPSERTS,
     Delta,
-    add_rows,
-    chunks,
-    select_keys_sql,
     touched_keys,
     upsert_sql,
 )
@@ -73,27 +72,6 @@ UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
 _EMA_OF = "SELECT model_id, task, value FROM rollup_ema WHERE model_id = ANY(%s::text[])"
 _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
-
-
-class _Reads:
-    """The stored rollup rows of some keys (:func:`touched_keys`), read in a pipeline:
-    sent first, collected once the server has answered."""
-
-    def __init__(self, conn: Any, keys: dict[str, list[tuple[Any, ...]]]) -> None:
-        self.sent: list[tuple[str, int, Any]] = []
-        for which, (table, key) in UPSERTS.items():
-            for part in chunks(keys[which]):
-                cur = conn.cursor()
-                sql = select_keys_sql(table, key, len(part)).replace("?", "%s")
-                cur.execute(sql, [v for k in part for v in k])
-                self.sent.append((which, len(key), cur))
-
-    def collect(self) -> dict[str, dict[tuple[Any, ...], Any]]:
-        out: dict[str, dict[tuple[Any, ...], Any]] = {which: {} for which in UPSERTS}
-        for which, width, cur in self.sent:
-            add_rows(out[which], cur.fetchall(), width)
-            cur.close()
-        return out
 
 
 _BINARY = frozenset({"text", "bigint", "double precision", "boolean", "bytea"})
@@ -135,14 +113,19 @@ def write_receipts(
     ensure_partitions: Callable[[Any, Sequence[float]], None],
     types: tuple[str, ...] | None,
     compact: bool = False,
+    cache: XminCache | None = None,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
     fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
     module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
     ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
     statements); ``types`` are :func:`copy_types`. ``compact``: ids are stored as
-    ``bytea`` (pg.0002), encoded before the look-up (the fold reads no id)."""
+    ``bytea`` (pg.0002), encoded before the look-up (the fold reads no id). ``cache``:
+    the rollup rows this connection wrote (``_pg_rollup_reads.py``); its owner calls
+    :meth:`XminCache.committed` after the commit and drops it when the transaction
+    fails (the rows it knows are merged into in place)."""
     conn = cur.connection
+    cache = XminCache() if cache is None else cache
     inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
     models = sorted(set(inference))
     if compact:
@@ -152,10 +135,10 @@ def write_receipts(
         ensure_partitions(cur, cols[_TS])
         found = StoredIds(conn, cols[_ID])
         stored_ema.execute(_EMA_OF, [models])
-        reads = _Reads(conn, touched_keys(cols))
+        reads = RollupReads(conn, touched_keys(cols), cache)
         stored = found.collect()
         ema = {(str(m), str(t)): float(v) for m, t, v in stored_ema.fetchall()}
-        current = reads.collect()
+        current, known = reads.collect()
     if stored:  # the keys read are a superset of those the new receipts touch
         keep = [i not in stored for i in range(len(cols[_ID]))]
         cols = [list(compress(c, keep)) for c in cols]
@@ -171,9 +154,9 @@ def write_receipts(
                 copy.set_types(types)
             for row in zip(*cols, strict=True):
                 copy.write_row(row)
-            merged = _merged(Delta.of_columns(cols), current, ema)
+            merged = _merged(Delta.of_columns(cols), current, known, ema, cache)
     else:
-        merged = _merged(Delta.of_columns(cols), current, ema)
+        merged = _merged(Delta.of_columns(cols), current, known, ema, cache)
     with conn.pipeline():
         if 0 < fresh < COPY_MIN_ROWS:
             cur.executemany(_INSERT, zip(*cols, strict=True))
@@ -192,11 +175,20 @@ def _copy_writer(cur: Any) -> Any:
 
 
 def _merged(
-    delta: Delta, current: dict[str, dict[tuple[Any, ...], Any]], ema: dict[tuple[str, str], float]
+    delta: Delta,
+    current: dict[str, dict[tuple[Any, ...], Any]],
+    known: dict[str, dict[Any, tuple[OutcomeStats, int]]],
+    ema: dict[tuple[str, str], float],
+    cache: XminCache,
 ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """(upsert, rows) of every rollup table: ``delta`` added to the ``current`` rows."""
+    """(upsert, rows) of every rollup table: ``delta`` added to the rows read back
+    (``current``) or remembered (``known``, merged in place); the merged rows wait in
+    ``cache.pending`` for the commit."""
     if not delta:
         return []
-    out = [(sql, delta.merged(current[which], which)) for which, sql in _UPSERT.items()]
+    out = [
+        (sql, delta.merged(current[which], which, known[which], cache.pending[which]))
+        for which, sql in _UPSERT.items()
+    ]
     out.append((_EMA_UPSERT, delta.ema_rows(ema)))
     return out

@@ -27,6 +27,7 @@ from outcomes.store._pg_read import (
     connect_error,
     hide_password,
 )
+from outcomes.store._pg_rollup_reads import XminCache
 from outcomes.store._pg_write import (
     COPY_MIN_ROWS,
     UNPARTITIONED_STORED_IDS,
@@ -91,6 +92,7 @@ class PostgresStore(SqlStore):
         self._partitioned: bool | None = None
         self._compact: bool | None = None
         self._copy_types: tuple[str, ...] | None = None  # () when the COPY goes as text
+        self._rollup_cache: XminCache | None = None  # the writer's, _pg_rollup_reads.py
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -127,8 +129,14 @@ class PostgresStore(SqlStore):
 
     @contextlib.contextmanager
     def _write_transaction(self, conn: Any) -> Iterator[Any]:
-        with conn.transaction(), conn.cursor() as cur:
-            yield cur
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+        except BaseException:
+            self._rollup_cache = None  # it holds what the failed transaction merged
+            raise
+        if self._rollup_cache is not None:
+            self._rollup_cache.committed()
 
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
@@ -165,9 +173,12 @@ class PostgresStore(SqlStore):
         if self._copy_types is None:
             self._copy_types = copy_types(cur) or ()
         types = self._copy_types or None
+        if self._rollup_cache is None:
+            self._rollup_cache = XminCache()
         return write_receipts(
-            cur, batch, self._lock_for_rollups, self._partitions.ensure, types, self._is_compact()
-        )
+            cur, batch, self._lock_for_rollups, self._partitions.ensure, types,
+            self._is_compact(), self._rollup_cache,
+        )  # fmt: skip
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
