@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.router_matrices import family
+from benchmarks.router_matrices import blind, family
 from outcomes.routing._matrix import Matrix
 from outcomes.routing._policies import BetaBandit, ReplayPolicy
 from outcomes.routing._replay import _hindsight
@@ -122,11 +122,15 @@ def evaluate(
     *,
     quick: bool,
     only: set[str] | None = None,
+    blind_only: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """matrix -> {"epsilon": [per seed], str(config): [per seed]} of result dicts."""
     out: dict[str, dict[str, Any]] = {}
     for seed in seeds:
-        for name, build in family(seed, quick=quick).items():
+        builders = (
+            {"blind": lambda seed=seed: blind(seed)} if blind_only else family(seed, quick=quick)
+        )
+        for name, build in builders.items():
             if only is not None and name not in only:
                 continue
             m = build()
@@ -205,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         help="one config as JSON [half_life, min_evidence, share, sharpen, policy]",
     )
     parser.add_argument("--only", help="comma-separated matrix names")
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="score only the blind matrix (once, with the configuration chosen on the family)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.grid:
@@ -218,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         configs = [(*RouterPolicy.DEFAULT, POLICY)]
     only = set(args.only.split(",")) if args.only else None
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    res = evaluate(seeds, configs, quick=args.quick, only=only)
+    if args.blind and args.grid:
+        parser.error("--blind scores one configuration; choose it on the family, not here")
+    res = evaluate(seeds, configs, quick=args.quick, only=only, blind_only=args.blind)
     rows = report(res, configs)
     for row in rows:
         print(json.dumps(row))

@@ -17,6 +17,9 @@ router must get right on data nobody tuned it on:
   half-way (unavailable before);
 - ``long``: 100,000 decisions, 6 models x 5 tasks with gaps of 1 to 5 points (20,000
   with ``quick``).
+
+Kept out of :func:`family` on purpose: ``blind`` (see :func:`blind`), a matrix unlike the
+others, to be scored once with a configuration chosen on the family only.
 """
 
 from __future__ import annotations
@@ -83,18 +86,26 @@ def _synthetic(
     gap: tuple[float, float],
     drift: bool = False,
     newcomer: bool = False,
+    top_range: tuple[float, float] = (0.35, 0.8),
+    uneven_tasks: bool = False,
+    rng: np.random.Generator | None = None,
 ) -> Matrix:
     """Bernoulli outcomes, free models. Per task a random best model with success rate
-    in [0.35, 0.8]; each other model trails it by a gap drawn from ``gap`` (points)."""
-    rng = np.random.default_rng(seed)
+    in ``top_range``; each other model trails it by a gap drawn from ``gap`` (points).
+    ``per_task`` prompts per task, or with ``uneven_tasks`` the same total split across
+    tasks in proportions drawn from a flat Dirichlet."""
+    rng = np.random.default_rng(seed) if rng is None else rng
     names = [f"{name}-m{i}" for i in range(models)]
     p = np.zeros((tasks, models))
     for t in range(tasks):
-        top = rng.uniform(0.35, 0.8)
+        top = rng.uniform(*top_range)
         p[t] = top - rng.uniform(*gap, size=models) / 100.0
         p[t, rng.integers(models)] = top
     n = tasks * per_task
-    task_of = rng.permutation(np.repeat(np.arange(tasks), per_task))
+    sizes = np.full(tasks, per_task)
+    if uneven_tasks:
+        sizes = rng.multinomial(n, rng.dirichlet(np.ones(tasks)))
+    task_of = rng.permutation(np.repeat(np.arange(tasks), sizes))
     late = np.arange(n) >= n // 2
     probs = p[task_of]
     best = p.argmax(axis=1)
@@ -153,3 +164,24 @@ def family(
     long_n = 4_000 if quick else 20_000
     out["long"] = lambda: _synthetic("long", seed, models=6, tasks=5, per_task=long_n, gap=(1, 5))
     return out
+
+
+def blind(seed: int) -> Matrix:
+    """The blind matrix: 9 free models x 6 tasks, 15,000 decisions split unevenly across
+    tasks, the best model per task at 55-92% and the others 0.5 to 6 points behind it.
+
+    Its shape (more models than tasks, a higher accuracy band, uneven task traffic, gaps
+    below a point) appears nowhere else in the family, and its random stream is seeded
+    apart from the family's (``[seed, 19]``). Scored once, with a configuration chosen
+    by leave-one-matrix-out over :func:`family`; never used to choose anything."""
+    return _synthetic(
+        "blind",
+        seed,
+        models=9,
+        tasks=6,
+        per_task=2500,
+        gap=(0.5, 6),
+        top_range=(0.55, 0.92),
+        uneven_tasks=True,
+        rng=np.random.default_rng([seed, 19]),
+    )
