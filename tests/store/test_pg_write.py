@@ -151,3 +151,23 @@ def test_ids_reused_inside_a_run_are_found_however_full_the_range(
     assert pg.write(batch) == 0
     assert pg.count(Receipt.__table__) == stored + 30
     assert pg.fetch("SELECT sum(receipts) FROM rollup_cells") == [(stored + 30,)]
+
+
+@pytest.mark.parametrize("size", [3, 200])  # executemany and COPY batches
+def test_ids_that_are_not_uuids_are_scrubbed_before_they_are_stored_as_bytes(
+    pg: PostgresStore, size: int
+) -> None:
+    # A UUID becomes its 16 bytes before the scrub (nothing to find in it); any other id
+    # is still text then, and a secret in it never reaches the table.
+    reset(pg)
+    token = "ghp_" + "a1B2c3D4e5" * 4
+    mine = [_uuid7(1_780_000_000_000 + k, k) for k in range(size)]
+    batch = [_receipt(f"req-{k}-{token}", T0 + k) for k in range(size)]
+    batch += [_receipt(rid, T0 + k) for k, rid in enumerate(mine)]
+    assert pg.write(batch) == 2 * size
+    receipt_id = id_text("receipt_id", "postgresql")
+    stored = {r[0] for r in pg.fetch(f"SELECT {receipt_id} FROM receipts")}
+    assert stored == {f"req-{k}-[REDACTED]" for k in range(size)} | set(mine)
+    assert pg.fetch("SELECT count(*) FROM receipts WHERE octet_length(receipt_id) = 16") == [
+        (size,)
+    ]

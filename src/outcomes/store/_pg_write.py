@@ -37,7 +37,7 @@ from typing import Any
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats
 from outcomes.store._base import check_finite_columns
-from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes
+from outcomes.store._ids import ID_COLUMNS, encode_ids, ids_as_bytes
 from outcomes.store._pg_ids import StoredIds
 from outcomes.store._pg_rollup_reads import RollupReads, XminCache
 from outcomes.store._rollup_rows import EMA_KEY
@@ -91,12 +91,19 @@ def copy_types(cur: Any) -> tuple[str, ...] | None:
     return out if _BINARY.issuperset(out) else None
 
 
-def prepare(records: list[Receipt]) -> list[Sequence[Any]]:
+def prepare(records: list[Receipt], compact: bool = False) -> list[Sequence[Any]]:
     """Receipts as :func:`write_receipts` takes them: by column (``Receipt.__table__``
     order, one list per column, scrubbed as :meth:`Table.to_row` does), checked finite,
     the first receipt of each id only. Built before the write transaction: by columns,
-    the scrub, the check and the fold are C-level passes over a column."""
-    cols = RECEIPTS.to_columns(records)
+    the scrub, the check and the fold are C-level passes over a column. ``compact``:
+    ids as ``bytea`` stores them (pg.0002); a UUID becomes its bytes before the scrub,
+    which then looks at the other ids only (as the SQLite store does)."""
+    if not compact:
+        cols = RECEIPTS.to_columns(records)
+    else:
+        cols = RECEIPTS.to_columns(records, dict.fromkeys(_IDS, encode_ids))
+        for i in _IDS:
+            cols[i] = ids_as_bytes(cols[i])
     check_finite_columns(RECEIPTS, cols)
     ids = cols[_ID]
     if len(set(ids)) != len(ids):
@@ -112,15 +119,13 @@ def write_receipts(
     lock: Callable[[Any], None],
     ensure_partitions: Callable[[Any, Sequence[float]], None],
     types: tuple[str, ...] | None,
-    compact: bool = False,
     cache: XminCache | None = None,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
     fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
     module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
     ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
-    statements); ``types`` are :func:`copy_types`. ``compact``: ids are stored as
-    ``bytea`` (pg.0002), encoded before the look-up (the fold reads no id). ``cache``:
+    statements); ``types`` are :func:`copy_types`. ``cache``:
     the rollup rows this connection wrote (``_pg_rollup_reads.py``); its owner calls
     :meth:`XminCache.committed` after the commit and drops it when the transaction
     fails (the rows it knows are merged into in place)."""
@@ -128,8 +133,6 @@ def write_receipts(
     cache = XminCache() if cache is None else cache
     inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
     models = sorted(set(inference))
-    if compact:
-        cols = [encode_ids_bytes(c) if i in _IDS else c for i, c in enumerate(cols)]
     with conn.pipeline(), conn.cursor() as stored_ema:
         lock(cur)
         ensure_partitions(cur, cols[_TS])

@@ -125,6 +125,11 @@ class PostgresStore(SqlStore):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
         if not self._durable:
             conn.execute("SET synchronous_commit = off")
+        # bytea's binary dumper is psycopg's DB-API one (a Python method per value, which
+        # also takes ``Binary`` wrappers the store never makes); the plain one is C: the
+        # binary COPY of a batch dumps two ids per receipt (1000 receipts: 0.9-1.5 ms of
+        # client CPU less, at load 20).
+        conn.adapters.register_dumper(bytes, self._psycopg.types.string.BytesBinaryDumper)
         return conn
 
     @contextlib.contextmanager
@@ -165,7 +170,7 @@ class PostgresStore(SqlStore):
     def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
         if table is not RECEIPTS:
             return super()._prepare(table, records)
-        return prepare(records)
+        return prepare(records, self._is_compact())
 
     def _write_receipts(self, cur: Any, batch: Any) -> int:
         if not self._is_partitioned(cur):  # before pg.0001: the generic path, by rows
@@ -176,9 +181,8 @@ class PostgresStore(SqlStore):
         if self._rollup_cache is None:
             self._rollup_cache = XminCache()
         return write_receipts(
-            cur, batch, self._lock_for_rollups, self._partitions.ensure, types,
-            self._is_compact(), self._rollup_cache,
-        )  # fmt: skip
+            cur, batch, self._lock_for_rollups, self._partitions.ensure, types, self._rollup_cache
+        )
 
     def _is_partitioned(self, cur: Any) -> bool:
         if self._partitioned is None:
