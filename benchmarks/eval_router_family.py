@@ -35,9 +35,12 @@ from outcomes.routing._replay_router import RouterPolicy
 from outcomes.routing._router import Router
 from outcomes.routing._select import Weights
 
-Config = tuple[float | None, float, float, float, str]
+Config = (
+    tuple[float | None, float, float, float, str]
+    | tuple[float | None, float, float, float, str, float | None]
+)
 """(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen,
-selection policy)."""
+selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``])."""
 POLICY: str = Router.policy
 """The live router's default selection policy."""
 GRID: tuple[Config, ...] = (
@@ -48,6 +51,18 @@ GRID: tuple[Config, ...] = (
 """Forgetting x sharpening at the floor and sharing an earlier grid chose (half-life none /
 4,000 / 20,000 x floor 0 / 200 x share 0 / 5), then larger floors, then information-directed
 sampling among the settled models (``policy="ids"``) in place of Thompson's draw."""
+CHANGE_GRID: tuple[Config, ...] = (
+    (4_000.0, 200.0, 5.0, 2.0, "thompson", None),
+    (None, 200.0, 5.0, 2.0, "thompson", None),
+    *itertools.product((4_000.0,), (200.0,), (5.0,), (2.0,), ("thompson",), (2.0, 3.0, 4.0)),
+    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0),
+    (4_000.0, 200.0, 5.0, 3.0, "thompson", 3.0),
+)
+"""``--grid change``: the default chosen by :data:`GRID` (forgetting with a 4,000-decision
+half-life) and no forgetting at all, against forgetting only on evidence of change
+(``change_z`` 2 / 3 / 4 at half-life 4,000, 3 at a 1,000 half-life; ``Router.change_z``)
+and ``sharpen`` 3 with it."""
+GRIDS = {"sharpen": GRID, "change": CHANGE_GRID}
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
@@ -93,7 +108,8 @@ def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, floa
 
 
 def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
-    half_life, floor, share, sharpen, policy = cfg
+    half_life, floor, share, sharpen, policy = cfg[:5]
+    change_z = cfg[5] if len(cfg) > 5 else None
     prices = np.zeros(len(m.models))
     return RouterPolicy(
         "outcomes-cold",
@@ -105,6 +121,7 @@ def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
         min_evidence=floor,
         share=share,
         sharpen=sharpen,
+        change_z=change_z,
         policy=policy,  # type: ignore[arg-type]
     )
 
@@ -203,10 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a 20,000-decision long stream")
-    parser.add_argument("--grid", action="store_true", help="cross-validate GRID")
+    parser.add_argument(
+        "--grid",
+        nargs="?",
+        const="sharpen",
+        choices=sorted(GRIDS),
+        help="cross-validate GRID (sharpen, the default) or CHANGE_GRID (change)",
+    )
     parser.add_argument(
         "--config",
-        help="one config as JSON [half_life, min_evidence, share, sharpen, policy]",
+        help="one config as JSON [half_life, min_evidence, share, sharpen, policy, change_z]",
     )
     parser.add_argument("--only", help="comma-separated matrix names")
     parser.add_argument(
@@ -217,12 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.grid:
-        configs: list[Config] = list(GRID)
+        configs: list[Config] = list(GRIDS[args.grid])
     elif args.config:
         h, floor, share, *rest = json.loads(args.config)
         sharpen = float(rest[0]) if rest else 1.0
         policy = str(rest[1]) if rest[1:] else POLICY
-        configs = [(h, float(floor), float(share), sharpen, policy)]
+        z = rest[2] if rest[2:] else None
+        configs = [(h, float(floor), float(share), sharpen, policy, z)]
     else:
         configs = [(*RouterPolicy.DEFAULT, POLICY)]
     only = set(args.only.split(",")) if args.only else None

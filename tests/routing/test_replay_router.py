@@ -28,11 +28,15 @@ def _row(i: int, task: str, quality: tuple[float, ...]) -> Row:
 
 
 @pytest.mark.parametrize(
-    ("weights", "half_life", "min_evidence"),
-    [(Weights(), None, 0.0), (Weights(1.0, 0.3), 40.0, 25.0)],
+    ("weights", "half_life", "min_evidence", "change_z"),
+    [
+        (Weights(), None, 0.0, None),
+        (Weights(1.0, 0.3), 40.0, 25.0, None),
+        (Weights(1.0, 0.3), 40.0, 25.0, 1.0),
+    ],
 )
 def test_replay_policy_and_a_tracker_fed_router_choose_identically(
-    weights: Weights, half_life: float | None, min_evidence: float
+    weights: Weights, half_life: float | None, min_evidence: float, change_z: float | None
 ) -> None:
     """Same seed, same outcomes: the replay's router (fed by ``ReplayProfiles``) and a
     router reading a real tracker's published profiles make the same 250 choices."""
@@ -45,6 +49,7 @@ def test_replay_policy_and_a_tracker_fed_router_choose_identically(
         prior_strength=0.0,
         forget=half_life is not None,
         min_evidence=min_evidence,
+        change_z=change_z,
         seed=11,
         clock=clock,
         refresh_s=0.0,
@@ -58,6 +63,7 @@ def test_replay_policy_and_a_tracker_fed_router_choose_identically(
         seed=11,
         half_life=half_life,
         min_evidence=min_evidence,
+        change_z=change_z,
         breaker=False,
     )
     rng = random.Random(3)
@@ -152,7 +158,9 @@ def test_a_model_that_appears_mid_stream_is_only_offered_once_available() -> Non
     assert np.mean(seen_new[150:]) > 0.8
 
 
-def _calls_after_drift(before: int, half_life: float | None, seed: int = 0) -> int:
+def _calls_after_drift(
+    before: int, half_life: float | None, seed: int = 0, change_z: float | None = None
+) -> int:
     """'a' is right 80% of the time for ``before`` decisions, then 40%; 'b' steadily
     60%. How many calls does 'a' still get in the 1,500 decisions after the change?"""
     pol = RouterPolicy(
@@ -163,6 +171,7 @@ def _calls_after_drift(before: int, half_life: float | None, seed: int = 0) -> i
         seed=seed,
         half_life=half_life,
         min_evidence=200.0,
+        change_z=change_z,
     )
     rng = random.Random(seed)
     calls = 0
@@ -182,11 +191,16 @@ def test_traffic_leaves_a_degraded_model_within_a_bounded_number_of_its_calls() 
     five seeds: in a few seeds the rival failed its first calls and is hardly tried
     again (a bandit's lock-in, not a failure to see the drift)."""
 
-    def median(before: int, half_life: float | None) -> float:
-        return statistics.median(_calls_after_drift(before, half_life, s) for s in range(5))
+    def median(before: int, half_life: float | None, z: float | None = None) -> float:
+        return statistics.median(_calls_after_drift(before, half_life, s, z) for s in range(5))
 
     short, long = median(1000, 300.0), median(4000, 300.0)
     assert long <= 1.5 * short + 50
     assert long < 800  # of 1,500: it lost the lead within a few hundred of its calls
     never = median(4000, None)
+    assert never > 2 * long
+    # Forgetting only on evidence of change: the same bound (the change is evidence).
+    short, long = median(1000, 300.0, 3.0), median(4000, 300.0, 3.0)
+    assert long <= 1.5 * short + 50
+    assert long < 800
     assert never > 2 * long

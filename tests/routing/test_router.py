@@ -329,17 +329,24 @@ def test_the_json_answer_is_the_dict_answer_with_the_extra_keys(n: int) -> None:
     assert any(c["filtered"] for c in as_json["candidates"])  # filtered rows too
 
 
-def test_forgetting_follows_a_model_that_got_worse() -> None:
+def star_gone_poor() -> tuple[FakeClock, OutcomeTracker, ModelRegistry]:
+    """'old-star' was right 400 times in 400 a month ago, 4 in 20 lately; 'steady' 70 %
+    then and now (a one-day half-life: the old outcomes weigh ~0 by age)."""
     clock = FakeClock(1_750_000_000.0)
     tracker = OutcomeTracker(MemoryStore(), clock=clock, half_life=86_400.0)
     reg = ModelRegistry()
     reg.add(ModelInfo("old-star", "p", 1.0, 1.0))
     reg.add(ModelInfo("steady", "p", 1.0, 1.0))
-    record(tracker, "old-star", "code", ok=400, bad=0)  # great, a month ago
+    record(tracker, "old-star", "code", ok=400, bad=0)
     record(tracker, "steady", "code", ok=140, bad=60)
     clock.advance(30 * 86_400)
-    record(tracker, "old-star", "code", ok=4, bad=16)  # poor lately, on a few calls
+    record(tracker, "old-star", "code", ok=4, bad=16)
     record(tracker, "steady", "code", ok=14, bad=6)
+    return clock, tracker, reg
+
+
+def test_forgetting_follows_a_model_that_got_worse() -> None:
+    clock, tracker, reg = star_gone_poor()
 
     def star(r: Router) -> Candidate:
         return next(c for c in r.decide("code").candidates if c.model_id == "old-star")
@@ -368,6 +375,30 @@ def test_forgetting_follows_a_model_that_got_worse() -> None:
     assert remembering.decide("code").model_id == "old-star"
     s = star(forgetting)
     assert s.successes / (s.successes + s.failures) == pytest.approx(0.2, abs=0.001)
+
+
+def test_change_detection_keeps_a_steady_cell_whole_and_forgets_a_changed_one() -> None:
+    clock, tracker, reg = star_gone_poor()
+    r = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, change_z=3.0)
+
+    def cell(model: str) -> Candidate:
+        return next(c for c in r.decide("code").candidates if c.model_id == model)
+
+    # 'steady' is right 70 % lately as before: nothing to forget, all 220 outcomes count.
+    c = cell("steady")
+    assert (c.successes, c.failures) == (pytest.approx(154.0), pytest.approx(66.0))
+    # 'old-star' went from 400 in 400 to 4 in 20: judged as with plain forgetting (its
+    # recent outcomes, topped up to min_evidence at its all-time rate).
+    c = cell("old-star")
+    assert c.successes + c.failures == pytest.approx(200.0)
+    assert c.successes == pytest.approx(4.0 + 180.0 * 404.0 / 420.0, abs=0.01)
+    # A looser test sees no change in 'steady' either way; an impossible one none in
+    # 'old-star' (its all-time counts, as without forgetting).
+    r.change_z = 1e9
+    c = cell("old-star")
+    assert (c.successes, c.failures) == (pytest.approx(404.0), pytest.approx(16.0))
+    with pytest.raises(ValueError, match="change_z"):
+        Router(registry=reg, change_z=-1.0)
 
 
 @pytest.mark.parametrize("policy", ["thompson", "epsilon"])

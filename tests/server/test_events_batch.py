@@ -80,6 +80,40 @@ def test_one_pass_reports_and_records_what_each_item_alone_does(name: str, media
     assert sorted(fast_tracker.pending_trace_ids()) == sorted(slow_tracker.pending_trace_ids())
 
 
+ORDERED = [event(1), event(2),
+           {"event": "failure", "trace_id": "t1", "error": "boom", "timestamp": AT + 5},
+           event(3), event(2), {"event": "start", "trace_id": "t4", "model_id": "m-1",
+                                "task": "code", "timestamp": AT + 6},
+           event(4), event(5), event(6, trace_id="t1")]  # fmt: skip
+"""New calls, a failure superseding one of them, repeats, a start then its completion."""
+
+
+def _written(one_pass: bool) -> list[tuple[object, ...]]:
+    store = BatchStore()
+    writer = BackgroundWriter(store, WriterSettings(batch_size=1000, flush_interval=60))
+    tracker = OutcomeTracker(store, writer=writer, strict=True, local_profiles=False)
+    body = encode(ORDERED, "application/json")
+    items = split_items(body, "application/json", ServerLimits())
+    decoded = decode_batch(body, "application/json", items) if one_pass else None
+    report = apply_items(tracker, threading.Lock(), items, decoded=decoded)
+    assert (report.accepted, report.ignored) == (7, 2)
+    queued = list(writer._queue)  # what the writer was handed, in order
+    tracker.close()
+    writer.close()
+    # A superseding receipt's id is new (random); what it supersedes is not.
+    return [(r.trace_id, r.source, r.success, r.timestamp, r.latency_ms, r.supersedes)
+            for r in queued]  # fmt: skip
+
+
+def test_one_pass_hands_the_writer_the_same_receipts_in_the_same_order() -> None:
+    fast = _written(one_pass=True)
+    assert fast == _written(one_pass=False)
+    assert [(t, source) for t, source, *_ in fast] == [
+        ("t1", "complete"), ("t2", "complete"), ("t1", "failure"), ("t3", "complete"),
+        ("t4", "complete"), ("t5", "complete"),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("media", ["application/json", NDJSON])
 def test_one_pass_is_taken_only_when_every_item_decodes(media: str) -> None:
     good = encode([event(1), event(2)], media)

@@ -31,10 +31,17 @@ from outcomes.shadow._records import ShadowDecision, ShadowObservation
 from outcomes.shadow._schema import MIGRATIONS as SHADOW_MIGRATIONS
 from outcomes.stats._sketch import LatencySketch
 from outcomes.store import MemoryStore, Query, Store, registered_queries
+from outcomes.store import _newest as newest_queries
 from outcomes.store._rollup_rows import STAT_NAMES
 
 _REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, ledger_queries)
-_REGISTERED_ON_IMPORT = (inference_queries, component_queries, shadow_queries, dashboard_queries)
+_REGISTERED_ON_IMPORT = (
+    inference_queries,
+    component_queries,
+    shadow_queries,
+    dashboard_queries,
+    newest_queries,
+)
 _T0 = 1_760_000_000.0
 
 PARAMS: dict[str, list[tuple[Any, ...]]] = {
@@ -110,6 +117,8 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
         dashboard_queries.outcomes_params(_T0 + 3, _T0 + 20, 100, "generate", "p"),
         dashboard_queries.outcomes_params(2e9, 3e9, 100, "", ""),
     ],
+    "receipts.count_upto": [(0.0, 2e9, 100), (0.0, 2e9, 7), (_T0 + 3, _T0 + 20, 5), (2e9, 3e9, 1)],
+    "receipts.nth_newest": [(0.0, 2e9, 0), (0.0, 2e9, 39), (0.0, 2e9, 40), (_T0 + 3, _T0 + 20, 9)],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 

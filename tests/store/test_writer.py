@@ -129,6 +129,22 @@ def test_full_queue_drops_counts_and_warns_once(caplog: pytest.LogCaptureFixture
     writer.close()
 
 
+def test_submit_many_queues_what_fits_at_once_and_the_rest_as_submit_does() -> None:
+    store = BlockingStore()
+    writer = BackgroundWriter(store, WriterSettings(queue_size=10, batch_size=5, flush_interval=60))
+    assert writer.submit_many([receipt(i) for i in range(4)]) == 4  # room for all: one step
+    accepted = writer.submit_many([receipt(i) for i in range(4, 40)])  # more than the room
+    assert accepted < 36
+    assert writer.stats().dropped == 36 - accepted
+    assert writer.stats().submitted == 4 + accepted
+    store.release.set()
+    writer.flush(timeout=10)
+    assert {"t0", "t1", "t2", "t3"} <= {r.trace_id for r in receipts(store)}
+    assert len(receipts(store)) == 4 + accepted
+    writer.close()
+    assert writer.submit_many([receipt(50)]) == 0  # closed: dropped, not queued
+
+
 def test_transient_store_failures_are_retried() -> None:
     store = FlakyStore(failures=2)
     writer = BackgroundWriter(store, WriterSettings(flush_interval=60))

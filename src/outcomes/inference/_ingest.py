@@ -14,7 +14,7 @@ ingesting the same file twice adds nothing the second time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any
@@ -35,7 +35,7 @@ from outcomes._validate import (
 )
 from outcomes.errors import ValidationError
 from outcomes.inference._tracker import OutcomeTracker
-from outcomes.records import Signal
+from outcomes.records import Receipt, Signal
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_PROBLEMS = 100
@@ -43,7 +43,7 @@ MAX_EXTRA_NAMES = 20
 """Distinct unknown field names kept by name in a report (all are counted)."""
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event",
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event", gc=False,
              forbid_unknown_fields=True):  # fmt: skip
     """Fields every event has. ``v`` is accepted for lines written with a version."""
 
@@ -264,6 +264,71 @@ def apply_event(tracker: OutcomeTracker, event: Event | Mapping[str, Any]) -> bo
 
 
 _FINISH = (CompleteEvent, FailureEvent)
+
+
+def apply_events(
+    tracker: OutcomeTracker,
+    clock: EventClock,
+    events: Sequence[Event],
+    *,
+    plain_ascii: bool,
+    refused: Callable[[int, ValidationError], object],
+) -> tuple[int, int]:
+    """Check (:func:`outcomes._validate.finish`) and apply decoded ``events`` in order, on
+    ``clock`` (from :func:`event_time`); returns how many changed something and how many
+    did not, and calls ``refused(k, error)`` for event ``k`` when it is refused.
+
+    What :meth:`EventClock.apply` does to each, with the batch's common line, a
+    ``complete`` of a call new to this process that names its model and task, taken
+    straight to the call lifecycle (what :func:`_finish` ends in, without the calls in
+    between), its receipt handed to the writer with the other receipts of its run of
+    such lines (one queue step, not one per event). Receipts still reach the writer in
+    the order of their events: a run is emitted before any other event applies.
+    """
+    calls = tracker._calls  # the tracker's own room, in this wing
+    pending, recent, start = calls.pending, calls.recent, calls.start
+    finish = _validate.finish
+    out: list[Receipt] = []
+    accepted = ignored = 0
+    try:
+        for k, event in enumerate(events):
+            try:
+                finish(event, plain_ascii=plain_ascii)
+                trace_id = event.trace_id
+                if (
+                    event.__class__ is CompleteEvent
+                    and event.model_id is not None
+                    and event.task is not None
+                    and trace_id not in pending
+                    and trace_id not in recent
+                ):
+                    clock.at = event.timestamp
+                    start(
+                        event.model_id, event.task, event.routing_reason or "",
+                        event.project_id, event.intent, None, trace_id,
+                        (float(event.latency_ms), event.input_tokens, event.output_tokens,
+                         event.cost_usd, None),
+                        out,
+                    )  # fmt: skip
+                    accepted += 1
+                    continue
+                if out:
+                    calls.emit_all(out)
+                    out.clear()
+                changed = clock.apply(tracker, event)
+            except ValidationError as exc:
+                refused(k, exc)
+                continue
+            if changed:
+                accepted += 1
+            else:
+                ignored += 1
+    finally:
+        # Whatever happens, a call recorded here reaches the writer (it is pending now:
+        # a resend would be taken as a repeat).
+        if out:
+            calls.emit_all(out)
+    return accepted, ignored
 
 
 def _finish(tracker: OutcomeTracker, event: CompleteEvent | FailureEvent) -> bool:

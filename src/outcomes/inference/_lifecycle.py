@@ -69,10 +69,12 @@ class CallLifecycle:
         ledger: LedgerBuffer,
         submit: Callable[[Any], object] | None,
         registry: ModelRegistry,
+        submit_many: Callable[[list[Any]], object] | None = None,
     ) -> None:
         self._ctx = ctx
         self._fold = view.fold
         self._submit = submit
+        self._submit_many = submit_many
         self._limits = limits
         self._ledger = ledger
         self.registry = registry
@@ -93,6 +95,17 @@ class CallLifecycle:
             self._fold(r)
         if self._submit is not None:
             self._submit(r)
+
+    def emit_all(self, receipts: list[Receipt]) -> None:
+        """:meth:`emit` each of ``receipts``, in order, handed to the writer together."""
+        if self._fold is not None:
+            for r in receipts:
+                self._fold(r)
+        if self._submit_many is not None:
+            self._submit_many(receipts)
+        elif self._submit is not None:
+            for r in receipts:
+                self._submit(r)
 
     def settle(self, r: Receipt) -> None:
         """Remember a final receipt for late signals and buffer it for the ledger."""
@@ -144,11 +157,14 @@ class CallLifecycle:
         propensity: float | None,
         trace_id: str | None,
         figures: Figures | None = None,
+        out: list[Receipt] | None = None,
     ) -> str:
         """Open a call; returns its trace id. ``figures`` complete it in the same step
         (a call reported once it finished: one pending entry, one reading of the clock);
         figures that are refused (logged, not strict) leave the call started, as
-        :meth:`complete` would, and when strict nothing is recorded."""
+        :meth:`complete` would, and when strict nothing is recorded. ``out`` collects
+        the receipt instead of emitting it (a batch emits its receipts together:
+        :meth:`emit_all`)."""
         reject = self._ctx.reject
         try:
             if trace_id is None:
@@ -191,7 +207,10 @@ class CallLifecycle:
             self.evict()
         self.pending[trace_id] = p if r is None else (*p[:RECEIPT], r)
         if r is not None:
-            self.emit(r)
+            if out is None:
+                self.emit(r)
+            else:
+                out.append(r)
         return trace_id
 
     def complete(

@@ -161,10 +161,11 @@ class OutcomeTracker:
         )
         self._ledger = LedgerBuffer(ctx)
         self._files = ProfileFiles(self._view)
-        submit = None if writer is None else writer.submit
+        submit, many = (None, None) if writer is None else (writer.submit, writer.submit_many)
         registry = registry if registry is not None else ModelRegistry.builtin()
-        self._calls = CallLifecycle(ctx, self._view, self._limits, self._ledger, submit, registry)
-        self._signals = SignalResolution(ctx, self._calls, store)
+        calls = CallLifecycle(ctx, self._view, self._limits, self._ledger, submit, registry, many)
+        self._calls = calls
+        self._signals = SignalResolution(ctx, calls, store)
         self._feedback = FeedbackDesk(ctx, self._signals, submit)
         if writer is not None:
             writer.add_commit_hook(self._view.committed)

@@ -21,6 +21,7 @@ from outcomes.ledger._queries import (
 from outcomes.ledger._summary import summary_rows
 from outcomes.records import Receipt
 from outcomes.store import Migration, Store
+from outcomes.store._newest import newest_cutoff
 from outcomes.store._rollups import since_hour
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
@@ -86,9 +87,10 @@ def prune(
         if keep == 0:
             deleted += store.delete(table)
         else:
-            newest = list(store.scan(table, order_by="timestamp", descending=True, limit=keep))
-            if len(newest) == keep:
-                cutoff = newest[-1].timestamp
+            # The keep-th newest timestamp, found without reading the kept receipts
+            # (store/_newest.py: PostgreSQL has no ordered index on timestamp).
+            cutoff = newest_cutoff(store, -math.inf, math.inf, keep)
+            if cutoff is not None:
                 deleted += store.prune(table, column="timestamp", before=cutoff)
     return deleted
 

@@ -91,6 +91,14 @@ class Router:
     a degraded model loses its lead within about that many of its own calls; a quiet
     cell is neither drained to a wide posterior nor judged on its last few outcomes
     just because traffic went to other models."""
+    change_z: float | None = None
+    """With ``forget``: forget only where there is evidence of change. A (task, model)
+    cell is judged on all its outcomes unless the rate of its age-weighted (recent)
+    outcomes differs from that of the rest by more than ``change_z`` standard errors (a
+    two-sample z-test on the cell's own counts); then it is judged as without this
+    setting (age-weighted, topped up to ``min_evidence``). So a stationary cell keeps
+    its evidence however busy the other cells are, and a model that got worse or better
+    is followed once its own outcomes show it. ``None``: always age-weighted."""
     sharpen: float = 2.0
     """Thompson draws from the posterior with a cell's observed successes and failures
     counted this many times (the prior pseudo-counts once): its spread narrows with
@@ -133,6 +141,8 @@ class Router:
             raise ValueError("prior_strength, max_prior and share_cap must be >= 0")
         if not 0.0 <= self.degrade_rate <= 1.0 or self.min_evidence < 0:
             raise ValueError("degrade_rate must be in [0, 1] and min_evidence >= 0")
+        if self.change_z is not None and not self.change_z >= 0:
+            raise ValueError(f"change_z must be None or >= 0, got {self.change_z!r}")
         if not self.sharpen >= 1.0 or math.isinf(self.sharpen):
             raise ValueError(f"sharpen must be a finite number >= 1, got {self.sharpen!r}")
 
@@ -187,9 +197,9 @@ class Router:
         by age at ``now`` when ``forget``."""
         share = self.share_cap > 0
         if self.forget:
-            floor = self.min_evidence
-            s, f = _aged(p, now, floor) if p is not None else (0.0, 0.0)
-            sa, fa = _aged(allp, now, floor) if share and allp is not None else (s, f)
+            floor, z = self.min_evidence, self.change_z
+            s, f = _aged(p, now, floor, z) if p is not None else (0.0, 0.0)
+            sa, fa = _aged(allp, now, floor, z) if share and allp is not None else (s, f)
             return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
@@ -528,15 +538,38 @@ def _static_reason(
     return None
 
 
-def _aged(profile: Any, now: float, floor: float) -> tuple[float, float]:
+def _aged(
+    profile: Any, now: float, floor: float, change_z: float | None = None
+) -> tuple[float, float]:
     """A profile's age-weighted (successes, failures), topped up to ``min(raw, floor)``
-    evidence at the cell's all-time success rate (see ``Router.min_evidence``)."""
+    evidence at the cell's all-time success rate (see ``Router.min_evidence``); its
+    all-time counts instead when ``change_z`` is given and its recent outcomes do not
+    differ from its older ones by that many standard errors (``Router.change_z``)."""
     s, f = profile.decayed_counts(now)
+    succ, fail = float(profile.successes), float(profile.failures)
+    if change_z is not None and not _changed(s, f, succ, fail, change_z):
+        return succ, fail
     if floor > 0:
         n = s + f
-        raw = float(profile.successes + profile.failures)
+        raw = succ + fail
         want = min(raw, floor)
         if 0 < n < want:
             gap = (want - n) / raw
-            return s + gap * float(profile.successes), f + gap * float(profile.failures)
+            return s + gap * succ, f + gap * fail
     return s, f
+
+
+def _changed(s: float, f: float, succ: float, fail: float, z: float) -> bool:
+    """Whether a cell's age-weighted outcomes (``s`` successes, ``f`` failures) succeed
+    at a rate more than ``z`` standard errors from its older ones (all-time ``succ``,
+    ``fail`` minus the age-weighted part). The weighted counts stand in for sample sizes:
+    a weighted mean's variance is at most ``p(1-p) / sum(weights)``, so the test errs
+    towards no change. Without recent or without older evidence there is nothing to
+    compare: no change."""
+    recent, total = s + f, succ + fail
+    older = total - recent
+    if recent <= 0 or older <= 1e-9:
+        return False
+    diff = s / recent - (succ - s) / older
+    p = succ / total
+    return diff * diff > z * z * p * (1.0 - p) * (1.0 / recent + 1.0 / older)

@@ -27,6 +27,7 @@ from outcomes.inference._ingest import (
     Event,
     EventClock,
     FeedbackEvent,
+    apply_events,
     decode_event,
     event_time,
 )
@@ -194,18 +195,18 @@ def _apply_decoded(
     ascii_only: bool,
 ) -> None:  # fmt: skip
     """:func:`_apply_one` for events decoded together: the same checks and report (the
-    trace ids checked in one pass for the whole batch)."""
+    trace ids checked in one pass for the whole batch, the events applied by
+    :func:`outcomes.inference._ingest.apply_events`)."""
     indexes = decoded.indexes
-    with tracker.checked_trace_ids([e.trace_id for e in decoded.events]):
-        for k, event in enumerate(decoded.events):
-            report.received += 1
-            try:
-                _validate.finish(event, plain_ascii=ascii_only)
-                changed = clock.apply(tracker, event)
-            except ValidationError as exc:
-                report.reject(k if indexes is None else indexes[k], exc.reason, exc.where)
-                continue
-            if changed:
-                report.accepted += 1
-            else:
-                report.ignored += 1
+
+    def refused(k: int, exc: ValidationError) -> None:
+        report.reject(k if indexes is None else indexes[k], exc.reason, exc.where)
+
+    events = decoded.events
+    with tracker.checked_trace_ids([e.trace_id for e in events]):
+        accepted, ignored = apply_events(
+            tracker, clock, events, plain_ascii=ascii_only, refused=refused
+        )
+    report.received += len(events)
+    report.accepted += accepted
+    report.ignored += ignored

@@ -35,7 +35,11 @@ from typing import Any
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
 
-PG_MIGRATION_NAMES = ("pg.0001_receipts_partitioned", "pg.0002_compact_receipts")
+PG_MIGRATION_NAMES = (
+    "pg.0001_receipts_partitioned",
+    "pg.0002_compact_receipts",
+    "pg.0003_timestamp_brin",
+)
 """The names of the PostgreSQL store's own migrations, in order (``store/_postgres.py``
 refuses to load if they differ from ``PG_MIGRATIONS``)."""
 CONNECT_TIMEOUT_S = 10

@@ -151,7 +151,21 @@ class BackgroundWriter:
         return True
 
     def submit_many(self, records: Sequence[Any]) -> int:
-        """Queue several records; returns how many were accepted."""
+        """Queue several records; returns how many were accepted. With room for them all,
+        they are queued in one step (a batch of the HTTP service: one append, one wake-up
+        check); else one by one, as :meth:`submit` queues each."""
+        queue = self._queue
+        n = len(records)
+        if not self._closed and len(queue) + n <= self.settings.queue_size:
+            queue.extend(records)
+            self._submitted += n
+            thread = self._thread
+            if thread is None or thread is self._dying:
+                self._start()
+            wake = self._wake
+            if len(queue) >= self.settings.batch_size and not wake.is_set():
+                wake.set()
+            return n
         accepted = 0
         for record in records:
             if self.submit(record):

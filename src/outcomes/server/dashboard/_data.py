@@ -39,6 +39,7 @@ from outcomes.server.dashboard._queries import (
     series_params,
 )
 from outcomes.store import BUCKET_S, Store, project_of, stats_of
+from outcomes.store._newest import window_since
 from outcomes.store._rollup_rows import ROLLUP_HALF_LIFE_S
 
 Data = dict[str, Any]
@@ -451,8 +452,11 @@ def routing_data(src: Source, f: Filters) -> Data:
     series = _series(src, f)
     # One bounded walk serves the cut-offs (every call's outcome, in order) and the
     # decisions (the newest routed calls among them).
+    # Narrowed first to where the range's newest ROUTING_SCAN receipts start: PostgreSQL
+    # indexes timestamps by block ranges, which cannot walk them newest first.
+    start = window_since(src.store, since, until, ROUTING_SCAN)
     calls = src.store.query(
-        OUTCOMES, outcomes_params(since, until, ROUTING_SCAN, f.task, f.project)
+        OUTCOMES, outcomes_params(start, until, ROUTING_SCAN, f.task, f.project)
     )
     decisions = [r for r in calls if r[6]][:SAMPLE]
     excluded, cooldowns = src.tracker.rate_limits()

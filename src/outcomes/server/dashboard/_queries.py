@@ -207,9 +207,11 @@ _RECENT_SQL = (
     "AS walked WHERE kind = 'inference' AND (task = ? OR ? = '') "
     "AND (project_id = ? OR ? = '') AND (model_id = ? OR ? = '') "
     "ORDER BY timestamp DESC, seq DESC LIMIT ?) AS kept JOIN receipts AS r "
-    # The timestamp too: PostgreSQL indexes seq by block ranges only (pg.0002); the
-    # timestamp finds the partition and the row through its B-tree.
+    # Back through the same partial index: PostgreSQL indexes seq and timestamp by block
+    # ranges only (pg.0002, pg.0003); the failures' index finds the partition and the row
+    # by (timestamp, seq), once the join repeats its condition.
     "ON r.timestamp = kept.timestamp AND r.seq = kept.seq "
+    "AND NOT r.success AND r.error IS NOT NULL "
     "ORDER BY r.timestamp DESC, r.seq DESC"
 )
 RECENT = register_query(
