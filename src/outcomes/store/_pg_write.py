@@ -21,10 +21,12 @@ CONFLICT DO UPDATE SET calls = t.calls + excluded.calls, ...``, tried): every st
 column merges by arithmetic PostgreSQL has, but the latency sketch is ``index:count``
 text, and adding two of them in SQL (split, group, sum, re-join) cost the server 2.9 ms
 per batch of 1000 receipts (24 rows, EXPLAIN ANALYZE) against 0.7 ms for the plain
-upserts, more than reading the rows and merging them in Python. The merge needs the
-previous writer's commit: the rollup lock is held from step 1 to the commit, as it is
-for the stored-id look-up (ids reused at another ``timestamp``, which the partitioned
-unique key cannot see, ``_partitions.py``) and the order-dependent EMA.
+upserts, more than reading the rows and merging them in Python (and a writer reads
+back only the rows another transaction wrote since its own, ``_pg_rollup_reads.py``).
+The merge needs the previous writer's commit: the rollup lock is held from step 1 to
+the commit, as it is for the stored-id look-up (ids reused at another ``timestamp``,
+which the partitioned unique key cannot see, ``_partitions.py``) and the
+order-dependent EMA.
 """
 
 from __future__ import annotations
