@@ -174,7 +174,7 @@ def _bytes(ctx: Context, url: str, n: int, what: str = "", schema: str | None = 
 def _writes(ctx: Context, url: str, n: int) -> None:
     """``Store.write`` against psycopg 3 ``executemany`` (pipeline mode) of the same rows
     into the same table: a store-made schema (partitioned, same indexes, its months
-    created ahead), ``ON CONFLICT (receipt_id, timestamp) DO NOTHING``. The reference
+    created ahead), ``ON CONFLICT DO NOTHING``. The reference
     neither converts records nor maintains rollups nor looks up stored ids."""
     receipts = _receipts(n)
     # As the table stores them: ids as bytea since pg.0002 (store/_ids.py).
@@ -249,7 +249,8 @@ def _raw(
     cols = ", ".join(Receipt.__table__.column_names)
     sql = (
         f"INSERT INTO {schema}.receipts ({cols}) VALUES ({', '.join(['%s'] * len(rows[0]))}) "
-        "ON CONFLICT (receipt_id, timestamp) DO NOTHING"
+        # No conflict target: the unique indexes are the partitions' own (pg.0004).
+        "ON CONFLICT DO NOTHING"
     )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")

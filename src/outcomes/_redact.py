@@ -10,7 +10,6 @@ leak its first part.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any
@@ -111,7 +110,8 @@ def redact(text: str, limit: int = MAX_TEXT_CHARS) -> str:
 
 # Ids that outcomes generates itself (outcomes._ids): lower-case hex in UUID shape, which
 # no named detector can match, so the storage pass skips them without a regex search.
-_OWN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Compiled on first use (``_secrets._pattern``): commands that only print never need it.
+_OWN_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _CACHED_CHARS = 256
 
 
@@ -151,7 +151,7 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
         value = row[i]
         if not isinstance(value, str) or value in known:
             continue
-        if len(value) == 36 and _OWN_ID.fullmatch(value):
+        if len(value) == 36 and _secrets._pattern(_OWN_ID).fullmatch(value):
             continue
         clean = scrub_stored(value)
         if clean == value:
@@ -184,7 +184,7 @@ def scrub_column(values: Sequence[Any]) -> Sequence[Any]:
     for value in fresh:
         if not isinstance(value, str) or value in known:
             continue
-        if len(value) == 36 and _OWN_ID.fullmatch(value):
+        if len(value) == 36 and _secrets._pattern(_OWN_ID).fullmatch(value):
             continue
         clean = scrub_stored(value)
         if clean != value:

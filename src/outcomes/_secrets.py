@@ -129,14 +129,11 @@ _LOWER_HINTS = (
     "aws", "xox", "bearer", "token", "basic", "key", "pass", "pw", "secret", "auth",
     "credential", "sig=", "signature",
 )  # fmt: skip
-_ANY_HINT = re.compile("|".join(re.escape(h) for h in _HINTS))
 # "tokens" alone cannot match: every detector's "token" is followed by another character
 # (``token(?!s)``, ``token\s``, ``_authToken=``). It is in the field names of every
 # ``--json`` report of calls (``input_tokens``), which would otherwise compile all the
 # detectors on each run of ``outcomes models --json``.
-_ANY_LOWER_HINT = re.compile(
-    "|".join("token(?!s)" if h == "token" else re.escape(h) for h in _LOWER_HINTS)
-)
+_LOWER_HINTS_BUT_TOKEN = tuple(h for h in _LOWER_HINTS if h != "token")
 _TELEGRAM_HINT = r"\d{8}:"
 _TOKEN = rf"[A-Za-z0-9+/=_-]{{{ENTROPY_MIN_CHARS},}}"
 _HEX = r"[0-9a-fA-F]+"
@@ -151,11 +148,19 @@ def _pattern(source: str) -> re.Pattern[str]:
 
 def may_hold_secret(text: str) -> bool:
     """False only when no named detector can match ``text`` (a cheap first look)."""
-    if _ANY_HINT.search(text) or text.count(".") >= 2:
+    if any(map(text.__contains__, _HINTS)) or text.count(".") >= 2:
         return True
     if ":" in text and _pattern(_TELEGRAM_HINT).search(text):
         return True
-    return _ANY_LOWER_HINT.search(text.lower()) is not None
+    lower = text.lower()
+    if any(map(lower.__contains__, _LOWER_HINTS_BUT_TOKEN)):
+        return True
+    at = lower.find("token")
+    while at >= 0:
+        if lower[at + 5 : at + 6] != "s":
+            return True
+        at = lower.find("token", at + 1)
+    return False
 
 
 def none_may_hold_secret(texts: list[str]) -> bool:

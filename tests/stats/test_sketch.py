@@ -87,3 +87,19 @@ def test_long_joined_texts_decode_to_the_summed_counts_and_bad_ones_are_refused(
     for bad in (",x:1", ",1.5:2", ",3", ":4", ",,", ",1:2:3"):
         with pytest.raises(ValueError, match="bad sketch buckets"):
             LatencySketch.decode_buckets(text + bad)
+
+
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=1e4), max_size=60),
+    st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5),
+)
+def test_quantiles_in_one_walk_equal_each_quantile(xs: list[float], qs: list[float]) -> None:
+    sketch = LatencySketch()
+    for x in xs:
+        sketch.add(x)
+    assert sketch.quantiles(qs) == [sketch.quantile(q) for q in qs]
+
+
+def test_quantiles_refuse_a_q_outside_zero_to_one_even_when_empty() -> None:
+    with pytest.raises(ValueError, match="q must be"):
+        LatencySketch().quantiles([0.5, 1.5])

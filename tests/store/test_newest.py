@@ -16,9 +16,8 @@ from outcomes.records import Receipt
 from outcomes.server.dashboard._queries import OUTCOMES, outcomes_params
 from outcomes.store import PostgresStore, Store
 from outcomes.store._newest import newest_cutoff, window_since
-from outcomes.store._pg_compact import PG_MIGRATIONS
 from outcomes.testing import receipts
-from tests.conftest import POSTGRES_URL, postgres_schema
+from tests.store._migrated import migrated
 
 T0 = 1_780_000_000.0
 
@@ -94,25 +93,18 @@ def test_prune_keep_keeps_the_newest_by_time_whatever_the_insertion_order(
     assert sorted(r.timestamp for r in receipts(store)) == sorted(t for t in stamps if t >= cutoff)
 
 
-_Compact = type("_Compact", (PostgresStore,), {"ENGINE_MIGRATIONS": PG_MIGRATIONS[:2]})
-
-
 def test_pg_0003_migrates_a_store_of_the_previous_schema() -> None:
-    schema = postgres_schema()
-    old = _Compact(POSTGRES_URL, schema=schema)
     written = [_receipt(i, t) for i, t in enumerate(_stamps(4))]
     index = (
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'receipts_timestamp' "
         "AND schemaname = current_schema()"
     )
-    try:
-        assert old.write(written) == len(written)
+
+    def before(old: PostgresStore) -> object:
         assert "btree" in old.fetch(index)[0][0]
-        seqs = old.fetch("SELECT seq FROM receipts ORDER BY seq")
-    finally:
-        old.close()
-    new = PostgresStore(POSTGRES_URL, schema=schema)
-    try:
+        return old.fetch("SELECT seq FROM receipts ORDER BY seq")
+
+    with migrated(2, written, before) as (new, seqs):
         assert "pg.0003_timestamp_brin" in dict(new.migration_status().applied)
         assert "brin" in new.fetch(index)[0][0]
         parts = new.fetch(
@@ -132,6 +124,3 @@ def test_pg_0003_migrates_a_store_of_the_previous_schema() -> None:
         assert newest_cutoff(new, -math.inf, math.inf, 10) == _newest(
             [r.timestamp for r in written], -math.inf, math.inf, 10
         )
-    finally:
-        new.drop_schema()
-        new.close()

@@ -166,7 +166,8 @@ def test_migration_converts_a_database_of_the_previous_schema() -> None:
         ))  # fmt: skip
         assert types["receipt_id"] == types["trace_id"] == "bytea"
         assert set(types) == {"seq", *TABLE.column_names}
-        names = {s.split()[s.split().index("INDEX") + 1] for s in INDEXES}
+        # pg.0004 then replaces the table's unique index by one per partition.
+        names = {s.split()[s.split().index("INDEX") + 1] for s in INDEXES} - {"receipts_id"}
         indexes = new.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'receipts' "
                             "AND schemaname = current_schema()")  # fmt: skip
         assert {r[0] for r in indexes} == names

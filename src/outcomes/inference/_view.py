@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
 from outcomes._record import record
@@ -251,6 +251,10 @@ class ModelProfile:
         value = self._stats.latency.quantile(q)
         return None if value is None else value * 1000.0
 
+    def latency_quantiles_ms(self, qs: Sequence[float]) -> list[float | None]:
+        """:meth:`latency_quantile_ms` of each of ``qs``, in one walk over the sketch."""
+        return [None if v is None else v * 1000.0 for v in self._stats.latency.quantiles(qs)]
+
     @property
     def latency_p50_ms(self) -> float | None:
         return self.latency_quantile_ms(0.5)
@@ -336,6 +340,7 @@ class ModelProfile:
         """
         interval = self.wilson_interval()
         posterior = self.success_interval()
+        p50, p95, p99 = self.latency_quantiles_ms((0.5, 0.95, 0.99))
         return {
             "model_id": self.model_id,
             "task": self.task,
@@ -349,9 +354,9 @@ class ModelProfile:
             "ema_quality": self.ema_quality,
             "quality_per_1k_tokens": self.quality_per_1k_tokens,
             "latency_ms": {
-                "p50": self.latency_p50_ms,
-                "p95": self.latency_p95_ms,
-                "p99": self.latency_p99_ms,
+                "p50": p50,
+                "p95": p95,
+                "p99": p99,
                 "mean": self.latency_mean_ms,
             },
             "input_tokens": self.input_tokens,

@@ -87,6 +87,8 @@ class Decoded:
 
     events: list[Event]
     indexes: list[int] | None = None
+    plain_ascii: bool = False
+    """The body held no escape, DEL or non-ASCII byte (:func:`outcomes._validate.plain_ascii`)."""
 
 
 def decode_batch(body: bytes, content_type: str, items: list[bytes]) -> Decoded | None:
@@ -103,12 +105,14 @@ def decode_batch(body: bytes, content_type: str, items: list[bytes]) -> Decoded 
         )
     except (msgspec.MsgspecError, RecursionError):
         return None
+    # The items are the body's text but JSON's own punctuation and blanks (all plain).
+    ascii_only = _validate.plain_ascii(body)
     if array:
-        return Decoded(events) if len(events) == len(items) else None
+        return Decoded(events, None, ascii_only) if len(events) == len(items) else None
     # decode_lines skips lines of JSON whitespace; a line that bytes.strip() finds blank
     # but JSON does not (a form feed) makes the counts differ: then items go one by one.
     indexes = [i for i, line in enumerate(items) if line.strip()]
-    return Decoded(events, indexes) if len(events) == len(indexes) else None
+    return Decoded(events, indexes, ascii_only) if len(events) == len(indexes) else None
 
 
 def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[bytes]:
@@ -118,7 +122,10 @@ def split_items(body: bytes, content_type: str, limits: ServerLimits) -> list[by
     raises :class:`ApiError` (422) when the body as a whole is not an array or lines.
     """
     try:
-        body.decode("utf-8")  # C speed; a body that is not UTF-8 is not JSON at all
+        # C speed; a body that is not UTF-8 is not JSON at all (ASCII is UTF-8: the
+        # common body is only scanned, not decoded into a string).
+        if not body.isascii():
+            body.decode("utf-8")
     except UnicodeDecodeError as bad:
         raise ApiError(422, f"invalid UTF-8 at byte {bad.start}") from None
     stripped = body.lstrip()
@@ -159,8 +166,7 @@ def apply_items(
     report = WriteReport()
     with lock, event_time(tracker) as clock:
         if decoded is not None:
-            ascii_only = _validate.plain_ascii(b"".join(items))
-            _apply_decoded(tracker, clock, decoded, report, ascii_only)
+            _apply_decoded(tracker, clock, decoded, report)
         else:
             for index, raw in enumerate(items):
                 _apply_one(tracker, clock, index, raw, report, decode)
@@ -191,9 +197,8 @@ def _apply_one(
 
 
 def _apply_decoded(
-    tracker: OutcomeTracker, clock: EventClock, decoded: Decoded, report: WriteReport,
-    ascii_only: bool,
-) -> None:  # fmt: skip
+    tracker: OutcomeTracker, clock: EventClock, decoded: Decoded, report: WriteReport
+) -> None:
     """:func:`_apply_one` for events decoded together: the same checks and report (the
     trace ids checked in one pass for the whole batch, the events applied by
     :func:`outcomes.inference._ingest.apply_events`)."""
@@ -205,7 +210,7 @@ def _apply_decoded(
     events = decoded.events
     with tracker.checked_trace_ids([e.trace_id for e in events]):
         accepted, ignored = apply_events(
-            tracker, clock, events, plain_ascii=ascii_only, refused=refused
+            tracker, clock, events, plain_ascii=decoded.plain_ascii, refused=refused
         )
     report.received += len(events)
     report.accepted += accepted

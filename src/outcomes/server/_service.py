@@ -85,18 +85,22 @@ class Service:
         return writer.flush(self.limits.request_timeout_s)
 
     async def commit(self, losses_before: int) -> None:
-        """Wait (off the event loop) until every record submitted so far is committed.
+        """Wait (off the event loop) until every record submitted so far is committed:
+        :meth:`committed` in a worker thread."""
+        if self.tracker.writer is not None:
+            await anyio.to_thread.run_sync(self.committed, losses_before, abandon_on_cancel=True)
+
+    def committed(self, losses_before: int) -> None:
+        """Block until every record submitted so far is committed (a worker thread).
 
         Raises 504 when the writer did not commit in time and 503 when any record was
         lost since ``losses_before`` (:meth:`losses` taken before the request submitted
         anything: a loss during a concurrent request is counted too, so a 200 is never
         wrong); both mean "send it again" (writes are idempotent).
         """
-        writer = self.tracker.writer
-        if writer is None:
+        if self.tracker.writer is None:
             return
-        result = await anyio.to_thread.run_sync(self._flush, abandon_on_cancel=True)
-        if not result.committed:
+        if not self._flush().committed:
             raise ApiError(504, "the store did not commit in time; send the batch again")
         self.stale = True
         lost = self.losses() - losses_before

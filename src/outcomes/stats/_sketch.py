@@ -14,7 +14,7 @@ because the reference package pulls protobuf along for a 100-line data structure
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from outcomes._record import field, record
@@ -118,6 +118,28 @@ class LatencySketch(Summary):
             if seen > rank:
                 return min(bucket_value(i), self.max_value)
         return self.max_value
+
+    def quantiles(self, qs: Sequence[float]) -> list[float | None]:
+        """:meth:`quantile` of each of ``qs``, in one walk over the buckets (a
+        leaderboard reads three of every model)."""
+        empty = [self._is_empty_at(q) for q in qs]  # every q checked, as quantile() would
+        if not qs or empty[0]:
+            return [None] * len(qs)
+        out: list[float | None] = [self.max_value] * len(qs)
+        wanted = sorted((q * (self.n - 1), k) for k, q in enumerate(qs))
+        seen, j = self.zero, 0
+        while j < len(wanted) and seen > wanted[j][0]:
+            out[wanted[j][1]] = 0.0
+            j += 1
+        buckets = self.buckets
+        for i in sorted(buckets) if j < len(wanted) else ():
+            seen += buckets[i]
+            while seen > wanted[j][0]:
+                out[wanted[j][1]] = min(bucket_value(i), self.max_value)
+                j += 1
+                if j == len(wanted):
+                    return out
+        return out
 
     def items(self) -> list[tuple[int, int]]:
         """(bucket, count) pairs with a non-zero count, by bucket."""

@@ -13,6 +13,8 @@ carries the same timestamp both times) but not a receipt id reused at another ti
 (a re-processed signal derives the same id at a later ``timestamp``). The writer
 therefore looks up the batch's ids before inserting, holding the rollup lock that every
 writer of receipts takes, so no other writer can slip in between (``_postgres.py``).
+From ``pg.0004`` the key is each partition's own unique index on ``receipt_id``
+(store/_pg_compact.py): 8 bytes a receipt smaller, and strict within a month.
 
 Partitions are created on demand by the writer (in its transaction, under the same lock)
 or ahead of time by :func:`create_partitions`. :func:`drop_before` is the retention
@@ -55,12 +57,24 @@ def month_bounds(year: int, month: int) -> tuple[float, float]:
     )
 
 
-def _create_month(cur: Any, year: int, month: int) -> None:
+def unique_ids(partition: str) -> str:
+    """The statement giving ``partition`` its own unique index on ``receipt_id``
+    (``pg.0004``, store/_pg_compact.py: one per partition, not one on the table)."""
+    return (
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {partition}_id ON {partition} (receipt_id) "
+        "WITH (fillfactor = 100)"
+    )
+
+
+def _create_month(cur: Any, year: int, month: int, *, own_key: bool = True) -> None:
     lo, hi = month_bounds(year, month)
+    name = f"receipts_p{year:04d}{month:02d}"
     cur.execute(
-        f"CREATE TABLE IF NOT EXISTS receipts_p{year:04d}{month:02d} PARTITION OF receipts "
+        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF receipts "
         f"FOR VALUES FROM ({lo!r}) TO ({hi!r})"
     )
+    if own_key:  # not in pg.0001's rebuild: pg.0004 adds it to every partition there is
+        cur.execute(unique_ids(name))
 
 
 class Partitions:
@@ -163,7 +177,7 @@ def partition_receipts(cur: Any, sql: Callable[[str], str]) -> None:
     )
     months = {month_of(float(day) * 86400) for (day,) in cur.fetchall()}
     for year, month in sorted(m for m in months if m is not None):
-        _create_month(cur, year, month)
+        _create_month(cur, year, month, own_key=False)
     refill(cur, "receipts_unpartitioned", _INDEXES)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from outcomes.store._base import Migration
 from outcomes.store._ids import ID_COLUMNS, id_stored
-from outcomes.store._partitions import ROLLUP_LOCK_KEY, partition_receipts, refill
+from outcomes.store._partitions import ROLLUP_LOCK_KEY, partition_receipts, refill, unique_ids
 from outcomes.store._schema import RECEIPTS_FAILURES_INDEX, RECEIPTS_SIGNAL_INDEXES
 
 TRACE_INDEX_WHERE = "trace_id <> receipt_id"
@@ -154,9 +154,30 @@ TIMESTAMP_BRIN: tuple[str, ...] = (
     "WITH (pages_per_range = 32, autosummarize = on)",
 )
 
+
+def unique_ids_by_partition(cur: Any, sql: Callable[[str], str]) -> None:
+    """``pg.0004``: each partition's own unique index on ``receipt_id`` instead of the
+    table's on ``(receipt_id, timestamp)``.
+
+    A unique index of a partitioned table must hold the partition key, so the table's
+    kept an 8-byte timestamp beside each 17-byte id: 40 bytes an index tuple with its
+    alignment, 36 without (44.9 against 36.7 bytes per receipt built at 1M, docs/scaling.md).
+    One index per partition guards the same rows (a partition is a range of
+    timestamps) and more strictly: an id is unique in its month, whatever its time. An
+    id reused in another month is still the writer's look-up's to catch, as before.
+    ``INSERT ... ON CONFLICT DO NOTHING`` (no conflict target) arbitrates on the
+    partition's unique index; new months get theirs when created (``_partitions.py``).
+    """
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
+    for name, _ in _partitions(cur, "receipts"):
+        cur.execute(unique_ids(name))
+    cur.execute("DROP INDEX IF EXISTS receipts_id")
+
+
 PG_MIGRATIONS: tuple[Migration, ...] = (
     Migration("pg.0001_receipts_partitioned", (), run=partition_receipts),
     Migration("pg.0002_compact_receipts", (), run=compact_receipts),
     Migration("pg.0003_timestamp_brin", TIMESTAMP_BRIN),
+    Migration("pg.0004_unique_ids_by_partition", (), run=unique_ids_by_partition),
 )
 """Migrations only the PostgreSQL store applies, after the core ones."""

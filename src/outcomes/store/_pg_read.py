@@ -39,6 +39,7 @@ PG_MIGRATION_NAMES = (
     "pg.0001_receipts_partitioned",
     "pg.0002_compact_receipts",
     "pg.0003_timestamp_brin",
+    "pg.0004_unique_ids_by_partition",
 )
 """The names of the PostgreSQL store's own migrations, in order (``store/_postgres.py``
 refuses to load if they differ from ``PG_MIGRATIONS``)."""

@@ -61,7 +61,9 @@ _COPY = f"COPY receipts ({', '.join(_COLUMNS)}) FROM STDIN"
 _INSERT = (
     f"INSERT INTO receipts ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('%s' for _ in _COLUMNS)}) "
-    "ON CONFLICT (receipt_id, timestamp) DO NOTHING"
+    # No conflict target: from pg.0004 the unique indexes are the partitions' own
+    # (receipt_id), which no target on the table names; before it, (receipt_id, timestamp).
+    "ON CONFLICT DO NOTHING"
 )
 COPY_MIN_ROWS = 64
 """Batches of at least this many new receipts are written by ``COPY``; fewer go by

@@ -49,6 +49,8 @@ HOUR, DAY = 3600, 86_400
 _END = 2**62
 """An hour past any stored one (rollup hours are integers)."""
 REPORT_TTL_S = 30.0
+THREAD_PREFIX = "dashboard-"
+"""Names of the threads that compute reports start with this."""
 """The calibration report and the conflict scan are recomputed at most this often."""
 SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
@@ -152,7 +154,7 @@ class Source:
             return
         self._started[name] = time.monotonic()
         self._refreshing[name] = threading.Thread(
-            target=self._refresh, args=(name, fn), name=f"dashboard-{name}", daemon=True
+            target=self._refresh, args=(name, fn), name=f"{THREAD_PREFIX}{name}", daemon=True
         )
         self._refreshing[name].start()
 
