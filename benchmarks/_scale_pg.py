@@ -129,7 +129,13 @@ _INDEX_BYTES = (
     # Each index of the partitioned table: the sum of its partitions' indexes.
     "SELECT p.relname, sum(pg_relation_size(h.inhrelid)) FROM pg_class AS p "
     "JOIN pg_index AS x ON x.indexrelid = p.oid JOIN pg_inherits AS h ON h.inhparent = p.oid "
-    "WHERE x.indrelid = 'receipts'::regclass GROUP BY p.relname ORDER BY 2 DESC"
+    "WHERE x.indrelid = 'receipts'::regclass GROUP BY p.relname "
+    # Indexes a partition has of its own (pg.0004's unique ids), summed by name suffix.
+    "UNION ALL SELECT 'partitions_' || substring(c.relname FROM '[^_]+$'), "
+    "sum(pg_relation_size(c.oid)) FROM pg_index AS x JOIN pg_class AS c "
+    "ON c.oid = x.indexrelid JOIN pg_inherits AS t ON t.inhrelid = x.indrelid "
+    "WHERE t.inhparent = 'receipts'::regclass AND NOT EXISTS "
+    "(SELECT 1 FROM pg_inherits AS h WHERE h.inhrelid = x.indexrelid) GROUP BY 1 ORDER BY 2 DESC"
 )
 
 

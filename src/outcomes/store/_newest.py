@@ -14,13 +14,15 @@ itself (``ledger prune --keep``).
 The first window starts at the newest timestamps among the receipts appended last
 (read through the ``seq`` block ranges) and spans a sixteenth of what they suggest ``n``
 receipts take; each further window is scaled by how many it lacked (at most 8 times
-wider). The guess decides only how much is read, never the answer. The other stores
+wider). Counts stop at half as many again as ``n``: a window that reaches that is
+bisected back (between it and the last one that held too few), so the walk sorts at
+most 1.5 ``n`` receipts. The guess decides only how much is read, never the answer. The other stores
 walk their ordered index (SQLite) or sort in Python (memory) over the whole range.
 """
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Iterator
 
 from outcomes.records import Receipt
@@ -35,12 +37,19 @@ _PROBE = 16.0
 it measures how dense the range's newest receipts are (the rows appended last may be,
 for instance, late signals only, a twentieth of the calls), at a sixteenth of the walk's
 cost when the guess is right; the next window is sized on what it found."""
+_NO_GUESS_S = 60.0
+"""Without receipts appended last to go by (none yet since the identity restarted, or
+no right to read it), the first window is the last minute before now."""
 _GROW_MAX = 8.0
 """At most this many times wider per step, so that a sparse stretch of the range costs
 a few more (cheap) windows rather than one far too wide."""
-_SLACK = 1.25
-"""A window is scaled to hold a quarter more than it lacked: receipts are not spread
-evenly, and one window too few costs a whole read again."""
+_SLACK = 1.2
+"""A window is scaled to hold a fifth more than it lacked (receipts are not spread
+evenly, and one window too few costs a whole read again), well inside the cap of half
+as many again as ``n`` past which a window is bisected back."""
+_BISECT = 24
+"""At most this many halvings narrow a window that holds too many (a guard: receipts
+tied on one timestamp cannot be split)."""
 
 
 def _between(tables: MemoryTables, since: float, until: float) -> list[float]:
@@ -98,10 +107,13 @@ APPENDED = Query(
     # which cannot give a maximum without reading every row. Aborted writes leave gaps,
     # so this may see fewer than k rows: it is an estimate (not registered: the stores
     # need not agree on it).
+    # A role that may read the table but not its sequence (a read-only dashboard) gets
+    # no rows rather than an error: the guess falls back to the clock.
     dialects={
         "postgresql": "SELECT count(*), min(timestamp), max(timestamp) FROM receipts "
-        "WHERE seq > (SELECT pg_sequence_last_value(pg_get_serial_sequence('receipts', 'seq')"
-        "::regclass)) - ?"
+        "WHERE seq > (SELECT CASE WHEN has_sequence_privilege(s, 'SELECT') "
+        "OR has_sequence_privilege(s, 'USAGE') THEN pg_sequence_last_value(s) END "
+        "FROM (SELECT pg_get_serial_sequence('receipts', 'seq')::regclass AS s) AS q) - ?"
     },
 )
 """Params ``(k,)``: count, oldest and newest timestamp of the (about) ``k`` receipts
@@ -111,35 +123,63 @@ appended last; the first window's guess."""
 def _first_window(store: Store, since: float, until: float, n: int) -> tuple[float, float]:
     """(top, span): the first window is ``[max(since, top - span), until)``."""
     count, lo, hi = store.query(APPENDED, (_RECENT,))[0]
-    if not count or hi is None or lo is None:
-        return until, math.inf
+    if not count or hi is None or lo is None:  # no guess: a minute back from now
+        return min(max(time.time(), since), until), _NO_GUESS_S
     top = min(max(float(hi), since), until)
     per_row = (float(hi) - float(lo)) / max(int(count) - 1, 1)
     return top, max(per_row * n / _PROBE, 1.0)
 
 
+def _count(store: Store, since: float, until: float, cap: int) -> int:
+    return int(store.query(COUNT_UPTO, (since, until, cap))[0][0])
+
+
+def _narrow(store: Store, wide: float, short: float, until: float, n: int) -> float:
+    """Bisect between a window start holding too many (``wide``) and one holding fewer
+    than ``n`` (``short``) for one holding ``n`` up to the cap; ``wide`` if ties (or the
+    guard) stop it first. Each step counts at most the cap."""
+    cap = _cap(n)
+    for _ in range(_BISECT):
+        mid = wide + (short - wide) / 2
+        if not wide < mid < short:
+            break
+        count = _count(store, mid, until, cap)
+        if count < n:
+            short = mid
+        elif count >= cap:
+            wide = mid
+        else:
+            return mid
+    return wide
+
+
+def _cap(n: int) -> int:
+    return n + n // 2 + 1
+
+
 def window_since(store: Store, since: float, until: float, n: int) -> float:
     """``since`` narrowed so that ``[window_since, until)`` still holds the ``n`` newest
-    receipts of ``[since, until)`` (see the module docstring): a walk of the newest ``n``
-    then reads only that window. ``n`` >= 1."""
+    receipts of ``[since, until)`` (see the module docstring) and, on PostgreSQL, at
+    most half as many again (ties at its start aside): a walk of the newest ``n`` then
+    sorts only that window. ``n`` >= 1."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     if store.kind != "postgresql":
         return since  # an ordered index (SQLite) or Python (memory) walks from the top
     top, span = _first_window(store, since, until, n)
-    before = -1
+    short, before = top, -1
     while True:
         lo = max(since, top - span)
-        if lo <= since:
-            return since
-        count = int(store.query(COUNT_UPTO, (lo, until, n))[0][0])
-        if count >= n:
+        count = _count(store, lo, until, _cap(n))
+        if count >= _cap(n):
+            return _narrow(store, lo, short, until, n)
+        if count >= n or lo <= since:
             return lo
         # A wider window found nothing more: past the oldest receipt (an open range
         # would otherwise widen until the span overflows), or a gap in the traffic.
-        if count == before and not store.query(COUNT_UPTO, (since, lo, 1))[0][0]:
+        if count == before and not _count(store, since, lo, 1):
             return since
-        before = count
+        short, before = lo, count
         grow = _GROW_MAX if not count else min(_GROW_MAX, _SLACK * n / count)
         # Stretched back from its top: receipts newer than the top (had the guess missed
         # some) are in every window, as each ends at ``until``.
