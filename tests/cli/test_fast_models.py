@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,20 @@ def test_fast_path_refuses_a_symlinked_default_store(
     monkeypatch.delenv("OUTCOMES_DB_URL", raising=False)
     assert fast_output(["models", "--json"], capsys) is None
     assert cli.invoke(["models", "--json"]).exit_code != 0
+
+
+def test_fast_answer_does_not_import_the_json_package(tmp_path: Path) -> None:
+    # Importing it compiles regular expressions this output never uses (docs/cli.md).
+    path = tmp_path / "o.db"
+    _random_store(path, 3)
+    probe = (
+        "import sys\nfrom outcomes.cli import main\nmain()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'json'))"
+    )
+    argv = ["models", "--json", "--db", f"sqlite:///{path}"]
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True
+    ).stdout
+    printed, loaded = out.rstrip("\n").rsplit("\n", 1)
+    assert printed.startswith("[")
+    assert loaded == "[]"

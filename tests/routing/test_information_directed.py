@@ -6,25 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcomes import OutcomeTracker
-from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router, Weights, select
 from outcomes.routing._ids import ids_pair
 from outcomes.routing._select import ArmView
-from outcomes.store import MemoryStore
-
-
-def _recorded(cells: dict[str, tuple[int, int]]) -> tuple[ModelRegistry, OutcomeTracker]:
-    reg = ModelRegistry()
-    tracker = OutcomeTracker(MemoryStore())
-    for m, (ok, bad) in cells.items():
-        reg.add(ModelInfo(m, "p", 1.0, 1.0))
-        for _ in range(ok):
-            tracker.record_complete(tracker.record_start(m, "code"), 100.0, 10, 10)
-        for _ in range(bad):
-            tracker.record_failure(tracker.record_start(m, "code"), "boom 500")
-    tracker.refresh_view()
-    return reg, tracker
+from tests.routing._cells import propensities_match_frequencies, recorded, sixty_with_priors
 
 
 def test_a_certain_leader_is_played_alone() -> None:
@@ -77,27 +62,13 @@ def test_logged_propensity_is_the_frequency_of_the_pick(sharpen: float) -> None:
     # 'new' and 'rare' are still wide (Thompson's draw decides whether they are tried);
     # the other three are settled (IDS decides among them).
     cells = {"a": (30, 20), "b": (27, 23), "c": (20, 30), "new": (0, 0), "rare": (2, 1)}
-    reg, tracker = _recorded(cells)
+    reg, tracker = recorded(cells)
     r = Router(registry=reg, tracker=tracker, seed=4, policy="ids", sharpen=sharpen, forget=False)
-    n = 4000
-    freq: dict[str, int] = {}
-    props: dict[str, float] = {}
-    for _ in range(n):
-        d = r.decide("code")
-        assert d.model_id is not None
-        freq[d.model_id] = freq.get(d.model_id, 0) + 1
-        props[d.model_id] = d.propensity
-    for m, p in props.items():
-        assert freq[m] / n == pytest.approx(p, abs=0.02 + 0.1 * p), (m, freq, props)
-    assert sum(props.values()) == pytest.approx(1.0, abs=0.02)  # every pick was seen
+    propensities_match_frequencies(r)
 
 
 def test_many_candidates_take_the_numpy_path_with_the_same_rule() -> None:
-    reg = ModelRegistry()
-    for i in range(60):
-        reg.add(ModelInfo(f"m{i:02d}", "p", 1.0, 1.0, prior=0.3 + 0.005 * i))
-    r = Router(registry=reg, seed=1, policy="ids", prior_strength=400.0)
-    r.max_prior = 400.0
+    r = sixty_with_priors("ids")
     chosen = {r.decide("code").model_id for _ in range(200)}
     # Priors of 400 pseudo-counts half a point apart: only the top few can be best.
     assert chosen <= {f"m{i:02d}" for i in range(52, 60)}

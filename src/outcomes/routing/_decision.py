@@ -235,6 +235,9 @@ class _Pool:
     infos: list[ModelInfo | None] = field(default_factory=list)
     """The registry entries the pool was built from (``None`` for an unknown model): a
     decision compares them with the registry's current ones and rebuilds on a change."""
+    gate: Any = None
+    """``policy="elim"``: who is in the draw (:class:`~outcomes.routing._elim.Gate`),
+    made on the first decision from the unblocked set."""
 
 
 def _unscored(pool: _Pool, j: int, reason: str | None = None) -> tuple[Any, ...]:

@@ -28,6 +28,7 @@ from outcomes.routing._decision import (
     _Pool,
     _unscored,
 )
+from outcomes.routing._elim import select_gated
 from outcomes.routing._select import (
     SMALL,
     Policy,
@@ -313,6 +314,8 @@ class Router:
     def _select(self, pool: _Pool, eligible: _Eligible) -> Selection:
         """Phases 2 and 3: score the eligible models and pick one with ``policy`` (the
         same functions the replay benchmark runs; see :mod:`outcomes.routing._select`)."""
+        if self.policy == "elim":
+            return select_gated(self, pool, eligible)
         if eligible.arrays is not None:
             return select_arrays(
                 pool.ok_names,

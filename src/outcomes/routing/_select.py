@@ -25,8 +25,10 @@ from scipy.special import ndtr
 
 from outcomes.routing._ids import ids_pair
 
-Policy = Literal["thompson", "ids", "greedy", "ucb", "epsilon"]
-POLICIES: tuple[str, ...] = ("thompson", "ids", "greedy", "ucb", "epsilon")
+Policy = Literal["thompson", "ids", "greedy", "ucb", "epsilon", "elim"]
+POLICIES: tuple[str, ...] = ("thompson", "ids", "greedy", "ucb", "epsilon", "elim")
+"""``elim`` is the router's only (:mod:`outcomes.routing._elim`): it needs the task's
+evidence, which :func:`select` does not have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +453,8 @@ def select(
     ``rng`` (numpy) serves large candidate sets, ``pyrng`` small ones (seed both for
     reproducible choices; ``pyrng`` defaults to one seeded from ``rng``).
     """
+    if policy == "elim":
+        raise ValueError("policy 'elim' needs the task's evidence: use it through Router")
     if len(arms) < SMALL:
         if pyrng is None:
             pyrng = random.Random(int(rng.integers(2**63)))

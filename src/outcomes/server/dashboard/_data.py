@@ -49,9 +49,9 @@ HOUR, DAY = 3600, 86_400
 _END = 2**62
 """An hour past any stored one (rollup hours are integers)."""
 REPORT_TTL_S = 30.0
+"""The calibration report and the conflict scan are recomputed at most this often."""
 THREAD_PREFIX = "dashboard-"
 """Names of the threads that compute reports start with this."""
-"""The calibration report and the conflict scan are recomputed at most this often."""
 SAMPLE, SCAN = 1000, 20_000
 """Reasons and failure kinds are summarized over at most ``SAMPLE`` matching receipts
 among the ``SCAN`` newest of the time range: a bounded walk of the time index, whatever
