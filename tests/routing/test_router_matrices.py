@@ -18,7 +18,7 @@ def _q(m: Matrix) -> np.ndarray:
 
 def test_synthetic_matrices_have_the_promised_shape(tmp_path: Path) -> None:
     fam = family(3, quick=True, routerbench=tmp_path / "absent.jsonl.gz")
-    assert set(fam) == {"gaps", "gaps-close", "drift", "newcomer", "long"}
+    assert set(fam) == {"gaps", "gaps-close", "drift", "newcomer", "long", "blind"}
     gaps = fam["gaps"]()
     assert (len(gaps.models), len(gaps.tasks), len(gaps.rows)) == (7, 10, 20_000)
     assert not gaps.ordered
