@@ -214,11 +214,12 @@ def _writes(ctx: Context, url: str, n: int) -> None:
     if all(store_cpu) and all(raw_cpu):
         # On a shared machine wall time follows the load; the CPU both sides spend (this
         # process and the connection's server process) does much less.
-        ours, raw = n / statistics.median(store_cpu), n / statistics.median(raw_cpu)
+        # (Own names: the raw COPY line below compares with the wall-time rate.)
+        ours_cpu, raw_cpu_rate = n / statistics.median(store_cpu), n / statistics.median(raw_cpu)
         ctx.report(
-            f"pg Store.write CPU, client + server ({n:,})", ours, "receipts/CPU-s",
-            reference_name="psycopg 3 executemany, same table", reference_value=raw,
-            target=">= 3x", passed=ours >= 3 * raw, notes="runs: " + ", ".join(
+            f"pg Store.write CPU, client + server ({n:,})", ours_cpu, "receipts/CPU-s",
+            reference_name="psycopg 3 executemany, same table", reference_value=raw_cpu_rate,
+            target=">= 3x", passed=ours_cpu >= 3 * raw_cpu_rate, notes="runs: " + ", ".join(
                 f"{b / a:.2f}x" for a, b in zip(store_cpu, raw_cpu, strict=True)),
         )  # fmt: skip
     # The ceiling: raw COPY of the converted rows into the same table, no rollups.

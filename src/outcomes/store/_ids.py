@@ -120,7 +120,13 @@ def _one_by_one(values: Sequence[Any], blob: type[bytes | bytearray]) -> list[An
 
 def encode_ids_bytes(values: Sequence[Any]) -> list[Any]:
     """:func:`encode_id_bytes` of every value (UUIDs through :func:`encode_ids`)."""
-    return [v if type(v) is bytes else _text_bytes(v) for v in encode_ids(values)]
+    return ids_as_bytes(encode_ids(values))
+
+
+def ids_as_bytes(encoded: Sequence[Any]) -> list[Any]:
+    """Ids as :func:`encode_ids` left them, as PostgreSQL stores them: the ones still
+    text as :func:`encode_id_bytes` makes them."""
+    return [v if type(v) is bytes else _text_bytes(v) for v in encoded]
 
 
 def encode_rows(

@@ -3,9 +3,10 @@
 A batch of receipt rows is written in the open transaction in three steps:
 
 1. **One pipeline before.** The rollup lock, the month partitions the batch needs, the
-   look-up of the batch's ids that are already stored, the stored ``ema_quality`` of
-   its models and the rollup rows its receipts may touch (the keys from one cheap pass
-   over the columns, :func:`touched_keys`) are sent at once.
+   look-up of the batch's ids that are already stored (by key ranges, ``_pg_ids.py``),
+   the stored ``ema_quality`` of its models and the rollup rows its receipts may touch
+   (the keys from one cheap pass over the columns, :func:`touched_keys`) are sent at
+   once.
 2. **The new rows**, by ``COPY`` straight into ``receipts``; while the server takes
    them, Python folds them and merges the rollup rows read in step 1 (a handful of rows
    go by ``executemany`` with step 3 instead).
@@ -20,10 +21,12 @@ CONFLICT DO UPDATE SET calls = t.calls + excluded.calls, ...``, tried): every st
 column merges by arithmetic PostgreSQL has, but the latency sketch is ``index:count``
 text, and adding two of them in SQL (split, group, sum, re-join) cost the server 2.9 ms
 per batch of 1000 receipts (24 rows, EXPLAIN ANALYZE) against 0.7 ms for the plain
-upserts, more than reading the rows and merging them in Python. The merge needs the
-previous writer's commit: the rollup lock is held from step 1 to the commit, as it is
-for the stored-id look-up (ids reused at another ``timestamp``, which the partitioned
-unique key cannot see, ``_partitions.py``) and the order-dependent EMA.
+upserts, more than reading the rows and merging them in Python (and a writer reads
+back only the rows another transaction wrote since its own, ``_pg_rollup_reads.py``).
+The merge needs the previous writer's commit: the rollup lock is held from step 1 to
+the commit, as it is for the stored-id look-up (ids reused at another ``timestamp``,
+which the partitioned unique key cannot see, ``_partitions.py``) and the
+order-dependent EMA.
 """
 
 from __future__ import annotations
@@ -34,18 +37,17 @@ from operator import eq
 from typing import Any
 
 from outcomes.records import Receipt
+from outcomes.stats._profiles import OutcomeStats
 from outcomes.store._base import check_finite_columns
-from outcomes.store._ids import ID_COLUMNS, encode_ids_bytes
-from outcomes.store._partitions import FUTURE, MONTHS_SPAN, PAST
+from outcomes.store._ids import ID_COLUMNS, encode_ids, ids_as_bytes
+from outcomes.store._pg_ids import StoredIds
+from outcomes.store._pg_rollup_reads import RollupReads, XminCache
 from outcomes.store._rollup_rows import EMA_KEY
 from outcomes.store._rollups import (
     INFERENCE,
     ROLLUP_EMA,
     UPSERTS,
     Delta,
-    add_rows,
-    chunks,
-    select_keys_sql,
     touched_keys,
     upsert_sql,
 )
@@ -67,32 +69,6 @@ COPY_MIN_ROWS = 64
 """Batches of at least this many new receipts are written by ``COPY``; fewer go by
 ``executemany`` in the pipeline that follows (no round trip of their own)."""
 
-_SEP = "\n"
-# One index probe per id and month partition. The months are named by a condition on
-# ``timestamp`` (pruned when planned); the two open-ended partitions, almost always
-# empty, are probed only when the one-time check finds a row in either: probing them
-# for every id cost as much as probing the month (1000 ids: 2.0 -> 0.9 ms, EXPLAIN
-# ANALYZE). ``= ANY(array)`` reads the same, but on a month too new to have statistics
-# the planner picks a sequential scan testing each row against the whole array
-# (measured: 3-6x slower at 1000 ids on 50k rows); the lateral form cannot. The ids
-# travel as one text split by the server (psycopg's dump of a 1000-element list cost
-# 1.4 ms of client CPU per batch, the join nothing); the answer is the positions of
-# the stored ones (1-based). Ids stored compact (pg.0002) travel in their stored form,
-# as hex: encoding each text id in SQL (``id_stored``, a pattern match per id) made the
-# look-up 16.5 ms instead of 1.05 (1000 ids, EXPLAIN ANALYZE).
-STORED_IDS = (
-    "SELECT i.n FROM unnest({ids}) WITH ORDINALITY AS i(v, n) CROSS JOIN LATERAL ("
-    "SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
-    "AND r.timestamp >= {lo!r} AND r.timestamp < {hi!r} "
-    "UNION ALL SELECT 1 FROM receipts AS r WHERE r.receipt_id = {key} "
-    "AND (r.timestamp < {lo!r} OR r.timestamp >= {hi!r}) "
-    "AND (SELECT EXISTS (SELECT 1 FROM {past}) OR EXISTS (SELECT 1 FROM {future})) "
-    "LIMIT 1) AS found"
-)
-_LAYOUT = {"lo": MONTHS_SPAN[0], "hi": MONTHS_SPAN[1], "past": PAST, "future": FUTURE}
-_BY_TEXT = STORED_IDS.format(ids="string_to_array(%s, E'\\n')", key="i.v", **_LAYOUT)
-_BY_ARRAY = STORED_IDS.format(ids="%s::text[]", key="i.v", **_LAYOUT)
-_BY_HEX = STORED_IDS.format(ids="string_to_array(%s, ',')", key="decode(i.v, 'hex')", **_LAYOUT)
 UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
     "SELECT i.id FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL "
     "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found"
@@ -100,40 +76,6 @@ UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
 _EMA_OF = "SELECT model_id, task, value FROM rollup_ema WHERE model_id = ANY(%s::text[])"
 _EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
 _UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
-
-
-def send_stored_ids(cur: Any, ids: Sequence[Any]) -> None:
-    """Send the look-up of which of ``ids`` (as ``receipts`` keeps them: text, or bytes
-    once compact) are stored; ``fetchall`` gives their positions in ``ids`` (from 1)."""
-    if ids and type(ids[0]) is bytes:
-        cur.execute(_BY_HEX, [",".join(map(bytes.hex, ids))])
-        return
-    joined = _SEP.join(ids)
-    if joined.count(_SEP) == len(ids) - 1:
-        cur.execute(_BY_TEXT, [joined])
-    else:  # an id holding the separator: the array parameter, slower but exact
-        cur.execute(_BY_ARRAY, [list(ids)])
-
-
-class _Reads:
-    """The stored rollup rows of some keys (:func:`touched_keys`), read in a pipeline:
-    sent first, collected once the server has answered."""
-
-    def __init__(self, conn: Any, keys: dict[str, list[tuple[Any, ...]]]) -> None:
-        self.sent: list[tuple[str, int, Any]] = []
-        for which, (table, key) in UPSERTS.items():
-            for part in chunks(keys[which]):
-                cur = conn.cursor()
-                sql = select_keys_sql(table, key, len(part)).replace("?", "%s")
-                cur.execute(sql, [v for k in part for v in k])
-                self.sent.append((which, len(key), cur))
-
-    def collect(self) -> dict[str, dict[tuple[Any, ...], Any]]:
-        out: dict[str, dict[tuple[Any, ...], Any]] = {which: {} for which in UPSERTS}
-        for which, width, cur in self.sent:
-            add_rows(out[which], cur.fetchall(), width)
-            cur.close()
-        return out
 
 
 _BINARY = frozenset({"text", "bigint", "double precision", "boolean", "bytea"})
@@ -153,12 +95,19 @@ def copy_types(cur: Any) -> tuple[str, ...] | None:
     return out if _BINARY.issuperset(out) else None
 
 
-def prepare(records: list[Receipt]) -> list[Sequence[Any]]:
+def prepare(records: list[Receipt], compact: bool = False) -> list[Sequence[Any]]:
     """Receipts as :func:`write_receipts` takes them: by column (``Receipt.__table__``
     order, one list per column, scrubbed as :meth:`Table.to_row` does), checked finite,
     the first receipt of each id only. Built before the write transaction: by columns,
-    the scrub, the check and the fold are C-level passes over a column."""
-    cols = RECEIPTS.to_columns(records)
+    the scrub, the check and the fold are C-level passes over a column. ``compact``:
+    ids as ``bytea`` stores them (pg.0002); a UUID becomes its bytes before the scrub,
+    which then looks at the other ids only (as the SQLite store does)."""
+    if not compact:
+        cols = RECEIPTS.to_columns(records)
+    else:
+        cols = RECEIPTS.to_columns(records, dict.fromkeys(_IDS, encode_ids))
+        for i in _IDS:
+            cols[i] = ids_as_bytes(cols[i])
     check_finite_columns(RECEIPTS, cols)
     ids = cols[_ID]
     if len(set(ids)) != len(ids):
@@ -174,28 +123,29 @@ def write_receipts(
     lock: Callable[[Any], None],
     ensure_partitions: Callable[[Any, Sequence[float]], None],
     types: tuple[str, ...] | None,
-    compact: bool = False,
+    cache: XminCache | None = None,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
     fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
     module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
     ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
-    statements); ``types`` are :func:`copy_types`. ``compact``: ids are stored as
-    ``bytea`` (pg.0002), encoded before the look-up (the fold reads no id)."""
+    statements); ``types`` are :func:`copy_types`. ``cache``:
+    the rollup rows this connection wrote (``_pg_rollup_reads.py``); its owner calls
+    :meth:`XminCache.committed` after the commit and drops it when the transaction
+    fails (the rows it knows are merged into in place)."""
     conn = cur.connection
+    cache = XminCache() if cache is None else cache
     inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
     models = sorted(set(inference))
-    if compact:
-        cols = [encode_ids_bytes(c) if i in _IDS else c for i, c in enumerate(cols)]
-    with conn.pipeline(), conn.cursor() as found, conn.cursor() as stored_ema:
+    with conn.pipeline(), conn.cursor() as stored_ema:
         lock(cur)
         ensure_partitions(cur, cols[_TS])
-        send_stored_ids(found, cols[_ID])
+        found = StoredIds(conn, cols[_ID])
         stored_ema.execute(_EMA_OF, [models])
-        reads = _Reads(conn, touched_keys(cols))
-        stored = {int(r[0]) - 1 for r in found.fetchall()}
+        reads = RollupReads(conn, touched_keys(cols), cache)
+        stored = found.collect()
         ema = {(str(m), str(t)): float(v) for m, t, v in stored_ema.fetchall()}
-        current = reads.collect()
+        current, known = reads.collect()
     if stored:  # the keys read are a superset of those the new receipts touch
         keep = [i not in stored for i in range(len(cols[_ID]))]
         cols = [list(compress(c, keep)) for c in cols]
@@ -211,9 +161,9 @@ def write_receipts(
                 copy.set_types(types)
             for row in zip(*cols, strict=True):
                 copy.write_row(row)
-            merged = _merged(Delta.of_columns(cols), current, ema)
+            merged = _merged(Delta.of_columns(cols), current, known, ema, cache)
     else:
-        merged = _merged(Delta.of_columns(cols), current, ema)
+        merged = _merged(Delta.of_columns(cols), current, known, ema, cache)
     with conn.pipeline():
         if 0 < fresh < COPY_MIN_ROWS:
             cur.executemany(_INSERT, zip(*cols, strict=True))
@@ -232,11 +182,20 @@ def _copy_writer(cur: Any) -> Any:
 
 
 def _merged(
-    delta: Delta, current: dict[str, dict[tuple[Any, ...], Any]], ema: dict[tuple[str, str], float]
+    delta: Delta,
+    current: dict[str, dict[tuple[Any, ...], Any]],
+    known: dict[str, dict[Any, tuple[OutcomeStats, int]]],
+    ema: dict[tuple[str, str], float],
+    cache: XminCache,
 ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """(upsert, rows) of every rollup table: ``delta`` added to the ``current`` rows."""
+    """(upsert, rows) of every rollup table: ``delta`` added to the rows read back
+    (``current``) or remembered (``known``, merged in place); the merged rows wait in
+    ``cache.pending`` for the commit."""
     if not delta:
         return []
-    out = [(sql, delta.merged(current[which], which)) for which, sql in _UPSERT.items()]
+    out = [
+        (sql, delta.merged(current[which], which, known[which], cache.pending[which]))
+        for which, sql in _UPSERT.items()
+    ]
     out.append((_EMA_UPSERT, delta.ema_rows(ema)))
     return out
