@@ -130,3 +130,10 @@ def test_pg_0003_migrates_a_store_of_the_previous_schema() -> None:
         assert newest_cutoff(new, -math.inf, math.inf, 10) == _newest(
             [r.timestamp for r in written], -math.inf, math.inf, 10
         )
+
+
+def test_a_cutoff_past_any_stores_size_is_none_not_an_overflow(store: Store) -> None:
+    store.write([_receipt(0, T0)])
+    assert newest_cutoff(store, -math.inf, math.inf, 10**23) is None
+    assert newest_cutoff(store, -math.inf, math.inf, 1) == T0
+    assert prune(store, keep=10**23) == 0

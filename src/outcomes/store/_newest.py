@@ -43,6 +43,9 @@ no right to read it), the first window is the last minute before now."""
 _GROW_MAX = 8.0
 """At most this many times wider per step, so that a sparse stretch of the range costs
 a few more (cheap) windows rather than one far too wide."""
+MAX_ROWS = 2**62
+"""More receipts than any store holds; above it ``n`` is answered without SQL, whose
+counts, limits and offsets (up to ``1.5 n`` here) are 64-bit."""
 _SLACK = 1.2
 """A window is scaled to hold a fifth more than it lacked (receipts are not spread
 evenly, and one window too few costs a whole read again), well inside the cap of half
@@ -189,6 +192,8 @@ def window_since(store: Store, since: float, until: float, n: int) -> float:
 def newest_cutoff(store: Store, since: float, until: float, n: int) -> float | None:
     """The timestamp of the ``n``-th newest receipt of ``[since, until)``; ``None`` when
     the range holds fewer than ``n``. ``n`` >= 1."""
+    if n > MAX_ROWS:
+        return None  # more than any store holds (and SQL's 64-bit limits would overflow)
     lo = window_since(store, since, until, n)
     found = store.query(NTH_NEWEST, (lo, until, n - 1))
     return float(found[0][0]) if found else None
