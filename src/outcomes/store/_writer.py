@@ -141,13 +141,7 @@ class BackgroundWriter:
             self._drop(1)
             return False
         queue.append(record)
-        self._submitted += 1
-        thread = self._thread
-        if thread is None or thread is self._dying:  # attribute tests: no lock, no syscall
-            self._start()
-        wake = self._wake
-        if len(queue) >= self.settings.batch_size and not wake.is_set():
-            wake.set()  # setting a set Event still takes its lock: skip that on the hot path
+        self._queued(1)
         return True
 
     def submit_many(self, records: Sequence[Any]) -> int:
@@ -158,19 +152,24 @@ class BackgroundWriter:
         n = len(records)
         if not self._closed and len(queue) + n <= self.settings.queue_size:
             queue.extend(records)
-            self._submitted += n
-            thread = self._thread
-            if thread is None or thread is self._dying:
-                self._start()
-            wake = self._wake
-            if len(queue) >= self.settings.batch_size and not wake.is_set():
-                wake.set()
+            self._queued(n)
             return n
         accepted = 0
         for record in records:
             if self.submit(record):
                 accepted += 1
         return accepted
+
+    def _queued(self, n: int) -> None:
+        """After ``n`` records were queued: count them, start the thread if it is not
+        running, and wake it once a batch is waiting."""
+        self._submitted += n
+        thread = self._thread
+        if thread is None or thread is self._dying:  # attribute tests: no lock, no syscall
+            self._start()
+        wake = self._wake
+        if len(self._queue) >= self.settings.batch_size and not wake.is_set():
+            wake.set()  # setting a set Event still takes its lock: skip that on the hot path
 
     def _wait_for_room(self) -> bool:
         """Blocking mode: wait until the queue has room; ``False`` when it did not come."""
