@@ -156,5 +156,6 @@ def test_postgresql_bounds_the_oldest_receipt_by_the_first_rows_stored(pg: Postg
     sql, _ = OLDEST.render("postgresql", ())
     plan = "\n".join(str(r[0]) for r in pg.fetch("EXPLAIN (COSTS OFF) " + sql))
     assert "Sort" not in plan
-    assert "Limit" in plan and '("timestamp" <= $0)' in plan
+    assert "Limit" in plan
+    assert '("timestamp" <= $0)' in plan
     assert pg.query(OLDEST) == [(T0,)]

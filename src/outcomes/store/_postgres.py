@@ -28,7 +28,6 @@ from outcomes.store._pg_read import (
     hide_password,
 )
 from outcomes.store._pg_rollup_reads import XminCache
-from outcomes.store._query import Query, Row
 from outcomes.store._pg_write import (
     COPY_MIN_ROWS,
     UNPARTITIONED_STORED_IDS,
@@ -36,6 +35,7 @@ from outcomes.store._pg_write import (
     prepare,
     write_receipts,
 )
+from outcomes.store._query import Query, Row
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches, render_where
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
