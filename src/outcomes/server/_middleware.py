@@ -70,6 +70,8 @@ class ServiceMiddleware:
         self.metrics = metrics
         self.route_of = route_of
         self.clock: Callable[[], float] = time.perf_counter
+        self.asyncio: bool | None = None
+        """Whether requests run on asyncio, learned from the first."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,7 +115,9 @@ class ServiceMiddleware:
         task's book of scopes, each request (about half a route request's time-limit
         cost, in-process; docs/server.md). Elsewhere (trio), anyio's scope."""
         limit = self.limits.request_timeout_s
-        if not _on_asyncio():
+        if self.asyncio is None:
+            self.asyncio = _on_asyncio()  # an app serves under one event loop library
+        if not self.asyncio:
             with anyio.move_on_after(limit) as deadline:
                 await self.app(scope, receive, send)
             return deadline.cancelled_caught
