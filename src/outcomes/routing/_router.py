@@ -31,6 +31,7 @@ from outcomes.routing._decision import (
 from outcomes.routing._elim import select_gated
 from outcomes.routing._select import (
     SMALL,
+    Normals,
     Policy,
     Selection,
     Weights,
@@ -117,6 +118,7 @@ class Router:
     seen and loaded)."""
     _rng: np.random.Generator = field(init=False, repr=False)
     _pyrng: random.Random = field(init=False, repr=False)
+    _normals: Normals = field(init=False, repr=False)
     _breakers: dict[str, Breaker] = field(init=False, repr=False, default_factory=dict)
     _snapshot: Mapping[str | None, Mapping[str, Any]] = field(
         init=False, repr=False, default_factory=dict
@@ -138,6 +140,7 @@ class Router:
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
         self._pyrng = random.Random(self.seed)
+        self._normals = Normals(self._rng)
         if self.prior_strength < 0 or self.max_prior < 0 or self.share_cap < 0:
             raise ValueError("prior_strength, max_prior and share_cap must be >= 0")
         if not 0.0 <= self.degrade_rate <= 1.0 or self.min_evidence < 0:
@@ -336,6 +339,7 @@ class Router:
             epsilon=self.epsilon,
             prepared=eligible.prepared,
             cost_ref=pool.cost_ref,
+            normals=self._normals,
         )
 
     def _record(self, task: str, pool: _Pool, eligible: _Eligible, sel: Selection) -> Decision:
