@@ -123,7 +123,7 @@ def _lean_log_records() -> None:
     log line names what a reader needs), and finding the caller is the largest part of
     each access-log record. Only for ``outcomes serve``'s own processes, as the
     collector freeze: an app embedded elsewhere leaves its host's logging alone."""
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
