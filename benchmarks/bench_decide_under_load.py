@@ -15,17 +15,26 @@ the holder to let go, and the recorder, the writer and the snapshot refresher al
 it. The last phase repeats the loaded decisions with a switch interval of 0.1 ms (fixed
 in advance, not tuned: small enough that three other runnable threads cannot add up to
 1 ms) to show how much of the tail is the interpreter's scheduling.
+
+Where the kernel exposes it (``/proc/self/task/<tid>/schedstat``), each decision also
+records how long the deciding thread was runnable but waiting for a CPU (the OS
+scheduler's run queue): the rest of wall minus CPU is time it slept, that is waited for
+the GIL. A stand-in phase runs, under the same load, a pure-Python loop of about the
+router's median CPU that touches no shared state: what it suffers is what any Python
+code on that thread would (docs/architecture.md, "What made decisions wait").
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from resource import RUSAGE_THREAD, getrusage
@@ -43,8 +52,8 @@ SHORT_SWITCH_S = 1e-4
 @dataclass
 class Sample:
     """One decision: wall and thread-CPU ns, the thread's voluntary and involuntary
-    context switches during it, ns of garbage collection it ran, and whether it picked up
-    a new profile snapshot (and rebuilt its candidate pools)."""
+    context switches during it, ns of garbage collection it ran, whether it picked up
+    a new profile snapshot (and rebuilt its candidate pools), and its run-queue wait."""
 
     wall: int
     cpu: int
@@ -52,6 +61,8 @@ class Sample:
     preempted: int
     gc: int
     new_snapshot: bool
+    runq: int = 0
+    """ns runnable but waiting for a CPU (0 where the kernel does not tell)."""
 
 
 @dataclass
@@ -67,6 +78,33 @@ class Phase:
     def median_us(self) -> float:
         return statistics.median(s.wall for s in self.samples) / 1000.0
 
+    def slow(self) -> list[Sample]:
+        return [s for s in self.samples if s.wall >= 1_000_000]
+
+    def tail(self) -> str:
+        """p50 / p99 / p99.9 / max and how many took 1 ms or more."""
+        return (
+            f"wall p50 {self.wall_us(0.5):.1f} / p99 {self.wall_us(0.99):.1f} / p99.9 "
+            f"{self.wall_us(0.999):.0f} / max {self.wall_us():.0f} us, "
+            f"{len(self.slow())} of {len(self.samples)} >= 1 ms"
+        )
+
+    def waits(self) -> str:
+        """Where the wall time of the decisions of 1 ms or more went."""
+        slow = self.slow()
+        wall = sum(s.wall for s in slow)
+        if not wall:
+            return "no decision took 1 ms"
+        cpu = sum(s.cpu for s in slow)
+        # schedstat adds a wait when the thread gets a CPU back: it may have begun before
+        # the decision did, so it is capped at what the decision spent off the CPU.
+        runq = sum(min(s.runq, s.wall - s.cpu) for s in slow)
+        gil = wall - cpu - runq
+        return (
+            f"their {wall / 1e6:.1f} ms: own CPU {cpu / 1e6:.1f} ms, waiting for a CPU (OS "
+            f"run queue) {runq / 1e6:.1f} ms, waiting for the GIL {gil / 1e6:.1f} ms"
+        )
+
     def own_us(self) -> float:
         """The router's own work at most: the thread CPU time of decisions that neither
         blocked, nor were preempted, nor ran the collector (a thread waiting for the GIL
@@ -75,7 +113,7 @@ class Phase:
         return max(clean) / 1000.0
 
     def summary(self) -> str:
-        slow = [s for s in self.samples if s.wall >= 1_000_000]
+        slow = self.slow()
         why = {
             "blocked (waited for the GIL: the router takes no lock held during I/O)": sum(
                 1 for s in slow if s.blocked
@@ -87,13 +125,13 @@ class Phase:
         rebuilds = [s.cpu for s in self.samples if s.new_snapshot]
         cpu = sorted(s.cpu for s in self.samples)
         return (
-            f"wall median {self.median_us():.1f} / p99 {self.wall_us(0.99):.1f} / max "
-            f"{self.wall_us():.0f} us; thread CPU median {statistics.median(cpu) / 1000:.1f}"
+            f"{self.tail()} ({self.waits()}); thread CPU median "
+            f"{statistics.median(cpu) / 1000:.1f}"
             f" / max {cpu[-1] / 1000:.0f} us ({self.own_us():.0f} us when not blocked, "
             f"preempted or collecting); "
             f"{len(rebuilds)} snapshot pickups, CPU max "
-            f"{max(rebuilds, default=0) / 1000:.0f} us; {len(slow)} of {len(self.samples)} "
-            f">= 1 ms: " + ", ".join(f"{n} {k}" for k, n in why.items())
+            f"{max(rebuilds, default=0) / 1000:.0f} us; of the {len(slow)} >= 1 ms: "
+            + ", ".join(f"{n} {k}" for k, n in why.items())
         )
 
 
@@ -119,9 +157,53 @@ def _setup(path: Path) -> tuple[OutcomeTracker, Router, list[str]]:
     return tracker, router, names
 
 
-def _decide(router: Router, n: int, into: Phase) -> None:
+class RunQueue:
+    """The calling thread's total run-queue wait in ns (``schedstat``; 0 where absent)."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open(
+                f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY
+            )
+        except OSError:
+            self._fd = None
+
+    def __call__(self) -> int:
+        return 0 if self._fd is None else int(os.pread(self._fd, 64, 0).split()[1])
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+def stand_in(loops: int) -> int:
+    """A decision's stand-in: pure Python, no shared state, ``loops`` additions."""
+    total = 0
+    for i in range(loops):
+        total += i
+    return total
+
+
+def _calibrate(router: Router) -> int:
+    """Loops of :func:`stand_in` that take about the median idle decision (CPU)."""
+    cpu = time.thread_time_ns
+    decide = statistics.median(_cpu_of(lambda: router.decide("code"), cpu) for _ in range(2000))
+    per_loop = statistics.median(_cpu_of(lambda: stand_in(1000), cpu) for _ in range(200)) / 1000
+    return max(1, round(decide / per_loop))
+
+
+def _cpu_of(fn: Callable[[], object], cpu: Callable[[], int]) -> int:
+    c0 = cpu()
+    fn()
+    return cpu() - c0
+
+
+def _decide(router: Router | Callable[[], object], n: int, into: Phase) -> None:
     wall, cpu = time.perf_counter_ns, time.thread_time_ns
+    runq = RunQueue()
     me = threading.get_ident()
+    decide = (lambda: router.decide("code")) if isinstance(router, Router) else router
+    snapshot = (lambda: router._snapshot) if isinstance(router, Router) else (lambda: None)
     gc_ns = [0, 0]  # collector time in this thread so far, start of the running one
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
@@ -135,19 +217,21 @@ def _decide(router: Router, n: int, into: Phase) -> None:
     try:
         for _ in range(n):
             r0 = getrusage(RUSAGE_THREAD)
-            g0, seen = gc_ns[0], router._snapshot
+            g0, seen, q0 = gc_ns[0], snapshot(), runq()
             c0, w0 = cpu(), wall()
-            router.decide("code")
+            decide()
             w1, c1 = wall(), cpu()
+            q1 = runq()
             r1 = getrusage(RUSAGE_THREAD)
             into.samples.append(
                 Sample(
                     w1 - w0, c1 - c0, r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw,
-                    gc_ns[0] - g0, router._snapshot is not seen,
+                    gc_ns[0] - g0, snapshot() is not seen, q1 - q0,
                 )
             )  # fmt: skip
     finally:
         gc.callbacks.remove(on_gc)
+        runq.close()
 
 
 class GcWatch:
@@ -220,18 +304,21 @@ class Recorder:
 
 def run(ctx: Context) -> None:
     rounds, chunk = (3, 500) if ctx.quick else (12, 2_000)
-    idle, loaded, short = Phase(), Phase(), Phase()
+    idle, loaded, short, standin = Phase(), Phase(), Phase(), Phase()
     collections = GcWatch()
     default_switch = sys.getswitchinterval()
     with tempfile.TemporaryDirectory() as tmp:
         tracker, router, names = _setup(Path(tmp) / "load.db")
         _decide(router, chunk, Phase())  # warm-up
+        loops = _calibrate(router)
         recorder = Recorder(tracker, names)
         snapshots_before = tracker.snapshot().receipts
         for _ in range(rounds):
             _decide(router, chunk, idle)
             with recorder, collections:
                 _decide(router, chunk, loaded)
+            with recorder:
+                _decide(lambda: stand_in(loops), chunk, standin)
             sys.setswitchinterval(SHORT_SWITCH_S)
             try:
                 with recorder:
@@ -259,6 +346,15 @@ def run(ctx: Context) -> None:
         target=f"< 1000 us (switch interval {default_switch * 1000:.0f} ms)",
         passed=loaded.wall_us() < 1000.0,
         notes=f"loaded: {loaded.summary()}. idle: {idle.summary()}. {load}",
+    )
+    ctx.report(
+        "a stand-in of the same CPU (pure Python, no shared state) under the same load, max",
+        standin.wall_us(),
+        "us",
+        reference_name="the router's max under that load",
+        reference_value=loaded.wall_us(),
+        notes=f"stand-in of {loops} additions: {standin.tail()} ({standin.waits()}); "
+        f"router: {loaded.tail()}",
     )
     ctx.report(
         "decide p99 under the same load",

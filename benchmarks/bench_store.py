@@ -19,7 +19,6 @@ from outcomes.config import WriterSettings
 from outcomes.ledger import export_jsonl, import_jsonl
 from outcomes.records import Receipt
 from outcomes.store import BackgroundWriter, MemoryStore, SQLiteStore
-from outcomes.store._base import Migration
 from outcomes.store._schema import CORE_MIGRATIONS
 
 
@@ -45,13 +44,19 @@ def _receipts(n: int) -> list[Receipt]:
     ]
 
 
+_RECEIPT_TABLE_MIGRATIONS = frozenset({"core.0001_receipts", "core.0003_receipts_ttft"})
+
+
 def _raw_executemany(path: Path, rows: list[tuple[object, ...]]) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    migration: Migration = CORE_MIGRATIONS[0]
-    for statement in migration.render(SQLiteStore.TYPES):
-        conn.execute(statement)
+    # The receipts table as it stands (its columns and first indexes), without the
+    # rollups and the later indexes that the store maintains on top of it.
+    for migration in CORE_MIGRATIONS:
+        if migration.name in _RECEIPT_TABLE_MIGRATIONS:
+            for statement in migration.render(SQLiteStore.TYPES):
+                conn.execute(statement)
     cols = Receipt.__table__.column_names
     sql = (
         f"INSERT OR IGNORE INTO receipts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

@@ -44,6 +44,14 @@ Config = (
 selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``])."""
 POLICY: str = Router.policy
 """The live router's default selection policy."""
+
+
+def default_config() -> Config:
+    """The replay's default (:data:`RouterPolicy.DEFAULT`) as a configuration."""
+    half_life, floor, share, sharpen, change_z = RouterPolicy.DEFAULT
+    return (half_life, floor, share, sharpen, POLICY, change_z)
+
+
 GRID: tuple[Config, ...] = (
     *itertools.product((None, 4_000.0), (200.0,), (5.0,), (1.0, 1.5, 2.0, 3.0), ("thompson",)),
     *itertools.product((4_000.0,), (500.0, 1_000.0), (5.0,), (2.0, 3.0), ("thompson",)),
@@ -275,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         z = rest[2] if rest[2:] else None
         configs = [(h, float(floor), float(share), sharpen, policy, z)]
     else:
-        configs = [(*RouterPolicy.DEFAULT, POLICY)]
+        configs = [default_config()]
     only = set(args.only.split(",")) if args.only else None
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.blind2 and args.grid:

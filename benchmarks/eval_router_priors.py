@@ -147,11 +147,11 @@ def drift(seeds: list[int], caps: list[float]) -> dict[str, list[float]]:
         tasks = np.asarray([r.task for r in m.rows[:change]])
         worst = {t: int(np.argmax(before[tasks == t].mean(axis=0))) for t in set(tasks)}
         for cap in caps:
-            half_life, floor, share, sharpen = RouterPolicy.DEFAULT
+            half_life, floor, share, sharpen, change_z = RouterPolicy.DEFAULT
             policy = RouterPolicy(
                 "outcomes", m.models, [0.0] * len(m.models), weights=Weights(), seed=seed,
                 half_life=half_life, min_evidence=floor, share=share, sharpen=sharpen,
-                prior_cap=cap,
+                change_z=change_z, prior_cap=cap,
             )  # fmt: skip
             policy.warm_start(train)
             calls = dict.fromkeys(worst, 0)

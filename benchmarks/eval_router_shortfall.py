@@ -20,10 +20,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchmarks.eval_router_family import POLICY, Config, _order, _play, epsilon, ours
+from benchmarks.eval_router_family import (
+    POLICY,
+    Config,
+    _order,
+    _play,
+    default_config,
+    epsilon,
+    ours,
+)
 from benchmarks.router_matrices import family
 from outcomes.routing._matrix import Matrix
-from outcomes.routing._replay_router import RouterPolicy
 
 BANDS = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 100.0))
 """Distances behind the task's best model, in points: (low, high]."""
@@ -63,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     m = family(args.seed, quick=True)[args.matrix]()
     order = _order(m, args.seed)
-    configs: list[Config] = [(*RouterPolicy.DEFAULT, POLICY)]
+    configs: list[Config] = [default_config()]
     if args.config:
         configs = []
         for text in args.config:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from outcomes import OutcomeTracker, Signal
 from outcomes.inference import ModelProfile, ProfileBook, ProfileState, rebuild
 from outcomes.records import Receipt
+from outcomes.stats._profiles import COUNTS_HALF_LIFE_SHARE
 from outcomes.store import MemoryStore, Store
 from outcomes.testing import FakeClock, receipts
 
@@ -282,9 +283,12 @@ def test_decayed_quality_follows_recent_outcomes() -> None:
     assert p.quality > 0.99
 
 
-def test_decayed_counts_halve_per_half_life_and_take_back_superseded_outcomes() -> None:
+def test_decayed_counts_halve_per_quarter_half_life_and_take_back_superseded_outcomes() -> None:
+    """The router's counts age with a quarter of the tracker's half-life (4 days here:
+    they halve per day); the decayed quality keeps the whole."""
+    assert COUNTS_HALF_LIFE_SHARE == 0.25
     clock = FakeClock(1_750_000_000.0)
-    tracker = OutcomeTracker(clock=clock, half_life=86_400.0)
+    tracker = OutcomeTracker(clock=clock, half_life=4 * 86_400.0)
     for _ in range(8):
         t = tracker.record_start("m", "code", "r")
         tracker.record_complete(t, 10.0, 1, 1)  # a mechanical success, no quality
@@ -307,8 +311,13 @@ def test_decayed_counts_halve_per_half_life_and_take_back_superseded_outcomes() 
     assert p.decayed_counts(start) == pytest.approx((8.0, 2.0))
 
 
-def test_states_saved_before_decayed_counts_age_from_their_last_update() -> None:
-    tracker = OutcomeTracker(clock=FakeClock(1_750_000_000.0), half_life=86_400.0)
+@pytest.mark.parametrize("saved", [None, "decay_counts"])
+def test_states_saved_before_counts_of_this_half_life_age_from_their_last_update(
+    saved: str | None,
+) -> None:
+    """Saved without decayed counts, or with counts decayed at the whole half-life (the
+    format before a quarter of it): aged as if all outcomes came at the last update."""
+    tracker = OutcomeTracker(clock=FakeClock(1_750_000_000.0), half_life=4 * 86_400.0)
     for ok in (True, True, False):
         t = tracker.record_start("m", "code", "r")
         if ok:
@@ -317,7 +326,9 @@ def test_states_saved_before_decayed_counts_age_from_their_last_update() -> None
             tracker.record_failure(t, "boom")
     data = tracker.state().to_json()
     for cell in data["cells"]:
-        cell.pop("decay_counts")
+        counts = cell.pop("decayed_counts")
+        if saved is not None:
+            cell[saved] = [c + 1.0 if c is not None else None for c in counts]
     old = ProfileState.from_json(data)
     p = ModelProfile.from_state(old, "m")
     assert p.decayed_counts(1_750_000_000.0) == pytest.approx((2.0, 1.0))

@@ -93,6 +93,7 @@ def test_verify_reports_a_missing_core_schema(tmp_path: Path) -> None:
         "migration core.0004_rollup_daily not applied",
         "migration core.0005_receipts_failures not applied",
         "migration core.0006_receipts_signals not applied",
+        "migration core.0007_rollup_counts_half_life not applied",
     ]
 
 

@@ -12,7 +12,7 @@ from benchmarks._harness import Context
 def test_decide_under_load_quick_run_reports_each_measure_with_its_reference() -> None:
     ctx = Context(quick=True, current="decide_under_load")
     bench_decide_under_load.run(ctx)
-    assert len(ctx.results) == 4
+    assert len(ctx.results) == 5
     assert all(r.reference_value for r in ctx.results)
     loaded = ctx.results[0]
     assert "recorder" in loaded.notes

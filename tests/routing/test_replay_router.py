@@ -14,6 +14,7 @@ from outcomes import OutcomeTracker
 from outcomes.routing import Router, Weights
 from outcomes.routing._matrix import Row
 from outcomes.routing._replay_router import ReplayProfiles, RouterPolicy, price_registry
+from outcomes.stats._profiles import COUNTS_HALF_LIFE_SHARE
 from outcomes.store import MemoryStore
 from outcomes.testing import FakeClock
 
@@ -33,6 +34,7 @@ def _row(i: int, task: str, quality: tuple[float, ...]) -> Row:
         (Weights(), None, 0.0, None),
         (Weights(1.0, 0.3), 40.0, 25.0, None),
         (Weights(1.0, 0.3), 40.0, 25.0, 1.0),
+        (Weights(1.0, 0.3), 40.0, 25.0, Router.change_z),
     ],
 )
 def test_replay_policy_and_a_tracker_fed_router_choose_identically(
@@ -41,7 +43,9 @@ def test_replay_policy_and_a_tracker_fed_router_choose_identically(
     """Same seed, same outcomes: the replay's router (fed by ``ReplayProfiles``) and a
     router reading a real tracker's published profiles make the same 250 choices."""
     clock = FakeClock(1_750_000_000.0)
-    tracker = OutcomeTracker(MemoryStore(), clock=clock, half_life=half_life or 1e12)
+    # The tracker's counts age with a share of its half-life; the replay's with its own.
+    tracker_half_life = half_life / COUNTS_HALF_LIFE_SHARE if half_life else 1e12
+    tracker = OutcomeTracker(MemoryStore(), clock=clock, half_life=tracker_half_life)
     live = Router(
         registry=price_registry(MODELS, PRICES),
         tracker=tracker,

@@ -108,3 +108,39 @@ def test_a_failed_write_leaves_nothing_remembered(monkeypatch: pytest.MonkeyPatc
     finally:
         store.drop_schema()
         store.close()
+
+
+@pytest.mark.parametrize("fails", ["lock", "upsert"])
+def test_a_write_failing_in_either_pipeline_stores_nothing_and_the_next_commits(
+    monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    # After the first write, a batch of receipts alone sends BEGIN with its first pipeline
+    # and COMMIT with its last: a statement failing in either must roll back the whole
+    # batch (receipts and rollups) and leave the connection ready for the next.
+    store = make_postgres_store()
+    batches = _batches(receipts_of(STREAM))
+    real_lock, real_ema = store._lock_for_rollups, _pg_write._EMA_UPSERT
+
+    def bad_lock(cur: Any) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(1 / 0)")
+
+    try:
+        store.write(batches[0])
+        if fails == "lock":
+            monkeypatch.setattr(store, "_lock_for_rollups", bad_lock)
+        else:  # after the COPY, in the pipeline that ends with COMMIT
+            monkeypatch.setattr(_pg_write, "_EMA_UPSERT", "INSERT INTO no_such_table VALUES (1)")
+        with pytest.raises(StoreError):
+            store.write(batches[1])
+        assert store.count(Receipt.__table__) == len(batches[0])
+        assert from_rollups(store).receipts == len(batches[0])
+        monkeypatch.setattr(store, "_lock_for_rollups", real_lock)
+        monkeypatch.setattr(_pg_write, "_EMA_UPSERT", real_ema)
+        for batch in batches[1:]:
+            store.write(batch)
+        _check(store)
+        assert from_rollups(store).receipts == sum(len(b) for b in batches)
+        assert store._writer().pgconn.transaction_status == 0  # nothing left open
+    finally:
+        store.drop_schema()
+        store.close()

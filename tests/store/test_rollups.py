@@ -240,6 +240,38 @@ def test_migrating_an_existing_database_builds_its_rollups(tmp_path: Any) -> Non
         reopened.close()
 
 
+def test_migrating_rollups_with_counts_at_the_whole_half_life_refolds_them(tmp_path: Any) -> None:
+    """Rollups written before the counts aged with a quarter of the half-life hold
+    ``ds_*``/``df_*`` at the whole one: ``core.0007`` refolds them to the receipts' fold."""
+    path = tmp_path / "counts.db"
+    store = SQLiteStore(path)
+    rows = receipts_of(
+        ([(i % 3, i % 2, i % 3, i % 4 != 0, None, 10.0, 5, None, i * 7_000.0) for i in range(40)],
+         [(3, False, None, 600.0)], [7], False)
+    )  # fmt: skip
+    store.write(rows)
+    want = rebuild(store)
+    # As the earlier version wrote them: log weights at the whole half-life, 4x smaller.
+    for table in ("rollup_hourly", "rollup_daily", "rollup_cells"):
+        store.execute(
+            f"UPDATE {table} SET ds_pos = ds_pos / 4, ds_neg = ds_neg / 4, "
+            "df_pos = df_pos / 4, df_neg = df_neg / 4"
+        )
+    assert not same_cell(
+        from_rollups(store).parts[next(iter(want.parts))], next(iter(want.parts.values()))
+    )
+    store.execute(
+        "DELETE FROM outcomes_migrations WHERE name = 'core.0007_rollup_counts_half_life'"
+    )
+    store.close()
+    reopened = SQLiteStore(path)
+    try:
+        assert_same_state(from_rollups(reopened), want)
+        assert_days_are_their_hours(reopened)
+    finally:
+        reopened.close()
+
+
 def test_migrating_a_database_without_daily_rollups_sums_its_hours(tmp_path: Any) -> None:
     path = tmp_path / "hourly.db"
     store = SQLiteStore(path)

@@ -70,8 +70,9 @@ def from_rollups(store: Store) -> ProfileState:
 CACHE_FORMAT = "outcomes.profile-cache"
 MAX_CACHE_BYTES = 256 << 20
 """A cache larger than this is ignored unread (it is rebuilt from the store)."""
-CACHE_VERSION = 2
-"""2: cells carry decayed success and failure counts."""
+CACHE_VERSION = 3
+"""2: cells carry decayed success and failure counts; 3: counts decayed at
+:data:`~outcomes.stats._profiles.COUNTS_HALF_LIFE_SHARE` of the half-life."""
 
 
 class ProfileBook:

@@ -163,8 +163,10 @@ class ModelProfile:
     updated_at = _Stat[float]("last_at")
 
     def decayed_counts(self, now: float) -> tuple[float, float]:
-        """(successes, failures) weighted by age at ``now`` with the state's half-life
-        (``OUTCOMES_QUALITY_HALF_LIFE``, default 14 days): what the router learns from."""
+        """(successes, failures) weighted by age at ``now`` with a quarter of the state's
+        half-life (``OUTCOMES_QUALITY_HALF_LIFE``, default 14 days, so 3.5 days;
+        ``COUNTS_HALF_LIFE_SHARE``): what the router's forgetting reads. The decayed quality
+        keeps the whole half-life."""
         h = self.state.half_life if self.state is not None else DEFAULT_HALF_LIFE_S
         return self._stats.decayed_counts(now, h)
 

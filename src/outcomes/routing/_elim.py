@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from scipy.special import ndtr
 
-from outcomes.routing._select import Prepared, Selection, Weights, prepare, select_lists
+from outcomes.routing._select import (
+    Normals,
+    Prepared,
+    Selection,
+    Weights,
+    prepare,
+    select_lists,
+)
 
 if TYPE_CHECKING:
     from outcomes.routing._decision import _Eligible, _Pool
@@ -160,6 +167,7 @@ def select_elim(
     rng: np.random.Generator,
     pyrng: random.Random,
     cost_ref: float | None = None,
+    normals: Normals | None = None,
 ) -> Selection:
     """Pick with ``elim`` (module docstring): Thompson's draw among ``g``'s candidates."""
     inner = select_lists(
@@ -170,6 +178,7 @@ def select_elim(
         pyrng=pyrng,
         prepared=g.prepared,
         cost_ref=cost_ref,
+        normals=normals,
     )
     return GatedSelection(inner, g, weights.quality)
 
@@ -193,5 +202,6 @@ def select_gated(router: Router, pool: _Pool, eligible: _Eligible) -> Selection:
         if unblocked:
             pool.gate = g
     return select_elim(
-        g, router.weights, rng=router._rng, pyrng=router._pyrng, cost_ref=pool.cost_ref
-    )
+        g, router.weights, rng=router._rng, pyrng=router._pyrng, cost_ref=pool.cost_ref,
+        normals=router._normals,
+    )  # fmt: skip

@@ -327,10 +327,11 @@ def _swept(
     the replay's own."""
     models = matrix.models
     weights = Weights(quality=1.0, cost=w)
-    half_life, min_evidence, share, sharpen = RouterPolicy.DEFAULT
+    half_life, min_evidence, share, sharpen, change_z = RouterPolicy.DEFAULT
     ours: dict[str, Any] = {
         "weights": weights, "seed": seed, "half_life": half_life,
         "min_evidence": min_evidence, "share": share, "sharpen": sharpen,
+        "change_z": change_z,
     }  # fmt: skip
     out: list[ReplayPolicy] = []
     if "outcomes" in wanted:

@@ -154,17 +154,22 @@ def price_registry(models: Sequence[str], prices: Sequence[float]) -> ModelRegis
 
 
 class RouterPolicy(ReplayPolicy):
-    DEFAULT: tuple[float | None, float, float, float] = (4_000.0, 200.0, 5.0, 2.0)
-    """(half-life in decisions, min_evidence, share_cap, sharpen) the replay runs: chosen by
-    leave-one-matrix-out cross-validation over the development family
-    (``python -m benchmarks.eval_router_family --grid``; docs/routing.md)."""
-
     """A replay policy that is the live :class:`Router` (see the module docstring).
 
     ``half_life`` is in decisions of the whole stream; ``prior_cap`` caps the offline
     history per (task, model) learned from the train split (0: cold). ``breaker`` feeds
     API errors to the router's circuit breaker, whose seconds are decisions here.
     """
+
+    DEFAULT: tuple[float | None, float, float, float, float | None] = (
+        1_000.0, 200.0, 5.0, 2.0, 3.0,
+    )  # fmt: skip
+    """(half-life in decisions, min_evidence, share_cap, sharpen, change_z) the replay
+    runs: the floor, sharing and sharpening chosen by leave-one-matrix-out
+    cross-validation over the development family (``python -m
+    benchmarks.eval_router_family --grid``), forgetting only on evidence of change
+    (``change_z`` 3, half-life 1,000) by the rule fixed before the 20-seed leave-one-out
+    of ``--grid adopt`` (docs/routing.md)."""
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -246,6 +247,39 @@ def select_arrays(
 SMALL = 48
 """Below this many candidates plain Python beats numpy's per-call overhead."""
 
+NORMALS_BLOCK = 1024
+"""Standard normals :class:`Normals` draws per numpy call. numpy lets go of the GIL for
+every array draw, and a deciding thread that lets go of it while another thread runs
+Python code (a recorder at full speed) often waits a whole switch interval (5 ms) or
+longer to get it back: one draw per decision made about 0.4% of decisions take over
+1 ms (``benchmarks decide_under_load``). A block serves 93 decisions among 11
+candidates for about 33 KB; the size was set from that arithmetic, not tuned on the
+benchmark."""
+
+
+class Normals:
+    """Standard normals of ``rng``, handed out in the order ``rng.standard_normal``
+    draws them, from a block drawn ahead (:data:`NORMALS_BLOCK`) so that most calls do
+    not let go of the GIL. Threads may share one: each value goes to one caller."""
+
+    __slots__ = ("_left", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._left: deque[float] = deque()
+
+    def take(self, n: int) -> list[float]:
+        """The next ``n`` standard normals."""
+        left = self._left
+        if len(left) < n:
+            left.extend(self._rng.standard_normal(max(n, NORMALS_BLOCK)).tolist())
+        pop = left.popleft  # atomic under the GIL: no value goes to two threads
+        try:
+            return [pop() for _ in range(n)]
+        except IndexError:  # another thread took the rest of the block meanwhile
+            rest: list[float] = self._rng.standard_normal(n).tolist()
+            return rest
+
 
 def _normalised_list(
     values: list[float | None], weight: float, ref: float | None = None
@@ -295,10 +329,13 @@ def select_lists(
     ucb_c: float = 1.0,
     prepared: Prepared | None = None,
     cost_ref: float | None = None,
+    normals: Normals | None = None,
 ) -> Selection:
     """:func:`select` on parallel lists (the router's hot path). ``prepared``: what
     :func:`prepare` made of these same lists, ``weights`` and ``cost_ref`` (see
-    :func:`select_arrays`), when the caller keeps it between draws."""
+    :func:`select_arrays`), when the caller keeps it between draws; ``normals``: where
+    a small candidate set's normal draws come from instead of ``rng`` (the same values
+    when only this path draws from ``rng``)."""
     if len(alphas) >= SMALL:
         return select_arrays(
             [""] * len(alphas),
@@ -314,8 +351,9 @@ def select_lists(
     if prepared is None:
         prepared = prepare(alphas, betas, costs, latencies, weights, cost_ref)
     return _select_small(
-        alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared
-    )
+        alphas, betas, costs, latencies, weights, policy, pyrng, epsilon, ucb_c, rng, prepared,
+        normals,
+    )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -373,6 +411,7 @@ def _select_small(
     ucb_c: float,
     rng: np.random.Generator | None = None,
     prepared: Prepared | None = None,
+    normals: Normals | None = None,
 ) -> Selection:
     n = len(alphas)
     if n == 0:
@@ -391,8 +430,11 @@ def _select_small(
         betav = pyrng.betavariate
         spread = pre.spread
         # Standard normals in one numpy call when there is a generator (one Python-level
-        # gauss() per arm costs more than the rest of the decision).
-        zs = rng.standard_normal(n).tolist() if rng is not None else None
+        # gauss() per arm costs more than the rest of the decision), or from a block.
+        if normals is not None:
+            zs: list[float] | None = normals.take(n)
+        else:
+            zs = rng.standard_normal(n).tolist() if rng is not None else None
         for i in range(n):
             sd = spread[i]
             if sd >= 0.0:

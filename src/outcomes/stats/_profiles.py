@@ -32,6 +32,12 @@ EMA_ALPHA = 0.2
 EMA_PRIOR = 0.5
 RATE_LIMIT_FACTOR = 0.1
 DEFAULT_HALF_LIFE_S = 14 * 86_400.0
+COUNTS_HALF_LIFE_SHARE = 0.25
+"""The decayed success and failure counts (what the router's forgetting reads) age with
+this share of the state's half-life: 3.5 days at the default 14, while the decayed quality
+(``outcomes models``) keeps the whole. In the replay over the development family the
+router forgets best at a 1,000-decision half-life (with ``Router.change_z`` 3), a quarter
+of the 4,000 decisions that 14 days stood for at ~290 decisions a day (docs/routing.md)."""
 DEFAULT_DEGRADE_THRESHOLD = 2
 _LN2 = math.log(2.0)
 
@@ -67,8 +73,9 @@ class OutcomeStats:
     dwq_pos: float = -math.inf
     dw_neg: float = -math.inf
     dwq_neg: float = -math.inf
-    # Forward-decayed success and failure counts (log domain, same rule): what the
-    # router's forgetting reads. States saved before they existed load as -inf (unknown).
+    # Forward-decayed success and failure counts (log domain, same rule, at
+    # COUNTS_HALF_LIFE_SHARE of the half-life): what the router's forgetting reads. States
+    # saved before they existed load as -inf (unknown).
     ds_pos: float = -math.inf
     ds_neg: float = -math.inf
     df_pos: float = -math.inf
@@ -78,7 +85,8 @@ class OutcomeStats:
     def book(
         self, success: bool | None, quality: float | None, at: float, sign: int, h: float
     ) -> None:
-        """Add (``sign=1``) or take back (``sign=-1``) one outcome.
+        """Add (``sign=1``) or take back (``sign=-1``) one outcome; ``h`` is the state's
+        half-life (the counts age with :data:`COUNTS_HALF_LIFE_SHARE` of it).
 
         ``success`` may be a SQL boolean read back as 0/1: only its truth and None-ness count.
         """
@@ -89,7 +97,7 @@ class OutcomeStats:
         else:
             self.failures += sign
         if success is not None:
-            lw = (at - DECAY_EPOCH) / h * _LN2
+            lw = (at - DECAY_EPOCH) / (h * COUNTS_HALF_LIFE_SHARE) * _LN2
             if success:
                 if sign > 0:
                     self.ds_pos = _logaddexp(self.ds_pos, lw)
@@ -165,13 +173,14 @@ class OutcomeStats:
         return round(min(1.0, max(0.0, wq / w)), 12)
 
     def decayed_counts(self, now: float, half_life: float) -> tuple[float, float]:
-        """(successes, failures) with each outcome weighted ``2 ** -(age / half_life)`` at
-        ``now``: evidence one half-life old counts half. Never more than the raw counts
+        """(successes, failures) with each outcome weighted ``2 ** -(age / h)`` at ``now``,
+        ``h`` = ``half_life`` (the state's) times :data:`COUNTS_HALF_LIFE_SHARE`: evidence
+        ``h`` old counts half. Never more than the raw counts
         (outcomes stamped in the future, by a skewed clock, count as new); the raw counts
         when the state was saved before decayed counts existed."""
         if self.ds_pos == -math.inf and self.df_pos == -math.inf:
             return float(max(self.successes, 0)), float(max(self.failures, 0))
-        ref = (now - DECAY_EPOCH) / half_life * _LN2
+        ref = (now - DECAY_EPOCH) / (half_life * COUNTS_HALF_LIFE_SHARE) * _LN2
 
         def net(pos: float, neg: float, raw: int) -> float:
             if pos == -math.inf:
@@ -199,7 +208,9 @@ class OutcomeStats:
             "quality_n": self.quality_n,
             "quality_sum": self.quality_sum,
             "decay": [_num(self.dw_pos), _num(self.dwq_pos), _num(self.dw_neg), _num(self.dwq_neg)],
-            "decay_counts": [
+            # Not "decay_counts", the name of the counts at the whole half-life (before
+            # COUNTS_HALF_LIFE_SHARE): a file with only those reads as if it had none.
+            "decayed_counts": [
                 _num(self.ds_pos),
                 _num(self.ds_neg),
                 _num(self.df_pos),
@@ -212,9 +223,11 @@ class OutcomeStats:
     def from_json(
         cls, data: Mapping[str, Any], *, half_life: float = DEFAULT_HALF_LIFE_S
     ) -> OutcomeStats:
-        """Read a cell. A cell saved before decayed counts existed gets them as if all its
-        outcomes had happened at its last update (they then age from there); one saved
-        with fixed latency buckets gets a sketch with each bucket's count at its middle."""
+        """Read a cell. A cell saved before decayed counts existed, or with counts decayed
+        at the whole half-life (``decay_counts``, before :data:`COUNTS_HALF_LIFE_SHARE`),
+        gets them as if all its outcomes had happened at its last update (they then age
+        from there); one saved with fixed latency buckets gets a sketch with each bucket's
+        count at its middle."""
         if "latency" in data:
             hist = LatencySketch.from_json(data["latency"])
         else:
@@ -226,11 +239,12 @@ class OutcomeStats:
                 float(data["latency_max_s"]),
             )
         decay = [(-math.inf if v is None else float(v)) for v in data["decay"]]
-        saved = data.get("decay_counts")
+        saved = data.get("decayed_counts")
         if saved is not None:
             counts = [(-math.inf if v is None else float(v)) for v in saved]
         else:
-            lw = (float(data["last_at"]) - DECAY_EPOCH) / half_life * _LN2
+            h = half_life * COUNTS_HALF_LIFE_SHARE
+            lw = (float(data["last_at"]) - DECAY_EPOCH) / h * _LN2
             ok, bad = int(data["successes"]), int(data["failures"])
             counts = [
                 lw + math.log(ok) if ok > 0 else -math.inf,

@@ -1,6 +1,8 @@
 """PostgreSQL's write path for receipts: two pipelined round trips around one ``COPY``.
 
-A batch of receipt rows is written in the open transaction in three steps:
+A batch of receipt rows is written in three steps, in one transaction: the store's open
+one, or, when none is open (receipts alone, the usual batch), one that ``BEGIN`` opens at
+the head of step 1 and ``COMMIT`` closes at the tail of step 3:
 
 1. **One pipeline before.** The rollup lock, the month partitions the batch needs, the
    look-up of the batch's ids that are already stored (by key ranges, ``_pg_ids.py``),
@@ -12,9 +14,10 @@ A batch of receipt rows is written in the open transaction in three steps:
    go by ``executemany`` with step 3 instead).
 3. **One pipeline after**: the merged rollup rows and the new ``rollup_ema`` rows.
 
-So a batch costs the server's work and about five waits (``BEGIN``, the first
-pipeline, the ``COPY``, the second pipeline, ``COMMIT``), whatever the number of rollup
-tables; the old path waited on each of a dozen statements in turn.
+So a batch costs the server's work and three waits (the first pipeline, the ``COPY``,
+the second pipeline), whatever the number of rollup tables; five with a ``transaction()``
+block's own ``BEGIN`` and ``COMMIT``, and the old path waited on each of a dozen
+statements in turn.
 
 Why Python still merges the rollup rows rather than the server (``INSERT ... ON
 CONFLICT DO UPDATE SET calls = t.calls + excluded.calls, ...``, tried): every stat
@@ -53,6 +56,7 @@ from outcomes.store._rollups import (
 )
 
 RECEIPTS = Receipt.__table__
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open
 _COLUMNS = RECEIPTS.column_names
 _ID, _TS = _COLUMNS.index("receipt_id"), _COLUMNS.index("timestamp")
 _IDS = {_COLUMNS.index(c) for c in ID_COLUMNS}
@@ -126,18 +130,22 @@ def write_receipts(
     cache: XminCache | None = None,
 ) -> int:
     """Insert receipts given by :func:`prepare` into the partitioned ``receipts`` and
-    fold the new ones into the rollups, in ``cur``'s open transaction (steps in the
-    module docstring); returns how many were new. ``lock(cur)`` takes the rollup lock,
+    fold the new ones into the rollups, in ``cur``'s open transaction or, when none is
+    open, in one this opens and commits (steps in the module docstring); returns how
+    many were new. ``lock(cur)`` takes the rollup lock,
     ``ensure_partitions(cur, timestamps)`` creates missing months (both only send their
     statements); ``types`` are :func:`copy_types`. ``cache``:
     the rollup rows this connection wrote (``_pg_rollup_reads.py``); its owner calls
     :meth:`XminCache.committed` after the commit and drops it when the transaction
     fails (the rows it knows are merged into in place)."""
     conn = cur.connection
+    own = conn.pgconn.transaction_status == _IDLE  # no transaction open: BEGIN, COMMIT here
     cache = XminCache() if cache is None else cache
     inference = compress(cols[_MODEL], map(eq, cols[_KIND], repeat(INFERENCE)))
     models = sorted(set(inference))
     with conn.pipeline(), conn.cursor() as stored_ema:
+        if own:
+            cur.execute("BEGIN")
         lock(cur)
         ensure_partitions(cur, cols[_TS])
         found = StoredIds(conn, cols[_ID])
@@ -169,6 +177,8 @@ def write_receipts(
             cur.executemany(_INSERT, zip(*cols, strict=True))
         for sql, upserts in merged:
             cur.executemany(sql, upserts)
+        if own:
+            cur.execute("COMMIT")
     return fresh
 
 

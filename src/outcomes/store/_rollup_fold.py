@@ -40,7 +40,7 @@ from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.stats import DECAY_EPOCH
-from outcomes.stats._profiles import FOLD_FIELDS, OutcomeStats
+from outcomes.stats._profiles import COUNTS_HALF_LIFE_SHARE, FOLD_FIELDS, OutcomeStats
 from outcomes.stats._sketch import _LOG_GAMMA, MIN_VALUE, LatencySketch
 
 _COLUMNS = Receipt.__table__.column_names
@@ -80,16 +80,18 @@ class _Cell:
         self.decay: tuple[list[float], ...] = ([], [], [], [], [], [], [], [])
 
     def book(self, success: Any, quality: Any, lw: float, sign: int) -> None:
+        """``lw``: the outcome's log weight at the state's half-life (the counts' is
+        ``lw / COUNTS_HALF_LIFE_SHARE``)."""
         d = self.decay
         off = 0 if sign > 0 else 1
         if success is None:
             self.counts[2] += sign
         elif success:
             self.counts[0] += sign
-            d[4 + off].append(lw)
+            d[4 + off].append(lw / COUNTS_HALF_LIFE_SHARE)
         else:
             self.counts[1] += sign
-            d[6 + off].append(lw)
+            d[6 + off].append(lw / COUNTS_HALF_LIFE_SHARE)
         if quality is not None:
             self.qn += sign
             self.qsum += sign * quality
@@ -251,13 +253,15 @@ def _fold_hour(
     counts[0] += ok
     counts[1] += n - ok - unknown
     counts[2] += unknown
-    lws = list(map(mul, map(sub, ts, repeat(DECAY_EPOCH)), repeat(scale)))
+    ages = list(map(sub, ts, repeat(DECAY_EPOCH)))
+    lwc = list(map(mul, ages, repeat(scale / COUNTS_HALF_LIFE_SHARE)))
     d = c.decay
-    d[4].extend(compress(lws, success))
+    d[4].extend(compress(lwc, success))
     if ok + unknown < n:
         failed = map(and_, map(is_not, success, repeat(None)), map(not_, success))
-        d[6].extend(compress(lws, failed))
+        d[6].extend(compress(lwc, failed))
     if quality.count(None) < n:
+        lws = list(map(mul, ages, repeat(scale)))
         rated = list(map(is_not, quality, repeat(None)))
         qs = list(compress(quality, rated))
         lwq = list(compress(lws, rated))

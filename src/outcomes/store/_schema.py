@@ -7,7 +7,13 @@ Wings keep their own migration lists next to their code and apply them through
 from __future__ import annotations
 
 from outcomes.store._base import Migration
-from outcomes.store._rollups import DAILY_DDL, ROLLUP_DDL, backfill_daily, backfill_hourly
+from outcomes.store._rollups import (
+    DAILY_DDL,
+    ROLLUP_DDL,
+    backfill_daily,
+    backfill_hourly,
+    rebuild_sql,
+)
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE
 
 RECEIPTS_FAILURES_INDEX = (
@@ -97,6 +103,9 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
         (RECEIPTS_FAILURES_INDEX,),
     ),
     Migration("core.0006_receipts_signals", RECEIPTS_SIGNAL_INDEXES),
+    # The decayed success and failure counts now age with a quarter of the half-life
+    # (stats COUNTS_HALF_LIFE_SHARE): refold the rollups so that stored hours hold them so.
+    Migration("core.0007_rollup_counts_half_life", (), run=rebuild_sql),
 )
 
 if tuple(m.name for m in CORE_MIGRATIONS) != CORE_MIGRATION_NAMES:  # pragma: no cover

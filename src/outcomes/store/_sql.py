@@ -114,8 +114,16 @@ class SqlStore(StoreBase):
     def _connect(self) -> Any:
         raise NotImplementedError
 
-    def _write_transaction(self, conn: Any) -> AbstractContextManager[Any]:
+    def _write_transaction(self, conn: Any, own: bool = False) -> AbstractContextManager[Any]:
+        """A cursor in an open write transaction, committed when the block ends, rolled
+        back when it raises. ``own``: the work sends ``BEGIN`` and ``COMMIT`` itself (with
+        other statements, :meth:`_owns_transaction`); the block still rolls back on error."""
         raise NotImplementedError
+
+    def _owns_transaction(self, batches: list[tuple[Table[Any], Any]]) -> bool:
+        """Whether the write of these prepared batches opens and commits its transaction
+        itself (``own`` of :meth:`_write_transaction`); no store's does by default."""
+        return False
 
     INSERT_SQL: ClassVar[str]
     """The dialect's insert that skips a row whose key exists, with ``{table}``,
@@ -257,14 +265,15 @@ class SqlStore(StoreBase):
                     logger.debug("error closing connection", exc_info=True)
 
     # -- writes -----------------------------------------------------------------------
-    def _run_write(self, work: Any) -> Any:
-        """Run ``work(cursor)`` in one write transaction, retrying transient lock errors."""
+    def _run_write(self, work: Any, own: bool = False) -> Any:
+        """Run ``work(cursor)`` in one write transaction, retrying transient lock errors
+        (``own``: as :meth:`_write_transaction` takes it)."""
         attempts = 0
         while True:
             with self._wlock:
                 try:
                     conn = self._writer()
-                    with self._write_transaction(conn) as cur:
+                    with self._write_transaction(conn, own) as cur:
                         return work(cur)
                 except self._driver_errors() as exc:
                     attempts += 1
@@ -300,7 +309,7 @@ class SqlStore(StoreBase):
                     inserted += self._insert_aggregated(cur, table, batch)
             return inserted
 
-        result: int = self._run_write(work)
+        result: int = self._run_write(work, self._owns_transaction(batches))
         return result
 
     def _prepare(self, table: Table[Any], records: list[Any]) -> Any:

@@ -160,7 +160,9 @@ class SQLiteStore(SqlStore):
         return conn
 
     @contextlib.contextmanager
-    def _write_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    def _write_transaction(
+        self, conn: sqlite3.Connection, own: bool = False
+    ) -> Iterator[sqlite3.Cursor]:
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         # The rollup cache survives only a transaction that wrote records through

@@ -30,6 +30,7 @@ CORE_MIGRATION_NAMES = (
     "core.0004_rollup_daily",
     "core.0005_receipts_failures",
     "core.0006_receipts_signals",
+    "core.0007_rollup_counts_half_life",
 )
 """The names of ``CORE_MIGRATIONS`` in order (``store/_schema.py`` refuses to load if the
 two differ, so a new core migration is named here too, and a store without it declines)."""
