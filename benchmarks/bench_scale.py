@@ -39,6 +39,9 @@ With PostgreSQL reachable (``OUTCOMES_BENCH_POSTGRES_URL``, else
 maintained) is compared to a raw psycopg ``executemany`` of the same rows (target >= 3x),
 in wall time and, when the server runs on this machine, in the CPU this process and the
 connection's server process spend (``/proc``), which a shared machine's load moves less.
+Bytes per receipt of those receipts are given in two shapes: each with a trace id of its
+own (imports, other writers; the trace index's worst case) and with its receipt id as
+its trace id (as the tracker writes a call's receipt).
 """
 
 from __future__ import annotations

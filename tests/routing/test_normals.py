@@ -62,23 +62,48 @@ def test_threads_sharing_normals_never_get_the_same_draw() -> None:
     assert len(set(drawn)) == len(drawn)
 
 
-def test_router_choices_are_those_of_one_numpy_draw_per_decision() -> None:
-    """Blocks change when numpy is called, not what is drawn: a router without them
-    (a draw per decision, as before) makes the same seeded choices."""
-    reg = ModelRegistry()
+def _settled_tracker() -> OutcomeTracker:
+    """Eleven models m0..m10 with 60 outcomes each on ``code``: settled arms (alpha and
+    beta past NORMAL_FROM), which Thompson draws as normals, with success rates close
+    enough that the draws decide."""
     rng = random.Random(3)
     tracker = OutcomeTracker()
     for i in range(11):
-        reg.add(ModelInfo(f"m{i}", "p", 1.0, 2.0, prior=0.5))
-        for _ in range(60):  # settled arms (alpha and beta past NORMAL_FROM): normal draws
+        for _ in range(60):
             t = tracker.record_start(f"m{i}", "code")
             if rng.random() < 0.5 + i / 40:
                 tracker.record_complete(t, 100.0, 10, 10)
             else:
                 tracker.record_failure(t, "boom 500")
     tracker.refresh_view()
+    return tracker
+
+
+def test_router_choices_are_those_of_one_numpy_draw_per_decision() -> None:
+    """Blocks change when numpy is called, not what is drawn: a router without them
+    (a draw per decision, as before) makes the same seeded choices."""
+    tracker = _settled_tracker()
+    reg = ModelRegistry()
+    for i in range(11):
+        reg.add(ModelInfo(f"m{i}", "p", 1.0, 2.0, prior=0.5))
     routers = [Router(registry=reg, tracker=tracker, seed=7) for _ in range(2)]
     routers[1]._normals = None  # type: ignore[assignment]
     chosen = [[r.decide("code").model_id for _ in range(500)] for r in routers]
     assert chosen[0] == chosen[1]
     assert len(set(chosen[0])) > 2  # the draws decide here, not one clear leader
+
+
+def test_a_router_calls_numpy_once_per_block_of_decisions() -> None:
+    """What keeps a decision from letting go of the GIL: numpy is called for a block of
+    normals, not once per decision (pools under 48 candidates)."""
+    tracker = _settled_tracker()
+    reg = ModelRegistry()
+    for i in range(11):
+        reg.add(ModelInfo(f"m{i}", "p", 1.0, 2.0, prior=0.5))
+    router = Router(registry=reg, tracker=tracker, seed=1)
+    gen = CountingGenerator(1)
+    router._rng = cast(np.random.Generator, gen)
+    router._normals = Normals(router._rng)
+    for _ in range(1_000):
+        router.decide("code")
+    assert 0 < gen.calls <= math.ceil(1_000 * 11 / NORMALS_BLOCK)

@@ -329,6 +329,53 @@ def test_the_json_answer_is_the_dict_answer_with_the_extra_keys(n: int) -> None:
     assert any(c["filtered"] for c in as_json["candidates"])  # filtered rows too
 
 
+def _generic_json(d: object, **extra: object) -> bytes:
+    """The answer encoded the plain way: every candidate row as a struct."""
+    from outcomes.routing._decision import _ENCODER
+
+    ex = d._explain  # type: ignore[attr-defined]
+    rows = ex.candidate_structs() if ex is not None else []
+    return _ENCODER.encode(d._head() | {"candidates": rows} | extra)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("policy", ["thompson", "greedy", "ucb", "epsilon", "ids", "elim"])
+@pytest.mark.parametrize("n", [12, 80])
+def test_the_answer_spliced_from_frames_is_byte_for_byte_the_plain_encoding(
+    policy: str, n: int
+) -> None:
+    """Decision.to_json splices each decision's figures into the pool's encoded frames:
+    the bytes must be those of encoding every row, through every state a pool goes
+    through (nothing blocked, a model excluded after a 429, a breaker trip, a degraded
+    model left as a last resort, an explicit list naming an unknown model, weights that
+    make penalties non-zero)."""
+    clock = FakeClock()
+    tracker = tracked(clock)
+    record(tracker, "m001", "generate", ok=2, bad=40)
+    r = Router(
+        registry=_many(n), tracker=tracker, policy=policy, seed=5, clock=clock,  # type: ignore[arg-type]
+        weights=Weights(1.0, 0.3, 0.2),
+    )  # fmt: skip
+    r.degrade_rate, r.degrade_threshold = 0.5, 3
+
+    def same(**kwargs: object) -> dict[str, str | None]:
+        for _ in range(3):
+            d = r.decide("generate", **kwargs)  # type: ignore[arg-type]
+            assert d.to_json(trace_id="t-1") == _generic_json(d, trace_id="t-1")
+            assert d.to_json() == _generic_json(d)
+        return {c.model_id: c.filtered for c in d.candidates}
+
+    assert "degraded" in (same()["m001"] or "")
+    assert "expected cost" in (same(max_cost_usd=0.01)["m011"] or "")
+    t = tracker.record_start("m002", "generate")
+    tracker.record_failure(t, "429 Too Many Requests", retry_after=30)
+    assert "429" in (same()["m002"] or "")
+    r.report("m003", ok=False)
+    same()
+    same(candidates=["m000", "m001", "nobody", "m004"])
+    assert r.decide("generate", candidates=["m001"]).degraded_fallback
+    same(candidates=["m001"])  # only the degraded model: used, and said so
+
+
 def star_gone_poor() -> tuple[FakeClock, OutcomeTracker, ModelRegistry]:
     """'old-star' was right 400 times in 400 a month ago, 4 in 20 lately; 'steady' 70 %
     then and now (a one-day half-life: the old outcomes weigh ~0 by age)."""

@@ -9,6 +9,7 @@ import time
 
 import msgspec
 import pytest
+from starlette.testclient import TestClient
 
 from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
@@ -150,10 +151,10 @@ def test_a_commit_waits_for_batches_being_applied_and_shares_their_transaction()
     tracker = OutcomeTracker(store, writer=writer, strict=True)
     service = Service(tracker=tracker, limits=ServerLimits(), metrics=Metrics(tracker))
     receipt = lambda i: Receipt(f"t{i}", f"t{i}", "m", "code", AT + i, success=True)  # noqa: E731
-    service.begin_apply()  # request A
+    end_a = service.begin_apply()  # request A
     writer.submit(receipt(1))
-    service.end_apply()
-    service.begin_apply()  # request B, still applying when A commits
+    end_a()
+    end_b = service.begin_apply()  # request B, arrived and not yet applied when A commits
     answered = threading.Event()
     flushed: list[bool] = []
 
@@ -164,7 +165,8 @@ def test_a_commit_waits_for_batches_being_applied_and_shares_their_transaction()
     threading.Thread(target=commit_a).start()
     assert not answered.wait(0.1)  # A waits for B's batch to join its commit
     writer.submit(receipt(2))
-    service.end_apply()
+    end_b()
+    end_b()  # a second call (another path of the same request) counts nothing
     assert answered.wait(10)
     assert flushed == [True]
     assert store.batches == [["t1", "t2"]]
@@ -185,3 +187,25 @@ def test_a_commit_does_not_wait_for_a_batch_that_never_finishes() -> None:
     assert store.batches == [["t1"]]
     tracker.close()
     writer.close()
+
+
+def test_every_events_request_leaves_the_group_count_balanced_whatever_its_answer(
+    client: TestClient,
+) -> None:
+    """A request is counted for the group commit from its arrival: one that fails before
+    its batch applies (413, 422, invalid UTF-8) or succeeds must leave the count even,
+    else every later commit would wait the full group wait for a batch that never
+    comes."""
+    service: Service = client.app.state.service  # type: ignore[attr-defined]
+    json = {"content-type": "application/json"}
+    too_many = msgspec.json.encode([event(i) for i in range(ServerLimits().max_items + 1)])
+    answers = [
+        client.post("/v1/events", content=msgspec.json.encode([event(1)]), headers=json),
+        client.post("/v1/events", content=b"{not json", headers=json),
+        client.post("/v1/events", content=b'[{"event": "complete"}]', headers=json),
+        client.post("/v1/events", content=b"[\xff]", headers=json),
+        client.post("/v1/events", content=too_many, headers=json),
+    ]
+    assert [a.status_code for a in answers] == [200, 422, 200, 422, 413]
+    assert answers[2].json()["rejected"] == 1
+    assert service.applies_started == service.applies_finished == len(answers)

@@ -15,7 +15,7 @@ from outcomes.ledger import prune
 from outcomes.records import Receipt
 from outcomes.server.dashboard._queries import OUTCOMES, outcomes_params
 from outcomes.store import PostgresStore, Store
-from outcomes.store._newest import newest_cutoff, window_since
+from outcomes.store._newest import OLDEST, newest_cutoff, window_since
 from outcomes.testing import receipts
 from tests.store._migrated import migrated
 
@@ -137,3 +137,25 @@ def test_a_cutoff_past_any_stores_size_is_none_not_an_overflow(store: Store) -> 
     assert newest_cutoff(store, -math.inf, math.inf, 10**23) is None
     assert newest_cutoff(store, -math.inf, math.inf, 1) == T0
     assert prune(store, keep=10**23) == 0
+
+
+def test_the_oldest_receipt_whatever_the_insertion_order(store: Store) -> None:
+    # feedback retention's bound (inference.prune_feedback): old imports appended last,
+    # and, first, one more older than any appended after the first thousand rows.
+    assert store.query(OLDEST) == [(None,)]
+    stamps = [T0 + i for i in range(1500)] + _stamps(5) + [T0 - 400 * 86_400]
+    store.write([_receipt(i, t) for i, t in enumerate(stamps)])
+    assert store.query(OLDEST) == [(min(stamps),)]
+
+
+def test_postgresql_bounds_the_oldest_receipt_by_the_first_rows_stored(pg: PostgresStore) -> None:
+    # No sort of the table: the first rows stored bound the minimum, and only the times
+    # at or before that bound are read (at 1M receipts through the timestamp index's
+    # block ranges, docs/scaling.md; on 500 rows the planner rightly scans them).
+    pg.write([_receipt(i, T0 + i) for i in range(500)])
+    sql, _ = OLDEST.render("postgresql", ())
+    plan = "\n".join(str(r[0]) for r in pg.fetch("EXPLAIN (COSTS OFF) " + sql))
+    assert "Sort" not in plan
+    assert "Limit" in plan
+    assert '("timestamp" <= $0)' in plan
+    assert pg.query(OLDEST) == [(T0,)]

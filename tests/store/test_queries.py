@@ -119,6 +119,7 @@ PARAMS: dict[str, list[tuple[Any, ...]]] = {
     ],
     "receipts.count_upto": [(0.0, 2e9, 100), (0.0, 2e9, 7), (_T0 + 3, _T0 + 20, 5), (2e9, 3e9, 1)],
     "receipts.nth_newest": [(0.0, 2e9, 0), (0.0, 2e9, 39), (0.0, 2e9, 40), (_T0 + 3, _T0 + 20, 9)],
+    "receipts.oldest": [()],
 }
 """Parameter sets per query name. A registered query missing here fails the suite."""
 

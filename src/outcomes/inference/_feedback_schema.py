@@ -100,14 +100,16 @@ def prune_feedback(store: Store) -> int:
     oldest receipt left (all of them when no receipt is left), so that user and session
     ids never outlive the receipts they describe. Run after the receipts were pruned;
     returns how many rows were deleted."""
-    from outcomes.records import Receipt
+    from outcomes.store._newest import OLDEST
 
     store.migrate(MIGRATIONS)
-    oldest = next(iter(store.scan(Receipt.__table__, order_by="timestamp", limit=1)), None)
+    # A named query, not scan(order_by="timestamp", limit=1): PostgreSQL has no ordered
+    # index on receipt times (pg.0003) and sorted the whole table (store/_newest.py).
+    oldest = store.query(OLDEST)[0][0]
     deleted = 0
     for table in (FeedbackRecord.__table__, TraceTag.__table__):
         if oldest is None:
             deleted += store.delete(table)
         else:
-            deleted += store.prune(table, column="timestamp", before=oldest.timestamp)
+            deleted += store.prune(table, column="timestamp", before=float(oldest))
     return deleted

@@ -9,6 +9,7 @@ value is logged.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -31,6 +32,15 @@ OPEN_PATHS = frozenset({"/healthz"})
 READ_DONE = "outcomes.read_done"
 """Scope key set once the body was read: a timeout after it is the server's (504), one
 before it the client's (408)."""
+
+
+def _on_asyncio() -> bool:
+    """Whether this task runs on an asyncio event loop (not trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -60,6 +70,8 @@ class ServiceMiddleware:
         self.metrics = metrics
         self.route_of = route_of
         self.clock: Callable[[], float] = time.perf_counter
+        self.asyncio: bool | None = None
+        """Whether requests run on asyncio, learned from the first."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,9 +95,8 @@ class ServiceMiddleware:
                         401, "missing or wrong token (Authorization: Bearer <token>)",
                         headers={"WWW-Authenticate": "Bearer"},
                     )  # fmt: skip
-            with anyio.move_on_after(self.limits.request_timeout_s) as deadline:
-                await self.app(scope, receive, send_wrapper)
-            if deadline.cancelled_caught and status == 0:
+            expired = await self._within_limit(scope, receive, send_wrapper)
+            if expired and status == 0:
                 if scope.get(READ_DONE):
                     raise ApiError(504, "the request did not finish in time; retry it")
                 raise ApiError(408, "the request body did not arrive in time")
@@ -95,6 +106,30 @@ class ServiceMiddleware:
                 await send_error(send, exc)
         finally:
             self._account(scope, status, self.clock() - started)
+
+    async def _within_limit(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Run the app under the request's time limit; True when the limit cut it short.
+
+        On asyncio (uvicorn) with ``asyncio.timeout``: one timer, against anyio's cancel
+        scope, which also asks sniffio for the running library twice and keeps a host
+        task's book of scopes, each request (about half a route request's time-limit
+        cost, in-process; docs/server.md). Elsewhere (trio), anyio's scope."""
+        limit = self.limits.request_timeout_s
+        if self.asyncio is None:
+            self.asyncio = _on_asyncio()  # an app serves under one event loop library
+        if not self.asyncio:
+            with anyio.move_on_after(limit) as deadline:
+                await self.app(scope, receive, send)
+            return deadline.cancelled_caught
+        timeout = asyncio.timeout(limit)
+        try:
+            async with timeout:
+                await self.app(scope, receive, send)
+        except TimeoutError:
+            if not timeout.expired():
+                raise  # the app's own TimeoutError, not the limit's
+            return True
+        return False
 
     def _account(self, scope: Scope, status: int, seconds: float) -> None:
         route = self.route_of.get(scope.get("endpoint"), "unmatched")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,15 +63,21 @@ class Service:
         writer = self.tracker.writer
         return 0 if writer is None else writer.lost()
 
-    def begin_apply(self) -> None:
-        """A batch is about to be applied (call :meth:`end_apply` after, whatever happens)."""
+    def begin_apply(self) -> Callable[[], None]:
+        """A batch is on its way to the tracker (its request arrived); returns the call
+        that says it was applied or will not be: call it whatever happens (only its
+        first call counts, so a request may call it on every path)."""
         with self.applies:
             self.applies_started += 1
+        once = threading.Lock()
 
-    def end_apply(self) -> None:
-        with self.applies:
-            self.applies_finished += 1
-            self.applies.notify_all()
+        def end() -> None:
+            if once.acquire(blocking=False):
+                with self.applies:
+                    self.applies_finished += 1
+                    self.applies.notify_all()
+
+        return end
 
     def _flush(self) -> Any:
         # Group commit: batches of other requests already being applied are waited for

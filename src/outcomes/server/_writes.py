@@ -40,27 +40,36 @@ async def post_feedback(request: Request) -> Response:
 
 async def _tracker_write(request: Request, name: str, decode: Decoder) -> Response:
     service = service_of(request)
-    body = await body_of(request, service)
-    content_type = request.headers.get("content-type", "")
-    items = split_items(body, content_type, service.limits)
-    before = service.losses()
+    # Counted from its arrival, not from its apply: a commit waits (briefly) for the
+    # batches of every request already in, also one whose body is still arriving, so
+    # that one transaction covers them all (see Service._flush).
+    end_once = service.begin_apply()
+    try:
+        body = await body_of(request, service)
+        content_type = request.headers.get("content-type", "")
+        items = split_items(body, content_type, service.limits)
+        before = service.losses()
 
-    def apply_and_commit() -> WriteReport:
-        # One trip to a worker thread for both steps (each trip costs the event loop a
-        # queue hand-off and a wake-up): apply, off the loop, then wait for the commit.
-        service.begin_apply()
-        try:
-            # One decode of the whole batch when every event is good.
-            decoded = decode_batch(body, content_type, items) if decode is decode_event else None
-            report = apply_items(service.tracker, service.apply_lock, items, decode, decoded)
-        finally:
-            service.end_apply()
-        service.metrics.rejected.labels(name).inc(report.rejected_count)
-        service.committed(before)
-        return report
+        def apply_and_commit() -> WriteReport:
+            # One trip to a worker thread for both steps (each trip costs the event loop
+            # a queue hand-off and a wake-up): apply, off the loop, then wait for the
+            # commit.
+            try:
+                # One decode of the whole batch when every event is good.
+                decoded = (
+                    decode_batch(body, content_type, items) if decode is decode_event else None
+                )
+                report = apply_items(service.tracker, service.apply_lock, items, decode, decoded)
+            finally:
+                end_once()
+            service.metrics.rejected.labels(name).inc(report.rejected_count)
+            service.committed(before)
+            return report
 
-    # Abandoned on the request's time limit (answered 504): the batch still applies and
-    # commits, as a slow commit's records do.
-    report = await anyio.to_thread.run_sync(apply_and_commit, abandon_on_cancel=True)
+        # Abandoned on the request's time limit (answered 504): the batch still applies
+        # and commits, as a slow commit's records do.
+        report = await anyio.to_thread.run_sync(apply_and_commit, abandon_on_cancel=True)
+    finally:
+        end_once()  # also when the body failed or the request was cancelled
     service.metrics.accepted.labels(name).inc(report.accepted)
     return JSONResponse(report.to_json())

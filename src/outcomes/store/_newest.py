@@ -9,7 +9,8 @@ newest ``n`` needs is a window ``[lo, until)`` that holds them: any window endin
 :func:`window_since` finds one by counting (up to ``n``, the scan stops there) the
 receipts of ever wider windows, each read through the block ranges it overlaps; the walk
 then sorts only that window. :func:`newest_cutoff` gives the ``n``-th newest timestamp
-itself (``ledger prune --keep``).
+itself (``ledger prune --keep``). :data:`OLDEST` gives the oldest receipt's time
+(feedback retention) through the block ranges too.
 
 The first window starts at the newest timestamps among the receipts appended last
 (read through the ``seq`` block ranges) and spans a sixteenth of what they suggest ``n``
@@ -22,6 +23,7 @@ walk their ordered index (SQLite) or sort in Python (memory) over the whole rang
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 
@@ -93,6 +95,28 @@ NTH_NEWEST = register_query(
 )
 """Params ``(since, until, skip)``: the timestamp of the ``skip + 1``-th newest receipt of
 ``[since, until)`` (no row when it holds fewer)."""
+
+
+def _oldest(tables: MemoryTables, params: Row) -> Iterator[Row]:
+    yield (min(_between(tables, -math.inf, math.inf), default=None),)
+
+
+OLDEST = register_query(
+    Query(
+        "receipts.oldest",
+        "SELECT min(timestamp) FROM receipts",
+        _oldest,
+        # Without an ordered index the minimum (or ORDER BY timestamp LIMIT 1) reads every
+        # row. The first rows stored (the oldest partition's first blocks: partitions
+        # are scanned in time order) give a time the minimum cannot exceed; only the
+        # block ranges holding a time at or before it are then read.
+        dialects={
+            "postgresql": "SELECT min(timestamp) FROM receipts WHERE timestamp <= ("
+            "SELECT min(timestamp) FROM (SELECT timestamp FROM receipts LIMIT 1000) AS first)"
+        },
+    )
+)
+"""No params: the oldest receipt's timestamp (``None`` when there is none)."""
 
 
 def _appended(tables: MemoryTables, params: Row) -> Iterator[Row]:

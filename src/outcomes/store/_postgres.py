@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
 from outcomes.store._base import Condition, Migration, StoreKind
-from outcomes.store._ids import ID_COLUMNS, encode_id_bytes
+from outcomes.store._ids import ID_COLUMNS, decode_row, encode_id_bytes
 from outcomes.store._partitions import (
     ROLLUP_LOCK_KEY,
     Partitions,
@@ -35,6 +35,7 @@ from outcomes.store._pg_write import (
     prepare,
     write_receipts,
 )
+from outcomes.store._query import Query, Row
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches, render_where
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -316,6 +317,18 @@ class PostgresStore(SqlStore):
                 yield from fetch_batches(cur)
         finally:
             conn.close()
+
+    def query(self, query: Query, params: Sequence[Any] = ()) -> list[Row]:
+        # The whole answer at once needs no stream: the thread's reader connection
+        # answers it, where a stream opens a connection of its own (a server process
+        # forked for it, 3-9 ms more per call at load 5 where the query took about 1 ms;
+        # store/_newest.py's windows ask two to six of them).
+        sql, values = query.render(self.dialect, params)
+        rows = self.fetch(sql, values)
+        if query.ids and self._id_columns(RECEIPTS):
+            ids = query.ids
+            return [decode_row(row, ids) for row in rows]
+        return rows
 
     def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._reader().cursor() as cur:
