@@ -140,20 +140,23 @@ def _litellm_logger(ctx: Context, tracker: OutcomeTracker, chunks: int) -> None:
     from outcomes.integrations.litellm import OutcomesLogger
 
     class NoOp(CustomLogger):  # type: ignore[misc]
-        """A callback that does nothing, with the same four methods as OutcomesLogger:
-        LiteLLM's own cost of having such a callback."""
+        """A callback that does nothing, with the same four methods and signatures as
+        OutcomesLogger (LiteLLM passes ``kwargs=`` by keyword): LiteLLM's own cost of
+        having such a callback."""
 
-        def log_success_event(self, *args: Any) -> None:
+        def log_success_event(
+            self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
             return None
 
-        def log_failure_event(self, *args: Any) -> None:
+        log_failure_event = log_success_event
+
+        async def async_log_success_event(
+            self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
             return None
 
-        async def async_log_success_event(self, *args: Any) -> None:
-            return None
-
-        async def async_log_failure_event(self, *args: Any) -> None:
-            return None
+        async_log_failure_event = async_log_success_event
 
     reset = litellm.logging_callback_manager._reset_all_callbacks
     setups: list[Any] = [None, NoOp(), OutcomesLogger(tracker)]

@@ -45,6 +45,7 @@ from outcomes.store import (
     register_query,
     stats_of,
 )
+from outcomes.store._pg_compact import TRACE_INDEX_WHERE
 from outcomes.store._rollup_fold import booked_at
 from outcomes.store._rollups import DAY_S, since_hour
 
@@ -99,18 +100,31 @@ def _edge_calls(tables: MemoryTables, params: Row) -> Iterator[Row]:
 
 
 _SIGNALS = "SELECT trace_id FROM receipts WHERE supersedes IS NOT NULL AND "
+# The three kinds of signal that make a call an edge call (module docstring), each read
+# through a partial index on signals: booked in [since, H); booked from H on, recorded
+# before; recorded from H on, booked before. A unary `+` keeps the planner off the
+# index of the open-ended bound.
+_EDGE_TRACES = (
+    f"{_SIGNALS}superseded_at >= ? AND superseded_at < ? UNION ALL "
+    f"{_SIGNALS}superseded_at >= ? AND +timestamp < ? UNION ALL "
+    f"{_SIGNALS}timestamp >= ? AND +superseded_at < ?"
+)
+_EDGE_SELECT = f"SELECT {_FIELDS}, trace_id FROM receipts WHERE kind = 'inference' AND "
 EDGE_CALLS = register_query(
     Query(
         "inference.since_edge_calls",
-        # The three kinds of signal that make a call an edge call (module docstring),
-        # each read through a partial index on signals: booked in [since, H); booked
-        # from H on, recorded before; recorded from H on, booked before. A unary `+`
-        # keeps the planner off the index of the open-ended bound.
-        f"SELECT {_FIELDS}, trace_id FROM receipts WHERE kind = 'inference' AND trace_id IN ("
-        f"{_SIGNALS}superseded_at >= ? AND superseded_at < ? UNION ALL "
-        f"{_SIGNALS}superseded_at >= ? AND +timestamp < ? UNION ALL "
-        f"{_SIGNALS}timestamp >= ? AND +superseded_at < ?)",
+        f"{_EDGE_SELECT}trace_id IN ({_EDGE_TRACES})",
         _edge_calls,
+        # PostgreSQL's trace index leaves out the receipts whose id is their trace
+        # (store/_pg_compact.py: a call's first receipt, found by its id), so
+        # `trace_id IN (...)` alone read every receipt (375 ms at 1M, docs/scaling.md):
+        # the calls' receipts are asked for in two parts, each served by its index.
+        dialects={
+            "postgresql": f"WITH edge AS MATERIALIZED ({_EDGE_TRACES}) "
+            f"{_EDGE_SELECT}trace_id = receipt_id AND receipt_id IN (SELECT trace_id FROM edge) "
+            f"UNION ALL {_EDGE_SELECT}{TRACE_INDEX_WHERE} "
+            "AND trace_id IN (SELECT trace_id FROM edge)"
+        },
         ordered=False,
         ids=(len(FOLD_FIELDS),),  # the trace id, in its text form on every store
     )
