@@ -216,3 +216,31 @@ def test_a_batch_of_checked_ids_still_refuses_a_bad_one() -> None:
         assert not ok  # one may hold a credential: each is checked as it starts
     with pytest.raises(ValidationError, match="trace_id"):
         tracker.record_start("m", "code", trace_id="trailing-newline\n")
+
+
+def test_ids_a_batch_check_passed_are_stored_as_given_and_a_credential_never_skips_the_scrub() -> (
+    None
+):
+    """The batch check of trace ids tells the store's scrub which ids it proved clean (so
+    the writer does not scan them again); a batch holding a credential-like id proves
+    nothing, and the scrub still replaces that id when a record carries it."""
+    from outcomes import _redact
+    from outcomes.records import Receipt
+
+    key = "sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2
+    store = MemoryStore()
+    tracker = OutcomeTracker(store, strict=True)
+    ids = [f"batch-{i}" for i in range(50)]
+    with tracker.checked_trace_ids(ids) as ok:
+        assert ok
+        for trace_id in ids:
+            tracker.record_call("m", "code", 1.0, 1, 1, trace_id=trace_id)
+    tracker.flush()
+    stored = {r.trace_id for r in store.scan(Receipt.__table__)}
+    assert stored == set(ids)
+    with tracker.checked_trace_ids(["batch-x", key]) as ok:
+        assert not ok
+    scrubbed = _redact.scrub_column(["batch-y", key])
+    assert scrubbed[0] == "batch-y"
+    assert key not in scrubbed[1]
+    assert _redact.REDACTED in scrubbed[1]

@@ -18,7 +18,7 @@ from typing import Any
 from msgspec.structs import force_setattr, replace
 
 from outcomes._ids import new_id
-from outcomes._redact import refuse_secret
+from outcomes._redact import refuse_secret, remember_clean
 from outcomes.errors import ValidationError
 from outcomes.inference._compat import LedgerBuffer
 from outcomes.inference._context import TrackerContext
@@ -131,6 +131,9 @@ class CallLifecycle:
         ok = all_trace_ids_valid(trace_ids)
         if ok:
             self.checked_ids = frozenset(trace_ids)
+            # That check proved no named detector matches any of them: the store's scrub
+            # of the receipts' trace ids need not look again.
+            remember_clean(trace_ids)
         try:
             yield ok
         finally:

@@ -21,6 +21,7 @@ from outcomes.store import (
     id_text,
     register_query,
 )
+from outcomes.store._pg_compact import TRACE_INDEX_WHERE
 from outcomes.store._rollup_rows import CELL_SELECT, EMA_SELECT, STAT_NAMES
 from outcomes.store._rollups import DAY_S
 
@@ -101,8 +102,29 @@ _TAG = " AND trace_id IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
 # SQLite stores UUID-shaped receipt trace ids as 16 bytes (store/_ids.py); trace_tags
 # keeps text, so the receipt's side is compared as text there.
 _TAG_SQLITE = f" AND {id_text('trace_id')} IN (SELECT trace_id FROM trace_tags WHERE tag = ?)"
+
+
+def _pg_by_traces(traces: str) -> str:
+    """PostgreSQL: the fold rows (``_SELECT``'s, kind the first parameter) of the
+    receipts whose trace is among ``traces`` (SQL giving stored trace ids, its
+    parameters next), in ``seq`` order. Its trace index leaves out the receipts whose id
+    is their trace (store/_pg_compact.py), so ``trace_id IN (...)`` would read every
+    receipt: the first receipts are asked for by id, the others through the index."""
+    rows = f"SELECT {', '.join(FOLD_FIELDS)}, seq FROM receipts WHERE kind = (SELECT k FROM q) AND "
+    return (
+        f"WITH q AS MATERIALIZED (SELECT ?::text AS k), t AS MATERIALIZED ({traces}) "
+        f"SELECT * FROM ({rows}trace_id = receipt_id AND receipt_id IN (SELECT id FROM t) "
+        f"UNION ALL {rows}{TRACE_INDEX_WHERE} AND trace_id IN (SELECT id FROM t)) AS found "
+        "ORDER BY seq"
+    )
+
+
 # PostgreSQL stores every receipt id as bytea (pg.0002): the tags' side is encoded.
-_TAG_POSTGRES = f" AND trace_id IN (SELECT {id_stored('trace_id')} FROM trace_tags WHERE tag = ?)"
+_PG_TAGGED = f"SELECT {id_stored('trace_id')} AS id FROM trace_tags WHERE tag = ?"
+_PG_TAGGED_SINCE = (
+    "SELECT trace_id AS id FROM receipts WHERE kind = ? AND supersedes IS NULL "
+    f"AND timestamp >= ? AND trace_id IN ({_PG_TAGGED})"
+)
 
 
 def _started_since(tables: MemoryTables, kind: str, since: float) -> set[str]:
@@ -151,7 +173,7 @@ FOLD_ROWS_TAGGED = register_query(
         _tag_rows,
         dialects={
             "sqlite": _SELECT + _TAG_SQLITE + " ORDER BY seq",
-            "postgresql": _SELECT + _TAG_POSTGRES + " ORDER BY seq",
+            "postgresql": _pg_by_traces(_PG_TAGGED),
         },
     )
 )
@@ -164,7 +186,7 @@ FOLD_ROWS_TAGGED_SINCE = register_query(
         _tag_since_rows,
         dialects={
             "sqlite": _SELECT + _SINCE + _TAG_SQLITE + " ORDER BY seq",
-            "postgresql": _SELECT + _SINCE + _TAG_POSTGRES + " ORDER BY seq",
+            "postgresql": _pg_by_traces(_PG_TAGGED_SINCE),
         },
     )
 )
