@@ -39,11 +39,9 @@ from outcomes.routing._select import Weights
 Config = (
     tuple[float | None, float, float, float, str]
     | tuple[float | None, float, float, float, str, float | None]
-    | tuple[float | None, float, float, float, str, float | None, bool]
 )
 """(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen,
-selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``[,
-recent_spread: see ``Router.recent_spread``]])."""
+selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``])."""
 POLICY: str = Router.policy
 """The live router's default selection policy."""
 
@@ -83,18 +81,7 @@ ADOPT_GRID: tuple[Config, ...] = (
 1,000 / 4,000 / 2,000, fixed before the 20-seed leave-one-out (issue 19). Change
 detection is adopted only if leave-one-out picks it for most held-out matrices and its
 per-matrix mean is nowhere worse than the default's by more than one SE."""
-LOCKIN_GRID: tuple[Config, ...] = (
-    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0),
-    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0, True),
-)
-"""``--grid lockin``: the default against the default with ``recent_spread`` (a steady
-cell at its all-time rate on its age-weighted evidence; the lock-in diagnosis of
-docs/routing.md, issue 19), fixed before any run, with its rule: on the eleven family
-matrices at seeds 20-29 (never replayed before), ``recent_spread`` would be worth making
-the default only if leave-one-matrix-out picks it for most held-out matrices AND its
-per-matrix mean is nowhere worse than the default's by more than one SE (the larger of
-the two); and then only if RouterBench with priors still holds."""
-GRIDS = {"sharpen": GRID, "change": CHANGE_GRID, "adopt": ADOPT_GRID, "lockin": LOCKIN_GRID}
+GRIDS = {"sharpen": GRID, "change": CHANGE_GRID, "adopt": ADOPT_GRID}
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
@@ -142,7 +129,6 @@ def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, floa
 def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
     half_life, floor, share, sharpen, policy = cfg[:5]
     change_z = cfg[5] if len(cfg) > 5 else None
-    spread = bool(cfg[6]) if len(cfg) > 6 else False
     prices = np.zeros(len(m.models))
     return RouterPolicy(
         "outcomes-cold",
@@ -155,7 +141,6 @@ def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
         share=share,
         sharpen=sharpen,
         change_z=change_z,
-        recent_spread=spread,
         policy=policy,  # type: ignore[arg-type]
     )
 
@@ -269,13 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         const="sharpen",
         choices=sorted(GRIDS),
-        help="cross-validate GRID (sharpen, the default), CHANGE_GRID (change), ADOPT_GRID"
-        " (adopt) or LOCKIN_GRID (lockin)",
+        help="cross-validate GRID (sharpen, the default) or CHANGE_GRID (change)",
     )
     parser.add_argument(
         "--config",
-        help="one config as JSON [half_life, min_evidence, share, sharpen, policy, change_z"
-        ", recent_spread]",
+        help="one config as JSON [half_life, min_evidence, share, sharpen, policy, change_z]",
     )
     parser.add_argument("--only", help="comma-separated matrix names")
     parser.add_argument(
@@ -298,10 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         sharpen = float(rest[0]) if rest else 1.0
         policy = str(rest[1]) if rest[1:] else POLICY
         z = rest[2] if rest[2:] else None
-        if rest[3:]:
-            configs = [(h, float(floor), float(share), sharpen, policy, z, bool(rest[3]))]
-        else:
-            configs = [(h, float(floor), float(share), sharpen, policy, z)]
+        configs = [(h, float(floor), float(share), sharpen, policy, z)]
     else:
         configs = [default_config()]
     only = set(args.only.split(",")) if args.only else None

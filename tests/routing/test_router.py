@@ -582,32 +582,3 @@ def test_a_cost_weight_is_one_exchange_rate_across_tasks() -> None:
     by = {c.model_id: c for c in long.candidates}
     assert by["big"].cost_penalty == pytest.approx(0.25 * 4.0 / 2.5)
     assert {c.model_id: c for c in short.candidates}["big"].cost_penalty == pytest.approx(0.1)
-
-
-def test_recent_spread_keeps_a_steady_cells_rate_on_its_recent_evidence() -> None:
-    clock, tracker, reg = star_gone_poor()
-    r = Router(
-        registry=reg,
-        tracker=tracker,
-        policy="greedy",
-        clock=clock,
-        change_z=3.0,
-        recent_spread=True,
-    )
-
-    def cell(model: str) -> Candidate:
-        return next(c for c in r.decide("code").candidates if c.model_id == model)
-
-    # 'steady' shows no change: its all-time rate (154 in 220), on the evidence of its
-    # age-weighted outcomes topped up to min_evidence (200), not on all 220.
-    c = cell("steady")
-    assert (c.successes, c.failures) == (pytest.approx(140.0), pytest.approx(60.0))
-    # 'old-star' changed: judged as without the setting.
-    c = cell("old-star")
-    assert c.successes == pytest.approx(4.0 + 180.0 * 404.0 / 420.0, abs=0.01)
-    # Without change_z the setting does nothing: plain forgetting, as without it.
-    r.change_z = None
-    plain = Router(registry=reg, tracker=tracker, policy="greedy", clock=clock, change_z=None)
-    for model in ("steady", "old-star"):
-        c, p = cell(model), next(x for x in plain.decide("code").candidates if x.model_id == model)
-        assert (c.successes, c.failures) == (p.successes, p.failures)

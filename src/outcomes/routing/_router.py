@@ -104,11 +104,6 @@ class Router:
     is followed once its own outcomes show it. ``None``: always age-weighted. 3 (with a
     1,000-decision half-life in the replay) by the rule fixed before a 20-seed
     leave-one-matrix-out over the development family (docs/routing.md)."""
-    recent_spread: bool = False
-    """With ``change_z``: a cell without evidence of change is judged at its all-time
-    rate but on its age-weighted evidence (topped up to ``min_evidence``), so a steady
-    leader's posterior stops narrowing and a model that started unluckily is still drawn
-    now and then (the lock-ins of docs/routing.md, issue 19). Opt-in, not evaluated yet."""
     sharpen: float = 2.0
     """Thompson draws from the posterior with a cell's observed successes and failures
     counted this many times (the prior pseudo-counts once): its spread narrows with
@@ -212,10 +207,6 @@ class Router:
             floor, z = self.min_evidence, self.change_z
             s, f = _aged(p, now, floor, z) if p is not None else (0.0, 0.0)
             sa, fa = _aged(allp, now, floor, z) if share and allp is not None else (s, f)
-            if self.recent_spread and z is not None and p is not None:
-                # What other tasks lend (sa - s) stays as it was.
-                s2, f2 = _aged(p, now, floor, z, at_rate=True)
-                sa, fa, s, f = sa - s + s2, fa - f + f2, s2, f2
             return s, f, sa, fa
         s = float(p.successes) if p is not None else 0.0
         f = float(p.failures) if p is not None else 0.0
@@ -558,21 +549,16 @@ def _static_reason(
 
 
 def _aged(
-    profile: Any, now: float, floor: float, change_z: float | None = None, at_rate: bool = False
+    profile: Any, now: float, floor: float, change_z: float | None = None
 ) -> tuple[float, float]:
     """A profile's age-weighted (successes, failures), topped up to ``min(raw, floor)``
     evidence at the cell's all-time success rate (see ``Router.min_evidence``); its
     all-time counts instead when ``change_z`` is given and its recent outcomes do not
-    differ from its older ones by that many standard errors (``Router.change_z``), or
-    with ``at_rate`` its all-time rate on the topped-up evidence (``recent_spread``)."""
+    differ from its older ones by that many standard errors (``Router.change_z``)."""
     s, f = profile.decayed_counts(now)
     succ, fail = float(profile.successes), float(profile.failures)
     if change_z is not None and not _changed(s, f, succ, fail, change_z):
-        raw = succ + fail
-        if not at_rate or raw <= 0:
-            return succ, fail
-        k = max(s + f, min(raw, floor)) / raw
-        return succ * k, fail * k
+        return succ, fail
     if floor > 0:
         n = s + f
         raw = succ + fail
