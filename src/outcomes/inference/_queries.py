@@ -112,7 +112,7 @@ def _pg_by_traces(traces: str) -> str:
     receipt: the first receipts are asked for by id, the others through the index."""
     rows = f"SELECT {', '.join(FOLD_FIELDS)}, seq FROM receipts WHERE kind = (SELECT k FROM q) AND "
     return (
-        f"WITH q AS MATERIALIZED (SELECT ?::text AS k), t AS MATERIALIZED ({traces}) "
+        f"WITH q AS (SELECT ?::text AS k), t AS ({traces}) "
         f"SELECT * FROM ({rows}trace_id = receipt_id AND receipt_id IN (SELECT id FROM t) "
         f"UNION ALL {rows}{TRACE_INDEX_WHERE} AND trace_id IN (SELECT id FROM t)) AS found "
         "ORDER BY seq"

@@ -120,7 +120,7 @@ EDGE_CALLS = register_query(
         # `trace_id IN (...)` alone read every receipt (375 ms at 1M, docs/scaling.md):
         # the calls' receipts are asked for in two parts, each served by its index.
         dialects={
-            "postgresql": f"WITH edge AS MATERIALIZED ({_EDGE_TRACES}) "
+            "postgresql": f"WITH edge AS ({_EDGE_TRACES}) "
             f"{_EDGE_SELECT}trace_id = receipt_id AND receipt_id IN (SELECT trace_id FROM edge) "
             f"UNION ALL {_EDGE_SELECT}{TRACE_INDEX_WHERE} "
             "AND trace_id IN (SELECT trace_id FROM edge)"
