@@ -19,7 +19,7 @@ from hypothesis import given
 from outcomes.inference._filter import ProfileFilter, matching_profiles
 from outcomes.inference._profiles import ProfileState
 from outcomes.inference._queries import FOLD_ROWS_SINCE
-from outcomes.inference._since import since_state
+from outcomes.inference._since import NEWEST_SINCE, since_state
 from outcomes.inference._view import profiles_of
 from outcomes.records import Receipt
 from outcomes.store import Store
@@ -156,3 +156,25 @@ def test_a_signal_dated_before_its_call_and_the_cut_off_keeps_the_call_whole(
     assert_close(profiles_json(got), profiles_json(want), since)
     (p,) = profiles_of(got)
     assert (p.calls, p.successes, p.failures, p.inconclusive) == (1, 0, 0, 1)
+
+
+def test_a_cells_newest_receipt_counts_a_signal_of_a_call_begun_since(store: Store) -> None:
+    # inference.since_newest: a signal counts when its call's first receipt is at or
+    # after `since`, found by the first receipt's id on PostgreSQL when that is the
+    # trace (as the tracker writes it), through the trace index otherwise.
+    reset(store)
+    hour = T0 // 3600 * 3600
+    own = call("c1", "m", "code", hour + 100)  # receipt id = trace id
+    imported = Receipt(
+        receipt_id="i1", trace_id="t-imported", model_id="m", task="code",
+        timestamp=hour + 200, success=True,
+    )  # fmt: skip
+    older = call("c0", "m", "code", hour - 7200)
+    store.write([older, own, imported])
+    store.write([signal("s0", older, hour + 900, False)])  # its call began before since
+    params = ("m", "code", "", float(hour), float(hour + 3600), float(hour))
+    assert store.query(NEWEST_SINCE, params) == [(hour + 200,)]
+    store.write([signal("s1", own, hour + 300, False)])
+    assert store.query(NEWEST_SINCE, params) == [(hour + 300,)]
+    store.write([signal("s2", imported, hour + 400, True)])
+    assert store.query(NEWEST_SINCE, params) == [(hour + 400,)]
