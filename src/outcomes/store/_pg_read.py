@@ -10,7 +10,8 @@ the URL as psycopg would (same library, same URL syntax, environment variables,
 ``.pgpass``, SSL and GSS negotiation, the same connect timeout), checks in one read-only
 transaction that the schema is the one this version writes (every core and PostgreSQL
 migration applied, none it does not know) and returns the rows, decoded as psycopg
-decodes them for the types these statements return.
+decodes them for the types these statements return; the transaction, the check and
+the reads go in one round trip.
 
 The library is psycopg's own copy (the ``psycopg_binary`` wheel's) when it is installed,
 else the system's ``libpq.so.5`` / ``libpq.5.dylib``; located by listing folders,
@@ -125,7 +126,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "PQstatus": (i, [vp]),
         "PQerrorMessage": (cp, [vp]),
         "PQfinish": (None, [vp]),
-        "PQexecParams": (vp, [vp, cp, i, vp, vp, vp, vp, i]),
+        "PQsendQuery": (i, [vp, cp]),
+        "PQgetResult": (vp, [vp]),
         "PQresultStatus": (i, [vp]),
         "PQntuples": (i, [vp]),
         "PQnfields": (i, [vp]),
@@ -142,11 +144,17 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+_LAZY = getattr(os, "RTLD_LAZY", ctypes.DEFAULT_MODE)
+"""Symbols bound on first call: binding all of libpq's and the dozen libraries it links
+(SSL, Kerberos, LDAP) when loading cost 2.0-2.7 ms of CPU here, lazily 1.3-1.4 ms; the
+functions used are looked up (``_declare``) all the same, so a missing one still declines."""
+
+
 def load_libpq() -> ctypes.CDLL | None:
     """libpq with the functions used here declared, or ``None`` when none is found."""
     for path in _library_paths():
         try:
-            return _declare(ctypes.CDLL(path))
+            return _declare(ctypes.CDLL(path, mode=_LAZY))
         except (OSError, AttributeError):
             continue
     return None
@@ -172,8 +180,8 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
 """How each column type the statements return is decoded; any other type declines."""
 
 
-def _rows(pq: ctypes.CDLL, conn: int, sql: str) -> Rows:
-    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
+def _rows(pq: ctypes.CDLL, res: int) -> Rows:
+    """The rows of the query result ``res``, decoded (the caller clears it)."""
     try:
         if pq.PQresultStatus(res) != _PGRES_TUPLES_OK:
             raise _Decline
@@ -194,21 +202,23 @@ def _rows(pq: ctypes.CDLL, conn: int, sql: str) -> Rows:
         return rows
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Decline from exc
-    finally:
-        pq.PQclear(res)
 
 
-def _command(pq: ctypes.CDLL, conn: int, sql: str) -> None:
-    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
-    ok = pq.PQresultStatus(res) == _PGRES_COMMAND_OK
-    pq.PQclear(res)
-    if not ok:
+def _results(pq: ctypes.CDLL, conn: int, statements: list[str]) -> list[int]:
+    """The results of ``statements`` sent in one round trip (one simple query: after a
+    failed statement the server skips the rest, and the failure declines)."""
+    if not pq.PQsendQuery(conn, ";\n".join(statements).encode()):
         raise _Decline
+    results = []
+    while res := pq.PQgetResult(conn):
+        results.append(res)
+    return results
 
 
-def _current(pq: ctypes.CDLL, conn: int) -> bool:
-    """Whether the database holds a store of this version's schema (see above)."""
-    applied = {str(r[0]) for r in _rows(pq, conn, f"SELECT name FROM {MIGRATIONS_TABLE}")}
+def _current(applied_rows: Rows) -> bool:
+    """Whether the migrations applied (rows of their names) are those of this version's
+    schema (see above)."""
+    applied = {str(r[0]) for r in applied_rows}
     # A name this version does not know means a newer outcomes migrated the database:
     # the ordinary open decides what to say about it.
     ours = {n for n in applied if n.startswith(("core.", "pg."))}
@@ -249,10 +259,20 @@ def read_current(url: str, *selects: str) -> list[Rows] | None:
         return None
     conn = _connect(pq, url)
     try:
-        _command(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        if not _current(pq, conn):
-            return None
-        return [_rows(pq, conn, sql) for sql in selects]
+        # One round trip for the transaction, the schema check and the reads.
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        results = _results(pq, conn, [begin, f"SELECT name FROM {MIGRATIONS_TABLE}", *selects])
+        try:
+            if len(results) != len(selects) + 2:
+                raise _Decline
+            if pq.PQresultStatus(results[0]) != _PGRES_COMMAND_OK:
+                raise _Decline
+            if not _current(_rows(pq, results[1])):
+                return None
+            return [_rows(pq, res) for res in results[2:]]
+        finally:
+            for res in results:
+                pq.PQclear(res)
     except _Decline:
         return None
     finally:
