@@ -115,14 +115,9 @@ class PostgresStore(SqlStore):
         kwargs: dict[str, Any] = {
             "autocommit": True,
             "connect_timeout": max(int(self._connect_timeout), 1),
-            # No JIT: it compiles a plan whose estimated cost passes `jit_above_cost`, and
-            # on the store's reads it only added the compile time: 250-450 ms of a cell's
-            # newest receipt at 1M (90 ms without), nothing gained on the rollup rebuild,
-            # the fold since a time or the export (docs/scaling.md).
-            "options": "-c jit=off",
         }
         if self._schema is not None:
-            kwargs["options"] += f" -c search_path={self._schema}"
+            kwargs["options"] = f"-c search_path={self._schema}"
         try:
             conn = self._psycopg.connect(self._dsn, **kwargs)
         except self._psycopg.Error as exc:
@@ -131,6 +126,12 @@ class PostgresStore(SqlStore):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
         if not self._durable:
             conn.execute("SET synchronous_commit = off")
+        # No JIT: it compiles a plan whose estimated cost passes `jit_above_cost`, and on
+        # the store's reads it only added the compile time: 250-450 ms of a cell's newest
+        # receipt at 1M (90 ms without), nothing gained on the rollup rebuild, the fold
+        # since a time or the export (docs/scaling.md). A statement, not `options`, which
+        # would replace the options a URL carries (its search_path).
+        conn.execute("SET jit = off")
         # bytea's binary dumper is psycopg's DB-API one (a Python method per value, which
         # also takes ``Binary`` wrappers the store never makes); the plain one is C: the
         # binary COPY of a batch dumps two ids per receipt (1000 receipts: 0.9-1.5 ms of
