@@ -30,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,7 +49,8 @@ CONNECT_TIMEOUT_S = 10
 """Seconds to wait for the server, on both read paths (over a ``connect_timeout`` in the
 URL, as psycopg's keyword arguments win over the URL's)."""
 
-_CONNECTION_OK = 0
+_CONNECTION_BAD = 1
+_POLLING_FAILED, _POLLING_READING, _POLLING_WRITING, _POLLING_OK = 0, 1, 2, 3
 _PGRES_COMMAND_OK = 1
 _PGRES_TUPLES_OK = 2
 
@@ -122,7 +124,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "PQconninfoParse": (vp, [cp, ctypes.POINTER(cp)]),
         "PQconninfoFree": (None, [vp]),
         "PQfreemem": (None, [vp]),
-        "PQconnectdbParams": (vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),
+        "PQconnectStartParams": (vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),
+        "PQconnectPoll": (i, [vp]),
+        "PQsocket": (i, [vp]),
         "PQstatus": (i, [vp]),
         "PQerrorMessage": (cp, [vp]),
         "PQfinish": (None, [vp]),
@@ -225,7 +229,9 @@ def _current(applied_rows: Rows) -> bool:
     return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES}
 
 
-def _connect(pq: ctypes.CDLL, url: str) -> int:
+def _start(pq: ctypes.CDLL, url: str) -> tuple[int, float]:
+    """A connection to ``url`` under way, driven until it waits for the server's first
+    answer (the server starts a process for it meanwhile), and its deadline."""
     errmsg = ctypes.c_char_p()
     options = pq.PQconninfoParse(url.encode(), ctypes.byref(errmsg))
     if not options:
@@ -239,26 +245,65 @@ def _connect(pq: ctypes.CDLL, url: str) -> int:
              ("client_encoding", "UTF8"))  # fmt: skip
     keys = (ctypes.c_char_p * (len(pairs) + 1))(*(k.encode() for k, _ in pairs), None)
     values = (ctypes.c_char_p * (len(pairs) + 1))(*(v.encode() for _, v in pairs), None)
-    conn: int | None = pq.PQconnectdbParams(keys, values, 1)
+    conn: int | None = pq.PQconnectStartParams(keys, values, 1)
     if not conn:
         raise connect_error(url, "connection failed: out of memory")
-    if pq.PQstatus(conn) != _CONNECTION_OK:
-        reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    try:
+        _poll(pq, conn, url, deadline, until_reading=True)
+    except StoreUnavailableError:
         pq.PQfinish(conn)
-        raise connect_error(url, f"connection failed: {reason}")
-    return conn
+        raise
+    return conn, deadline
 
 
-def read_current(url: str, *selects: str) -> list[Rows] | None:
+def _poll(pq: ctypes.CDLL, conn: int, url: str, deadline: float, until_reading: bool) -> None:
+    """Drive the connection ``conn`` on (``PQconnectPoll``) until it is made or, with
+    ``until_reading``, until it waits for the server. As psycopg does (it connects the
+    same way), the timeout is this process's: libpq applies ``connect_timeout`` only
+    when it waits itself."""
+    import select
+
+    if pq.PQstatus(conn) == _CONNECTION_BAD:
+        _failed(pq, conn, url)
+    status = _POLLING_WRITING  # what libpq says to assume before the first poll
+    while status != _POLLING_OK:
+        if status == _POLLING_FAILED:
+            _failed(pq, conn, url)
+        reading = status == _POLLING_READING
+        if reading and until_reading:
+            return
+        left = deadline - time.monotonic()
+        fd = pq.PQsocket(conn)
+        if left <= 0 or not any(
+            select.select([fd] if reading else [], [] if reading else [fd], [], left)
+        ):
+            raise connect_error(url, "connection timeout expired")
+        status = pq.PQconnectPoll(conn)
+
+
+def _failed(pq: ctypes.CDLL, conn: int, url: str) -> None:
+    reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
+    raise connect_error(url, f"connection failed: {reason}")
+
+
+def read_current(
+    url: str, *selects: str, meanwhile: Callable[[], object] | None = None
+) -> list[Rows] | None:
     """The rows of each of ``selects`` on the PostgreSQL store at ``url``, read in one
     read-only transaction; ``None`` when libpq is missing or the database is not a
-    current store (see above). Raises :class:`~outcomes.errors.StoreUnavailableError`
-    when the URL is malformed or the server cannot be reached."""
+    current store (see above). ``meanwhile`` is called while the server sets the
+    connection up (a caller's imports: at no cost when they take less time than the
+    server does). Raises :class:`~outcomes.errors.StoreUnavailableError` when the URL is
+    malformed or the server cannot be reached."""
     pq = load_libpq()
     if pq is None:
         return None
-    conn = _connect(pq, url)
+    conn, deadline = _start(pq, url)
     try:
+        if meanwhile is not None:
+            meanwhile()
+        _poll(pq, conn, url, deadline, until_reading=False)
         # One round trip for the transaction, the schema check and the reads.
         begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
         results = _results(pq, conn, [begin, f"SELECT name FROM {MIGRATIONS_TABLE}", *selects])
