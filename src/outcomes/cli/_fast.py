@@ -65,11 +65,9 @@ def _ledger_stats(rows: list[Rows]) -> Any:
     return summary_rows(cells, receipts)
 
 
-def _read(
-    db: str | None, *selects: str, meanwhile: Callable[[], object] | None = None
-) -> list[Rows] | None:
-    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline;
-    ``meanwhile`` is called while a PostgreSQL server sets the connection up. Raises
+def _read(db: str | None, *selects: str, meanwhile: tuple[str, ...] = ()) -> list[Rows] | None:
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline; the
+    modules ``meanwhile`` names are imported while a PostgreSQL server works. Raises
     :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
     reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
     from outcomes import config
@@ -98,31 +96,23 @@ def _read(
         return None  # the command reports it, with its exit code
     from outcomes.store import _pg_read
 
-    return _pg_read.read_current(pg_url, *selects, meanwhile=meanwhile)
-
-
-def _models_modules() -> None:
-    import outcomes.cli._json
-    import outcomes.inference._view
-    import outcomes.store._rollup_rows  # noqa: F401
-
-
-def _ledger_stats_modules() -> None:
-    import outcomes.cli._json
-    import outcomes.ledger._summary  # noqa: F401
+    steps = [lambda name=name: __import__(name) for name in meanwhile]
+    return _pg_read.read_current(pg_url, *selects, meanwhile=steps)
 
 
 _COMMANDS: tuple[
-    tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any], Callable[[], None]], ...
+    tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any], tuple[str, ...]], ...
 ] = (
-    (["models"], ("CELL_SELECT", "EMA_SELECT"), _models, _models_modules),
+    (["models"], ("CELL_SELECT", "EMA_SELECT"), _models,
+     ("outcomes.cli._json", "outcomes.stats", "outcomes.inference._view",
+      "outcomes.store._rollup_rows")),
     (["ledger", "stats"], ("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), _ledger_stats,
-     _ledger_stats_modules),
+     ("outcomes.cli._json", "outcomes.ledger._summary")),
 )  # fmt: skip
 """Each command answered here: its words, the statements (names in
 ``store._rollup_sql``) whose rows it reads, how it makes its answer of them, and the
-imports that answer needs (made while a PostgreSQL server sets the connection up: they
-cost the wall time of ``models --json`` nothing then; 2.6-3.6 ms of CPU here)."""
+modules that answer imports, in order (imported while a PostgreSQL server sets the
+connection up or runs the statements, so that the wait and the imports overlap)."""
 
 
 def run(argv: list[str]) -> bool:

@@ -31,7 +31,7 @@ import ctypes
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from outcomes.errors import StoreUnavailableError
@@ -53,6 +53,9 @@ _CONNECTION_BAD = 1
 _POLLING_FAILED, _POLLING_READING, _POLLING_WRITING, _POLLING_OK = 0, 1, 2, 3
 _PGRES_COMMAND_OK = 1
 _PGRES_TUPLES_OK = 2
+
+
+_Step = Callable[[], object]
 
 
 class _Decline(Exception):
@@ -208,11 +211,13 @@ def _rows(pq: ctypes.CDLL, res: int) -> Rows:
         raise _Decline from exc
 
 
-def _results(pq: ctypes.CDLL, conn: int, statements: list[str]) -> list[int]:
+def _results(pq: ctypes.CDLL, conn: int, statements: list[str], steps: list[_Step]) -> list[int]:
     """The results of ``statements`` sent in one round trip (one simple query: after a
-    failed statement the server skips the rest, and the failure declines)."""
+    failed statement the server skips the rest, and the failure declines), taking
+    ``steps`` while the server answers."""
     if not pq.PQsendQuery(conn, ";\n".join(statements).encode()):
         raise _Decline
+    _meanwhile(pq.PQsocket(conn), True, steps)
     results = []
     while res := pq.PQgetResult(conn):
         results.append(res)
@@ -229,9 +234,19 @@ def _current(applied_rows: Rows) -> bool:
     return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES}
 
 
-def _start(pq: ctypes.CDLL, url: str) -> tuple[int, float]:
-    """A connection to ``url`` under way, driven until it waits for the server's first
-    answer (the server starts a process for it meanwhile), and its deadline."""
+def _meanwhile(fd: int, reading: bool, steps: list[_Step]) -> None:
+    """Take the next of ``steps`` (removing it) for as long as the socket ``fd`` is not
+    ready to read (``reading``) or write, that is while the server is still at work."""
+    import select
+
+    while steps and not any(select.select([fd] if reading else [], [] if reading else [fd], [], 0)):
+        steps.pop(0)()
+
+
+def _connect(pq: ctypes.CDLL, url: str, steps: list[_Step]) -> int:
+    """A connection to ``url``, taking ``steps`` while the server sets it up."""
+    import select
+
     errmsg = ctypes.c_char_p()
     options = pq.PQconninfoParse(url.encode(), ctypes.byref(errmsg))
     if not options:
@@ -248,38 +263,28 @@ def _start(pq: ctypes.CDLL, url: str) -> tuple[int, float]:
     conn: int | None = pq.PQconnectStartParams(keys, values, 1)
     if not conn:
         raise connect_error(url, "connection failed: out of memory")
+    # Driven on by ``PQconnectPoll`` as psycopg does (it connects the same way), so the
+    # timeout is this process's: libpq applies ``connect_timeout`` only when it waits.
     deadline = time.monotonic() + CONNECT_TIMEOUT_S
     try:
-        _poll(pq, conn, url, deadline, until_reading=True)
-    except StoreUnavailableError:
+        if pq.PQstatus(conn) == _CONNECTION_BAD:
+            _failed(pq, conn, url)
+        status = _POLLING_WRITING  # what libpq says to assume before the first poll
+        while status != _POLLING_OK:
+            if status == _POLLING_FAILED:
+                _failed(pq, conn, url)
+            reading, fd = status == _POLLING_READING, pq.PQsocket(conn)
+            _meanwhile(fd, reading, steps)
+            left = deadline - time.monotonic()
+            if left <= 0 or not any(
+                select.select([fd] if reading else [], [] if reading else [fd], [], left)
+            ):
+                raise connect_error(url, "connection timeout expired")
+            status = pq.PQconnectPoll(conn)
+    except BaseException:
         pq.PQfinish(conn)
         raise
-    return conn, deadline
-
-
-def _poll(pq: ctypes.CDLL, conn: int, url: str, deadline: float, until_reading: bool) -> None:
-    """Drive the connection ``conn`` on (``PQconnectPoll``) until it is made or, with
-    ``until_reading``, until it waits for the server. As psycopg does (it connects the
-    same way), the timeout is this process's: libpq applies ``connect_timeout`` only
-    when it waits itself."""
-    import select
-
-    if pq.PQstatus(conn) == _CONNECTION_BAD:
-        _failed(pq, conn, url)
-    status = _POLLING_WRITING  # what libpq says to assume before the first poll
-    while status != _POLLING_OK:
-        if status == _POLLING_FAILED:
-            _failed(pq, conn, url)
-        reading = status == _POLLING_READING
-        if reading and until_reading:
-            return
-        left = deadline - time.monotonic()
-        fd = pq.PQsocket(conn)
-        if left <= 0 or not any(
-            select.select([fd] if reading else [], [] if reading else [fd], [], left)
-        ):
-            raise connect_error(url, "connection timeout expired")
-        status = pq.PQconnectPoll(conn)
+    return conn
 
 
 def _failed(pq: ctypes.CDLL, conn: int, url: str) -> None:
@@ -287,26 +292,24 @@ def _failed(pq: ctypes.CDLL, conn: int, url: str) -> None:
     raise connect_error(url, f"connection failed: {reason}")
 
 
-def read_current(
-    url: str, *selects: str, meanwhile: Callable[[], object] | None = None
-) -> list[Rows] | None:
+def read_current(url: str, *selects: str, meanwhile: Iterable[_Step] = ()) -> list[Rows] | None:
     """The rows of each of ``selects`` on the PostgreSQL store at ``url``, read in one
     read-only transaction; ``None`` when libpq is missing or the database is not a
-    current store (see above). ``meanwhile`` is called while the server sets the
-    connection up (a caller's imports: at no cost when they take less time than the
-    server does). Raises :class:`~outcomes.errors.StoreUnavailableError` when the URL is
-    malformed or the server cannot be reached."""
+    current store (see above). The steps of ``meanwhile`` (a caller's imports) are
+    taken in order while the server sets the connection up or runs the statements,
+    none once it has answered (the caller takes those left). Raises
+    :class:`~outcomes.errors.StoreUnavailableError` when the URL is malformed or the
+    server cannot be reached."""
     pq = load_libpq()
     if pq is None:
         return None
-    conn, deadline = _start(pq, url)
+    steps = list(meanwhile)
+    conn = _connect(pq, url, steps)
     try:
-        if meanwhile is not None:
-            meanwhile()
-        _poll(pq, conn, url, deadline, until_reading=False)
         # One round trip for the transaction, the schema check and the reads.
         begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-        results = _results(pq, conn, [begin, f"SELECT name FROM {MIGRATIONS_TABLE}", *selects])
+        statements = [begin, f"SELECT name FROM {MIGRATIONS_TABLE}", *selects]
+        results = _results(pq, conn, statements, steps)
         try:
             if len(results) != len(selects) + 2:
                 raise _Decline
