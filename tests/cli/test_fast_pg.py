@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import subprocess
 import sys
 from urllib.parse import quote
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 
 from outcomes.cli import _common, _fast
+from outcomes.errors import StoreUnavailableError
 from outcomes.store import PostgresStore, _pg_read
 from outcomes.store._pg_read import hide_password
 from outcomes.store._rollup_sql import CELL_SELECT
@@ -210,3 +212,33 @@ def test_the_fast_exit_code_is_the_commands() -> None:
 def test_postgresql_migration_names_are_the_stores() -> None:
     names = tuple(m.name for m in PostgresStore.ENGINE_MIGRATIONS)
     assert names == _pg_read.PG_MIGRATION_NAMES
+
+
+def test_a_server_that_never_answers_times_out_after_the_callers_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A socket that accepts (the kernel does, from its backlog) and never says a word:
+    # every step is taken while waiting for it, in order, then the timeout is reported.
+    seen: list[int] = []
+    steps = [lambda i=i: seen.append(i) for i in range(3)]
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"postgresql://u:s3cretpw@127.0.0.1:{silent.getsockname()[1]}/db"
+        monkeypatch.setattr(_pg_read, "CONNECT_TIMEOUT_S", 0.3)
+        with pytest.raises(StoreUnavailableError) as info:
+            _pg_read.read_current(url, "SELECT 1", meanwhile=steps)
+    assert seen == [0, 1, 2]
+    assert str(info.value).endswith(": connection timeout expired")
+    assert "s3cretpw" not in str(info.value)
+
+
+@pytest.mark.postgres
+def test_the_callers_steps_are_taken_in_order_while_the_server_works(
+    pg: PostgresStore,
+) -> None:
+    seen: list[int] = []
+    steps = [lambda i=i: seen.append(i) for i in range(50)]
+    rows = _pg_read.read_current(_url(pg), "SELECT 1", meanwhile=steps)
+    assert rows == [[(1,)]]
+    assert seen == list(range(len(seen)))  # in order, each once; those left are the caller's

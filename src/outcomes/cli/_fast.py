@@ -65,8 +65,9 @@ def _ledger_stats(rows: list[Rows]) -> Any:
     return summary_rows(cells, receipts)
 
 
-def _read(db: str | None, *selects: str) -> list[Rows] | None:
-    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline. Raises
+def _read(db: str | None, *selects: str, meanwhile: tuple[str, ...] = ()) -> list[Rows] | None:
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline; the
+    modules ``meanwhile`` names are imported while a PostgreSQL server works. Raises
     :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
     reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
     from outcomes import config
@@ -95,21 +96,29 @@ def _read(db: str | None, *selects: str) -> list[Rows] | None:
         return None  # the command reports it, with its exit code
     from outcomes.store import _pg_read
 
-    return _pg_read.read_current(pg_url, *selects)
+    steps = [lambda name=name: __import__(name) for name in meanwhile]
+    return _pg_read.read_current(pg_url, *selects, meanwhile=steps)
 
 
-_COMMANDS: tuple[tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any]], ...] = (
-    (["models"], ("CELL_SELECT", "EMA_SELECT"), _models),
-    (["ledger", "stats"], ("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), _ledger_stats),
-)
+_COMMANDS: tuple[
+    tuple[list[str], tuple[str, ...], Callable[[list[Rows]], Any], tuple[str, ...]], ...
+] = (
+    (["models"], ("CELL_SELECT", "EMA_SELECT"), _models,
+     ("outcomes.cli._json", "outcomes.stats", "outcomes.inference._view",
+      "outcomes.store._rollup_rows")),
+    (["ledger", "stats"], ("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), _ledger_stats,
+     ("outcomes.cli._json", "outcomes.ledger._summary")),
+)  # fmt: skip
 """Each command answered here: its words, the statements (names in
-``store._rollup_sql``) whose rows it reads, and how it makes its answer of them."""
+``store._rollup_sql``) whose rows it reads, how it makes its answer of them, and the
+modules that answer imports, in order (imported while a PostgreSQL server sets the
+connection up or runs the statements, so that the wait and the imports overlap)."""
 
 
 def run(argv: list[str]) -> bool:
     """Answer ``argv`` here if it is a command this module knows; ``False`` when the
     ordinary command line must run it instead (nothing was printed then)."""
-    for command, selects, answer in _COMMANDS:
+    for command, selects, answer, modules in _COMMANDS:
         db = _json_db(argv, command)
         if db is _MISSING:
             continue
@@ -118,7 +127,7 @@ def run(argv: list[str]) -> bool:
         from outcomes.store import _rollup_sql
 
         try:
-            rows = _read(db, *(getattr(_rollup_sql, name) for name in selects))
+            rows = _read(db, *(getattr(_rollup_sql, name) for name in selects), meanwhile=modules)
         except StoreUnavailableError as exc:
             # As the command reports it (``cli._common.fail``), without loading rich.
             sys.stderr.write(f"error: {exc}\n")

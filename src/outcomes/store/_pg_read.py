@@ -10,7 +10,8 @@ the URL as psycopg would (same library, same URL syntax, environment variables,
 ``.pgpass``, SSL and GSS negotiation, the same connect timeout), checks in one read-only
 transaction that the schema is the one this version writes (every core and PostgreSQL
 migration applied, none it does not know) and returns the rows, decoded as psycopg
-decodes them for the types these statements return.
+decodes them for the types these statements return; the transaction, the check and
+the reads go in one round trip.
 
 The library is psycopg's own copy (the ``psycopg_binary`` wheel's) when it is installed,
 else the system's ``libpq.so.5`` / ``libpq.5.dylib``; located by listing folders,
@@ -29,7 +30,8 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from outcomes.errors import StoreUnavailableError
@@ -47,9 +49,13 @@ CONNECT_TIMEOUT_S = 10
 """Seconds to wait for the server, on both read paths (over a ``connect_timeout`` in the
 URL, as psycopg's keyword arguments win over the URL's)."""
 
-_CONNECTION_OK = 0
+_CONNECTION_BAD = 1
+_POLLING_FAILED, _POLLING_READING, _POLLING_WRITING, _POLLING_OK = 0, 1, 2, 3
 _PGRES_COMMAND_OK = 1
 _PGRES_TUPLES_OK = 2
+
+
+_Step = Callable[[], object]
 
 
 class _Decline(Exception):
@@ -121,11 +127,14 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "PQconninfoParse": (vp, [cp, ctypes.POINTER(cp)]),
         "PQconninfoFree": (None, [vp]),
         "PQfreemem": (None, [vp]),
-        "PQconnectdbParams": (vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),
+        "PQconnectStartParams": (vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),
+        "PQconnectPoll": (i, [vp]),
+        "PQsocket": (i, [vp]),
         "PQstatus": (i, [vp]),
         "PQerrorMessage": (cp, [vp]),
         "PQfinish": (None, [vp]),
-        "PQexecParams": (vp, [vp, cp, i, vp, vp, vp, vp, i]),
+        "PQsendQuery": (i, [vp, cp]),
+        "PQgetResult": (vp, [vp]),
         "PQresultStatus": (i, [vp]),
         "PQntuples": (i, [vp]),
         "PQnfields": (i, [vp]),
@@ -142,11 +151,17 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+_LAZY = getattr(os, "RTLD_LAZY", ctypes.DEFAULT_MODE)
+"""Symbols bound on first call: binding all of libpq's and the dozen libraries it links
+(SSL, Kerberos, LDAP) when loading cost 2.0-2.7 ms of CPU here, lazily 1.3-1.4 ms; the
+functions used are looked up (``_declare``) all the same, so a missing one still declines."""
+
+
 def load_libpq() -> ctypes.CDLL | None:
     """libpq with the functions used here declared, or ``None`` when none is found."""
     for path in _library_paths():
         try:
-            return _declare(ctypes.CDLL(path))
+            return _declare(ctypes.CDLL(path, mode=_LAZY))
         except (OSError, AttributeError):
             continue
     return None
@@ -172,8 +187,8 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
 """How each column type the statements return is decoded; any other type declines."""
 
 
-def _rows(pq: ctypes.CDLL, conn: int, sql: str) -> Rows:
-    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
+def _rows(pq: ctypes.CDLL, res: int) -> Rows:
+    """The rows of the query result ``res``, decoded (the caller clears it)."""
     try:
         if pq.PQresultStatus(res) != _PGRES_TUPLES_OK:
             raise _Decline
@@ -194,28 +209,44 @@ def _rows(pq: ctypes.CDLL, conn: int, sql: str) -> Rows:
         return rows
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Decline from exc
-    finally:
-        pq.PQclear(res)
 
 
-def _command(pq: ctypes.CDLL, conn: int, sql: str) -> None:
-    res = pq.PQexecParams(conn, sql.encode(), 0, None, None, None, None, 0)
-    ok = pq.PQresultStatus(res) == _PGRES_COMMAND_OK
-    pq.PQclear(res)
-    if not ok:
+def _results(pq: ctypes.CDLL, conn: int, statements: list[str], steps: list[_Step]) -> list[int]:
+    """The results of ``statements`` sent in one round trip (one simple query: after a
+    failed statement the server skips the rest, and the failure declines), taking
+    ``steps`` while the server answers."""
+    if not pq.PQsendQuery(conn, ";\n".join(statements).encode()):
         raise _Decline
+    _meanwhile(pq.PQsocket(conn), True, steps)
+    results = []
+    while res := pq.PQgetResult(conn):
+        results.append(res)
+    return results
 
 
-def _current(pq: ctypes.CDLL, conn: int) -> bool:
-    """Whether the database holds a store of this version's schema (see above)."""
-    applied = {str(r[0]) for r in _rows(pq, conn, f"SELECT name FROM {MIGRATIONS_TABLE}")}
+def _current(applied_rows: Rows) -> bool:
+    """Whether the migrations applied (rows of their names) are those of this version's
+    schema (see above)."""
+    applied = {str(r[0]) for r in applied_rows}
     # A name this version does not know means a newer outcomes migrated the database:
     # the ordinary open decides what to say about it.
     ours = {n for n in applied if n.startswith(("core.", "pg."))}
     return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES}
 
 
-def _connect(pq: ctypes.CDLL, url: str) -> int:
+def _meanwhile(fd: int, reading: bool, steps: list[_Step]) -> None:
+    """Take the next of ``steps`` (removing it) for as long as the socket ``fd`` is not
+    ready to read (``reading``) or write, that is while the server is still at work."""
+    import select
+
+    while steps and not any(select.select([fd] if reading else [], [] if reading else [fd], [], 0)):
+        steps.pop(0)()
+
+
+def _connect(pq: ctypes.CDLL, url: str, steps: list[_Step]) -> int:
+    """A connection to ``url``, taking ``steps`` while the server sets it up."""
+    import select
+
     errmsg = ctypes.c_char_p()
     options = pq.PQconninfoParse(url.encode(), ctypes.byref(errmsg))
     if not options:
@@ -229,30 +260,67 @@ def _connect(pq: ctypes.CDLL, url: str) -> int:
              ("client_encoding", "UTF8"))  # fmt: skip
     keys = (ctypes.c_char_p * (len(pairs) + 1))(*(k.encode() for k, _ in pairs), None)
     values = (ctypes.c_char_p * (len(pairs) + 1))(*(v.encode() for _, v in pairs), None)
-    conn: int | None = pq.PQconnectdbParams(keys, values, 1)
+    conn: int | None = pq.PQconnectStartParams(keys, values, 1)
     if not conn:
         raise connect_error(url, "connection failed: out of memory")
-    if pq.PQstatus(conn) != _CONNECTION_OK:
-        reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
+    # Driven on by ``PQconnectPoll`` as psycopg does (it connects the same way), so the
+    # timeout is this process's: libpq applies ``connect_timeout`` only when it waits.
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    try:
+        if pq.PQstatus(conn) == _CONNECTION_BAD:
+            _failed(pq, conn, url)
+        status = _POLLING_WRITING  # what libpq says to assume before the first poll
+        while status != _POLLING_OK:
+            if status == _POLLING_FAILED:
+                _failed(pq, conn, url)
+            reading, fd = status == _POLLING_READING, pq.PQsocket(conn)
+            _meanwhile(fd, reading, steps)
+            left = deadline - time.monotonic()
+            if left <= 0 or not any(
+                select.select([fd] if reading else [], [] if reading else [fd], [], left)
+            ):
+                raise connect_error(url, "connection timeout expired")
+            status = pq.PQconnectPoll(conn)
+    except BaseException:
         pq.PQfinish(conn)
-        raise connect_error(url, f"connection failed: {reason}")
+        raise
     return conn
 
 
-def read_current(url: str, *selects: str) -> list[Rows] | None:
+def _failed(pq: ctypes.CDLL, conn: int, url: str) -> None:
+    reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
+    raise connect_error(url, f"connection failed: {reason}")
+
+
+def read_current(url: str, *selects: str, meanwhile: Iterable[_Step] = ()) -> list[Rows] | None:
     """The rows of each of ``selects`` on the PostgreSQL store at ``url``, read in one
     read-only transaction; ``None`` when libpq is missing or the database is not a
-    current store (see above). Raises :class:`~outcomes.errors.StoreUnavailableError`
-    when the URL is malformed or the server cannot be reached."""
+    current store (see above). The steps of ``meanwhile`` (a caller's imports) are
+    taken in order while the server sets the connection up or runs the statements,
+    none once it has answered (the caller takes those left). Raises
+    :class:`~outcomes.errors.StoreUnavailableError` when the URL is malformed or the
+    server cannot be reached."""
     pq = load_libpq()
     if pq is None:
         return None
-    conn = _connect(pq, url)
+    steps = list(meanwhile)
+    conn = _connect(pq, url, steps)
     try:
-        _command(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        if not _current(pq, conn):
-            return None
-        return [_rows(pq, conn, sql) for sql in selects]
+        # One round trip for the transaction, the schema check and the reads.
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        statements = [begin, f"SELECT name FROM {MIGRATIONS_TABLE}", *selects]
+        results = _results(pq, conn, statements, steps)
+        try:
+            if len(results) != len(selects) + 2:
+                raise _Decline
+            if pq.PQresultStatus(results[0]) != _PGRES_COMMAND_OK:
+                raise _Decline
+            if not _current(_rows(pq, results[1])):
+                return None
+            return [_rows(pq, res) for res in results[2:]]
+        finally:
+            for res in results:
+                pq.PQclear(res)
     except _Decline:
         return None
     finally:
