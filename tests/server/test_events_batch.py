@@ -212,7 +212,6 @@ def test_every_events_request_leaves_the_group_count_balanced_whatever_its_answe
     assert service.applies_started == service.applies_finished == len(answers)
 
 
-
 def test_a_request_whose_body_is_still_arriving_is_not_counted_for_the_group_commit(
     client: TestClient,
 ) -> None:
