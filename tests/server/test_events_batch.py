@@ -4,6 +4,7 @@ an item needs its own report; concurrent writes share their commit."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -192,7 +193,7 @@ def test_a_commit_does_not_wait_for_a_batch_that_never_finishes() -> None:
 def test_every_events_request_leaves_the_group_count_balanced_whatever_its_answer(
     client: TestClient,
 ) -> None:
-    """A request is counted for the group commit from its arrival: one that fails before
+    """A request is counted for the group commit once its body is in: one that fails before
     its batch applies (413, 422, invalid UTF-8) or succeeds must leave the count even,
     else every later commit would wait the full group wait for a batch that never
     comes."""
@@ -209,3 +210,42 @@ def test_every_events_request_leaves_the_group_count_balanced_whatever_its_answe
     assert [a.status_code for a in answers] == [200, 422, 200, 422, 413]
     assert answers[2].json()["rejected"] == 1
     assert service.applies_started == service.applies_finished == len(answers)
+
+
+def test_a_request_whose_body_is_still_arriving_is_not_counted_for_the_group_commit(
+    client: TestClient,
+) -> None:
+    """A slow client is counted for the group commit only once its whole body is in, so
+    no other request's commit waits the group wait for a body still on its way."""
+    service: Service = client.app.state.service  # type: ignore[attr-defined]
+    body = msgspec.json.encode([event(1)])
+    counted_while_arriving: list[int] = []
+    sent: list[dict[str, object]] = []
+
+    async def scenario() -> None:
+        chunks = [body[:5], body[5:]]
+
+        async def receive() -> dict[str, object]:
+            if len(chunks) == 1:  # the app has the first part and waits for the rest
+                await asyncio.sleep(0.05)
+                counted_while_arriving.append(service.applies_started - service.applies_finished)
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/v1/events", "raw_path": b"/v1/events",
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())],
+        }  # fmt: skip
+        await client.app(scope, receive, send)  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+    assert counted_while_arriving == [0]
+    assert sent[0]["status"] == 200
+    assert service.applies_started == service.applies_finished == 1

@@ -40,12 +40,13 @@ async def post_feedback(request: Request) -> Response:
 
 async def _tracker_write(request: Request, name: str, decode: Decoder) -> Response:
     service = service_of(request)
-    # Counted from its arrival, not from its apply: a commit waits (briefly) for the
-    # batches of every request already in, also one whose body is still arriving, so
-    # that one transaction covers them all (see Service._flush).
+    body = await body_of(request, service)
+    # Counted from the moment its body is in, not from its apply: a commit waits
+    # (briefly) for the batches of every request already read, so that one transaction
+    # covers them all (see Service._flush). Not from its arrival: a client sending its
+    # body slowly would hold every other request's commit for the whole group wait.
     end_once = service.begin_apply()
     try:
-        body = await body_of(request, service)
         content_type = request.headers.get("content-type", "")
         items = split_items(body, content_type, service.limits)
         before = service.losses()
@@ -70,6 +71,6 @@ async def _tracker_write(request: Request, name: str, decode: Decoder) -> Respon
         # and commits, as a slow commit's records do.
         report = await anyio.to_thread.run_sync(apply_and_commit, abandon_on_cancel=True)
     finally:
-        end_once()  # also when the body failed or the request was cancelled
+        end_once()  # also when the items failed or the request was cancelled
     service.metrics.accepted.labels(name).inc(report.accepted)
     return JSONResponse(report.to_json())
