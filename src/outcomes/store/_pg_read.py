@@ -32,7 +32,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from outcomes.errors import StoreUnavailableError
 from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
@@ -274,6 +274,8 @@ def _connect(pq: ctypes.CDLL, url: str, steps: list[_Step]) -> int:
             if status == _POLLING_FAILED:
                 _failed(pq, conn, url)
             reading, fd = status == _POLLING_READING, pq.PQsocket(conn)
+            if fd < 0:  # not expected while libpq asks to wait on it: its message, if any
+                _failed(pq, conn, url)
             _meanwhile(fd, reading, steps)
             left = deadline - time.monotonic()
             if left <= 0 or not any(
@@ -287,7 +289,7 @@ def _connect(pq: ctypes.CDLL, url: str, steps: list[_Step]) -> int:
     return conn
 
 
-def _failed(pq: ctypes.CDLL, conn: int, url: str) -> None:
+def _failed(pq: ctypes.CDLL, conn: int, url: str) -> NoReturn:
     reason = (pq.PQerrorMessage(conn) or b"").decode("utf-8", "replace")
     raise connect_error(url, f"connection failed: {reason}")
 
