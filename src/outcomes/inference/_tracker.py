@@ -242,14 +242,16 @@ class OutcomeTracker:
     def record_call(
         self, model_id: str, task: str, latency_ms: float, input_tokens: int,
         output_tokens: int, routing_reason: str = "", *, cost_usd: float | None = None,
-        trace_id: str | None = None, **options: Unpack[StartOptions],
+        trace_id: str | None = None, ttft_ms: float | None = None,
+        **options: Unpack[StartOptions],
     ) -> str:  # fmt: skip
         """Record a call reported once it finished: :meth:`record_start` (``options``:
-        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` in one
-        step, with the same checks and receipt, started and completed at the same moment;
-        returns its trace id. Figures the completion refuses (logged, unless strict: then
-        nothing is recorded) leave the call started, as the two calls would."""
-        figures = (latency_ms, input_tokens, output_tokens, cost_usd, None)
+        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` (with its
+        ``ttft_ms``) in one step, with the same checks and receipt, started and completed
+        at the same moment; returns its trace id. Figures the completion refuses (logged,
+        unless strict: then nothing is recorded) leave the call started, as the two calls
+        would."""
+        figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
         return self._calls.start(
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
             options.get("propensity"), trace_id, figures,

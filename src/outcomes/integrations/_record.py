@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -118,10 +118,15 @@ def text_chars(value: object, depth: int = 0) -> int:
         return len(value)
     if depth > 8:
         return 0
-    if isinstance(value, Mapping):
-        return sum(text_chars(v, depth + 1) for k, v in value.items() if k not in _NOT_TEXT)
-    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
-        return sum(text_chars(v, depth + 1) for v in value)
+    # The usual shapes first: an ABC isinstance check costs several exact type tests.
+    kind = type(value)
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+        items = cast("Mapping[object, object]", value).items()
+        return sum(text_chars(v, depth + 1) for k, v in items if k not in _NOT_TEXT)
+    if kind is list or kind is tuple or (
+        isinstance(value, Iterable) and not isinstance(value, bytes | bytearray)
+    ):
+        return sum(text_chars(v, depth + 1) for v in cast("Iterable[object]", value))
     return 0
 
 
@@ -239,13 +244,12 @@ class Pending:
         if i is None:
             i, estimated = estimate_tokens(self.in_chars), True
         model = self._model_id()
+        ttft = self.first_token_at
         try:
-            tracker = self.tracker
-            trace = tracker.record_start(model, self.task, trace_id=self.trace_id)
-            self.trace_id = trace
-            ttft = self.first_token_at
-            tracker.record_complete(
-                trace, elapsed_ms, i, o, cost_usd=self._cost(model, i, o),
+            # One step (record_start and record_complete at once): the call is over.
+            self.trace_id = self.tracker.record_call(
+                model, self.task, elapsed_ms, i, o, cost_usd=self._cost(model, i, o),
+                trace_id=self.trace_id,
                 ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0,
             )  # fmt: skip
         except Exception as exc:

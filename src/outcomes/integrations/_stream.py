@@ -26,13 +26,6 @@ Observer = Callable[[Any, Pending], None]
 """Reads one stream event into the pending call (model, usage, tokens, done)."""
 
 
-def _see(observer: Observer, item: Any, pending: Pending) -> None:
-    try:
-        observer(item, pending)
-    except Exception as exc:  # an event shape we did not expect must not break the stream
-        warn_once("a stream event could not be read", exc)
-
-
 @contextmanager
 def _settled(pending: Pending) -> Iterator[None]:
     """Settle the call by how the reading of its events ended (see the module's list)."""
@@ -53,7 +46,10 @@ def _settled(pending: Pending) -> Iterator[None]:
 def _sync_events(inner: Iterator[Any], pending: Pending, observer: Observer) -> Iterator[Any]:
     with _settled(pending):
         for item in inner:
-            _see(observer, item, pending)
+            try:  # inline, not a helper: this runs for every event
+                observer(item, pending)
+            except Exception as exc:  # an event shape we did not expect must not break it
+                warn_once("a stream event could not be read", exc)
             yield item
 
 
@@ -62,7 +58,10 @@ async def _async_events(
 ) -> AsyncIterator[Any]:
     with _settled(pending):
         async for item in inner:
-            _see(observer, item, pending)
+            try:
+                observer(item, pending)
+            except Exception as exc:
+                warn_once("a stream event could not be read", exc)
             yield item
 
 

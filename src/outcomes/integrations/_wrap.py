@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,24 +66,17 @@ def _returned(
     return result
 
 
-@contextlib.contextmanager
-def _failed_on_raise(pending: Pending) -> Iterator[None]:
-    """The SDK call raised (sync or async): the call failed; the exception goes on."""
-    try:
-        yield
-    except BaseException as exc:
-        pending.fail(exc)
-        raise
-
-
 def _sync(
     create: Callable[..., Any], tracker: OutcomeTracker, task: str | None, endpoint: Endpoint
 ) -> Callable[..., Any]:
     @functools.wraps(create)
     def instrumented(*args: Any, **kwargs: Any) -> Any:
         pending = begin(tracker, task, endpoint, kwargs)
-        with _failed_on_raise(pending):
+        try:  # not a context manager: this is every call's path
             result = create(*args, **kwargs)
+        except BaseException as exc:
+            pending.fail(exc)
+            raise
         return _returned(result, pending, endpoint, kwargs, False)
 
     return instrumented
@@ -98,8 +91,11 @@ def _async(
     @functools.wraps(create)
     async def instrumented(*args: Any, **kwargs: Any) -> Any:
         pending = begin(tracker, task, endpoint, kwargs)
-        with _failed_on_raise(pending):
+        try:
             result = await create(*args, **kwargs)
+        except BaseException as exc:
+            pending.fail(exc)
+            raise
         return _returned(result, pending, endpoint, kwargs, True)
 
     return instrumented
