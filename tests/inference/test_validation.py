@@ -244,3 +244,21 @@ def test_ids_a_batch_check_passed_are_stored_as_given_and_a_credential_never_ski
     assert scrubbed[0] == "batch-y"
     assert key not in scrubbed[1]
     assert _redact.REDACTED in scrubbed[1]
+
+
+def test_an_id_the_tracker_issued_starts_its_call_once_and_outside_ids_are_still_checked() -> None:
+    from outcomes.inference._validate import check_trace_id
+    from outcomes.records import Receipt
+
+    store = MemoryStore()
+    tracker = OutcomeTracker(store, strict=True)
+    issued = tracker.new_trace_id()
+    assert check_trace_id(issued) == issued  # what the skipped check would have said
+    assert tracker.record_call("m", "code", 1.0, 1, 1, trace_id=issued, ttft_ms=0.5) == issued
+    tracker.flush()
+    [stored] = store.scan(Receipt.__table__)
+    assert (stored.trace_id, stored.ttft_ms) == (issued, 0.5)
+    with pytest.raises(ValidationError, match="already started"):
+        tracker.record_start("m", "code", trace_id=issued)
+    with pytest.raises(ValidationError, match="trace_id"):
+        tracker.record_start("m", "code", trace_id="sk-" + "a1B2c3D4e5F6g7H8i9J0" * 2)

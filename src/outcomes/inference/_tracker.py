@@ -246,16 +246,18 @@ class OutcomeTracker:
         **options: Unpack[StartOptions],
     ) -> str:  # fmt: skip
         """Record a call reported once it finished: :meth:`record_start` (``options``:
-        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` (with its
-        ``ttft_ms``) in one step, with the same checks and receipt, started and completed
-        at the same moment; returns its trace id. Figures the completion refuses (logged,
-        unless strict: then nothing is recorded) leave the call started, as the two calls
-        would."""
+        ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` (``ttft_ms``)
+        in one step, same checks and receipt, started and completed at once; returns its
+        trace id. Refused figures leave the call started, as the two calls would."""
         figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
         return self._calls.start(
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
             options.get("propensity"), trace_id, figures,
         )  # fmt: skip
+
+    def new_trace_id(self) -> str:
+        """A fresh id for a call recorded later; made here, it skips an outside id's checks."""
+        return self._calls.issue()
 
     def checked_trace_ids(self, trace_ids: list[str]) -> AbstractContextManager[bool]:
         """Check the trace ids of a batch about to be recorded in one pass over them all;
@@ -571,15 +573,10 @@ class OutcomeTracker:
     itself never awaits I/O)."""
 
     def track(
-        self,
-        model_id: str,
-        task: str,
-        routing_reason: str = "",
-        *,
+        self, model_id: str, task: str, routing_reason: str = "", *,
         usage: Callable[[Any], tuple[int, int] | None] = _calls.usage_of,
-        project_id: str | None = None,
-        intent: str | None = None,
-    ) -> Callable[[F], F]:
+        project_id: str | None = None, intent: str | None = None,
+    ) -> Callable[[F], F]:  # fmt: skip
         """Decorator recording every call of a sync or async function (see
         :func:`outcomes.inference._calls.track`)."""
         return _calls.track(

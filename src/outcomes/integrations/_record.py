@@ -123,8 +123,10 @@ def text_chars(value: object, depth: int = 0) -> int:
     if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         items = cast("Mapping[object, object]", value).items()
         return sum(text_chars(v, depth + 1) for k, v in items if k not in _NOT_TEXT)
-    if kind is list or kind is tuple or (
-        isinstance(value, Iterable) and not isinstance(value, bytes | bytearray)
+    if (
+        kind is list
+        or kind is tuple
+        or (isinstance(value, Iterable) and not isinstance(value, bytes | bytearray))
     ):
         return sum(text_chars(v, depth + 1) for v in cast("Iterable[object]", value))
     return 0
@@ -189,7 +191,10 @@ class Pending:
     def ensure_id(self) -> str:
         """The call's trace id, made now if it has none yet (a stream shows it at once)."""
         if self.trace_id is None:
-            self.trace_id = new_id()
+            try:
+                self.trace_id = self.tracker.new_trace_id()  # trusted when it settles
+            except Exception:  # a tracker stand-in without it
+                self.trace_id = new_id()
         return self.trace_id
 
     def token(self, chars: int) -> None:
