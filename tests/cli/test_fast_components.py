@@ -16,7 +16,7 @@ from outcomes.components._queries import OUTCOME_TOTAL_ROWS
 from outcomes.components._records import ComponentEvent, OutcomeType
 from outcomes.store import PostgresStore, SQLiteStore, Store
 from outcomes.testing import cli
-from tests.cli.test_fast_models import _random_store, fast_output
+from tests.cli.test_fast_models import _random_store, fast_output, outcomes_home, same_as_command
 from tests.cli.test_fast_pg import _url
 
 # Hostile ids too: quotes, a JSON escape, non-ASCII, a lone surrogate-free emoji, RTL.
@@ -59,26 +59,14 @@ def test_fast_components_report_is_the_commands_output_byte_for_byte(
 ) -> None:
     path = tmp_path / "o.db"
     _component_store(path, seed)
-    argv = ["components", "report", "--json", "--db", f"sqlite:///{path}"]
-    fast = fast_output(argv, capsys)
-    full = cli.invoke(argv)
-    assert full.exit_code == 0, full.output
-    assert fast is not None
-    assert fast == full.stdout
+    same_as_command(["components", "report", "--json", "--db", f"sqlite:///{path}"], capsys)
 
 
 def test_fast_components_report_reads_the_default_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir(mode=0o700)
-    _component_store(home / "outcomes.db", 5)
-    monkeypatch.setenv("OUTCOMES_HOME", str(home))
-    monkeypatch.delenv("OUTCOMES_DB_URL", raising=False)
-    fast = fast_output(["components", "report", "--json"], capsys)
-    assert fast is not None
-    assert fast == cli.invoke(["components", "report", "--json"]).stdout
-    assert fast.startswith("[\n  {")
+    _component_store(outcomes_home(tmp_path, monkeypatch) / "outcomes.db", 5)
+    assert same_as_command(["components", "report", "--json"], capsys).startswith("[\n  {")
 
 
 @pytest.mark.parametrize(
@@ -155,12 +143,7 @@ def test_fast_components_report_on_postgresql_is_the_commands_output_byte_for_by
 ) -> None:
     pg.migrate(MIGRATIONS)
     _fill(pg, 300 + seed)
-    argv = ["components", "report", "--json", "--db", _url(pg)]
-    fast = fast_output(argv, capsys)
-    full = cli.invoke(argv)
-    assert full.exit_code == 0, full.output
-    assert fast is not None
-    assert fast == full.stdout
+    same_as_command(["components", "report", "--json", "--db", _url(pg)], capsys)
 
 
 @pytest.mark.postgres
