@@ -1,8 +1,10 @@
 """Two source trees' ``outcomes`` commands timed side by side, interleaved, in fresh processes.
 
-``python -m benchmarks.ab_cli SRC_A SRC_B DB_URL [ROUNDS]`` runs, ROUNDS times (default
-41), ``outcomes --version``, ``models --json --db DB_URL`` and ``ledger stats --json --db
-DB_URL`` once with ``PYTHONPATH=SRC_A`` and once with ``SRC_B``, one after the other, and
+``python -m benchmarks.ab_cli SRC_A SRC_B DB_URL [ROUNDS [COMMAND...]]`` runs, ROUNDS
+times (default 41), ``outcomes --version``, ``models --json --db DB_URL`` and ``ledger
+stats --json --db DB_URL`` (or, when given, each COMMAND: words split on spaces, run with
+``--db DB_URL`` added, such as ``"components report --json"``) once with
+``PYTHONPATH=SRC_A`` and once with ``SRC_B``, one after the other, and
 prints the medians of wall and CPU time (user + system of the child) with each command's
 ratio to that tree's ``--version``. Alternating the trees puts both in the same window of
 a shared machine's load, which a run of each after the other does not (docs/scaling.md:
@@ -40,11 +42,8 @@ def _time(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main(argv: list[str]) -> None:
     src_a, src_b, url = argv[:3]
     rounds = int(argv[3]) if len(argv) > 3 else 41
-    commands = {
-        "--version": ["--version"],
-        "models --json": ["models", "--json", "--db", url],
-        "ledger stats --json": ["ledger", "stats", "--json", "--db", url],
-    }
+    reads = argv[4:] or ["models --json", "ledger stats --json"]
+    commands = {"--version": ["--version"]} | {read: [*read.split(), "--db", url] for read in reads}
     trees = [src_a, src_b]
     for src in trees:
         compileall.compile_dir(Path(src) / "outcomes", quiet=1)
@@ -66,7 +65,7 @@ def main(argv: list[str]) -> None:
         for name in commands:
             wall, cpu = (statistics.median(x) for x in zip(*times[src, name], strict=True))
             print(
-                f"{src}  {name:20s} wall {wall * 1000:6.1f} ms ({wall / ref[0]:.2f}x)  "
+                f"{src}  {name:26s} wall {wall * 1000:6.1f} ms ({wall / ref[0]:.2f}x)  "
                 f"CPU {cpu * 1000:6.1f} ms ({cpu / ref[1]:.2f}x)"
             )
 

@@ -73,18 +73,32 @@ def fast_output(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str | No
     return out
 
 
+def same_as_command(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The fast answer to ``argv``, checked to be the command's output byte for byte."""
+    fast = fast_output(argv, capsys)
+    full = cli.invoke(argv)
+    assert full.exit_code == 0, full.output
+    assert fast is not None
+    assert fast == full.stdout
+    return fast
+
+
+def outcomes_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ``OUTCOMES_HOME`` (mode 0700) in use, with no ``OUTCOMES_DB_URL``."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("OUTCOMES_HOME", str(home))
+    monkeypatch.delenv("OUTCOMES_DB_URL", raising=False)
+    return home
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_fast_answer_is_the_commands_output_byte_for_byte(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], seed: int
 ) -> None:
     path = tmp_path / "o.db"
     _random_store(path, seed)
-    db = f"sqlite:///{path}"
-    fast = fast_output(["models", "--json", "--db", db], capsys)
-    full = cli.invoke(["models", "--json", "--db", db])
-    assert full.exit_code == 0
-    assert fast is not None
-    assert fast == full.stdout
+    same_as_command(["models", "--json", "--db", f"sqlite:///{path}"], capsys)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -93,22 +107,14 @@ def test_fast_ledger_stats_is_the_commands_output_byte_for_byte(
 ) -> None:
     path = tmp_path / "o.db"
     _random_store(path, 100 + seed)
-    db = f"sqlite:///{path}"
-    fast = fast_output(["ledger", "stats", "--json", "--db", db], capsys)
-    full = cli.invoke(["ledger", "stats", "--json", "--db", db])
-    assert full.exit_code == 0
-    assert fast is not None
-    assert fast == full.stdout
+    same_as_command(["ledger", "stats", "--json", "--db", f"sqlite:///{path}"], capsys)
 
 
 def test_fast_path_reads_the_default_store_under_outcomes_home(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir(mode=0o700)
+    home = outcomes_home(tmp_path, monkeypatch)
     _random_store(home / "outcomes.db", 99)
-    monkeypatch.setenv("OUTCOMES_HOME", str(home))
-    monkeypatch.delenv("OUTCOMES_DB_URL", raising=False)
     fast = fast_output(["models", "--db=" + f"sqlite:///{home / 'outcomes.db'}", "--json"], capsys)
     default = fast_output(["models", "--json"], capsys)
     full = cli.invoke(["models", "--json"])

@@ -15,13 +15,8 @@ from outcomes._lazy import attach as _attach
 
 if _typing.TYPE_CHECKING:
     from outcomes.components._conflicts import Conflict, ConflictAnalysis
-    from outcomes.components._records import (
-        ComponentEvent,
-        ComponentReport,
-        ComponentStats,
-        OutcomeType,
-        RankingMultiplier,
-    )
+    from outcomes.components._records import ComponentEvent, OutcomeType
+    from outcomes.components._report import ComponentReport, ComponentStats, RankingMultiplier
     from outcomes.components._schema import MIGRATIONS
     from outcomes.components._tracker import ComponentTracker
 else:
@@ -29,11 +24,10 @@ else:
         __name__,
         {
             "outcomes.components._conflicts": ("Conflict", "ConflictAnalysis"),
-            "outcomes.components._records": (
-                "ComponentEvent",
+            "outcomes.components._records": ("ComponentEvent", "OutcomeType"),
+            "outcomes.components._report": (
                 "ComponentReport",
                 "ComponentStats",
-                "OutcomeType",
                 "RankingMultiplier",
             ),
             "outcomes.components._schema": ("MIGRATIONS",),

@@ -38,75 +38,14 @@ from outcomes.components._records import (
     parse_outcome,
     ranking_multiplier,
 )
+from outcomes.components._report import Counts, fold_totals, stats_in_order
 from outcomes.components._schema import MIGRATIONS
 from outcomes.errors import ConfigError
 from outcomes.store import BackgroundWriter, FlushResult, MemoryStore, Store
 
 _TABLE = ComponentEvent.__table__
-_SUCCESS = OutcomeType.INSTALL_SUCCESS.value
 _FAILURE = OutcomeType.INSTALL_FAILURE.value
-_USED = OutcomeType.USED_IN_SESSION.value
-_REMOVED = OutcomeType.REMOVED_BY_USER.value
-_DEPRECATED = OutcomeType.DEPRECATED.value
 _ANY_OUTCOME: dict[str, str] = {o.value: o.value for o in OutcomeType}
-
-
-class _Counts:
-    """Mutable running totals of one component; min/max keep the fold order-free."""
-
-    __slots__ = (
-        "deprecated_at",
-        "failures",
-        "first_seen",
-        "last_failure",
-        "last_success",
-        "removals",
-        "successes",
-        "usage",
-    )
-
-    def __init__(self) -> None:
-        self.successes = 0
-        self.failures = 0
-        self.usage = 0
-        self.removals = 0
-        self.deprecated_at: float | None = None
-        self.first_seen: float | None = None
-        self.last_success: float | None = None
-        self.last_failure: float | None = None
-
-    def add(self, outcome: str, n: int, first: float, last: float) -> None:
-        """Fold ``n`` events of ``outcome`` whose times span ``first``..``last``."""
-        if self.first_seen is None or first < self.first_seen:
-            self.first_seen = first
-        if outcome == _SUCCESS:
-            self.successes += n
-            if self.last_success is None or last > self.last_success:
-                self.last_success = last
-        elif outcome == _FAILURE:
-            self.failures += n
-            if self.last_failure is None or last > self.last_failure:
-                self.last_failure = last
-        elif outcome == _USED:
-            self.usage += n
-        elif outcome == _REMOVED:
-            self.removals += n
-        elif outcome == _DEPRECATED and (self.deprecated_at is None or first < self.deprecated_at):
-            self.deprecated_at = first
-
-    def snapshot(self, component_id: str) -> ComponentStats:
-        return ComponentStats(
-            component_id=component_id,
-            successes=self.successes,
-            failures=self.failures,
-            usage_count=self.usage,
-            removal_count=self.removals,
-            deprecated=self.deprecated_at is not None,
-            deprecated_at=self.deprecated_at,
-            first_seen=self.first_seen,
-            last_success=self.last_success,
-            last_failure=self.last_failure,
-        )
 
 
 class ComponentTracker:
@@ -147,7 +86,7 @@ class ComponentTracker:
         self._writer = writer if writer is not None else BackgroundWriter(store)
         self._clock = clock if clock is not None else SYSTEM_CLOCK
         self._lock = threading.Lock()
-        self._counts: dict[str, _Counts] = self._fold_store()
+        self._counts: dict[str, Counts] = self._fold_store()
 
     # -- recording (hot path) ----------------------------------------------------------
     def record_outcome(
@@ -181,7 +120,7 @@ class ComponentTracker:
             counts = self._counts.get(component_id)
             if counts is None:
                 check_label(component_id, "component_id")
-                counts = self._counts[component_id] = _Counts()
+                counts = self._counts[component_id] = Counts()
             counts.add(outcome, 1, now, now)
         self._writer.submit(
             ComponentEvent(new_id(), component_id, outcome, now, session_id, context)
@@ -197,11 +136,7 @@ class ComponentTracker:
     def all_stats(self) -> list[ComponentStats]:
         """Statistics of every component, in order of first appearance (then id)."""
         with self._lock:
-            stats = [c.snapshot(cid) for cid, c in self._counts.items()]
-        stats.sort(
-            key=lambda s: (s.first_seen if s.first_seen is not None else 0.0, s.component_id)
-        )
-        return stats
+            return stats_in_order(self._counts)
 
     def get_success_rate(self, component_id: str) -> float:
         """Install success rate; 0.0 when unknown, which callers of the earlier component
@@ -358,11 +293,5 @@ class ComponentTracker:
         for cid, outcome, ts, session in self.store.iter_query(OUTCOME_ROWS, (outcomes,)):
             yield cid, outcome, float(ts), session
 
-    def _fold_store(self) -> dict[str, _Counts]:
-        counts: dict[str, _Counts] = {}
-        for cid, outcome, n, first, last in self.store.iter_query(OUTCOME_TOTAL_ROWS):
-            entry = counts.get(cid)
-            if entry is None:
-                entry = counts[cid] = _Counts()
-            entry.add(outcome, int(n), float(first), float(last))
-        return counts
+    def _fold_store(self) -> dict[str, Counts]:
+        return fold_totals(self.store.iter_query(OUTCOME_TOTAL_ROWS))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn
 
 from outcomes.errors import StoreUnavailableError
-from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows
+from outcomes.store._sqlite_read import CORE_MIGRATION_NAMES, MIGRATIONS_TABLE, Rows, wing_current
 
 PG_MIGRATION_NAMES = (
     "pg.0001_receipts_partitioned",
@@ -224,14 +224,14 @@ def _results(pq: ctypes.CDLL, conn: int, statements: list[str], steps: list[_Ste
     return results
 
 
-def _current(applied_rows: Rows) -> bool:
+def _current(applied_rows: Rows, wing: tuple[str, ...] = ()) -> bool:
     """Whether the migrations applied (rows of their names) are those of this version's
-    schema (see above)."""
+    schema (see above), with those ``wing`` names (``_sqlite_read.wing_current``)."""
     applied = {str(r[0]) for r in applied_rows}
     # A name this version does not know means a newer outcomes migrated the database:
     # the ordinary open decides what to say about it.
     ours = {n for n in applied if n.startswith(("core.", "pg."))}
-    return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES}
+    return ours == {*CORE_MIGRATION_NAMES, *PG_MIGRATION_NAMES} and wing_current(applied, wing)
 
 
 def _meanwhile(fd: int, reading: bool, steps: list[_Step]) -> None:
@@ -294,12 +294,15 @@ def _failed(pq: ctypes.CDLL, conn: int, url: str) -> NoReturn:
     raise connect_error(url, f"connection failed: {reason}")
 
 
-def read_current(url: str, *selects: str, meanwhile: Iterable[_Step] = ()) -> list[Rows] | None:
+def read_current(
+    url: str, *selects: str, meanwhile: Iterable[_Step] = (), wing: tuple[str, ...] = ()
+) -> list[Rows] | None:
     """The rows of each of ``selects`` on the PostgreSQL store at ``url``, read in one
     read-only transaction; ``None`` when libpq is missing or the database is not a
-    current store (see above). The steps of ``meanwhile`` (a caller's imports) are
-    taken in order while the server sets the connection up or runs the statements,
-    none once it has answered (the caller takes those left). Raises
+    current store (see above) or lacks the migrations ``wing`` names. The steps of
+    ``meanwhile`` (a caller's imports) are taken in order while the server sets the
+    connection up or runs the statements, none once it has answered (the caller takes
+    those left). Raises
     :class:`~outcomes.errors.StoreUnavailableError` when the URL is malformed or the
     server cannot be reached."""
     pq = load_libpq()
@@ -317,7 +320,7 @@ def read_current(url: str, *selects: str, meanwhile: Iterable[_Step] = ()) -> li
                 raise _Decline
             if pq.PQresultStatus(results[0]) != _PGRES_COMMAND_OK:
                 raise _Decline
-            if not _current(_rows(pq, results[1])):
+            if not _current(_rows(pq, results[1]), wing):
                 return None
             return [_rows(pq, res) for res in results[2:]]
         finally:

@@ -57,8 +57,17 @@ def path_from_url(url: str) -> Path:
     return Path(url_path(url)).expanduser()
 
 
-def _current(conn: sqlite3.Connection) -> bool:
-    """Whether the file is a store of this version's core schema, in WAL mode."""
+def wing_current(applied: set[str], wing: tuple[str, ...]) -> bool:
+    """Whether the migrations ``applied`` include exactly the names ``wing`` lists of
+    each wing they name (``components.0001_events`` names ``components``): a wing's table
+    not created yet, or migrated by a newer version, is the ordinary open's to handle."""
+    prefixes = tuple({n.split(".", 1)[0] + "." for n in wing})
+    return {n for n in applied if n.startswith(prefixes)} == set(wing) if wing else True
+
+
+def _current(conn: sqlite3.Connection, wing: tuple[str, ...]) -> bool:
+    """Whether the file is a store of this version's core schema, in WAL mode, with the
+    migrations ``wing`` names (:func:`wing_current`)."""
     mode = conn.execute("PRAGMA journal_mode").fetchone()
     if mode is None or str(mode[0]).lower() != "wal":
         return False
@@ -70,12 +79,15 @@ def _current(conn: sqlite3.Connection) -> bool:
     # A core name this version does not know means a newer outcomes wrote the file: the
     # ordinary open decides what to say about it.
     core = {n for n in applied if n.startswith("core.")}
-    return core == set(CORE_MIGRATION_NAMES)
+    return core == set(CORE_MIGRATION_NAMES) and wing_current(applied, wing)
 
 
-def read_current(path: str | Path, busy_timeout: float, *selects: str) -> list[Rows] | None:
+def read_current(
+    path: str | Path, busy_timeout: float, *selects: str, wing: tuple[str, ...] = ()
+) -> list[Rows] | None:
     """The rows of each of ``selects`` on the SQLite store at ``path``, read in one
-    transaction; ``None`` when the file is missing or not a current store (see above)."""
+    transaction; ``None`` when the file is missing or not a current store (see above),
+    with the migrations ``wing`` names when the statements read a wing's tables."""
     if not os.path.isfile(path):
         return None
     # Imported here: the PostgreSQL read path (``_pg_read``) shares only the names. The
@@ -94,7 +106,7 @@ def read_current(path: str | Path, busy_timeout: float, *selects: str) -> list[R
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         conn.execute("BEGIN")
-        if not _current(conn):
+        if not _current(conn, wing):
             return None
         return [conn.execute(sql).fetchall() for sql in selects]
     except sqlite3.Error:
