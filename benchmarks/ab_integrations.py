@@ -19,9 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-MESSAGES = [{"role": "user", "content": "benchmark prompt, a short one"}]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,22 +50,11 @@ def _one(n: int) -> str:
     import openai
     from tests.fakes.llm_server import FakeLLMServer, Reply
 
+    from benchmarks.bench_integrations import chat_call as call
+    from benchmarks.bench_integrations import chat_stream as stream
     from outcomes.inference import OutcomeTracker
     from outcomes.integrations.openai import instrument
     from outcomes.store import SQLiteStore
-
-    def call(client: Any) -> Callable[[], object]:
-        return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-
-    def stream(client: Any) -> Callable[[], object]:
-        def run() -> None:
-            for _ in client.chat.completions.create(
-                model="gpt-4o-mini", messages=MESSAGES, stream=True,
-                stream_options={"include_usage": True},
-            ):  # fmt: skip
-                pass
-
-        return run
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -55,6 +55,24 @@ def _paired_ms(
     return statistics.median(b), statistics.median(i), statistics.median(diffs)
 
 
+def chat_call(client: Any) -> Callable[[], object]:
+    """One chat call of ``client`` (answered in full)."""
+    return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+
+def chat_stream(client: Any) -> Callable[[], object]:
+    """One streamed chat call of ``client``, read to its end (usage chunk included)."""
+
+    def run() -> None:
+        for _ in client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True,
+            stream_options={"include_usage": True},
+        ):  # fmt: skip
+            pass
+
+    return run
+
+
 def _openai(ctx: Context, tracker: OutcomeTracker, n: int) -> None:
     import openai
     from tests.fakes.llm_server import FakeLLMServer, Reply
@@ -66,20 +84,7 @@ def _openai(ctx: Context, tracker: OutcomeTracker, n: int) -> None:
         inst = instrument(
             openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0), tracker
         )
-
-        def call(client: Any) -> Callable[[], object]:
-            return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-
-        def stream(client: Any) -> Callable[[], object]:
-            def run() -> None:
-                for _ in client.chat.completions.create(
-                    model="gpt-4o-mini", messages=MESSAGES, stream=True,
-                    stream_options={"include_usage": True},
-                ):  # fmt: skip
-                    pass
-
-            return run
-
+        call, stream = chat_call, chat_stream
         for fn in (call(bare), call(inst), stream(bare), stream(inst)):
             for _ in range(20):
                 fn()  # warm connections and imports
