@@ -46,6 +46,8 @@ def _config(text: str) -> Config:
     h, floor, share, sharpen, *rest = json.loads(text)
     policy = str(rest[0]) if rest else POLICY
     z = rest[1] if rest[1:] else None
+    if rest[2:] and rest[2] is not None:  # guard_n (Router.guard_n)
+        return (h, float(floor), float(share), float(sharpen), policy, z, float(rest[2]))
     return (h, float(floor), float(share), float(sharpen), policy, z)
 
 
