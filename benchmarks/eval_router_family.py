@@ -39,9 +39,11 @@ from outcomes.routing._select import Weights
 Config = (
     tuple[float | None, float, float, float, str]
     | tuple[float | None, float, float, float, str, float | None]
+    | tuple[float | None, float, float, float, str, float | None, float | None]
 )
 """(half-life in decisions or None for no forgetting, min_evidence, share_cap, sharpen,
-selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``])."""
+selection policy[, change_z: forget only on evidence of change, see ``Router.change_z``
+[, guard_n: the lock-in guard, see ``Router.guard_n``]])."""
 POLICY: str = Router.policy
 """The live router's default selection policy."""
 
@@ -81,7 +83,17 @@ ADOPT_GRID: tuple[Config, ...] = (
 1,000 / 4,000 / 2,000, fixed before the 20-seed leave-one-out (issue 19). Change
 detection is adopted only if leave-one-out picks it for most held-out matrices and its
 per-matrix mean is nowhere worse than the default's by more than one SE."""
-GRIDS = {"sharpen": GRID, "change": CHANGE_GRID, "adopt": ADOPT_GRID}
+GUARD_GRID: tuple[Config, ...] = (
+    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0),
+    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0, 20.0),
+)
+"""``--grid guard``: the default against the default with the lock-in guard for cells of
+fewer than 20 outcomes (``Router.guard_n``; 20 from the lock-in diagnosis on seeds 0-19,
+where starved models ended at 1-17 calls), fixed before its run on seeds 30-34 (issue 19).
+The rule: leave-one-matrix-out must pick the guard for a majority of the eleven held-out
+matrices AND the guard's mean be on no matrix worse than the default's by more than one
+SE (the larger of the two). The default is not changed this session whatever the result."""
+GRIDS = {"sharpen": GRID, "change": CHANGE_GRID, "adopt": ADOPT_GRID, "guard": GUARD_GRID}
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
@@ -129,6 +141,7 @@ def _stats(m: Matrix, order: Sequence[int], picks: np.ndarray) -> dict[str, floa
 def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
     half_life, floor, share, sharpen, policy = cfg[:5]
     change_z = cfg[5] if len(cfg) > 5 else None
+    guard_n = cfg[6] if len(cfg) > 6 else None
     prices = np.zeros(len(m.models))
     return RouterPolicy(
         "outcomes-cold",
@@ -141,6 +154,7 @@ def ours(m: Matrix, seed: int, cfg: Config) -> RouterPolicy:
         share=share,
         sharpen=sharpen,
         change_z=change_z,
+        guard_n=guard_n,
         policy=policy,  # type: ignore[arg-type]
     )
 
@@ -258,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--config",
-        help="one config as JSON [half_life, min_evidence, share, sharpen, policy, change_z]",
+        help="one config as JSON"
+        " [half_life, min_evidence, share, sharpen, policy, change_z, guard_n]",
     )
     parser.add_argument("--only", help="comma-separated matrix names")
     parser.add_argument(
@@ -281,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         sharpen = float(rest[0]) if rest else 1.0
         policy = str(rest[1]) if rest[1:] else POLICY
         z = rest[2] if rest[2:] else None
-        configs = [(h, float(floor), float(share), sharpen, policy, z)]
+        g = rest[3] if rest[3:] else None
+        configs = [
+            (h, float(floor), float(share), sharpen, policy, z)
+            if g is None
+            else (h, float(floor), float(share), sharpen, policy, z, g)
+        ]
     else:
         configs = [default_config()]
     only = set(args.only.split(",")) if args.only else None

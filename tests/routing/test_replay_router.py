@@ -29,16 +29,22 @@ def _row(i: int, task: str, quality: tuple[float, ...]) -> Row:
 
 
 @pytest.mark.parametrize(
-    ("weights", "half_life", "min_evidence", "change_z"),
+    ("weights", "half_life", "min_evidence", "change_z", "guard_n"),
     [
-        (Weights(), None, 0.0, None),
-        (Weights(1.0, 0.3), 40.0, 25.0, None),
-        (Weights(1.0, 0.3), 40.0, 25.0, 1.0),
-        (Weights(1.0, 0.3), 40.0, 25.0, Router.change_z),
+        (Weights(), None, 0.0, None, None),
+        (Weights(1.0, 0.3), 40.0, 25.0, None, None),
+        (Weights(1.0, 0.3), 40.0, 25.0, 1.0, None),
+        (Weights(1.0, 0.3), 40.0, 25.0, Router.change_z, None),
+        (Weights(), 40.0, 25.0, Router.change_z, 20.0),
+        (Weights(1.0, 0.3), None, 0.0, None, 60.0),
     ],
 )
 def test_replay_policy_and_a_tracker_fed_router_choose_identically(
-    weights: Weights, half_life: float | None, min_evidence: float, change_z: float | None
+    weights: Weights,
+    half_life: float | None,
+    min_evidence: float,
+    change_z: float | None,
+    guard_n: float | None,
 ) -> None:
     """Same seed, same outcomes: the replay's router (fed by ``ReplayProfiles``) and a
     router reading a real tracker's published profiles make the same 250 choices."""
@@ -54,6 +60,7 @@ def test_replay_policy_and_a_tracker_fed_router_choose_identically(
         forget=half_life is not None,
         min_evidence=min_evidence,
         change_z=change_z,
+        guard_n=guard_n,
         seed=11,
         clock=clock,
         refresh_s=0.0,
@@ -68,6 +75,7 @@ def test_replay_policy_and_a_tracker_fed_router_choose_identically(
         half_life=half_life,
         min_evidence=min_evidence,
         change_z=change_z,
+        guard_n=guard_n,
         breaker=False,
     )
     rng = random.Random(3)

@@ -29,6 +29,7 @@ from outcomes.routing._decision import (
     _unscored,
 )
 from outcomes.routing._elim import select_gated
+from outcomes.routing._guard import guard
 from outcomes.routing._select import (
     SMALL,
     Normals,
@@ -112,6 +113,12 @@ class Router:
     or two apart long after they stopped being worth it; 2 was chosen by
     leave-one-matrix-out cross-validation over the development family
     (docs/routing.md), more locks onto an early leader on some matrices."""
+    guard_n: float | None = None
+    """Opt-in lock-in guard (off by default): a healthy cell judged on fewer than this
+    many outcomes is drawn from its unsharpened posterior while that posterior's mean +
+    2 SD exceeds the leading cell's mean, so an unlucky start on a short stream keeps
+    plain Thompson sampling's chance of a second look (:mod:`outcomes.routing._guard`;
+    the rule and result in docs/routing.md)."""
     profiles: ProfileSource | None = None
     """Where decisions read profiles instead of ``tracker`` (rate limits still come from
     the tracker): the replay benchmark's statistics, for instance."""
@@ -152,6 +159,8 @@ class Router:
             raise ValueError(f"change_z must be None or >= 0, got {self.change_z!r}")
         if not self.sharpen >= 1.0 or math.isinf(self.sharpen):
             raise ValueError(f"sharpen must be a finite number >= 1, got {self.sharpen!r}")
+        if self.guard_n is not None and not self.guard_n >= 0:
+            raise ValueError(f"guard_n must be None or >= 0, got {self.guard_n!r}")
 
     # -- outage handling -------------------------------------------------------------
     def report(self, model_id: str, ok: bool) -> None:
@@ -457,6 +466,8 @@ class Router:
             p95s.append(p95)
             if ref is not None and ref > cost_ref:
                 cost_ref = ref
+        if self.guard_n is not None:
+            guard(alphas, betas, rows, ok, self.guard_n)
         pool = _Pool(
             names,
             rows,
