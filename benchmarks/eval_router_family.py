@@ -93,7 +93,23 @@ where starved models ended at 1-17 calls), fixed before its run on seeds 30-34 (
 The rule: leave-one-matrix-out must pick the guard for a majority of the eleven held-out
 matrices AND the guard's mean be on no matrix worse than the default's by more than one
 SE (the larger of the two). The default is not changed this session whatever the result."""
-GRIDS = {"sharpen": GRID, "change": CHANGE_GRID, "adopt": ADOPT_GRID, "guard": GUARD_GRID}
+GUARD_ANY_GRID: tuple[Config, ...] = (
+    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0),
+    (1_000.0, 200.0, 5.0, 2.0, "thompson", 3.0, float("inf")),
+)
+"""``--grid guard-any``: the default against the guard at any number of outcomes
+(``guard_n`` infinite: a cell is drawn unsharpened exactly while its unsharpened mean +
+2 SD exceeds the leader's mean), the count-free variant suggested by ``--grid guard``'s
+failure (a cliff at 20 outcomes); no constant chosen on data. Fixed before its run on
+seeds 35-39 with the same rule as ``--grid guard``; the default is not changed this
+session whatever the result."""
+GRIDS = {
+    "sharpen": GRID,
+    "change": CHANGE_GRID,
+    "adopt": ADOPT_GRID,
+    "guard": GUARD_GRID,
+    "guard-any": GUARD_ANY_GRID,
+}
 
 
 def _play(policy: ReplayPolicy, m: Matrix, order: Sequence[int]) -> np.ndarray:
