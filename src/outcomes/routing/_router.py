@@ -117,8 +117,8 @@ class Router:
     """Opt-in lock-in guard (off by default): a healthy cell judged on fewer than this
     many outcomes is drawn from its unsharpened posterior while that posterior's mean +
     2 SD exceeds the leading cell's mean, so an unlucky start on a short stream keeps
-    plain Thompson sampling's chance of a second look (:mod:`outcomes.routing._guard`;
-    the rule and result in docs/routing.md)."""
+    plain Thompson sampling's chance of a second look (:mod:`outcomes.routing._guard`).
+    Not adopted: at 20 and unbounded it lost to the default (docs/routing.md)."""
     profiles: ProfileSource | None = None
     """Where decisions read profiles instead of ``tracker`` (rate limits still come from
     the tracker): the replay benchmark's statistics, for instance."""
