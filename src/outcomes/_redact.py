@@ -115,6 +115,12 @@ _OWN_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _CACHED_CHARS = 256
 
 
+def is_own_id(value: str) -> bool:
+    """Whether ``value`` has the shape of the ids ``outcomes`` makes (:func:`outcomes._ids.new_id`):
+    lower-case hex in UUID shape, which no named detector can match."""
+    return len(value) == 36 and _secrets._pattern(_OWN_ID).fullmatch(value) is not None
+
+
 @functools.lru_cache(maxsize=4_096)
 def _scrub_short(value: str) -> str:
     return _secrets.substitute_named(value, REDACTED)
@@ -151,7 +157,7 @@ def scrub_columns(row: tuple[Any, ...], columns: tuple[int, ...]) -> tuple[Any, 
         value = row[i]
         if not isinstance(value, str) or value in known:
             continue
-        if len(value) == 36 and _secrets._pattern(_OWN_ID).fullmatch(value):
+        if is_own_id(value):
             continue
         clean = scrub_stored(value)
         if clean == value:
@@ -201,7 +207,7 @@ def scrub_column(values: Sequence[Any]) -> Sequence[Any]:
     for value in fresh:
         if not isinstance(value, str) or value in known:
             continue
-        if len(value) == 36 and _secrets._pattern(_OWN_ID).fullmatch(value):
+        if is_own_id(value):
             continue
         clean = scrub_stored(value)
         if clean != value:

@@ -39,9 +39,6 @@ from outcomes.registry import ModelRegistry
 MAX_RECENT = 100_000
 MAX_PENDING = 100_000
 DEFAULT_PENDING_TTL_S = 300.0
-MAX_ISSUED = 10_000
-"""Trace ids issued ahead of their call (:meth:`CallLifecycle.issue`: a stream shows its
-id before it settles) remembered as made here; the bound of the other caches."""
 
 # A pending call is a plain tuple (cheapest to build on the hot path):
 # (model_id, task, started_at, routing_reason, project_id, intent, propensity, receipt).
@@ -88,9 +85,6 @@ class CallLifecycle:
         self.checked_ids: frozenset[str] = frozenset()
         """Trace ids that passed :func:`check_trace_id` together, as a batch (see
         :meth:`OutcomeTracker.checked_trace_ids`): a call they start is not checked again."""
-        self.issued: set[str] = set()
-        """Trace ids made by :meth:`issue` and not yet used: starting a call with one
-        skips the check an outside id gets (it was made here, it holds no secret)."""
         self._prices: dict[str, tuple[float | None, float | None]] = {}
         self._tasks_ok: set[str] = set()
         self._models_ok: set[str] = set()
@@ -145,14 +139,6 @@ class CallLifecycle:
         finally:
             self.checked_ids = before
 
-    def issue(self) -> str:
-        """A fresh trace id for a call to be started later (see :attr:`issued`)."""
-        trace_id = new_id()
-        issued = self.issued
-        if len(issued) < MAX_ISSUED:  # past it (ids never used), later ids are checked
-            issued.add(trace_id)
-        return trace_id
-
     def clear_prices(self) -> None:
         self._prices.clear()
 
@@ -187,9 +173,7 @@ class CallLifecycle:
             if trace_id is None:
                 trace_id = new_id()
             else:
-                if trace_id in self.issued:
-                    self.issued.discard(trace_id)
-                elif trace_id not in self.checked_ids:
+                if trace_id not in self.checked_ids:
                     check_trace_id(trace_id)
                 if trace_id in self.pending:
                     raise ValidationError(f"trace {trace_id!r} already started", where="trace_id")

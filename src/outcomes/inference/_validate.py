@@ -6,7 +6,7 @@ import math
 import re
 
 from outcomes import config
-from outcomes._redact import refuse_secret
+from outcomes._redact import is_own_id, refuse_secret
 from outcomes._secrets import none_may_hold_secret
 from outcomes._validate import check_label as _check_label
 from outcomes.errors import ValidationError
@@ -50,6 +50,8 @@ def check_trace_id(value: object, where: str = "trace_id") -> str:
             f"{where} must be 1-128 letters, digits or _.:/- starting alphanumeric",
             where=where,
         )
+    if is_own_id(value):  # made by outcomes (or in its shape): it cannot hold a secret
+        return value
     return refuse_secret(value, where, unique=True)
 
 
