@@ -265,15 +265,15 @@ def _open(host: str, port: int, deadline: float, steps: list[Step]) -> Any:
 
 class _Scram:
     """SCRAM-SHA-256 (RFC 5802, RFC 7677) as libpq runs it without TLS: no channel
-    binding, an empty ``user`` name (the server takes the start-up packet's), 18 random
-    bytes of ``nonce`` (both given only to check the exchange against the RFC's)."""
+    binding, an empty user name (the server takes the start-up packet's), 18 random
+    bytes of nonce."""
 
-    def __init__(self, password: bytes, user: bytes = b"", nonce: bytes | None = None) -> None:
+    def __init__(self, password: bytes) -> None:
         import binascii
 
         self.password = password
-        self.nonce = nonce or binascii.b2a_base64(os.urandom(18), newline=False)
-        self.first_bare = b"n=" + user + b",r=" + self.nonce
+        self.nonce = binascii.b2a_base64(os.urandom(18), newline=False)
+        self.first_bare = b"n=,r=" + self.nonce
         self.auth = self.server_key = b""
 
     def first(self) -> bytes:
