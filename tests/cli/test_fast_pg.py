@@ -1,7 +1,6 @@
-"""``models --json`` and ``ledger stats --json`` on a PostgreSQL store, answered without
-psycopg (``store._pg_read``), over the wire protocol in Python (``_pg_wire``) or through
-libpq (``_pg_libpq``): byte for byte the command's output, or declined, or the command's
-error without the password."""
+"""``models --json`` and ``ledger stats --json`` on a PostgreSQL store, answered through
+libpq (``store._pg_read``): byte for byte the command's output, or declined, or the
+command's error without the password."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ import pytest
 
 from outcomes.cli import _common, _fast
 from outcomes.errors import StoreUnavailableError
-from outcomes.store import PostgresStore, _pg_libpq, _pg_read, _pg_wire
+from outcomes.store import PostgresStore, _pg_read
 from outcomes.store._pg_read import hide_password
 from outcomes.store._rollup_sql import CELL_SELECT
 from outcomes.testing import cli
@@ -39,24 +38,11 @@ def _url(store: PostgresStore) -> str:
     return _in_schema(store.schema)
 
 
-@pytest.fixture(params=["wire", "libpq"])
-def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each read below both ways: over ``_pg_wire`` (which the tests' URL allows), and
-    through libpq, as when ``_pg_wire`` would not connect."""
-    if request.param == "libpq":
-        monkeypatch.setattr(_pg_wire, "target", lambda url, environ=None: None)
-    else:
-        if _pg_wire.target(POSTGRES_URL) is None:
-            pytest.skip("the tests' server URL (or environment) is libpq's to connect to")
-        monkeypatch.setattr(_pg_libpq, "load_libpq", lambda: pytest.fail("libpq loaded"))
-    return str(request.param)
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("command", [["models"], ["ledger", "stats"]])
 def test_fast_answer_on_postgresql_is_the_commands_output_byte_for_byte(
-    pg: PostgresStore, capsys: pytest.CaptureFixture[str], seed: int, command: list[str], way: str
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], seed: int, command: list[str]
 ) -> None:
     for batch in random_batches(200 + seed):
         pg.write(batch)
@@ -90,7 +76,7 @@ def test_fast_path_on_postgresql_loads_neither_psycopg_nor_the_command_line(
     probe = (
         "import json, sys\nfrom outcomes.cli import main\nmain()\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('psycopg', 'psycopg_binary', 'argparse', 'msgspec', 'asyncio', 'ssl', 'ctypes'))))"
+        "('psycopg', 'psycopg_binary', 'argparse', 'msgspec', 'asyncio', 'ssl'))))"
     )
     argv = ["models", "--json", "--db", _url(pg)]
     out = subprocess.run(
@@ -113,7 +99,7 @@ def test_fast_path_on_postgresql_loads_neither_psycopg_nor_the_command_line(
     ],
 )
 def test_fast_path_on_postgresql_declines_a_schema_that_is_not_current(
-    pg: PostgresStore, capsys: pytest.CaptureFixture[str], change: str, way: str
+    pg: PostgresStore, capsys: pytest.CaptureFixture[str], change: str
 ) -> None:
     for batch in random_batches(3):
         pg.write(batch)
@@ -144,23 +130,16 @@ def test_fast_path_on_postgresql_declines_an_empty_database_and_creates_nothing(
 
 
 @pytest.mark.postgres
-def test_fast_path_declines_when_libpq_is_needed_and_none_is_found(
+def test_fast_path_declines_when_no_libpq_is_found(
     pg: PostgresStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for batch in random_batches(5):
-        pg.write(batch)
-    monkeypatch.setattr(_pg_libpq, "_library_paths", lambda: iter(["/nonexistent/libpq.so.5"]))
-    assert _pg_libpq.load_libpq() is None
-    # The wire needs no libpq; a URL it leaves to libpq (a parameter it does not read)
-    # is declined, and the command answers.
-    assert fast_output(["models", "--json", "--db", _url(pg)], capsys) is not None
-    url = f"{_url(pg)}&keepalives=1"
-    assert _pg_wire.target(url) is None
-    assert fast_output(["models", "--json", "--db", url], capsys) is None
+    monkeypatch.setattr(_pg_read, "_library_paths", lambda: iter(["/nonexistent/libpq.so.5"]))
+    assert _pg_read.load_libpq() is None
+    assert fast_output(["models", "--json", "--db", _url(pg)], capsys) is None
 
 
 @pytest.mark.postgres
-def test_rows_decode_as_psycopg_decodes_them(pg: PostgresStore, way: str) -> None:
+def test_rows_decode_as_psycopg_decodes_them(pg: PostgresStore) -> None:
     sql = (
         "SELECT 1::int8, -2::int4, 3::int2, 0.1::float8, 1e300::float8, 'Infinity'::float8, "
         "'-Infinity'::float8, 2.5::float4, NULL::text, ''::text, 'héllo ✓'::text, true, false, "
@@ -186,7 +165,7 @@ def test_rows_decode_as_psycopg_decodes_them(pg: PostgresStore, way: str) -> Non
 @pytest.mark.parametrize(
     "sql", ["SELECT 1.5::numeric", "SELECT now()", "SELECT '\\x00'::bytea", "SELECT no_such_column"]
 )
-def test_a_type_not_decoded_or_an_error_declines(pg: PostgresStore, sql: str, way: str) -> None:
+def test_a_type_not_decoded_or_an_error_declines(pg: PostgresStore, sql: str) -> None:
     assert _pg_read.read_current(_url(pg), sql) is None
 
 
@@ -236,7 +215,7 @@ def test_postgresql_migration_names_are_the_stores() -> None:
 
 
 def test_a_server_that_never_answers_times_out_after_the_callers_steps(
-    monkeypatch: pytest.MonkeyPatch, way: str
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A socket that accepts (the kernel does, from its backlog) and never says a word:
     # every step is taken while waiting for it, in order, then the timeout is reported.
@@ -256,7 +235,7 @@ def test_a_server_that_never_answers_times_out_after_the_callers_steps(
 
 @pytest.mark.postgres
 def test_the_callers_steps_are_taken_in_order_while_the_server_works(
-    pg: PostgresStore, way: str
+    pg: PostgresStore,
 ) -> None:
     seen: list[int] = []
     steps = [lambda i=i: seen.append(i) for i in range(50)]
