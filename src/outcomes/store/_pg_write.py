@@ -39,7 +39,6 @@ from itertools import compress, repeat
 from operator import eq
 from typing import Any
 
-from outcomes._table import Table
 from outcomes.records import Receipt
 from outcomes.stats._profiles import OutcomeStats
 from outcomes.store._base import check_finite_columns
@@ -53,6 +52,7 @@ from outcomes.store._rollups import (
     UPSERTS,
     Delta,
     touched_keys,
+    upsert_sql,
 )
 
 RECEIPTS = Receipt.__table__
@@ -78,57 +78,8 @@ UNPARTITIONED_STORED_IDS = (  # before pg.0001: one table, one probe per id
     "(SELECT 1 FROM receipts AS r WHERE r.receipt_id = i.id LIMIT 1) AS found"
 )
 _EMA_OF = "SELECT model_id, task, value FROM rollup_ema WHERE model_id = ANY(%s::text[])"
-# The rollup rows go as one statement per table, each column one array literal that
-# Python formats and the server parses (``array_in``): 30 rows by ``executemany`` cost
-# 0.4-0.7 ms more client CPU per batch and the same server CPU (psycopg's work per
-# statement; 3 alternations of 200 batches' upserts). Not psycopg's dump of a list
-# (``unnest(%s::text[], ...)``, tried before: a Python step per element) nor JSON
-# (``json_array_elements`` with ``->>`` per field: 5 ms of server CPU, the text is
-# parsed again for each field). Integers go through ``numeric`` and are assigned to
-# their ``bigint`` column as a bound value would be; ``str`` of a float is the shortest
-# text that reads back as the same double, which is what ``float8in`` does.
-_ARRAY_TYPES = {"text": "text", "int": "numeric", "float": "float8"}
-
-
-def upsert_arrays_sql(table: Table[Any], key: Sequence[str]) -> str:
-    """``INSERT`` of the rows given as one array literal per column (:func:`arrays`,
-    one ``%s`` each) that replaces the stored row of each key."""
-    cols = table.column_names
-    unnest = ", ".join(f"%s::{_ARRAY_TYPES[c.type]}[]" for c in table.columns)
-    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
-    return (
-        f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
-    )
-
-
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _number(value: Any) -> str:
-    return "NULL" if value is None else str(value)
-
-
-def arrays(table: Table[Any], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """``rows`` of ``table`` (column order, distinct keys) as one PostgreSQL array
-    literal per column: every text quoted (so ``''``, ``NULL`` or a comma stay text),
-    numbers by ``str``, None as ``NULL``."""
-    if not rows:
-        return ["{}"] * len(table.columns)
-    out = []
-    for column, values in zip(table.columns, zip(*rows, strict=True), strict=True):
-        if column.type == "text":
-            out.append("{" + ",".join(map(_quoted, values)) + "}")
-        elif None in values:
-            out.append("{" + ",".join(map(_number, values)) + "}")
-        else:
-            out.append("{" + ",".join(map(str, values)) + "}")
-    return out
-
-
-_EMA_UPSERT = upsert_arrays_sql(ROLLUP_EMA, EMA_KEY)
-_UPSERT = {which: upsert_arrays_sql(t, k) for which, (t, k) in UPSERTS.items()}
+_EMA_UPSERT = upsert_sql(ROLLUP_EMA, EMA_KEY).replace("?", "%s")
+_UPSERT = {which: upsert_sql(t, k).replace("?", "%s") for which, (t, k) in UPSERTS.items()}
 
 
 _BINARY = frozenset({"text", "bigint", "double precision", "boolean", "bytea"})
@@ -224,8 +175,8 @@ def write_receipts(
     with conn.pipeline():
         if 0 < fresh < COPY_MIN_ROWS:
             cur.executemany(_INSERT, zip(*cols, strict=True))
-        for sql, params in merged:
-            cur.execute(sql, params)
+        for sql, upserts in merged:
+            cur.executemany(sql, upserts)
         if own:
             cur.execute("COMMIT")
     return fresh
@@ -246,17 +197,15 @@ def _merged(
     known: dict[str, dict[Any, tuple[OutcomeStats, int]]],
     ema: dict[tuple[str, str], float],
     cache: XminCache,
-) -> list[tuple[str, list[str]]]:
-    """(upsert, its parameters) of every rollup table: ``delta`` added to the rows read
-    back (``current``) or remembered (``known``, merged in place); the merged rows wait
-    in ``cache.pending`` for the commit."""
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """(upsert, rows) of every rollup table: ``delta`` added to the rows read back
+    (``current``) or remembered (``known``, merged in place); the merged rows wait in
+    ``cache.pending`` for the commit."""
     if not delta:
         return []
-    out = []
-    for which, sql in _UPSERT.items():
-        rows = delta.merged(current[which], which, known[which], cache.pending[which])
-        out.append((sql, arrays(UPSERTS[which][0], rows)))
-    ema_rows = delta.ema_rows(ema)
-    if ema_rows:
-        out.append((_EMA_UPSERT, arrays(ROLLUP_EMA, ema_rows)))
+    out = [
+        (sql, delta.merged(current[which], which, known[which], cache.pending[which]))
+        for which, sql in _UPSERT.items()
+    ]
+    out.append((_EMA_UPSERT, delta.ema_rows(ema)))
     return out
