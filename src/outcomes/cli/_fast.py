@@ -63,10 +63,9 @@ def _json_db(argv: list[str], command: list[str]) -> object:
 
 
 def _models(rows: list[Rows]) -> Any:
-    from outcomes.inference._view import leaderboard_order, profiles_of
-    from outcomes.store._rollup_rows import rollup_state
+    from outcomes.inference._board import leaderboard_of_rows
 
-    return [p.to_json() for p in sorted(profiles_of(rollup_state(*rows)), key=leaderboard_order)]
+    return leaderboard_of_rows(*rows)
 
 
 def _ledger_stats(rows: list[Rows]) -> Any:
@@ -135,8 +134,7 @@ _COMMANDS: tuple[
     ...,
 ] = (
     (["models"], _rollup_selects("CELL_SELECT", "EMA_SELECT"), (), _models,
-     ("outcomes.cli._json", "outcomes.stats", "outcomes.inference._view",
-      "outcomes.store._rollup_rows")),
+     ("outcomes.cli._json", "outcomes.inference._board")),
     (["ledger", "stats"], _rollup_selects("CELL_TOTALS_SELECT", "OTHER_KINDS_SELECT"), (),
      _ledger_stats, ("outcomes.cli._json", "outcomes.ledger._summary")),
     (["components", "report"], lambda: (COMPONENT_TOTALS_SELECT,), COMPONENT_MIGRATION_NAMES,

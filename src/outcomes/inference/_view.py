@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
 from outcomes._record import record
-from outcomes.inference._profiles import (
+from outcomes.inference._board import (
     DEFAULT_DEGRADE_THRESHOLD,
-    DEFAULT_HALF_LIFE_S,
-    EMA_PRIOR,
-    OutcomeStats,
-    ProfileState,
+    LATENCY_QS,
+    counts_json,
+    profile_json,
 )
+from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, EMA_PRIOR, OutcomeStats, ProfileState
 from outcomes.stats import BetaPosterior, beta_posterior, wilson_interval
 
 T = TypeVar("T")
@@ -325,51 +325,16 @@ class ModelProfile:
     def counts_json(self) -> dict[str, Any]:
         """The calls and their outcomes, with the observed success rate: the part of
         :meth:`to_json` every view of a profile shows (the dashboard's rows too)."""
-        return {
-            "calls": self.calls,
-            "successes": self.successes,
-            "failures": self.failures,
-            "inconclusive": self.inconclusive,
-            "success_rate": self.observed_success_rate,
-        }
+        return counts_json(self._stats)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``outcomes models --json`` object for this profile.
-
-        Each rate comes with the interval that belongs to it, so the two never disagree:
-        ``success_rate`` (observed) with ``success_interval`` (Wilson 95%, which always
-        contains it), ``success_mean`` (Beta posterior mean) with ``posterior_interval``.
-        """
-        interval = self.wilson_interval()
-        posterior = self.success_interval()
-        p50, p95, p99 = self.latency_quantiles_ms((0.5, 0.95, 0.99))
-        return {
-            "model_id": self.model_id,
-            "task": self.task,
-            "project_id": self.project_id,
-            **self.counts_json(),
-            "success_mean": self.success_mean,
-            "success_interval": None if interval is None else [interval[0], interval[1]],
-            "posterior_interval": None if posterior is None else [posterior[0], posterior[1]],
-            "quality": self.quality,
-            "quality_n": self.quality_count,
-            "ema_quality": self.ema_quality,
-            "quality_per_1k_tokens": self.quality_per_1k_tokens,
-            "latency_ms": {
-                "p50": p50,
-                "p95": p95,
-                "p99": p99,
-                "mean": self.latency_mean_ms,
-            },
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": self.cost_usd,
-            "cost_per_call": self.cost_per_call,
-            "cost_per_success": self.cost_per_success,
-            "excluded": self.excluded,
-            "degraded": self.degraded,
-            "updated_at": self.updated_at or None,
-        }
+        """The ``outcomes models --json`` object for this profile (see
+        :func:`~outcomes.inference._board.profile_json`)."""
+        return profile_json(
+            self.model_id, self.task, self.project_id, self._stats, quality=self.quality,
+            latency_n=self._stats.latency.n, latency_ms=self.latency_quantiles_ms(LATENCY_QS),
+            ema_quality=self.ema_quality, excluded=self.excluded,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return (

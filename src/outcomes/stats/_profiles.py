@@ -22,14 +22,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from outcomes._record import field, record
-from outcomes.stats import DECAY_EPOCH, LATENCY_BUCKETS_S, _logaddexp
+from outcomes.stats._decay import DECAY_EPOCH, EMA_ALPHA, EMA_PRIOR, decayed_mean
+from outcomes.stats._decay import logaddexp as _logaddexp
 from outcomes.stats._sketch import LatencySketch
 
 if TYPE_CHECKING:
     from outcomes.records import Receipt
 
-EMA_ALPHA = 0.2
-EMA_PRIOR = 0.5
 RATE_LIMIT_FACTOR = 0.1
 DEFAULT_HALF_LIFE_S = 14 * 86_400.0
 COUNTS_HALF_LIFE_SHARE = 0.25
@@ -38,7 +37,6 @@ this share of the state's half-life: 3.5 days at the default 14, while the decay
 (``outcomes models``) keeps the whole. In the replay over the development family the
 router forgets best at a 1,000-decision half-life (with ``Router.change_z`` 3), a quarter
 of the 4,000 decisions that 14 days stood for at ~290 decisions a day (docs/routing.md)."""
-DEFAULT_DEGRADE_THRESHOLD = 2
 _LN2 = math.log(2.0)
 
 Key = tuple[str, str, str | None]
@@ -160,17 +158,10 @@ class OutcomeStats:
     @property
     def decayed_quality(self) -> float | None:
         """Time-decayed mean quality (recent outcomes weigh more); ``None`` without any."""
-        if self.quality_n <= 0 or self.dw_pos == -math.inf:
-            return None
-        m = self.dw_pos
-        w = 1.0 - (math.exp(self.dw_neg - m) if self.dw_neg != -math.inf else 0.0)
-        wq = (math.exp(self.dwq_pos - m) if self.dwq_pos != -math.inf else 0.0) - (
-            math.exp(self.dwq_neg - m) if self.dwq_neg != -math.inf else 0.0
-        )
-        if w <= 1e-12:
-            return self.quality_sum / self.quality_n
-        # The log-domain weights carry ~1e-14 relative error; do not show it.
-        return round(min(1.0, max(0.0, wq / w)), 12)
+        return decayed_mean(
+            self.quality_n, self.quality_sum, self.dw_pos, self.dwq_pos, self.dw_neg,
+            self.dwq_neg,
+        )  # fmt: skip
 
     def decayed_counts(self, now: float, half_life: float) -> tuple[float, float]:
         """(successes, failures) with each outcome weighted ``2 ** -(age / h)`` at ``now``,
@@ -231,6 +222,8 @@ class OutcomeStats:
         if "latency" in data:
             hist = LatencySketch.from_json(data["latency"])
         else:
+            from outcomes.stats._summaries import LATENCY_BUCKETS_S  # states saved long ago
+
             hist = LatencySketch.from_fixed(
                 LATENCY_BUCKETS_S,
                 [int(c) for c in data["latency_counts"]],

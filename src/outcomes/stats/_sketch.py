@@ -18,23 +18,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from outcomes._record import field, record
-
-RELATIVE_ACCURACY = 0.01
-"""Every quantile is within 1% (relative) of the sample quantile it estimates."""
-GAMMA = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
-_LOG_GAMMA = math.log(GAMMA)
-MIN_VALUE = 1e-9
-"""Values at or below this count in the zero bucket (reported as 0)."""
-
-
-def bucket_of(value: float) -> int:
-    """The bucket index of ``value`` (> MIN_VALUE)."""
-    return math.ceil(math.log(value) / _LOG_GAMMA)
-
-
-def bucket_value(index: int) -> float:
-    """The value reported for bucket ``index`` (within the accuracy of all it holds)."""
-    return 2.0 * GAMMA**index / (GAMMA + 1.0)
+from outcomes.stats._buckets import _LOG_GAMMA as _LOG_GAMMA
+from outcomes.stats._buckets import GAMMA as GAMMA
+from outcomes.stats._buckets import MIN_VALUE as MIN_VALUE
+from outcomes.stats._buckets import RELATIVE_ACCURACY as RELATIVE_ACCURACY
+from outcomes.stats._buckets import bucket_of as bucket_of
+from outcomes.stats._buckets import bucket_value, check_q, decode_buckets, quantiles_of
 
 
 class _Totals(Protocol):
@@ -62,8 +51,7 @@ class Summary:
 
     def _is_empty_at(self: _Totals, q: float) -> bool:
         """Check a quantile's ``q`` (0..1, else ``ValueError``); True when nothing was added."""
-        if not 0.0 <= q <= 1.0:
-            raise ValueError("q must be in [0, 1]")
+        check_q(q)
         return self.n <= 0
 
 
@@ -122,24 +110,7 @@ class LatencySketch(Summary):
     def quantiles(self, qs: Sequence[float]) -> list[float | None]:
         """:meth:`quantile` of each of ``qs``, in one walk over the buckets (a
         leaderboard reads three of every model)."""
-        empty = [self._is_empty_at(q) for q in qs]  # every q checked, as quantile() would
-        if not qs or empty[0]:
-            return [None] * len(qs)
-        out: list[float | None] = [self.max_value] * len(qs)
-        wanted = sorted((q * (self.n - 1), k) for k, q in enumerate(qs))
-        seen, j = self.zero, 0
-        while j < len(wanted) and seen > wanted[j][0]:
-            out[wanted[j][1]] = 0.0
-            j += 1
-        buckets = self.buckets
-        for i in sorted(buckets) if j < len(wanted) else ():
-            seen += buckets[i]
-            while seen > wanted[j][0]:
-                out[wanted[j][1]] = min(bucket_value(i), self.max_value)
-                j += 1
-                if j == len(wanted):
-                    return out
-        return out
+        return quantiles_of(self.buckets, self.zero, self.n, self.max_value, qs)
 
     def items(self) -> list[tuple[int, int]]:
         """(bucket, count) pairs with a non-zero count, by bucket."""
@@ -153,29 +124,7 @@ class LatencySketch(Summary):
     @staticmethod
     def decode_buckets(text: str | None) -> dict[int, int]:
         """Parse :meth:`encode`'s text; raises ``ValueError`` naming what is wrong."""
-        if not text:
-            return {}
-        try:
-            # One split and one int() per number: what a snapshot refresh spends on. Long
-            # texts (many rollup rows' sketches joined) are parsed by NumPy in C.
-            nums = (
-                _parse_long(text)
-                if len(text) > _LONG
-                else list(map(int, text.replace(":", ",").split(",")))
-            )
-        except ValueError:
-            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)") from None
-        if text.count(":") * 2 != len(nums) or text.count(",") + 1 != len(nums) // 2:
-            raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)")
-        out = dict(zip(nums[::2], nums[1::2], strict=True))
-        if len(out) * 2 != len(nums):  # a repeated index (sketches joined): add its counts
-            import numpy as np  # only here: the joined texts of many rollup rows
-
-            keys, where = np.unique(np.asarray(nums[::2], dtype=np.int64), return_inverse=True)
-            sums = np.zeros(len(keys), dtype=np.int64)
-            np.add.at(sums, where, np.asarray(nums[1::2], dtype=np.int64))
-            out = dict(zip(keys.tolist(), sums.tolist(), strict=True))
-        return out
+        return decode_buckets(text)
 
     @classmethod
     def from_fixed(
@@ -219,21 +168,3 @@ class LatencySketch(Summary):
             float(data.get("max_s", 0.0)),  # type: ignore[arg-type]
         )
 
-
-_LONG = 4096
-"""Texts longer than this are parsed by NumPy (about seven times faster than ``int()``)."""
-
-
-def _parse_long(text: str) -> list[int]:
-    import warnings
-
-    import numpy as np  # only here: the joined texts of many rollup rows
-
-    with warnings.catch_warnings():
-        # NumPy warns (and stops) at the first character it cannot read: make it an error.
-        warnings.simplefilter("error")
-        try:
-            nums = np.fromstring(text.replace(":", ","), dtype=np.int64, sep=",")
-        except (ValueError, DeprecationWarning) as exc:
-            raise ValueError(str(exc)) from None
-    return list(nums.tolist())
