@@ -11,7 +11,8 @@ nor the sketch class. The sketch's methods call these same functions.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 RELATIVE_ACCURACY = 0.01
 """Every quantile is within 1% (relative) of the sample quantile it estimates."""
@@ -69,12 +70,13 @@ def decode_buckets(text: str | None) -> dict[int, int]:
     if not text:
         return {}
     try:
-        # One split and one int() per number: what a snapshot refresh spends on. Long
-        # texts (many rollup rows' sketches joined) are parsed by NumPy in C.
+        # What a snapshot refresh and ``outcomes models --json`` spend on. Long texts
+        # (many rollup rows' sketches joined) are parsed by NumPy in C, short ones by the
+        # C JSON scanner when they are plain integers, else one int() per number.
         nums = (
             _parse_long(text)
             if len(text) > _LONG
-            else list(map(int, text.replace(":", ",").split(",")))
+            else _scan_ints(text) or list(map(int, text.replace(":", ",").split(",")))
         )
     except ValueError:
         raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)") from None
@@ -89,6 +91,48 @@ def decode_buckets(text: str | None) -> dict[int, int]:
         np.add.at(sums, where, np.asarray(nums[1::2], dtype=np.int64))
         out = dict(zip(keys.tolist(), sums.tolist(), strict=True))
     return out
+
+
+def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    """The C JSON scanner of :mod:`_json` (no hooks: ints as ``int()`` reads them), or
+    ``None`` without it; not the :mod:`json` package, whose import compiles patterns."""
+    try:
+        from _json import make_scanner
+    except ImportError:  # an interpreter without the C accelerator
+        return None
+
+    class _Context:
+        strict = True
+        object_hook = object_pairs_hook = None
+        parse_constant = parse_float = float  # read, then refused as not ints
+        parse_int = int
+        memo: dict[str, str] = {}
+
+    scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_Context())
+    return scan
+
+
+_SCAN = _scanner()
+
+
+def _scan_ints(text: str) -> list[int] | None:
+    """The numbers of ``text`` (``"i:c,i:c"``) read by the C JSON scanner, about twice as
+    fast as one ``int()`` each; ``None`` unless they are all plain JSON integers, whose
+    value ``int()`` reads the same (anything else is left to ``int()``, which accepts
+    more spellings and words the error)."""
+    if _SCAN is None:
+        return None
+    array = "[" + text.replace(":", ",") + "]"
+    try:
+        nums, end = _SCAN(array, 0)
+    except (StopIteration, ValueError, RecursionError, SystemError):
+        # SystemError: the scanner words a syntax error with ``json.decoder``'s
+        # exception class, read from ``sys.modules``; without that module loaded (which
+        # is the point of not importing :mod:`json`) it fails with this instead.
+        return None
+    if end != len(array) or not isinstance(nums, list) or set(map(type, nums)) - {int}:
+        return None
+    return nums
 
 
 _LONG = 4096
