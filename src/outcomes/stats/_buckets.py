@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 RELATIVE_ACCURACY = 0.01
 """Every quantile is within 1% (relative) of the sample quantile it estimates."""
@@ -101,18 +101,21 @@ def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
     except ImportError:  # an interpreter without the C accelerator
         return None
 
+    def refuse(text: str) -> NoReturn:
+        raise ValueError(text)
+
     class _Context:
         strict = True
         object_hook = object_pairs_hook = None
-        parse_constant = parse_float = float  # read, then refused as not ints
+        parse_constant = parse_float = staticmethod(refuse)  # no floats, NaN or Infinity
         parse_int = int
-        memo: dict[str, str] = {}
 
     scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_Context())
     return scan
 
 
 _SCAN = _scanner()
+_NOT_INT = '"[{tfn'
 
 
 def _scan_ints(text: str) -> list[int] | None:
@@ -120,17 +123,19 @@ def _scan_ints(text: str) -> list[int] | None:
     fast as one ``int()`` each; ``None`` unless they are all plain JSON integers, whose
     value ``int()`` reads the same (anything else is left to ``int()``, which accepts
     more spellings and words the error)."""
-    if _SCAN is None:
+    # Floats and constants are refused by the scanner's hooks; every other value that
+    # is not an int (a string, an array, an object, true, false, null) needs one of these.
+    if _SCAN is None or any(map(text.__contains__, _NOT_INT)):
         return None
     array = "[" + text.replace(":", ",") + "]"
     try:
         nums, end = _SCAN(array, 0)
-    except (StopIteration, ValueError, RecursionError, SystemError):
+    except (StopIteration, ValueError, SystemError):
         # SystemError: the scanner words a syntax error with ``json.decoder``'s
         # exception class, read from ``sys.modules``; without that module loaded (which
         # is the point of not importing :mod:`json`) it fails with this instead.
         return None
-    if end != len(array) or not isinstance(nums, list) or set(map(type, nums)) - {int}:
+    if end != len(array):
         return None
     return nums
 
