@@ -133,7 +133,8 @@ def scrub_stored(value: str) -> str:
     written to a store (:meth:`outcomes._table.Table.to_row`), whatever path built the
     record: the last line of defence behind :func:`redact` (free text) and the strict
     id rule at the edges. The entropy rule is not applied here, because random ids are
-    legitimate in id columns.
+    legitimate in id columns. A text that :func:`outcomes._secrets.may_hold_secret`
+    clears comes back unchanged.
     """
     if len(value) <= _CACHED_CHARS:
         return _scrub_short(value)

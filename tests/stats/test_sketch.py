@@ -8,7 +8,8 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given
 
-from outcomes.stats._sketch import RELATIVE_ACCURACY, LatencySketch
+from outcomes.stats._buckets import RELATIVE_ACCURACY
+from outcomes.stats._sketch import LatencySketch
 
 values = st.lists(st.floats(1e-6, 1e4, allow_nan=False), min_size=1, max_size=300)
 

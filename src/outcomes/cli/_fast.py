@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from outcomes.store._sqlite_read import Rows
 
 _MISSING = object()
+_PG_SCHEMES = ("postgresql://", "postgres://")
 EXIT_STORE = 3
 """``cli._common.EXIT_STORE``: the store could not be opened (a test keeps them equal)."""
 COMPONENT_TOTALS_SELECT = (
@@ -90,14 +91,9 @@ def _rollup_selects(*names: str) -> Callable[[], tuple[str, ...]]:
     return selects
 
 
-def _read(
-    db: str | None, *selects: str, meanwhile: tuple[str, ...] = (), wing: tuple[str, ...] = ()
-) -> list[Rows] | None:
-    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline; the
-    modules ``meanwhile`` names are imported while a PostgreSQL server works; ``wing``:
-    the migrations the statements need besides the core's. Raises
-    :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
-    reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
+def _configured(db: str | None, selects: tuple[str, ...], wing: tuple[str, ...]) -> Any:
+    """What ``config`` makes of ``db``: a PostgreSQL URL (a ``str``), the rows of
+    ``selects`` on a SQLite store, or ``None`` to decline."""
     from outcomes import config
     from outcomes.errors import OutcomesError
 
@@ -107,21 +103,39 @@ def _read(
         if target is None:
             return None
         url, managed = target
-        if url.startswith(("postgresql://", "postgres://")):
-            pg_url = url
-        elif url.startswith("sqlite:"):
-            from outcomes._paths import check_links, plain_path
-            from outcomes.store._sqlite_read import read_current, url_path
-
-            path = plain_path(url_path(url))
-            if path is None:
-                return None  # spelled so that ``Path`` would rewrite it: the command decides
-            check_links(path, managed, explicit=managed is None)
-            return read_current(path, config.busy_timeout(), *selects, wing=wing)
-        else:
+        if url.startswith(_PG_SCHEMES):
+            return url
+        if not url.startswith("sqlite:"):
             return None
+        from outcomes._paths import check_links, plain_path
+        from outcomes.store._sqlite_read import read_current, url_path
+
+        path = plain_path(url_path(url))
+        if path is None:
+            return None  # spelled so that ``Path`` would rewrite it: the command decides
+        check_links(path, managed, explicit=managed is None)
+        return read_current(path, config.busy_timeout(), *selects, wing=wing)
     except (OutcomesError, OSError):
         return None  # the command reports it, with its exit code
+
+
+def _read(
+    db: str | None, *selects: str, meanwhile: tuple[str, ...] = (), wing: tuple[str, ...] = ()
+) -> list[Rows] | None:
+    """The rows of ``selects`` on the store ``db`` names, or ``None`` to decline; the
+    modules ``meanwhile`` names are imported while a PostgreSQL server works; ``wing``:
+    the migrations the statements need besides the core's. Raises
+    :class:`~outcomes.errors.StoreUnavailableError` for a PostgreSQL server it cannot
+    reach (or a URL libpq refuses): asking again the ordinary way would only wait again."""
+    if db and db.startswith(_PG_SCHEMES):
+        # A named store is used as named (``config.db_target_str``): a PostgreSQL URL
+        # needs nothing of ``config``, whose import is a tenth of this path's.
+        pg_url = db
+    else:
+        found = _configured(db, selects, wing)
+        if not isinstance(found, str):
+            return cast("list[Rows] | None", found)
+        pg_url = found
     from outcomes.store import _pg_read
 
     steps = [lambda name=name: __import__(name) for name in meanwhile]

@@ -17,12 +17,23 @@ import math
 import sys
 from typing import Any
 
-from outcomes._redact import scrub_stored
+from outcomes._secrets import may_hold_secret
 
 try:
     from _json import encode_basestring as _quote
 except ImportError:  # an interpreter without the C accelerator
     from json.encoder import py_encode_basestring as _quote
+
+
+def _scrubbed(text: str) -> str:
+    """``text`` through the storage pass (:func:`outcomes._redact.scrub_stored`), whose
+    module is loaded only for a text the cheap first look cannot clear: a report of
+    model ids and counts never needs it."""
+    if not may_hold_secret(text):
+        return text  # what the pass returns for it
+    from outcomes._redact import scrub_stored
+
+    return scrub_stored(text)
 
 
 def _jsonable(value: Any) -> Any:
@@ -31,9 +42,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str):
         # A report may quote input it refused (an invalid line, a bad id): never echo a
         # credential back (docs/security.md).
-        return scrub_stored(value)
+        return _scrubbed(value)
     if isinstance(value, dict):
-        return {scrub_stored(str(k)): _jsonable(v) for k, v in value.items()}
+        return {_scrubbed(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value

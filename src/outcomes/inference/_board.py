@@ -106,9 +106,10 @@ def profile_json(
         "cost_usd": None if costed == 0 else st.cost_usd,
         "cost_per_call": None if costed == 0 else st.cost_usd / costed,
         "cost_per_success": (
-            None if costed == 0 or st.successes <= 0
+            None
+            if costed == 0 or st.successes <= 0
             else (st.cost_usd / costed) * st.calls / st.successes
-        ),  # fmt: skip
+        ),
         "excluded": excluded,
         "degraded": st.failures > st.successes + DEFAULT_DEGRADE_THRESHOLD,
         "updated_at": st.last_at or None,
@@ -141,9 +142,10 @@ class _Cells:
         """One rollup row's stat columns (``STAT_NAMES`` order), converted as
         ``store._rollup_rows.stats_of`` converts them."""
         (_, calls, ok, bad, unknown, lat_n, lat_zero, _, lat_max, sketch, lat_ms, tin, tout,
-         cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, _, _, _, _, last_at) = values  # fmt: skip
+         cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, *_, last_at) = values  # fmt: skip
         self.buckets = decode_buckets(sketch)
-        self.latency_zero, self.latency_n, self.max_value = int(lat_zero), int(lat_n), float(lat_max)
+        self.latency_zero, self.latency_n = int(lat_zero), int(lat_n)
+        self.max_value = float(lat_max)
         self.calls, self.successes, self.failures = int(calls), int(ok), int(bad)
         self.inconclusive, self.latency_ms_total = int(unknown), float(lat_ms)
         self.input_tokens, self.output_tokens = int(tin), int(tout)

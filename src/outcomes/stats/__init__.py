@@ -47,6 +47,7 @@ __all__ = [
     "DECAY_EPOCH",
     "LATENCY_BUCKETS_S",
     "TOKEN_BUCKETS",
+    "Z95",
     "BetaPosterior",
     "DecayedMean",
     "Histogram",

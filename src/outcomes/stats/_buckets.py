@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 RELATIVE_ACCURACY = 0.01
 """Every quantile is within 1% (relative) of the sample quantile it estimates."""
@@ -110,7 +110,8 @@ def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
         parse_constant = parse_float = staticmethod(refuse)  # no floats, NaN or Infinity
         parse_int = int
 
-    scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_Context())
+    # Typeshed wants a ``JSONDecoder``; the scanner reads only these attributes.
+    scan: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, _Context()))
     return scan
 
 
@@ -137,7 +138,7 @@ def _scan_ints(text: str) -> list[int] | None:
         return None
     if end != len(array):
         return None
-    return nums
+    return cast("list[int]", nums)
 
 
 _LONG = 4096

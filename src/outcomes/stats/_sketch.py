@@ -18,12 +18,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from outcomes._record import field, record
-from outcomes.stats._buckets import _LOG_GAMMA as _LOG_GAMMA
-from outcomes.stats._buckets import GAMMA as GAMMA
-from outcomes.stats._buckets import MIN_VALUE as MIN_VALUE
-from outcomes.stats._buckets import RELATIVE_ACCURACY as RELATIVE_ACCURACY
-from outcomes.stats._buckets import bucket_of as bucket_of
-from outcomes.stats._buckets import bucket_value, check_q, decode_buckets, quantiles_of
+from outcomes.stats._buckets import (
+    _LOG_GAMMA,
+    MIN_VALUE,
+    bucket_of,
+    bucket_value,
+    check_q,
+    decode_buckets,
+    quantiles_of,
+)
 
 
 class _Totals(Protocol):
@@ -167,4 +170,3 @@ class LatencySketch(Summary):
             int(data.get("n", 0)),  # type: ignore[call-overload]
             float(data.get("max_s", 0.0)),  # type: ignore[arg-type]
         )
-

@@ -40,8 +40,9 @@ from typing import Any
 
 from outcomes.records import Receipt
 from outcomes.stats import DECAY_EPOCH
+from outcomes.stats._buckets import _LOG_GAMMA, MIN_VALUE
 from outcomes.stats._profiles import COUNTS_HALF_LIFE_SHARE, FOLD_FIELDS, OutcomeStats
-from outcomes.stats._sketch import _LOG_GAMMA, MIN_VALUE, LatencySketch
+from outcomes.stats._sketch import LatencySketch
 
 _COLUMNS = Receipt.__table__.column_names
 _KIND = _COLUMNS.index("kind")
