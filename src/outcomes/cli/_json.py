@@ -25,28 +25,34 @@ except ImportError:  # an interpreter without the C accelerator
     from json.encoder import py_encode_basestring as _quote
 
 
-def _scrubbed(text: str) -> str:
-    """``text`` through the storage pass (:func:`outcomes._redact.scrub_stored`), whose
-    module is loaded only for a text the cheap first look cannot clear: a report of
+def _scrubbed(text: str, done: dict[str, str]) -> str:
+    """``text`` through the storage pass (:func:`outcomes._redact.scrub_stored`), once
+    per distinct text of a value (``done``: a list of objects repeats its keys), that
+    pass's module loaded only for a text the cheap first look cannot clear: a report of
     model ids and counts never needs it."""
-    if not may_hold_secret(text):
-        return text  # what the pass returns for it
-    from outcomes._redact import scrub_stored
+    clean = done.get(text)
+    if clean is None:
+        if may_hold_secret(text):
+            from outcomes._redact import scrub_stored
 
-    return scrub_stored(text)
+            clean = scrub_stored(text)
+        else:
+            clean = text  # what the pass returns for it
+        done[text] = clean
+    return clean
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, done: dict[str, str]) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, str):
         # A report may quote input it refused (an invalid line, a bad id): never echo a
         # credential back (docs/security.md).
-        return _scrubbed(value)
+        return _scrubbed(value, done)
     if isinstance(value, dict):
-        return {_scrubbed(str(k)): _jsonable(v) for k, v in value.items()}
+        return {_scrubbed(str(k), done): _jsonable(v, done) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, done) for v in value]
     return value
 
 
@@ -103,5 +109,5 @@ def dumps(value: Any) -> str:
 def print_json(value: Any) -> None:
     """Print ``value`` as JSON on stdout (NaN/inf become null, never invalid JSON; secrets
     in any string are scrubbed)."""
-    sys.stdout.write(dumps(_jsonable(value)) + "\n")
+    sys.stdout.write(dumps(_jsonable(value, {})) + "\n")
     sys.stdout.flush()
