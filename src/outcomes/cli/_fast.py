@@ -4,9 +4,10 @@ answered without the command line.
 Scripts and dashboards poll these; each run is a fresh process, so its cost is mostly
 start-up. For the plain form (``--json``, optionally ``--db URL``) on a SQLite or
 PostgreSQL store this module reads the rows the command reads (``store._sqlite_read``;
-``store._pg_read``, through libpq without psycopg), builds the answer with the command's
-own code (:func:`~outcomes.inference._view.profiles_of` and ``ModelProfile.to_json``;
-:func:`~outcomes.ledger._summary.summary_rows`;
+``store._pg_read``, through libpq without psycopg), builds the answer
+(:func:`~outcomes.inference._board.leaderboard_of_rows`, the command's merges and
+``ModelProfile.to_json``'s :func:`~outcomes.inference._board.profile_json` without the
+profile objects; the command's own :func:`~outcomes.ledger._summary.summary_rows`;
 :func:`~outcomes.components._report.reports_of_totals` and ``ComponentReport.to_json``)
 and prints it with the same encoder: the
 output is the command's, byte for byte (tests compare both on random stores of both
