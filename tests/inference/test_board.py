@@ -1,0 +1,81 @@
+"""``models --json`` from rollup rows (``inference._board``) is the profiles' JSON, exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outcomes.inference._board import leaderboard_of_rows
+from outcomes.inference._view import leaderboard_order, profiles_of
+from outcomes.stats._sketch import LatencySketch
+from outcomes.store._rollup_rows import STAT_NAMES, rollup_state
+
+MODELS = ("a", "b", "c")
+TASKS = ("generate", "code")
+PROJECTS = ("", "web", "batch")
+
+counts = st.integers(0, 60)
+floats = st.floats(0.0, 1e4, allow_nan=False)
+weights = st.floats(-50.0, 3000.0)  # log-domain decayed weights, as far as 2030 gives
+below = st.floats(0.0, 30.0)
+
+
+@st.composite
+def decayed(draw: st.DrawFn) -> tuple[float | None, float | None, float | None, float | None]:
+    """(w_pos, wq_pos, w_neg, wq_neg) as a fold leaves them: each taken-back weight below
+    the added one, each weighted value (quality <= 1) below its weight; ``None`` = -inf."""
+    if draw(st.booleans()):
+        return None, None, None, None
+    w_pos = draw(weights)
+    wq_pos = draw(st.one_of(st.none(), below.map(lambda d: w_pos - d)))
+    w_neg = draw(st.one_of(st.none(), below.map(lambda d: w_pos - 0.01 - d)))
+    wq_neg = None if w_neg is None else draw(st.one_of(st.none(), below.map(lambda d: w_neg - d)))
+    return w_pos, wq_pos, w_neg, wq_neg
+
+
+sketches = st.dictionaries(st.integers(-300, 300), st.integers(1, 50), max_size=30)
+
+
+@st.composite
+def stat_values(draw: st.DrawFn) -> tuple[Any, ...]:
+    """One rollup row's stat columns, in ``STAT_NAMES`` order."""
+    buckets = draw(sketches)
+    values: dict[str, Any] = {
+        "latency_sketch": LatencySketch(buckets).encode(),
+        "latency_n": sum(buckets.values()) + draw(counts),
+    }
+    for names in (("dw_pos", "dwq_pos", "dw_neg", "dwq_neg"),
+                  ("ds_pos", "ds_neg", "df_pos", "df_neg")):  # fmt: skip
+        values.update(zip(names, draw(decayed()), strict=True))
+    for name in STAT_NAMES:
+        if name not in values:
+            integral = name in {"receipts", "calls", "successes", "failures", "inconclusive",
+                                "latency_zero", "input_tokens", "output_tokens", "costed_calls",
+                                "quality_n"}  # fmt: skip
+            values[name] = draw(counts if integral else floats)
+    return tuple(values[name] for name in STAT_NAMES)
+
+
+cell_rows = st.dictionaries(
+    st.tuples(st.sampled_from(MODELS), st.sampled_from(TASKS), st.sampled_from(PROJECTS)),
+    stat_values(),
+    max_size=12,
+).map(lambda cells: [(*key, *values) for key, values in cells.items()])
+ema_rows = st.dictionaries(
+    st.tuples(st.sampled_from(MODELS), st.sampled_from(("", *TASKS))),
+    st.floats(0.0, 1.0),
+    max_size=6,
+).map(lambda emas: [(*key, value) for key, value in emas.items()])
+
+
+@settings(max_examples=100, deadline=None)
+@given(cell_rows, ema_rows)
+def test_rows_give_the_profiles_json_to_the_last_bit(
+    cells: list[tuple[Any, ...]], ema: list[tuple[Any, ...]]
+) -> None:
+    profiles = sorted(profiles_of(rollup_state(cells, ema)), key=leaderboard_order)
+    expected = [p.to_json() for p in profiles]
+    # repr: float equality that also tells -0.0 from 0.0, as the printed JSON would.
+    assert repr(leaderboard_of_rows(cells, ema)) == repr(expected)
