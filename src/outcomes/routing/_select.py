@@ -229,16 +229,9 @@ def select_arrays(
     elif policy == "epsilon" and rng.random() < epsilon:
         chosen = int(rng.integers(n))
     return _selection(
-        policy,
-        epsilon,
-        chosen,
-        best,
-        q.tolist(),
-        cost_pen.tolist(),
-        lat_pen.tolist(),
-        score.tolist(),
-        (mean, evidence, base, wq, settled, pair),
-    )
+        policy, epsilon, chosen, best, q.tolist(), cost_pen.tolist(), lat_pen.tolist(),
+        score.tolist(), (mean, evidence, base, wq, settled, pair),
+    )  # fmt: skip
 
 
 def _selection(
