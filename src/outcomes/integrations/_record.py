@@ -9,7 +9,12 @@ the model that answered, then ``record_complete`` or ``record_failure``) and pub
 
 The tracker is told about the call only once it settles: the model that answered is
 known then, and a call that never settles (a stream nobody reads nor closes) leaves no
-half-recorded entry behind. Recording never raises into the host application: a failure
+half-recorded entry behind. An answered call whose trace id is the integration's own is
+handed to :meth:`OutcomeTracker.record_later`: the caller's thread keeps only its facts
+(model, tokens, latency, id) and returns; the receipt, the same one, is built on the
+writer's thread (or by the first read of the tracker that could see it). A call with an
+outside trace id, and a failure (a 429 must exclude its model at once), are recorded on
+the caller's thread. Recording never raises into the host application: a failure
 to record is logged once and dropped.
 """
 
@@ -149,11 +154,13 @@ class Pending:
     """
 
     __slots__ = (
+        "adopted",
         "error",
         "finished",
         "first_token_at",
         "in_chars",
         "input_tokens",
+        "latency_ms",
         "model",
         "out_chars",
         "output_tokens",
@@ -173,8 +180,9 @@ class Pending:
         self.task = task
         self.requested = requested if isinstance(requested, str) and requested else "unknown"
         self.trace_id: str | None = adopt_trace_id(trace_id)
-        """The call's id: the outside one, else made when first needed (:meth:`ensure_id`)
-        or by the tracker when the call settles."""
+        """The call's id: the outside one, else made when first needed (:meth:`ensure_id`)."""
+        self.adopted = self.trace_id is not None
+        self.latency_ms = 0.0
         self.model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -239,25 +247,38 @@ class Pending:
         if self.error is not None:
             return self._failed(self.error, None, abandoned=False)
         self.settled = True
-        elapsed_ms = (time.perf_counter() - self.started) * 1000.0
+        self.latency_ms = elapsed_ms = (time.perf_counter() - self.started) * 1000.0
         i, o, estimated = self.input_tokens, self.output_tokens, False
         if o is None:
-            o, estimated = estimate_tokens(self.out_chars), True
+            self.output_tokens = o = estimate_tokens(self.out_chars)
+            estimated = True
         if i is None:
-            i, estimated = estimate_tokens(self.in_chars), True
-        model = self._model_id()
-        ttft = self.first_token_at
+            self.input_tokens = i = estimate_tokens(self.in_chars)
+            estimated = True
+        self.model = model = self._model_id()
+        if self.adopted:
+            self.trace_id = self._record(None)
+        else:
+            self.ensure_id()
+            self.tracker.record_later(self._record)
+        return self._info(model, elapsed_ms, input_tokens=i, output_tokens=o,
+                          usage_estimated=estimated)  # fmt: skip
+
+    def _record(self, at: float | None) -> str | None:
+        """Record the settled call (reported at ``at``, default now); its trace id."""
+        model, i, o, ttft = cast(str, self.model), self.input_tokens, self.output_tokens, None
+        if self.first_token_at is not None:
+            ttft = (self.first_token_at - self.started) * 1000.0
         try:
             # One step (record_start and record_complete at once): the call is over.
-            self.trace_id = self.tracker.record_call(
-                model, self.task, elapsed_ms, i, o, cost_usd=self._cost(model, i, o),
-                trace_id=self.trace_id,
-                ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0,
+            return self.tracker.record_call(
+                model, self.task, self.latency_ms, cast(int, i), cast(int, o),
+                cost_usd=self._cost(model, cast(int, i), cast(int, o)),
+                trace_id=self.trace_id, ttft_ms=ttft, timestamp=at,
             )  # fmt: skip
         except Exception as exc:
             warn_once("recording a call failed", exc)
-        return self._info(model, elapsed_ms, input_tokens=i, output_tokens=o,
-                          usage_estimated=estimated)  # fmt: skip
+            return self.trace_id
 
     def fail(self, exc: BaseException) -> CallInfo | None:
         """Record the call as failed with ``exc`` (type, status, kind; never its text)."""
