@@ -232,14 +232,13 @@ class OutcomeTracker:
         without a writer or when it is closed; when too many calls wait, they are all
         recorded here first (memory stays bounded)."""
         at = self._ctx.now()
-        writer = self.writer
+        writer, later = self.writer, self._later
         if writer is not None:
-            waiting = self._later.add(record, at)
-            if waiting:
+            if waiting := later.add(record, at):
                 if not writer.poke(waiting):
-                    self._later.run()  # closed: its submits are dropped and counted
+                    later.run()  # closed: its submits are dropped and counted
                 return
-            self._later.run()
+            later.run()
         record(at)
 
     def new_trace_id(self) -> str:

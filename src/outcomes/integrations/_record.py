@@ -272,13 +272,18 @@ class Pending:
         if self.input_tokens is None:
             self.input_tokens = estimate_tokens(self.in_chars)
             self.estimated = True
-        self.model = self._model_id()
+        model = self.model
+        if not (isinstance(model, str) and model):
+            self.model = self.requested
         if self.adopted:
-            self.trace_id = self._record(None)
+            self.trace_id = trace_id = self._record(None)
         else:
-            self.ensure_id()
+            if (trace_id := self.trace_id) is None:
+                self.trace_id = trace_id = new_id()  # own format: no secret scan at start
             self.tracker.record_later(self._record)
-        self._settled()
+        # Inline, not _settled(): this is every answered call's path.
+        _last.set(self)
+        _last_trace.set(cast(str, trace_id))
 
     def _record(self, at: float | None) -> str | None:
         """Record the settled call (reported at ``at``, default now); its trace id."""
