@@ -230,13 +230,14 @@ class OutcomeTracker:
         caller's thread does not build the receipt. ``record`` must not raise and must
         carry its trace id (made with :meth:`new_trace_id`). At once, on this thread,
         without a writer or when it is closed; when too many calls wait, they are all
-        recorded here first (memory stays bounded)."""
+        recorded here first (memory stays bounded); at once when the writer blocks on a
+        full queue (only this thread may wait)."""
         at = self._ctx.now()
         writer, later = self.writer, self._later
         if writer is not None:
             if waiting := later.add(record, at):
                 if not writer.poke(waiting):
-                    later.run()  # closed: its submits are dropped and counted
+                    later.run()  # closed (drops are counted) or blocking (may wait here)
                 return
             later.run()
         record(at)

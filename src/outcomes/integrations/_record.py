@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 

@@ -59,7 +59,7 @@ def _returned(
     if pending.input_tokens is None:
         pending.in_chars = endpoint.input_chars(kwargs)
     pending.succeed()
-    try:  # not contextlib.suppress: this is every call's path
+    try:  # noqa: SIM105 - not contextlib.suppress (a context manager): every call's path
         object.__setattr__(result, "outcomes_trace_id", pending.trace_id)
     except (AttributeError, TypeError):
         pass  # a result that takes no attribute still has its id in last_trace_id()

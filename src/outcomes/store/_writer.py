@@ -12,8 +12,8 @@ it and warns once; with ``overflow="block"`` the caller waits for room (up to
 records are isolated, logged and counted. A *feed* (:meth:`BackgroundWriter.add_feed`)
 lets a producer hand over work instead of records: it runs on the writer's thread before
 each drain, and before a flush waits, so a flush covers what it held. A writer thread that
-dies is restarted by the next ``submit`` or ``flush``, and its error is reported by that ``flush`` and by
-``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
+dies is restarted by the next ``submit`` or ``flush``, and its error is reported by that
+``flush`` and by ``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
 """
 
 from __future__ import annotations
@@ -176,9 +176,11 @@ class BackgroundWriter:
 
     def poke(self, waiting: int) -> bool:
         """A feed holds ``waiting`` items: start the thread if it is not running, wake it
-        once a batch waits. False (nothing done) when the writer is closed: the feed
-        should submit at once (and see its records dropped and counted)."""
-        if self._closed:
+        once a batch waits. False (nothing done) when the writer is closed (the feed
+        should submit at once, and see its records dropped and counted) or blocks on a
+        full queue (``overflow="block"``: only the producer's thread may wait for room,
+        never the writer's, which alone makes it)."""
+        if self._closed or self.settings.overflow == "block":
             return False
         thread = self._thread
         if thread is None or thread is self._dying:
