@@ -574,10 +574,10 @@ class OutcomeTracker:
         )  # fmt: skip
 
 
-# Every read that could see a call waiting in ``_later`` records the waiting calls first.
-# (snapshot() does not: it reads the published snapshot, rebuilt on its own schedule.)
+# Every read that could see a call waiting in ``_later`` records the waiting calls first; not
+# snapshot() (published on its own schedule), nor record_complete (no-op on a complete call).
 for _name in (
-    "record_complete", "record_failure", "sweep_pending", "is_resolved", "pending_trace_ids",
+    "record_failure", "sweep_pending", "is_resolved", "pending_trace_ids",
     "pending_completed", "get_pending", "record_signal", "record_inferred_outcome",
     "record_code_outcome", "resolve_pending_from_signals", "infer_outcomes_from_action_sequence",
     "feedback", "profile", "profiles", "all_profiles", "state", "drain_ledger",
