@@ -196,3 +196,14 @@ def test_a_forked_child_does_not_record_its_parents_waiting_calls(tmp_path: Path
     )
     assert proc.returncode == 0, proc.stderr
     assert _stored(db) == ["child-1", "parent-1"]
+
+
+def test_after_the_tracker_closes_a_shared_writer_still_gets_its_calls() -> None:
+    writer = BackgroundWriter(MemoryStore(), WriterSettings(flush_interval=3600))
+    tracker = OutcomeTracker(writer.store, writer=writer)
+    tracker.close()  # the writer is not the tracker's: it stays open
+    trace = tracker.new_trace_id()
+    tracker.record_later(later_call(tracker, trace))
+    assert writer.flush()
+    assert [r.trace_id for r in receipts(writer.store)] == [trace]
+    writer.close()

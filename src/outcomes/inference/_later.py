@@ -39,6 +39,8 @@ class Later:
     :meth:`add` is the caller's hot path (no lock: a deque append is atomic);
     :meth:`run` takes a lock, so that when a flush and the writer's thread run it at
     once, the flush returns only after the item the writer's thread holds is submitted.
+    The lock is re-entrant: a stream's finalizer may settle a call (and run the queue)
+    on a thread that is running it already.
     """
 
     __slots__ = ("_items", "_lock", "limit")
@@ -46,7 +48,7 @@ class Later:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._items: deque[tuple[Record, float]] = deque()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -81,7 +83,7 @@ class Later:
         # The parent's calls are the parent's to record; the lock may be held by its
         # writer thread, which the child does not have.
         self._items = deque()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
 
 class _HasLater(Protocol):

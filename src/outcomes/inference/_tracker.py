@@ -226,12 +226,11 @@ class OutcomeTracker:
     def record_later(self, record: Callable[[float], object]) -> None:
         """Have ``record(at)`` record a call reported now (``at``: the clock's now, for
         :meth:`record_call`'s ``timestamp``) on the writer's thread before its next drain,
-        or before any read of this tracker that could see it (see :mod:`._later`): the
-        caller's thread does not build the receipt. ``record`` must not raise and must
-        carry its trace id (made with :meth:`new_trace_id`). At once, on this thread,
-        without a writer or when it is closed; when too many calls wait, they are all
-        recorded here first (memory stays bounded); at once when the writer blocks on a
-        full queue (only this thread may wait)."""
+        or before any read of this tracker that could see it (see :mod:`._later`).
+        ``record`` must not raise and must carry its trace id (:meth:`new_trace_id`). At
+        once, on this thread, without a writer, when it is closed or blocks on a full
+        queue (only this thread may wait), or after :meth:`close`; when too many calls
+        wait, they are all recorded here first (memory stays bounded)."""
         at = self._ctx.now()
         writer, later = self.writer, self._later
         if writer is not None:
@@ -532,6 +531,7 @@ class OutcomeTracker:
         if self.writer is not None:
             self.writer.remove_commit_hook(self._view.committed)
             self.writer.remove_feed(self._later.run)
+            self._later.limit = 0  # nothing runs it any more: later calls record at once
             if self._own_writer:
                 self.writer.close(timeout)
             else:
