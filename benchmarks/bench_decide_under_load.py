@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -40,8 +39,8 @@ from pathlib import Path
 from resource import RUSAGE_THREAD, getrusage
 
 from benchmarks._harness import Context
+from benchmarks.bench_routing import seeded_models
 from outcomes import OutcomeTracker
-from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router, Weights
 from outcomes.store import SQLiteStore
 
@@ -136,23 +135,8 @@ class Phase:
 
 
 def _setup(path: Path) -> tuple[OutcomeTracker, Router, list[str]]:
-    rng = random.Random(CANDIDATES)
-    reg = ModelRegistry()
-    names = [f"model-{i:03d}" for i in range(CANDIDATES)]
-    for name in names:
-        reg.add(
-            ModelInfo(name, "bench", rng.uniform(0.1, 10), rng.uniform(0.3, 30),
-                      context_window=128_000, prior=rng.uniform(0.4, 0.9))
-        )  # fmt: skip
     tracker = OutcomeTracker(SQLiteStore(path))
-    for name in names:
-        for _ in range(50):
-            t = tracker.record_start(name, "code")
-            if rng.random() < 0.8:
-                tracker.record_complete(t, rng.uniform(100, 3000), 500, 200)
-            else:
-                tracker.record_failure(t, "boom 500")
-    tracker.refresh_view()
+    reg, names = seeded_models(CANDIDATES, tracker, 50)
     router = Router(registry=reg, tracker=tracker, weights=Weights(1.0, 0.3, 0.1), seed=1)
     return tracker, router, names
 

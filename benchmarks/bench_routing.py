@@ -21,7 +21,10 @@ from outcomes.routing import Router, Weights
 from outcomes.store import MemoryStore
 
 
-def _router(n: int) -> tuple[Router, list[str]]:
+def seeded_models(n: int, tracker: OutcomeTracker, calls: int) -> tuple[ModelRegistry, list[str]]:
+    """``n`` models with list prices and priors drawn from a generator seeded with ``n``,
+    and ``calls`` calls of each on ``code`` (80% succeed) recorded in ``tracker`` and
+    published to its profile view."""
     rng = random.Random(n)
     reg = ModelRegistry()
     names = [f"model-{i:03d}" for i in range(n)]
@@ -36,15 +39,20 @@ def _router(n: int) -> tuple[Router, list[str]]:
                 prior=rng.uniform(0.4, 0.9),
             )
         )
-    tracker = OutcomeTracker(MemoryStore())
     for name in names:
-        for _ in range(20):
+        for _ in range(calls):
             t = tracker.record_start(name, "code")
             if rng.random() < 0.8:
                 tracker.record_complete(t, rng.uniform(100, 3000), 500, 200)
             else:
                 tracker.record_failure(t, "boom 500")
     tracker.refresh_view()
+    return reg, names
+
+
+def _router(n: int) -> tuple[Router, list[str]]:
+    tracker = OutcomeTracker(MemoryStore())
+    reg, names = seeded_models(n, tracker, 20)
     router = Router(
         registry=reg, tracker=tracker, weights=Weights(1.0, 0.3, 0.1), seed=1, refresh_s=3600.0
     )

@@ -15,6 +15,7 @@ from outcomes.errors import ConfigError
 from outcomes.inference import ModelProfile
 from outcomes.store import MemoryStore, SQLiteStore
 from outcomes.testing import FakeClock
+from tests.routing._cells import record
 
 
 def wait_for(cond: Any, timeout: float = 5.0) -> bool:
@@ -24,15 +25,6 @@ def wait_for(cond: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.005)
     return False
-
-
-def record(tracker: OutcomeTracker, model: str, ok: int, bad: int = 0, task: str = "code") -> None:
-    for _ in range(ok):
-        t = tracker.record_start(model, task)
-        tracker.record_complete(t, 100.0, 10, 10)
-    for _ in range(bad):
-        t = tracker.record_start(model, task)
-        tracker.record_failure(t, "boom 500")
 
 
 class BlockingStore(MemoryStore):

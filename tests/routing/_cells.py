@@ -1,5 +1,6 @@
-"""Shared by the selection-policy tests: a tracker with given outcomes per model, and
-how often a router picks each model next to the propensity it logs."""
+"""Shared by the router and profile tests: calls with given outcomes per model, a
+tracker holding them, and how often a router picks each model next to the propensity it
+logs."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.store import MemoryStore
 
 
-def record(tracker: OutcomeTracker, model: str, ok: int, bad: int) -> None:
-    """``ok`` successful and ``bad`` failed calls of ``model`` on task ``code``."""
+def record(tracker: OutcomeTracker, model: str, ok: int, bad: int = 0, task: str = "code") -> None:
+    """``ok`` successful and ``bad`` failed calls of ``model`` on ``task``."""
     for _ in range(ok):
-        tracker.record_complete(tracker.record_start(model, "code"), 100.0, 10, 10)
+        tracker.record_complete(tracker.record_start(model, task), 100.0, 10, 10)
     for _ in range(bad):
-        tracker.record_failure(tracker.record_start(model, "code"), "boom 500")
+        tracker.record_failure(tracker.record_start(model, task), "boom 500")
 
 
 def recorded(cells: dict[str, tuple[int, int]]) -> tuple[ModelRegistry, OutcomeTracker]:

@@ -14,6 +14,7 @@ from outcomes.routing import Candidate, NoModelAvailable, Router, Weights, selec
 from outcomes.routing._select import ArmView, monte_carlo_propensity, thompson_propensity
 from outcomes.store import MemoryStore
 from outcomes.testing import FakeClock
+from tests.routing import _cells
 
 
 def registry() -> ModelRegistry:
@@ -29,12 +30,7 @@ def tracked(clock: FakeClock) -> OutcomeTracker:
 
 
 def record(tracker: OutcomeTracker, model: str, task: str, ok: int, bad: int) -> None:
-    for _ in range(ok):
-        t = tracker.record_start(model, task)
-        tracker.record_complete(t, 100.0, 10, 10)
-    for _ in range(bad):
-        t = tracker.record_start(model, task)
-        tracker.record_failure(t, "boom 500")
+    _cells.record(tracker, model, ok, bad, task)
     # Decisions read the published snapshot and never wait for it: wait here instead.
     tracker.refresh_view()
 

@@ -12,6 +12,7 @@ from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router
 from outcomes.store import BackgroundWriter, MemoryStore
 from outcomes.testing import FakeClock
+from tests.routing._cells import record
 
 
 class BreakableStore:
@@ -56,15 +57,6 @@ def registry(n: int = 11) -> ModelRegistry:
     for i in range(n):
         reg.add(ModelInfo(f"m{i}", "p", 1.0, 2.0))
     return reg
-
-
-def record(tracker: OutcomeTracker, model: str, ok: int, bad: int) -> None:
-    for _ in range(ok):
-        t = tracker.record_start(model, "code")
-        tracker.record_complete(t, 100.0, 10, 10)
-    for _ in range(bad):
-        t = tracker.record_start(model, "code")
-        tracker.record_failure(t, "boom 500")
 
 
 def test_decisions_do_no_store_io_and_never_flush() -> None:

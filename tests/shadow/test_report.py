@@ -249,27 +249,44 @@ def test_report_is_reproducible_and_equal_across_paths(tmp_path: object) -> None
         first = report_json(calibration_report(store))
         assert report_json(calibration_report(store)) == first
         assert first[0]["interval_method"] == "normal"
-        sql = _report._sql_groups(store, None)
-        streamed = _report._streamed_groups(store, None)
-        for key, g in sql.items():
-            h = streamed[key]
-            assert (g.count, g.labeled, g.paired, g.missing_caller) == (
-                h.count,
-                h.labeled,
-                h.paired,
-                h.missing_caller,
-            )
-            assert g.diff_sum == pytest.approx(h.diff_sum, rel=1e-9)
-            for name in ("caller", "derived"):
-                a, b = g.fine[name], h.fine[name]
-                assert sorted(a) == sorted(b)
-                for k in a:
-                    assert (a[k].count, a[k].n) == (b[k].count, b[k].n)
-                    assert a[k].sum_y == pytest.approx(b[k].sum_y)
-                    assert a[k].brier == pytest.approx(b[k].brier, rel=1e-9, abs=1e-12)
-                    assert a[k].logl == pytest.approx(b[k].logl, rel=1e-9, abs=1e-12)
+        assert_paths_agree(store)
     finally:
         store.close()
+
+
+def assert_paths_agree(store: Store) -> None:
+    """The report's SQL and streamed paths find the same groups, counts, sums per fine
+    bucket, cross-fitting and bootstrap rows in ``store``."""
+    sql = _report._sql_groups(store, None)
+    streamed = _report._streamed_groups(store, None)
+    assert set(sql) == set(streamed)
+    for key, a in sql.items():
+        b = streamed[key]
+        assert (a.count, a.labeled, a.paired, a.missing_caller) == (
+            b.count,
+            b.labeled,
+            b.paired,
+            b.missing_caller,
+        )
+        assert a.diff_sum == pytest.approx(b.diff_sum, rel=1e-9, abs=1e-12)
+        assert (a.crossfit is None) == (b.crossfit is None)
+        if a.crossfit is not None and b.crossfit is not None:
+            assert a.crossfit.brier == pytest.approx(b.crossfit.brier, rel=1e-9)
+            assert a.crossfit.vs_derived_sum == pytest.approx(
+                b.crossfit.vs_derived_sum, rel=1e-9, abs=1e-12
+            )
+        assert (a.rows is None) == (b.rows is None)
+        if a.rows is not None and b.rows is not None:
+            for column, values in a.rows.items():
+                assert list(values) == list(b.rows[column])
+        for name in ("caller", "derived"):
+            assert sorted(a.fine[name]) == sorted(b.fine[name])
+            for k, fa in a.fine[name].items():
+                fb = b.fine[name][k]
+                assert (fa.count, fa.n) == (fb.count, fb.n)
+                assert fa.sum_y == pytest.approx(fb.sum_y)
+                assert fa.brier == pytest.approx(fb.brier, rel=1e-9, abs=1e-12)
+                assert fa.logl == pytest.approx(fb.logl, rel=1e-9, abs=1e-9)
 
 
 def test_json_has_the_documented_keys(store: Store) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +13,11 @@ from outcomes.shadow import (
     ShadowConfig,
     ShadowObservation,
     ShadowRecorder,
-    _report,
     calibration_report,
 )
 from outcomes.store import MemoryStore, SQLiteStore
+
+from .test_report import assert_paths_agree
 
 Row = tuple[str, str, float | None, float, bool | None]
 score = st.one_of(st.sampled_from([0.0, 1.0, 0.5, 0.1, 0.9]), st.floats(0, 1))
@@ -78,33 +78,6 @@ def test_sql_and_streamed_paths_agree(
         try:
             ShadowRecorder(store, config=ShadowConfig())
             store.write(_records(rows))
-            sql = _report._sql_groups(store, None)
-            streamed = _report._streamed_groups(store, None)
-            assert set(sql) == set(streamed)
-            for key, a in sql.items():
-                b = streamed[key]
-                assert (a.count, a.labeled, a.paired, a.missing_caller) == (
-                    b.count,
-                    b.labeled,
-                    b.paired,
-                    b.missing_caller,
-                )
-                assert (a.crossfit is None) == (b.crossfit is None)
-                if a.crossfit is not None and b.crossfit is not None:
-                    assert a.crossfit.brier == pytest.approx(b.crossfit.brier, rel=1e-9)
-                    assert a.crossfit.vs_derived_sum == pytest.approx(
-                        b.crossfit.vs_derived_sum, rel=1e-9, abs=1e-12
-                    )
-                assert (a.rows is None) == (b.rows is None)
-                if a.rows is not None and b.rows is not None:
-                    for column, values in a.rows.items():
-                        assert list(values) == list(b.rows[column])
-                for name in ("caller", "derived"):
-                    assert sorted(a.fine[name]) == sorted(b.fine[name])
-                    for k, fa in a.fine[name].items():
-                        fb = b.fine[name][k]
-                        assert (fa.count, fa.n) == (fb.count, fb.n)
-                        assert fa.logl == pytest.approx(fb.logl, rel=1e-9, abs=1e-9)
-                        assert fa.brier == pytest.approx(fb.brier, rel=1e-9, abs=1e-12)
+            assert_paths_agree(store)
         finally:
             store.close()

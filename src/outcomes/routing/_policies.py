@@ -226,6 +226,7 @@ class BetaBandit(ReplayPolicy):
         self.breaker = DecisionBreaker(len(models)) if breaker else None
         self.stats: dict[str, np.ndarray] = {}
         self.prior: dict[str, np.ndarray] = {}
+        self._every = np.arange(len(self.models))
 
     def _arm(self, task: str) -> np.ndarray:
         st = self.stats.get(task)
@@ -277,46 +278,33 @@ class BetaBandit(ReplayPolicy):
             score = 0.7 * q + 0.3 * cost_score
             return int(np.argmax(score)), math.nan
         allowed = self._allowed(row)
-        if allowed is not None:
-            sel = select_arrays(
-                [self.models[i] for i in allowed],
-                alpha[allowed],
-                beta[allowed],
-                self.prices[allowed],
-                np.full(len(allowed), math.nan),
-                self.weights,
-                policy=self.policy,  # type: ignore[arg-type]
-                rng=self.rng,
-                epsilon=self.epsilon,
-            )
-            return int(allowed[sel.index]), sel.propensity
         sel = select_arrays(
-            self.models,
-            alpha,
-            beta,
-            self.prices,
-            np.full(len(self.models), math.nan),
+            [self.models[i] for i in allowed],
+            alpha[allowed],
+            beta[allowed],
+            self.prices[allowed],
+            np.full(len(allowed), math.nan),
             self.weights,
             policy=self.policy,  # type: ignore[arg-type]
             rng=self.rng,
             epsilon=self.epsilon,
         )
-        return sel.index, sel.propensity
+        return int(allowed[sel.index]), sel.propensity
 
-    def _allowed(self, row: Row) -> np.ndarray | None:
-        """Indices of the models available for ``row`` that the breaker lets through, or
-        None for all (the breaker is ignored when it would block every model: then the
-        least bad choice is still a choice)."""
+    def _allowed(self, row: Row) -> np.ndarray:
+        """Indices, in order, of the models available for ``row`` that the breaker lets
+        through (the breaker is ignored when it would block every model: then the least
+        bad choice is still a choice)."""
         avail = None if row.available is None else np.asarray(row.available, dtype=bool)
         if self.breaker is None:
-            return None if avail is None else np.flatnonzero(avail)
+            return self._every if avail is None else np.flatnonzero(avail)
         mask = self.breaker.open()
         if avail is not None:
             mask = mask & avail
             if not mask.any():
                 mask = avail
         if mask.all() or not mask.any():
-            return None
+            return self._every
         return np.flatnonzero(mask)
 
     def update(
@@ -567,16 +555,10 @@ class Contextual(BetaBandit):
         top = float(cost.max())
         penalty = self.cost_weight * cost / top if top > 0 else np.zeros(len(cost))
         allowed = self._allowed(row)
-        if allowed is not None:
-            k = int(np.argmax((draw - penalty)[allowed]))
-            if not self.propensities:
-                return int(allowed[k]), math.nan
-            prob = thompson_propensity(
-                mean[allowed], (alpha + beta)[allowed], -penalty[allowed], 1.0, k
-            )
-            return int(allowed[k]), prob
-        pick = int(np.argmax(draw - penalty))
+        k = int(np.argmax((draw - penalty)[allowed]))
         if not self.propensities:
-            return pick, math.nan
-        prob = thompson_propensity(mean, alpha + beta, -penalty, 1.0, pick)
-        return pick, prob
+            return int(allowed[k]), math.nan
+        prob = thompson_propensity(
+            mean[allowed], (alpha + beta)[allowed], -penalty[allowed], 1.0, k
+        )
+        return int(allowed[k]), prob

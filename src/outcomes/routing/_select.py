@@ -228,20 +228,33 @@ def select_arrays(
             chosen = _draw_pair(pair, rng.random())
     elif policy == "epsilon" and rng.random() < epsilon:
         chosen = int(rng.integers(n))
+    return _selection(
+        policy, epsilon, chosen, best, q.tolist(), cost_pen.tolist(), lat_pen.tolist(),
+        score.tolist(), (mean, evidence, base, wq, settled, pair),
+    )  # fmt: skip
+
+
+def _selection(
+    policy: Policy,
+    epsilon: float,
+    chosen: int,
+    best: int,
+    q: list[float],
+    cost_pen: list[float],
+    lat_pen: list[float],
+    score: list[float],
+    inputs: tuple[Any, ...],
+) -> Selection:
+    """The :class:`Selection` of ``chosen`` (``best``: the top score). ``greedy``, ``ucb``
+    and ``epsilon`` know their pick's probability now (``q`` is then copied: it may be a
+    :class:`Prepared` list); the sampling policies compute it from ``inputs`` on access."""
     if policy in ("greedy", "ucb"):
         prob = 1.0
     elif policy == "epsilon":
-        prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
+        prob = epsilon / len(score) + (1.0 - epsilon if chosen == best else 0.0)
     else:
-        return Selection(
-            chosen,
-            q.tolist(),
-            cost_pen.tolist(),
-            lat_pen.tolist(),
-            score.tolist(),
-            inputs=(mean, evidence, base, wq, settled, pair),
-        )
-    return Selection(chosen, q.tolist(), cost_pen.tolist(), lat_pen.tolist(), score.tolist(), prob)
+        return Selection(chosen, q, cost_pen, lat_pen, score, inputs=inputs)
+    return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
 
 
 SMALL = 48
@@ -462,15 +475,10 @@ def _select_small(
             chosen = _draw_pair(pair, pyrng.random())
     elif policy == "epsilon" and pyrng.random() < epsilon:
         chosen = pyrng.randrange(n)
-    if policy in ("greedy", "ucb"):
-        prob = 1.0
-    elif policy == "epsilon":
-        prob = epsilon / n + (1.0 - epsilon if chosen == best else 0.0)
-    else:
-        return Selection(
-            chosen, q, cost_pen, lat_pen, score, inputs=(mean, evid, base, wq, settled, pair)
-        )
-    return Selection(chosen, list(q), cost_pen, lat_pen, score, prob)
+    return _selection(
+        policy, epsilon, chosen, best, q, cost_pen, lat_pen, score,
+        (mean, evid, base, wq, settled, pair),
+    )  # fmt: skip
 
 
 def select(

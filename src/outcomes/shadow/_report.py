@@ -55,7 +55,7 @@ from outcomes.shadow._results import (
 from outcomes.shadow._schema import MIGRATIONS
 from outcomes.shadow._verdict import Evidence
 from outcomes.shadow._verdict import verdict as decide
-from outcomes.store import Store
+from outcomes.store import Query, Store
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -208,14 +208,23 @@ class _Accumulator:
         return out
 
 
-def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
-    acc = _Accumulator()
+def _chunks(
+    store: Store, everywhere: Query, within: Query, namespace: str | None
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``everywhere`` (``namespace`` None) or of ``within`` the namespace, in
+    lists of up to ``CHUNK_ROWS`` (what bounds a streamed pass's memory)."""
     rows: Iterator[tuple[Any, ...]]
     if namespace is None:
-        rows = store.iter_query(CALIBRATION_ROWS)
+        rows = store.iter_query(everywhere)
     else:
-        rows = store.iter_query(CALIBRATION_ROWS_IN, (namespace,))
+        rows = store.iter_query(within, (namespace,))
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        yield chunk
+
+
+def _streamed_groups(store: Store, namespace: str | None) -> dict[tuple[str, str], _Group]:
+    acc = _Accumulator()
+    for chunk in _chunks(store, CALIBRATION_ROWS, CALIBRATION_ROWS_IN, namespace):
         acc.add(chunk)
     return acc.groups()
 
@@ -226,12 +235,7 @@ def _load_cross_fit(
     """Cross-fitting sums and bootstrap rows of the SQL path: one pass over paired rows."""
     cross = CrossFitSums(FINE, BOOTSTRAP_MAX_ROWS)
     keys: dict[tuple[str, str], int] = {}
-    rows = (
-        store.iter_query(PAIRED_ROWS)
-        if namespace is None
-        else store.iter_query(PAIRED_ROWS_IN, (namespace,))
-    )
-    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+    for chunk in _chunks(store, PAIRED_ROWS, PAIRED_ROWS_IN, namespace):
         ns, src, ids, caller, derived, y = zip(*chunk, strict=True)
         gid = np.fromiter(
             (keys.setdefault(k, len(keys)) for k in zip(ns, src, strict=True)),

@@ -32,6 +32,13 @@ needs_ts = pytest.mark.skipif(
 )
 
 
+def suggest_on_base(repo: Repo, adoption: CodeAdoption) -> None:
+    """Commit ``BASE`` as ``geo.py``, then suggest ``NEW_FUNC`` into it as trace ``t1``."""
+    repo.write("geo.py", BASE)
+    repo.commit("base")
+    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+
+
 def verdicts(sink: ListSink, kind: str = "code") -> dict[str, str]:
     return {s.trace_id: s.verdict for s in sink.signals if s.kind == kind}
 
@@ -56,9 +63,7 @@ def test_suggestion_stores_only_hashes_never_the_code(repo: Repo, adoption: Code
 def test_applied_when_the_suggestion_is_committed(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     assert adoption.check(repo.root).pending == 1
     repo.write("geo.py", BASE + "\n\n" + NEW_FUNC)
     repo.commit("add circumference")
@@ -72,9 +77,7 @@ def test_applied_when_the_suggestion_is_committed(
 def test_checking_twice_never_counts_twice(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC)
     first = adoption.check(repo.root)
     second = adoption.check(repo.root)
@@ -86,9 +89,7 @@ def test_checking_twice_never_counts_twice(
 def test_applied_in_the_work_tree_before_any_commit(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC)
     adoption.check(repo.root)
     assert verdicts(sink) == {"t1": "applied"}
@@ -142,9 +143,7 @@ def test_partial_adoption_reads_modified_once_committed(
 def test_ignored_only_after_the_ttl(
     repo: Repo, adoption: CodeAdoption, sink: ListSink, clock: FakeClock
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + "\n\ndef unrelated():\n    return 42\n")
     repo.commit("something else")
     adoption.check(repo.root)
@@ -155,9 +154,7 @@ def test_ignored_only_after_the_ttl(
 
 
 def test_renamed_file_is_followed(repo: Repo, adoption: CodeAdoption, sink: ListSink) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC)
     repo.git("mv", "geo.py", "geometry.py")
     repo.commit("add and rename")
@@ -169,9 +166,7 @@ def test_renamed_file_is_followed(repo: Repo, adoption: CodeAdoption, sink: List
 def test_code_moved_to_another_file_is_found(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("circles.py", "import math\n\n" + NEW_FUNC)
     repo.commit("new module")
     adoption.check(repo.root)
@@ -217,9 +212,7 @@ def test_several_suggestions_in_one_file_get_their_own_verdicts(
 def test_signature_change_is_attributed_to_the_suggested_symbol(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC.replace("(radius)", "(radius, scale=1)"))
     repo.commit("with a scale")
     adoption.check(repo.root)
@@ -250,9 +243,7 @@ def test_deleting_the_touched_symbol_is_symbol_removed(
 def test_deleted_file_reads_ignored_after_ttl(
     repo: Repo, adoption: CodeAdoption, sink: ListSink, clock: FakeClock
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.git("rm", "-q", "geo.py")
     repo.commit("delete")
     clock.advance(3601)
@@ -279,9 +270,7 @@ def test_unsupported_language_uses_text_fingerprints(
 def test_survival_is_measured_at_next_commit_and_later(
     repo: Repo, adoption: CodeAdoption, sink: ListSink, clock: FakeClock
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC)
     repo.commit("adopt")
     adoption.check(repo.root)
@@ -314,9 +303,7 @@ def test_a_suggestion_already_in_the_file_is_undecidable(
 def test_adoption_works_on_every_store(store: Store, repo: Repo, clock: FakeClock) -> None:
     sink = ListSink()
     adoption = CodeAdoption(store, sink=sink, clock=clock, ttl=60, forward_details=True)
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     adoption.suggest("t2", "geo.py", "def nothing():\n    return None or 0\n", repo=repo.root)
     repo.write("geo.py", BASE + NEW_FUNC)
     repo.commit("adopt")
@@ -356,9 +343,7 @@ def test_suggestion_for_a_new_file_in_a_repository_without_commits(
 def test_staged_but_uncommitted_code_counts(
     repo: Repo, adoption: CodeAdoption, sink: ListSink
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC)
     repo.git("add", "geo.py")
     repo.write("geo.py", BASE)  # the work tree went back; the index still has it
@@ -389,9 +374,7 @@ def test_a_damaged_stored_line_sequence_falls_back_to_shares(
 def test_a_one_constant_edit_of_a_suggestion_reads_modified(
     repo: Repo, adoption: CodeAdoption, sink: ListSink, clock: FakeClock
 ) -> None:
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    adoption.suggest("t1", "geo.py", NEW_FUNC, repo=repo.root)
+    suggest_on_base(repo, adoption)
     repo.write("geo.py", BASE + NEW_FUNC.replace("2 * radius", "3 * radius"))
     repo.commit("adopt with a change")
     adoption.check(repo.root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from outcomes.inference import CodeAdoption, ConversationSignals, OutcomeTracker
+from outcomes.inference.code import DEFAULT_TTL
 from outcomes.store import MemoryStore
 from outcomes.testing import FakeClock
 from tests.inference.code.conftest import Repo
@@ -11,17 +12,26 @@ BASE = "def area(r):\n    return 3.14159 * r * r\n"
 SUGGESTION = "def perimeter(r):\n    doubled = 2 * r\n    return 3.14159 * doubled\n"
 
 
-def test_code_outcome_ground_truth_from_git(repo: Repo) -> None:
-    # Seed test `code_outcome_ground_truth`, with git deciding instead of the caller.
-    clock = FakeClock()
+def suggested(
+    repo: Repo, model: str, clock: FakeClock | None = None, ttl: float = DEFAULT_TTL
+) -> tuple[OutcomeTracker, CodeAdoption]:
+    """A tracker and code adoption on one store; ``BASE`` committed as ``geo.py``, then a
+    completed ``code`` call of ``model`` that suggested ``SUGGESTION`` into it."""
+    clock = clock if clock is not None else FakeClock()
     store = MemoryStore()
     tracker = OutcomeTracker(store, clock=clock)
-    adoption = CodeAdoption(store, sink=tracker, clock=clock)
+    adoption = CodeAdoption(store, sink=tracker, clock=clock, ttl=ttl)
     repo.write("geo.py", BASE)
     repo.commit("base")
-    trace = tracker.record_start("qwen/qwen3-4b:q4_k_m", "code", "code")
+    trace = tracker.record_start(model, "code", "code")
     tracker.record_complete(trace, 500, 200, 100)
     adoption.suggest(trace, "geo.py", SUGGESTION, repo=repo.root)
+    return tracker, adoption
+
+
+def test_code_outcome_ground_truth_from_git(repo: Repo) -> None:
+    # Seed test `code_outcome_ground_truth`, with git deciding instead of the caller.
+    tracker, adoption = suggested(repo, "qwen/qwen3-4b:q4_k_m")
     repo.write("geo.py", BASE + SUGGESTION)
     repo.commit("adopt")
     adoption.check(repo.root)
@@ -34,14 +44,7 @@ def test_code_outcome_ground_truth_from_git(repo: Repo) -> None:
 
 def test_ignored_suggestion_reclassifies_the_mechanical_success(repo: Repo) -> None:
     clock = FakeClock()
-    store = MemoryStore()
-    tracker = OutcomeTracker(store, clock=clock)
-    adoption = CodeAdoption(store, sink=tracker, clock=clock, ttl=60)
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    trace = tracker.record_start("m", "code", "code")
-    tracker.record_complete(trace, 500, 200, 100)
-    adoption.suggest(trace, "geo.py", SUGGESTION, repo=repo.root)
+    tracker, adoption = suggested(repo, "m", clock, ttl=60)
     clock.advance(61)
     adoption.check(repo.root)
     profile = tracker.profile("m")
@@ -51,15 +54,7 @@ def test_ignored_suggestion_reclassifies_the_mechanical_success(repo: Repo) -> N
 
 
 def test_symbol_and_survival_findings_do_not_supersede_the_verdict(repo: Repo) -> None:
-    clock = FakeClock()
-    store = MemoryStore()
-    tracker = OutcomeTracker(store, clock=clock)
-    adoption = CodeAdoption(store, sink=tracker, clock=clock)
-    repo.write("geo.py", BASE)
-    repo.commit("base")
-    trace = tracker.record_start("m", "code", "code")
-    tracker.record_complete(trace, 500, 200, 100)
-    adoption.suggest(trace, "geo.py", SUGGESTION, repo=repo.root)
+    tracker, adoption = suggested(repo, "m")
     repo.write("geo.py", BASE + SUGGESTION)
     repo.commit("adopt")
     adoption.check(repo.root)
