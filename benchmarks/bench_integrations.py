@@ -7,7 +7,9 @@ strategy's selection time.
    differences as a share of the bare call's median (target <= 2%), non-streaming and
    streaming. The difference of two HTTP round trips is noisy; the recording work alone
    (the wrapper around a create() that returns a ready response, no I/O) is reported too,
-   as a share of the same bare call: that is the added time without the noise.
+   as a share of the same bare call: that is the added time without the noise. Both are
+   the caller's thread: an answered call's receipt is built on the writer's thread
+   (``OutcomeTracker.record_later``), which these lines do not time.
 2. LiteLLM ``mock_response``: ``acompletion`` with and without :class:`OutcomesLogger`
    registered, in alternating chunks of 5 calls (LiteLLM's callbacks cannot be toggled per call),
    against a no-op callback too: LiteLLM builds its logging payload only when a callback
@@ -130,7 +132,8 @@ def _openai(ctx: Context, tracker: OutcomeTracker, n: int) -> None:
     ctx.report(
         "openai chat: recording work per call (no I/O)", added_ms / mb * 100.0, "% of bare",
         target="<= 2%", passed=added_ms / mb <= 0.02,
-        notes=f"{(per - ref) / 1000:.1f} us per call; bare HTTP call {mb:.3f} ms",
+        notes=f"{(per - ref) / 1000:.1f} us per call on the caller's thread (the receipt is "
+        f"built on the writer's); bare HTTP call {mb:.3f} ms",
     )  # fmt: skip
 
 

@@ -7,12 +7,16 @@ import gc
 import math
 from pathlib import Path
 
+import msgspec
 import openai
 import pytest
 
+from outcomes.config import WriterSettings
 from outcomes.inference import OutcomeTracker
 from outcomes.integrations import last_call, last_trace_id, trace_id_of
 from outcomes.integrations.openai import instrument
+from outcomes.store import BackgroundWriter, SQLiteStore
+from outcomes.testing import FakeClock, MemoryStore
 from tests.fakes.llm_server import FakeLLMServer, Reply
 from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
@@ -374,3 +378,44 @@ def test_a_failed_response_is_a_failure_streamed_or_not(
         (False, "ResponseFailed failed"),
         (False, "ResponseFailed failed"),
     ]
+
+
+def test_the_call_returns_before_its_receipt_is_built(server: FakeLLMServer, db_path: Path) -> None:
+    writer = BackgroundWriter(
+        SQLiteStore(db_path), WriterSettings(flush_interval=3600, batch_size=10**6)
+    )
+    tracker = OutcomeTracker(writer.store, writer=writer)
+    client = client_for(server, tracker)
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+    assert writer.stats().submitted == 0  # nothing built nor queued on the caller's thread
+    info = last_call()
+    assert info is not None
+    assert (info.trace_id, info.input_tokens, info.output_tokens) == (
+        reply.outcomes_trace_id,  # type: ignore[attr-defined]
+        11,
+        7,
+    )
+    assert tracker.pending_completed(info.trace_id) is True  # a read sees it at once
+    [r] = stored(tracker)
+    assert (r.trace_id, r.latency_ms) == (info.trace_id, info.latency_ms)
+    tracker.close()
+    writer.close()
+
+
+def test_a_deferred_call_writes_the_receipt_an_at_once_call_writes(server: FakeLLMServer) -> None:
+    server._replies = [Reply(content=ANSWER, model="gpt-4o-mini-2024-07-18")]
+    written = []
+    for outside_id in (None, "req-2024-abc"):  # an outside id is recorded on the caller's thread
+        tracker = OutcomeTracker(MemoryStore(), clock=FakeClock())
+        client = client_for(server, tracker)
+        extra = {} if outside_id is None else {"outcomes_trace_id": outside_id}
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, **extra)  # type: ignore[call-overload]
+        [r] = stored(tracker)
+        info = last_call()
+        assert info is not None
+        assert r.latency_ms == info.latency_ms
+        written.append(msgspec.structs.replace(r, receipt_id="", trace_id="", latency_ms=0.0))
+        tracker.close()
+    assert written[0] == written[1]
+    assert written[0].cost_usd is not None
+    assert written[0].timestamp == FakeClock().now()

@@ -161,13 +161,14 @@ class CallLifecycle:
         trace_id: str | None,
         figures: Figures | None = None,
         out: list[Receipt] | None = None,
+        at: float | None = None,
     ) -> str:
         """Open a call; returns its trace id. ``figures`` complete it in the same step
         (a call reported once it finished: one pending entry, one reading of the clock);
         figures that are refused (logged, not strict) leave the call started, as
         :meth:`complete` would, and when strict nothing is recorded. ``out`` collects
         the receipt instead of emitting it (a batch emits its receipts together:
-        :meth:`emit_all`)."""
+        :meth:`emit_all`). ``at`` is when the call was reported (default: now)."""
         reject = self._ctx.reject
         try:
             if trace_id is None:
@@ -203,7 +204,8 @@ class CallLifecycle:
         except (ValueError, TypeError) as exc:
             reject(exc, "record_start with invalid input")
             return trace_id
-        at = self._ctx.now()
+        if at is None:
+            at = self._ctx.now()
         p = (model_id, str(task), at, reason, project_id, intent, propensity, None)
         r = None if figures is None else self._receipt(trace_id, p, at, figures)
         if len(self.pending) >= self.max_pending:

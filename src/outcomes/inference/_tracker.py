@@ -21,13 +21,12 @@ published snapshots), :mod:`._compat` (profile files, the ledger buffer).
 
 from __future__ import annotations
 
-import math
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar, Unpack, cast, overload
+from typing import Any, TypeVar, Unpack
 
 from outcomes import config
 from outcomes._clock import SYSTEM_CLOCK, Clock
@@ -40,11 +39,13 @@ from outcomes.inference._context import TrackerContext
 from outcomes.inference._feedback import FeedbackDesk, Outcome
 from outcomes.inference._feedback_schema import MIGRATIONS as FEEDBACK_MIGRATIONS
 from outcomes.inference._filter import ProfileFilter, matching_profiles
+from outcomes.inference._later import Later, caught_up
 from outcomes.inference._lifecycle import CallLifecycle
 from outcomes.inference._limits import DEFAULT_COOLDOWN_S, RateLimits
 from outcomes.inference._profile_view import DEFAULT_REFRESH_S, ProfileView, View
 from outcomes.inference._profiles import DEFAULT_HALF_LIFE_S, ProfileState
 from outcomes.inference._resolution import SignalResolution
+from outcomes.inference._setting import Setting, check_seconds
 from outcomes.inference._signals import (
     ActionResult,
     InferredOutcome,
@@ -60,44 +61,6 @@ from outcomes.store import BackgroundWriter, FlushResult, Store
 DEFAULT_LATE_WINDOW_S = 7 * 86_400.0
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-
-
-def _check_seconds(value: float, where: str, *, positive: bool) -> None:
-    ok = math.isfinite(value) and (value > 0 if positive else value >= 0)
-    if not ok:
-        raise ValidationError(f"{where} must be {'>' if positive else '>='} 0 seconds", where=where)
-
-
-class _Setting(Generic[T]):
-    """A tracker attribute that lives on one of its rooms: read and set through.
-
-    The rooms hold the settings they use (``_ctx.clock``, ``_limits.default_cooldown``);
-    this keeps the tracker's public attribute names working without a getter/setter pair
-    for each.
-    """
-
-    def __init__(self, room: str, doc: str) -> None:
-        self._room = room
-        self._name = ""
-        self.__doc__ = doc
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, tracker: None, owner: type) -> _Setting[T]: ...
-
-    @overload
-    def __get__(self, tracker: object, owner: type | None = None) -> T: ...
-
-    def __get__(self, tracker: object, owner: type | None = None) -> T | _Setting[T]:
-        if tracker is None:
-            return self
-        return cast("T", getattr(getattr(tracker, self._room), self._name))
-
-    def __set__(self, tracker: object, value: T) -> None:
-        setattr(getattr(tracker, self._room), self._name, value)
 
 
 class OutcomeTracker:
@@ -142,10 +105,10 @@ class OutcomeTracker:
             late_window = setting(config.ENV_LATE_SIGNAL_WINDOW, DEFAULT_LATE_WINDOW_S)
         if cooldown is None:
             cooldown = setting(config.ENV_RATE_LIMIT_COOLDOWN, DEFAULT_COOLDOWN_S)
-        _check_seconds(half_life, "half_life", positive=True)
-        _check_seconds(late_window, "late_window", positive=False)
-        _check_seconds(cooldown, "cooldown", positive=False)
-        _check_seconds(refresh_s, "refresh_s", positive=True)
+        check_seconds(half_life, "half_life", positive=True)
+        check_seconds(late_window, "late_window", positive=False)
+        check_seconds(cooldown, "cooldown", positive=False)
+        check_seconds(refresh_s, "refresh_s", positive=True)
         self.store = store
         self._own_writer = writer is None and store is not None
         if store is not None:
@@ -168,25 +131,27 @@ class OutcomeTracker:
         self._calls = calls
         self._signals = SignalResolution(ctx, calls, store)
         self._feedback = FeedbackDesk(ctx, self._signals, submit)
+        self._later = Later(writer.settings.queue_size if writer is not None else 0)
         if writer is not None:
             writer.add_commit_hook(self._view.committed)
+            writer.add_feed(self._later.run)
         _live_trackers.add(self)
 
     # -- settings (each lives on the room that uses it) -------------------------------
-    clock = _Setting[Clock](
+    clock = Setting[Clock](
         "_ctx", "The clock stamping receipts (injectable; tests use ``FakeClock``)."
     )
-    strict = _Setting[bool]("_ctx", "Raise on bad input instead of logging and dropping it.")
-    late_window = _Setting[float](
+    strict = Setting[bool]("_ctx", "Raise on bad input instead of logging and dropping it.")
+    late_window = Setting[float](
         "_ctx", "Seconds after a call's latest receipt during which a signal may correct it."
     )
-    default_cooldown = _Setting[float](
+    default_cooldown = Setting[float](
         "_limits", "Seconds a rate-limited model cools down when the error gave no Retry-After."
     )
-    max_pending = _Setting[int](
+    max_pending = Setting[int](
         "_calls", "Pending calls kept in memory before the oldest are evicted."
     )
-    registry = _Setting[ModelRegistry](
+    registry = Setting[ModelRegistry](
         "_calls",
         "Prices calls that report no cost (call :meth:`clear_price_cache` after a change).",
     )
@@ -244,17 +209,37 @@ class OutcomeTracker:
         self, model_id: str, task: str, latency_ms: float, input_tokens: int,
         output_tokens: int, routing_reason: str = "", *, cost_usd: float | None = None,
         trace_id: str | None = None, ttft_ms: float | None = None,
-        **options: Unpack[StartOptions],
+        timestamp: float | None = None, **options: Unpack[StartOptions],
     ) -> str:  # fmt: skip
         """Record a call reported once it finished: :meth:`record_start` (``options``:
         ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` (``ttft_ms``)
         in one step, same checks and receipt, started and completed at once; returns its
-        trace id. Refused figures leave the call started, as the two calls would."""
+        trace id. Refused figures leave the call started, as the two calls would.
+        ``timestamp`` (default: the clock's now) is when the call was reported, for a call
+        recorded later than that (:meth:`record_later`)."""
         figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
         return self._calls.start(
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
-            options.get("propensity"), trace_id, figures,
+            options.get("propensity"), trace_id, figures, at=timestamp,
         )  # fmt: skip
+
+    def record_later(self, record: Callable[[float], object]) -> None:
+        """Have ``record(at)`` record a call reported now (``at``: the clock's now, for
+        :meth:`record_call`'s ``timestamp``) on the writer's thread before its next drain,
+        or before any read of this tracker that could see it (see :mod:`._later`).
+        ``record`` must not raise and must carry its trace id (:meth:`new_trace_id`). At
+        once, on this thread, without a writer, when it is closed or blocks on a full
+        queue (only this thread may wait), or after :meth:`close`; when too many calls
+        wait, they are all recorded here first (memory stays bounded)."""
+        at = self._ctx.now()
+        writer, later = self.writer, self._later
+        if writer is not None:
+            if waiting := later.add(record, at):
+                if not writer.poke(waiting):
+                    later.run()  # closed (drops are counted) or blocking (may wait here)
+                return
+            later.run()
+        record(at)
 
     def new_trace_id(self) -> str:
         """A fresh id for a call recorded later (own format: no secret scan when it starts)."""
@@ -536,6 +521,7 @@ class OutcomeTracker:
     def dropped(self) -> int:
         """Receipts the writer dropped since it was created (queue full or closed);
         0 without a store. See :meth:`BackgroundWriter.stats`."""
+        self._later.run()
         return 0 if self.writer is None else self.writer.stats().dropped
 
     def close(self, timeout: float | None = 10.0) -> None:
@@ -544,6 +530,8 @@ class OutcomeTracker:
         self._view.close(timeout)
         if self.writer is not None:
             self.writer.remove_commit_hook(self._view.committed)
+            self.writer.remove_feed(self._later.run)
+            self._later.limit = 0  # nothing runs it any more: later calls record at once
             if self._own_writer:
                 self.writer.close(timeout)
             else:
@@ -586,6 +574,17 @@ class OutcomeTracker:
         )  # fmt: skip
 
 
+# Every read that could see a call waiting in ``_later`` records the waiting calls first; not
+# snapshot() (published on its own schedule), nor record_complete (no-op on a complete call).
+for _name in (
+    "record_failure", "sweep_pending", "is_resolved", "pending_trace_ids",
+    "pending_completed", "get_pending", "record_signal", "record_inferred_outcome",
+    "record_code_outcome", "resolve_pending_from_signals", "infer_outcomes_from_action_sequence",
+    "feedback", "profile", "profiles", "all_profiles", "state", "drain_ledger",
+    "export_profiles", "is_dirty", "save_to_file", "save_if_dirty", "flush", "close",
+):  # fmt: skip
+    setattr(OutcomeTracker, _name, caught_up(getattr(OutcomeTracker, _name)))
+
 _live_trackers: weakref.WeakSet[OutcomeTracker] = weakref.WeakSet()
 
 
@@ -594,6 +593,7 @@ def _reinit_all_in_child() -> None:
         tracker._ctx.after_fork_in_child()
         tracker._limits.after_fork_in_child()
         tracker._view.after_fork_in_child()
+        tracker._later.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

@@ -9,7 +9,12 @@ the model that answered, then ``record_complete`` or ``record_failure``) and pub
 
 The tracker is told about the call only once it settles: the model that answered is
 known then, and a call that never settles (a stream nobody reads nor closes) leaves no
-half-recorded entry behind. Recording never raises into the host application: a failure
+half-recorded entry behind. An answered call whose trace id is the integration's own is
+handed to :meth:`OutcomeTracker.record_later`: the caller's thread keeps only its facts
+(model, tokens, latency, id) and returns; the receipt, the same one, is built on the
+writer's thread (or by the first read of the tracker that could see it). A call with an
+outside trace id, and a failure (a 429 must exclude its model at once), are recorded on
+the caller's thread. Recording never raises into the host application: a failure
 to record is logged once and dropped.
 """
 
@@ -21,7 +26,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 
@@ -69,13 +74,16 @@ class CallInfo(msgspec.Struct, frozen=True, gc=False):
     abandoned: bool = False
 
 
-_last: ContextVar[CallInfo | None] = ContextVar("outcomes_last_call", default=None)
+_last: ContextVar[Pending | None] = ContextVar("outcomes_last_call", default=None)
+"""The last settled call; its :class:`CallInfo` is built when asked for (not on the call's
+path)."""
 _last_trace: ContextVar[str | None] = ContextVar("outcomes_last_trace_id", default=None)
 
 
 def last_call() -> CallInfo | None:
     """The last call an integration recorded in this thread or task, or None."""
-    return _last.get()
+    pending = _last.get()
+    return None if pending is None else pending.info()
 
 
 def last_trace_id() -> str | None:
@@ -149,11 +157,15 @@ class Pending:
     """
 
     __slots__ = (
+        "abandoned",
+        "adopted",
         "error",
+        "estimated",
         "finished",
         "first_token_at",
         "in_chars",
         "input_tokens",
+        "latency_ms",
         "model",
         "out_chars",
         "output_tokens",
@@ -173,8 +185,11 @@ class Pending:
         self.task = task
         self.requested = requested if isinstance(requested, str) and requested else "unknown"
         self.trace_id: str | None = adopt_trace_id(trace_id)
-        """The call's id: the outside one, else made when first needed (:meth:`ensure_id`)
-        or by the tracker when the call settles."""
+        """The call's id: the outside one, else made when first needed (:meth:`ensure_id`)."""
+        self.adopted = self.trace_id is not None
+        self.latency_ms = 0.0
+        self.estimated = False
+        self.abandoned = False
         self.model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -221,17 +236,28 @@ class Pending:
                 _price_names[key] = name
         return None if name is None else registry.cost(str(name), i, o)
 
-    def _info(self, model: str, elapsed_ms: float, **kw: Any) -> CallInfo:
+    def _ttft_ms(self) -> float | None:
         ttft = self.first_token_at
-        info = CallInfo(
-            self.ensure_id(), model, self.task, elapsed_ms, streamed=self.streamed,
-            ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0, **kw,
-        )  # fmt: skip
-        _last.set(info)
-        _last_trace.set(info.trace_id)
-        return info
+        return None if ttft is None else (ttft - self.started) * 1000.0
 
-    def succeed(self) -> CallInfo | None:
+    def info(self) -> CallInfo:
+        """What was recorded about this settled call (see :func:`last_call`)."""
+        common = (cast(str, self.trace_id), cast(str, self.model), self.task, self.latency_ms)
+        if self.error is not None:
+            return CallInfo(
+                *common, ttft_ms=self._ttft_ms(), streamed=self.streamed, error=self.error,
+                abandoned=self.abandoned,
+            )  # fmt: skip
+        return CallInfo(
+            *common, cast(int, self.input_tokens), cast(int, self.output_tokens),
+            self._ttft_ms(), self.estimated, self.streamed,
+        )  # fmt: skip
+
+    def _settled(self) -> None:
+        _last.set(self)
+        _last_trace.set(cast(str, self.trace_id))
+
+    def succeed(self) -> None:
         """Record the call as answered with the usage seen (or the estimate); as failed
         when the answer said so (:attr:`error`)."""
         if self.settled:
@@ -239,48 +265,63 @@ class Pending:
         if self.error is not None:
             return self._failed(self.error, None, abandoned=False)
         self.settled = True
-        elapsed_ms = (time.perf_counter() - self.started) * 1000.0
-        i, o, estimated = self.input_tokens, self.output_tokens, False
-        if o is None:
-            o, estimated = estimate_tokens(self.out_chars), True
-        if i is None:
-            i, estimated = estimate_tokens(self.in_chars), True
-        model = self._model_id()
-        ttft = self.first_token_at
+        self.latency_ms = (time.perf_counter() - self.started) * 1000.0
+        if self.output_tokens is None:
+            self.output_tokens = estimate_tokens(self.out_chars)
+            self.estimated = True
+        if self.input_tokens is None:
+            self.input_tokens = estimate_tokens(self.in_chars)
+            self.estimated = True
+        model = self.model
+        if not (isinstance(model, str) and model):
+            self.model = self.requested
+        if self.adopted:
+            self.trace_id = trace_id = self._record(None)
+        else:
+            if (trace_id := self.trace_id) is None:
+                self.trace_id = trace_id = new_id()  # own format: no secret scan at start
+            self.tracker.record_later(self._record)
+        # Inline, not _settled(): this is every answered call's path.
+        _last.set(self)
+        _last_trace.set(cast(str, trace_id))
+
+    def _record(self, at: float | None) -> str | None:
+        """Record the settled call (reported at ``at``, default now); its trace id."""
+        model, i, o = cast(str, self.model), self.input_tokens, self.output_tokens
         try:
             # One step (record_start and record_complete at once): the call is over.
-            self.trace_id = self.tracker.record_call(
-                model, self.task, elapsed_ms, i, o, cost_usd=self._cost(model, i, o),
-                trace_id=self.trace_id,
-                ttft_ms=None if ttft is None else (ttft - self.started) * 1000.0,
+            return self.tracker.record_call(
+                model, self.task, self.latency_ms, cast(int, i), cast(int, o),
+                cost_usd=self._cost(model, cast(int, i), cast(int, o)),
+                trace_id=self.trace_id, ttft_ms=self._ttft_ms(), timestamp=at,
             )  # fmt: skip
         except Exception as exc:
             warn_once("recording a call failed", exc)
-        return self._info(model, elapsed_ms, input_tokens=i, output_tokens=o,
-                          usage_estimated=estimated)  # fmt: skip
+            return self.trace_id
 
-    def fail(self, exc: BaseException) -> CallInfo | None:
+    def fail(self, exc: BaseException) -> None:
         """Record the call as failed with ``exc`` (type, status, kind; never its text)."""
         if self.settled:
             return None
         error, retry_after = classify(exc)
         return self._failed(error, retry_after, abandoned=False)
 
-    def abandon(self) -> CallInfo | None:
+    def abandon(self) -> None:
         """Record a stream stopped before its end: a failure whose error is
         :data:`~outcomes.integrations._errors.ABANDONED` (once, whatever the path)."""
         if self.settled:
             return None
         return self._failed(ABANDONED, None, abandoned=True)
 
-    def close(self) -> CallInfo | None:
+    def close(self) -> None:
         """The stream was closed: complete if it said it was done, else abandoned."""
         return self.succeed() if self.finished else self.abandon()
 
-    def _failed(self, error: str, retry_after: float | None, *, abandoned: bool) -> CallInfo:
+    def _failed(self, error: str, retry_after: float | None, *, abandoned: bool) -> None:
         self.settled = True
-        elapsed_ms = (time.perf_counter() - self.started) * 1000.0
-        model = self._model_id()
+        self.latency_ms = elapsed_ms = (time.perf_counter() - self.started) * 1000.0
+        self.model = model = self._model_id()
+        self.error, self.abandoned = error, abandoned
         try:
             tracker = self.tracker
             trace = tracker.record_start(model, self.task, trace_id=self.trace_id)
@@ -288,7 +329,8 @@ class Pending:
             tracker.record_failure(trace, error, retry_after=retry_after, latency_ms=elapsed_ms)
         except Exception as exc:
             warn_once("recording a failed call failed", exc)
-        return self._info(model, elapsed_ms, error=error, abandoned=abandoned)
+        self.ensure_id()
+        self._settled()
 
 
 __all__ = [

@@ -9,7 +9,6 @@ arguments before the SDK sees them. Patching twice is a no-op.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,9 +59,10 @@ def _returned(
     if pending.input_tokens is None:
         pending.in_chars = endpoint.input_chars(kwargs)
     pending.succeed()
-    # A result that takes no attribute still has its id in last_trace_id().
-    with contextlib.suppress(AttributeError, TypeError):
+    try:  # noqa: SIM105 - not contextlib.suppress (a context manager): every call's path
         object.__setattr__(result, "outcomes_trace_id", pending.trace_id)
+    except (AttributeError, TypeError):
+        pass  # a result that takes no attribute still has its id in last_trace_id()
     return result
 
 

@@ -51,8 +51,13 @@ def _usage(pending: Pending, usage: Any, names: tuple[str, str]) -> None:
 def _chat_response(result: Any, pending: Pending) -> None:
     _model(pending, result)
     usage = getattr(result, "usage", None)
-    _usage(pending, usage, _CHAT_USAGE)
-    if usage is None:
+    if usage is not None:
+        i, o = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        if i.__class__ is int and o.__class__ is int and i >= 0 and o >= 0:
+            pending.input_tokens, pending.output_tokens = i, o  # the SDK's own shape, at once
+        else:
+            _usage(pending, usage, _CHAT_USAGE)
+    else:
         for choice in getattr(result, "choices", None) or ():
             content = getattr(getattr(choice, "message", None), "content", None)
             if isinstance(content, str):

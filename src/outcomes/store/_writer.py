@@ -9,9 +9,11 @@ exit and start afresh, empty, in a forked child. Nothing here raises into the ca
 ``submit``: with ``overflow="drop"`` (the default) a full queue drops the record, counts
 it and warns once; with ``overflow="block"`` the caller waits for room (up to
 ``block_timeout``), so nothing is lost. A failing store is retried, then the failing
-records are isolated, logged and counted. A writer thread that dies is restarted by the
-next ``submit`` or ``flush``, and its error is reported by that ``flush`` and by
-``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
+records are isolated, logged and counted. A *feed* (:meth:`BackgroundWriter.add_feed`)
+lets a producer hand over work instead of records: it runs on the writer's thread before
+each drain, and before a flush waits, so a flush covers what it held. A writer thread that
+dies is restarted by the next ``submit`` or ``flush``, and its error is reported by that
+``flush`` and by ``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class BackgroundWriter:
         self.store = store
         self.settings = settings if settings is not None else WriterSettings.from_env()
         self._commit_hooks: tuple[Callable[[int], object], ...] = ()
+        self._feeds: tuple[Callable[[], object], ...] = ()
         self._init_state()
         _live_writers.add(self)
 
@@ -171,6 +174,21 @@ class BackgroundWriter:
         if len(self._queue) >= self.settings.batch_size and not wake.is_set():
             wake.set()  # setting a set Event still takes its lock: skip that on the hot path
 
+    def poke(self, waiting: int) -> bool:
+        """A feed holds ``waiting`` items: start the thread if it is not running, wake it
+        once a batch waits. False (nothing done) when the writer is closed (the feed
+        should submit at once, and see its records dropped and counted) or blocks on a
+        full queue (``overflow="block"``: only the producer's thread may wait for room,
+        never the writer's, which alone makes it)."""
+        if self._closed or self.settings.overflow == "block":
+            return False
+        thread = self._thread
+        if thread is None or thread is self._dying:
+            self._start()
+        if waiting >= self.settings.batch_size and not self._wake.is_set():
+            self._wake.set()
+        return True
+
     def _wait_for_room(self) -> bool:
         """Blocking mode: wait until the queue has room; ``False`` when it did not come."""
         settings = self.settings
@@ -233,6 +251,7 @@ class BackgroundWriter:
         )
 
     def _wait_committed(self, timeout: float | None) -> bool:
+        self._feed()  # what the feeds hold is submitted before the flush marker
         if not self._running():
             if not self._queue:
                 return True
@@ -270,6 +289,23 @@ class BackgroundWriter:
 
     def remove_commit_hook(self, hook: Callable[[int], object]) -> None:
         self._commit_hooks = tuple(h for h in self._commit_hooks if h != hook)
+
+    def add_feed(self, feed: Callable[[], object]) -> None:
+        """Call ``feed()`` on the writer's thread before each drain, and on the flushing
+        thread before :meth:`flush` or :meth:`close` queues its marker: it submits what
+        its producer left for later (see :meth:`poke`). It must be safe to call from two
+        threads at once and must not raise (an exception is logged)."""
+        self._feeds = (*self._feeds, feed)
+
+    def remove_feed(self, feed: Callable[[], object]) -> None:
+        self._feeds = tuple(f for f in self._feeds if f != feed)
+
+    def _feed(self) -> None:
+        for feed in self._feeds:
+            try:
+                feed()
+            except Exception:
+                logger.warning("outcomes writer: a feed failed", exc_info=True)
 
     def _committed(self, n: int) -> None:
         for hook in self._commit_hooks:
@@ -338,6 +374,7 @@ class BackgroundWriter:
             self._note_losses()
 
     def _drain(self) -> None:
+        self._feed()
         queue = self._queue
         batch_size = self.settings.batch_size
         # Kept on self so that a thread dying mid-write can still count the records it
