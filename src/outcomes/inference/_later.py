@@ -22,7 +22,10 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from outcomes.store import BackgroundWriter
 
 log = logging.getLogger("outcomes.inference")
 
@@ -37,18 +40,20 @@ class Later:
     """Calls waiting to be recorded: a bounded queue of ``(record, at)``, run in order.
 
     :meth:`add` is the caller's hot path (no lock: a deque append is atomic);
-    :meth:`run` takes a lock, so that when a flush and the writer's thread run it at
-    once, the flush returns only after the item the writer's thread holds is submitted.
-    The lock is re-entrant: a stream's finalizer may settle a call (and run the queue)
-    on a thread that is running it already.
+    :meth:`run` takes a lock, so that when a read and another thread run it at once,
+    the read returns only after the item the other thread holds is recorded (the queue
+    may be empty by then: :attr:`_busy` says a run is under way). The lock is
+    re-entrant: a stream's finalizer may settle a call (and run the queue) on a thread
+    that is running it already.
     """
 
-    __slots__ = ("_items", "_lock", "limit")
+    __slots__ = ("_busy", "_items", "_lock", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._items: deque[tuple[Record, float]] = deque()
         self._lock = threading.RLock()
+        self._busy = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -62,13 +67,21 @@ class Later:
         items.append((record, at))
         return len(items)
 
-    def run(self) -> None:
-        """Record every call waiting, oldest first. Never raises: a failing record is
-        logged (it had been refused as the tracker refuses bad input)."""
+    def run(self, wait: bool = True) -> None:
+        """Record every call waiting, oldest first, and return once none is being
+        recorded by another thread either. ``wait=False`` (the writer's thread) returns
+        at once instead when another thread is running the queue: that thread records
+        what waits, and may itself be waiting for the writer to make room. Never raises:
+        a failing record is logged (it had been refused as the tracker refuses bad
+        input)."""
         items = self._items
-        if not items:
+        if not items and not self._busy:
             return
-        with self._lock:
+        lock = self._lock
+        if not lock.acquire(blocking=wait):
+            return
+        busy, self._busy = self._busy, True
+        try:
             while items:
                 try:
                     record, at = items.popleft()
@@ -78,12 +91,43 @@ class Later:
                     record(at)
                 except Exception:
                     log.warning("outcomes: a deferred call could not be recorded", exc_info=True)
+        finally:
+            self._busy = busy
+            lock.release()
+
+    def report(self, record: Record, at: float, writer: BackgroundWriter | None) -> None:
+        """``record(at)`` later, on ``writer``'s thread (see
+        :meth:`OutcomeTracker.record_later`), else at once on this thread."""
+        if writer is not None:
+            if waiting := self.add(record, at):
+                # At once when the writer is closed (drops are counted), blocks (this
+                # thread may wait, the writer's may not), or the tracker closed after
+                # the add was let in (nothing runs this queue any more).
+                if not writer.poke(waiting) or not self.limit:
+                    self.run()
+                return
+            self.run()
+        record(at)
+
+    def feeder(self, writer: BackgroundWriter | None) -> Callable[[], None]:
+        """The writer's feed (run on its thread, and before a flush queues its marker):
+        the calls waiting, unless another thread is recording them (it may be waiting
+        for the writer to make room) or ``writer`` blocks on a full queue (then each
+        caller records its calls itself: the writer's thread must never wait for room
+        only it makes). The tracker's own reads and flush wait for every waiting call."""
+
+        def feed() -> None:
+            if writer is not None and writer.settings.overflow != "block":
+                self.run(wait=False)
+
+        return feed
 
     def after_fork_in_child(self) -> None:
         # The parent's calls are the parent's to record; the lock may be held by its
         # writer thread, which the child does not have.
         self._items = deque()
         self._lock = threading.RLock()
+        self._busy = False
 
 
 class _HasLater(Protocol):
@@ -99,7 +143,7 @@ def caught_up(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S,
     @functools.wraps(method)
     def run_first(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         later = self._later
-        if later._items:
+        if later._items or later._busy:
             later.run()
         return method(self, *args, **kwargs)
 

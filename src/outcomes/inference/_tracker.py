@@ -132,9 +132,10 @@ class OutcomeTracker:
         self._signals = SignalResolution(ctx, calls, store)
         self._feedback = FeedbackDesk(ctx, self._signals, submit)
         self._later = Later(writer.settings.queue_size if writer is not None else 0)
+        self._feed = self._later.feeder(writer)
         if writer is not None:
             writer.add_commit_hook(self._view.committed)
-            writer.add_feed(self._later.run)
+            writer.add_feed(self._feed)
         _live_trackers.add(self)
 
     # -- settings (each lives on the room that uses it) -------------------------------
@@ -148,13 +149,18 @@ class OutcomeTracker:
     default_cooldown = Setting[float](
         "_limits", "Seconds a rate-limited model cools down when the error gave no Retry-After."
     )
-    max_pending = Setting[int](
-        "_calls", "Pending calls kept in memory before the oldest are evicted."
-    )
-    registry = Setting[ModelRegistry](
-        "_calls",
-        "Prices calls that report no cost (call :meth:`clear_price_cache` after a change).",
-    )
+    max_pending = Setting[int]("_calls", "Pending calls kept in memory before the oldest go.")
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """Prices calls that report no cost (:meth:`clear_price_cache` after a change in
+        place). Setting it, or clearing the cache, records the calls waiting first."""
+        return self._calls.registry
+
+    @registry.setter
+    def registry(self, value: ModelRegistry) -> None:
+        self._later.run()  # calls reported before are priced as they were reported
+        self._calls.registry = value
 
     @property
     def refresh_s(self) -> float:
@@ -162,7 +168,7 @@ class OutcomeTracker:
         return self._view.refresh_s
 
     def clear_price_cache(self) -> None:
-        """Forget cached prices (call after changing ``tracker.registry``)."""
+        """Forget cached prices (call after changing ``tracker.registry`` in place)."""
         self._calls.clear_prices()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -231,15 +237,7 @@ class OutcomeTracker:
         once, on this thread, without a writer, when it is closed or blocks on a full
         queue (only this thread may wait), or after :meth:`close`; when too many calls
         wait, they are all recorded here first (memory stays bounded)."""
-        at = self._ctx.now()
-        writer, later = self.writer, self._later
-        if writer is not None:
-            if waiting := later.add(record, at):
-                if not writer.poke(waiting):
-                    later.run()  # closed (drops are counted) or blocking (may wait here)
-                return
-            later.run()
-        record(at)
+        self._later.report(record, self._ctx.now(), self.writer)
 
     def new_trace_id(self) -> str:
         """A fresh id for a call recorded later (own format: no secret scan when it starts)."""
@@ -530,8 +528,9 @@ class OutcomeTracker:
         self._view.close(timeout)
         if self.writer is not None:
             self.writer.remove_commit_hook(self._view.committed)
-            self.writer.remove_feed(self._later.run)
+            self.writer.remove_feed(self._feed)
             self._later.limit = 0  # nothing runs it any more: later calls record at once
+            self._later.run()  # calls added since the flush above (see record_later)
             if self._own_writer:
                 self.writer.close(timeout)
             else:
@@ -582,6 +581,7 @@ for _name in (
     "record_code_outcome", "resolve_pending_from_signals", "infer_outcomes_from_action_sequence",
     "feedback", "profile", "profiles", "all_profiles", "state", "drain_ledger",
     "export_profiles", "is_dirty", "save_to_file", "save_if_dirty", "flush", "close",
+    "refresh_view", "import_profiles", "load_from_file", "clear_price_cache",
 ):  # fmt: skip
     setattr(OutcomeTracker, _name, caught_up(getattr(OutcomeTracker, _name)))
 
