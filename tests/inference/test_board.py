@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import given, settings
@@ -79,3 +80,50 @@ def test_rows_give_the_profiles_json_to_the_last_bit(
     expected = [p.to_json() for p in profiles]
     # repr: float equality that also tells -0.0 from 0.0, as the printed JSON would.
     assert repr(leaderboard_of_rows(cells, ema)) == repr(expected)
+
+
+def _answer(fn: Any, *args: Any) -> tuple[str, str]:
+    """What ``fn(*args)`` gives: its repr, or the type and words of its error."""
+    try:
+        return "ok", repr(fn(*args))
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _profiles_json(cells: list[tuple[Any, ...]], ema: list[tuple[Any, ...]]) -> Any:
+    profiles = sorted(profiles_of(rollup_state(cells, ema)), key=leaderboard_order)
+    return [p.to_json() for p in profiles]
+
+
+hostile = st.one_of(
+    st.none(), st.sampled_from(["", "abc", "1:2,", "nan", "inf", "-inf", "1e400", " 3 "]),
+    # What a store can hold: SQLite and PostgreSQL integers end at 64 bits.
+    st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 2**63 - 1, -(2**63), -5, 0, 1e308]),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(cell_rows, ema_rows, st.integers(0, len(STAT_NAMES) - 1), hostile, st.booleans())
+def test_a_hostile_stored_value_gives_the_answer_or_the_error_of_the_profiles(
+    cells: list[tuple[Any, ...]],
+    ema: list[tuple[Any, ...]],
+    column: int,
+    value: Any,
+    in_ema: bool,
+) -> None:
+    """Whatever reached a rollup row (NaN, infinities, huge or negative counts, text,
+    NULL, a malformed sketch): the rows' answer is the profiles', or the same error,
+    which names the row (never another exception, never a different answer)."""
+    if in_ema and ema:
+        ema = [(*ema[0][:2], value), *ema[1:]]
+    elif cells:
+        row = list(cells[0])
+        row[3 + column] = value
+        cells = [tuple(row), *cells[1:]]
+    expected = _answer(_profiles_json, cells, ema)
+    got = _answer(leaderboard_of_rows, cells, ema)
+    assert got == expected
+    assert got[0] in ("ok", "StoreCorruptError")
+    if got[0] != "ok":
+        assert got[1].startswith("malformed rollup_")

@@ -57,3 +57,38 @@ def test_decoding_loads_no_json_package_even_on_a_malformed_text() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+LONG_BODY = ",".join(f"{i}:1" for i in range(1000, 1800))  # past the NumPy path's threshold
+HOSTILE_TAILS = [
+    "5:99999999999999999999",  # past int64: NumPy would saturate it
+    "5:9223372036854775808",
+    "5:-9223372036854775809",
+    "99999999999999999999:1",
+    "5:1_000",  # int() reads underscores and other scripts' digits
+    "5:\u0661",
+    "5:\uff17",
+    "5: 7",
+    "5:+7",
+    "5:07",
+    "5:1e3",
+    "5:0x10",
+    "5:",
+]
+
+
+@given(st.sampled_from(HOSTILE_TAILS), st.booleans())
+def test_a_long_text_decodes_as_int_reads_it(tail: str, tail_first: bool) -> None:
+    text = f"{tail},{LONG_BODY}" if tail_first else f"{LONG_BODY},{tail}"
+    assert decoded(text) == reference(text)
+
+
+@given(
+    st.lists(st.integers(-(2**70), 2**70), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_repeated_indices_add_up_exactly_however_large(counts: list[int], long: bool) -> None:
+    text = ",".join(f"7:{c}" for c in counts)
+    if long:
+        text = f"{LONG_BODY},{text}"
+    assert decoded(text) == reference(text)

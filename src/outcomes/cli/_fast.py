@@ -181,7 +181,13 @@ def run(argv: list[str]) -> bool:
         if rows is None:
             return False
         from outcomes.cli._json import print_json
+        from outcomes.errors import StoreError
 
-        print_json(answer(rows))
+        try:
+            answer_ = answer(rows)
+        except StoreError as exc:  # a row it cannot read, named: as the command reports it
+            sys.stderr.write(f"error: {exc}\n")
+            raise SystemExit(EXIT_STORE) from None
+        print_json(answer_)
         return True
     return False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from outcomes.stats._buckets import decode_buckets, quantiles_of
 from outcomes.stats._decay import EMA_PRIOR, decayed_mean, logaddexp
 from outcomes.stats._interval import credible_interval, wilson_interval
+from outcomes.store._rollup_sql import bad_row, stored_int
 
 DEFAULT_DEGRADE_THRESHOLD = 2
 """A model is degraded with more failures than successes plus this (the earlier
@@ -143,16 +144,20 @@ class _Cells:
     def __init__(self, values: Sequence[Any]) -> None:
         """One rollup row's stat columns (``STAT_NAMES`` order), converted as
         ``store._rollup_rows.stats_of`` converts them."""
-        (_, calls, ok, bad, unknown, lat_n, lat_zero, _, lat_max, sketch, lat_ms, tin, tout,
-         cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, *_, last_at) = values  # fmt: skip
+        (receipts, calls, ok, bad, unknown, lat_n, lat_zero, lat_total, lat_max, sketch, lat_ms,
+         tin, tout, cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, ds_p, ds_n, df_p, df_n,
+         last_at) = values  # fmt: skip
+        n = stored_int
+        # Read, not kept: a value the command could not read fails here as it does there.
+        n(receipts), float(lat_total), _unlog(ds_p), _unlog(ds_n), _unlog(df_p), _unlog(df_n)
         self.buckets = decode_buckets(sketch)
-        self.latency_zero, self.latency_n = int(lat_zero), int(lat_n)
+        self.latency_zero, self.latency_n = n(lat_zero), n(lat_n)
         self.max_value = float(lat_max)
-        self.calls, self.successes, self.failures = int(calls), int(ok), int(bad)
-        self.inconclusive, self.latency_ms_total = int(unknown), float(lat_ms)
-        self.input_tokens, self.output_tokens = int(tin), int(tout)
-        self.cost_usd, self.costed_calls = float(cost), int(costed)
-        self.quality_n, self.quality_sum = int(qn), float(qsum)
+        self.calls, self.successes, self.failures = n(calls), n(ok), n(bad)
+        self.inconclusive, self.latency_ms_total = n(unknown), float(lat_ms)
+        self.input_tokens, self.output_tokens = n(tin), n(tout)
+        self.cost_usd, self.costed_calls = float(cost), n(costed)
+        self.quality_n, self.quality_sum = n(qn), float(qsum)
         self.dw_pos, self.dwq_pos = _unlog(dw_p), _unlog(dwq_p)
         self.dw_neg, self.dwq_neg = _unlog(dw_n), _unlog(dwq_n)
         self.last_at = float(last_at)
@@ -201,20 +206,31 @@ def leaderboard_of_rows(
 ) -> list[dict[str, Any]]:
     """``outcomes models --json`` (no filter) of the rows of ``CELL_SELECT`` (model,
     task, project key, then the stat columns) and ``EMA_SELECT``: every model with any
-    outcome, in leaderboard order. Raises ``ValueError`` for a malformed stored sketch,
-    as the command does."""
+    outcome, in leaderboard order. Raises :class:`~outcomes.errors.StoreCorruptError`
+    naming the row and what is wrong for a value it cannot read (a malformed sketch), as
+    the command does (``store._rollup_rows.rollup_state``)."""
     # model -> task -> its cells merged over projects, in the order rows first name them
     # (the order ``ProfileState.cells`` and ``ModelProfile`` merge them in).
     models: dict[str, dict[str, _Cells]] = {}
     for row in cells:
-        cell = _Cells(row[3:])
+        try:
+            cell = _Cells(row[3:])
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise bad_row("rollup_cells", row[:3], exc) from None
         by_task = models.setdefault(row[0], {})
         merged = by_task.get(row[1])
         if merged is None:
             by_task[row[1]] = cell
         else:
             merged.merge(cell)
-    emas = {model_id: float(value) for model_id, task, value in ema if not task}
+    emas: dict[str, float] = {}
+    for model_id, task, value in ema:
+        try:
+            number = float(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise bad_row("rollup_ema", (model_id, task), exc) from None
+        if not task:
+            emas[model_id] = number
     out = []
     for model_id in sorted(models):
         tasks = iter(models[model_id].values())

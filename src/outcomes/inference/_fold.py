@@ -64,7 +64,15 @@ def from_rollups(store: Store) -> ProfileState:
     """The profiles of every inference receipt in ``store``, read from its rollups (one
     row per cell; half-life :data:`~outcomes.store.ROLLUP_HALF_LIFE_S`). Equal to
     :func:`rebuild` up to float rounding (the EMA follows commit order)."""
-    return rollup_state(store.iter_query(ROLLUP_CELL_ROWS), store.query(ROLLUP_EMA_ROWS))
+    cells = store.iter_query(ROLLUP_CELL_ROWS)
+    try:
+        return rollup_state(cells, store.query(ROLLUP_EMA_ROWS))
+    finally:
+        # A malformed row stops the read half-way: end the stream while the store is
+        # open (its cleanup after the store's close would report a second error).
+        close = getattr(cells, "close", None)
+        if close is not None:
+            close()
 
 
 CACHE_FORMAT = "outcomes.profile-cache"

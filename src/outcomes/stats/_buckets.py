@@ -73,10 +73,8 @@ def decode_buckets(text: str | None) -> dict[int, int]:
         # What a snapshot refresh and ``outcomes models --json`` spend on. Long texts
         # (many rollup rows' sketches joined) are parsed by NumPy in C, short ones by the
         # C JSON scanner when they are plain integers, else one int() per number.
-        nums = (
-            _parse_long(text)
-            if len(text) > _LONG
-            else _scan_ints(text) or list(map(int, text.replace(":", ",").split(",")))
+        nums = (_parse_long(text) if len(text) > _LONG else _scan_ints(text)) or list(
+            map(int, text.replace(":", ",").split(","))
         )
     except ValueError:
         raise ValueError(f"bad sketch buckets {text[:80]!r} (want index:count,...)") from None
@@ -86,9 +84,20 @@ def decode_buckets(text: str | None) -> dict[int, int]:
     if len(out) * 2 != len(nums):  # a repeated index (sketches joined): add its counts
         import numpy as np  # only here: the joined texts of many rollup rows
 
-        keys, where = np.unique(np.asarray(nums[::2], dtype=np.int64), return_inverse=True)
+        try:
+            indices = np.asarray(nums[::2], dtype=np.int64)
+            counts = np.asarray(nums[1::2], dtype=np.int64)
+            exact = max(int(counts.max()), -int(counts.min())) * len(counts) < 2**63
+        except OverflowError:  # a number past 64 bits
+            exact = False
+        if not exact:  # NumPy's sums could wrap: Python's
+            out = {}
+            for i, c in zip(nums[::2], nums[1::2], strict=True):
+                out[i] = out.get(i, 0) + c
+            return out
+        keys, where = np.unique(indices, return_inverse=True)
         sums = np.zeros(len(keys), dtype=np.int64)
-        np.add.at(sums, where, np.asarray(nums[1::2], dtype=np.int64))
+        np.add.at(sums, where, counts)
         out = dict(zip(keys.tolist(), sums.tolist(), strict=True))
     return out
 
@@ -145,7 +154,14 @@ _LONG = 4096
 """Texts longer than this are parsed by NumPy (about seven times faster than ``int()``)."""
 
 
-def _parse_long(text: str) -> list[int]:
+_EXACT = 10**18
+"""NumPy reads numbers of fewer than 19 digits exactly; it saturates larger ones."""
+
+
+def _parse_long(text: str) -> list[int] | None:
+    """The numbers of a long ``text`` read by NumPy; ``None`` (left to ``int()``) when
+    NumPy cannot read one or one is too large for it to be read exactly (``int()``
+    accepts more spellings, reads any size, and words the error)."""
     import warnings
 
     import numpy as np  # only here: the joined texts of many rollup rows
@@ -155,6 +171,8 @@ def _parse_long(text: str) -> list[int]:
         warnings.simplefilter("error")
         try:
             nums = np.fromstring(text.replace(":", ","), dtype=np.int64, sep=",")
-        except (ValueError, DeprecationWarning) as exc:
-            raise ValueError(str(exc)) from None
+        except (ValueError, DeprecationWarning):
+            return None
+    if len(nums) and (nums.max() >= _EXACT or nums.min() <= -_EXACT):
+        return None
     return list(nums.tolist())

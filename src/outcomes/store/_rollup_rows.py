@@ -29,6 +29,8 @@ from outcomes.store._rollup_sql import (
     STAT_NAMES,
     SUM_COLUMNS,
     TOTAL_COLUMNS,
+    bad_row,
+    stored_int,
 )
 
 ROLLUP_HALF_LIFE_S = DEFAULT_HALF_LIFE_S
@@ -67,19 +69,20 @@ def stats_of(values: Sequence[Any]) -> tuple[OutcomeStats, int]:
     (receipts, calls, ok, bad, unknown, lat_n, lat_zero, lat_total, lat_max, sketch, lat_ms,
      tin, tout, cost, costed, qn, qsum, dw_p, dwq_p, dw_n, dwq_n, ds_p, ds_n, df_p, df_n,
      last_at) = values  # fmt: skip
+    n = stored_int
     latency = LatencySketch(
-        LatencySketch.decode_buckets(sketch), int(lat_zero), float(lat_total), int(lat_n),
+        LatencySketch.decode_buckets(sketch), n(lat_zero), float(lat_total), n(lat_n),
         float(lat_max),
     )  # fmt: skip
     st = OutcomeStats(
-        calls=int(calls), successes=int(ok), failures=int(bad), inconclusive=int(unknown),
-        latency=latency, latency_ms_total=float(lat_ms), input_tokens=int(tin),
-        output_tokens=int(tout), cost_usd=float(cost), costed_calls=int(costed),
-        quality_n=int(qn), quality_sum=float(qsum), dw_pos=_unlog(dw_p), dwq_pos=_unlog(dwq_p),
+        calls=n(calls), successes=n(ok), failures=n(bad), inconclusive=n(unknown),
+        latency=latency, latency_ms_total=float(lat_ms), input_tokens=n(tin),
+        output_tokens=n(tout), cost_usd=float(cost), costed_calls=n(costed),
+        quality_n=n(qn), quality_sum=float(qsum), dw_pos=_unlog(dw_p), dwq_pos=_unlog(dwq_p),
         dw_neg=_unlog(dw_n), dwq_neg=_unlog(dwq_n), ds_pos=_unlog(ds_p), ds_neg=_unlog(ds_n),
         df_pos=_unlog(df_p), df_neg=_unlog(df_n), last_at=float(last_at),
     )  # fmt: skip
-    return st, int(receipts)
+    return st, n(receipts)
 
 
 def project_of(key: str) -> str | None:
@@ -88,15 +91,23 @@ def project_of(key: str) -> str | None:
 
 def rollup_state(cells: Iterable[Sequence[Any]], ema: Iterable[Sequence[Any]]) -> ProfileState:
     """The profile state of rows read by :data:`CELL_SELECT` and :data:`EMA_SELECT`
-    (half-life :data:`ROLLUP_HALF_LIFE_S`)."""
+    (half-life :data:`ROLLUP_HALF_LIFE_S`). Raises :class:`StoreCorruptError` naming the
+    row and what is wrong with it for a value that cannot be read (:func:`bad_row`)."""
     state = ProfileState(half_life=ROLLUP_HALF_LIFE_S)
     for row in cells:
-        st, n = stats_of(row[3:])
+        try:
+            st, n = stats_of(row[3:])
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise bad_row("rollup_cells", row[:3], exc) from None
         state.parts[(row[0], row[1], project_of(row[2]))] = st
         state.receipts += n
     for model_id, task, value in ema:
+        try:
+            number = float(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise bad_row("rollup_ema", (model_id, task), exc) from None
         if task:
-            state.task_ema[(model_id, task)] = float(value)
+            state.task_ema[(model_id, task)] = number
         else:
-            state.ema[model_id] = float(value)
+            state.ema[model_id] = number
     return state

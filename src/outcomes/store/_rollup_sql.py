@@ -7,6 +7,14 @@ statistics and ``dataclasses``) so that ``outcomes ledger stats --json`` answere
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from outcomes.errors import StoreCorruptError
+
 STAT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("receipts", "int"), ("calls", "int"), ("successes", "int"), ("failures", "int"),
     ("inconclusive", "int"), ("latency_n", "int"), ("latency_zero", "int"),
@@ -43,3 +51,23 @@ OTHER_KINDS_SELECT = (
     f"SELECT {', '.join(OTHER_KIND_COLUMNS)} FROM receipts WHERE kind <> 'inference'"
 )
 """The receipts of kinds the rollups leave out (served by a partial index)."""
+
+
+def bad_row(table: str, key: Sequence[Any], exc: Exception) -> StoreCorruptError:
+    """The error for a row of ``table`` (key ``key``) whose values cannot be read: what
+    is wrong, and the command that rebuilds the rollups from the receipts."""
+    from outcomes.errors import StoreCorruptError
+
+    return StoreCorruptError(
+        f"malformed {table} row {tuple(key)!r}: {exc} "
+        "(`outcomes profiles rebuild` rebuilds the rollups from the receipts)"
+    )
+
+
+def stored_int(value: Any) -> int:
+    """An integer column's ``value`` as ``int()`` reads it; ``ValueError`` past 64 bits
+    (a float that reached an integer column of SQLite, which keeps it as it is)."""
+    n = int(value)
+    if not -(2**63) <= n < 2**63:
+        raise ValueError(f"{value!r} is not a 64-bit integer")
+    return n
