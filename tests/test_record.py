@@ -3,7 +3,9 @@ and the fast read path loads no ``dataclasses``."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +109,36 @@ def test_what_dataclasses_would_treat_otherwise_is_refused() -> None:
         class WithClassVar:
             limit: ClassVar[int]
             b: int = 0
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_records_pickle_and_copy_as_dataclasses_do(protocol: int) -> None:
+    """Frozen ones too (a frozen record refuses ``setattr``, which unpickling used)."""
+    from outcomes import stats
+    from outcomes.inference._view import TaskStats
+    from outcomes.stats._sketch import LatencySketch
+
+    cell = _Cell("a", 2, [1, 2])
+    sketch = LatencySketch()
+    sketch.add(0.25)
+    values = [
+        cell, _Point(1.5), _Point(2.0, -0.0), stats.beta_posterior(3, 1), stats.DecayedMean(3600.0),
+        stats.Histogram(stats.LATENCY_BUCKETS_S), sketch, TaskStats(3, 2, 1, 0, 12.5, 0.5),
+    ]  # fmt: skip
+    for value in values:
+        back = pickle.loads(pickle.dumps(value, protocol))
+        assert type(back) is type(value)
+        assert repr(back) == repr(value)
+        assert back == value
+        assert copy.copy(value) == value
+        assert copy.deepcopy(value) == value
+    assert copy.deepcopy(cell).seen is not cell.seen
+    with pytest.raises(AttributeError):
+        pickle.loads(pickle.dumps(_Point(1.0), protocol)).x = 2.0  # still frozen
+
+
+def test_a_pickle_in_the_default_slots_form_still_loads() -> None:
+    """What a non-frozen record pickled as before it defined ``__getstate__``."""
+    cell = _Cell.__new__(_Cell)
+    cell.__setstate__((None, {"name": "a", "count": 2, "seen": [1]}))
+    assert cell == _Cell("a", 2, [1])

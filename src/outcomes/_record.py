@@ -6,9 +6,10 @@ of that command's whole cost, for classes that need none of it. ``record`` gives
 what ``@dataclass(slots=True)`` (optionally ``frozen=True``) gives the state and view
 classes on that path: ``__slots__``, an ``__init__`` taking the annotated fields in order
 (defaults, :func:`field` factories, ``__post_init__``), ``__repr__``, ``__eq__`` (and
-``__hash__`` when frozen; unhashable otherwise) and ``__match_args__``. Only ``__init__``
-is compiled from text, as dataclasses do it; the rest are closures over the fields. Type
-checkers read it as a dataclass (PEP 681).
+``__hash__`` when frozen; unhashable otherwise), ``__match_args__``, and pickling and
+copying by the fields' values. Only ``__init__`` is compiled from text, as dataclasses
+do it; the rest are closures over the fields. Type checkers read it as a dataclass
+(PEP 681).
 """
 
 from __future__ import annotations
@@ -77,7 +78,21 @@ def _methods(names: list[str]) -> dict[str, Any]:
     def __hash__(self: Any) -> int:
         return hash(values(self))
 
-    return {"__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__}
+    # Pickling and copying, as dataclasses do it for slots: by the fields' values, set
+    # past a frozen record's refusal (the default sets each slot with ``setattr``).
+    def __getstate__(self: Any) -> list[Any]:
+        return list(values(self))
+
+    def __setstate__(self: Any, state: Any) -> None:
+        if isinstance(state, tuple):  # the default form, (None, {slot: value}): older pickles
+            state = [{k: v for d in state if d for k, v in d.items()}[n] for n in names]
+        for n, v in zip(names, state, strict=True):
+            object.__setattr__(self, n, v)
+
+    return {
+        "__repr__": __repr__, "__eq__": __eq__, "__hash__": __hash__,
+        "__getstate__": __getstate__, "__setstate__": __setstate__,
+    }  # fmt: skip
 
 
 @dataclass_transform(field_specifiers=(field,))
