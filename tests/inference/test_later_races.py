@@ -14,6 +14,7 @@ from outcomes.inference import ModelProfile, OutcomeTracker
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.store import BackgroundWriter
 from outcomes.testing import FakeClock, MemoryStore, receipts
+from tests.store.test_writer_losses import DyingStore
 
 T0 = 1_700_000_000.0
 
@@ -157,5 +158,31 @@ def test_a_call_is_priced_with_the_registry_of_its_report() -> None:
     assert tracker.flush()
     [r] = receipts(writer.store)
     assert r.cost_usd == (10 * 1.0 + 5 * 2.0) / 1e6
+    tracker.close()
+    writer.close()
+
+
+def test_calls_waiting_when_the_writer_dies_are_recorded_after_its_restart() -> None:
+    """Each call is stored once or counted as failed (the batch the dying thread held)."""
+    writer = BackgroundWriter(DyingStore(), WriterSettings(flush_interval=3600, batch_size=5))
+    tracker = OutcomeTracker(writer.store, writer=writer)
+    traces = [tracker.new_trace_id() for _ in range(40)]
+    for trace in traces:
+        tracker.record_later(later_call(tracker, trace))
+    started = time.monotonic()
+    first = tracker.flush(timeout=30)
+    assert time.monotonic() - started < 10  # a new thread took over the queue
+    assert first.committed
+    assert first.error is not None
+    assert "SystemExit" in first.error
+    for trace in traces[:3]:  # the same ids again: refused by the store, never twice
+        tracker.record_later(later_call(tracker, trace))
+    tracker.record_later(later_call(tracker, last := tracker.new_trace_id()))
+    tracker.flush(timeout=10)
+    stored = [r.trace_id for r in receipts(writer.store)]
+    assert len(stored) == len(set(stored))
+    assert last in stored
+    assert len(set(stored) & set(traces)) + writer.stats().failed == len(traces)
+    assert writer.stats().restarts >= 1
     tracker.close()
     writer.close()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,23 @@ def test_a_writer_thread_that_dies_is_restarted_and_the_death_is_reported() -> N
     assert stats.restarts >= 1
     assert stats.last_error is not None
     assert [r.trace_id for r in receipts(store)] == ["t1"]
+    writer.close()
+
+
+def test_a_flush_waiting_when_the_thread_dies_returns_once_its_successor_commits() -> None:
+    """The flush's marker was behind the records the dead thread never reached: a new
+    thread writes them and releases it (the flush used to wait its whole timeout)."""
+    store = DyingStore()
+    writer = BackgroundWriter(store, WriterSettings(flush_interval=3600, batch_size=5))
+    for i in range(40):
+        writer.submit(receipt(i))
+    started = time.monotonic()
+    result = writer.flush(timeout=30)
+    assert time.monotonic() - started < 10
+    assert result.committed
+    assert (result.failed, writer.stats().restarts) == (5, 1)  # the batch the thread held
+    assert result.error is not None
+    assert len(receipts(store)) == 35
     writer.close()
 
 

@@ -12,8 +12,9 @@ it and warns once; with ``overflow="block"`` the caller waits for room (up to
 records are isolated, logged and counted. A *feed* (:meth:`BackgroundWriter.add_feed`)
 lets a producer hand over work instead of records: it runs on the writer's thread before
 each drain, and before a flush waits, so a flush covers what it held. A writer thread that
-dies is restarted by the next ``submit`` or ``flush``, and its error is reported by that
-``flush`` and by ``outcomes doctor`` (losses are noted in ``$OUTCOMES_HOME/writer-losses.jsonl``).
+dies is restarted by the next ``submit`` or ``flush`` (or by a flush waiting meanwhile),
+and its error is reported by that ``flush`` and by ``outcomes doctor`` (losses are noted
+in ``$OUTCOMES_HOME/writer-losses.jsonl``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from outcomes.store._losses import note_losses
 logger = logging.getLogger("outcomes.writer")
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0)
+_WATCH_S = 0.05
+"""How often a waiting flush looks whether the writer's thread is still alive."""
 
 
 class _FlushMarker:
@@ -261,7 +264,19 @@ class BackgroundWriter:
         marker = _FlushMarker()
         self._queue.append(marker)
         self._wake.set()
-        return marker.done.wait(timeout)
+        done = marker.done
+        if done.wait(timeout if timeout is not None and timeout <= _WATCH_S else _WATCH_S):
+            return True
+        # Still waiting: watch the thread, which may die before it reaches the marker
+        # (the marker is released only by a thread that drains it): start another then.
+        deadline = None if timeout is None else time.monotonic() + timeout - _WATCH_S
+        while deadline is None or (left := deadline - time.monotonic()) > 0:
+            if not self._running():
+                self._start()
+                self._wake.set()
+            if done.wait(_WATCH_S if deadline is None else min(left, _WATCH_S)):
+                return True
+        return done.is_set()
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Flush, then stop the thread. Further submits are dropped. Idempotent.
