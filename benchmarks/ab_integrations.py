@@ -8,6 +8,12 @@ bare, ... alternating which goes first) and prints the medians of the paired dif
 of wall time and of the calling thread's CPU time. Alternating the trees puts both in the
 same window of a shared machine's load. ``SRC_A`` is typically the ``src`` of a detached
 worktree of main (``git worktree add --detach /tmp/base main``), ``SRC_B`` this change's.
+
+``--litellm`` first (``python -m benchmarks.ab_integrations --litellm SRC_A SRC_B [ROUNDS
+[CHUNKS]]``) times the LiteLLM logger instead: ``bench_integrations``' part 2 in each
+process (``acompletion(mock_response=...)`` with :class:`OutcomesLogger` against a no-op
+callback, CHUNKS alternating chunks of 5 calls, default 40), printing both medians and
+the logger's added share of the call.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,22 +83,57 @@ def _one(n: int) -> str:
     return " | ".join(out)
 
 
+def _one_litellm(chunks: int) -> str:
+    import tempfile
+
+    from benchmarks._harness import Context
+    from benchmarks.bench_integrations import _litellm_logger
+    from outcomes.inference import OutcomeTracker
+    from outcomes.integrations.litellm import OutcomesLogger
+    from outcomes.store import SQLiteStore
+
+    # The logger's own work, timed where it runs (LiteLLM's logging task on the event
+    # loop): far steadier than the difference of two noisy call medians.
+    spent: list[float] = []
+    record = OutcomesLogger._record
+
+    def timed(self: OutcomesLogger, *args: Any) -> None:
+        c0 = time.thread_time()
+        record(self, *args)
+        spent.append(time.thread_time() - c0)
+
+    OutcomesLogger._record = timed  # type: ignore[method-assign]
+    ctx = Context()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "ab.db")
+        tracker = OutcomeTracker(store)
+        _litellm_logger(ctx, tracker, chunks)
+        tracker.close()
+        store.close()
+    first = ctx.results[0]
+    work = statistics.median(spent) * 1e6
+    return f"{first.value:+.2f}% ({first.notes}) | logger CPU {work:.1f} us/call ({len(spent)})"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) >= 2 and argv[0] == "--one":
-        print(_one(int(argv[1])))
+    mode = "--one"
+    if argv[:1] == ["--litellm"]:
+        mode, argv = "--one-litellm", argv[1:]
+    if len(argv) >= 2 and argv[0] in ("--one", "--one-litellm"):
+        print((_one if argv[0] == "--one" else _one_litellm)(int(argv[1])))
         return 0
     if len(argv) < 2:
         print(__doc__)
         return 2
     rounds = int(argv[2]) if len(argv) > 2 else 4
-    calls = argv[3] if len(argv) > 3 else "400"
+    calls = argv[3] if len(argv) > 3 else ("400" if mode == "--one" else "40")
     print(f"load average {os.getloadavg()[0]:.2f}")
     for _ in range(rounds):
         for name, src in (("A", argv[0]), ("B", argv[1])):
             env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{ROOT}")
             env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             line = subprocess.run(
-                [sys.executable, "-m", "benchmarks.ab_integrations", "--one", calls],
+                [sys.executable, "-m", "benchmarks.ab_integrations", mode, calls],
                 env=env, cwd=ROOT, capture_output=True, text=True, check=True,
             ).stdout.strip()  # fmt: skip
             print(f"{name}: {line}", flush=True)

@@ -22,6 +22,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.router import CustomRoutingStrategyBase
 
+from outcomes._redact import is_own_id
 from outcomes.errors import OutcomesError
 from outcomes.inference import OutcomeTracker
 from outcomes.integrations._default import resolve_tracker
@@ -70,6 +71,10 @@ class OutcomesLogger(CustomLogger):  # type: ignore[misc]
     the call passed one, else LiteLLM's ``litellm_call_id`` (on the response as
     ``response._hidden_params["litellm_call_id"]``). A call routed by
     :class:`OutcomesRoutingStrategy` carries the router's propensity and reason.
+
+    A success is one :meth:`~OutcomeTracker.record_call`; with LiteLLM's own call id it is
+    handed to :meth:`~OutcomeTracker.record_later` (the receipt is built on the writer's
+    thread, the same one). Failures and outside trace ids are recorded at once.
     """
 
     def __init__(self, tracker: OutcomeTracker | None = None, *, task: str = "generate") -> None:
@@ -122,34 +127,52 @@ class OutcomesLogger(CustomLogger):  # type: ignore[misc]
     ) -> None:
         slo: Mapping[str, Any] = kwargs.get("standard_logging_object") or {}
         meta: Mapping[str, Any] = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-        wanted = meta.get(META_TRACE_ID) or kwargs.get("litellm_call_id") or slo.get("id")
+        outside = meta.get(META_TRACE_ID)
+        wanted = outside or kwargs.get("litellm_call_id") or slo.get("id")
         trace = None if wanted is None else self._trace_id(str(wanted))
         if trace is None and wanted is not None:
             return
-        model = slo.get("model") or kwargs.get("model") or "unknown"
+        model = str(slo.get("model") or kwargs.get("model") or "unknown")
+        task, reason = str(meta.get(META_TASK) or self.task), str(meta.get(META_REASON) or "")
         began = _seconds(slo.get("startTime")) or _seconds(start_time)
         ended = _seconds(slo.get("endTime")) or _seconds(end_time)
         latency_ms = max(0.0, (ended - began) * 1000.0) if began and ended else 0.0
         propensity = meta.get(META_PROPENSITY)
+        propensity = propensity if isinstance(propensity, float) else None
         tracker = self.tracker
-        trace_id = tracker.record_start(
-            str(model), str(meta.get(META_TASK) or self.task), str(meta.get(META_REASON) or ""),
-            propensity=propensity if isinstance(propensity, float) else None, trace_id=trace,
-        )  # fmt: skip
         if exc is not None or slo.get("status") == "failure":
+            # At once: a 429 excludes its model before the next decision.
+            trace_id = tracker.record_start(
+                model, task, reason, propensity=propensity, trace_id=trace
+            )
             error, retry_after = (
                 classify(exc) if isinstance(exc, BaseException) else ("LiteLLMError", None)
             )
             tracker.record_failure(trace_id, error, retry_after=retry_after, latency_ms=latency_ms)
             return
         cost = slo.get("response_cost")
-        tracker.record_complete(
-            trace_id, latency_ms,
-            int_or_none(slo.get("prompt_tokens")) or 0,
-            int_or_none(slo.get("completion_tokens")) or 0,
-            cost_usd=float(cost) if isinstance(cost, int | float) and cost > 0 else None,
-            ttft_ms=_ttft_ms(slo, kwargs, began),
-        )  # fmt: skip
+        i = int_or_none(slo.get("prompt_tokens")) or 0
+        o = int_or_none(slo.get("completion_tokens")) or 0
+        usd = float(cost) if isinstance(cost, int | float) and cost > 0 else None
+        ttft = _ttft_ms(slo, kwargs, began)
+
+        def record(at: float | None) -> None:
+            try:  # one step, the receipt record_start + record_complete wrote
+                tracker.record_call(
+                    model, task, latency_ms, i, o, reason, cost_usd=usd, trace_id=trace,
+                    ttft_ms=ttft, timestamp=at, propensity=propensity,
+                )  # fmt: skip
+            except Exception as error:  # on the writer's thread too: never raises
+                warn_once("recording a LiteLLM call failed", error)
+
+        # LiteLLM's call id (a uuid4) is in outcomes' own id shape: the tracker cannot
+        # refuse it for its content, so no one is told an id the receipt will not carry
+        # (a repeat is dropped above). An outside id (metadata, or a call id of another
+        # shape) may be refused and replaced, as in the OpenAI path: recorded at once.
+        if trace is not None and not outside and is_own_id(trace):
+            tracker.record_later(record)
+        else:
+            record(None)
 
 
 class NoHealthyDeployment(OutcomesError, RuntimeError):
