@@ -19,6 +19,7 @@ import contextlib
 
 import litellm
 import openai
+from litellm.integrations.custom_logger import CustomLogger
 
 from outcomes.inference import OutcomeTracker
 from outcomes.integrations.litellm import (
@@ -29,6 +30,7 @@ from outcomes.integrations.litellm import (
 from outcomes.records import Receipt
 from outcomes.registry import ModelInfo, ModelRegistry
 from outcomes.routing import Router
+from outcomes.testing import FakeClock, MemoryStore
 from tests.fakes.llm_server import FakeLLMServer
 from tests.integrations.conftest import ANSWER, PROMPT, closing, db_bytes, stored
 
@@ -126,6 +128,87 @@ def test_a_rate_limit_is_a_failure_that_starts_a_cooldown(tracker: OutcomeTracke
     assert r.error is not None
     assert "429 rate_limit" in r.error
     assert tracker.cooldown_until("gpt-4o-mini") is not None
+
+
+class Capture(CustomLogger):  # type: ignore[misc]
+    """Keeps the kwargs LiteLLM reports each success with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[dict[str, Any]] = []
+
+    def log_success_event(
+        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self.seen.append(kwargs)
+
+
+def deferring(tracker: OutcomeTracker) -> list[object]:
+    """Spy on ``tracker.record_later``: the calls handed to it (still recorded)."""
+    handed: list[object] = []
+    record_later = tracker.record_later
+
+    def spy(record: Callable[[float], object]) -> None:
+        handed.append(record)
+        record_later(record)
+
+    tracker.record_later = spy  # type: ignore[method-assign]
+    return handed
+
+
+def test_a_success_writes_the_receipt_record_start_and_record_complete_wrote() -> None:
+    # The receipt before this logger recorded in one step: record_start then
+    # record_complete with the same payload, on a second tracker at the same clock.
+    now, before = (
+        OutcomeTracker(MemoryStore(), clock=FakeClock()),
+        OutcomeTracker(MemoryStore(), clock=FakeClock()),
+    )
+    handed = deferring(now)
+    capture = Capture()
+    litellm.callbacks = [OutcomesLogger(now), capture]
+    meta = {"outcomes_propensity": 0.25, "outcomes_reason": "cheapest", "outcomes_task": "qa"}
+    reply: Any = litellm.completion(
+        model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER, metadata=meta
+    )
+    [r] = wait_for(now, 1)
+    assert len(handed) == 1  # LiteLLM's call id: built on the writer's thread
+    [kwargs] = capture.seen
+    slo = kwargs["standard_logging_object"]
+    trace = before.record_start(
+        slo["model"], "qa", "cheapest", propensity=0.25, trace_id=kwargs["litellm_call_id"]
+    )
+    before.record_complete(
+        trace, (slo["endTime"] - slo["startTime"]) * 1000.0, slo["prompt_tokens"],
+        slo["completion_tokens"], cost_usd=slo["response_cost"],
+    )  # fmt: skip
+    [old] = stored(before)
+    assert r.trace_id == reply._hidden_params["litellm_call_id"]
+    assert (r.propensity, r.routing_reason, r.task, r.success) == (0.25, "cheapest", "qa", True)
+    assert r.cost_usd is not None
+    assert r.cost_usd > 0
+    for name in r.__struct_fields__:
+        assert getattr(r, name) == getattr(old, name), name
+    now.close()
+    before.close()
+
+
+def test_an_outside_trace_id_and_a_failure_are_recorded_at_once() -> None:
+    tracker = OutcomeTracker(MemoryStore(), clock=FakeClock())
+    handed = deferring(tracker)
+    logging_to(tracker)
+    litellm.completion(
+        model="gpt-4o-mini", messages=MESSAGES, mock_response=ANSWER,
+        metadata={"outcomes_trace_id": "ticket-78"},
+    )  # fmt: skip
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(
+            model="gpt-4o-mini", messages=MESSAGES, mock_response="litellm.RateLimitError"
+        )
+    got = wait_for(tracker, 2)
+    assert sorted(r.success for r in got) == [False, True]
+    assert "ticket-78" in {r.trace_id for r in got}
+    assert handed == []
+    tracker.close()
 
 
 def test_calls_to_the_local_server_are_recorded_with_its_usage(
