@@ -184,6 +184,42 @@ def test_submit_after_close_is_dropped_not_raised() -> None:
     assert writer.close()
 
 
+def test_a_thread_that_cannot_start_raises_nothing_and_the_records_wait_for_the_next_try(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "can't start new thread" (out of threads, or the interpreter shutting down) must not
+    # reach the caller of submit, nor of an integration's deferred call (tracker.record_later).
+    from outcomes.inference import OutcomeTracker
+
+    real_start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        if self.name == "outcomes-writer":
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    caplog.set_level(logging.WARNING, logger="outcomes.writer")
+    store = MemoryStore()
+    writer = BackgroundWriter(store, WriterSettings(flush_interval=60))
+    tracker = OutcomeTracker(store, writer=writer)
+    assert writer.submit(receipt(1)) is True
+    assert writer.submit_many([receipt(2), receipt(3)]) == 2
+    trace = tracker.new_trace_id()
+    tracker.record_later(
+        lambda at: tracker.record_call("m", "code", 5.0, 1, 1, trace_id=trace, timestamp=at)
+    )
+    assert not writer.flush(timeout=0.2).committed  # nothing could write them yet
+    assert writer.stats().last_error == "RuntimeError: can't start new thread"
+    assert len([r for r in caplog.records if "could not start" in r.getMessage()]) == 1
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert tracker.flush()
+    assert len(receipts(store)) == 4
+    assert any(r.trace_id == trace for r in receipts(store))
+    tracker.close()
+    writer.close()
+
+
 def test_duplicates_are_counted_not_written_twice() -> None:
     store = MemoryStore()
     writer = BackgroundWriter(store)

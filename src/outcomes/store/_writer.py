@@ -112,6 +112,7 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._warned_full = False
+        self._warned_start = False
         self._submitted = 0
         self._written = 0
         self._duplicates = 0
@@ -232,12 +233,24 @@ class BackgroundWriter:
             thread = self._thread
             if self._running() or (self._closed and not self._queue):
                 return
+            new = threading.Thread(target=self._run, name="outcomes-writer", daemon=True)
+            try:
+                new.start()
+            except RuntimeError as exc:
+                # No thread to be had ("can't start new thread": out of threads or memory,
+                # or the interpreter shutting down): the records stay queued (bounded, drops
+                # counted) for the next submit or flush to try again; never the caller's error.
+                self._error = f"{type(exc).__name__}: {exc}"
+                if not self._warned_start:
+                    self._warned_start = True
+                    logger.warning("outcomes writer: could not start its thread: %s", exc)
+                return
+            self._warned_start = False
             if thread is not None:
-                # The previous thread died (its error is in ``_error``): start another so
-                # that what is queued still reaches the store.
+                # The previous thread died (its error is in ``_error``): another now takes
+                # what is queued to the store.
                 self._restarts += 1
-            self._thread = threading.Thread(target=self._run, name="outcomes-writer", daemon=True)
-            self._thread.start()
+            self._thread = new
 
     def flush(self, timeout: float | None = 10.0) -> FlushResult:
         """Wait until everything submitted so far is committed; say what was lost since
