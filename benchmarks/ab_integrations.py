@@ -107,12 +107,28 @@ def _one_litellm(chunks: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "ab.db")
         tracker = OutcomeTracker(store)
+        record_later = tracker.record_later
+
+        def later(record: Callable[[float], object]) -> None:
+            def timed_record(at: float) -> None:
+                c0 = time.thread_time()
+                record(at)
+                deferred.append(time.thread_time() - c0)
+
+            record_later(timed_record)
+
+        deferred: list[float] = []
+        tracker.record_later = later  # type: ignore[method-assign]
         _litellm_logger(ctx, tracker, chunks)
         tracker.close()
         store.close()
     first = ctx.results[0]
     work = statistics.median(spent) * 1e6
-    return f"{first.value:+.2f}% ({first.notes}) | logger CPU {work:.1f} us/call ({len(spent)})"
+    later = statistics.median(deferred) * 1e6 if deferred else 0.0
+    return (
+        f"{first.value:+.2f}% ({first.notes}) | logger CPU {work:.1f} us/call ({len(spent)})"
+        f" + deferred on the writer {later:.1f} us/call ({len(deferred)})"
+    )
 
 
 def main(argv: list[str]) -> int:
