@@ -80,7 +80,7 @@ def run_postgres(
     n_writes: int,
     env: dict[str, str],
     version: tuple[float, float],
-    reads: Callable[..., list[tuple[float, float]]],
+    reads: Callable[..., list[tuple[float, ...]]],
     sizes_apart: Callable[..., None],
 ) -> None:
     """The PostgreSQL measures; ``reads`` and ``sizes_apart`` are ``bench_scale``'s
@@ -96,7 +96,7 @@ def run_postgres(
         ctx.report("postgresql", 0, "", notes=f"skipped: {exc}")
         return
     url = _with_db(base, DB)
-    per_size: dict[int, list[tuple[float, float]]] = {}
+    per_size: dict[int, list[tuple[float, ...]]] = {}
     try:
         for n in sizes:
             _admin(base, f"DROP DATABASE IF EXISTS {DB}")
