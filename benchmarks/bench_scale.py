@@ -10,7 +10,9 @@ same run:
   median of 7) against ``outcomes --version`` run in turn with it (7 more): target
   within 2x; in wall time and in
   the child's CPU time (what the command did, without the wait for a core);
-- the same commands at the largest N against the smallest: target within 1.5x;
+- the same commands at the largest N against the smallest: target within 1.5x, in
+  raw times and in ``--version`` units (each size's ratio to the ``--version`` timed
+  with it: the sizes are read minutes apart, and the load moves between them);
 - the router's snapshot refresh (rollups -> ``ProfileState`` -> ``ProfileSnapshot``), ms;
 - ``outcomes ledger export`` against ``sqlite3 -json`` at the largest N up to 1M (target
   >= 0.5x; both are linear in N, so their ratio does not depend on it, and at 10M each
