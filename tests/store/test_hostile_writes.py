@@ -1,0 +1,41 @@
+"""Writes of values at or past what the stores can keep: each is refused with a clear
+error or kept, and never leaves the store unable to take the next write.
+
+Found by an adversarial review of the PostgreSQL store (most checks run on every store).
+"""
+
+from __future__ import annotations
+
+import time
+
+from outcomes.inference import from_rollups
+from outcomes.records import Receipt
+from outcomes.store import Store
+
+MAX_INT64 = 2**63 - 1
+T = time.time()
+
+
+def _receipt(rid: str, **kw: object) -> Receipt:
+    fields: dict[str, object] = {
+        "receipt_id": rid, "trace_id": rid, "model_id": "m", "task": "code",
+        "timestamp": T, "success": True,
+    }  # fmt: skip
+    fields.update(kw)
+    return Receipt(**fields)  # type: ignore[arg-type]
+
+
+def test_token_sums_past_64_bits_do_not_refuse_the_cells_later_receipts(store: Store) -> None:
+    # Each receipt may carry up to 2**63 - 1 tokens (the edges' Count64); the cell's sum
+    # past that once made every later write of the cell fail ("bigint out of range",
+    # SQLite's OverflowError), so one ingested event refused all later receipts of its
+    # model, task and project.
+    assert store.write([_receipt("big", input_tokens=MAX_INT64, output_tokens=MAX_INT64)]) == 1
+    for k in range(3):
+        assert store.write([_receipt(f"next-{k}", input_tokens=1, timestamp=T + k)]) == 1
+    assert store.write([_receipt("n-2", input_tokens=1, timestamp=T + 7200)]) == 1
+    state = from_rollups(store)
+    cell = state.parts[("m", "code", None)]
+    assert cell.calls == 5
+    assert cell.input_tokens == MAX_INT64  # saturated, not wrapped or refused
+    assert cell.output_tokens == MAX_INT64
