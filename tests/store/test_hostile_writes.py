@@ -39,3 +39,14 @@ def test_token_sums_past_64_bits_do_not_refuse_the_cells_later_receipts(store: S
     assert cell.calls == 5
     assert cell.input_tokens == MAX_INT64  # saturated, not wrapped or refused
     assert cell.output_tokens == MAX_INT64
+
+
+def test_the_last_month_before_year_10000_takes_receipts(store: Store) -> None:
+    # PostgreSQL's month partition of December 9999 ends at year 10000, which
+    # ``calendar`` cannot name: the write failed with "year 10000 is out of range".
+    last = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+    assert store.write([_receipt("last", timestamp=last), _receipt("first", timestamp=0.0)]) == 2
+    assert store.count(Receipt.__table__, where=[("timestamp", ">", 1e11)]) == 1
+    assert [r.receipt_id for r in store.scan(Receipt.__table__, order_by="timestamp")] == [
+        "first", "last",
+    ]  # fmt: skip
