@@ -13,6 +13,7 @@ import pytest
 from outcomes.inference import from_rollups
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore, Store
+from tests.store.test_conformance import NOTE_MIGRATIONS, Note
 
 MAX_INT64 = 2**63 - 1
 T = time.time()
@@ -72,3 +73,23 @@ def test_postgres_refuses_ids_it_cannot_keep_apart(pg: PostgresStore, rid: str) 
         "abcdefghijklmnop", "abcdefghijklmnoq",
     ]  # fmt: skip
     assert from_rollups(pg).parts[("m", "code", None)].calls == 2
+
+
+def test_an_update_passes_the_storage_scrub(store: Store) -> None:
+    # Every written row passes the storage scrub (Table.to_row); the SQL stores' update
+    # stored its values as given, so a secret put in by an update reached the database.
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    store.write([_receipt("u")])
+    assert store.update(Receipt.__table__, "u", {"error": f"failed: {key}", "intent": key})
+    (got,) = store.scan(Receipt.__table__)
+    assert got.error is not None
+    assert "failed: " in got.error
+    assert key not in got.error
+    assert got.intent is not None
+    assert key not in got.intent
+    store.migrate(NOTE_MIGRATIONS)
+    store.write([Note("n", "t", None, None, [], None)])
+    assert store.update(Note.__table__, "n", {"tags": [key], "topic": key})
+    (note,) = store.scan(Note.__table__)
+    assert note.topic != key
+    assert key not in note.tags[0]
