@@ -6,6 +6,7 @@ Found by an adversarial review of the PostgreSQL store (most checks run on every
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -93,3 +94,12 @@ def test_an_update_passes_the_storage_scrub(store: Store) -> None:
     (note,) = store.scan(Note.__table__)
     assert note.topic != key
     assert key not in note.tags[0]
+
+
+def test_a_cutoff_that_is_not_a_time_prunes_nothing(store: Store) -> None:
+    # No receipt is older than NaN; on PostgreSQL every month partition was dropped
+    # (the test ``end > before`` is false for NaN), emptying the ledger.
+    store.write([_receipt(f"old-{k}", timestamp=T - k * 40 * 86_400) for k in range(4)])
+    with pytest.raises(ValueError, match="before must be a time"):
+        store.prune(Receipt.__table__, column="timestamp", before=math.nan)
+    assert store.count(Receipt.__table__) == 4

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
-from outcomes.store._base import Condition, Migration, StoreKind
+from outcomes.store._base import Condition, Migration, StoreKind, check_cutoff
 from outcomes.store._ids import ID_COLUMNS, decode_row, encode_id_bytes
 from outcomes.store._partitions import (
     ROLLUP_LOCK_KEY,
@@ -264,6 +264,7 @@ class PostgresStore(SqlStore):
         # deletes the rest; writers are kept out meanwhile (they create partitions).
         if table is not RECEIPTS or column != "timestamp":
             return super().prune(table, column=column, before=before)
+        check_cutoff(before)
 
         def work(cur: Any) -> int:
             self._lock_for_rollups(cur)
