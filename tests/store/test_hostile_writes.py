@@ -6,14 +6,17 @@ Found by an adversarial review of the PostgreSQL store (most checks run on every
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
 import pytest
 
+from outcomes.errors import StoreUnavailableError
 from outcomes.inference import from_rollups
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore, Store
+from tests.conftest import POSTGRES_URL
 from tests.store.test_conformance import NOTE_MIGRATIONS, Note
 
 MAX_INT64 = 2**63 - 1
@@ -103,3 +106,25 @@ def test_a_cutoff_that_is_not_a_time_prunes_nothing(store: Store) -> None:
     with pytest.raises(ValueError, match="before must be a time"):
         store.prune(Receipt.__table__, column="timestamp", before=math.nan)
     assert store.count(Receipt.__table__) == 4
+
+
+@pytest.mark.postgres
+def test_postgres_connects_again_after_the_server_closed_its_connections(
+    pg: PostgresStore,
+) -> None:
+    # A server restart or a terminated backend left the store's connections closed for
+    # good: every later write and read failed with "the connection is closed".
+    import psycopg
+
+    assert pg.write([_receipt("before")]) == 1
+    assert pg.count(Receipt.__table__) == 1
+    pids = [pg._writer().info.backend_pid, pg._reader().info.backend_pid]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(p) FROM unnest(%s::int[]) AS p", [pids])
+    with pytest.raises(StoreUnavailableError):  # the statement that meets the loss
+        pg.write([_receipt("lost")])
+    assert pg.write([_receipt("after")]) == 1
+    with contextlib.suppress(StoreUnavailableError):
+        pg.count(Receipt.__table__)  # the reader meets its loss here
+    assert pg.count(Receipt.__table__) == 2
+    assert {r.receipt_id for r in pg.scan(Receipt.__table__)} == {"before", "after"}
