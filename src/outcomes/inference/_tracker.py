@@ -189,6 +189,8 @@ class OutcomeTracker:
         at 256 characters: never put prompt text in it. ``trace_id`` adopts an id made
         elsewhere (ingest, another service); it must be unique.
         """
+        if trace_id is not None:  # a waiting call may hold it: that one started first
+            self._later.catch_up()
         return self._calls.start(
             model_id, task, routing_reason, project_id, intent, propensity, trace_id
         )
@@ -224,6 +226,8 @@ class OutcomeTracker:
         ``timestamp`` (default: the clock's now) is when the call was reported, for a call
         recorded later than that (:meth:`record_later`)."""
         figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
+        if trace_id is not None:  # as in record_start
+            self._later.catch_up()
         return self._calls.start(
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),
             options.get("propensity"), trace_id, figures, at=timestamp,
