@@ -98,9 +98,12 @@ class Later:
             self._busy, self._owner = busy, owner
             lock.release()
 
-    def catch_up(self) -> None:
-        """:meth:`run`, unless nothing waits or this thread is the one running the queue
-        (a waiting call being recorded is not a caller that must come after it)."""
+    def catch_up(self, trace_id: str | None) -> None:
+        """:meth:`run` before a call starts with an outside ``trace_id`` (a waiting call
+        may hold it), unless there is none, nothing waits, or this thread is the one
+        running the queue (a waiting call being recorded is not a caller to put after it)."""
+        if trace_id is None:
+            return
         if (self._items or self._busy) and self._owner != threading.get_ident():
             self.run()
 
