@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from outcomes.errors import StoreUnavailableError
 from outcomes.inference import from_rollups
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore, Store
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, postgres_schema
 from tests.store.test_conformance import NOTE_MIGRATIONS, Note
 
 MAX_INT64 = 2**63 - 1
@@ -128,3 +129,37 @@ def test_postgres_connects_again_after_the_server_closed_its_connections(
         pg.count(Receipt.__table__)  # the reader meets its loss here
     assert pg.count(Receipt.__table__) == 2
     assert {r.receipt_id for r in pg.scan(Receipt.__table__)} == {"before", "after"}
+
+
+@pytest.mark.postgres
+def test_processes_opening_a_new_postgres_database_together_all_open_it() -> None:
+    # Several `outcomes serve` processes (or hosts) starting on an empty database: the
+    # migrations table and the schema were created with IF NOT EXISTS outside any lock,
+    # which PostgreSQL does not serialize (duplicate key in pg_type / pg_namespace), so
+    # most of them failed to open (23 of 30 in five rounds of six processes).
+    schema = postgres_schema()
+    barrier = threading.Barrier(6)
+    opened: list[PostgresStore] = []
+    errors: list[Exception] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            opened.append(PostgresStore(POSTGRES_URL, schema=schema))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        assert len(opened) == 6
+        assert opened[0].migration_status().pending == ()
+    finally:
+        if opened:
+            opened[0].drop_schema()
+        for store in opened:
+            store.close()

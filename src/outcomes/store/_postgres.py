@@ -123,7 +123,10 @@ class PostgresStore(SqlStore):
         except self._psycopg.Error as exc:
             raise connect_error(self._dsn, str(exc)) from exc
         if self._schema is not None:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
+            # IF NOT EXISTS is no guard against another connection creating it at the same
+            # time (a unique violation in the catalog): then it exists, as wanted.
+            with contextlib.suppress(self._psycopg.errors.UniqueViolation):
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
         if not self._durable:
             conn.execute("SET synchronous_commit = off")
         # No JIT: it compiles a plan whose estimated cost passes `jit_above_cost`, and on

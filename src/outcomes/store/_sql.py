@@ -547,11 +547,11 @@ class SqlStore(StoreBase):
         for m in wanted:
 
             def work(cur: Any, m: Migration = m) -> bool:
+                self._lock_for_migrations(cur)  # first: concurrent CREATEs race on PostgreSQL
                 cur.execute(
                     f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
                     f"(name TEXT PRIMARY KEY, applied_at {self.TYPES['real']} NOT NULL)"
                 )
-                self._lock_for_migrations(cur)
                 cur.execute(self._sql(f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE name = ?"), [m.name])
                 if cur.fetchone() is not None:
                     return False
