@@ -163,3 +163,14 @@ def test_processes_opening_a_new_postgres_database_together_all_open_it() -> Non
             opened[0].drop_schema()
         for store in opened:
             store.close()
+
+
+def test_a_time_just_before_a_month_ends_is_stored_in_that_month(store: Store) -> None:
+    # PostgreSQL's writer named the month of a time by datetime.fromtimestamp, which
+    # rounds to microseconds: a time less than half a microsecond before a month's end
+    # was taken for the next month, its own partition was never created, and the batch
+    # failed after eight retries ("no partition of relation").
+    end = 1_701_388_800.0  # 2023-12-01T00:00:00Z
+    last = math.nextafter(end, 0.0)
+    assert store.write([_receipt("last", timestamp=last), _receipt("next", timestamp=end)]) == 2
+    assert store.count(Receipt.__table__, where=[("timestamp", "<", end)]) == 1

@@ -25,6 +25,7 @@ the remainder is deleted row by row.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,10 @@ def month_of(ts: float) -> tuple[int, int] | None:
     """(year, month) of the UTC month holding ``ts``; None outside [1970, 10000)."""
     if not _FIRST <= ts < _END:
         return None
-    d = datetime.fromtimestamp(ts, UTC)
+    # The whole second: months start on one, and fromtimestamp rounds to microseconds,
+    # which put a time less than half a microsecond before a month's end in the next
+    # month (its own partition never created: the write failed, retried, failed).
+    d = datetime.fromtimestamp(math.floor(ts), UTC)
     return d.year, d.month
 
 
