@@ -30,6 +30,7 @@ in docs/scaling.md ("Plans without autovacuum").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -153,10 +154,8 @@ class Upkeep:
                 return list(cur.fetchall()) if cur.description is not None else []
         except psycopg.Error as exc:
             if conn.pgconn.transaction_status != 0 and not conn.closed:  # not idle
-                try:
+                with contextlib.suppress(psycopg.Error):  # a connection gone: the next write sees
                     conn.rollback()
-                except psycopg.Error:  # pragma: no cover - the connection is gone
-                    pass
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
                 self._off = True
                 logger.warning("store upkeep off: this role may not summarize or analyze "
