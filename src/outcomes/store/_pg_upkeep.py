@@ -40,11 +40,13 @@ from outcomes.store._partitions import month_of
 
 logger = logging.getLogger("outcomes.store")
 
-SUMMARIZE_EVERY = 1000
+SUMMARIZE_EVERY = 4000
 """Receipts written into a month between two summaries of its BRIN ranges. A range is 32
 pages, about 1,400 receipts of the scale benchmark's (45 a page at 1M): a store leaves at
-most about one range unsummarized behind it, which a window read then reads whole, and
-pays one round trip per about a writer's batch (1000 receipts)."""
+most about three ranges unsummarized behind it, which a window read then reads whole.
+Each summary costs a round trip and a walk of the range map: every 1000 receipts (a
+writer's batch) it added 5-7% to the wall time of writing 100k receipts, every 4000
+1.5-2.5% (docs/scaling.md, load 4)."""
 ANALYZE_MIN_BYTES = 2 * 1024 * 1024
 """A month without statistics is analyzed once its heap holds this much (256 pages,
 about 11,000 receipts): below it a sequential scan of the month costs about as much as
