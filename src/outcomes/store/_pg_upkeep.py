@@ -45,8 +45,8 @@ SUMMARIZE_EVERY = 4000
 pages, about 1,400 receipts of the scale benchmark's (45 a page at 1M): a store leaves at
 most about three ranges unsummarized behind it, which a window read then reads whole.
 Each summary costs a round trip and a walk of the range map: every 1000 receipts (a
-writer's batch) it added 5-7% to the wall time of writing 100k receipts, every 4000
-1.5-2.5% (docs/scaling.md, load 4)."""
+writer's batch) it added 6.2-6.3% to the wall time of writing 100k receipts, every 4000
+2.7-3.0% with the month's one ANALYZE, 1.5-1.7% without (docs/scaling.md, load 4)."""
 ANALYZE_MIN_BYTES = 2 * 1024 * 1024
 """A month without statistics is analyzed once its heap holds this much (256 pages,
 about 11,000 receipts): below it a sequential scan of the month costs about as much as
@@ -156,7 +156,7 @@ class Upkeep:
                 return list(cur.fetchall()) if cur.description is not None else []
         except psycopg.Error as exc:
             if conn.pgconn.transaction_status != 0 and not conn.closed:  # not idle
-                with contextlib.suppress(psycopg.Error):  # a connection gone: the next write sees
+                with contextlib.suppress(psycopg.Error):  # gone: the next write reconnects
                     conn.rollback()
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
                 self._off = True
