@@ -14,7 +14,16 @@ strategy's selection time.
    registered, in alternating chunks of 5 calls (LiteLLM's callbacks cannot be toggled per call),
    against a no-op callback too: LiteLLM builds its logging payload only when a callback
    is registered.
-3. Selection inside LiteLLM: ``Router.select(group)`` with
+3. LiteLLM over loopback HTTP: ``acompletion`` to the same fake server with no callback,
+   a no-op callback and :class:`OutcomesLogger`, rotated per call (LiteLLM's callback lists
+   are reset and set before each call, outside the time), each call timed until LiteLLM's
+   logging worker has run its success handler. Reported: the median of the per-round
+   differences (logger minus no-op) of wall time as a share of the bare call's wall, and
+   of the event loop's thread CPU as a share of the bare call's (steadier on a loaded
+   machine), and the logger's own work timed in place. Unlike ``mock_response`` the call
+   waits on a socket, as a real provider's does. The sync ``completion`` is not timed: its
+   logging runs on LiteLLM's thread pool, off the caller's thread, in the same ``_record``.
+4. Selection inside LiteLLM: ``Router.select(group)`` with
    :class:`OutcomesRoutingStrategy` installed against a Router on LiteLLM's default
    ``simple-shuffle``, same deployments, interleaved.
 """
@@ -22,6 +31,7 @@ strategy's selection time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import tempfile
@@ -298,9 +308,22 @@ def _litellm_http(ctx: Context, tracker: OutcomeTracker, rounds: int) -> None:
                     await one(callback, [], [])
             spent.clear()
             orders = list(itertools.permutations(range(len(setups))))
-            for k in range(rounds):
-                for j in orders[k % len(orders)]:
-                    await one(setups[j], wall[j], cpu[j])
+            # LiteLLM leaves cyclic garbage by the thousand objects per call, so a
+            # collection (milliseconds on its heap) lands in one call or another at
+            # random: the largest noise of the paired differences. Collected between
+            # rounds instead, outside the time, with the warm heap frozen.
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            try:
+                for k in range(rounds):
+                    for j in orders[k % len(orders)]:
+                        await one(setups[j], wall[j], cpu[j])
+                    if k % 10 == 9:
+                        gc.collect()
+            finally:
+                gc.enable()
+                gc.unfreeze()
 
         asyncio.run(scenario())
     reset()
@@ -315,23 +338,27 @@ def _litellm_http(ctx: Context, tracker: OutcomeTracker, rounds: int) -> None:
         notes=f"median of {rounds} paired differences {dw * 1000:.1f} us; bare {bare:.3f} ms, "
         f"no-op {noop:.3f} ms, OutcomesLogger {ours:.3f} ms (medians, call + its logging)",
     )  # fmt: skip
+    # The CPU lines divide by the bare call's own event-loop CPU, a lower bound of its wall
+    # time that a loaded machine does not inflate: a conservative share.
+    c_bare = statistics.median(cpu[0])
     ctx.report(
-        "litellm acompletion over HTTP: the same, event loop's CPU", dc / bare * 100.0,
-        "% of bare", target="<= 2%", passed=dc / bare <= 0.02,
-        notes=f"median paired difference {dc * 1000:.1f} us of thread CPU (no-op {c_noop:.3f} "
-        f"ms, OutcomesLogger {c_ours:.3f} ms per call)",
+        "litellm acompletion over HTTP: the same, event loop's CPU", dc / c_bare * 100.0,
+        "% of bare CPU", target="<= 2%", passed=dc / c_bare <= 0.02,
+        notes=f"median of the paired differences {dc * 1000:.1f} us; per call: bare "
+        f"{c_bare:.3f} ms, no-op {c_noop:.3f} ms, OutcomesLogger {c_ours:.3f} ms",
     )  # fmt: skip
     ctx.report(
         "litellm acompletion over HTTP: the logger's own work, timed in place",
-        work / 1000.0 / bare * 100.0, "% of bare", target="<= 2%",
-        passed=work / 1000.0 / bare <= 0.02,
+        work / 1000.0 / c_bare * 100.0, "% of bare CPU", target="<= 2%",
+        passed=work / 1000.0 / c_bare <= 0.02,
         notes=f"{work:.1f} us thread CPU per call in OutcomesLogger._record (median of "
         f"{len(spent)}); an answered call's receipt is then built on the writer's thread",
     )  # fmt: skip
     ctx.report(
-        "litellm acompletion over HTTP: OutcomesLogger vs no callback", (ours - bare) / bare * 100,
-        "% of bare", notes="LiteLLM builds its logging payload only when a callback is "
-        "registered",
+        "litellm acompletion over HTTP: OutcomesLogger vs no callback, event loop's CPU",
+        (c_ours - c_bare) / c_bare * 100, "% of bare CPU", notes="the no-op callback: "
+        f"{(c_noop - c_bare) / c_bare * 100:+.2f}% (LiteLLM builds its logging payload only "
+        "when a callback is registered)",
     )  # fmt: skip
 
 
