@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -212,3 +213,49 @@ def test_component_files_clean_stale_tmp_and_quarantine_deep_json(tmp_path: Path
     assert tracker.all_stats() == []
     assert not stale.exists()
     assert len(list(tmp_path.glob("components.json.corrupt-*"))) == 1
+
+
+def _drain(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader, got
+
+
+def test_an_output_path_that_is_a_pipe_or_device_is_written_to_not_replaced(
+    outcomes_home: Path, tmp_path: Path
+) -> None:
+    # `-o /dev/null` once replaced the machine's /dev/null with a 0600 regular file: the
+    # atomic rewrite renamed its temporary file over the device node.
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader, got = _drain(fifo)
+    atomic_write(fifo, b"abc")
+    reader.join(timeout=10)
+    assert got == [b"abc"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert cli.invoke(["init"]).exit_code == 0
+    reader, got = _drain(fifo)
+    result = cli.invoke(["ledger", "export", "-o", str(fifo)])
+    reader.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert len(got) == 1
+    assert not list(tmp_path.glob(".out.fifo.*"))  # no temporary file left beside it
+
+
+def test_quarantine_moves_only_regular_files(tmp_path: Path) -> None:
+    fifo = tmp_path / "profiles.json"
+    os.mkfifo(fifo)
+    with pytest.raises(UnsafePathError, match="not a regular file"):
+        quarantine(fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    linked = tmp_path / "link.json"
+    (tmp_path / "real.json").write_text("{")
+    linked.symlink_to(tmp_path / "real.json")
+    assert quarantine(linked).name.startswith("link.json.corrupt-")  # as before

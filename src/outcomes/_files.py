@@ -18,6 +18,10 @@ The rules (``docs/security.md``):
   trusted as given. A dangling symlink is always a clear error.
 - **Corrupt files are kept.** :func:`quarantine` renames a file aside under a name that is
   unique even for two files quarantined within the same second.
+- **Devices and pipes are written to, never replaced.** An output path that names one
+  (``/dev/null``, ``/dev/stdout``, a FIFO) gets the bytes as a stream, with nothing to make
+  atomic; renaming a file over it would replace the device node itself (as root, for every
+  program on the machine). :func:`quarantine` moves only regular files.
 """
 
 from __future__ import annotations
@@ -104,12 +108,16 @@ def _atomic(
     explicit: bool,
 ) -> Iterator[IO[Any]]:
     target = check_path(path, root=root, explicit=explicit)
+    encoding = None if "b" in mode else "utf-8"
+    if _is_stream(target):
+        with open(target, mode, encoding=encoding) as fh:
+            yield fh
+        return
     parent = _parent_of(target)
     import tempfile  # here, not at import: the read-only commands never write a file
 
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
-        encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
@@ -122,6 +130,15 @@ def _atomic(
             os.unlink(tmp)
         raise
     fsync_dir(parent)
+
+
+def _is_stream(target: Path) -> bool:
+    """Whether ``target`` (links followed) exists and is neither a regular file nor a folder."""
+    try:
+        kind = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))
 
 
 def atomic_write(
@@ -156,9 +173,12 @@ def quarantine(path: str | os.PathLike[str]) -> Path:
     """Rename ``path`` aside to ``<name>.corrupt-<UTC time>-<random>``; return the new path.
 
     The random part makes names unique for files quarantined in the same second, by this
-    or another process; an existing name is never overwritten.
+    or another process; an existing name is never overwritten. Anything but a regular file
+    (a device, a pipe, a folder) raises :class:`UnsafePathError` and stays where it is.
     """
     source = Path(path)
+    if not stat.S_ISREG(source.stat().st_mode):  # a link to a file is moved aside, as a file
+        raise UnsafePathError(f"{source} is not a regular file; it was not moved aside")
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     while True:
         import secrets  # here, not at import (it loads OpenSSL's hashing): a rare path

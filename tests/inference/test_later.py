@@ -207,3 +207,36 @@ def test_after_the_tracker_closes_a_shared_writer_still_gets_its_calls() -> None
     assert writer.flush()
     assert [r.trace_id for r in receipts(writer.store)] == [trace]
     writer.close()
+
+
+@pytest.mark.parametrize("how", ["record_call", "record_start"])
+def test_a_call_adopting_a_waiting_calls_trace_id_comes_after_it(
+    idle: tuple[OutcomeTracker, BackgroundWriter, FakeClock], how: str
+) -> None:
+    # A reply's trace id passed on to the next call (``outcomes_trace_id=``): recorded at
+    # once, the first call is stored and the second refused as a duplicate; the first
+    # must not lose its place because it was still waiting.
+    tracker, writer, _ = idle
+    trace = tracker.new_trace_id()
+    tracker.record_later(later_call(tracker, trace, model="first"))
+    if how == "record_call":
+        tracker.record_call("second", "generate", 5.0, 1, 1, trace_id=trace)
+    else:
+        tracker.record_start("second", "generate", trace_id=trace)
+    assert tracker.flush()
+    assert [r.model_id for r in receipts(writer.store)] == ["first"]
+    assert tracker.profile("second") is None
+
+
+def test_waiting_calls_are_recorded_in_the_order_reported(
+    idle: tuple[OutcomeTracker, BackgroundWriter, FakeClock],
+) -> None:
+    tracker, writer, clock = idle
+    traces = [tracker.new_trace_id() for _ in range(4)]
+    for i, trace in enumerate(traces):
+        tracker.record_later(later_call(tracker, trace, model=f"m{i}"))
+        clock.advance(1.0)
+    assert tracker.flush()
+    stored = receipts(writer.store)
+    assert [r.trace_id for r in stored] == traces
+    assert [r.timestamp for r in stored] == [T0 + i for i in range(4)]

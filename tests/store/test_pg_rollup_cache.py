@@ -144,3 +144,21 @@ def test_a_write_failing_in_either_pipeline_stores_nothing_and_the_next_commits(
     finally:
         store.drop_schema()
         store.close()
+
+
+def test_a_cache_reset_for_its_age_keeps_the_rows_it_was_asked_about(pg: PostgresStore) -> None:
+    # The cache is dropped whole once MAX_AGE transactions old, when the transaction id
+    # is known, which is after the touched rows were asked for as remembered: dropping
+    # it before taking them lost them (KeyError, the batch refused).
+    batches = _batches(receipts_of(STREAM))
+    pg.write(batches[0])
+    cache = pg._rollup_cache
+    assert cache is not None
+    assert cache.rows["cells"]
+    (xid,) = pg.fetch("SELECT txid_current()")[0]
+    cache.version = int(xid) - _pg_rollup_reads.MAX_AGE - 1  # as if written long ago
+    for batch in batches[1:]:
+        pg.write(batch)
+    _check(pg)
+    assert pg._rollup_cache is cache
+    assert cache.version > int(xid)  # reset once, at its age

@@ -47,13 +47,15 @@ class Later:
     that is running it already.
     """
 
-    __slots__ = ("_busy", "_items", "_lock", "limit")
+    __slots__ = ("_busy", "_items", "_lock", "_owner", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._items: deque[tuple[Record, float]] = deque()
         self._lock = threading.RLock()
         self._busy = False
+        self._owner = 0
+        """The thread running the queue (0: none): a call it records is not a caller."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -81,6 +83,7 @@ class Later:
         if not lock.acquire(blocking=wait):
             return
         busy, self._busy = self._busy, True
+        owner, self._owner = self._owner, threading.get_ident()
         try:
             while items:
                 try:
@@ -92,8 +95,17 @@ class Later:
                 except Exception:
                     log.warning("outcomes: a deferred call could not be recorded", exc_info=True)
         finally:
-            self._busy = busy
+            self._busy, self._owner = busy, owner
             lock.release()
+
+    def catch_up(self, trace_id: str | None) -> None:
+        """:meth:`run` before a call starts with an outside ``trace_id`` (a waiting call
+        may hold it), unless there is none, nothing waits, or this thread is the one
+        running the queue (a waiting call being recorded is not a caller to put after it)."""
+        if trace_id is None:
+            return
+        if (self._items or self._busy) and self._owner != threading.get_ident():
+            self.run()
 
     def report(self, record: Record, at: float, writer: BackgroundWriter | None) -> None:
         """``record(at)`` later, on ``writer``'s thread (see
@@ -128,6 +140,7 @@ class Later:
         self._items = deque()
         self._lock = threading.RLock()
         self._busy = False
+        self._owner = 0
 
 
 class _HasLater(Protocol):

@@ -187,11 +187,11 @@ class OutcomeTracker:
 
         ``routing_reason`` is a short rationale ("code task -> qwen"), redacted and capped
         at 256 characters: never put prompt text in it. ``trace_id`` adopts an id made
-        elsewhere (ingest, another service); it must be unique.
-        """
-        return self._calls.start(
-            model_id, task, routing_reason, project_id, intent, propensity, trace_id
-        )
+        elsewhere (ingest, another service); it must be unique (a call still waiting to be
+        recorded, :meth:`record_later`, is recorded first: it started first)."""
+        self._later.catch_up(trace_id)
+        start = self._calls.start
+        return start(model_id, task, routing_reason, project_id, intent, propensity, trace_id)
 
     def record_complete(
         self,
@@ -220,9 +220,9 @@ class OutcomeTracker:
         """Record a call reported once it finished: :meth:`record_start` (``options``:
         ``project_id``, ``intent``, ``propensity``) and :meth:`record_complete` (``ttft_ms``)
         in one step, same checks and receipt, started and completed at once; returns its
-        trace id. Refused figures leave the call started, as the two calls would.
-        ``timestamp`` (default: the clock's now) is when the call was reported, for a call
-        recorded later than that (:meth:`record_later`)."""
+        trace id. Refused figures leave the call started, as the two calls would. ``timestamp``
+        (default: the clock's now) is when it was reported, if later (:meth:`record_later`)."""
+        self._later.catch_up(trace_id)  # as in record_start
         figures = (latency_ms, input_tokens, output_tokens, cost_usd, ttft_ms)
         return self._calls.start(
             model_id, task, routing_reason, options.get("project_id"), options.get("intent"),

@@ -194,6 +194,7 @@ class StoreBase:
 
     def prune(self, table: Table[Any], *, column: str, before: float) -> int:
         check_column(table, column)
+        check_cutoff(before)
         return self.delete(table, where=[(column, "<", before)])
 
     def verify(self) -> list[str]:
@@ -217,6 +218,14 @@ def check_where(table: Table[Any], where: Sequence[Condition]) -> None:
 def check_column(table: Table[Any], column: str | None) -> None:
     if column is not None and column != "seq" and not table.has_column(column):
         raise ValueError(f"table {table.name} has no column {column!r}")
+
+
+def check_cutoff(before: float) -> None:
+    """Raise ``ValueError`` for a retention cutoff that is not a time (NaN): no row is
+    older than it, yet PostgreSQL's month test (``end > before``, false) dropped every
+    month partition."""
+    if math.isnan(before):
+        raise ValueError(f"prune: before must be a time (Unix seconds), got {before!r}")
 
 
 def check_finite(table: Table[Any], row: Sequence[Any]) -> None:

@@ -123,10 +123,22 @@ def encode_ids_bytes(values: Sequence[Any]) -> list[Any]:
     return ids_as_bytes(encode_ids(values))
 
 
-def ids_as_bytes(encoded: Sequence[Any]) -> list[Any]:
+def ids_as_bytes(encoded: Sequence[Any], check: bool = False) -> list[Any]:
     """Ids as :func:`encode_ids` left them, as PostgreSQL stores them: the ones still
-    text as :func:`encode_id_bytes` makes them."""
-    return [v if type(v) is bytes else _text_bytes(v) for v in encoded]
+    text as :func:`encode_id_bytes` makes them. ``check`` (the write path): raise
+    ``ValueError`` for an id that is empty or holds a NUL character (:func:`_stored_text`)."""
+    text = _stored_text if check else _text_bytes
+    return [v if type(v) is bytes else text(v) for v in encoded]
+
+
+def _stored_text(value: str) -> bytes:
+    # A NUL would make the encoding ambiguous (16 characters and a NUL are stored as the
+    # 16 characters are) and the text unreadable in SQL (``id_text``); an empty id is
+    # missed by the writer's look-up of stored ids (the server splits an empty list
+    # into no ids). The edges refuse both (``Id``); this is the store's own guard.
+    if not value or "\x00" in value:
+        raise ValueError(f"an id must be non-empty text without NUL characters, got {value!r}")
+    return _text_bytes(value)
 
 
 def encode_rows(

@@ -50,11 +50,11 @@ def month_of(ts: float) -> tuple[int, int] | None:
 
 def month_bounds(year: int, month: int) -> tuple[float, float]:
     """[start, end) of a UTC month as epoch seconds."""
+    start = float(calendar.timegm((year, month, 1, 0, 0, 0)))
+    if (year, month) == (9999, 12):  # the last month: ``calendar`` knows no year 10000
+        return start, _END
     nxt = (year + 1, 1) if month == 12 else (year, month + 1)
-    return (
-        float(calendar.timegm((year, month, 1, 0, 0, 0))),
-        float(calendar.timegm((*nxt, 1, 0, 0, 0))),
-    )
+    return start, float(calendar.timegm((*nxt, 1, 0, 0, 0)))
 
 
 def unique_ids(partition: str) -> str:

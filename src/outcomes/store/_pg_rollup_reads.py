@@ -99,9 +99,6 @@ class RollupReads:
         xid = int(self.xid.fetchone()[0])
         self.xid.close()
         cache = self.cache
-        if xid - cache.version > MAX_AGE:
-            cache.reset(xid)
-        cache.pending_xid = xid & _XID_BITS
         current: dict[str, dict[Any, Any]] = {which: {} for which in UPSERTS}
         known: dict[str, dict[Any, Known]] = {which: {} for which in UPSERTS}
         for which, width, cur in self.sent:
@@ -114,4 +111,10 @@ class RollupReads:
                 else:
                     rows[key] = row[width + 1 :]
             cur.close()
+        # Only now: the rows sent as remembered came back as keys alone, and a reset
+        # before taking them (as once) lost them (a KeyError failed the batch). Those
+        # taken are still exact: a false match of 32 bits needs 2**32 transactions.
+        if xid - cache.version > MAX_AGE:
+            cache.reset(xid)
+        cache.pending_xid = xid & _XID_BITS
         return current, known

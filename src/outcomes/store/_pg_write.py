@@ -111,7 +111,10 @@ def prepare(records: list[Receipt], compact: bool = False) -> list[Sequence[Any]
     else:
         cols = RECEIPTS.to_columns(records, dict.fromkeys(_IDS, encode_ids))
         for i in _IDS:
-            cols[i] = ids_as_bytes(cols[i])
+            try:
+                cols[i] = ids_as_bytes(cols[i], check=True)
+            except ValueError as exc:
+                raise ValueError(f"receipts.{_COLUMNS[i]}: {exc}") from None
     check_finite_columns(RECEIPTS, cols)
     ids = cols[_ID]
     if len(set(ids)) != len(ids):

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from outcomes._table import Table
 from outcomes.errors import StoreError, StoreUnavailableError
-from outcomes.store._base import Condition, Migration, StoreKind
+from outcomes.store._base import Condition, Migration, StoreKind, check_cutoff
 from outcomes.store._ids import ID_COLUMNS, decode_row, encode_id_bytes
 from outcomes.store._partitions import (
     ROLLUP_LOCK_KEY,
@@ -139,6 +139,23 @@ class PostgresStore(SqlStore):
         conn.adapters.register_dumper(bytes, self._psycopg.types.string.BytesBinaryDumper)
         return conn
 
+    # A connection the server closed (a restart, a fail-over, an idle timeout, a
+    # terminated backend) stays closed: without these two every later write and read of
+    # the process failed with "the connection is closed". The statement that meets the
+    # loss still fails (it may have committed or not); the next one connects again.
+    def _writer(self) -> Any:
+        if self._wconn is not None and self._wconn.closed and not self._closed:
+            self._wconn = None
+        return super()._writer()
+
+    def _reader(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.closed and not self._closed:
+            self._local.conn = None
+            with self._readers_lock:
+                self._reader_conns = [c for c in self._reader_conns if c is not conn]
+        return super()._reader()
+
     @contextlib.contextmanager
     def _write_transaction(self, conn: Any, own: bool = False) -> Iterator[Any]:
         try:
@@ -264,6 +281,7 @@ class PostgresStore(SqlStore):
         # deletes the rest; writers are kept out meanwhile (they create partitions).
         if table is not RECEIPTS or column != "timestamp":
             return super().prune(table, column=column, before=before)
+        check_cutoff(before)
 
         def work(cur: Any) -> int:
             self._lock_for_rollups(cur)

@@ -52,13 +52,23 @@ def _unlog(v: Any) -> float:
     return -math.inf if v is None else float(v)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def stats_values(st: OutcomeStats, receipts: int) -> tuple[Any, ...]:
-    """``st`` as the stat columns of a rollup row (see :data:`STAT_COLUMNS`)."""
+    """``st`` as the stat columns of a rollup row (see :data:`STAT_COLUMNS`). The token
+    sums saturate at 2**63 - 1: each receipt may carry up to that many (``Count64``, the
+    edges' bound), and a sum past it would make every later write of the row fail on
+    both engines, refusing every later receipt of its cell; saturated, the cell keeps
+    counting its calls (the other counts grow by one a receipt, never near the bound)."""
     lat = st.latency
+    tin, tout = st.input_tokens, st.output_tokens
+    if tin > _INT64_MAX or tout > _INT64_MAX:
+        tin, tout = min(tin, _INT64_MAX), min(tout, _INT64_MAX)
     return (
         receipts, st.calls, st.successes, st.failures, st.inconclusive, lat.n, lat.zero,
-        lat.total, lat.max_value, lat.encode(), st.latency_ms_total, st.input_tokens,
-        st.output_tokens, st.cost_usd, st.costed_calls, st.quality_n, st.quality_sum,
+        lat.total, lat.max_value, lat.encode(), st.latency_ms_total, tin,
+        tout, st.cost_usd, st.costed_calls, st.quality_n, st.quality_sum,
         _log(st.dw_pos), _log(st.dwq_pos), _log(st.dw_neg), _log(st.dwq_neg),
         _log(st.ds_pos), _log(st.ds_neg), _log(st.df_pos), _log(st.df_neg), st.last_at,
     )  # fmt: skip

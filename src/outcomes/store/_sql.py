@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, TypeVar
 
+from outcomes._redact import scrub_json, scrub_stored
 from outcomes._table import Table
 from outcomes.errors import MigrationError, StoreError, StoreUnavailableError
 from outcomes.records import Receipt
@@ -391,8 +392,7 @@ class SqlStore(StoreBase):
                 self._lock_for_aggregates(cur, table)
             return change_rows(cur, self._sql, self.dialect, aggs, (sql, params), rows, update)
 
-        result: int = self._run_write(work)
-        return result
+        return int(self._run_write(work))
 
     def rebuild_aggregates(self, source: Table[Any] | None = None) -> int:
         """Rebuild every registered aggregate (of ``source`` only, when given) this
@@ -410,8 +410,7 @@ class SqlStore(StoreBase):
                     cur.execute(statement)
             return len(aggs)
 
-        result: int = self._run_write(work)
-        return result
+        return int(self._run_write(work))
 
     def _stored_ids(self, cur: Any, ids: list[str]) -> set[str]:
         marks = ", ".join("?" for _ in ids)
@@ -428,8 +427,7 @@ class SqlStore(StoreBase):
             self._lock_for_rollups(cur)
             return rebuild_sql(cur, self._sql)
 
-        result: int = self._run_write(work)
-        return result
+        return int(self._run_write(work))
 
     # The three raw-SQL methods below are the store's own tools (migrations, tests); wings
     # never call them: they declare named queries (store/_query.py) instead.
@@ -516,9 +514,11 @@ class SqlStore(StoreBase):
         params: list[Any] = []
         for name, value in changes.items():
             col = columns[name]
-            stored = self._encode_id(value) if name in self._id_columns(table) else value
+            text = col.type == "text" and isinstance(value, str)  # to_row's scrub, as memory's
+            stored = scrub_stored(value) if text else value
+            stored = self._encode_id(stored) if name in self._id_columns(table) else stored
             if col.type == "json" and value is not None:
-                stored = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                stored = json.dumps(scrub_json(value), separators=(",", ":"), ensure_ascii=False)
             if col.type == "float" and value is not None and not math.isfinite(value):
                 raise ValueError(f"{table.name}.{name} must be finite, got {value!r}")
             sets.append(f"{name} = ?")
