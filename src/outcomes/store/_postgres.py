@@ -28,6 +28,7 @@ from outcomes.store._pg_read import (
     hide_password,
 )
 from outcomes.store._pg_rollup_reads import XminCache
+from outcomes.store._pg_upkeep import Upkeep
 from outcomes.store._pg_write import (
     COPY_MIN_ROWS,
     UNPARTITIONED_STORED_IDS,
@@ -38,6 +39,7 @@ from outcomes.store._pg_write import (
 from outcomes.store._query import Query, Row
 from outcomes.store._sql import RECEIPTS, SCAN_BATCH, SqlStore, fetch_batches, render_where
 
+_TS = RECEIPTS.column_names.index("timestamp")
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 0x6F7574636F6D6573  # "outcomes"
 _AGGREGATE_LOCK_BASE = 0x6167_0000_0000  # "ag", then the table name's CRC-32
@@ -94,6 +96,7 @@ class PostgresStore(SqlStore):
         self._compact: bool | None = None
         self._copy_types: tuple[str, ...] | None = None  # () when the COPY goes as text
         self._rollup_cache: XminCache | None = None  # the writer's, _pg_rollup_reads.py
+        self._upkeep = Upkeep()  # statistics and BRIN summaries of the months written
         super().__init__(auto_migrate=False)
         self._writer()  # fail early, and clearly, when the server is unreachable
         if auto_migrate:
@@ -205,6 +208,13 @@ class PostgresStore(SqlStore):
         )
         return max(int(cur.rowcount), 0)
 
+    def write(self, records: Sequence[Any]) -> int:
+        written = super().write(records)
+        if self._upkeep.due():  # after the commit: reads plan well without autovacuum
+            with self._wlock:
+                self._upkeep.run(self._writer())
+        return written
+
     def _prepare(self, table: Table[Any], records: list[Any]) -> Any:
         if table is not RECEIPTS:
             return super()._prepare(table, records)
@@ -218,6 +228,7 @@ class PostgresStore(SqlStore):
         types = self._copy_types or None
         if self._rollup_cache is None:
             self._rollup_cache = XminCache()
+        self._upkeep.wrote(batch[_TS])
         return write_receipts(
             cur, batch, self._lock_for_rollups, self._partitions.ensure, types, self._rollup_cache
         )
