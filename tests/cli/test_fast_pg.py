@@ -17,7 +17,7 @@ import pytest
 from outcomes.cli import _common, _fast
 from outcomes.errors import StoreUnavailableError
 from outcomes.store import PostgresStore, _pg_read
-from outcomes.store._pg_read import hide_password
+from outcomes.store._pg_read import connect_error, hide_password
 from outcomes.store._rollup_sql import CELL_SELECT
 from outcomes.testing import cli
 from tests.cli.test_fast_models import fast_output, random_batches
@@ -203,6 +203,10 @@ def test_password_is_hidden_in_the_user_part_and_in_the_query() -> None:
     )
     assert hide_password("postgresql://u@h:5432/db") == "postgresql://u@h:5432/db"
     assert "hunter2" not in hide_password("postgresql://u:hunter2@[::1/db")
+    # The client key's passphrase was shown as written, in every error naming the store.
+    url = "postgresql://u@h/db?sslpassword=hunter2&sslmode=verify-full"
+    assert hide_password(url) == "postgresql://u@h/db?sslpassword=***&sslmode=verify-full"
+    assert "hunter2" not in str(connect_error(url, "could not read key hunter2"))
 
 
 def test_the_fast_exit_code_is_the_commands() -> None:

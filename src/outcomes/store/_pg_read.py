@@ -62,15 +62,20 @@ class _Decline(Exception):
     """Not sure to read exactly as the ordinary path would: let it run instead."""
 
 
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+"""The URL parameters libpq takes that hold a secret (``sslpassword``: the client key's)."""
+
+
 def _secrets(url: str) -> list[str]:
-    """The password of ``url`` as written and decoded, in its user part or its query."""
+    """The passwords of ``url`` as written and decoded, in its user part or its query."""
     # Imported on error only: ``urllib.parse`` loads ``ipaddress`` (2 ms in all).
     from urllib.parse import parse_qsl, unquote, urlsplit
 
     try:
         parts = urlsplit(url)
         found = [parts.password or ""]
-        found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "password"]
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        found += [v for k, v in query if k in _SECRET_PARAMETERS]
     except ValueError:
         return []
     raw = [s for s in found if s]
@@ -78,7 +83,8 @@ def _secrets(url: str) -> list[str]:
 
 
 def hide_password(url: str) -> str:
-    """``url`` with its password (user part or ``password=`` parameter) shown as ``***``."""
+    """``url`` with its passwords (user part, ``password=`` and ``sslpassword=``) shown as
+    ``***``."""
     from urllib.parse import urlsplit, urlunsplit
 
     try:
@@ -87,7 +93,7 @@ def hide_password(url: str) -> str:
         if parts.password:
             netloc = netloc.replace(f":{parts.password}@", ":***@")
         query = "&".join(
-            "password=***" if p.partition("=")[0] == "password" else p
+            f"{name}=***" if (name := p.partition("=")[0]) in _SECRET_PARAMETERS else p
             for p in parts.query.split("&")
         )
     except ValueError:
