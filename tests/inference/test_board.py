@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from outcomes.inference._board import leaderboard_of_rows
@@ -103,8 +103,15 @@ hostile = st.one_of(
 )  # fmt: skip
 
 
+_ONE_CELL = ("a", "generate", "", *[0] * 4, 1, 0, 0, 0.0, 0.0, "", 0.0, 0, 0, 0.0, 0, 1, 0.0,
+             0.0, None, None, None, 0.0, None, None, None, 0.0)  # fmt: skip
+
+
 @settings(max_examples=100, deadline=None)
 @given(cell_rows, ema_rows, st.integers(0, len(STAT_NAMES) - 1), hostile, st.booleans())
+# Found by this test in a full run: a decayed weight of 2**63-1 made both paths raise
+# OverflowError (math.exp) instead of answering.
+@example([_ONE_CELL], [], STAT_NAMES.index("dwq_pos"), 2**63 - 1, False)
 def test_a_hostile_stored_value_gives_the_answer_or_the_error_of_the_profiles(
     cells: list[tuple[Any, ...]],
     ema: list[tuple[Any, ...]],

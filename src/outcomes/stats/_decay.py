@@ -29,6 +29,13 @@ def logaddexp(a: float, b: float) -> float:
     return hi + math.log1p(math.exp(lo - hi))
 
 
+def _exp(x: float) -> float:
+    # The other weights are at most w_pos (values in [0, 1], taken back <= added), so x <= 0
+    # but for rounding; a stored row that says otherwise must not raise OverflowError
+    # (past 709.78) out of a read: the mean is clamped below.
+    return math.exp(min(x, 709.0))
+
+
 def decayed_mean(
     n: int, total: float, w_pos: float, wq_pos: float, w_neg: float, wq_neg: float
 ) -> float | None:
@@ -39,9 +46,9 @@ def decayed_mean(
     if n <= 0 or w_pos == -math.inf:
         return None
     m = w_pos
-    w = 1.0 - (math.exp(w_neg - m) if w_neg != -math.inf else 0.0)
-    wq = (math.exp(wq_pos - m) if wq_pos != -math.inf else 0.0) - (
-        math.exp(wq_neg - m) if wq_neg != -math.inf else 0.0
+    w = 1.0 - (_exp(w_neg - m) if w_neg != -math.inf else 0.0)
+    wq = (_exp(wq_pos - m) if wq_pos != -math.inf else 0.0) - (
+        _exp(wq_neg - m) if wq_neg != -math.inf else 0.0
     )
     if w <= 1e-12:
         return total / n
