@@ -287,6 +287,26 @@ def _local_backend(conn: Any) -> int:
     return pid if local else 0
 
 
+def raw_target(
+    url: str, schema: str, span: tuple[float, float], width: int, *, binary: bool
+) -> tuple[Any, str, str]:
+    """A fresh store-made ``schema`` (its months over ``span`` created) for rows inserted
+    by hand: the column types of the store's binary ``COPY`` (``None`` unless
+    ``binary``), the column list and the ``INSERT`` of ``width`` values."""
+    store = PostgresStore(url, schema=schema, durable=False)
+    store.create_partitions(*span)
+    with store._writer().cursor() as cur:
+        types = copy_types(cur) if binary else None
+    store.close()
+    cols = ", ".join(Receipt.__table__.column_names)
+    sql = (
+        f"INSERT INTO {schema}.receipts ({cols}) VALUES ({', '.join(['%s'] * width)}) "
+        # No conflict target: the unique indexes are the partitions' own (pg.0004).
+        "ON CONFLICT DO NOTHING"
+    )
+    return types, cols, sql
+
+
 def _raw(
     url: str,
     schema: str,
@@ -302,17 +322,7 @@ def _raw(
     this process and the server process spent (0 when the server is remote)."""
     import psycopg
 
-    store = PostgresStore(url, schema=schema, durable=False)
-    store.create_partitions(*span)
-    with store._writer().cursor() as cur:
-        types = copy_types(cur) if binary else None
-    store.close()
-    cols = ", ".join(Receipt.__table__.column_names)
-    sql = (
-        f"INSERT INTO {schema}.receipts ({cols}) VALUES ({', '.join(['%s'] * len(rows[0]))}) "
-        # No conflict target: the unique indexes are the partitions' own (pg.0004).
-        "ON CONFLICT DO NOTHING"
-    )
+    types, cols, sql = raw_target(url, schema, span, len(rows[0]), binary=binary)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
         backend = _local_backend(conn)

@@ -31,12 +31,11 @@ from typing import Any
 
 import psycopg
 
-from benchmarks._scale_pg import _local_backend
+from benchmarks._scale_pg import _local_backend, raw_target
 from benchmarks.bench_store import _receipts
 from outcomes.records import Receipt
 from outcomes.store import PostgresStore
 from outcomes.store._ids import encode_ids_bytes, encode_rows
-from outcomes.store._pg_write import copy_types
 
 BATCH = 1000
 BINARY = "(FORMAT BINARY)"
@@ -81,16 +80,7 @@ def _store(url: str, schema: str, receipts: list[Receipt]) -> tuple[float, float
 def _by_hand(
     url: str, schema: str, span: tuple[float, float], rows: list[Any], how: str
 ) -> tuple[float, float, float]:
-    store = PostgresStore(url, schema=schema, durable=False)
-    store.create_partitions(*span)
-    with store._writer().cursor() as cur:
-        types = copy_types(cur)
-    store.close()
-    cols = ", ".join(Receipt.__table__.column_names)
-    insert = (
-        f"INSERT INTO {schema}.receipts ({cols}) VALUES ({', '.join(['%s'] * len(rows[0]))}) "
-        "ON CONFLICT DO NOTHING"
-    )
+    types, cols, insert = raw_target(url, schema, span, len(rows[0]), binary=True)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
 
