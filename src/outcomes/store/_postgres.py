@@ -213,8 +213,10 @@ class PostgresStore(SqlStore):
 
     def write(self, records: Sequence[Any]) -> int:
         written = super().write(records)
-        if self._upkeep.due():  # after the commit: reads plan well without autovacuum
-            with self._wlock:
+        # After the commit: reads plan well without autovacuum. Under the write lock, as
+        # the counting in _prepare is: another thread's batch may add a month meanwhile.
+        with self._wlock:
+            if self._upkeep.due():
                 self._upkeep.run(self._writer())
         return written
 
